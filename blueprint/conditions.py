@@ -1,0 +1,441 @@
+"""The condition language: positive statements over customer attributes, pure Python.
+
+A condition is ``{attribute, operator, value}``. An offer (or a stage's entry) holds groups of
+conditions: a group matches when all its conditions hold, the offer when any group does. Only
+positive operators exist; negative ones are refused with a suggestion of the positive form.
+
+Nothing here touches the database: the catalog arrives as ``AttributeSpec`` values, so the
+board, the API, lint, the decision engine and the spec all share one validator and one renderer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+KINDS = ("attribute", "behaviour", "context")
+TYPES = ("text", "choice", "number", "boolean", "date", "set")
+
+OPERATORS_BY_TYPE: dict[str, tuple[str, ...]] = {
+    "text": ("is", "is_one_of"),
+    "choice": ("is", "is_one_of"),
+    "boolean": ("is",),
+    "number": ("at_least", "at_most", "between"),
+    "date": ("at_least", "at_most", "between", "within_last_days"),
+    "set": ("includes", "includes_any_of"),
+}
+ALL_OPERATORS = ("is", "is_one_of", "at_least", "at_most", "between", "within_last_days", "includes",
+                 "includes_any_of")
+LIST_OPERATORS = frozenset({"is_one_of", "includes_any_of"})
+
+OPERATOR_LABELS = {
+    "is": "is",
+    "is_one_of": "is one of",
+    "at_least": "is at least",
+    "at_most": "is at most",
+    "between": "is between",
+    "within_last_days": "is within the last … days",
+    "includes": "includes",
+    "includes_any_of": "includes any of",
+}
+DATE_OPERATOR_LABELS = {"at_least": "is on or after", "at_most": "is on or before"}
+
+MAX_GROUPS = 20
+MAX_CONDITIONS_PER_GROUP = 30
+MAX_LIST_VALUES = 200
+MAX_TEXT_LENGTH = 200
+MAX_DAYS = 36_500
+
+# Operators people reach for that say what a customer is *not*. Each maps to how to say it.
+NEGATIVE_OPERATORS: dict[str, str] = {
+    "is_not": "is_one_of",
+    "not": "is_one_of",
+    "not_equals": "is_one_of",
+    "neq": "is_one_of",
+    "!=": "is_one_of",
+    "none_of": "is_one_of",
+    "is_none_of": "is_one_of",
+    "not_one_of": "is_one_of",
+    "is_not_one_of": "is_one_of",
+    "not_in": "is_one_of",
+    "excludes": "includes_any_of",
+    "not_includes": "includes_any_of",
+    "excludes_any_of": "includes_any_of",
+    "excludes_all_of": "includes_any_of",
+    "not_between": "between",
+    "outside": "between",
+    "not_within_last_days": "at_most",
+    "before_last_days": "at_most",
+}
+NEGATION_FLAGS = ("not", "negate", "negated", "inverse", "exclude")
+
+
+@dataclass(frozen=True)
+class AttributeSpec:
+    """What the condition language needs to know of one catalog attribute."""
+
+    key: str
+    label: str
+    type: str
+    kind: str = "attribute"
+    choices: tuple[str, ...] = ()
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class Condition:
+    attribute: str
+    operator: str
+    value: Any
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"attribute": self.attribute, "operator": self.operator, "value": self.value}
+
+
+Group = tuple[Condition, ...]
+Groups = tuple[Group, ...]
+
+
+@dataclass
+class ConditionProblems(Exception):
+    """Every problem found in a set of condition groups, each keyed by the field path."""
+
+    problems: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, path: str, message: str) -> None:
+        self.problems.setdefault(path, []).append(message)
+
+    def __bool__(self) -> bool:
+        return bool(self.problems)
+
+    def __str__(self) -> str:
+        return "; ".join(f"{path}: {' '.join(msgs)}" for path, msgs in self.problems.items())
+
+
+def operators_for(attr_type: str) -> tuple[str, ...]:
+    return OPERATORS_BY_TYPE.get(attr_type, ())
+
+
+def operator_label(operator: str, attr_type: str) -> str:
+    if attr_type == "date" and operator in DATE_OPERATOR_LABELS:
+        return DATE_OPERATOR_LABELS[operator]
+    return OPERATOR_LABELS.get(operator, operator)
+
+
+# --- Parsing and validation ------------------------------------------------------------------
+
+
+def parse_groups(raw: Any, catalog: Mapping[str, AttributeSpec], *, path: str = "groups") -> Groups:
+    """Validate raw JSON groups against the catalog and return them normalized.
+
+    Raises ``ConditionProblems`` naming every bad field (``groups[0][1].value``) and what would be
+    accepted. ``None`` and ``[]`` mean "no conditions": everyone matches.
+    """
+    problems = ConditionProblems()
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        problems.add(path, "Expected a list of groups, each a list of conditions: [[{attribute, operator, value}]].")
+        raise problems
+    if len(raw) > MAX_GROUPS:
+        problems.add(path, f"At most {MAX_GROUPS} groups are allowed.")
+        raise problems
+    groups: list[Group] = []
+    for gi, raw_group in enumerate(raw):
+        gpath = f"{path}[{gi}]"
+        if not isinstance(raw_group, list):
+            problems.add(gpath, "A group is a list of conditions that must all hold.")
+            continue
+        if not raw_group:
+            problems.add(gpath, "A group needs at least one condition; remove the empty group.")
+            continue
+        if len(raw_group) > MAX_CONDITIONS_PER_GROUP:
+            problems.add(gpath, f"At most {MAX_CONDITIONS_PER_GROUP} conditions are allowed in one group.")
+            continue
+        conditions: list[Condition] = []
+        for ci, raw_condition in enumerate(raw_group):
+            condition = _parse_condition(raw_condition, catalog, f"{gpath}[{ci}]", problems)
+            if condition is not None:
+                conditions.append(condition)
+        groups.append(tuple(conditions))
+    if problems:
+        raise problems
+    return tuple(groups)
+
+
+def parse_condition(raw: Any, catalog: Mapping[str, AttributeSpec], *, path: str = "condition") -> Condition:
+    problems = ConditionProblems()
+    condition = _parse_condition(raw, catalog, path, problems)
+    if problems or condition is None:
+        raise problems
+    return condition
+
+
+def _parse_condition(
+    raw: Any, catalog: Mapping[str, AttributeSpec], path: str, problems: ConditionProblems
+) -> Condition | None:
+    if not isinstance(raw, dict):
+        problems.add(path, "A condition is an object {attribute, operator, value}.")
+        return None
+    for flag in NEGATION_FLAGS:
+        if raw.get(flag) not in (None, False):
+            problems.add(
+                f"{path}.{flag}",
+                "Conditions are positive statements: there is no negation flag. Say which customers "
+                "qualify instead, e.g. 'Segment is one of Gold or Platinum' rather than 'not Silver'.",
+            )
+            return None
+    unknown = sorted(set(raw) - {"attribute", "operator", "value"})
+    if unknown:
+        problems.add(f"{path}.{unknown[0]}", "Unknown field; a condition has only attribute, operator and value.")
+        return None
+    attr_key = raw.get("attribute")
+    operator = raw.get("operator")
+    if not isinstance(attr_key, str) or not attr_key:
+        problems.add(f"{path}.attribute", "Name an attribute from the catalog by its key.")
+        return None
+    attr = catalog.get(attr_key)
+    if attr is None:
+        known = ", ".join(sorted(catalog)) or "none yet: add attributes to the catalog first"
+        problems.add(f"{path}.attribute", f"'{attr_key}' is not in the catalog. Known attributes: {known}.")
+        return None
+    allowed = operators_for(attr.type)
+    if not isinstance(operator, str) or not operator:
+        problems.add(f"{path}.operator", f"Choose an operator for {attr.label}: {', '.join(allowed)}.")
+        return None
+    if operator not in allowed:
+        problems.add(f"{path}.operator", _operator_refusal(operator, attr, raw.get("value")))
+        return None
+    if "value" not in raw:
+        problems.add(f"{path}.value", f"Give a value: {_value_hint(operator, attr)}.")
+        return None
+    try:
+        value = _normalize_value(operator, attr, raw["value"])
+    except ValueError as exc:
+        problems.add(f"{path}.value", str(exc))
+        return None
+    return Condition(attribute=attr.key, operator=operator, value=value)
+
+
+def _operator_refusal(operator: str, attr: AttributeSpec, value: Any) -> str:
+    allowed = ", ".join(operators_for(attr.type))
+    lowered = operator.strip().lower()
+    if lowered in NEGATIVE_OPERATORS or lowered.startswith(("not", "is_not", "excl", "none")):
+        return "'{op}' is a negative statement, and conditions are positive statements only. {advice}".format(
+            op=operator, advice=_positive_advice(lowered, attr, value)
+        )
+    return f"'{operator}' is not an operator for {attr.label} ({attr.type}); use one of: {allowed}."
+
+
+def _positive_advice(operator: str, attr: AttributeSpec, value: Any) -> str:
+    excluded = {str(v) for v in value} if isinstance(value, list) else ({str(value)} if value is not None else set())
+    remaining = [c for c in attr.choices if c not in excluded]
+    if attr.type in ("choice", "text"):
+        if remaining:
+            listed = ", ".join(remaining)
+            return f"Say who qualifies instead: '{attr.key} is_one_of [{listed}]'."
+        return f"Say who qualifies instead: '{attr.key} is_one_of [the values that do qualify]'."
+    if attr.type == "set":
+        if remaining:
+            return f"Say what qualifies instead: '{attr.key} includes_any_of [{', '.join(remaining)}]'."
+        return f"Say what qualifies instead: '{attr.key} includes_any_of [the values that do qualify]'."
+    if attr.type == "boolean":
+        flipped = "false" if value is True or str(value).lower() == "true" else "true"
+        return f"Say the value that qualifies instead: '{attr.key} is {flipped}'."
+    if attr.type in ("number", "date"):
+        if operator in ("not_between", "outside"):
+            return (
+                f"Say who qualifies instead, in two groups: one with '{attr.key} at_most <low>' and one "
+                f"with '{attr.key} at_least <high>'."
+            )
+        if "within" in operator or "last_days" in operator:
+            return f"Say who qualifies instead: '{attr.key} at_most <date>'."
+        return f"Say the range that qualifies instead, with at_least, at_most or between on {attr.key}."
+    return f"Use one of: {', '.join(operators_for(attr.type))}."
+
+
+def _value_hint(operator: str, attr: AttributeSpec) -> str:
+    choices = f" from {', '.join(attr.choices)}" if attr.choices else ""
+    if attr.type == "boolean":
+        return "true or false"
+    if operator in LIST_OPERATORS:
+        return f"a list of one or more values{choices}"
+    if operator == "between":
+        sample = "[\"2024-01-01\", \"2024-12-31\"]" if attr.type == "date" else "[18, 30]"
+        return f"a pair [low, high] with low not above high, e.g. {sample}"
+    if operator == "within_last_days":
+        return f"a whole number of days from 0 to {MAX_DAYS}"
+    if attr.type == "number":
+        return "a number, e.g. 3 or 2.5"
+    if attr.type == "date":
+        return "a date as YYYY-MM-DD"
+    return f"one value{choices}"
+
+
+def _normalize_value(operator: str, attr: AttributeSpec, value: Any) -> Any:
+    if operator in LIST_OPERATORS:
+        if not isinstance(value, list) or not value:
+            raise ValueError(f"Expected {_value_hint(operator, attr)}.")
+        if len(value) > MAX_LIST_VALUES:
+            raise ValueError(f"At most {MAX_LIST_VALUES} values are allowed in one list.")
+        items: list[str] = []
+        for item in value:
+            text = _normalize_scalar(attr, item, operator)
+            if text not in items:
+                items.append(text)
+        return items
+    if operator == "between":
+        if not isinstance(value, list) or len(value) != 2:
+            raise ValueError(f"Expected {_value_hint(operator, attr)}.")
+        low = _normalize_scalar(attr, value[0], operator)
+        high = _normalize_scalar(attr, value[1], operator)
+        if low > high:
+            raise ValueError(f"The low end ({low}) is above the high end ({high}); write [low, high].")
+        return [low, high]
+    if operator == "within_last_days":
+        days = _to_number(value, operator, attr)
+        if not isinstance(days, int) or days < 0 or days > MAX_DAYS:
+            raise ValueError(f"Expected {_value_hint(operator, attr)}.")
+        return days
+    return _normalize_scalar(attr, value, operator)
+
+
+def _normalize_scalar(attr: AttributeSpec, value: Any, operator: str) -> Any:
+    if attr.type == "number":
+        return _to_number(value, operator, attr)
+    if attr.type == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("true", "yes", "1"):
+            return True
+        if isinstance(value, str) and value.strip().lower() in ("false", "no", "0"):
+            return False
+        raise ValueError(f"Expected true or false for {attr.label}.")
+    if attr.type == "date":
+        return _to_date(value, attr)
+    # text, choice, set: strings
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"Expected {_value_hint(operator, attr)}.")
+    text = str(value).strip()
+    if not text:
+        raise ValueError(f"Expected {_value_hint(operator, attr)}; an empty value matches no one.")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise ValueError(f"A value may have at most {MAX_TEXT_LENGTH} characters.")
+    if attr.choices and text not in attr.choices:
+        raise ValueError(f"'{text}' is not a choice of {attr.label}; choose from {', '.join(attr.choices)}.")
+    return text
+
+
+def _to_number(value: Any, operator: str, attr: AttributeSpec) -> int | float:
+    number: float
+    if isinstance(value, bool):
+        raise ValueError(f"Expected {_value_hint(operator, attr)}, not {str(value).lower()}.")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        number = value
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip().replace(",", ""))
+        except ValueError:
+            raise ValueError(f"Expected {_value_hint(operator, attr)}; '{value}' is not a number.") from None
+    else:
+        raise ValueError(f"Expected {_value_hint(operator, attr)}.")
+    if not math.isfinite(number) or abs(number) > 1e15:
+        raise ValueError(f"Expected {_value_hint(operator, attr)}; '{value}' is out of range.")
+    return int(number) if number.is_integer() else number
+
+
+def _to_date(value: Any, attr: AttributeSpec) -> str:
+    if isinstance(value, str) and len(value.strip()) == 10:
+        try:
+            return dt.date.fromisoformat(value.strip()).isoformat()
+        except ValueError:
+            pass
+    raise ValueError(f"Expected a date as YYYY-MM-DD for {attr.label}; got '{value}'.")
+
+
+def groups_as_json(groups: Groups) -> list[list[dict[str, Any]]]:
+    return [[c.as_dict() for c in group] for group in groups]
+
+
+def attributes_used(groups: Iterable[Iterable[Mapping[str, Any]]] | Groups) -> set[str]:
+    """The attribute keys a groups value (parsed or raw JSON) refers to."""
+    keys: set[str] = set()
+    for group in groups:
+        for condition in group:
+            key = condition.attribute if isinstance(condition, Condition) else condition.get("attribute")
+            if isinstance(key, str):
+                keys.add(key)
+    return keys
+
+
+# --- Rendering as sentences -------------------------------------------------------------------
+
+
+def _join_or(items: Sequence[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def _format_number(value: int | float, unit: str) -> str:
+    text = f"{value:,}" if isinstance(value, int) else f"{value:,.10g}"
+    return f"{text} {unit}".strip() if unit else text
+
+
+def _format_scalar(attr: AttributeSpec | None, value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return _format_number(value, attr.unit if attr else "")
+    if attr is not None and attr.type == "date":
+        try:
+            return dt.date.fromisoformat(str(value)).strftime("%-d %b %Y")
+        except ValueError:
+            return str(value)
+    return str(value)
+
+
+def condition_sentence(condition: Condition | Mapping[str, Any], attr: AttributeSpec | None) -> str:
+    """Render a condition as a sentence: 'Segment is one of Gold or Platinum'.
+
+    ``attr`` may be ``None`` for an attribute no longer in the catalog; the key is used then.
+    """
+    if isinstance(condition, Condition):
+        key, operator, value = condition.attribute, condition.operator, condition.value
+    else:
+        key, operator, value = condition.get("attribute", "?"), condition.get("operator", "?"), condition.get("value")
+    subject = attr.label if attr else str(key)
+    attr_type = attr.type if attr else ""
+    if operator in LIST_OPERATORS and isinstance(value, list):
+        listed = _join_or([_format_scalar(attr, v) for v in value])
+        verb = "includes any of" if operator == "includes_any_of" else "is one of"
+        if len(value) == 1:
+            verb = "includes" if operator == "includes_any_of" else "is"
+        return f"{subject} {verb} {listed}"
+    if operator == "between" and isinstance(value, list) and len(value) == 2:
+        return f"{subject} is between {_format_scalar(attr, value[0])} and {_format_scalar(attr, value[1])}"
+    if operator == "within_last_days":
+        days = "day" if value == 1 else f"{value} days"
+        return f"{subject} is within the last {days}"
+    if attr_type == "boolean" and operator == "is":
+        return f"{subject} is {_format_scalar(attr, value)}"
+    return f"{subject} {operator_label(operator, attr_type)} {_format_scalar(attr, value)}"
+
+
+def groups_sentence(groups: Groups | Sequence[Sequence[Mapping[str, Any]]], catalog: Mapping[str, AttributeSpec]) -> str:
+    """'Everyone', or the groups joined: 'A and B; or C'."""
+    parts: list[str] = []
+    for group in groups:
+        sentences = [
+            condition_sentence(c, catalog.get(c.attribute if isinstance(c, Condition) else c.get("attribute", "")))
+            for c in group
+        ]
+        parts.append(" and ".join(sentences))
+    if not parts:
+        return "Everyone"
+    return "; or ".join(parts)

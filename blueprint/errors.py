@@ -1,0 +1,41 @@
+"""Errors the services raise. Every transport turns them into the same answer: a status and the
+problems keyed by field, each saying what would be accepted."""
+
+from __future__ import annotations
+
+
+class BlueprintError(Exception):
+    status = 400
+
+    def __init__(self, problems: dict[str, list[str]] | str, *, field: str = "non_field_errors") -> None:
+        if isinstance(problems, str):
+            problems = {field: [problems]}
+        self.problems = problems
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        return " ".join(
+            msg if path == "non_field_errors" else f"{path}: {msg}"
+            for path, msgs in self.problems.items()
+            for msg in msgs
+        )
+
+    def as_json(self) -> dict[str, object]:
+        return {"detail": self.message, "errors": self.problems}
+
+
+class InvalidInput(BlueprintError):
+    status = 400
+
+
+class Forbidden(BlueprintError):
+    status = 403
+
+
+class NotFound(BlueprintError):
+    status = 404
+
+
+class Conflict(BlueprintError):
+    status = 409

@@ -1,0 +1,40 @@
+"""Order inside a list as fractional ranks computed by the server from "between this one and that".
+
+Ranks are base-62 strings (the ``fractional-indexing`` package); they compare with Python's ``str``
+ordering, so callers sort in Python rather than trusting a database collation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fractional_indexing import FIError, generate_key_between, generate_n_keys_between, validate_order_key
+
+
+def rank_between(low: str | None, high: str | None) -> str:
+    return generate_key_between(low, high)
+
+
+def evenly_spaced(count: int) -> list[str]:
+    return generate_n_keys_between(None, None, count)
+
+
+def is_valid_rank(rank: object) -> bool:
+    if not isinstance(rank, str) or not rank or len(rank) > 60:
+        return False
+    try:
+        validate_order_key(rank)
+    except FIError:
+        return False
+    return True
+
+
+def rank_at(ranks: Sequence[str], index: int) -> str:
+    """A rank that sorts at position ``index`` among ``ranks`` (sorted, strictly increasing)."""
+    low = ranks[index - 1] if index > 0 else None
+    high = ranks[index] if index < len(ranks) else None
+    return rank_between(low, high)
+
+
+def strictly_increasing(ranks: Sequence[str]) -> bool:
+    return all(a < b for a, b in zip(ranks, ranks[1:], strict=False))

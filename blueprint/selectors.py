@@ -1,0 +1,142 @@
+"""Reads. The board is loaded in three queries and ordered in Python by fractional rank."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import OuterRef, QuerySet, Subquery
+
+from blueprint.conditions import AttributeSpec, condition_sentence
+from blueprint.models import Attribute, Blueprint, Membership, Offer, Operation, Stage
+
+
+@dataclass
+class Card:
+    offer: Offer
+    # One list of sentences per group: the chips of the card.
+    sentences: list[list[str]]
+
+    @property
+    def conditions_count(self) -> int:
+        return sum(len(g) for g in self.sentences)
+
+
+@dataclass
+class Column:
+    stage: Stage
+    entry_sentences: list[list[str]]
+    offers: list[Card] = field(default_factory=list)
+
+
+@dataclass
+class Board:
+    blueprint: Blueprint
+    attributes: list[Attribute]
+    catalog: dict[str, AttributeSpec]
+    stages: list[Column]
+
+    def column(self, key: str) -> Column | None:
+        return next((c for c in self.stages if c.stage.key == key), None)
+
+    def card(self, key: str) -> Card | None:
+        return next((card for c in self.stages for card in c.offers if card.offer.key == key), None)
+
+    @property
+    def offer_count(self) -> int:
+        return sum(len(c.offers) for c in self.stages)
+
+
+def sentences_for(groups: list[Any], catalog: dict[str, AttributeSpec]) -> list[list[str]]:
+    return [[condition_sentence(c, catalog.get(c.get("attribute", ""))) for c in group] for group in groups]
+
+
+def board_load(blueprint: Blueprint) -> Board:
+    attributes = list(Attribute.objects.filter(blueprint=blueprint))
+    catalog = {a.key: a.spec() for a in attributes}
+    stages = sorted(Stage.objects.filter(blueprint=blueprint), key=lambda s: (s.rank, s.pk))
+    columns = {s.pk: Column(stage=s, entry_sentences=sentences_for(s.entry, catalog)) for s in stages}
+    offers = sorted(Offer.objects.filter(blueprint=blueprint), key=lambda o: (o.rank, o.pk))
+    for offer in offers:
+        column = columns[offer.stage_id]
+        offer.stage = column.stage  # spare a query per offer
+        column.offers.append(Card(offer=offer, sentences=sentences_for(offer.groups, catalog)))
+    return Board(blueprint=blueprint, attributes=attributes, catalog=catalog, stages=list(columns.values()))
+
+
+def blueprints_for_user(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Blueprint]:
+    """The blueprints the user is a member of, each annotated with ``role``."""
+    if not user.is_authenticated:
+        return Blueprint.objects.none()
+    role = Membership.objects.filter(blueprint=OuterRef("pk"), user_id=user.pk).values("role")[:1]
+    return Blueprint.objects.filter(memberships__user_id=user.pk).annotate(role=Subquery(role)).order_by("name", "id")
+
+
+def blueprint_for_user(user: AbstractBaseUser | AnonymousUser, blueprint_id: Any) -> Blueprint | None:
+    """The blueprint annotated with the user's ``role``, or None if they are not a member."""
+    try:
+        pk = int(blueprint_id)
+    except (TypeError, ValueError):
+        return None
+    return blueprints_for_user(user).filter(pk=pk).first()
+
+
+def offer_json(offer: Offer, catalog: dict[str, AttributeSpec]) -> dict[str, Any]:
+    return {
+        "key": offer.key,
+        "stage": offer.stage.key,
+        "name": offer.name,
+        "description": offer.description,
+        "channel": offer.channel,
+        "fallback": offer.fallback,
+        "groups": offer.groups,
+        "rank": offer.rank,
+        "sentences": sentences_for(offer.groups, catalog),
+    }
+
+
+def stage_json(column: Column, catalog: dict[str, AttributeSpec], *, with_offers: bool = True) -> dict[str, Any]:
+    stage = column.stage
+    data: dict[str, Any] = {
+        "key": stage.key,
+        "name": stage.name,
+        "description": stage.description,
+        "entry": stage.entry,
+        "rank": stage.rank,
+        "entry_sentences": column.entry_sentences,
+    }
+    if with_offers:
+        data["offers"] = [offer_json(card.offer, catalog) for card in column.offers]
+    return data
+
+
+def attribute_json(attribute: Attribute) -> dict[str, Any]:
+    return {
+        "key": attribute.key,
+        "label": attribute.label,
+        "kind": attribute.kind,
+        "type": attribute.type,
+        "choices": attribute.choices,
+        "unit": attribute.unit,
+        "description": attribute.description,
+        "source": attribute.source,
+    }
+
+
+def board_json(board: Board) -> dict[str, Any]:
+    bp = board.blueprint
+    return {
+        "id": bp.pk,
+        "name": bp.name,
+        "context": bp.context,
+        "channels": bp.channels,
+        "description": bp.description,
+        "rev": bp.rev,
+        "attributes": [attribute_json(a) for a in board.attributes],
+        "stages": [stage_json(c, board.catalog) for c in board.stages],
+    }
+
+
+def operations_since(blueprint: Blueprint, rev: int, limit: int = 500) -> list[Operation]:
+    return list(Operation.objects.filter(blueprint=blueprint, rev__gt=rev).select_related("actor").order_by("rev")[:limit])

@@ -1,0 +1,25 @@
+"""Writes. Board content changes only through ``operation_apply``."""
+
+from blueprint.services.blueprints import (
+    blueprint_content_operations,
+    blueprint_create,
+    blueprint_delete,
+    blueprint_duplicate,
+    membership_remove,
+    membership_set,
+)
+from blueprint.services.operations import HANDLERS, operation_apply, operations_apply, require_role, role_of
+
+__all__ = [
+    "HANDLERS",
+    "blueprint_content_operations",
+    "blueprint_create",
+    "blueprint_delete",
+    "blueprint_duplicate",
+    "membership_remove",
+    "membership_set",
+    "operation_apply",
+    "operations_apply",
+    "require_role",
+    "role_of",
+]

@@ -1,0 +1,762 @@
+"""The one edit path (DESIGN.md §5).
+
+Every change of a board — HTMX form, drag, REST call, WebSocket message, import, undo — is an
+operation ``{type, payload}`` applied by ``operation_apply``: it checks the actor's role, locks the
+blueprint row, validates, applies, increments ``blueprint.rev``, appends the operation with its
+inverse to the log and, after commit, broadcasts it to the board's group. Nothing else saves
+stages, offers, attributes or the blueprint's own fields.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+
+from blueprint.conditions import (
+    KINDS,
+    TYPES,
+    AttributeSpec,
+    ConditionProblems,
+    attributes_used,
+    groups_as_json,
+    parse_groups,
+)
+from blueprint.errors import Conflict, Forbidden, InvalidInput, NotFound
+from blueprint.models import EDIT_ROLES, KEY_PATTERN, Attribute, Blueprint, Membership, Offer, Operation, Stage
+from blueprint.ranks import evenly_spaced, is_valid_rank, rank_at, rank_between, strictly_increasing
+
+logger = logging.getLogger(__name__)
+
+User = AbstractBaseUser | AnonymousUser
+
+MAX_NAME = 120
+MAX_TEXT = 5000
+MAX_KEY = 64
+MAX_CHANNELS = 20
+MAX_CHOICES = 200
+_KEY_RE = re.compile(KEY_PATTERN)
+
+
+def board_group_name(blueprint_id: int) -> str:
+    return f"board-{blueprint_id}"
+
+
+@dataclass
+class Applied:
+    """What a handler did: the payload as stored, how to undo it, and a sentence for people."""
+
+    payload: dict[str, Any]
+    inverse: list[dict[str, Any]]
+    summary: str
+
+
+@dataclass
+class OpContext:
+    blueprint: Blueprint
+    _catalog: dict[str, AttributeSpec] | None = field(default=None, repr=False)
+
+    @property
+    def catalog(self) -> dict[str, AttributeSpec]:
+        if self._catalog is None:
+            self._catalog = {a.key: a.spec() for a in Attribute.objects.filter(blueprint=self.blueprint)}
+        return self._catalog
+
+    def forget_catalog(self) -> None:
+        self._catalog = None
+
+
+Handler = Callable[[OpContext, dict[str, Any]], Applied]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(op_type: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        HANDLERS[op_type] = fn
+        return fn
+
+    return register
+
+
+# --- The service ------------------------------------------------------------------------------
+
+
+def operation_apply(
+    *,
+    blueprint_id: int,
+    actor: User | None,
+    op_type: str,
+    payload: Mapping[str, Any],
+    client_id: str = "",
+) -> Operation:
+    """Apply one operation and return its log record.
+
+    Guarantees: the actor is an owner or editor of the blueprint (``actor=None`` is the system,
+    used by the demo loader and imports); the change, the new ``rev`` and the log record commit
+    together or not at all; a ``client_id`` seen before returns the earlier record and changes
+    nothing; the broadcast happens only after commit. Raises ``BlueprintError`` subclasses.
+    """
+    if not isinstance(client_id, str) or len(client_id) > 64:
+        raise InvalidInput("A client id is a string of at most 64 characters.", field="client_id")
+    handler = HANDLERS.get(op_type) if isinstance(op_type, str) else None
+    if handler is None:
+        raise InvalidInput(f"Unknown operation; use one of: {', '.join(sorted(HANDLERS))}.", field="type")
+    if not isinstance(payload, Mapping):
+        raise InvalidInput("The payload must be an object.", field="payload")
+    with transaction.atomic():
+        return _apply_locked(blueprint_id, actor, op_type, handler, dict(payload), client_id)
+
+
+def operations_apply(
+    *, blueprint_id: int, actor: User | None, operations: list[tuple[str, Mapping[str, Any]]]
+) -> list[Operation]:
+    """Apply several operations in one transaction: all of them or none (imports, duplicates)."""
+    records = []
+    with transaction.atomic():
+        for op_type, payload in operations:
+            handler = HANDLERS.get(op_type)
+            if handler is None:
+                raise InvalidInput(f"Unknown operation '{op_type}'.", field="type")
+            records.append(_apply_locked(blueprint_id, actor, op_type, handler, dict(payload), ""))
+    return records
+
+
+def _apply_locked(
+    blueprint_id: int, actor: User | None, op_type: str, handler: Handler, payload: dict[str, Any], client_id: str
+) -> Operation:
+    try:
+        blueprint = Blueprint.objects.select_for_update().get(pk=blueprint_id)
+    except (Blueprint.DoesNotExist, ValueError, TypeError):
+        raise NotFound("No such blueprint.", field="blueprint") from None
+    if actor is not None:
+        require_role(actor, blueprint, EDIT_ROLES, "edit this blueprint")
+    if client_id:
+        earlier = Operation.objects.filter(blueprint=blueprint, client_id=client_id).first()
+        if earlier is not None:
+            return earlier
+    applied = handler(OpContext(blueprint), payload)
+    blueprint.rev += 1
+    blueprint.save(update_fields=["rev", "updated_at"])
+    try:
+        with transaction.atomic():
+            record = Operation.objects.create(
+                blueprint=blueprint,
+                rev=blueprint.rev,
+                actor=actor if actor is not None and actor.is_authenticated else None,
+                type=op_type,
+                payload=applied.payload,
+                inverse=applied.inverse,
+                client_id=client_id,
+                summary=applied.summary[:300],
+            )
+    except IntegrityError:
+        raise Conflict("The board changed at the same moment; try again.") from None
+    transaction.on_commit(lambda: operation_broadcast(record))
+    return record
+
+
+def operation_broadcast(record: Operation) -> None:
+    """Tell everyone on the board. The channel layer is only a hint: a lost message is recovered
+    by clients from ``rev``, so a failure here is logged, never raised."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(
+            board_group_name(record.blueprint_id),
+            {"type": "board.operation", "rev": record.rev, "operation_id": record.pk},
+        )
+    except Exception:  # a broadcast must never undo or fail a committed edit
+        logger.warning("broadcast of %s failed", record, exc_info=True)
+
+
+def role_of(user: User | None, blueprint: Blueprint | int) -> str | None:
+    if user is None or not user.is_authenticated:
+        return None
+    blueprint_id = blueprint.pk if isinstance(blueprint, Blueprint) else blueprint
+    return Membership.objects.filter(blueprint_id=blueprint_id, user_id=user.pk).values_list("role", flat=True).first()
+
+
+def require_role(user: User | None, blueprint: Blueprint | int, roles: frozenset[str], doing: str) -> str:
+    role = role_of(user, blueprint)
+    if role is None:
+        raise NotFound("No such blueprint.", field="blueprint")
+    if role not in roles:
+        allowed = " or ".join(sorted(roles))
+        raise Forbidden(f"Your role is {role}; only {allowed} may {doing}.")
+    return role
+
+
+# --- Field validation -------------------------------------------------------------------------
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.problems: dict[str, list[str]] = {}
+
+    def add(self, path: str, message: str) -> None:
+        self.problems.setdefault(path, []).append(message)
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise InvalidInput(self.problems)
+
+
+def _text(payload: dict[str, Any], name: str, problems: _Problems, *, required: bool, limit: int) -> str | None:
+    if name not in payload or payload[name] is None:
+        if required:
+            problems.add(name, "This field is required.")
+        return None
+    value = payload[name]
+    if not isinstance(value, str):
+        problems.add(name, "Expected text.")
+        return None
+    value = value.strip()
+    if required and not value:
+        problems.add(name, "This field may not be blank.")
+        return None
+    if len(value) > limit:
+        problems.add(name, f"At most {limit} characters.")
+        return None
+    return value
+
+
+def _bool(payload: dict[str, Any], name: str, problems: _Problems) -> bool | None:
+    if name not in payload or payload[name] is None:
+        return None
+    value = payload[name]
+    if not isinstance(value, bool):
+        problems.add(name, "Expected true or false.")
+        return None
+    return value
+
+
+def _string_list(payload: dict[str, Any], name: str, problems: _Problems, *, limit: int) -> list[str] | None:
+    if name not in payload or payload[name] is None:
+        return None
+    value = payload[name]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        problems.add(name, "Expected a list of text values.")
+        return None
+    cleaned: list[str] = []
+    for item in value:
+        item = item.strip()
+        if not item:
+            continue
+        if len(item) > MAX_NAME:
+            problems.add(name, f"Each value may have at most {MAX_NAME} characters.")
+            return None
+        if item not in cleaned:
+            cleaned.append(item)
+    if len(cleaned) > limit:
+        problems.add(name, f"At most {limit} values.")
+        return None
+    return cleaned
+
+
+def _key_value(raw: Any, name: str, problems: _Problems) -> str | None:
+    if not isinstance(raw, str) or not raw:
+        problems.add(name, "Expected a key: lower-case letters, digits, '-' and '_'.")
+        return None
+    if len(raw) > MAX_KEY or not _KEY_RE.match(raw):
+        problems.add(name, f"'{raw[:80]}' is not a key: use lower-case letters, digits, '-' and '_' (at most {MAX_KEY}).")
+        return None
+    return raw
+
+
+def key_from_name(name: str, taken: set[str]) -> str:
+    base = slugify(name).replace("-", "_")[: MAX_KEY - 4] or "item"
+    key, n = base, 2
+    while key in taken:
+        key, n = f"{base}_{n}", n + 1
+    return key
+
+
+def _new_key(payload: dict[str, Any], name: str | None, taken: set[str], problems: _Problems, what: str) -> str | None:
+    raw = payload.get("key")
+    if raw in (None, ""):
+        return key_from_name(name or what, taken) if name else None
+    key = _key_value(raw, "key", problems)
+    if key is not None and key in taken:
+        problems.add("key", f"The key '{key}' is already used by another {what} in this blueprint; choose another.")
+        return None
+    return key
+
+
+def _refuse_key_change(payload: dict[str, Any], current: str, problems: _Problems) -> None:
+    new = payload.get("new_key")
+    if new not in (None, "", current):
+        problems.add("key", "Keys are permanent, so exports and integrations stay valid; change the name instead.")
+
+
+def _groups(payload: dict[str, Any], name: str, ctx: OpContext, problems: _Problems) -> list[Any] | None:
+    if name not in payload:
+        return None
+    try:
+        return groups_as_json(parse_groups(payload[name], ctx.catalog, path=name))
+    except ConditionProblems as exc:
+        for path, messages in exc.problems.items():
+            for message in messages:
+                problems.add(path, message)
+        return None
+
+
+def _position(payload: dict[str, Any], problems: _Problems) -> tuple[str | None, str | None, str | None]:
+    before, after, rank = payload.get("before"), payload.get("after"), payload.get("rank")
+    if sum(v not in (None, "") for v in (before, after, rank)) > 1:
+        problems.add("before", "Give either before or after, not both.")
+        return None, None, None
+    if before not in (None, ""):
+        return _key_value(before, "before", problems), None, None
+    if after not in (None, ""):
+        return None, _key_value(after, "after", problems), None
+    if rank not in (None, ""):
+        if not is_valid_rank(rank):
+            problems.add("rank", "Not a valid rank.")
+            return None, None, None
+        return None, None, str(rank)
+    return None, None, None
+
+
+def _place(
+    siblings: list[Any], *, before: str | None, after: str | None, rank: str | None, what: str, where: str
+) -> str:
+    """A rank that puts an item before/after a sibling (by key), at an exact rank (undo), or at the end.
+
+    ``siblings`` are the other items of the list (never the moving one). Ties in stored ranks are
+    repaired by respacing the list first, so the result always sorts strictly where asked.
+    """
+    siblings.sort(key=lambda s: (s.rank, s.pk))
+    if not strictly_increasing([s.rank for s in siblings]):
+        for sibling, fresh in zip(siblings, evenly_spaced(len(siblings)), strict=True):
+            sibling.rank = fresh
+            sibling.save(update_fields=["rank"])
+    ranks = [s.rank for s in siblings]
+    keys = [s.key for s in siblings]
+    if before is not None or after is not None:
+        anchor = before if before is not None else after
+        if anchor not in keys:
+            field = "before" if before is not None else "after"
+            raise InvalidInput(f"'{anchor}' is not a {what} in {where}.", field=field)
+        index = keys.index(anchor) + (0 if before is not None else 1)
+        return rank_at(ranks, index)
+    if rank is not None:
+        if rank not in ranks:
+            return rank
+        index = ranks.index(rank) + 1
+        return rank_between(rank, ranks[index] if index < len(ranks) else None)
+    return rank_at(ranks, len(ranks))
+
+
+def _stage(ctx: OpContext, key: Any, field: str = "key") -> Stage:
+    if not isinstance(key, str):
+        raise InvalidInput("Name the stage by its key.", field=field)
+    stage = Stage.objects.filter(blueprint=ctx.blueprint, key=key).first()
+    if stage is None:
+        raise NotFound(f"There is no stage '{key[:80]}' in this blueprint; it may have been deleted.", field=field)
+    return stage
+
+
+def _offer(ctx: OpContext, key: Any) -> Offer:
+    if not isinstance(key, str):
+        raise InvalidInput("Name the offer by its key.", field="key")
+    offer = Offer.objects.select_related("stage").filter(blueprint=ctx.blueprint, key=key).first()
+    if offer is None:
+        raise NotFound(f"There is no offer '{key[:80]}' in this blueprint; it may have been deleted.", field="key")
+    return offer
+
+
+def _attribute(ctx: OpContext, key: Any) -> Attribute:
+    if not isinstance(key, str):
+        raise InvalidInput("Name the attribute by its key.", field="key")
+    attribute = Attribute.objects.filter(blueprint=ctx.blueprint, key=key).first()
+    if attribute is None:
+        raise NotFound(f"There is no attribute '{key[:80]}' in the catalog.", field="key")
+    return attribute
+
+
+def _only(payload: dict[str, Any], allowed: set[str], problems: _Problems) -> None:
+    for name in sorted(set(payload) - allowed):
+        problems.add(name, f"Unknown field; expected some of: {', '.join(sorted(allowed))}.")
+
+
+# --- Blueprint fields -------------------------------------------------------------------------
+
+BLUEPRINT_FIELDS = ("name", "context", "channels", "description")
+
+
+def blueprint_fields(blueprint: Blueprint) -> dict[str, Any]:
+    return {f: getattr(blueprint, f) for f in BLUEPRINT_FIELDS}
+
+
+def validate_blueprint_fields(payload: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+    problems = _Problems()
+    _only(payload, set(BLUEPRINT_FIELDS), problems)
+    values = {
+        "name": _text(payload, "name", problems, required=creating or "name" in payload, limit=MAX_NAME),
+        "context": _text(payload, "context", problems, required=False, limit=200),
+        "channels": _string_list(payload, "channels", problems, limit=MAX_CHANNELS),
+        "description": _text(payload, "description", problems, required=False, limit=MAX_TEXT),
+    }
+    problems.raise_if_any()
+    return {k: v for k, v in values.items() if v is not None}
+
+
+@handles("blueprint.update")
+def _blueprint_update(ctx: OpContext, payload: dict[str, Any]) -> Applied:
+    changes = validate_blueprint_fields(payload, creating=False)
+    before = {k: getattr(ctx.blueprint, k) for k in changes}
+    for name, value in changes.items():
+        setattr(ctx.blueprint, name, value)
+    ctx.blueprint.save(update_fields=[*changes, "updated_at"])
+    what = ", ".join(changes) or "nothing"
+    return Applied(changes, [{"type": "blueprint.update", "payload": before}], f"changed the blueprint's {what}")
+
+
+# --- Attributes -------------------------------------------------------------------------------
+
+ATTRIBUTE_FIELDS = ("key", "label", "kind", "type", "choices", "unit", "description", "source")
+
+
+def attribute_fields(attribute: Attribute) -> dict[str, Any]:
+    return {f: getattr(attribute, f) for f in ATTRIBUTE_FIELDS}
+
+
+def _attribute_values(payload: dict[str, Any], problems: _Problems, *, creating: bool) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "label": _text(payload, "label", problems, required=creating or "label" in payload, limit=MAX_NAME),
+        "unit": _text(payload, "unit", problems, required=False, limit=32),
+        "description": _text(payload, "description", problems, required=False, limit=MAX_TEXT),
+        "source": _text(payload, "source", problems, required=False, limit=MAX_NAME),
+        "choices": _string_list(payload, "choices", problems, limit=MAX_CHOICES),
+    }
+    for name, allowed in (("kind", KINDS), ("type", TYPES)):
+        if name in payload and payload[name] is not None:
+            if payload[name] not in allowed:
+                problems.add(name, f"Expected one of: {', '.join(allowed)}.")
+            else:
+                values[name] = payload[name]
+        elif creating and name == "type":
+            problems.add("type", f"This field is required; one of: {', '.join(TYPES)}.")
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _check_choices(attr_type: str, choices: list[str], problems: _Problems) -> None:
+    if attr_type == "choice" and not choices:
+        problems.add("choices", "A choice attribute needs its list of allowed values.")
+    if attr_type in ("number", "boolean", "date") and choices:
+        problems.add("choices", f"A {attr_type} attribute has no list of choices; leave it empty.")
+
+
+def _usages(ctx: OpContext, attribute_key: str) -> list[tuple[str, str, list[Any]]]:
+    """Where an attribute is used: (what, key, groups) for stage entries and offers."""
+    found: list[tuple[str, str, list[Any]]] = []
+    for stage in Stage.objects.filter(blueprint=ctx.blueprint).only("key", "entry"):
+        if attribute_key in attributes_used(stage.entry):
+            found.append(("stage", stage.key, stage.entry))
+    for offer in Offer.objects.filter(blueprint=ctx.blueprint).only("key", "groups"):
+        if attribute_key in attributes_used(offer.groups):
+            found.append(("offer", offer.key, offer.groups))
+    return found
+
+
+@handles("attribute.create")
+def _attribute_create(ctx: OpContext, payload: dict[str, Any]) -> Applied:
+    problems = _Problems()
+    _only(payload, set(ATTRIBUTE_FIELDS), problems)
+    values = _attribute_values(payload, problems, creating=True)
+    taken = set(ctx.catalog)
+    key = _new_key(payload, values.get("label"), taken, problems, "attribute")
+    values.setdefault("kind", "attribute")
+    values.setdefault("choices", [])
+    if "type" in values:
+        _check_choices(values["type"], values["choices"], problems)
+    problems.raise_if_any()
+    attribute = Attribute.objects.create(blueprint=ctx.blueprint, key=key, **values)
+    ctx.forget_catalog()
+    return Applied(
+        attribute_fields(attribute),
+        [{"type": "attribute.delete", "payload": {"key": attribute.key}}],
+        f"added attribute '{attribute.label}' to the catalog",
+    )
+
+
+@handles("attribute.update")
+def _attribute_update(ctx: OpContext, payload: dict[str, Any]) -> Applied:
+    attribute = _attribute(ctx, payload.get("key"))
+    problems = _Problems()
+    _only(payload, {*ATTRIBUTE_FIELDS, "new_key"}, problems)
+    _refuse_key_change(payload, attribute.key, problems)
+    changes = _attribute_values(payload, problems, creating=False)
+    problems.raise_if_any()
+    before = {k: getattr(attribute, k) for k in changes}
+    for name, value in changes.items():
+        setattr(attribute, name, value)
+    _check_choices(attribute.type, attribute.choices, problems)
+    problems.raise_if_any()
+    if {"type", "choices"} & set(changes):
+        catalog = {**ctx.catalog, attribute.key: attribute.spec()}
+        for what, key, groups in _usages(ctx, attribute.key):
+            try:
+                parse_groups(groups, catalog)
+            except ConditionProblems as exc:
+                problems.add(
+                    "type" if "type" in changes else "choices",
+                    f"The {what} '{key}' has a condition this change would break ({exc}); change that "
+                    f"condition first.",
+                )
+        problems.raise_if_any()
+    attribute.save(update_fields=list(changes))
+    ctx.forget_catalog()
+    return Applied(
+        {"key": attribute.key, **changes},
+        [{"type": "attribute.update", "payload": {"key": attribute.key, **before}}],
+        f"changed attribute '{attribute.label}'",
+    )
+
+
+@handles("attribute.delete")
+def _attribute_delete(ctx: OpContext, payload: dict[str, Any]) -> Applied:
+    attribute = _attribute(ctx, payload.get("key"))
+    usages = _usages(ctx, attribute.key)
+    if usages:
+        listed = ", ".join(f"{what} '{key}'" for what, key, _ in usages[:10])
+        raise Conflict(
+            f"'{attribute.label}' is used by conditions of {listed}; remove those conditions first.", field="key"
+        )
+    snapshot = attribute_fields(attribute)
+    attribute.delete()
+    ctx.forget_catalog()
+    return Applied(
+        {"key": snapshot["key"]},
+        [{"type": "attribute.create", "payload": snapshot}],
+        f"removed attribute '{snapshot['label']}' from the catalog",
+    )
+
+
+# --- Stages -----------------------------------------------------------------------------------
+
+STAGE_FIELDS = ("key", "name", "description", "entry")
+
+
+def stage_fields(stage: Stage) -> dict[str, Any]:
+    return {"key": stage.key, "name": stage.name, "description": stage.description, "entry": stage.entry}
+
+
+def _stages_except(ctx: OpContext, key: str | None) -> list[Stage]:
+    return [s for s in Stage.objects.filter(blueprint=ctx.blueprint).only("key", "rank") if s.key != key]
+
+
+@handles("stage.create")
+def _stage_create(ctx: OpContext, payload: dict[str, Any]) -> Applied:
+    problems = _Problems()
+    _only(payload, {*STAGE_FIELDS, "before", "after", "rank"}, problems)
+    name = _text(payload, "name", problems, required=True, limit=MAX_NAME)
+    description = _text(payload, "description", problems, required=False, limit=MAX_TEXT) or ""
+    entry = _groups(payload, "entry", ctx, problems) or []
+    siblings = _stages_except(ctx, None)
+    key = _new_key(payload, name, {s.key for s in siblings}, problems, "stage")
+    before, after, rank = _position(payload, problems)
+    problems.raise_if_any()
+    rank = _place(siblings, before=before, after=after, rank=rank, what="stage", where="this blueprint")
+    stage = Stage.objects.create(
+        blueprint=ctx.blueprint, key=key, name=name, description=description, entry=entry, rank=rank
+    )
+    return Applied(
+        {**stage_fields(stage), "rank": stage.rank},
+        [{"type": "stage.delete", "payload": {"key": stage.key}}],
+        f"added stage '{stage.name}'",
+    )
+
+
+@handles("stage.update")
+def _stage_update(ctx: OpContext, payload: dict[str, Any]) -> Applied:
+    stage = _stage(ctx, payload.get("key"))
+    problems = _Problems()
+    _only(payload, {*STAGE_FIELDS, "new_key"}, problems)
+    _refuse_key_change(payload, stage.key, problems)
+    changes: dict[str, Any] = {
+        "name": _text(payload, "name", problems, required="name" in payload, limit=MAX_NAME),
+        "description": _text(payload, "description", problems, required=False, limit=MAX_TEXT),
+        "entry": _groups(payload, "entry", ctx, problems),
+    }
+    problems.raise_if_any()
+    changes = {k: v for k, v in changes.items() if v is not None}
+    before = {k: getattr(stage, k) for k in changes}
+    for name, value in changes.items():
+        setattr(stage, name, value)
+    stage.save(update_fields=list(changes))
+    return Applied(
+        {"key": stage.key, **changes},
+        [{"type": "stage.update", "payload": {"key": stage.key, **before}}],
+        f"edited stage '{stage.name}'",
+    )
+
+
+@handles("stage.move")
+def _stage_move(ctx: OpContext, payload: dict[str, Any]) -> Applied:
+    stage = _stage(ctx, payload.get("key"))
+    problems = _Problems()
+    _only(payload, {"key", "before", "after", "rank"}, problems)
+    before, after, rank = _position(payload, problems)
+    problems.raise_if_any()
+    old_rank = stage.rank
+    stage.rank = _place(
+        _stages_except(ctx, stage.key), before=before, after=after, rank=rank, what="stage", where="this blueprint"
+    )
+    stage.save(update_fields=["rank"])
+    where = f"before '{before}'" if before else f"after '{after}'" if after else "to a new place"
+    return Applied(
+        {"key": stage.key, "before": before, "after": after, "rank": stage.rank},
+        [{"type": "stage.move", "payload": {"key": stage.key, "rank": old_rank}}],
+        f"moved stage '{stage.name}' {where}" if rank is None else f"moved stage '{stage.name}' back",
+    )
+
+
+@handles("stage.delete")
+def _stage_delete(ctx: OpContext, payload: dict[str, Any]) -> Applied:
+    stage = _stage(ctx, payload.get("key"))
+    offers = sorted(Offer.objects.filter(stage=stage), key=lambda o: (o.rank, o.pk))
+    inverse = [{"type": "stage.create", "payload": {**stage_fields(stage), "rank": stage.rank}}]
+    inverse += [{"type": "offer.create", "payload": {**offer_fields(o), "rank": o.rank}} for o in offers]
+    name = stage.name
+    stage.delete()
+    extra = f" and its {len(offers)} offer{'s' if len(offers) != 1 else ''}" if offers else ""
+    return Applied({"key": payload["key"]}, inverse, f"deleted stage '{name}'{extra}")
+
+
+# --- Offers -----------------------------------------------------------------------------------
+
+OFFER_FIELDS = ("key", "stage", "name", "description", "channel", "fallback", "groups")
+
+
+def offer_fields(offer: Offer) -> dict[str, Any]:
+    return {
+        "key": offer.key,
+        "stage": offer.stage.key,
+        "name": offer.name,
+        "description": offer.description,
+        "channel": offer.channel,
+        "fallback": offer.fallback,
+        "groups": offer.groups,
+    }
+
+
+def _offers_in(stage: Stage, except_key: str | None) -> list[Offer]:
+    return [o for o in Offer.objects.filter(stage=stage).only("key", "rank", "fallback", "name") if o.key != except_key]
+
+
+def _check_fallback(stage: Stage, fallback: bool, groups: list[Any], except_key: str | None, problems: _Problems) -> None:
+    if not fallback:
+        return
+    if groups:
+        problems.add(
+            "fallback",
+            "A fallback offer has no conditions: it catches everyone in the stage who qualifies for nothing "
+            "else. Remove its conditions, or make it an ordinary offer.",
+        )
+    other = Offer.objects.filter(stage=stage, fallback=True).exclude(key=except_key or "").first()
+    if other is not None:
+        problems.add("fallback", f"Stage '{stage.name}' already has a fallback offer, '{other.name}'; a stage has one.")
+
+
+@handles("offer.create")
+def _offer_create(ctx: OpContext, payload: dict[str, Any]) -> Applied:
+    problems = _Problems()
+    _only(payload, {*OFFER_FIELDS, "before", "after", "rank"}, problems)
+    stage = _stage(ctx, payload.get("stage"), field="stage")
+    name = _text(payload, "name", problems, required=True, limit=MAX_NAME)
+    description = _text(payload, "description", problems, required=False, limit=MAX_TEXT) or ""
+    channel = _text(payload, "channel", problems, required=False, limit=64) or ""
+    fallback = bool(_bool(payload, "fallback", problems))
+    groups = _groups(payload, "groups", ctx, problems) or []
+    taken = set(Offer.objects.filter(blueprint=ctx.blueprint).values_list("key", flat=True))
+    key = _new_key(payload, name, taken, problems, "offer")
+    before, after, rank = _position(payload, problems)
+    _check_fallback(stage, fallback, groups, None, problems)
+    problems.raise_if_any()
+    rank = _place(_offers_in(stage, None), before=before, after=after, rank=rank, what="offer",
+                  where=f"stage '{stage.name}'")
+    offer = Offer.objects.create(
+        blueprint=ctx.blueprint, stage=stage, key=key, name=name, description=description, channel=channel,
+        fallback=fallback, groups=groups, rank=rank,
+    )
+    return Applied(
+        {**offer_fields(offer), "rank": offer.rank},
+        [{"type": "offer.delete", "payload": {"key": offer.key}}],
+        f"added offer '{offer.name}' to {stage.name}",
+    )
+
+
+@handles("offer.update")
+def _offer_update(ctx: OpContext, payload: dict[str, Any]) -> Applied:
+    offer = _offer(ctx, payload.get("key"))
+    problems = _Problems()
+    _only(payload, {"key", "new_key", "name", "description", "channel", "fallback", "groups"}, problems)
+    _refuse_key_change(payload, offer.key, problems)
+    changes: dict[str, Any] = {
+        "name": _text(payload, "name", problems, required="name" in payload, limit=MAX_NAME),
+        "description": _text(payload, "description", problems, required=False, limit=MAX_TEXT),
+        "channel": _text(payload, "channel", problems, required=False, limit=64),
+        "fallback": _bool(payload, "fallback", problems),
+        "groups": _groups(payload, "groups", ctx, problems),
+    }
+    changes = {k: v for k, v in changes.items() if v is not None}
+    fallback = changes.get("fallback", offer.fallback)
+    _check_fallback(offer.stage, fallback, changes.get("groups", offer.groups), offer.key, problems)
+    problems.raise_if_any()
+    before = {k: getattr(offer, k) for k in changes}
+    for name, value in changes.items():
+        setattr(offer, name, value)
+    offer.save(update_fields=list(changes))
+    return Applied(
+        {"key": offer.key, **changes},
+        [{"type": "offer.update", "payload": {"key": offer.key, **before}}],
+        f"edited offer '{offer.name}'",
+    )
+
+
+@handles("offer.move")
+def _offer_move(ctx: OpContext, payload: dict[str, Any]) -> Applied:
+    offer = _offer(ctx, payload.get("key"))
+    problems = _Problems()
+    _only(payload, {"key", "stage", "before", "after", "rank"}, problems)
+    target = _stage(ctx, payload.get("stage") or offer.stage.key, field="stage")
+    before, after, rank = _position(payload, problems)
+    if target.pk != offer.stage_id:
+        _check_fallback(target, offer.fallback, offer.groups, offer.key, problems)
+    problems.raise_if_any()
+    old_stage, old_rank = offer.stage, offer.rank
+    offer.rank = _place(_offers_in(target, offer.key), before=before, after=after, rank=rank, what="offer",
+                        where=f"stage '{target.name}'")
+    offer.stage = target
+    offer.save(update_fields=["stage", "rank"])
+    if target.pk != old_stage.pk:
+        summary = f"moved offer '{offer.name}' to {target.name}"
+    else:
+        summary = f"reordered offer '{offer.name}' in {target.name}"
+    return Applied(
+        {"key": offer.key, "stage": target.key, "before": before, "after": after, "rank": offer.rank},
+        [{"type": "offer.move", "payload": {"key": offer.key, "stage": old_stage.key, "rank": old_rank}}],
+        summary,
+    )
+
+
+@handles("offer.delete")
+def _offer_delete(ctx: OpContext, payload: dict[str, Any]) -> Applied:
+    offer = _offer(ctx, payload.get("key"))
+    snapshot = {**offer_fields(offer), "rank": offer.rank}
+    offer.delete()
+    return Applied(
+        {"key": snapshot["key"]},
+        [{"type": "offer.create", "payload": snapshot}],
+        f"deleted offer '{snapshot['name']}' from {offer.stage.name}",
+    )

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from blueprint.views.health import healthz
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/blueprints/", permanent=False)),
+    path("healthz", healthz, name="healthz"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("blueprint.api.urls")),
+    path("", include("blueprint.web_urls")),
+]

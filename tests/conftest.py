@@ -1,0 +1,70 @@
+"""Shared fixtures: the four roles on one blueprint with a small catalog."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from blueprint.models import Blueprint, Membership, Role
+from blueprint.services import operation_apply
+
+ROLES = ("owner", "editor", "approver", "viewer")
+
+
+@pytest.fixture
+def users(db: Any) -> dict[str, Any]:
+    model = get_user_model()
+    made = {role: model.objects.create_user(username=role, password="demo") for role in ROLES}
+    made["stranger"] = model.objects.create_user(username="stranger", password="demo")
+    return made
+
+
+@pytest.fixture
+def blueprint(users: dict[str, Any]) -> Blueprint:
+    bp = Blueprint.objects.create(name="Retail banking – web", context="Retail bank", channels=["web"])
+    for role in ROLES:
+        Membership.objects.create(blueprint=bp, user=users[role], role=Role(role))
+    return bp
+
+
+CATALOG = [
+    {"key": "segment", "label": "Segment", "kind": "attribute", "type": "choice",
+     "choices": ["Bronze", "Silver", "Gold", "Platinum"]},
+    {"key": "age", "label": "Age", "kind": "attribute", "type": "number", "unit": "years"},
+    {"key": "visits_30d", "label": "Visits in the last 30 days", "kind": "behaviour", "type": "number"},
+    {"key": "last_login", "label": "Last login", "kind": "behaviour", "type": "date"},
+    {"key": "has_app", "label": "Has the mobile app", "kind": "attribute", "type": "boolean"},
+    {"key": "products", "label": "Products held", "kind": "attribute", "type": "set",
+     "choices": ["current_account", "savings", "credit_card", "mortgage"]},
+    {"key": "channel", "label": "Channel", "kind": "context", "type": "choice", "choices": ["web", "app", "branch"]},
+    {"key": "city", "label": "City", "kind": "context", "type": "text"},
+]
+
+
+@pytest.fixture
+def catalog(blueprint: Blueprint) -> Blueprint:
+    for attribute in CATALOG:
+        operation_apply(blueprint_id=blueprint.pk, actor=None, op_type="attribute.create", payload=attribute)
+    blueprint.refresh_from_db()
+    return blueprint
+
+
+@pytest.fixture
+def board(catalog: Blueprint) -> Blueprint:
+    """Two stages with three offers: awareness [welcome, gold_card], onboarding [app_tour]."""
+    ops: list[tuple[str, dict[str, Any]]] = [
+        ("stage.create", {"key": "awareness", "name": "Awareness"}),
+        ("stage.create", {"key": "onboarding", "name": "Onboarding"}),
+        ("offer.create", {"stage": "awareness", "key": "welcome", "name": "Welcome bonus",
+                          "groups": [[{"attribute": "visits_30d", "operator": "at_least", "value": 3}]]}),
+        ("offer.create", {"stage": "awareness", "key": "gold_card", "name": "Gold card",
+                          "groups": [[{"attribute": "segment", "operator": "is_one_of", "value": ["Gold", "Platinum"]}]]}),
+        ("offer.create", {"stage": "onboarding", "key": "app_tour", "name": "App tour",
+                          "groups": [[{"attribute": "has_app", "operator": "is", "value": True}]]}),
+    ]
+    for op_type, payload in ops:
+        operation_apply(blueprint_id=catalog.pk, actor=None, op_type=op_type, payload=payload)
+    catalog.refresh_from_db()
+    return catalog
