@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import include, path
 
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("", include("blueprint.views.pages_urls")),
+    path("", include("blueprint.views.board_urls")),
+]
