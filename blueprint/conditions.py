@@ -27,8 +27,16 @@ OPERATORS_BY_TYPE: dict[str, tuple[str, ...]] = {
     "date": ("at_least", "at_most", "between", "within_last_days"),
     "set": ("includes", "includes_any_of"),
 }
-ALL_OPERATORS = ("is", "is_one_of", "at_least", "at_most", "between", "within_last_days", "includes",
-                 "includes_any_of")
+ALL_OPERATORS = (
+    "is",
+    "is_one_of",
+    "at_least",
+    "at_most",
+    "between",
+    "within_last_days",
+    "includes",
+    "includes_any_of",
+)
 LIST_OPERATORS = frozenset({"is_one_of", "includes_any_of"})
 
 OPERATOR_LABELS = {
@@ -138,7 +146,9 @@ def parse_groups(raw: Any, catalog: Mapping[str, AttributeSpec], *, path: str = 
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        problems.add(path, "Expected a list of groups, each a list of conditions: [[{attribute, operator, value}]].")
+        problems.add(
+            path, "Expected a list of groups, each a list of conditions: [[{attribute, operator, value}]]."
+        )
         raise problems
     if len(raw) > MAX_GROUPS:
         problems.add(path, f"At most {MAX_GROUPS} groups are allowed.")
@@ -190,7 +200,9 @@ def _parse_condition(
             return None
     unknown = sorted(set(raw) - {"attribute", "operator", "value"})
     if unknown:
-        problems.add(f"{path}.{unknown[0]}", "Unknown field; a condition has only attribute, operator and value.")
+        problems.add(
+            f"{path}.{unknown[0]}", "Unknown field; a condition has only attribute, operator and value."
+        )
         return None
     attr_key = raw.get("attribute")
     operator = raw.get("operator")
@@ -224,14 +236,14 @@ def _operator_refusal(operator: str, attr: AttributeSpec, value: Any) -> str:
     allowed = ", ".join(operators_for(attr.type))
     lowered = operator.strip().lower()
     if lowered in NEGATIVE_OPERATORS or lowered.startswith(("not", "is_not", "excl", "none")):
-        return "'{op}' is a negative statement, and conditions are positive statements only. {advice}".format(
-            op=operator, advice=_positive_advice(lowered, attr, value)
-        )
+        return f"'{operator}' is a negative statement, and conditions are positive statements only. {_positive_advice(lowered, attr, value)}"
     return f"'{operator}' is not an operator for {attr.label} ({attr.type}); use one of: {allowed}."
 
 
 def _positive_advice(operator: str, attr: AttributeSpec, value: Any) -> str:
-    excluded = {str(v) for v in value} if isinstance(value, list) else ({str(value)} if value is not None else set())
+    excluded = (
+        {str(v) for v in value} if isinstance(value, list) else ({str(value)} if value is not None else set())
+    )
     remaining = [c for c in attr.choices if c not in excluded]
     if attr.type in ("choice", "text"):
         if remaining:
@@ -264,7 +276,7 @@ def _value_hint(operator: str, attr: AttributeSpec) -> str:
     if operator in LIST_OPERATORS:
         return f"a list of one or more values{choices}"
     if operator == "between":
-        sample = "[\"2024-01-01\", \"2024-12-31\"]" if attr.type == "date" else "[18, 30]"
+        sample = '["2024-01-01", "2024-12-31"]' if attr.type == "date" else "[18, 30]"
         return f"a pair [low, high] with low not above high, e.g. {sample}"
     if operator == "within_last_days":
         return f"a whole number of days from 0 to {MAX_DAYS}"
@@ -408,7 +420,11 @@ def condition_sentence(condition: Condition | Mapping[str, Any], attr: Attribute
     if isinstance(condition, Condition):
         key, operator, value = condition.attribute, condition.operator, condition.value
     else:
-        key, operator, value = condition.get("attribute", "?"), condition.get("operator", "?"), condition.get("value")
+        key, operator, value = (
+            condition.get("attribute", "?"),
+            condition.get("operator", "?"),
+            condition.get("value"),
+        )
     subject = attr.label if attr else str(key)
     attr_type = attr.type if attr else ""
     if operator in LIST_OPERATORS and isinstance(value, list):
@@ -427,12 +443,16 @@ def condition_sentence(condition: Condition | Mapping[str, Any], attr: Attribute
     return f"{subject} {operator_label(operator, attr_type)} {_format_scalar(attr, value)}"
 
 
-def groups_sentence(groups: Groups | Sequence[Sequence[Mapping[str, Any]]], catalog: Mapping[str, AttributeSpec]) -> str:
+def groups_sentence(
+    groups: Groups | Sequence[Sequence[Mapping[str, Any]]], catalog: Mapping[str, AttributeSpec]
+) -> str:
     """'Everyone', or the groups joined: 'A and B; or C'."""
     parts: list[str] = []
     for group in groups:
         sentences = [
-            condition_sentence(c, catalog.get(c.attribute if isinstance(c, Condition) else c.get("attribute", "")))
+            condition_sentence(
+                c, catalog.get(c.attribute if isinstance(c, Condition) else c.get("attribute", ""))
+            )
             for c in group
         ]
         parts.append(" and ".join(sentences))

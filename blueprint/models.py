@@ -82,7 +82,11 @@ class Attribute(models.Model):
 
     def spec(self) -> AttributeSpec:
         return AttributeSpec(
-            key=self.key, label=self.label, type=self.type, kind=self.kind, choices=tuple(self.choices),
+            key=self.key,
+            label=self.label,
+            type=self.type,
+            kind=self.kind,
+            choices=tuple(self.choices),
             unit=self.unit,
         )
 

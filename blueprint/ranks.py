@@ -7,6 +7,7 @@ ordering, so callers sort in Python rather than trusting a database collation.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 from fractional_indexing import FIError, generate_key_between, generate_n_keys_between, validate_order_key
 
@@ -37,4 +38,4 @@ def rank_at(ranks: Sequence[str], index: int) -> str:
 
 
 def strictly_increasing(ranks: Sequence[str]) -> bool:
-    return all(a < b for a, b in zip(ranks, ranks[1:], strict=False))
+    return all(a < b for a, b in pairwise(ranks))

@@ -70,7 +70,11 @@ def blueprints_for_user(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Blue
     if not user.is_authenticated:
         return Blueprint.objects.none()
     role = Membership.objects.filter(blueprint=OuterRef("pk"), user_id=user.pk).values("role")[:1]
-    return Blueprint.objects.filter(memberships__user_id=user.pk).annotate(role=Subquery(role)).order_by("name", "id")
+    return (
+        Blueprint.objects.filter(memberships__user_id=user.pk)
+        .annotate(role=Subquery(role))
+        .order_by("name", "id")
+    )
 
 
 def blueprint_for_user(user: AbstractBaseUser | AnonymousUser, blueprint_id: Any) -> Blueprint | None:
@@ -96,7 +100,9 @@ def offer_json(offer: Offer, catalog: dict[str, AttributeSpec]) -> dict[str, Any
     }
 
 
-def stage_json(column: Column, catalog: dict[str, AttributeSpec], *, with_offers: bool = True) -> dict[str, Any]:
+def stage_json(
+    column: Column, catalog: dict[str, AttributeSpec], *, with_offers: bool = True
+) -> dict[str, Any]:
     stage = column.stage
     data: dict[str, Any] = {
         "key": stage.key,
@@ -139,4 +145,8 @@ def board_json(board: Board) -> dict[str, Any]:
 
 
 def operations_since(blueprint: Blueprint, rev: int, limit: int = 500) -> list[Operation]:
-    return list(Operation.objects.filter(blueprint=blueprint, rev__gt=rev).select_related("actor").order_by("rev")[:limit])
+    return list(
+        Operation.objects.filter(blueprint=blueprint, rev__gt=rev)
+        .select_related("actor")
+        .order_by("rev")[:limit]
+    )

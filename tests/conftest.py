@@ -13,6 +13,12 @@ from blueprint.services import operation_apply
 ROLES = ("owner", "editor", "approver", "viewer")
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    # PBKDF2's deliberate slowness costs a second per test that makes users; tests need no such thing.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def users(db: Any) -> dict[str, Any]:
     model = get_user_model()
@@ -30,15 +36,31 @@ def blueprint(users: dict[str, Any]) -> Blueprint:
 
 
 CATALOG = [
-    {"key": "segment", "label": "Segment", "kind": "attribute", "type": "choice",
-     "choices": ["Bronze", "Silver", "Gold", "Platinum"]},
+    {
+        "key": "segment",
+        "label": "Segment",
+        "kind": "attribute",
+        "type": "choice",
+        "choices": ["Bronze", "Silver", "Gold", "Platinum"],
+    },
     {"key": "age", "label": "Age", "kind": "attribute", "type": "number", "unit": "years"},
     {"key": "visits_30d", "label": "Visits in the last 30 days", "kind": "behaviour", "type": "number"},
     {"key": "last_login", "label": "Last login", "kind": "behaviour", "type": "date"},
     {"key": "has_app", "label": "Has the mobile app", "kind": "attribute", "type": "boolean"},
-    {"key": "products", "label": "Products held", "kind": "attribute", "type": "set",
-     "choices": ["current_account", "savings", "credit_card", "mortgage"]},
-    {"key": "channel", "label": "Channel", "kind": "context", "type": "choice", "choices": ["web", "app", "branch"]},
+    {
+        "key": "products",
+        "label": "Products held",
+        "kind": "attribute",
+        "type": "set",
+        "choices": ["current_account", "savings", "credit_card", "mortgage"],
+    },
+    {
+        "key": "channel",
+        "label": "Channel",
+        "kind": "context",
+        "type": "choice",
+        "choices": ["web", "app", "branch"],
+    },
     {"key": "city", "label": "City", "kind": "context", "type": "text"},
 ]
 
@@ -57,12 +79,35 @@ def board(catalog: Blueprint) -> Blueprint:
     ops: list[tuple[str, dict[str, Any]]] = [
         ("stage.create", {"key": "awareness", "name": "Awareness"}),
         ("stage.create", {"key": "onboarding", "name": "Onboarding"}),
-        ("offer.create", {"stage": "awareness", "key": "welcome", "name": "Welcome bonus",
-                          "groups": [[{"attribute": "visits_30d", "operator": "at_least", "value": 3}]]}),
-        ("offer.create", {"stage": "awareness", "key": "gold_card", "name": "Gold card",
-                          "groups": [[{"attribute": "segment", "operator": "is_one_of", "value": ["Gold", "Platinum"]}]]}),
-        ("offer.create", {"stage": "onboarding", "key": "app_tour", "name": "App tour",
-                          "groups": [[{"attribute": "has_app", "operator": "is", "value": True}]]}),
+        (
+            "offer.create",
+            {
+                "stage": "awareness",
+                "key": "welcome",
+                "name": "Welcome bonus",
+                "groups": [[{"attribute": "visits_30d", "operator": "at_least", "value": 3}]],
+            },
+        ),
+        (
+            "offer.create",
+            {
+                "stage": "awareness",
+                "key": "gold_card",
+                "name": "Gold card",
+                "groups": [
+                    [{"attribute": "segment", "operator": "is_one_of", "value": ["Gold", "Platinum"]}]
+                ],
+            },
+        ),
+        (
+            "offer.create",
+            {
+                "stage": "onboarding",
+                "key": "app_tour",
+                "name": "App tour",
+                "groups": [[{"attribute": "has_app", "operator": "is", "value": True}]],
+            },
+        ),
     ]
     for op_type, payload in ops:
         operation_apply(blueprint_id=catalog.pk, actor=None, op_type=op_type, payload=payload)

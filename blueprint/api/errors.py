@@ -40,7 +40,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, exceptions.ValidationError):
         errors = _flatten(response.data)
         detail = " ".join(
-            f"{path}: {msg}" if path != "non_field_errors" else msg for path, msgs in errors.items() for msg in msgs
+            f"{path}: {msg}" if path != "non_field_errors" else msg
+            for path, msgs in errors.items()
+            for msg in msgs
         )
         response.data = {"detail": detail, "errors": errors}
     elif isinstance(response.data, dict) and "detail" in response.data:

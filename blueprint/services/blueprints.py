@@ -6,13 +6,17 @@ blueprint row's life and its access list, which are not part of the board's oper
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from blueprint.errors import Conflict, Forbidden, InvalidInput, NotFound
 from blueprint.models import Blueprint, Membership, Role
+from blueprint.selectors import board_load
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User as AuthUser
 from blueprint.services.operations import (
     User,
     attribute_fields,
@@ -22,26 +26,31 @@ from blueprint.services.operations import (
     stage_fields,
     validate_blueprint_fields,
 )
-from blueprint.selectors import board_load
 
 
-def blueprint_create(*, actor: User, name: Any, context: Any = "", channels: Any = None, description: Any = "") -> Blueprint:
+def blueprint_create(
+    *, actor: User, name: Any, context: Any = "", channels: Any = None, description: Any = ""
+) -> Blueprint:
     """Create an empty blueprint; the creator becomes its owner."""
     if actor is None or not actor.is_authenticated:
         raise Forbidden("Log in to create a blueprint.")
     values = validate_blueprint_fields(
-        {"name": name, "context": context, "channels": channels or [], "description": description}, creating=True
+        {"name": name, "context": context, "channels": channels or [], "description": description},
+        creating=True,
     )
     with transaction.atomic():
-        blueprint = Blueprint.objects.create(created_by=actor, **values)
-        Membership.objects.create(blueprint=blueprint, user=actor, role=Role.OWNER)
+        owner = cast("AuthUser", actor)
+        blueprint = Blueprint.objects.create(created_by=owner, **values)
+        Membership.objects.create(blueprint=blueprint, user=owner, role=Role.OWNER)
     return blueprint
 
 
 def blueprint_content_operations(blueprint: Blueprint) -> list[tuple[str, dict[str, Any]]]:
     """The operations that rebuild this blueprint's catalog, stages and offers, in order."""
     board = board_load(blueprint)
-    ops: list[tuple[str, dict[str, Any]]] = [("attribute.create", attribute_fields(a)) for a in board.attributes]
+    ops: list[tuple[str, dict[str, Any]]] = [
+        ("attribute.create", attribute_fields(a)) for a in board.attributes
+    ]
     for column in board.stages:
         ops.append(("stage.create", stage_fields(column.stage)))
         ops += [("offer.create", offer_fields(card.offer)) for card in column.offers]
@@ -95,7 +104,9 @@ def membership_set(*, actor: User, blueprint_id: int, username: Any, role: Any) 
         raise InvalidInput(problems)
     with transaction.atomic():
         Blueprint.objects.select_for_update().get(pk=blueprint.pk)
-        membership, _ = Membership.objects.get_or_create(blueprint=blueprint, user=user, defaults={"role": role})
+        membership, _ = Membership.objects.get_or_create(
+            blueprint=blueprint, user=user, defaults={"role": role}
+        )
         if membership.role != role:
             _keep_an_owner(blueprint, membership, role)
             membership.role = role
@@ -119,4 +130,6 @@ def _keep_an_owner(blueprint: Blueprint, membership: Membership, new_role: str |
     if membership.role == Role.OWNER and new_role != Role.OWNER:
         owners = Membership.objects.filter(blueprint=blueprint, role=Role.OWNER).count()
         if owners <= 1:
-            raise Conflict("A blueprint needs at least one owner; make someone else owner first.", field="role")
+            raise Conflict(
+                "A blueprint needs at least one owner; make someone else owner first.", field="role"
+            )

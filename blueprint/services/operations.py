@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -31,8 +31,20 @@ from blueprint.conditions import (
     parse_groups,
 )
 from blueprint.errors import Conflict, Forbidden, InvalidInput, NotFound
-from blueprint.models import EDIT_ROLES, KEY_PATTERN, Attribute, Blueprint, Membership, Offer, Operation, Stage
+from blueprint.models import (
+    EDIT_ROLES,
+    KEY_PATTERN,
+    Attribute,
+    Blueprint,
+    Membership,
+    Offer,
+    Operation,
+    Stage,
+)
 from blueprint.ranks import evenly_spaced, is_valid_rank, rank_at, rank_between, strictly_increasing
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User as AuthUser
 
 logger = logging.getLogger(__name__)
 
@@ -116,10 +128,10 @@ def operation_apply(
 
 
 def operations_apply(
-    *, blueprint_id: int, actor: User | None, operations: list[tuple[str, Mapping[str, Any]]]
+    *, blueprint_id: int, actor: User | None, operations: Sequence[tuple[str, Mapping[str, Any]]]
 ) -> list[Operation]:
     """Apply several operations in one transaction: all of them or none (imports, duplicates)."""
-    records = []
+    records: list[Operation] = []
     with transaction.atomic():
         for op_type, payload in operations:
             handler = HANDLERS.get(op_type)
@@ -130,7 +142,12 @@ def operations_apply(
 
 
 def _apply_locked(
-    blueprint_id: int, actor: User | None, op_type: str, handler: Handler, payload: dict[str, Any], client_id: str
+    blueprint_id: int,
+    actor: User | None,
+    op_type: str,
+    handler: Handler,
+    payload: dict[str, Any],
+    client_id: str,
 ) -> Operation:
     try:
         blueprint = Blueprint.objects.select_for_update().get(pk=blueprint_id)
@@ -150,7 +167,7 @@ def _apply_locked(
             record = Operation.objects.create(
                 blueprint=blueprint,
                 rev=blueprint.rev,
-                actor=actor if actor is not None and actor.is_authenticated else None,
+                actor=cast("AuthUser", actor) if actor is not None and actor.is_authenticated else None,
                 type=op_type,
                 payload=applied.payload,
                 inverse=applied.inverse,
@@ -182,7 +199,11 @@ def role_of(user: User | None, blueprint: Blueprint | int) -> str | None:
     if user is None or not user.is_authenticated:
         return None
     blueprint_id = blueprint.pk if isinstance(blueprint, Blueprint) else blueprint
-    return Membership.objects.filter(blueprint_id=blueprint_id, user_id=user.pk).values_list("role", flat=True).first()
+    return (
+        Membership.objects.filter(blueprint_id=blueprint_id, user_id=user.pk)
+        .values_list("role", flat=True)
+        .first()
+    )
 
 
 def require_role(user: User | None, blueprint: Blueprint | int, roles: frozenset[str], doing: str) -> str:
@@ -210,7 +231,9 @@ class _Problems:
             raise InvalidInput(self.problems)
 
 
-def _text(payload: dict[str, Any], name: str, problems: _Problems, *, required: bool, limit: int) -> str | None:
+def _text(
+    payload: dict[str, Any], name: str, problems: _Problems, *, required: bool, limit: int
+) -> str | None:
     if name not in payload or payload[name] is None:
         if required:
             problems.add(name, "This field is required.")
@@ -267,7 +290,10 @@ def _key_value(raw: Any, name: str, problems: _Problems) -> str | None:
         problems.add(name, "Expected a key: lower-case letters, digits, '-' and '_'.")
         return None
     if len(raw) > MAX_KEY or not _KEY_RE.match(raw):
-        problems.add(name, f"'{raw[:80]}' is not a key: use lower-case letters, digits, '-' and '_' (at most {MAX_KEY}).")
+        problems.add(
+            name,
+            f"'{raw[:80]}' is not a key: use lower-case letters, digits, '-' and '_' (at most {MAX_KEY}).",
+        )
         return None
     return raw
 
@@ -280,13 +306,17 @@ def key_from_name(name: str, taken: set[str]) -> str:
     return key
 
 
-def _new_key(payload: dict[str, Any], name: str | None, taken: set[str], problems: _Problems, what: str) -> str | None:
+def _new_key(
+    payload: dict[str, Any], name: str | None, taken: set[str], problems: _Problems, what: str
+) -> str | None:
     raw = payload.get("key")
     if raw in (None, ""):
         return key_from_name(name or what, taken) if name else None
     key = _key_value(raw, "key", problems)
     if key is not None and key in taken:
-        problems.add("key", f"The key '{key}' is already used by another {what} in this blueprint; choose another.")
+        problems.add(
+            "key", f"The key '{key}' is already used by another {what} in this blueprint; choose another."
+        )
         return None
     return key
 
@@ -294,7 +324,9 @@ def _new_key(payload: dict[str, Any], name: str | None, taken: set[str], problem
 def _refuse_key_change(payload: dict[str, Any], current: str, problems: _Problems) -> None:
     new = payload.get("new_key")
     if new not in (None, "", current):
-        problems.add("key", "Keys are permanent, so exports and integrations stay valid; change the name instead.")
+        problems.add(
+            "key", "Keys are permanent, so exports and integrations stay valid; change the name instead."
+        )
 
 
 def _groups(payload: dict[str, Any], name: str, ctx: OpContext, problems: _Problems) -> list[Any] | None:
@@ -361,7 +393,9 @@ def _stage(ctx: OpContext, key: Any, field: str = "key") -> Stage:
         raise InvalidInput("Name the stage by its key.", field=field)
     stage = Stage.objects.filter(blueprint=ctx.blueprint, key=key).first()
     if stage is None:
-        raise NotFound(f"There is no stage '{key[:80]}' in this blueprint; it may have been deleted.", field=field)
+        raise NotFound(
+            f"There is no stage '{key[:80]}' in this blueprint; it may have been deleted.", field=field
+        )
     return stage
 
 
@@ -370,7 +404,9 @@ def _offer(ctx: OpContext, key: Any) -> Offer:
         raise InvalidInput("Name the offer by its key.", field="key")
     offer = Offer.objects.select_related("stage").filter(blueprint=ctx.blueprint, key=key).first()
     if offer is None:
-        raise NotFound(f"There is no offer '{key[:80]}' in this blueprint; it may have been deleted.", field="key")
+        raise NotFound(
+            f"There is no offer '{key[:80]}' in this blueprint; it may have been deleted.", field="key"
+        )
     return offer
 
 
@@ -418,7 +454,9 @@ def _blueprint_update(ctx: OpContext, payload: dict[str, Any]) -> Applied:
         setattr(ctx.blueprint, name, value)
     ctx.blueprint.save(update_fields=[*changes, "updated_at"])
     what = ", ".join(changes) or "nothing"
-    return Applied(changes, [{"type": "blueprint.update", "payload": before}], f"changed the blueprint's {what}")
+    return Applied(
+        changes, [{"type": "blueprint.update", "payload": before}], f"changed the blueprint's {what}"
+    )
 
 
 # --- Attributes -------------------------------------------------------------------------------
@@ -480,6 +518,7 @@ def _attribute_create(ctx: OpContext, payload: dict[str, Any]) -> Applied:
     if "type" in values:
         _check_choices(values["type"], values["choices"], problems)
     problems.raise_if_any()
+    assert key is not None
     attribute = Attribute.objects.create(blueprint=ctx.blueprint, key=key, **values)
     ctx.forget_catalog()
     return Applied(
@@ -530,7 +569,8 @@ def _attribute_delete(ctx: OpContext, payload: dict[str, Any]) -> Applied:
     if usages:
         listed = ", ".join(f"{what} '{key}'" for what, key, _ in usages[:10])
         raise Conflict(
-            f"'{attribute.label}' is used by conditions of {listed}; remove those conditions first.", field="key"
+            f"'{attribute.label}' is used by conditions of {listed}; remove those conditions first.",
+            field="key",
         )
     snapshot = attribute_fields(attribute)
     attribute.delete()
@@ -566,6 +606,7 @@ def _stage_create(ctx: OpContext, payload: dict[str, Any]) -> Applied:
     key = _new_key(payload, name, {s.key for s in siblings}, problems, "stage")
     before, after, rank = _position(payload, problems)
     problems.raise_if_any()
+    assert key is not None and name is not None
     rank = _place(siblings, before=before, after=after, rank=rank, what="stage", where="this blueprint")
     stage = Stage.objects.create(
         blueprint=ctx.blueprint, key=key, name=name, description=description, entry=entry, rank=rank
@@ -610,7 +651,12 @@ def _stage_move(ctx: OpContext, payload: dict[str, Any]) -> Applied:
     problems.raise_if_any()
     old_rank = stage.rank
     stage.rank = _place(
-        _stages_except(ctx, stage.key), before=before, after=after, rank=rank, what="stage", where="this blueprint"
+        _stages_except(ctx, stage.key),
+        before=before,
+        after=after,
+        rank=rank,
+        what="stage",
+        where="this blueprint",
     )
     stage.save(update_fields=["rank"])
     where = f"before '{before}'" if before else f"after '{after}'" if after else "to a new place"
@@ -651,10 +697,16 @@ def offer_fields(offer: Offer) -> dict[str, Any]:
 
 
 def _offers_in(stage: Stage, except_key: str | None) -> list[Offer]:
-    return [o for o in Offer.objects.filter(stage=stage).only("key", "rank", "fallback", "name") if o.key != except_key]
+    return [
+        o
+        for o in Offer.objects.filter(stage=stage).only("key", "rank", "fallback", "name")
+        if o.key != except_key
+    ]
 
 
-def _check_fallback(stage: Stage, fallback: bool, groups: list[Any], except_key: str | None, problems: _Problems) -> None:
+def _check_fallback(
+    stage: Stage, fallback: bool, groups: list[Any], except_key: str | None, problems: _Problems
+) -> None:
     if not fallback:
         return
     if groups:
@@ -665,7 +717,9 @@ def _check_fallback(stage: Stage, fallback: bool, groups: list[Any], except_key:
         )
     other = Offer.objects.filter(stage=stage, fallback=True).exclude(key=except_key or "").first()
     if other is not None:
-        problems.add("fallback", f"Stage '{stage.name}' already has a fallback offer, '{other.name}'; a stage has one.")
+        problems.add(
+            "fallback", f"Stage '{stage.name}' already has a fallback offer, '{other.name}'; a stage has one."
+        )
 
 
 @handles("offer.create")
@@ -683,11 +737,25 @@ def _offer_create(ctx: OpContext, payload: dict[str, Any]) -> Applied:
     before, after, rank = _position(payload, problems)
     _check_fallback(stage, fallback, groups, None, problems)
     problems.raise_if_any()
-    rank = _place(_offers_in(stage, None), before=before, after=after, rank=rank, what="offer",
-                  where=f"stage '{stage.name}'")
+    assert key is not None and name is not None
+    rank = _place(
+        _offers_in(stage, None),
+        before=before,
+        after=after,
+        rank=rank,
+        what="offer",
+        where=f"stage '{stage.name}'",
+    )
     offer = Offer.objects.create(
-        blueprint=ctx.blueprint, stage=stage, key=key, name=name, description=description, channel=channel,
-        fallback=fallback, groups=groups, rank=rank,
+        blueprint=ctx.blueprint,
+        stage=stage,
+        key=key,
+        name=name,
+        description=description,
+        channel=channel,
+        fallback=fallback,
+        groups=groups,
+        rank=rank,
     )
     return Applied(
         {**offer_fields(offer), "rank": offer.rank},
@@ -735,8 +803,14 @@ def _offer_move(ctx: OpContext, payload: dict[str, Any]) -> Applied:
         _check_fallback(target, offer.fallback, offer.groups, offer.key, problems)
     problems.raise_if_any()
     old_stage, old_rank = offer.stage, offer.rank
-    offer.rank = _place(_offers_in(target, offer.key), before=before, after=after, rank=rank, what="offer",
-                        where=f"stage '{target.name}'")
+    offer.rank = _place(
+        _offers_in(target, offer.key),
+        before=before,
+        after=after,
+        rank=rank,
+        what="offer",
+        where=f"stage '{target.name}'",
+    )
     offer.stage = target
     offer.save(update_fields=["stage", "rank"])
     if target.pk != old_stage.pk:
