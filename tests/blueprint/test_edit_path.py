@@ -1,0 +1,31 @@
+"""Board content changes only through the operation service (DESIGN.md §5, STYLE.md "One edit path")."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BOARD_MODELS = ("Attribute", "Stage", "Offer", "Operation")
+ALLOWED = {ROOT / "blueprint" / "services" / "operations.py"}
+WRITES = re.compile(
+    r"\b(?:{models})\.objects\.(?:create|bulk_create|update_or_create|get_or_create|bulk_update)\b"
+    r"|\b(?:stage|offer|attribute|operation|record|sibling)\.(?:save|delete)\(".format(models="|".join(BOARD_MODELS))
+)
+
+
+def test_nothing_but_the_operation_service_writes_board_objects() -> None:
+    offenders = []
+    for path in sorted((ROOT / "blueprint").rglob("*.py")) + sorted((ROOT / "decisioning").rglob("*.py")):
+        if path in ALLOWED or "migrations" in path.parts:
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if WRITES.search(line):
+                offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert offenders == []
+
+
+def test_the_guard_recognises_a_write() -> None:
+    assert WRITES.search("Offer.objects.create(stage=s)")
+    assert WRITES.search("    offer.save(update_fields=['rank'])")
+    assert not WRITES.search("Offer.objects.filter(stage=s)")
