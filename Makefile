@@ -1,0 +1,99 @@
+# Blueprint: `make run` to try it, `make test` for the whole suite. GNU make.
+#
+# Every set-up step is a file target with a stamp, so a second run only does what changed:
+# the venv is (re)installed when pyproject.toml is newer than its stamp, node_modules when
+# package-lock.json is newer than its stamp, and `dot` (Graphviz) is installed only if missing.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PORT ?= 8000
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+# pytest workers: the suite, browser tests included, runs in two processes on two cores.
+PYTEST_WORKERS ?= 2
+PYTEST_ARGS ?=
+
+# apt-get as root, through sudo otherwise; empty when there is no way to install system packages.
+APT := $(shell if command -v apt-get >/dev/null 2>&1; then \
+          if [ "$$(id -u)" = 0 ]; then echo apt-get; \
+          elif command -v sudo >/dev/null 2>&1; then echo "sudo apt-get"; fi; fi)
+
+.PHONY: help setup run test bench lint format clean dot
+
+help:
+	@echo "make run    set up what is missing, migrate, load the demo once, serve on http://127.0.0.1:$(PORT)/"
+	@echo "make test   set up, then the whole test suite (browser tests included)"
+	@echo "make bench  board render and move-operation timings on a generated 20-stage, 500-offer blueprint"
+	@echo "make lint   ruff check, ruff format --check and mypy"
+	@echo "make clean  remove caches, the venv stamp and bench results (keeps the database)"
+
+# --- Set-up ---------------------------------------------------------------------------------
+
+$(PY):
+	@if ! $(PYTHON) -m venv --help >/dev/null 2>&1 && [ -n "$(APT)" ]; then \
+	  echo "Installing python3-venv"; $(APT) install -y python3-venv; fi
+	$(PYTHON) -m venv $(VENV)
+
+$(PY_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+$(NODE_STAMP): package-lock.json package.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm is missing: install Node.js 18 or newer (apt-get install nodejs npm)." >&2; exit 1; }
+	npm ci --no-audit --no-fund
+	@touch $@
+
+# Graphviz's `dot` draws the blueprint diagrams of the exports. Missing and not installable is a
+# warning, not a failure: everything else works without it.
+dot:
+	@if ! command -v dot >/dev/null 2>&1; then \
+	  if [ -n "$(APT)" ]; then \
+	    echo "Installing Graphviz (dot)"; \
+	    ( $(APT) install -y graphviz || { $(APT) update && $(APT) install -y graphviz; } ) \
+	      || echo "WARNING: could not install Graphviz; diagram exports (svg, png, pdf) will not work." >&2; \
+	  else \
+	    echo "WARNING: 'dot' (Graphviz) is missing and apt-get is not available; install Graphviz for diagram exports." >&2; \
+	  fi; \
+	fi
+
+setup: $(PY_STAMP) $(NODE_STAMP) dot
+
+# --- The two commands -----------------------------------------------------------------------
+
+run: setup
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo
+	@echo
+	@echo "  Blueprint is at http://127.0.0.1:$(PORT)/"
+	@echo "  Log in at http://127.0.0.1:$(PORT)/accounts/login/ as owner, editor, approver or viewer; password: demo"
+	@echo "  Stop with Ctrl-C."
+	@echo
+	exec $(VENV)/bin/daphne -b 127.0.0.1 -p $(PORT) blueprint.asgi:application
+
+test: setup
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+# --- Development ----------------------------------------------------------------------------
+
+bench: $(PY_STAMP) $(NODE_STAMP)
+	$(PY) bench/board.py
+
+lint: $(PY_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy blueprint decisioning
+
+format: $(PY_STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis test-results bench/results staticfiles
+	rm -f $(PY_STAMP) $(NODE_STAMP)
+	find . -path ./.venv -prune -o -path ./node_modules -prune -o -name __pycache__ -type d -print0 | xargs -0 rm -rf
