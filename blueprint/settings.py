@@ -130,6 +130,11 @@ if DATABASE_URL:
         _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
     except Exception as exc:  # dj_database_url raises several kinds for a malformed URL
         raise ImproperlyConfigured(f"DATABASE_URL could not be read: {exc}") from None
+    if not _db.get("NAME"):
+        raise ImproperlyConfigured(
+            "DATABASE_URL names no database: end it with the database's name, as in "
+            "postgresql://user:password@host:5432/name."
+        )
     DATABASES: dict[str, Any] = {"default": _db}
 else:
     DATABASES = {
