@@ -40,7 +40,6 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(PY_STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@touch $@
 
