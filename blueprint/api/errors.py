@@ -10,6 +10,15 @@ from rest_framework.views import exception_handler
 
 from blueprint.errors import BlueprintError
 
+# Errors about the request as a whole still name what to fix: the body, or its Content-Type.
+_FIELD_OF = {
+    exceptions.ParseError: "body",
+    exceptions.UnsupportedMediaType: "Content-Type",
+    exceptions.NotAcceptable: "Accept",
+    exceptions.NotAuthenticated: "Authorization",
+    exceptions.AuthenticationFailed: "Authorization",
+}
+
 
 def _flatten(data: Any, prefix: str = "") -> dict[str, list[str]]:
     if isinstance(data, dict):
@@ -46,7 +55,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         )
         response.data = {"detail": detail, "errors": errors}
     elif isinstance(response.data, dict) and "detail" in response.data:
-        response.data = {"detail": str(response.data["detail"]), "errors": {}}
+        detail = str(response.data["detail"])
+        field = getattr(exc, "path", None) or next(
+            (f for t, f in _FIELD_OF.items() if isinstance(exc, t)), None
+        )
+        if field is None and response.status_code == status.HTTP_413_REQUEST_ENTITY_TOO_LARGE:
+            field = "body"
+        response.data = {"detail": detail, "errors": {field: [detail]} if field else {}}
     if response.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
         response.data["errors"] = {"method": [str(response.data["detail"])]}
     return response

@@ -1,7 +1,69 @@
-"""The JSON API under /api/v1/ (DESIGN.md §6)."""
+"""The JSON API under /api/v1/ (DESIGN.md §6). The paths are the contract."""
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, URLResolver, path, re_path, register_converter
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-urlpatterns: list[URLPattern] = []
+from blueprint.api import views
+
+
+class BlueprintIdConverter:
+    # At most 18 digits, so the id always fits the database's bigint (a longer one is a JSON 404).
+    regex = "[0-9]{1,18}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+class BoardKeyConverter:
+    regex = "[a-z0-9_-]{1,64}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+class UsernameConverter:
+    # Django's username validator: letters, digits and @.+-_
+    regex = r"[\w.@+-]{1,150}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(BlueprintIdConverter, "api_id")
+register_converter(BoardKeyConverter, "api_key")
+register_converter(UsernameConverter, "api_username")
+
+app_name = "api"
+
+BP = "blueprints/<api_id:blueprint_id>"
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("auth/token/", views.TokenCreateApi.as_view(), name="token"),
+    path("blueprints/", views.BlueprintListApi.as_view(), name="blueprints"),
+    path(f"{BP}/", views.BlueprintDetailApi.as_view(), name="blueprint"),
+    path(f"{BP}/members/", views.MemberListApi.as_view(), name="members"),
+    path(f"{BP}/members/<api_username:username>/", views.MemberDetailApi.as_view(), name="member"),
+    path(f"{BP}/attributes/", views.AttributeListApi.as_view(), name="attributes"),
+    path(f"{BP}/attributes/<api_key:key>/", views.AttributeDetailApi.as_view(), name="attribute"),
+    path(f"{BP}/stages/", views.StageListApi.as_view(), name="stages"),
+    path(f"{BP}/stages/<api_key:key>/", views.StageDetailApi.as_view(), name="stage"),
+    path(f"{BP}/stages/<api_key:key>/move/", views.StageMoveApi.as_view(), name="stage-move"),
+    path(f"{BP}/stages/<api_key:key>/offers/", views.StageOfferListApi.as_view(), name="stage-offers"),
+    path(f"{BP}/offers/<api_key:key>/", views.OfferDetailApi.as_view(), name="offer"),
+    path(f"{BP}/offers/<api_key:key>/move/", views.OfferMoveApi.as_view(), name="offer-move"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    # Last: anything else under /api/v1/ is a JSON 404, never Django's HTML page.
+    re_path(r"^(?P<unmatched>.*)$", views.api_not_found, name="not-found"),
+]

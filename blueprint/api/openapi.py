@@ -1,0 +1,62 @@
+"""What the OpenAPI schema says beyond the serializers: path parameters, headers, error answers.
+
+The schema is the contract schemathesis fuzzes against, so every status an operation can answer
+is listed here, and path parameters carry the same limits as the URL converters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+
+from blueprint.api.serializers import ErrorOutput
+
+MAX_ID = 999_999_999_999_999_999  # 18 digits: what the id converter matches; fits every database's bigint
+
+BLUEPRINT_ID = OpenApiParameter(
+    "blueprint_id",
+    {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+    OpenApiParameter.PATH,
+    description="The blueprint's id.",
+)
+KEY = OpenApiParameter(
+    "key",
+    {"type": "string", "pattern": r"^[a-z0-9_-]{1,64}$"},
+    OpenApiParameter.PATH,
+    description="The key of the stage, offer or attribute.",
+)
+USERNAME = OpenApiParameter(
+    "username",
+    {"type": "string", "pattern": r"^[\w.@+-]{1,150}$"},
+    OpenApiParameter.PATH,
+    description="The member's username.",
+)
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    {"type": "string", "maxLength": 64},
+    OpenApiParameter.HEADER,
+    required=False,
+    description="A client id: an operation retried with the same key applies once and answers the same object.",
+)
+
+_ERRORS = {
+    400: "Bad input: `errors` names each field and says what would be accepted.",
+    401: "Not logged in: send 'Authorization: Token <token>' or a session cookie.",
+    403: "Your role does not allow this (viewers and approvers read only; owners manage members).",
+    404: "No such blueprint (or you are not a member of it), or no such key.",
+    409: "Conflicts with the board's state (a key in use, the last owner, a concurrent change).",
+    413: "The body is larger than the server accepts.",
+    415: "The body is not application/json.",
+}
+READ_ERRORS = (401, 404)
+WRITE_ERRORS = (400, 401, 403, 404, 409, 413, 415)
+DELETE_ERRORS = (400, 401, 403, 404, 409)
+
+
+def answers(ok: dict[int, Any], errors: tuple[int, ...]) -> dict[int, Any]:
+    """The ``responses`` of an operation: its successes and the shared error shape."""
+    out: dict[int, Any] = dict(ok)
+    for code in errors:
+        out[code] = OpenApiResponse(ErrorOutput, description=_ERRORS[code])
+    return out

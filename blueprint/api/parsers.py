@@ -1,0 +1,110 @@
+"""JSON bodies the services can take without surprises.
+
+The services validate every value, but they assume what ``json.loads`` gives for an ordinary
+document. A few bodies would still reach them in shapes that fail far from here: nesting deep
+enough to exhaust the recursion limit, strings that SQLite or PostgreSQL cannot store (lone
+surrogates, NUL), and bodies too large to hold in memory. The parser refuses those with a 400 or
+413 naming where in the body the problem is, so no body can turn into a 500.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+from collections.abc import Mapping
+from typing import IO, Any
+
+from django.conf import settings
+from rest_framework import status
+from rest_framework.exceptions import APIException, ParseError
+from rest_framework.parsers import JSONParser
+
+# A condition sits five levels down ({groups: [[{value: [...]}]]}); anything much deeper is not a board.
+MAX_DEPTH = 16
+
+
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
+
+
+class BodyProblem(ParseError):
+    """A parse error that knows where in the body it is (``groups[0][1].value``)."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(message)
+        self.path = (path or "body")[:200]
+
+
+def max_body_bytes() -> int:
+    return int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 2_621_440)
+
+
+class StrictJSONParser(JSONParser):
+    """JSON only, bounded in size and depth, with strings every database can store."""
+
+    def parse(
+        self,
+        stream: IO[Any] | None,
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
+        limit = max_body_bytes()
+        request = (parser_context or {}).get("request")
+        if request is not None:
+            try:
+                declared = int(request.META.get("CONTENT_LENGTH") or 0)
+            except (TypeError, ValueError):
+                declared = 0
+            if declared > limit:
+                raise PayloadTooLarge(f"The request body is {declared} bytes; at most {limit} are accepted.")
+        if stream is None:
+            return {}
+        raw = stream.read(limit + 1)
+        if len(raw) > limit:
+            raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        try:
+            text = codecs.decode(raw, encoding)
+            data = json.loads(text, parse_constant=_refuse_constant)
+        except RecursionError:
+            raise BodyProblem("body", f"The JSON is nested too deeply; at most {MAX_DEPTH} levels.") from None
+        except (ValueError, LookupError) as exc:
+            raise BodyProblem("body", f"The body is not valid JSON: {exc}") from None
+        check_storable(data)
+        return data
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def check_storable(data: Any) -> None:
+    """Refuse nesting deeper than ``MAX_DEPTH`` and strings with NUL or lone surrogates.
+
+    Walks iteratively, so a hostile document cannot exhaust the stack here either.
+    """
+    pending: list[tuple[Any, str, int]] = [(data, "", 1)]
+    while pending:
+        value, path, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise BodyProblem(path, f"The JSON is nested too deeply; at most {MAX_DEPTH} levels.")
+        if isinstance(value, str):
+            _check_text(value, path)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                child = f"{path}.{key}" if path else str(key)
+                _check_text(key, child)
+                pending.append((item, child, depth + 1))
+        elif isinstance(value, list):
+            pending.extend((item, f"{path}[{index}]", depth + 1) for index, item in enumerate(value))
+
+
+def _check_text(text: str, path: str) -> None:
+    if "\x00" in text:
+        raise BodyProblem(path, "Text may not contain the NUL character (\\u0000).")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BodyProblem(path, "Text may not contain unpaired surrogate characters.") from None

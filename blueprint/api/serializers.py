@@ -1,0 +1,307 @@
+"""Shapes of the JSON API: what each operation takes and what it answers.
+
+Input serializers describe the bodies for the OpenAPI schema and name the fields an operation
+knows; the views refuse any other field. They do not convert or validate values: the raw values
+go to the services, which are the single validator (so the board's forms, the WebSocket and the
+API give the same answer to the same mistake). Output serializers render what the selectors
+return.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from blueprint.conditions import ALL_OPERATORS, KINDS, TYPES
+from blueprint.models import KEY_PATTERN, Role
+
+KEY_HELP = "Lower-case letters, digits, '-' and '_'; unique within the blueprint and permanent."
+CLIENT_ID_HELP = (
+    "Optional client id (at most 64 characters): an operation retried with the same id applies once. "
+    "The Idempotency-Key header does the same."
+)
+POSITION_HELP = (
+    "The key of a sibling to place it {where}; give before or after, not both. Neither: at the end."
+)
+
+
+def _key(**kwargs: Any) -> serializers.RegexField:
+    kwargs.setdefault("help_text", KEY_HELP)
+    return serializers.RegexField(KEY_PATTERN, max_length=64, **kwargs)
+
+
+def _client_id() -> serializers.CharField:
+    return serializers.CharField(required=False, max_length=64, help_text=CLIENT_ID_HELP)
+
+
+# Fields named like Serializer attributes (errors, context, label, source) are fine at run time,
+# because the metaclass moves declared fields out of the class; mypy sees only the clash.
+
+# --- Errors and auth ---------------------------------------------------------------------------
+
+
+class ErrorOutput(serializers.Serializer):
+    detail = serializers.CharField(help_text="The problems in one sentence.")
+    errors = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text='Messages by field path, e.g. {"groups[0][1].operator": ["…"]}.',
+    )
+
+
+class TokenInput(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+
+
+class TokenOutput(serializers.Serializer):
+    token = serializers.CharField(help_text="Send it as 'Authorization: Token <token>'.")
+
+
+# --- Conditions --------------------------------------------------------------------------------
+
+
+class ConditionInput(serializers.Serializer):
+    attribute = serializers.CharField(help_text="The key of an attribute in the blueprint's catalog.")
+    operator = serializers.ChoiceField(
+        choices=ALL_OPERATORS,
+        help_text=(
+            "Positive operators only, suited to the attribute's type. Negative ones (is_not, none_of, "
+            "not_between, excludes, a not flag) are refused with the positive way to say it."
+        ),
+    )
+    value = serializers.JSONField(help_text="One value, a list (is_one_of, includes_any_of) or [low, high].")
+
+
+class ConditionOutput(serializers.Serializer):
+    attribute = serializers.CharField()
+    operator = serializers.CharField()
+    value = serializers.JSONField()
+
+
+def _groups_input(help_text: str) -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.ListField(child=ConditionInput(), min_length=1, max_length=30),
+        required=False,
+        max_length=20,
+        help_text=help_text,
+    )
+
+
+def _groups_output() -> serializers.ListField:
+    return serializers.ListField(child=serializers.ListField(child=ConditionOutput()))
+
+
+def _sentences_output() -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Each condition as a sentence, one list per group.",
+    )
+
+
+GROUPS_HELP = (
+    "Groups of conditions: a group holds when all its conditions do; the offer matches when any group does."
+)
+ENTRY_HELP = "Who is in the stage, as groups of conditions. Empty: everyone."
+
+
+# --- Blueprints and members --------------------------------------------------------------------
+
+
+class BlueprintCreateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    context = serializers.CharField(required=False, allow_blank=True, max_length=200)  # type: ignore[assignment]
+    channels = serializers.ListField(
+        child=serializers.CharField(max_length=120), required=False, max_length=20
+    )
+    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+
+
+class BlueprintUpdateInput(serializers.Serializer):
+    name = serializers.CharField(required=False, max_length=120)
+    context = serializers.CharField(required=False, allow_blank=True, max_length=200)  # type: ignore[assignment]
+    channels = serializers.ListField(
+        child=serializers.CharField(max_length=120), required=False, max_length=20
+    )
+    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    client_id = _client_id()
+
+
+class BlueprintSummaryOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    context = serializers.CharField(allow_blank=True)  # type: ignore[assignment]
+    channels = serializers.ListField(child=serializers.CharField())
+    description = serializers.CharField(allow_blank=True)
+    rev = serializers.IntegerField(help_text="Incremented by every change of the board.")
+    role = serializers.ChoiceField(choices=Role.values, help_text="The caller's role on this blueprint.")
+
+
+class MemberInput(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    role = serializers.ChoiceField(choices=Role.values)
+
+
+class MemberUpdateInput(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.values)
+
+
+class MemberOutput(serializers.Serializer):
+    username = serializers.CharField()
+    role = serializers.ChoiceField(choices=Role.values)
+
+
+# --- Attributes --------------------------------------------------------------------------------
+
+
+class AttributeCreateInput(serializers.Serializer):
+    key = _key(required=False, help_text=KEY_HELP + " Made from the label when left out.")
+    label = serializers.CharField(max_length=120)  # type: ignore[assignment]
+    kind = serializers.ChoiceField(choices=KINDS, required=False)
+    type = serializers.ChoiceField(choices=TYPES)
+    choices = serializers.ListField(
+        child=serializers.CharField(max_length=120), required=False, max_length=200
+    )
+    unit = serializers.CharField(required=False, allow_blank=True, max_length=32)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    source = serializers.CharField(required=False, allow_blank=True, max_length=120)  # type: ignore[assignment]
+    client_id = _client_id()
+
+
+class AttributeUpdateInput(serializers.Serializer):
+    key = _key(required=False, help_text="Keys are permanent: if given, it must be the current key.")
+    label = serializers.CharField(required=False, max_length=120)  # type: ignore[assignment]
+    kind = serializers.ChoiceField(choices=KINDS, required=False)
+    type = serializers.ChoiceField(choices=TYPES, required=False)
+    choices = serializers.ListField(
+        child=serializers.CharField(max_length=120), required=False, max_length=200
+    )
+    unit = serializers.CharField(required=False, allow_blank=True, max_length=32)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    source = serializers.CharField(required=False, allow_blank=True, max_length=120)  # type: ignore[assignment]
+    client_id = _client_id()
+
+
+class AttributeOutput(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
+    kind = serializers.ChoiceField(choices=KINDS)
+    type = serializers.ChoiceField(choices=TYPES)
+    choices = serializers.ListField(child=serializers.CharField())
+    unit = serializers.CharField(allow_blank=True)
+    description = serializers.CharField(allow_blank=True)
+    source = serializers.CharField(allow_blank=True)  # type: ignore[assignment]
+
+
+class AttributeAnswer(AttributeOutput):
+    rev = serializers.IntegerField(help_text="The blueprint's rev after this answer was read.")
+
+
+# --- Offers ------------------------------------------------------------------------------------
+
+
+class OfferCreateInput(serializers.Serializer):
+    key = _key(required=False, help_text=KEY_HELP + " Made from the name when left out.")
+    name = serializers.CharField(max_length=120)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    channel = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    fallback = serializers.BooleanField(
+        required=False,
+        help_text="The stage's one offer for everyone who qualifies for nothing else; no conditions.",
+    )
+    groups = _groups_input(GROUPS_HELP)
+    stage = _key(required=False, help_text="Optional; if given, the stage key of the path.")
+    before = _key(required=False, help_text=POSITION_HELP.format(where="before (higher priority)"))
+    after = _key(required=False, help_text=POSITION_HELP.format(where="after (lower priority)"))
+    client_id = _client_id()
+
+
+class OfferUpdateInput(serializers.Serializer):
+    key = _key(required=False, help_text="Keys are permanent: if given, it must be the current key.")
+    name = serializers.CharField(required=False, max_length=120)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    channel = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    fallback = serializers.BooleanField(required=False)
+    groups = _groups_input(GROUPS_HELP + " Replaces all groups.")
+    client_id = _client_id()
+
+
+class OfferMoveInput(serializers.Serializer):
+    stage = _key(required=False, help_text="The stage to move it to; its current stage when left out.")
+    before = _key(required=False, help_text=POSITION_HELP.format(where="before"))
+    after = _key(required=False, help_text=POSITION_HELP.format(where="after"))
+    client_id = _client_id()
+
+
+class OfferOutput(serializers.Serializer):
+    key = serializers.CharField()
+    stage = serializers.CharField(help_text="The key of its stage.")
+    name = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    channel = serializers.CharField(allow_blank=True)
+    fallback = serializers.BooleanField()
+    groups = _groups_output()
+    rank = serializers.CharField(
+        help_text="Fractional rank: the order within the stage, which is the priority."
+    )
+    sentences = _sentences_output()
+
+
+class OfferAnswer(OfferOutput):
+    rev = serializers.IntegerField(help_text="The blueprint's rev after this answer was read.")
+
+
+class OfferMoveAnswer(OfferAnswer):
+    order = serializers.ListField(
+        child=serializers.CharField(), help_text="The offer keys of its stage, in order."
+    )
+
+
+# --- Stages ------------------------------------------------------------------------------------
+
+
+class StageCreateInput(serializers.Serializer):
+    key = _key(required=False, help_text=KEY_HELP + " Made from the name when left out.")
+    name = serializers.CharField(max_length=120)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    entry = _groups_input(ENTRY_HELP)
+    before = _key(required=False, help_text=POSITION_HELP.format(where="before"))
+    after = _key(required=False, help_text=POSITION_HELP.format(where="after"))
+    client_id = _client_id()
+
+
+class StageUpdateInput(serializers.Serializer):
+    key = _key(required=False, help_text="Keys are permanent: if given, it must be the current key.")
+    name = serializers.CharField(required=False, max_length=120)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    entry = _groups_input(ENTRY_HELP + " Replaces all groups.")
+    client_id = _client_id()
+
+
+class StageMoveInput(serializers.Serializer):
+    before = _key(required=False, help_text=POSITION_HELP.format(where="before"))
+    after = _key(required=False, help_text=POSITION_HELP.format(where="after"))
+    client_id = _client_id()
+
+
+class StageOutput(serializers.Serializer):
+    key = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    entry = _groups_output()
+    rank = serializers.CharField(help_text="Fractional rank: the order of the columns.")
+    entry_sentences = _sentences_output()
+    offers = OfferOutput(many=True, help_text="In priority order.")
+
+
+class StageAnswer(StageOutput):
+    rev = serializers.IntegerField(help_text="The blueprint's rev after this answer was read.")
+
+
+class StageMoveAnswer(StageAnswer):
+    order = serializers.ListField(child=serializers.CharField(), help_text="The stage keys, in order.")
+
+
+class BlueprintDetailOutput(BlueprintSummaryOutput):
+    attributes = AttributeOutput(many=True)
+    stages = StageOutput(many=True, help_text="In order, each with its offers in priority order.")

@@ -1,0 +1,607 @@
+"""The JSON API under /api/v1/ (DESIGN.md §6): a thin transport over the services and selectors.
+
+The paths are the contract and several verbs share one path, so there is one APIView per path
+and one method per operation; each method parses the body, calls one service (board content only
+through ``operation_apply``) and renders what a selector reads back. Roles are enforced by the
+services and selectors: a blueprint the caller is not a member of does not exist (404), a
+viewer's or approver's write is refused (403). Every error has the shape of ``api/errors.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import authenticate
+from django.http import HttpRequest, JsonResponse
+from django.urls import Resolver404, resolve
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from blueprint.api import serializers as s
+from blueprint.api.openapi import (
+    BLUEPRINT_ID,
+    DELETE_ERRORS,
+    IDEMPOTENCY_KEY,
+    KEY,
+    READ_ERRORS,
+    USERNAME,
+    WRITE_ERRORS,
+    answers,
+)
+from blueprint.api.parsers import StrictJSONParser
+from blueprint.errors import Conflict, InvalidInput, NotFound
+from blueprint.models import Blueprint, Membership, Operation, Role
+from blueprint.selectors import (
+    Board,
+    attribute_json,
+    blueprint_for_user,
+    blueprints_for_user,
+    board_json,
+    board_load,
+)
+from blueprint.selectors import offer_json as selector_offer_json
+from blueprint.selectors import stage_json as selector_stage_json
+from blueprint.services import (
+    blueprint_create,
+    blueprint_delete,
+    membership_remove,
+    membership_set,
+    operation_apply,
+    require_role,
+)
+
+# --- Plumbing shared by the views ---------------------------------------------------------------
+
+
+class ApiView(APIView):
+    # Token first, so an anonymous caller gets 401 with a WWW-Authenticate header rather than 403.
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    permission_classes = [IsAuthenticated]
+    parser_classes = [StrictJSONParser]
+    renderer_classes = [JSONRenderer]
+
+
+def parse_body(request: Request, shape: type[serializers.Serializer]) -> dict[str, Any]:
+    """The body as the raw JSON object, refusing fields ``shape`` does not declare.
+
+    Values are not converted: the services validate them and name the field.
+    """
+    data = request.data
+    if not isinstance(data, dict):
+        raise ValidationError({"body": ["Expected a JSON object."]})
+    allowed = set(shape().fields)
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        expected = ", ".join(sorted(allowed))
+        raise ValidationError(
+            {str(name)[:80]: [f"Unknown field; expected some of: {expected}."] for name in unknown}
+        )
+    return dict(data)
+
+
+def take_client_id(request: Request, body: dict[str, Any]) -> str:
+    """The client id from the Idempotency-Key header or the body's ``client_id`` (removed from it)."""
+    header = request.headers.get("Idempotency-Key", "")
+    field = body.pop("client_id", "")
+    if header and field not in ("", header):
+        raise InvalidInput(
+            "Give the Idempotency-Key header or client_id, not two different ones.", field="client_id"
+        )
+    if header:
+        return header
+    if not isinstance(field, str):
+        raise InvalidInput("A client id is a string of at most 64 characters.", field="client_id")
+    return field
+
+
+def key_as_given(body: dict[str, Any], key: str) -> dict[str, Any]:
+    """An update payload: the path names the object; a ``key`` in the body is an attempted rename."""
+    if "key" in body:
+        body["new_key"] = body.pop("key")
+    body["key"] = key
+    return body
+
+
+def apply(
+    request: Request,
+    blueprint_id: int,
+    op_type: str,
+    payload: dict[str, Any],
+    client_id: str,
+    key: str | None = None,
+) -> Operation:
+    """Apply one operation as the caller; a client id reused for another operation is a conflict."""
+    record = operation_apply(
+        blueprint_id=blueprint_id, actor=request.user, op_type=op_type, payload=payload, client_id=client_id
+    )
+    if record.type != op_type or (key is not None and record.payload.get("key") != key):
+        raise Conflict(
+            "This client id was already used for another operation on this blueprint; use a new one.",
+            field="client_id",
+        )
+    return record
+
+
+def member_blueprint(request: Request, blueprint_id: int) -> Blueprint:
+    blueprint = blueprint_for_user(request.user, blueprint_id)
+    if blueprint is None:
+        raise NotFound("No such blueprint.", field="blueprint")
+    return blueprint
+
+
+def member_board(request: Request, blueprint_id: int) -> Board:
+    return board_load(member_blueprint(request, blueprint_id))
+
+
+def stage_answer(board: Board, key: str) -> dict[str, Any]:
+    column = board.column(key)
+    if column is None:
+        raise NotFound(f"There is no stage '{key}' in this blueprint.", field="key")
+    return {**selector_stage_json(column, board.catalog), "rev": board.blueprint.rev}
+
+
+def offer_answer(board: Board, key: str) -> dict[str, Any]:
+    card = board.card(key)
+    if card is None:
+        raise NotFound(f"There is no offer '{key}' in this blueprint.", field="key")
+    return {**selector_offer_json(card.offer, board.catalog), "rev": board.blueprint.rev}
+
+
+def attribute_answer(board: Board, key: str) -> dict[str, Any]:
+    attribute = next((a for a in board.attributes if a.key == key), None)
+    if attribute is None:
+        raise NotFound(f"There is no attribute '{key}' in the catalog.", field="key")
+    return {**attribute_json(attribute), "rev": board.blueprint.rev}
+
+
+def blueprint_answer(blueprint: Blueprint) -> dict[str, Any]:
+    return {**board_json(board_load(blueprint)), "role": blueprint.role}  # type: ignore[attr-defined]
+
+
+def render(
+    shape: type[serializers.Serializer], data: Any, code: int = status.HTTP_200_OK, *, many: bool = False
+) -> Response:
+    return Response(shape(data, many=many).data, status=code)
+
+
+def members_of(blueprint: Blueprint) -> list[dict[str, str]]:
+    memberships = Membership.objects.filter(blueprint=blueprint).select_related("user").order_by("id")
+    return [{"username": m.user.get_username(), "role": m.role} for m in memberships]
+
+
+# --- Auth ----------------------------------------------------------------------------------------
+
+
+class TokenCreateApi(APIView):
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    parser_classes = [StrictJSONParser]
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(
+        operation_id="auth_token_create",
+        tags=["auth"],
+        auth=[],
+        request=s.TokenInput,
+        responses=answers({200: s.TokenOutput}, (400, 413, 415)),
+        summary="Exchange a username and password for an API token",
+    )
+    def post(self, request: Request) -> Response:
+        parse_body(request, s.TokenInput)
+        given = s.TokenInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        user = authenticate(request._request, **given.validated_data)
+        if user is None:
+            raise ValidationError({"password": ["The username and password do not match an active account."]})
+        token, _ = Token.objects.get_or_create(user=user)
+        return render(s.TokenOutput, {"token": token.key})
+
+
+# --- Blueprints ------------------------------------------------------------------------------------
+
+
+class BlueprintListApi(ApiView):
+    @extend_schema(
+        operation_id="blueprints_list",
+        tags=["blueprints"],
+        responses=answers({200: s.BlueprintSummaryOutput(many=True)}, (401,)),
+        summary="The blueprints you are a member of, with your role",
+    )
+    def get(self, request: Request) -> Response:
+        return render(s.BlueprintSummaryOutput, blueprints_for_user(request.user), many=True)
+
+    @extend_schema(
+        operation_id="blueprints_create",
+        tags=["blueprints"],
+        request=s.BlueprintCreateInput,
+        responses=answers({201: s.BlueprintDetailOutput}, (400, 401, 413, 415)),
+        summary="Create a blueprint; you become its owner",
+    )
+    def post(self, request: Request) -> Response:
+        body = parse_body(request, s.BlueprintCreateInput)
+        created = blueprint_create(actor=request.user, **body)
+        return render(s.BlueprintDetailOutput, blueprint_answer(member_blueprint(request, created.pk)), 201)
+
+
+class BlueprintDetailApi(ApiView):
+    @extend_schema(
+        operation_id="blueprints_retrieve",
+        tags=["blueprints"],
+        parameters=[BLUEPRINT_ID],
+        responses=answers({200: s.BlueprintDetailOutput}, READ_ERRORS),
+        summary="The whole board: catalog, stages in order, each with its offers in priority order",
+    )
+    def get(self, request: Request, blueprint_id: int) -> Response:
+        return render(s.BlueprintDetailOutput, blueprint_answer(member_blueprint(request, blueprint_id)))
+
+    @extend_schema(
+        operation_id="blueprints_update",
+        tags=["blueprints"],
+        parameters=[BLUEPRINT_ID, IDEMPOTENCY_KEY],
+        request=s.BlueprintUpdateInput,
+        responses=answers({200: s.BlueprintDetailOutput}, WRITE_ERRORS),
+        summary="Change the name, context, channels or description (owner, editor)",
+    )
+    def patch(self, request: Request, blueprint_id: int) -> Response:
+        body = parse_body(request, s.BlueprintUpdateInput)
+        client_id = take_client_id(request, body)
+        apply(request, blueprint_id, "blueprint.update", body, client_id)
+        return render(s.BlueprintDetailOutput, blueprint_answer(member_blueprint(request, blueprint_id)))
+
+    @extend_schema(
+        operation_id="blueprints_destroy",
+        tags=["blueprints"],
+        parameters=[BLUEPRINT_ID],
+        responses=answers({204: None}, DELETE_ERRORS),
+        summary="Delete the blueprint and everything on it (owner)",
+    )
+    def delete(self, request: Request, blueprint_id: int) -> Response:
+        blueprint_delete(actor=request.user, blueprint_id=blueprint_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Members -------------------------------------------------------------------------------------
+
+
+class MemberListApi(ApiView):
+    @extend_schema(
+        operation_id="members_list",
+        tags=["members"],
+        parameters=[BLUEPRINT_ID],
+        responses=answers({200: s.MemberOutput(many=True)}, READ_ERRORS),
+        summary="Who is on the blueprint, in which role",
+    )
+    def get(self, request: Request, blueprint_id: int) -> Response:
+        return render(s.MemberOutput, members_of(member_blueprint(request, blueprint_id)), many=True)
+
+    @extend_schema(
+        operation_id="members_create",
+        tags=["members"],
+        parameters=[BLUEPRINT_ID],
+        request=s.MemberInput,
+        responses=answers({201: s.MemberOutput}, WRITE_ERRORS),
+        summary="Add a member, or change the role of one (owner)",
+    )
+    def post(self, request: Request, blueprint_id: int) -> Response:
+        body = parse_body(request, s.MemberInput)
+        membership = membership_set(
+            actor=request.user,
+            blueprint_id=blueprint_id,
+            username=body.get("username"),
+            role=body.get("role"),
+        )
+        return render(
+            s.MemberOutput, {"username": membership.user.get_username(), "role": membership.role}, 201
+        )
+
+
+class MemberDetailApi(ApiView):
+    """An addition to the contract's table: change a member's role, or remove them (owner)."""
+
+    @extend_schema(
+        operation_id="members_update",
+        tags=["members"],
+        parameters=[BLUEPRINT_ID, USERNAME],
+        request=s.MemberUpdateInput,
+        responses=answers({200: s.MemberOutput}, WRITE_ERRORS),
+        summary="Change a member's role (owner); a blueprint always keeps an owner",
+    )
+    def patch(self, request: Request, blueprint_id: int, username: str) -> Response:
+        body = parse_body(request, s.MemberUpdateInput)
+        blueprint = member_blueprint(request, blueprint_id)
+        require_role(request.user, blueprint, frozenset({Role.OWNER}), "manage members")
+        # membership_set adds people too; PATCH only changes someone who is already a member.
+        if not any(m["username"] == username for m in members_of(blueprint)):
+            raise NotFound(f"'{username}' is not a member of this blueprint.", field="username")
+        membership = membership_set(
+            actor=request.user, blueprint_id=blueprint_id, username=username, role=body.get("role")
+        )
+        return render(s.MemberOutput, {"username": membership.user.get_username(), "role": membership.role})
+
+    @extend_schema(
+        operation_id="members_destroy",
+        tags=["members"],
+        parameters=[BLUEPRINT_ID, USERNAME],
+        responses=answers({204: None}, DELETE_ERRORS),
+        summary="Remove a member (owner); a blueprint always keeps an owner",
+    )
+    def delete(self, request: Request, blueprint_id: int, username: str) -> Response:
+        membership_remove(actor=request.user, blueprint_id=blueprint_id, username=username)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Attributes ----------------------------------------------------------------------------------
+
+
+class AttributeListApi(ApiView):
+    @extend_schema(
+        operation_id="attributes_list",
+        tags=["attributes"],
+        parameters=[BLUEPRINT_ID],
+        responses=answers({200: s.AttributeOutput(many=True)}, READ_ERRORS),
+        summary="The attribute catalog: the data requirements of the spec",
+    )
+    def get(self, request: Request, blueprint_id: int) -> Response:
+        board = member_board(request, blueprint_id)
+        return render(s.AttributeOutput, [attribute_json(a) for a in board.attributes], many=True)
+
+    @extend_schema(
+        operation_id="attributes_create",
+        tags=["attributes"],
+        parameters=[BLUEPRINT_ID, IDEMPOTENCY_KEY],
+        request=s.AttributeCreateInput,
+        responses=answers({201: s.AttributeAnswer}, WRITE_ERRORS),
+        summary="Add an attribute to the catalog (owner, editor)",
+    )
+    def post(self, request: Request, blueprint_id: int) -> Response:
+        body = parse_body(request, s.AttributeCreateInput)
+        client_id = take_client_id(request, body)
+        record = apply(request, blueprint_id, "attribute.create", body, client_id)
+        board = member_board(request, blueprint_id)
+        return render(s.AttributeAnswer, attribute_answer(board, record.payload["key"]), 201)
+
+
+class AttributeDetailApi(ApiView):
+    @extend_schema(
+        operation_id="attributes_retrieve",
+        tags=["attributes"],
+        parameters=[BLUEPRINT_ID, KEY],
+        responses=answers({200: s.AttributeAnswer}, READ_ERRORS),
+        summary="One attribute of the catalog",
+    )
+    def get(self, request: Request, blueprint_id: int, key: str) -> Response:
+        return render(s.AttributeAnswer, attribute_answer(member_board(request, blueprint_id), key))
+
+    @extend_schema(
+        operation_id="attributes_update",
+        tags=["attributes"],
+        parameters=[BLUEPRINT_ID, KEY, IDEMPOTENCY_KEY],
+        request=s.AttributeUpdateInput,
+        responses=answers({200: s.AttributeAnswer}, WRITE_ERRORS),
+        summary="Change an attribute (owner, editor); refused if it would break a condition",
+    )
+    def patch(self, request: Request, blueprint_id: int, key: str) -> Response:
+        body = parse_body(request, s.AttributeUpdateInput)
+        client_id = take_client_id(request, body)
+        apply(request, blueprint_id, "attribute.update", key_as_given(body, key), client_id, key)
+        return render(s.AttributeAnswer, attribute_answer(member_board(request, blueprint_id), key))
+
+    @extend_schema(
+        operation_id="attributes_destroy",
+        tags=["attributes"],
+        parameters=[BLUEPRINT_ID, KEY, IDEMPOTENCY_KEY],
+        responses=answers({204: None}, DELETE_ERRORS),
+        summary="Remove an attribute no condition uses (owner, editor)",
+    )
+    def delete(self, request: Request, blueprint_id: int, key: str) -> Response:
+        apply(request, blueprint_id, "attribute.delete", {"key": key}, take_client_id(request, {}), key)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Stages --------------------------------------------------------------------------------------
+
+
+class StageListApi(ApiView):
+    @extend_schema(
+        operation_id="stages_list",
+        tags=["stages"],
+        parameters=[BLUEPRINT_ID],
+        responses=answers({200: s.StageOutput(many=True)}, READ_ERRORS),
+        summary="The stages in order, each with its offers in priority order",
+    )
+    def get(self, request: Request, blueprint_id: int) -> Response:
+        board = member_board(request, blueprint_id)
+        return render(s.StageOutput, [selector_stage_json(c, board.catalog) for c in board.stages], many=True)
+
+    @extend_schema(
+        operation_id="stages_create",
+        tags=["stages"],
+        parameters=[BLUEPRINT_ID, IDEMPOTENCY_KEY],
+        request=s.StageCreateInput,
+        responses=answers({201: s.StageAnswer}, WRITE_ERRORS),
+        summary="Add a stage, at the end or before/after another (owner, editor)",
+    )
+    def post(self, request: Request, blueprint_id: int) -> Response:
+        body = parse_body(request, s.StageCreateInput)
+        client_id = take_client_id(request, body)
+        record = apply(request, blueprint_id, "stage.create", body, client_id)
+        return render(
+            s.StageAnswer, stage_answer(member_board(request, blueprint_id), record.payload["key"]), 201
+        )
+
+
+class StageDetailApi(ApiView):
+    @extend_schema(
+        operation_id="stages_retrieve",
+        tags=["stages"],
+        parameters=[BLUEPRINT_ID, KEY],
+        responses=answers({200: s.StageAnswer}, READ_ERRORS),
+        summary="One stage with its offers in priority order",
+    )
+    def get(self, request: Request, blueprint_id: int, key: str) -> Response:
+        return render(s.StageAnswer, stage_answer(member_board(request, blueprint_id), key))
+
+    @extend_schema(
+        operation_id="stages_update",
+        tags=["stages"],
+        parameters=[BLUEPRINT_ID, KEY, IDEMPOTENCY_KEY],
+        request=s.StageUpdateInput,
+        responses=answers({200: s.StageAnswer}, WRITE_ERRORS),
+        summary="Change a stage's name, description or entry conditions (owner, editor)",
+    )
+    def patch(self, request: Request, blueprint_id: int, key: str) -> Response:
+        body = parse_body(request, s.StageUpdateInput)
+        client_id = take_client_id(request, body)
+        apply(request, blueprint_id, "stage.update", key_as_given(body, key), client_id, key)
+        return render(s.StageAnswer, stage_answer(member_board(request, blueprint_id), key))
+
+    @extend_schema(
+        operation_id="stages_destroy",
+        tags=["stages"],
+        parameters=[BLUEPRINT_ID, KEY, IDEMPOTENCY_KEY],
+        responses=answers({204: None}, DELETE_ERRORS),
+        summary="Delete a stage and its offers (owner, editor)",
+    )
+    def delete(self, request: Request, blueprint_id: int, key: str) -> Response:
+        apply(request, blueprint_id, "stage.delete", {"key": key}, take_client_id(request, {}), key)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class StageMoveApi(ApiView):
+    @extend_schema(
+        operation_id="stages_move",
+        tags=["stages"],
+        parameters=[BLUEPRINT_ID, KEY, IDEMPOTENCY_KEY],
+        request=s.StageMoveInput,
+        responses=answers({200: s.StageMoveAnswer}, WRITE_ERRORS),
+        summary="Move a stage before or after another; to the end when neither is given (owner, editor)",
+    )
+    def post(self, request: Request, blueprint_id: int, key: str) -> Response:
+        body = parse_body(request, s.StageMoveInput)
+        client_id = take_client_id(request, body)
+        apply(request, blueprint_id, "stage.move", {**body, "key": key}, client_id, key)
+        board = member_board(request, blueprint_id)
+        order = [c.stage.key for c in board.stages]
+        return render(s.StageMoveAnswer, {**stage_answer(board, key), "order": order})
+
+
+# --- Offers --------------------------------------------------------------------------------------
+
+
+class StageOfferListApi(ApiView):
+    @extend_schema(
+        operation_id="stage_offers_list",
+        tags=["offers"],
+        parameters=[BLUEPRINT_ID, KEY],
+        responses=answers({200: s.OfferOutput(many=True)}, READ_ERRORS),
+        summary="The offers of a stage in priority order",
+    )
+    def get(self, request: Request, blueprint_id: int, key: str) -> Response:
+        board = member_board(request, blueprint_id)
+        column = board.column(key)
+        if column is None:
+            raise NotFound(f"There is no stage '{key}' in this blueprint.", field="key")
+        offers = [selector_offer_json(card.offer, board.catalog) for card in column.offers]
+        return render(s.OfferOutput, offers, many=True)
+
+    @extend_schema(
+        operation_id="stage_offers_create",
+        tags=["offers"],
+        parameters=[BLUEPRINT_ID, KEY, IDEMPOTENCY_KEY],
+        request=s.OfferCreateInput,
+        responses=answers({201: s.OfferAnswer}, WRITE_ERRORS),
+        summary="Add an offer to the stage, last or before/after another (owner, editor)",
+    )
+    def post(self, request: Request, blueprint_id: int, key: str) -> Response:
+        body = parse_body(request, s.OfferCreateInput)
+        client_id = take_client_id(request, body)
+        if body.get("stage", key) != key:
+            raise InvalidInput(
+                f"The offer goes into the stage of the path, '{key}'; leave stage out, or move the offer after.",
+                field="stage",
+            )
+        record = apply(request, blueprint_id, "offer.create", {**body, "stage": key}, client_id)
+        return render(
+            s.OfferAnswer, offer_answer(member_board(request, blueprint_id), record.payload["key"]), 201
+        )
+
+
+class OfferDetailApi(ApiView):
+    @extend_schema(
+        operation_id="offers_retrieve",
+        tags=["offers"],
+        parameters=[BLUEPRINT_ID, KEY],
+        responses=answers({200: s.OfferAnswer}, READ_ERRORS),
+        summary="One offer with its conditions and their sentences",
+    )
+    def get(self, request: Request, blueprint_id: int, key: str) -> Response:
+        return render(s.OfferAnswer, offer_answer(member_board(request, blueprint_id), key))
+
+    @extend_schema(
+        operation_id="offers_update",
+        tags=["offers"],
+        parameters=[BLUEPRINT_ID, KEY, IDEMPOTENCY_KEY],
+        request=s.OfferUpdateInput,
+        responses=answers({200: s.OfferAnswer}, WRITE_ERRORS),
+        summary="Change an offer's fields or conditions (owner, editor)",
+    )
+    def patch(self, request: Request, blueprint_id: int, key: str) -> Response:
+        body = parse_body(request, s.OfferUpdateInput)
+        client_id = take_client_id(request, body)
+        apply(request, blueprint_id, "offer.update", key_as_given(body, key), client_id, key)
+        return render(s.OfferAnswer, offer_answer(member_board(request, blueprint_id), key))
+
+    @extend_schema(
+        operation_id="offers_destroy",
+        tags=["offers"],
+        parameters=[BLUEPRINT_ID, KEY, IDEMPOTENCY_KEY],
+        responses=answers({204: None}, DELETE_ERRORS),
+        summary="Delete an offer (owner, editor)",
+    )
+    def delete(self, request: Request, blueprint_id: int, key: str) -> Response:
+        apply(request, blueprint_id, "offer.delete", {"key": key}, take_client_id(request, {}), key)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class OfferMoveApi(ApiView):
+    @extend_schema(
+        operation_id="offers_move",
+        tags=["offers"],
+        parameters=[BLUEPRINT_ID, KEY, IDEMPOTENCY_KEY],
+        request=s.OfferMoveInput,
+        responses=answers({200: s.OfferMoveAnswer}, WRITE_ERRORS),
+        summary="Move an offer within its stage or to another, before/after an offer or to the end (owner, editor)",
+    )
+    def post(self, request: Request, blueprint_id: int, key: str) -> Response:
+        body = parse_body(request, s.OfferMoveInput)
+        client_id = take_client_id(request, body)
+        apply(request, blueprint_id, "offer.move", {**body, "key": key}, client_id, key)
+        board = member_board(request, blueprint_id)
+        answer = offer_answer(board, key)
+        column = board.column(answer["stage"])
+        order = [card.offer.key for card in column.offers] if column else []
+        return render(s.OfferMoveAnswer, {**answer, "order": order})
+
+
+# --- Outside the operations ------------------------------------------------------------------------
+
+
+def api_not_found(request: HttpRequest, unmatched: str = "") -> JsonResponse:
+    """Any other path under /api/v1/ (a non-numeric id, a key outside [a-z0-9_-]): JSON, never HTML."""
+    hint = ""
+    if not request.path.endswith("/"):
+        try:
+            if resolve(request.path + "/").func is not api_not_found:
+                hint = f" Did you mean {request.path}/ ?"
+        except Resolver404:
+            pass
+    detail = f"Nothing at {request.path[:200]}.{hint}"
+    return JsonResponse({"detail": detail, "errors": {"path": [detail]}}, status=404)
