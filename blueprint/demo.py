@@ -56,7 +56,7 @@ CATALOG: list[dict[str, Any]] = [
     },
     {
         "key": "tenure_months",
-        "label": "Customer for",
+        "label": "Tenure",
         "kind": "attribute",
         "type": "number",
         "unit": "months",
@@ -108,7 +108,7 @@ CATALOG: list[dict[str, Any]] = [
     },
     {
         "key": "has_app",
-        "label": "Uses the mobile app",
+        "label": "App user",
         "kind": "behaviour",
         "type": "boolean",
         "description": "Logged in to the mobile app at least once in the last 90 days.",
