@@ -1,0 +1,633 @@
+"""The pages around the board: the list of blueprints, the attribute catalog and the members.
+
+Views are thin: check the caller's role, parse the form, call a service, render. Every POST
+answers an htmx request with the named partial it replaces and a plain request with a redirect
+(success) or the whole page (errors), so nothing depends on JavaScript and no input causes a 500.
+Inline errors come back with status 200 because htmx swaps only successful responses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.middleware import HtmxDetails
+
+from blueprint.conditions import KINDS, TYPES, attributes_used
+from blueprint.errors import BlueprintError, Forbidden, NotFound
+from blueprint.models import EDIT_ROLES, Attribute, Blueprint, Membership, Offer, Role, Stage
+from blueprint.selectors import Board, blueprint_for_user, blueprints_for_user, board_load
+from blueprint.services import (
+    blueprint_create,
+    blueprint_delete,
+    blueprint_duplicate,
+    membership_remove,
+    membership_set,
+    operation_apply,
+)
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+# --- Shared pieces ----------------------------------------------------------------------------
+
+
+@dataclass
+class FormState:
+    """What a form shows: the values as typed and the service's problems keyed by field."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    fields: tuple[str, ...] = ()
+
+    @property
+    def other_errors(self) -> list[str]:
+        """Problems that no field of this form shows (a conflict, an unknown key)."""
+        return [
+            message if name == "non_field_errors" else f"{name}: {message}"
+            for name, found in self.errors.items()
+            if name not in self.fields
+            for message in found
+        ]
+
+
+def _member_blueprint(request: HtmxHttpRequest, blueprint_id: int) -> Blueprint:
+    """The blueprint annotated with the caller's ``role``; 404 for anyone who is not a member."""
+    blueprint = blueprint_for_user(request.user, blueprint_id)
+    if blueprint is None:
+        raise Http404("No such blueprint.")
+    return blueprint
+
+
+def _require_role(blueprint: Blueprint, roles: Collection[str], doing: str) -> None:
+    role = getattr(blueprint, "role", None)
+    if role not in roles:
+        raise PermissionDenied(f"Your role is {role}; you may not {doing}.")
+
+
+def _raise_access(exc: BlueprintError) -> None:
+    """A refusal about access is a 403/404, never an inline form error."""
+    if isinstance(exc, Forbidden):
+        raise PermissionDenied(exc.message)
+    if isinstance(exc, NotFound) and "blueprint" in exc.problems:
+        raise Http404(exc.message)
+
+
+def _plainly(exc: BlueprintError) -> str:
+    """The problems as sentences, without the field paths the API shows."""
+    return " ".join(message for found in exc.problems.values() for message in found)
+
+
+def _respond(
+    request: HtmxHttpRequest, template: str, partial: str, context: dict[str, Any], *, status: int = 200
+) -> HttpResponse:
+    """The partial for htmx (always 200, so it is swapped), the whole page otherwise."""
+    if request.htmx:
+        return render(request, f"{template}#{partial}", context)
+    return render(request, template, context, status=status)
+
+
+def _text(data: QueryDict, name: str) -> str:
+    return data.get(name, "").strip()
+
+
+def _split_list(raw: str, *, lines_first: bool) -> list[str]:
+    """One value per line when there are several lines, otherwise comma-separated."""
+    several_lines = lines_first and "\n" in raw.strip()
+    parts = raw.splitlines() if several_lines else raw.replace("\n", ",").split(",")
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _changed(current: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in wanted.items() if current.get(name) != value}
+
+
+# --- Blueprints list --------------------------------------------------------------------------
+
+BLUEPRINT_FORM_FIELDS = ("name", "context", "channels", "description")
+
+
+def blueprints_listed(user: Any) -> QuerySet[Blueprint]:
+    """The caller's blueprints with ``role``, ``stage_count`` and ``offer_count``.
+
+    Counted in subqueries so the membership join cannot multiply rows.
+    """
+
+    def count(model: type[Stage] | type[Offer]) -> Coalesce:
+        counted = (
+            model.objects.filter(blueprint=OuterRef("pk"))
+            .order_by()
+            .values("blueprint")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+    return blueprints_for_user(user).annotate(stage_count=count(Stage), offer_count=count(Offer))
+
+
+def _blueprint_form_values(blueprint: Blueprint | None = None) -> dict[str, str]:
+    if blueprint is None:
+        return {"name": "", "context": "", "channels": "", "description": ""}
+    return {
+        "name": blueprint.name,
+        "context": blueprint.context,
+        "channels": ", ".join(blueprint.channels),
+        "description": blueprint.description,
+    }
+
+
+def _blueprint_payload(data: QueryDict) -> dict[str, Any]:
+    return {
+        "name": _text(data, "name"),
+        "context": _text(data, "context"),
+        "channels": _split_list(data.get("channels", ""), lines_first=False),
+        "description": _text(data, "description"),
+    }
+
+
+def _list_context(request: HtmxHttpRequest, **extra: Any) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "blueprints": blueprints_listed(request.user),  # lazy: a row's partial never reads it
+        "new_form": FormState(_blueprint_form_values(), fields=BLUEPRINT_FORM_FIELDS),
+        "edit_roles": EDIT_ROLES,
+    }
+    context.update(extra)
+    return context
+
+
+def _listed_or_404(request: HtmxHttpRequest, blueprint_id: int) -> Blueprint:
+    blueprint = blueprints_listed(request.user).filter(pk=blueprint_id).first()
+    if blueprint is None:
+        raise Http404("No such blueprint.")
+    return blueprint
+
+
+def _row(request: HtmxHttpRequest, blueprint: Blueprint, *, status: int = 200, **state: Any) -> HttpResponse:
+    """One blueprint's row, in its plain, editing or confirming state."""
+    context = _list_context(request, bp=blueprint, **state)
+    return _respond(request, "blueprint/list.html", "blueprint-row", context, status=status)
+
+
+@login_required
+@require_GET
+def blueprint_list(request: HtmxHttpRequest) -> HttpResponse:
+    return render(request, "blueprint/list.html", _list_context(request))
+
+
+@login_required
+@require_POST
+def blueprint_create_view(request: HtmxHttpRequest) -> HttpResponse:
+    payload = _blueprint_payload(request.POST)
+    try:
+        blueprint = blueprint_create(actor=request.user, **payload)
+    except BlueprintError as exc:
+        _raise_access(exc)
+        form = FormState(
+            {f: request.POST.get(f, "") for f in BLUEPRINT_FORM_FIELDS}, exc.problems, BLUEPRINT_FORM_FIELDS
+        )
+        context = _list_context(request, new_form=form, creating=True)
+        return _respond(request, "blueprint/list.html", "blueprint-new", context, status=exc.status)
+    url = reverse("board", args=[blueprint.pk])
+    return HttpResponseClientRedirect(url) if request.htmx else HttpResponseRedirect(url)
+
+
+@login_required
+@require_GET
+def blueprint_row(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
+    """The plain row again (what "Cancel" fetches)."""
+    return _row(request, _listed_or_404(request, blueprint_id))
+
+
+@login_required
+@require_GET
+def blueprint_edit(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
+    blueprint = _listed_or_404(request, blueprint_id)
+    _require_role(blueprint, EDIT_ROLES, "edit this blueprint")
+    form = FormState(_blueprint_form_values(blueprint), fields=BLUEPRINT_FORM_FIELDS)
+    return _row(request, blueprint, editing_id=blueprint.pk, edit_form=form)
+
+
+@login_required
+@require_POST
+def blueprint_update(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
+    blueprint = _listed_or_404(request, blueprint_id)
+    _require_role(blueprint, EDIT_ROLES, "edit this blueprint")
+    current = {f: getattr(blueprint, f) for f in BLUEPRINT_FORM_FIELDS}
+    changes = _changed(current, _blueprint_payload(request.POST))
+    try:
+        if changes:
+            operation_apply(
+                blueprint_id=blueprint.pk, actor=request.user, op_type="blueprint.update", payload=changes
+            )
+    except BlueprintError as exc:
+        _raise_access(exc)
+        form = FormState(
+            {f: request.POST.get(f, "") for f in BLUEPRINT_FORM_FIELDS}, exc.problems, BLUEPRINT_FORM_FIELDS
+        )
+        return _row(request, blueprint, status=exc.status, editing_id=blueprint.pk, edit_form=form)
+    if not request.htmx:
+        messages.success(request, "Saved the blueprint's details.")
+        return HttpResponseRedirect(reverse("blueprint_list"))
+    return _row(request, _listed_or_404(request, blueprint_id))
+
+
+@login_required
+@require_POST
+def blueprint_duplicate_view(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
+    source = _member_blueprint(request, blueprint_id)
+    try:
+        copy = blueprint_duplicate(actor=request.user, blueprint_id=source.pk)
+    except BlueprintError as exc:
+        _raise_access(exc)
+        note = f"Could not copy '{source.name}': {_plainly(exc)}"
+        if not request.htmx:
+            messages.error(request, note)
+            return HttpResponseRedirect(reverse("blueprint_list"))
+        return _respond(
+            request, "blueprint/list.html", "blueprint-list", _list_context(request, list_error=note)
+        )
+    note = f"Copied '{source.name}' as '{copy.name}'."
+    if not request.htmx:
+        messages.success(request, note)
+        return HttpResponseRedirect(reverse("blueprint_list"))
+    context = _list_context(request, list_note=note, highlight_id=copy.pk)
+    return _respond(request, "blueprint/list.html", "blueprint-list", context)
+
+
+@login_required
+@require_GET
+def blueprint_delete_confirm(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
+    blueprint = _listed_or_404(request, blueprint_id)
+    _require_role(blueprint, {Role.OWNER}, "delete this blueprint")
+    return _row(request, blueprint, confirming_id=blueprint.pk)
+
+
+@login_required
+@require_POST
+def blueprint_delete_view(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
+    blueprint = _member_blueprint(request, blueprint_id)
+    _require_role(blueprint, {Role.OWNER}, "delete this blueprint")
+    try:
+        blueprint_delete(actor=request.user, blueprint_id=blueprint.pk)
+    except BlueprintError as exc:
+        _raise_access(exc)
+        note = f"Could not delete '{blueprint.name}': {_plainly(exc)}"
+        if not request.htmx:
+            messages.error(request, note)
+            return HttpResponseRedirect(reverse("blueprint_list"))
+        return _respond(
+            request, "blueprint/list.html", "blueprint-list", _list_context(request, list_error=note)
+        )
+    note = f"Deleted '{blueprint.name}'."
+    if not request.htmx:
+        messages.success(request, note)
+        return HttpResponseRedirect(reverse("blueprint_list"))
+    context = _list_context(request, list_note=note)
+    return _respond(request, "blueprint/list.html", "blueprint-list", context)
+
+
+# --- Attribute catalog ------------------------------------------------------------------------
+
+ATTRIBUTE_FORM_FIELDS = ("key", "label", "kind", "type", "choices", "unit", "description", "source")
+KIND_HEADINGS = {
+    "attribute": ("Attributes", "Who the customer is."),
+    "behaviour": ("Behaviour", "What the customer did."),
+    "context": ("Context", "Where and when the customer is now."),
+}
+
+
+@dataclass
+class Usage:
+    what: str  # "offer" or "stage entry"
+    name: str
+    stage: str
+
+
+@dataclass
+class CatalogRow:
+    attribute: Attribute
+    used_by: list[Usage]
+
+
+def attribute_usages(board: Board) -> dict[str, list[Usage]]:
+    """Which stage entries and offers refer to each attribute key, in board order."""
+    found: dict[str, list[Usage]] = {}
+    for column in board.stages:
+        stage = column.stage
+        for key in sorted(attributes_used(stage.entry)):
+            found.setdefault(key, []).append(Usage("stage entry", stage.name, stage.name))
+        for card in column.offers:
+            for key in sorted(attributes_used(card.offer.groups)):
+                found.setdefault(key, []).append(Usage("offer", card.offer.name, stage.name))
+    return found
+
+
+def _attribute_form_values(attribute: Attribute | None = None) -> dict[str, str]:
+    if attribute is None:
+        return {f: "" for f in ATTRIBUTE_FORM_FIELDS} | {"kind": "attribute", "type": "choice"}
+    return {
+        "key": attribute.key,
+        "label": attribute.label,
+        "kind": attribute.kind,
+        "type": attribute.type,
+        "choices": "\n".join(attribute.choices),
+        "unit": attribute.unit,
+        "description": attribute.description,
+        "source": attribute.source,
+    }
+
+
+def _attribute_payload(data: QueryDict) -> dict[str, Any]:
+    return {
+        "label": _text(data, "label"),
+        "kind": _text(data, "kind"),
+        "type": _text(data, "type"),
+        "choices": _split_list(data.get("choices", ""), lines_first=True),
+        "unit": _text(data, "unit"),
+        "description": _text(data, "description"),
+        "source": _text(data, "source"),
+    }
+
+
+def _typed(data: QueryDict) -> dict[str, str]:
+    return {f: data.get(f, "") for f in ATTRIBUTE_FORM_FIELDS}
+
+
+def _catalog_context(request: HtmxHttpRequest, blueprint: Blueprint, **extra: Any) -> dict[str, Any]:
+    board = board_load(blueprint)
+    usages = attribute_usages(board)
+    rows = [
+        CatalogRow(a, usages.get(a.key, []))
+        for a in sorted(board.attributes, key=lambda a: (a.label.casefold(), a.key))
+    ]
+    groups = []
+    for kind in KINDS:
+        title, help_text = KIND_HEADINGS.get(kind, (kind.title(), ""))
+        groups.append(
+            {
+                "kind": kind,
+                "title": title,
+                "help": help_text,
+                "rows": [r for r in rows if r.attribute.kind == kind],
+            }
+        )
+    context: dict[str, Any] = {
+        "blueprint": blueprint,
+        "groups": groups,
+        "total": len(rows),
+        "can_edit": getattr(blueprint, "role", None) in EDIT_ROLES,
+        "kinds": KINDS,
+        "types": TYPES,
+        "new_form": FormState(_attribute_form_values(), fields=ATTRIBUTE_FORM_FIELDS),
+    }
+    context.update(extra)
+    return context
+
+
+def _catalog_row(blueprint: Blueprint, key: str) -> CatalogRow:
+    board = board_load(blueprint)
+    attribute = next((a for a in board.attributes if a.key == key), None)
+    if attribute is None:
+        raise Http404("No such attribute.")
+    return CatalogRow(attribute, attribute_usages(board).get(key, []))
+
+
+def _catalog_answer(
+    request: HtmxHttpRequest, blueprint: Blueprint, note: str, *, status: int = 200, **extra: Any
+) -> HttpResponse:
+    """After a catalog change: the refreshed catalog (htmx) or back to the page (plain POST)."""
+    if not request.htmx and status == 200:
+        messages.success(request, note)
+        return HttpResponseRedirect(reverse("catalog", args=[blueprint.pk]))
+    context = _catalog_context(request, blueprint, catalog_note=note, **extra)
+    return _respond(request, "blueprint/catalog.html", "catalog", context, status=status)
+
+
+def _catalog_refused(request: HtmxHttpRequest, blueprint: Blueprint, message: str) -> HttpResponse:
+    """A refusal that belongs to no form field: above the catalog, or as a message after a redirect."""
+    if not request.htmx:
+        messages.error(request, message)
+        return HttpResponseRedirect(reverse("catalog", args=[blueprint.pk]))
+    context = _catalog_context(request, blueprint, catalog_error=message)
+    return _respond(request, "blueprint/catalog.html", "catalog", context)
+
+
+@login_required
+@require_GET
+def catalog(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
+    blueprint = _member_blueprint(request, blueprint_id)
+    return render(request, "blueprint/catalog.html", _catalog_context(request, blueprint))
+
+
+@login_required
+@require_GET
+def attribute_row(request: HtmxHttpRequest, blueprint_id: int, key: str) -> HttpResponse:
+    """The plain row of one attribute (what "Cancel" fetches)."""
+    blueprint = _member_blueprint(request, blueprint_id)
+    context = _catalog_context(request, blueprint, row=_catalog_row(blueprint, key))
+    return _respond(request, "blueprint/catalog.html", "attribute", context)
+
+
+@login_required
+@require_GET
+def attribute_edit(request: HtmxHttpRequest, blueprint_id: int, key: str) -> HttpResponse:
+    blueprint = _member_blueprint(request, blueprint_id)
+    _require_role(blueprint, EDIT_ROLES, "edit the catalog")
+    row = _catalog_row(blueprint, key)
+    form = FormState(_attribute_form_values(row.attribute), fields=ATTRIBUTE_FORM_FIELDS)
+    context = _catalog_context(request, blueprint, row=row, editing_key=key, edit_form=form)
+    return _respond(request, "blueprint/catalog.html", "attribute", context)
+
+
+@login_required
+@require_POST
+def attribute_add(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
+    blueprint = _member_blueprint(request, blueprint_id)
+    _require_role(blueprint, EDIT_ROLES, "edit the catalog")
+    payload = _attribute_payload(request.POST)
+    key = _text(request.POST, "key")
+    if key:  # blank: the service derives the key from the label
+        payload["key"] = key
+    try:
+        record = operation_apply(
+            blueprint_id=blueprint.pk, actor=request.user, op_type="attribute.create", payload=payload
+        )
+    except BlueprintError as exc:
+        _raise_access(exc)
+        form = FormState(_typed(request.POST), exc.problems, ATTRIBUTE_FORM_FIELDS)
+        return _catalog_answer(request, blueprint, "", status=exc.status, new_form=form, adding=True)
+    label, new_key = record.payload.get("label", ""), record.payload.get("key", "")
+    return _catalog_answer(request, blueprint, f"Added '{label}' ({new_key}).", adding=True)
+
+
+@login_required
+@require_POST
+def attribute_update(request: HtmxHttpRequest, blueprint_id: int, key: str) -> HttpResponse:
+    blueprint = _member_blueprint(request, blueprint_id)
+    _require_role(blueprint, EDIT_ROLES, "edit the catalog")
+    attribute = Attribute.objects.filter(blueprint=blueprint, key=key).first()
+    if attribute is None:
+        return _catalog_refused(
+            request, blueprint, f"There is no attribute '{key}' any more; someone may have deleted it."
+        )
+    wanted = _attribute_payload(request.POST)
+    changes = _changed(_attribute_form_values(attribute) | {"choices": attribute.choices}, wanted)
+    try:
+        if changes:
+            operation_apply(
+                blueprint_id=blueprint.pk,
+                actor=request.user,
+                op_type="attribute.update",
+                payload={"key": key, **changes},
+            )
+    except BlueprintError as exc:
+        _raise_access(exc)
+        form = FormState(_typed(request.POST) | {"key": key}, exc.problems, ATTRIBUTE_FORM_FIELDS)
+        return _catalog_answer(request, blueprint, "", status=exc.status, editing_key=key, edit_form=form)
+    label = wanted["label"] or attribute.label
+    note = f"Saved '{label}'." if changes else f"No changes to '{label}'."
+    return _catalog_answer(request, blueprint, note)
+
+
+@login_required
+@require_POST
+def attribute_delete(request: HtmxHttpRequest, blueprint_id: int, key: str) -> HttpResponse:
+    blueprint = _member_blueprint(request, blueprint_id)
+    _require_role(blueprint, EDIT_ROLES, "edit the catalog")
+    label = Attribute.objects.filter(blueprint=blueprint, key=key).values_list("label", flat=True).first()
+    try:
+        operation_apply(
+            blueprint_id=blueprint.pk, actor=request.user, op_type="attribute.delete", payload={"key": key}
+        )
+    except BlueprintError as exc:
+        _raise_access(exc)
+        if label is None or not request.htmx:  # no row to show the message under
+            return _catalog_refused(request, blueprint, _plainly(exc))
+        context = _catalog_context(request, blueprint, error_key=key, row_error=_plainly(exc))
+        return _respond(request, "blueprint/catalog.html", "catalog", context)
+    return _catalog_answer(request, blueprint, f"Deleted '{label or key}'.")
+
+
+# --- Members ----------------------------------------------------------------------------------
+
+ROLE_ORDER = {role: n for n, role in enumerate(Role.values)}
+
+
+def _members_context(request: HtmxHttpRequest, blueprint: Blueprint, **extra: Any) -> dict[str, Any]:
+    memberships = sorted(
+        Membership.objects.filter(blueprint=blueprint).select_related("user"),
+        key=lambda m: (ROLE_ORDER.get(m.role, 99), m.user.get_username().casefold()),
+    )
+    context: dict[str, Any] = {
+        "blueprint": blueprint,
+        "memberships": memberships,
+        "roles": Role.choices,
+        "is_owner": getattr(blueprint, "role", None) == Role.OWNER,
+        "new_form": FormState({"username": "", "role": Role.EDITOR}, fields=("username", "role")),
+    }
+    context.update(extra)
+    return context
+
+
+def _members_answer(
+    request: HtmxHttpRequest, blueprint_id: int, note: str, *, status: int = 200, **extra: Any
+) -> HttpResponse:
+    """After a members change: the refreshed list, or the blueprints list if the caller left."""
+    blueprint = blueprint_for_user(request.user, blueprint_id)
+    if blueprint is None:  # the caller removed themselves
+        if request.htmx:
+            return HttpResponseClientRedirect(reverse("blueprint_list"))
+        messages.success(request, note)
+        return HttpResponseRedirect(reverse("blueprint_list"))
+    if not request.htmx and status == 200:
+        messages.success(request, note)
+        return HttpResponseRedirect(reverse("members", args=[blueprint.pk]))
+    context = _members_context(request, blueprint, members_note=note, **extra)
+    return _respond(request, "blueprint/members.html", "members", context, status=status)
+
+
+def _membership(blueprint: Blueprint, membership_id: int) -> Membership | None:
+    return Membership.objects.filter(blueprint=blueprint, pk=membership_id).select_related("user").first()
+
+
+@login_required
+@require_GET
+def members(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
+    blueprint = _member_blueprint(request, blueprint_id)
+    return render(request, "blueprint/members.html", _members_context(request, blueprint))
+
+
+@login_required
+@require_POST
+def member_add(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
+    blueprint = _member_blueprint(request, blueprint_id)
+    _require_role(blueprint, {Role.OWNER}, "manage members")
+    username, role = _text(request.POST, "username"), _text(request.POST, "role")
+    try:
+        membership = membership_set(
+            actor=request.user, blueprint_id=blueprint.pk, username=username, role=role
+        )
+    except BlueprintError as exc:
+        _raise_access(exc)
+        form = FormState({"username": username, "role": role}, exc.problems, ("username", "role"))
+        return _members_answer(request, blueprint.pk, "", status=exc.status, new_form=form)
+    name = membership.user.get_username()
+    return _members_answer(request, blueprint.pk, f"{name} is now {membership.role} of this blueprint.")
+
+
+@login_required
+@require_POST
+def member_role(request: HtmxHttpRequest, blueprint_id: int, membership_id: int) -> HttpResponse:
+    blueprint = _member_blueprint(request, blueprint_id)
+    _require_role(blueprint, {Role.OWNER}, "manage members")
+    membership = _membership(blueprint, membership_id)
+    if membership is None:
+        return _members_answer(request, blueprint.pk, "That person is no longer a member.")
+    name, role = membership.user.get_username(), _text(request.POST, "role")
+    try:
+        membership_set(actor=request.user, blueprint_id=blueprint.pk, username=name, role=role)
+    except BlueprintError as exc:
+        _raise_access(exc)
+        return _members_row_error(request, blueprint, membership, exc)
+    return _members_answer(request, blueprint.pk, f"{name} is now {role}.")
+
+
+@login_required
+@require_POST
+def member_remove(request: HtmxHttpRequest, blueprint_id: int, membership_id: int) -> HttpResponse:
+    blueprint = _member_blueprint(request, blueprint_id)
+    _require_role(blueprint, {Role.OWNER}, "manage members")
+    membership = _membership(blueprint, membership_id)
+    if membership is None:
+        return _members_answer(request, blueprint.pk, "That person is no longer a member.")
+    name = membership.user.get_username()
+    try:
+        membership_remove(actor=request.user, blueprint_id=blueprint.pk, username=name)
+    except BlueprintError as exc:
+        _raise_access(exc)
+        return _members_row_error(request, blueprint, membership, exc)
+    return _members_answer(request, blueprint.pk, f"Removed {name} from this blueprint.")
+
+
+def _members_row_error(
+    request: HtmxHttpRequest, blueprint: Blueprint, membership: Membership, exc: BlueprintError
+) -> HttpResponse:
+    if not request.htmx:
+        messages.error(request, _plainly(exc))
+        return HttpResponseRedirect(reverse("members", args=[blueprint.pk]))
+    context = _members_context(request, blueprint, error_id=membership.pk, row_error=_plainly(exc))
+    return _respond(request, "blueprint/members.html", "members", context)
