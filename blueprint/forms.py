@@ -1,0 +1,365 @@
+"""The board's HTML forms: posted fields in, operation payloads out, service problems back in place.
+
+The condition editor posts one row per condition. Each row has a random id ``rid`` and sends
+``cond=<rid>`` (so rows keep their on-screen order), ``c-<rid>-group`` (the "or" group it belongs
+to), ``c-<rid>-attribute``, ``c-<rid>-operator`` and its value fields: ``c-<rid>-value`` (repeated
+for lists), or ``c-<rid>-low`` / ``c-<rid>-high`` for ``between``. Groups are ordered by where their
+first row stands. A row whose attribute is still unchosen is an unfinished thought and is left out.
+
+Nothing here validates conditions: that is ``parse_groups``' job inside ``operation_apply``. These
+classes only shape input, and put the service's problems (``groups[0][1].value``) back beside the
+field the person typed into.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.http import QueryDict
+
+from blueprint.conditions import LIST_OPERATORS, AttributeSpec, operator_label, operators_for
+
+_PATH_RE = re.compile(
+    r"^(?P<field>groups|entry)(?:\[(?P<group>\d+)\](?:\[(?P<cond>\d+)\])?)?(?:\.(?P<part>\w+))?$"
+)
+ROW_ID_RE = re.compile(r"^[a-z0-9]{1,16}$")
+MAX_ROWS = 400  # far above what parse_groups accepts; only guards the loop
+
+
+def new_id() -> str:
+    return secrets.token_hex(4)
+
+
+def clean_id(value: str | None) -> str:
+    return value if value and ROW_ID_RE.match(value) else new_id()
+
+
+@dataclass
+class Choice:
+    value: str
+    label: str
+    selected: bool = False
+
+
+# --- One condition row ------------------------------------------------------------------------
+
+
+@dataclass
+class ConditionRow:
+    """One row of the condition editor, as the person left it (valid or not)."""
+
+    rid: str
+    group: str
+    attribute: str = ""
+    operator: str = ""
+    values: list[str] = field(default_factory=list)
+    low: str = ""
+    high: str = ""
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    # What drawing the row needs, filled in by ``bind`` from the catalog.
+    spec: AttributeSpec | None = field(default=None, repr=False)
+    widget: str = "none"
+    operator_options: list[Choice] = field(default_factory=list, repr=False)
+    value_options: list[Choice] = field(default_factory=list, repr=False)
+
+    def bind(self, catalog: Mapping[str, AttributeSpec]) -> None:
+        self.spec = catalog.get(self.attribute)
+        self.widget = row_widget(self, self.spec)
+        self.operator_options = operator_choices(self, self.spec)
+        self.value_options = value_choices(self, self.spec)
+
+    @property
+    def value(self) -> str:
+        return self.values[0] if self.values else ""
+
+    @classmethod
+    def from_query(cls, data: QueryDict, rid: str, group: str | None = None) -> ConditionRow:
+        prefix = f"c-{rid}-"
+        values = [v.strip() for v in data.getlist(prefix + "value")]
+        return cls(
+            rid=rid,
+            group=clean_id(group or data.get(prefix + "group")),
+            attribute=data.get(prefix + "attribute", "").strip(),
+            operator=data.get(prefix + "operator", "").strip(),
+            values=[v for v in values if v],
+            low=data.get(prefix + "low", "").strip(),
+            high=data.get(prefix + "high", "").strip(),
+        )
+
+    @classmethod
+    def from_condition(cls, condition: Mapping[str, Any], group: str) -> ConditionRow:
+        value = condition.get("value")
+        row = cls(
+            rid=new_id(),
+            group=group,
+            attribute=str(condition.get("attribute", "")),
+            operator=str(condition.get("operator", "")),
+        )
+        if row.operator == "between" and isinstance(value, list) and len(value) == 2:
+            row.low, row.high = _as_text(value[0]), _as_text(value[1])
+        elif isinstance(value, list):
+            row.values = [_as_text(v) for v in value]
+        elif value is not None:
+            row.values = [_as_text(value)]
+        return row
+
+    def adapt_to(self, spec: AttributeSpec | None, *, attribute_changed: bool) -> None:
+        """Keep the row sensible after the person picked another attribute or operator."""
+        if spec is None:
+            self.operator, self.values, self.low, self.high = "", [], "", ""
+            return
+        if attribute_changed:
+            self.values, self.low, self.high = [], "", ""
+        if self.operator not in operators_for(spec.type):
+            self.operator = operators_for(spec.type)[0] if operators_for(spec.type) else ""
+        if self.operator not in LIST_OPERATORS:
+            self.values = self.values[:1]
+        if self.operator == "between" and not (self.low or self.high) and self.values:
+            self.low, self.values = self.values[0], []
+        if spec.choices:
+            self.values = [v for v in self.values if v in spec.choices]
+
+    def raw_value(self) -> tuple[bool, Any]:
+        """(present, value) for the JSON condition; an empty field is left out so the service says
+        what it expects there rather than complaining about an empty string."""
+        if self.operator == "between":
+            if not self.low and not self.high:
+                return False, None
+            return True, [self.low, self.high]
+        if self.operator in LIST_OPERATORS:
+            if len(self.values) == 1 and "," in self.values[0]:
+                # free text lists (text and set attributes without choices) are typed comma-separated
+                return True, [part.strip() for part in self.values[0].split(",") if part.strip()]
+            return True, list(self.values)
+        if not self.values:
+            return False, None
+        return True, self.values[0]
+
+    def as_condition(self) -> dict[str, Any]:
+        condition: dict[str, Any] = {"attribute": self.attribute, "operator": self.operator}
+        present, value = self.raw_value()
+        if present:
+            condition["value"] = value
+        return condition
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+# --- The editor: groups of rows ---------------------------------------------------------------
+
+
+@dataclass
+class ConditionGroup:
+    gid: str
+    rows: list[ConditionRow]
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ConditionEditor:
+    """The rows of one offer's ``groups`` or one stage's ``entry``, grouped as on screen."""
+
+    name: str  # "groups" or "entry": the payload field and the root of the problem paths
+    rows: list[ConditionRow] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    # (group index, condition index) in the posted JSON → the row it came from
+    _positions: dict[tuple[int, int], ConditionRow] = field(default_factory=dict, repr=False)
+    _group_ids: list[str] = field(default_factory=list, repr=False)
+    _group_errors: dict[int, list[str]] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_groups(cls, name: str, groups: Sequence[Sequence[Mapping[str, Any]]]) -> ConditionEditor:
+        rows = []
+        for group in groups:
+            gid = new_id()
+            rows += [ConditionRow.from_condition(c, gid) for c in group]
+        return cls(name=name, rows=rows)
+
+    @classmethod
+    def from_query(cls, name: str, data: QueryDict) -> ConditionEditor:
+        rids = [rid for rid in data.getlist("cond")[:MAX_ROWS] if ROW_ID_RE.match(rid)]
+        return cls(name=name, rows=[ConditionRow.from_query(data, rid) for rid in dict.fromkeys(rids)])
+
+    @property
+    def groups(self) -> list[ConditionGroup]:
+        by_id: dict[str, ConditionGroup] = {}
+        for row in self.rows:
+            by_id.setdefault(row.group, ConditionGroup(gid=row.group, rows=[])).rows.append(row)
+        for index, gid in enumerate(self._group_ids):
+            if gid in by_id:
+                by_id[gid].errors = self._group_errors.get(index, [])
+        return list(by_id.values())
+
+    def as_groups(self) -> list[list[dict[str, Any]]]:
+        """The JSON groups for the service; remembers which row each condition came from."""
+        grouped: dict[str, list[ConditionRow]] = {}
+        for row in self.rows:
+            if row.attribute:
+                grouped.setdefault(row.group, []).append(row)
+        self._group_ids = list(grouped)
+        self._positions = {
+            (gi, ci): row for gi, rows in enumerate(grouped.values()) for ci, row in enumerate(rows)
+        }
+        return [[row.as_condition() for row in rows] for rows in grouped.values()]
+
+    def take_problem(self, path: str, messages: list[str]) -> bool:
+        """Put a problem under the row or group it names; False if the path is not ours."""
+        match = _PATH_RE.match(path)
+        if match is None or match["field"] != self.name:
+            return False
+        if match["group"] is None:
+            self.errors += messages
+            return True
+        gi = int(match["group"])
+        if match["cond"] is None:
+            self._group_errors.setdefault(gi, []).extend(messages)
+            return True
+        row = self._positions.get((gi, int(match["cond"])))
+        if row is None:
+            self.errors += messages
+            return True
+        part = match["part"] if match["part"] in ("attribute", "operator", "value") else "row"
+        row.errors.setdefault(part, []).extend(messages)
+        return True
+
+
+# --- What the templates need to draw a row ----------------------------------------------------
+
+
+def row_widget(row: ConditionRow, spec: AttributeSpec | None) -> str:
+    """Which value input suits the attribute's type and the operator."""
+    if spec is None or not row.operator:
+        return "none"
+    if row.operator == "between":
+        return "date_range" if spec.type == "date" else "number_range"
+    if row.operator == "within_last_days":
+        return "days"
+    if spec.type == "boolean":
+        return "boolean"
+    if spec.type == "number":
+        return "number"
+    if spec.type == "date":
+        return "date"
+    if row.operator in LIST_OPERATORS:
+        return "checkboxes" if spec.choices else "text_list"
+    return "select" if spec.choices else "text"
+
+
+def operator_choices(row: ConditionRow, spec: AttributeSpec | None) -> list[Choice]:
+    if spec is None:
+        return []
+    return [Choice(op, operator_label(op, spec.type), op == row.operator) for op in operators_for(spec.type)]
+
+
+def value_choices(row: ConditionRow, spec: AttributeSpec | None) -> list[Choice]:
+    if spec is None:
+        return []
+    if spec.type == "boolean":
+        return [Choice("true", "yes", row.value == "true"), Choice("false", "no", row.value == "false")]
+    return [Choice(c, c, c in row.values) for c in spec.choices]
+
+
+# --- Stage and offer forms --------------------------------------------------------------------
+
+
+def _field_errors(
+    problems: Mapping[str, list[str]], editor: ConditionEditor, own: Sequence[str]
+) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for path, messages in problems.items():
+        if editor.take_problem(path, list(messages)):
+            continue
+        errors.setdefault(path if path in own else "form", []).extend(messages)
+    return errors
+
+
+@dataclass
+class StageForm:
+    name: str = ""
+    description: str = ""
+    editor: ConditionEditor = field(default_factory=lambda: ConditionEditor(name="entry"))
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    OWN = ("name", "description")
+
+    @classmethod
+    def from_stage(cls, stage: Any) -> StageForm:
+        return cls(
+            name=stage.name,
+            description=stage.description,
+            editor=ConditionEditor.from_groups("entry", stage.entry),
+        )
+
+    @classmethod
+    def from_post(cls, data: QueryDict) -> StageForm:
+        return cls(
+            name=data.get("name", ""),
+            description=data.get("description", ""),
+            editor=ConditionEditor.from_query("entry", data),
+        )
+
+    def payload(self) -> dict[str, Any]:
+        return {"name": self.name, "description": self.description, "entry": self.editor.as_groups()}
+
+    def show_problems(self, problems: Mapping[str, list[str]]) -> None:
+        self.errors = _field_errors(problems, self.editor, self.OWN)
+
+
+@dataclass
+class OfferForm:
+    name: str = ""
+    description: str = ""
+    channel: str = ""
+    fallback: bool = False
+    editor: ConditionEditor = field(default_factory=lambda: ConditionEditor(name="groups"))
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    OWN = ("name", "description", "channel", "fallback")
+
+    @classmethod
+    def from_offer(cls, offer: Any) -> OfferForm:
+        return cls(
+            name=offer.name,
+            description=offer.description,
+            channel=offer.channel,
+            fallback=offer.fallback,
+            editor=ConditionEditor.from_groups("groups", offer.groups),
+        )
+
+    @classmethod
+    def from_post(cls, data: QueryDict) -> OfferForm:
+        return cls(
+            name=data.get("name", ""),
+            description=data.get("description", ""),
+            channel=data.get("channel", ""),
+            fallback=data.get("fallback") in ("on", "true", "1"),
+            editor=ConditionEditor.from_query("groups", data),
+        )
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "channel": self.channel,
+            "fallback": self.fallback,
+            "groups": self.editor.as_groups(),
+        }
+
+    def show_problems(self, problems: Mapping[str, list[str]]) -> None:
+        self.errors = _field_errors(problems, self.editor, self.OWN)
+
+
+def move_payload(data: QueryDict, key: str, *, with_stage: bool) -> dict[str, Any]:
+    """``{key, stage, before|after}`` from a drop or a move button; blanks are left out."""
+    payload: dict[str, Any] = {"key": key}
+    for name in ("stage", "before", "after") if with_stage else ("before", "after"):
+        value = data.get(name, "").strip()
+        if value:
+            payload[name] = value
+    return payload

@@ -1,0 +1,496 @@
+"""The board page and its HTMX endpoints.
+
+Every view is thin: check the member's role, shape the posted form into an operation payload
+(``blueprint.forms``), call ``operation_apply``, render a named partial of
+``templates/blueprint/board.html``. A partial's name matches the DOM id it replaces
+(``stage`` → ``#stage-<key>``, ``offer`` → ``#offer-<key>``), so the live board can later send the
+same fragments over its socket.
+
+Status codes: a form the service refused comes back re-rendered with its errors as 422, which
+``static/js/app.js`` lets htmx swap in place; any other refusal is a short text/plain message with
+its 4xx status, shown as a toast.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Concatenate, ParamSpec
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect, retarget
+from django_htmx.middleware import HtmxDetails
+
+from blueprint.conditions import KINDS, AttributeSpec
+from blueprint.errors import BlueprintError, InvalidInput
+from blueprint.forms import (
+    ROW_ID_RE,
+    ConditionEditor,
+    ConditionRow,
+    OfferForm,
+    StageForm,
+    clean_id,
+    move_payload,
+    new_id,
+)
+from blueprint.models import EDIT_ROLES, Blueprint, Offer, Stage
+from blueprint.selectors import Board, blueprint_for_user, board_load
+from blueprint.services import operation_apply
+
+P = ParamSpec("P")
+TEMPLATE = "blueprint/board.html"
+INVALID_FORM = 422  # htmx swaps this one in place (app.js); every other 4xx becomes a toast
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+# --- What the templates draw ------------------------------------------------------------------
+
+
+@dataclass
+class Chip:
+    text: str
+    kind: str  # attribute, behaviour, context, or "missing" for a key no longer in the catalog
+
+
+@dataclass
+class CardView:
+    offer: Offer
+    groups: list[list[Chip]]
+
+
+@dataclass
+class ColumnView:
+    stage: Stage
+    entry: list[list[Chip]]
+    cards: list[CardView]
+
+
+def _chips(
+    groups: Sequence[Sequence[Mapping[str, Any]]],
+    sentences: list[list[str]],
+    catalog: Mapping[str, AttributeSpec],
+) -> list[list[Chip]]:
+    return [
+        [
+            Chip(
+                text, catalog[c.get("attribute", "")].kind if c.get("attribute", "") in catalog else "missing"
+            )
+            for c, text in zip(group, texts, strict=False)
+        ]
+        for group, texts in zip(groups, sentences, strict=False)
+    ]
+
+
+def _columns(board: Board) -> list[ColumnView]:
+    return [
+        ColumnView(
+            stage=column.stage,
+            entry=_chips(column.stage.entry, column.entry_sentences, board.catalog),
+            cards=[
+                CardView(card.offer, _chips(card.offer.groups, card.sentences, board.catalog))
+                for card in column.offers
+            ],
+        )
+        for column in board.stages
+    ]
+
+
+def _attribute_options(catalog: Mapping[str, AttributeSpec]) -> list[tuple[str, list[AttributeSpec]]]:
+    """The catalog for the attribute select, grouped by kind (optgroups)."""
+    return [
+        (kind.title(), sorted((a for a in catalog.values() if a.kind == kind), key=lambda a: a.label.lower()))
+        for kind in KINDS
+        if any(a.kind == kind for a in catalog.values())
+    ]
+
+
+class BoardContext:
+    """The context every partial of the board shares; the catalog is loaded once per request."""
+
+    def __init__(self, request: HttpRequest, blueprint: Blueprint, board: Board | None = None) -> None:
+        self.request = request
+        self.blueprint = blueprint
+        self._board = board
+
+    @functools.cached_property
+    def board(self) -> Board:
+        return self._board or board_load(self.blueprint)
+
+    @functools.cached_property
+    def columns(self) -> list[ColumnView]:
+        return _columns(self.board)
+
+    def column(self, stage_key: str) -> ColumnView:
+        for column in self.columns:
+            if column.stage.key == stage_key:
+                return column
+        raise Http404("No such stage; it may have been deleted.")
+
+    def card(self, offer_key: str) -> tuple[ColumnView, CardView]:
+        for column in self.columns:
+            for card in column.cards:
+                if card.offer.key == offer_key:
+                    return column, card
+        raise Http404("No such offer; it may have been deleted.")
+
+    def render(self, partial: str, status: int = 200, **extra: Any) -> HttpResponse:
+        return render(self.request, f"{TEMPLATE}#{partial}", self.data(**extra), status=status)
+
+    def render_string(self, partial: str, **extra: Any) -> str:
+        return render_to_string(f"{TEMPLATE}#{partial}", self.data(**extra), request=self.request)
+
+    def data(self, **extra: Any) -> dict[str, Any]:
+        blueprint = self.blueprint
+        data = {
+            "blueprint": blueprint,
+            "can_edit": blueprint.role in EDIT_ROLES,  # type: ignore[attr-defined]
+            "base": reverse("board", args=[blueprint.pk]) + "board/",
+            **extra,
+        }
+        if "form" in extra:
+            for row in extra["form"].editor.rows:
+                row.bind(self.board.catalog)
+            data["attribute_options"] = _attribute_options(self.board.catalog)
+        return data
+
+
+# --- Access -----------------------------------------------------------------------------------
+
+BoardView = Callable[Concatenate[HtmxHttpRequest, Blueprint, P], HttpResponseBase]
+
+
+def board_member(*, edit: bool) -> Callable[[BoardView[P]], Callable[..., HttpResponseBase]]:
+    """Resolve the blueprint for a member (404 for anyone else); ``edit`` asks for owner/editor (403).
+
+    A logged-out htmx request is sent to the log-in page instead of having it swapped into the board.
+    """
+
+    def decorate(view: BoardView[P]) -> Callable[..., HttpResponseBase]:
+        @functools.wraps(view)
+        def wrapper(
+            request: HtmxHttpRequest, blueprint_id: int, *args: P.args, **kwargs: P.kwargs
+        ) -> HttpResponseBase:
+            if not request.user.is_authenticated:
+                login = f"{reverse('login')}?next={reverse('board', args=[blueprint_id])}"
+                return HttpResponseClientRedirect(login)
+            blueprint = blueprint_for_user(request.user, blueprint_id)
+            if blueprint is None:
+                return _refusal("No such blueprint, or you are not a member of it.", 404)
+            if edit and blueprint.role not in EDIT_ROLES:  # type: ignore[attr-defined]
+                return _refusal(
+                    f"Your role on this blueprint is {blueprint.role}; only owners and editors may change it.",  # type: ignore[attr-defined]
+                    403,
+                )
+            return view(request, blueprint, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def _refusal(message: str, status: int) -> HttpResponse:
+    """What a failed htmx request shows: app.js puts a text/plain body in a toast."""
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+def _error(exc: BlueprintError) -> HttpResponse:
+    # a toast reads better without the field paths that the API shows
+    return _refusal(" ".join(m for messages in exc.problems.values() for m in messages), exc.status)
+
+
+# --- The page ---------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def board_page(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
+    blueprint = blueprint_for_user(request.user, blueprint_id)
+    if blueprint is None:
+        raise Http404("No such blueprint, or you are not a member of it.")
+    ctx = BoardContext(request, blueprint)
+    return render(request, TEMPLATE, ctx.data(columns=ctx.columns, board=ctx.board))
+
+
+@require_GET
+@board_member(edit=False)
+def board_fragment(request: HtmxHttpRequest, blueprint: Blueprint) -> HttpResponse:
+    """The whole board, for a client that must resynchronise (a refused drop, a missed update)."""
+    ctx = BoardContext(request, blueprint)
+    return ctx.render("board", columns=ctx.columns, board=ctx.board)
+
+
+def _board_response(ctx: BoardContext) -> HttpResponse:
+    response = ctx.render("board", columns=ctx.columns, board=ctx.board)
+    return retarget(response, "#board")
+
+
+# --- Stages -----------------------------------------------------------------------------------
+
+
+@require_GET
+@board_member(edit=False)
+def stage_column(request: HtmxHttpRequest, blueprint: Blueprint, key: str) -> HttpResponse:
+    ctx = BoardContext(request, blueprint)
+    return ctx.render("stage", column=ctx.column(key))
+
+
+@require_GET
+@board_member(edit=False)
+def stage_head(request: HtmxHttpRequest, blueprint: Blueprint, key: str) -> HttpResponse:
+    ctx = BoardContext(request, blueprint)
+    return ctx.render("stage_head", column=ctx.column(key))
+
+
+@require_GET
+@board_member(edit=True)
+def stage_new(request: HtmxHttpRequest, blueprint: Blueprint) -> HttpResponse:
+    """The "Add stage" slot at the end of the board (what Cancel goes back to)."""
+    return BoardContext(request, blueprint).render("stage_new")
+
+
+@require_GET
+@board_member(edit=True)
+def stage_new_form(request: HtmxHttpRequest, blueprint: Blueprint) -> HttpResponse:
+    return BoardContext(request, blueprint).render("stage_form", form=StageForm(), stage=None)
+
+
+@require_POST
+@board_member(edit=True)
+def stage_create(request: HtmxHttpRequest, blueprint: Blueprint) -> HttpResponse:
+    form = StageForm.from_post(request.POST)
+    ctx = BoardContext(request, blueprint)
+    try:
+        operation_apply(
+            blueprint_id=blueprint.pk, actor=request.user, op_type="stage.create", payload=form.payload()
+        )
+    except InvalidInput as exc:
+        form.show_problems(exc.problems)
+        return ctx.render("stage_form", INVALID_FORM, form=form, stage=None)
+    except BlueprintError as exc:
+        return _error(exc)
+    return _board_response(ctx)
+
+
+@require_GET
+@board_member(edit=True)
+def stage_edit_form(request: HtmxHttpRequest, blueprint: Blueprint, key: str) -> HttpResponse:
+    ctx = BoardContext(request, blueprint)
+    column = ctx.column(key)
+    return ctx.render(
+        "stage_form", form=StageForm.from_stage(column.stage), stage=column.stage, column=column
+    )
+
+
+@require_POST
+@board_member(edit=True)
+def stage_update(request: HtmxHttpRequest, blueprint: Blueprint, key: str) -> HttpResponse:
+    form = StageForm.from_post(request.POST)
+    try:
+        operation_apply(
+            blueprint_id=blueprint.pk,
+            actor=request.user,
+            op_type="stage.update",
+            payload={"key": key, **form.payload()},
+        )
+    except InvalidInput as exc:
+        ctx = BoardContext(request, blueprint)
+        column = ctx.column(key)
+        form.show_problems(exc.problems)
+        return ctx.render("stage_form", INVALID_FORM, form=form, stage=column.stage, column=column)
+    except BlueprintError as exc:
+        return _error(exc)
+    ctx = BoardContext(request, blueprint)
+    return ctx.render("stage_head", column=ctx.column(key))
+
+
+@require_POST
+@board_member(edit=True)
+def stage_delete(request: HtmxHttpRequest, blueprint: Blueprint, key: str) -> HttpResponse:
+    try:
+        operation_apply(
+            blueprint_id=blueprint.pk, actor=request.user, op_type="stage.delete", payload={"key": key}
+        )
+    except BlueprintError as exc:
+        return _error(exc)
+    return _board_response(BoardContext(request, blueprint))
+
+
+@require_POST
+@board_member(edit=True)
+def stage_move(request: HtmxHttpRequest, blueprint: Blueprint, key: str) -> HttpResponse:
+    """The page has already moved the column; answer with nothing to swap, or a refusal (the client
+    then reloads the board)."""
+    try:
+        operation_apply(
+            blueprint_id=blueprint.pk,
+            actor=request.user,
+            op_type="stage.move",
+            payload=move_payload(request.POST, key, with_stage=False),
+        )
+    except BlueprintError as exc:
+        return _error(exc)
+    return HttpResponse("")
+
+
+# --- Offers -----------------------------------------------------------------------------------
+
+
+@require_GET
+@board_member(edit=False)
+def offer_card(request: HtmxHttpRequest, blueprint: Blueprint, key: str) -> HttpResponse:
+    ctx = BoardContext(request, blueprint)
+    column, card = ctx.card(key)
+    return ctx.render("offer", column=column, card=card)
+
+
+@require_GET
+@board_member(edit=True)
+def offer_add(request: HtmxHttpRequest, blueprint: Blueprint, stage_key: str) -> HttpResponse:
+    """The "Add offer" slot at the foot of a column (what Cancel goes back to)."""
+    ctx = BoardContext(request, blueprint)
+    return ctx.render("stage_add", column=ctx.column(stage_key))
+
+
+@require_GET
+@board_member(edit=True)
+def offer_new_form(request: HtmxHttpRequest, blueprint: Blueprint, stage_key: str) -> HttpResponse:
+    ctx = BoardContext(request, blueprint)
+    return ctx.render("offer_form", form=OfferForm(), offer=None, column=ctx.column(stage_key))
+
+
+@require_POST
+@board_member(edit=True)
+def offer_create(request: HtmxHttpRequest, blueprint: Blueprint, stage_key: str) -> HttpResponse:
+    form = OfferForm.from_post(request.POST)
+    try:
+        operation_apply(
+            blueprint_id=blueprint.pk,
+            actor=request.user,
+            op_type="offer.create",
+            payload={"stage": stage_key, **form.payload()},
+        )
+    except InvalidInput as exc:
+        ctx = BoardContext(request, blueprint)
+        form.show_problems(exc.problems)
+        return ctx.render("offer_form", INVALID_FORM, form=form, offer=None, column=ctx.column(stage_key))
+    except BlueprintError as exc:
+        return _error(exc)
+    ctx = BoardContext(request, blueprint)
+    return retarget(ctx.render("stage", column=ctx.column(stage_key)), f"#stage-{stage_key}")
+
+
+@require_GET
+@board_member(edit=True)
+def offer_edit_form(request: HtmxHttpRequest, blueprint: Blueprint, key: str) -> HttpResponse:
+    ctx = BoardContext(request, blueprint)
+    column, card = ctx.card(key)
+    return ctx.render("offer_form", form=OfferForm.from_offer(card.offer), offer=card.offer, column=column)
+
+
+@require_POST
+@board_member(edit=True)
+def offer_update(request: HtmxHttpRequest, blueprint: Blueprint, key: str) -> HttpResponse:
+    form = OfferForm.from_post(request.POST)
+    try:
+        operation_apply(
+            blueprint_id=blueprint.pk,
+            actor=request.user,
+            op_type="offer.update",
+            payload={"key": key, **form.payload()},
+        )
+    except InvalidInput as exc:
+        ctx = BoardContext(request, blueprint)
+        column, card = ctx.card(key)
+        form.show_problems(exc.problems)
+        return ctx.render("offer_form", INVALID_FORM, form=form, offer=card.offer, column=column)
+    except BlueprintError as exc:
+        return _error(exc)
+    ctx = BoardContext(request, blueprint)
+    column, card = ctx.card(key)
+    return ctx.render("offer", column=column, card=card)
+
+
+@require_POST
+@board_member(edit=True)
+def offer_delete(request: HtmxHttpRequest, blueprint: Blueprint, key: str) -> HttpResponse:
+    try:
+        record = operation_apply(
+            blueprint_id=blueprint.pk, actor=request.user, op_type="offer.delete", payload={"key": key}
+        )
+    except BlueprintError as exc:
+        return _error(exc)
+    stage_key = record.inverse[0]["payload"]["stage"]
+    ctx = BoardContext(request, blueprint)
+    return retarget(ctx.render("stage", column=ctx.column(stage_key)), f"#stage-{stage_key}")
+
+
+@require_POST
+@board_member(edit=True)
+def offer_move(request: HtmxHttpRequest, blueprint: Blueprint, key: str) -> HttpResponse:
+    """The page has already moved the card. Answer with the offer counts of the stage(s) it left and
+    entered, swapped out of band; the columns themselves stay, so a form open in one survives."""
+    try:
+        record = operation_apply(
+            blueprint_id=blueprint.pk,
+            actor=request.user,
+            op_type="offer.move",
+            payload=move_payload(request.POST, key, with_stage=True),
+        )
+    except BlueprintError as exc:
+        return _error(exc)
+    ctx = BoardContext(request, blueprint)
+    stage_keys = dict.fromkeys([record.inverse[0]["payload"]["stage"], record.payload["stage"]])
+    html = "".join(ctx.render_string("stage_count", column=ctx.column(k), oob=True) for k in stage_keys)
+    return HttpResponse(html)
+
+
+# --- The condition editor ---------------------------------------------------------------------
+
+
+@require_GET
+@board_member(edit=True)
+def condition_row(request: HtmxHttpRequest, blueprint: Blueprint) -> HttpResponse:
+    """One row again, after its attribute or operator changed (or a new, empty one)."""
+    rid = request.GET.get("cond", "")
+    field = "entry" if request.GET.get("field") == "entry" else "groups"
+    ctx = BoardContext(request, blueprint)
+    if ROW_ID_RE.match(rid):
+        row = ConditionRow.from_query(request.GET, rid)
+        changed = request.GET.get("changed") == "attribute"
+        row.adapt_to(ctx.board.catalog.get(row.attribute), attribute_changed=changed)
+    else:
+        row = ConditionRow(rid=new_id(), group=clean_id(request.GET.get("group")))
+    return ctx.render("condition_row", form=_RowForm(field, [row]), row=row)
+
+
+@require_GET
+@board_member(edit=True)
+def condition_group(request: HtmxHttpRequest, blueprint: Blueprint) -> HttpResponse:
+    """A new "or" group holding one empty row."""
+    field = "entry" if request.GET.get("field") == "entry" else "groups"
+    gid = new_id()
+    row = ConditionRow(rid=new_id(), group=gid)
+    form = _RowForm(field, [row])
+    ctx = BoardContext(request, blueprint)
+    return ctx.render("condition_group", form=form, group=form.editor.groups[0])
+
+
+@dataclass
+class _RowForm:
+    """Just enough of a form for the editor partials to draw rows outside a whole form."""
+
+    field: str
+    rows: list[ConditionRow]
+
+    @functools.cached_property
+    def editor(self) -> ConditionEditor:
+        return ConditionEditor(name=self.field, rows=self.rows)

@@ -1,0 +1,456 @@
+"""The board page and its HTMX endpoints: roles, every edit through the form, errors in place."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from blueprint.models import Blueprint, Offer, Stage
+from blueprint.selectors import board_load
+from blueprint.services import operation_apply
+
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+def url(bp: Blueprint, rest: str = "") -> str:
+    return f"/blueprints/{bp.pk}/board/{rest}"
+
+
+def login(client: Client, users: dict[str, Any], role: str) -> Client:
+    client.force_login(users[role])
+    return client
+
+
+def conditions(*groups: list[tuple[str, str, Any]]) -> dict[str, list[str]]:
+    """The condition editor's fields for these groups, rows in order, as the browser posts them."""
+    data: dict[str, list[str]] = {"cond": []}
+    for gi, group in enumerate(groups):
+        for ci, (attribute, operator, value) in enumerate(group):
+            rid = f"r{gi}x{ci}"
+            data["cond"].append(rid)
+            data[f"c-{rid}-group"] = [f"g{gi}"]
+            data[f"c-{rid}-attribute"] = [attribute]
+            data[f"c-{rid}-operator"] = [operator]
+            if operator == "between":
+                data[f"c-{rid}-low"], data[f"c-{rid}-high"] = [str(value[0])], [str(value[1])]
+            elif isinstance(value, list):
+                data[f"c-{rid}-value"] = [str(v) for v in value]
+            else:
+                data[f"c-{rid}-value"] = [str(value)]
+    return data
+
+
+def offer_keys(bp: Blueprint, stage: str) -> list[str]:
+    column = board_load(bp).column(stage)
+    assert column is not None
+    return [card.offer.key for card in column.offers]
+
+
+def rev(bp: Blueprint) -> int:
+    bp.refresh_from_db()
+    return bp.rev
+
+
+# --- The page and who sees what -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["owner", "editor", "approver", "viewer"])
+def test_every_member_sees_the_board_with_stages_cards_and_chips(client, users, board, role):
+    response = login(client, users, role).get(f"/blueprints/{board.pk}/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="stage-awareness"' in html and 'id="stage-onboarding"' in html
+    assert html.index('id="offer-welcome"') < html.index('id="offer-gold_card"')
+    assert '<li class="chip chip-behaviour">Visits in the last 30 days is at least 3</li>' in html
+    assert '<li class="chip chip-attribute">Segment is one of Gold or Platinum</li>' in html
+
+
+@pytest.mark.parametrize(
+    "role,editable", [("owner", True), ("editor", True), ("approver", False), ("viewer", False)]
+)
+def test_edit_controls_are_shown_to_owners_and_editors_only(client, users, board, role, editable):
+    html = login(client, users, role).get(f"/blueprints/{board.pk}/").content.decode()
+    for control in (
+        "data-can-edit",
+        "+ Add stage",
+        "+ Add offer",
+        'data-move="up"',
+        "column-handle",
+        "/edit/",
+    ):
+        assert (control in html) is editable, control
+
+
+def test_a_stranger_gets_404_and_a_visitor_is_sent_to_log_in(client, users, board):
+    assert login(client, users, "stranger").get(f"/blueprints/{board.pk}/").status_code == 404
+    assert client.get(url(board), **HX).status_code == 404
+    client.logout()
+    response = client.get(f"/blueprints/{board.pk}/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_an_empty_board_invites_to_add_a_stage(client, users, blueprint):
+    html = login(client, users, "editor").get(f"/blueprints/{blueprint.pk}/").content.decode()
+    assert "No stages yet" in html and "+ Add stage" in html
+    html = login(client, users, "viewer").get(f"/blueprints/{blueprint.pk}/").content.decode()
+    assert "No stages yet" in html and "+ Add stage" not in html
+
+
+def test_a_stage_without_offers_says_so(client, users, catalog):
+    operation_apply(
+        blueprint_id=catalog.pk, actor=None, op_type="stage.create", payload={"name": "Retention"}
+    )
+    html = login(client, users, "owner").get(f"/blueprints/{catalog.pk}/").content.decode()
+    assert "No offers yet" in html
+
+
+def test_rendering_the_board_takes_the_same_few_queries_however_many_offers(client, users, board):
+    login(client, users, "owner")
+    with CaptureQueriesContext(connection) as small:
+        client.get(f"/blueprints/{board.pk}/")
+    for i in range(40):
+        operation_apply(
+            blueprint_id=board.pk,
+            actor=None,
+            op_type="offer.create",
+            payload={
+                "stage": "onboarding",
+                "name": f"Offer {i}",
+                "groups": [[{"attribute": "age", "operator": "at_least", "value": i}]],
+            },
+        )
+    with CaptureQueriesContext(connection) as large:
+        response = client.get(f"/blueprints/{board.pk}/")
+    assert response.content.decode().count(" data-offer-key=") == 43
+    assert len(large.captured_queries) == len(small.captured_queries)
+
+
+# --- Stages -----------------------------------------------------------------------------------
+
+
+def test_adding_a_stage_with_entry_conditions_renders_the_board_with_it(client, users, board):
+    login(client, users, "editor")
+    data = {"name": "Retention", "description": "Keep them happy", **conditions([("segment", "is", "Gold")])}
+    response = client.post(url(board, "stages/"), data, **HX)
+    assert response.status_code == 200
+    assert response["HX-Retarget"] == "#board"
+    stage = Stage.objects.get(blueprint=board, key="retention")
+    assert stage.entry == [[{"attribute": "segment", "operator": "is", "value": "Gold"}]]
+    html = response.content.decode()
+    assert 'id="stage-retention"' in html and "Segment is Gold" in html
+    assert html.index('id="stage-onboarding"') < html.index('id="stage-retention"')
+
+
+def test_editing_a_stage_swaps_its_head(client, users, board):
+    login(client, users, "owner")
+    form = client.get(url(board, "stages/awareness/edit/"), **HX)
+    assert form.status_code == 200 and 'value="Awareness"' in form.content.decode()
+    response = client.post(
+        url(board, "stages/awareness/update/"), {"name": "Discover", "description": ""}, **HX
+    )
+    assert response.status_code == 200
+    assert (
+        'id="stage-awareness-head"' in response.content.decode() and "Discover" in response.content.decode()
+    )
+    assert Stage.objects.get(blueprint=board, key="awareness").name == "Discover"
+
+
+def test_deleting_a_stage_removes_it_and_its_offers(client, users, board):
+    login(client, users, "owner")
+    response = client.post(url(board, "stages/awareness/delete/"), **HX)
+    assert response.status_code == 200 and response["HX-Retarget"] == "#board"
+    assert 'id="stage-awareness"' not in response.content.decode()
+    assert not Offer.objects.filter(blueprint=board, key__in=["welcome", "gold_card"]).exists()
+
+
+def test_moving_a_stage_before_another_reorders_the_columns(client, users, board):
+    login(client, users, "editor")
+    response = client.post(url(board, "stages/onboarding/move/"), {"before": "awareness"}, **HX)
+    assert response.status_code == 200
+    assert [c.stage.key for c in board_load(board).stages] == ["onboarding", "awareness"]
+
+
+# --- Offers -----------------------------------------------------------------------------------
+
+
+def test_adding_an_offer_turns_the_editor_rows_into_condition_groups(client, users, board):
+    login(client, users, "editor")
+    data = {
+        "name": "Premium savings",
+        "channel": "web",
+        **conditions(
+            [("segment", "is_one_of", ["Gold", "Platinum"]), ("age", "between", [30, 55])],
+            [
+                ("last_login", "within_last_days", 14),
+                ("has_app", "is", "true"),
+                ("products", "includes_any_of", ["savings", "mortgage"]),
+            ],
+        ),
+    }
+    response = client.post(url(board, "stages/onboarding/offers/"), data, **HX)
+    assert response.status_code == 200 and response["HX-Retarget"] == "#stage-onboarding"
+    offer = Offer.objects.get(blueprint=board, name="Premium savings")
+    assert offer.groups == [
+        [
+            {"attribute": "segment", "operator": "is_one_of", "value": ["Gold", "Platinum"]},
+            {"attribute": "age", "operator": "between", "value": [30, 55]},
+        ],
+        [
+            {"attribute": "last_login", "operator": "within_last_days", "value": 14},
+            {"attribute": "has_app", "operator": "is", "value": True},
+            {"attribute": "products", "operator": "includes_any_of", "value": ["savings", "mortgage"]},
+        ],
+    ]
+    html = response.content.decode()
+    assert (
+        f'id="offer-{offer.key}"' in html
+        and "either" in html
+        and "Age is between 30 years and 55 years" in html
+    )
+    assert offer_keys(board, "onboarding")[-1] == offer.key
+
+
+def test_a_row_left_without_an_attribute_is_ignored(client, users, board):
+    login(client, users, "editor")
+    data = {"name": "Plain", **conditions([("age", "at_least", 18)])}
+    data["cond"].append("blank")
+    data["c-blank-group"] = ["g1"]
+    data["c-blank-attribute"] = [""]
+    response = client.post(url(board, "stages/awareness/offers/"), data, **HX)
+    assert response.status_code == 200
+    assert Offer.objects.get(blueprint=board, name="Plain").groups == [
+        [{"attribute": "age", "operator": "at_least", "value": 18}]
+    ]
+
+
+def test_free_text_lists_are_typed_with_commas(client, users, board):
+    login(client, users, "editor")
+    data = {"name": "City promo", **conditions([("city", "is_one_of", "Amsterdam, Utrecht")])}
+    assert client.post(url(board, "stages/awareness/offers/"), data, **HX).status_code == 200
+    assert Offer.objects.get(blueprint=board, name="City promo").groups[0][0]["value"] == [
+        "Amsterdam",
+        "Utrecht",
+    ]
+
+
+def test_editing_an_offer_swaps_its_card_and_keeps_its_place(client, users, board):
+    login(client, users, "owner")
+    form = client.get(url(board, "offers/welcome/edit/"), **HX).content.decode()
+    assert 'id="offer-welcome-edit"' in form and 'value="Welcome bonus"' in form
+    assert re.search(r'<option value="at_least" selected>is at least</option>', form)
+    data = {"name": "Welcome gift", "channel": "app", **conditions([("visits_30d", "at_least", 5)])}
+    response = client.post(url(board, "offers/welcome/update/"), data, **HX)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="offer-welcome"' in html and "Welcome gift" in html and "is at least 5" in html
+    assert offer_keys(board, "awareness") == ["welcome", "gold_card"]
+
+
+def test_removing_every_condition_makes_an_offer_for_everyone(client, users, board):
+    login(client, users, "owner")
+    response = client.post(url(board, "offers/welcome/update/"), {"name": "Welcome bonus"}, **HX)
+    assert response.status_code == 200 and "Everyone" in response.content.decode()
+    assert Offer.objects.get(blueprint=board, key="welcome").groups == []
+
+
+def test_deleting_an_offer_rerenders_its_stage(client, users, board):
+    login(client, users, "editor")
+    response = client.post(url(board, "offers/welcome/delete/"), **HX)
+    assert response.status_code == 200 and response["HX-Retarget"] == "#stage-awareness"
+    assert 'id="offer-welcome"' not in response.content.decode()
+    assert offer_keys(board, "awareness") == ["gold_card"]
+
+
+def test_moving_an_offer_to_another_stage_puts_it_where_it_was_dropped(client, users, board):
+    login(client, users, "editor")
+    response = client.post(
+        url(board, "offers/gold_card/move/"), {"stage": "onboarding", "before": "app_tour"}, **HX
+    )
+    assert response.status_code == 200
+    assert offer_keys(board, "onboarding") == ["gold_card", "app_tour"]
+    assert offer_keys(board, "awareness") == ["welcome"]
+    html = response.content.decode()
+    # both stages' counts come back out of band
+    assert 'id="stage-awareness-count"' in html and 'id="stage-onboarding-count"' in html
+    assert html.count('hx-swap-oob="true"') == 2
+
+
+def test_reordering_an_offer_within_its_stage(client, users, board):
+    login(client, users, "editor")
+    response = client.post(
+        url(board, "offers/welcome/move/"), {"stage": "awareness", "after": "gold_card"}, **HX
+    )
+    assert response.status_code == 200
+    assert offer_keys(board, "awareness") == ["gold_card", "welcome"]
+
+
+def test_a_move_next_to_a_vanished_offer_is_refused_as_text_for_a_toast(client, users, board):
+    login(client, users, "editor")
+    before = rev(board)
+    response = client.post(url(board, "offers/welcome/move/"), {"stage": "awareness", "before": "gone"}, **HX)
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/plain") and "gone" in response.content.decode()
+    assert rev(board) == before
+
+
+# --- Errors in place --------------------------------------------------------------------------
+
+
+def test_a_nameless_stage_is_refused_beside_the_name_and_nothing_changes(client, users, board):
+    login(client, users, "editor")
+    before = rev(board)
+    response = client.post(url(board, "stages/"), {"name": "  ", "description": "kept"}, **HX)
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert 'id="stage-new-form"' in html and "may not be blank" in html
+    assert ">kept</textarea>" in html
+    assert rev(board) == before
+
+
+def test_a_bad_value_is_shown_on_its_row_and_the_form_keeps_what_was_typed(client, users, board):
+    login(client, users, "editor")
+    before = rev(board)
+    data = {
+        "name": "Big spenders",
+        **conditions([("segment", "is", "Gold")], [("age", "at_least", "old"), ("city", "is", "Delft")]),
+    }
+    response = client.post(url(board, "stages/awareness/offers/"), data, **HX)
+    assert response.status_code == 422
+    html = response.content.decode()
+    row = html[html.index('id="cond-r1x0"') : html.index('id="cond-r1x1"')]
+    assert "&#x27;old&#x27; is not a number" in row or "'old' is not a number" in row
+    assert 'value="Big spenders"' in html and 'value="Delft"' in html
+    assert html.count('class="field-error') == 1
+    assert rev(board) == before
+
+
+def test_a_fallback_with_conditions_is_refused_beside_the_fallback_box(client, users, board):
+    login(client, users, "editor")
+    before = rev(board)
+    data = {"name": "Catch-all", "fallback": "on", **conditions([("age", "at_least", 18)])}
+    response = client.post(url(board, "stages/onboarding/offers/"), data, **HX)
+    assert response.status_code == 422
+    html = response.content.decode()
+    fallback_field = html[html.index("field-fallback") : html.index('class="cond-editor')]
+    assert "A fallback offer has no conditions" in fallback_field
+    assert 'name="fallback" checked' in html
+    assert rev(board) == before
+
+
+def test_a_negative_operator_posted_directly_is_refused(client, users, board):
+    login(client, users, "editor")
+    before = rev(board)
+    data = {"name": "Not gold", **conditions([("segment", "is_not", "Gold")])}
+    response = client.post(url(board, "stages/awareness/offers/"), data, **HX)
+    assert response.status_code == 422
+    assert "negative statement" in response.content.decode()
+    response = client.post(
+        url(board, "offers/welcome/update/"),
+        {"name": "x", **conditions([("segment", "is_not", "Gold")])},
+        **HX,
+    )
+    assert response.status_code == 422
+    assert Offer.objects.get(blueprint=board, key="welcome").name == "Welcome bonus"
+    assert rev(board) == before
+
+
+@pytest.mark.parametrize("role", ["viewer", "approver"])
+def test_members_who_cannot_edit_get_403_from_every_edit(client, users, board, role):
+    login(client, users, role)
+    before = rev(board)
+    posts = [
+        ("stages/", {"name": "X"}),
+        ("stages/awareness/update/", {"name": "X"}),
+        ("stages/awareness/delete/", {}),
+        ("stages/awareness/move/", {"after": "onboarding"}),
+        ("stages/awareness/offers/", {"name": "X"}),
+        ("offers/welcome/update/", {"name": "X"}),
+        ("offers/welcome/delete/", {}),
+        ("offers/welcome/move/", {"stage": "onboarding"}),
+    ]
+    for path, data in posts:
+        assert client.post(url(board, path), data, **HX).status_code == 403, path
+    for path in ("stages/awareness/edit/", "offers/welcome/edit/", "new-stage/form/", "conditions/row/"):
+        assert client.get(url(board, path), **HX).status_code == 403, path
+    assert rev(board) == before
+
+
+def test_a_logged_out_htmx_request_is_sent_to_log_in(client, board):
+    response = client.post(url(board, "stages/"), {"name": "X"}, **HX)
+    assert response["HX-Redirect"].startswith("/accounts/login/")
+
+
+def test_edits_only_accept_post(client, users, board):
+    login(client, users, "owner")
+    assert client.get(url(board, "stages/awareness/delete/"), **HX).status_code == 405
+
+
+# --- The condition editor -----------------------------------------------------------------------
+
+
+def operators_in(html: str) -> list[str]:
+    select = re.search(r'name="c-\w+-operator".*?</select>', html, re.S)
+    return re.findall(r'<option value="(\w+)"', select.group(0)) if select else []
+
+
+@pytest.mark.parametrize(
+    "attribute,operators",
+    [
+        ("segment", ["is", "is_one_of"]),
+        ("age", ["at_least", "at_most", "between"]),
+        ("last_login", ["at_least", "at_most", "between", "within_last_days"]),
+        ("has_app", ["is"]),
+        ("products", ["includes", "includes_any_of"]),
+    ],
+)
+def test_choosing_an_attribute_offers_only_its_positive_operators(client, users, board, attribute, operators):
+    login(client, users, "editor")
+    query = {"cond": "abc", "c-abc-group": "g", "c-abc-attribute": attribute, "changed": "attribute"}
+    html = client.get(url(board, "conditions/row/"), query, **HX).content.decode()
+    assert operators_in(html) == operators
+    assert 'id="cond-abc"' in html
+
+
+@pytest.mark.parametrize(
+    "attribute,operator,widget",
+    [
+        ("segment", "is", '<select id="cond-abc-value"'),
+        ("segment", "is_one_of", 'type="checkbox" name="c-abc-value" value="Platinum"'),
+        ("age", "between", 'name="c-abc-high"'),
+        ("last_login", "at_least", 'type="date"'),
+        ("last_login", "within_last_days", 'min="0" step="1"'),
+        ("has_app", "is", '<option value="false"'),
+        ("city", "is", 'type="text" id="cond-abc-value"'),
+    ],
+)
+def test_the_value_widget_suits_the_attribute_and_operator(client, users, board, attribute, operator, widget):
+    login(client, users, "editor")
+    query = {"cond": "abc", "c-abc-group": "g", "c-abc-attribute": attribute, "c-abc-operator": operator}
+    html = client.get(url(board, "conditions/row/"), query, **HX).content.decode()
+    assert widget in html
+
+
+def test_switching_is_to_is_one_of_keeps_the_chosen_value(client, users, board):
+    login(client, users, "editor")
+    query = {
+        "cond": "abc",
+        "c-abc-attribute": "segment",
+        "c-abc-operator": "is_one_of",
+        "c-abc-value": "Gold",
+        "changed": "operator",
+    }
+    html = client.get(url(board, "conditions/row/"), query, **HX).content.decode()
+    assert 'value="Gold" checked' in html
+
+
+def test_adding_a_row_and_an_or_group(client, users, board):
+    login(client, users, "editor")
+    row = client.get(url(board, "conditions/row/"), {"group": "g1"}, **HX).content.decode()
+    assert 'name="c-' in row and 'value="g1"' in row and "Choose an attribute" in row
+    group = client.get(url(board, "conditions/group/"), {"field": "groups"}, **HX).content.decode()
+    assert 'class="cond-group"' in group and len(re.findall(r'class="cond-row[ "]', group)) == 1
