@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -43,6 +45,12 @@ def _flatten(data: Any, prefix: str = "") -> dict[str, list[str]]:
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, BlueprintError):
         return Response(exc.as_json(), status=exc.status)
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        detail = f"The request body is too large; at most {limit} bytes are accepted."
+        return Response(
+            {"detail": detail, "errors": {"body": [detail]}}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+        )
     response = exception_handler(exc, context)
     if response is None:
         return None

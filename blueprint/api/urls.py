@@ -65,5 +65,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     # Last: anything else under /api/v1/ is a JSON 404, never Django's HTML page.
-    re_path(r"^(?P<unmatched>.*)$", views.api_not_found, name="not-found"),
+    re_path(r"^(?P<unmatched>(?s:.*))$", views.api_not_found, name="not-found"),
 ]
