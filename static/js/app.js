@@ -15,6 +15,11 @@ if (htmx) {
     { code: "[45]..", swap: false, error: true },
   ];
 
+  // While settling a swap htmx copies some attributes from the old element to its replacement;
+  // copying "style" (which SortableJS sets through the CSSOM while dragging) is an inline style
+  // the CSP refuses, so leave it out.
+  htmx.config.attributesToSettle = ["class", "width", "height"];
+
   // In DEBUG, django-htmx's helper replaces the whole document with the body of a 400/403/404/500
   // answer. Here a refusal is a toast and the board stays: keep that event from reaching it.
   window.addEventListener(

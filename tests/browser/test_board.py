@@ -1,0 +1,134 @@
+"""The board in a real browser: build a stage and an offer through the UI, drag it, reload."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from blueprint.models import Offer
+from blueprint.services import operation_apply
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def drag(page: Any, source: Any, target: Any) -> None:
+    """A real mouse drag, in small steps, as SortableJS's fallback drag expects."""
+    start = source.bounding_box()
+    end = target.bounding_box()
+    # grab the card low on its left, away from the edit and move buttons in its top corner
+    x0, y0 = start["x"] + 30, start["y"] + start["height"] - 12
+    x1, y1 = end["x"] + end["width"] / 2, end["y"] + end["height"] / 2
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    steps = 20
+    for i in range(1, steps + 1):
+        page.mouse.move(x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps)
+        page.wait_for_timeout(15)
+    page.mouse.up()
+
+
+def test_building_a_stage_and_an_offer_then_dragging_it_to_another_stage(
+    live_server, log_in, page, console_errors, catalog
+):
+    log_in("editor")
+    page.goto(f"{live_server.url}/blueprints/{catalog.pk}/")
+    page.get_by_text("No stages yet").wait_for()
+
+    for name in ("Awareness", "Onboarding"):
+        page.get_by_role("button", name="+ Add stage").click()
+        page.fill("#stage-new-form input[name=name]", name)
+        page.locator("#stage-new-form button[type=submit]").click()
+        page.locator(".column-name", has_text=name).wait_for()
+    assert page.locator(".column-name").all_inner_texts() == ["Awareness", "Onboarding"]
+
+    # an offer with a condition, written in the condition editor
+    page.locator("#stage-awareness-add button").click()
+    form = page.locator("#stage-awareness-add-form")
+    form.locator("input[name=name]").fill("Welcome bonus")
+    form.get_by_role("button", name="+ Add condition").click()
+    form.locator("select[aria-label=Attribute]").select_option("segment")
+    operator = form.locator("select[aria-label=Operator]")
+    operator.wait_for()
+    assert operator.locator("option").all_inner_texts() == ["is", "is one of"]
+    operator.select_option("is_one_of")
+    form.get_by_label("Gold").check()
+    form.get_by_label("Platinum").check()
+    form.get_by_role("button", name="Add offer").click()
+    card = page.locator("#offer-welcome_bonus")
+    card.wait_for()
+    assert "Segment is one of Gold or Platinum" in card.inner_text()
+
+    # drag it into the other stage and wait for the server to take the move
+    with page.expect_response(lambda r: r.url.endswith("/offers/welcome_bonus/move/")) as moved:
+        drag(page, card, page.locator("#stage-onboarding .offer-list"))
+    assert moved.value.status == 200
+    expect(page.locator("#stage-onboarding-count")).to_have_text(re.compile(r"^1\b"))
+    assert Offer.objects.get(key="welcome_bonus").stage.key == "onboarding"
+
+    page.reload()
+    assert page.locator("#stage-onboarding #offer-welcome_bonus").count() == 1
+    assert page.locator("#stage-awareness #offer-welcome_bonus").count() == 0
+    assert page.locator("#stage-awareness .offer-empty").is_visible()
+    assert console_errors == []
+
+
+def test_a_refused_form_shows_its_error_in_place_and_a_refused_move_restores_the_board(
+    live_server, log_in, page, console_errors, board
+):
+    for stage in ("awareness", "onboarding"):
+        operation_apply(
+            blueprint_id=board.pk,
+            actor=None,
+            op_type="offer.create",
+            payload={
+                "stage": stage,
+                "key": f"{stage}_fallback",
+                "name": f"Everyone in {stage}",
+                "fallback": True,
+            },
+        )
+    log_in("owner")
+    page.goto(f"{live_server.url}/blueprints/{board.pk}/")
+
+    # a nameless offer: the form comes back with the error beside the name, no toast
+    page.locator("#stage-onboarding-add button").click()
+    page.locator("#stage-onboarding-add-form button[type=submit]").click()
+    page.locator("#stage-onboarding-add-form .field-error").wait_for()
+    assert "may not be blank" in page.locator("#stage-onboarding-add-form").inner_text()
+    assert page.locator("#toasts .toast").count() == 0
+
+    # a second fallback in a stage is refused: a toast, and the card goes back where it was
+    with page.expect_response(lambda r: r.url.endswith("/offers/awareness_fallback/move/")) as moved:
+        drag(page, page.locator("#offer-awareness_fallback"), page.locator("#stage-onboarding .offer-list"))
+    assert moved.value.status == 400
+    page.locator("#toasts .toast").wait_for()
+    assert "already has a fallback" in page.locator("#toasts").inner_text()
+    page.locator("#stage-awareness #offer-awareness_fallback").wait_for()
+    assert page.locator("#stage-onboarding #offer-awareness_fallback").count() == 0
+    assert Offer.objects.get(key="awareness_fallback").stage.key == "awareness"
+    # the refusals reach the console as failed requests (Chromium and htmx log them); nothing else does
+    expected = re.compile(r"status of 4(00|22)|Response Status Error Code 400")
+    assert [e for e in console_errors if not expected.search(e)] == []
+
+
+def test_keyboard_move_buttons_reorder_offers_and_stages(live_server, log_in, page, console_errors, board):
+    log_in("editor")
+    page.goto(f"{live_server.url}/blueprints/{board.pk}/")
+    with page.expect_response(lambda r: r.url.endswith("/offers/gold_card/move/")):
+        page.locator("#offer-gold_card-up").focus()
+        page.keyboard.press("Enter")
+    assert page.locator("#stage-awareness .card").evaluate_all("els => els.map(e => e.dataset.offerKey)") == [
+        "gold_card",
+        "welcome",
+    ]
+    assert page.evaluate("document.activeElement.id") == "offer-gold_card-up"
+    with page.expect_response(lambda r: r.url.endswith("/stages/onboarding/move/")):
+        page.locator("#stage-onboarding-left").focus()
+        page.keyboard.press("Enter")
+    page.reload()
+    assert page.locator(".column-name").all_inner_texts() == ["Onboarding", "Awareness"]
+    assert page.locator("#stage-awareness .card").first.get_attribute("data-offer-key") == "gold_card"
+    assert console_errors == []
