@@ -3,11 +3,13 @@
 Views are thin: check the caller's role, parse the form, call a service, render. Every POST
 answers an htmx request with the named partial it replaces and a plain request with a redirect
 (success) or the whole page (errors), so nothing depends on JavaScript and no input causes a 500.
-Inline errors come back with status 200 because htmx swaps only successful responses.
+A refused htmx request gets its partial with status 422, which static/js/app.js tells htmx to swap
+like a success (the board does the same); a plain request gets the service's status.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +22,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
@@ -94,9 +97,9 @@ def _plainly(exc: BlueprintError) -> str:
 def _respond(
     request: HtmxHttpRequest, template: str, partial: str, context: dict[str, Any], *, status: int = 200
 ) -> HttpResponse:
-    """The partial for htmx (always 200, so it is swapped), the whole page otherwise."""
+    """The partial for htmx, the whole page otherwise; a refusal (``status`` 4xx) is 422 for htmx."""
     if request.htmx:
-        return render(request, f"{template}#{partial}", context)
+        return render(request, f"{template}#{partial}", context, status=422 if status >= 400 else 200)
     return render(request, template, context, status=status)
 
 
@@ -164,6 +167,7 @@ def _list_context(request: HtmxHttpRequest, **extra: Any) -> dict[str, Any]:
         "blueprints": blueprints_listed(request.user),  # lazy: a row's partial never reads it
         "new_form": FormState(_blueprint_form_values(), fields=BLUEPRINT_FORM_FIELDS),
         "edit_roles": EDIT_ROLES,
+        "a_minute_ago": timezone.now() - dt.timedelta(minutes=1),  # newer reads "just now"
     }
     context.update(extra)
     return context
@@ -257,9 +261,8 @@ def blueprint_duplicate_view(request: HtmxHttpRequest, blueprint_id: int) -> Htt
         if not request.htmx:
             messages.error(request, note)
             return HttpResponseRedirect(reverse("blueprint_list"))
-        return _respond(
-            request, "blueprint/list.html", "blueprint-list", _list_context(request, list_error=note)
-        )
+        context = _list_context(request, list_error=note)
+        return _respond(request, "blueprint/list.html", "blueprint-list", context, status=exc.status)
     note = f"Copied '{source.name}' as '{copy.name}'."
     if not request.htmx:
         messages.success(request, note)
@@ -289,9 +292,8 @@ def blueprint_delete_view(request: HtmxHttpRequest, blueprint_id: int) -> HttpRe
         if not request.htmx:
             messages.error(request, note)
             return HttpResponseRedirect(reverse("blueprint_list"))
-        return _respond(
-            request, "blueprint/list.html", "blueprint-list", _list_context(request, list_error=note)
-        )
+        context = _list_context(request, list_error=note)
+        return _respond(request, "blueprint/list.html", "blueprint-list", context, status=exc.status)
     note = f"Deleted '{blueprint.name}'."
     if not request.htmx:
         messages.success(request, note)
@@ -311,28 +313,32 @@ KIND_HEADINGS = {
 
 
 @dataclass
-class Usage:
-    what: str  # "offer" or "stage entry"
-    name: str
+class StageUsage:
+    """Where one attribute is used within one stage: its entry conditions and/or some offers."""
+
     stage: str
+    entry: bool = False
+    offers: list[str] = field(default_factory=list)
 
 
 @dataclass
 class CatalogRow:
     attribute: Attribute
-    used_by: list[Usage]
+    used_by: list[StageUsage]
 
 
-def attribute_usages(board: Board) -> dict[str, list[Usage]]:
-    """Which stage entries and offers refer to each attribute key, in board order."""
-    found: dict[str, list[Usage]] = {}
+def attribute_usages(board: Board) -> dict[str, list[StageUsage]]:
+    """Per attribute key, the stages (in board order) whose entry or offers refer to it."""
+    found: dict[str, list[StageUsage]] = {}
     for column in board.stages:
-        stage = column.stage
-        for key in sorted(attributes_used(stage.entry)):
-            found.setdefault(key, []).append(Usage("stage entry", stage.name, stage.name))
+        here: dict[str, StageUsage] = {}
+        for key in attributes_used(column.stage.entry):
+            here.setdefault(key, StageUsage(column.stage.name)).entry = True
         for card in column.offers:
-            for key in sorted(attributes_used(card.offer.groups)):
-                found.setdefault(key, []).append(Usage("offer", card.offer.name, stage.name))
+            for key in attributes_used(card.offer.groups):
+                here.setdefault(key, StageUsage(column.stage.name)).offers.append(card.offer.name)
+        for key, usage in here.items():
+            found.setdefault(key, []).append(usage)
     return found
 
 
@@ -417,13 +423,15 @@ def _catalog_answer(
     return _respond(request, "blueprint/catalog.html", "catalog", context, status=status)
 
 
-def _catalog_refused(request: HtmxHttpRequest, blueprint: Blueprint, message: str) -> HttpResponse:
+def _catalog_refused(
+    request: HtmxHttpRequest, blueprint: Blueprint, message: str, status: int
+) -> HttpResponse:
     """A refusal that belongs to no form field: above the catalog, or as a message after a redirect."""
     if not request.htmx:
         messages.error(request, message)
         return HttpResponseRedirect(reverse("catalog", args=[blueprint.pk]))
     context = _catalog_context(request, blueprint, catalog_error=message)
-    return _respond(request, "blueprint/catalog.html", "catalog", context)
+    return _respond(request, "blueprint/catalog.html", "catalog", context, status=status)
 
 
 @login_required
@@ -482,7 +490,7 @@ def attribute_update(request: HtmxHttpRequest, blueprint_id: int, key: str) -> H
     attribute = Attribute.objects.filter(blueprint=blueprint, key=key).first()
     if attribute is None:
         return _catalog_refused(
-            request, blueprint, f"There is no attribute '{key}' any more; someone may have deleted it."
+            request, blueprint, f"There is no attribute '{key}' any more; someone may have deleted it.", 404
         )
     wanted = _attribute_payload(request.POST)
     changes = _changed(_attribute_form_values(attribute) | {"choices": attribute.choices}, wanted)
@@ -516,9 +524,9 @@ def attribute_delete(request: HtmxHttpRequest, blueprint_id: int, key: str) -> H
     except BlueprintError as exc:
         _raise_access(exc)
         if label is None or not request.htmx:  # no row to show the message under
-            return _catalog_refused(request, blueprint, _plainly(exc))
+            return _catalog_refused(request, blueprint, _plainly(exc), exc.status)
         context = _catalog_context(request, blueprint, error_key=key, row_error=_plainly(exc))
-        return _respond(request, "blueprint/catalog.html", "catalog", context)
+        return _respond(request, "blueprint/catalog.html", "catalog", context, status=exc.status)
     return _catalog_answer(request, blueprint, f"Deleted '{label or key}'.")
 
 
@@ -630,4 +638,4 @@ def _members_row_error(
         messages.error(request, _plainly(exc))
         return HttpResponseRedirect(reverse("members", args=[blueprint.pk]))
     context = _members_context(request, blueprint, error_id=membership.pk, row_error=_plainly(exc))
-    return _respond(request, "blueprint/members.html", "members", context)
+    return _respond(request, "blueprint/members.html", "members", context, status=exc.status)

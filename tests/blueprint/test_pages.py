@@ -151,7 +151,7 @@ def test_creating_without_a_name_shows_the_error_and_keeps_what_was_typed(users:
         reverse("blueprint_create"), {"name": "  ", "context": "Kept context"}, **HTMX
     )
     html = response.content.decode()
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert html.lstrip().startswith('<details id="blueprint-new"')
     assert "This field may not be blank." in html
     assert 'value="Kept context"' in html
@@ -210,6 +210,7 @@ def test_renaming_to_a_blank_name_is_refused_inline_and_changes_nothing(
         reverse("blueprint_update", args=[blueprint.pk]), {"name": "", "context": "Changed"}, **HTMX
     )
     html = response.content.decode()
+    assert response.status_code == 422
     assert "This field may not be blank." in html
     assert 'value="Changed"' in html
     assert rev_of(blueprint) == before
@@ -341,7 +342,7 @@ def test_a_bad_attribute_is_refused_inline_and_nothing_changes(
     form = attribute_form(**overrides)
     response = client_for(users["editor"]).post(reverse("attribute_add", args=[catalog.pk]), form, **HTMX)
     html = response.content.decode()
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert message in html.replace("&#x27;", "'")
     assert '<details id="new-attribute" class="create" open>' in html
     if form["label"]:
@@ -419,6 +420,7 @@ def test_a_bad_edit_keeps_the_form_open_with_the_error_and_changes_nothing(
         **HTMX,
     )
     html = response.content.decode()
+    assert response.status_code == 422
     assert "A choice attribute needs its list of allowed values." in html
     assert 'value="Customer segment"' in html
     assert f'hx-post="{reverse("attribute_update", args=[catalog.pk, "segment"])}"' in html
@@ -476,7 +478,7 @@ def test_deleting_a_used_attribute_is_refused_with_the_services_message(
         reverse("attribute_delete", args=[board.pk, "segment"]), **HTMX
     )
     html = response.content.decode()
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert 'role="alert"' in html
     assert "is used by conditions of offer &#x27;gold_card&#x27;" in html
     assert Attribute.objects.filter(blueprint=board, key="segment").exists()
@@ -498,9 +500,10 @@ def test_an_attribute_that_no_longer_exists_is_reported_not_crashed_on(
     client = client_for(users["owner"])
     assert client.get(reverse("attribute_edit", args=[catalog.pk, "gone"]), **HTMX).status_code == 404
     update = client.post(reverse("attribute_update", args=[catalog.pk, "gone"]), attribute_form(), **HTMX)
+    assert update.status_code == 422
     assert "There is no attribute &#x27;gone&#x27; any more" in update.content.decode()
     delete = client.post(reverse("attribute_delete", args=[catalog.pk, "gone"]), **HTMX)
-    assert delete.status_code == 200
+    assert delete.status_code == 422
     assert "There is no attribute &#x27;gone&#x27;" in delete.content.decode()
 
 
@@ -543,7 +546,7 @@ def test_adding_a_member_with_bad_input_shows_the_error_inline(
 ) -> None:
     response = client_for(users["owner"]).post(reverse("member_add", args=[blueprint.pk]), form, **HTMX)
     html = response.content.decode()
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert html.lstrip().startswith('<div id="members"')
     assert message in html
     assert Membership.objects.filter(blueprint=blueprint).count() == 4
@@ -557,7 +560,7 @@ def test_the_last_owner_can_neither_step_down_nor_leave(blueprint: Blueprint, us
         client.post(reverse("member_remove", args=[blueprint.pk, own.pk]), **HTMX),
     ):
         html = response.content.decode()
-        assert response.status_code == 200
+        assert response.status_code == 422
         assert "A blueprint needs at least one owner; make someone else owner first." in html
         assert 'role="alert"' in html
     own.refresh_from_db()
