@@ -108,7 +108,9 @@ def test_every_member_can_read_the_members_but_only_owners_manage_them(
     assert ("Change role" in html) == (role == "owner")
 
 
-@pytest.mark.parametrize("name", ["catalog", "members", "blueprint_edit", "blueprint_delete_confirm"])
+@pytest.mark.parametrize(
+    "name", ["catalog", "members", "blueprint_row", "blueprint_edit", "blueprint_delete_confirm"]
+)
 def test_a_stranger_gets_404_for_a_blueprint_they_are_not_in(
     name: str, blueprint: Blueprint, users: dict[str, Any]
 ) -> None:
