@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import math
 from collections.abc import Mapping
 from typing import IO, Any
 
@@ -76,7 +77,7 @@ def _refuse_constant(name: str) -> Any:
 
 
 def check_storable(data: Any) -> None:
-    """Refuse nesting deeper than ``MAX_DEPTH`` and strings with NUL or lone surrogates.
+    """Refuse nesting deeper than ``MAX_DEPTH``, strings with NUL or lone surrogates, and infinite numbers.
 
     Walks iteratively, so a hostile document cannot exhaust the stack here either.
     """
@@ -87,6 +88,9 @@ def check_storable(data: Any) -> None:
             raise BodyProblem(path, f"The JSON is nested too deeply; at most {MAX_DEPTH} levels.")
         if isinstance(value, str):
             _check_text(value, path)
+        elif isinstance(value, float) and not math.isfinite(value):
+            # 1e400 parses as infinity, which no JSON answer could echo back.
+            raise BodyProblem(path, "Numbers must be finite.")
         elif isinstance(value, dict):
             for key, item in value.items():
                 child = f"{path}.{key}" if path else str(key)

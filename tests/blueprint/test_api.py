@@ -882,6 +882,14 @@ def test_a_huge_body_is_refused_with_413(board: Blueprint, as_role: Any, setting
     assert rev_of(board) == board.rev
 
 
+def test_an_infinite_number_is_refused_naming_the_field(board: Blueprint, as_role: Any) -> None:
+    body = '{"name": "X", "groups": [[{"attribute": "age", "operator": "at_least", "value": 1e400}]]}'
+    response = as_role("owner").post(
+        url(board, "stages/awareness/offers/"), body, content_type="application/json"
+    )
+    assert_error(response, 400, "groups[0][0].value", "finite")
+
+
 def test_a_huge_number_is_refused_not_crashed_on(board: Blueprint, as_role: Any) -> None:
     body = (
         '{"name": "X", "groups": [[{"attribute": "age", "operator": "at_least", "value": '
