@@ -1,5 +1,15 @@
 // The board's small conveniences that need no server: removing a condition row from an open
-// editor, and Escape to cancel an open form. Everything else is htmx and server-rendered HTML.
+// editor, Escape to cancel an open form, and focus on the first field the server refused.
+// Everything else is htmx and server-rendered HTML.
+
+document.addEventListener("htmx:afterSettle", (event) => {
+  if (!event.detail.xhr || event.detail.xhr.status !== 422) return;
+  const swapped = document.getElementById(event.detail.target.id) || event.detail.target;
+  const field = swapped.querySelector("[aria-invalid=true]");
+  const message = swapped.querySelector(".field-error");
+  if (field) field.focus();
+  else if (message) message.scrollIntoView({ block: "nearest" });
+});
 
 document.addEventListener("click", (event) => {
   const remove = event.target.closest("[data-remove-condition]");
@@ -12,7 +22,9 @@ document.addEventListener("click", (event) => {
   // An "or" group without conditions means nothing; drop it too.
   if (group && !group.querySelector(".cond-row")) group.remove();
   // Keep keyboard focus inside the editor rather than losing it to <body>.
-  const next = editor && editor.querySelector(".cond-row select, .cond-actions button:not([hidden])");
+  const next = editor && [...editor.querySelectorAll(".cond-row select, .cond-actions button")].find(
+    (el) => el.offsetParent !== null,
+  );
   if (next) next.focus();
 });
 

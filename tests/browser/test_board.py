@@ -30,6 +30,11 @@ def drag(page: Any, source: Any, target: Any) -> None:
     page.mouse.up()
 
 
+def settled(scope: Any) -> None:
+    """Wait until htmx has finished settling swapped-in content (and so wired up its controls)."""
+    expect(scope.locator(".htmx-added, .htmx-settling, .htmx-request")).to_have_count(0)
+
+
 def test_building_a_stage_and_an_offer_then_dragging_it_to_another_stage(
     live_server, log_in, page, console_errors, catalog
 ):
@@ -38,20 +43,26 @@ def test_building_a_stage_and_an_offer_then_dragging_it_to_another_stage(
     page.get_by_text("No stages yet").wait_for()
 
     for name in ("Awareness", "Onboarding"):
+        settled(page)
         page.get_by_role("button", name="+ Add stage").click()
+        settled(page)
         page.fill("#stage-new-form input[name=name]", name)
         page.locator("#stage-new-form button[type=submit]").click()
         page.locator(".column-name", has_text=name).wait_for()
     assert page.locator(".column-name").all_inner_texts() == ["Awareness", "Onboarding"]
 
     # an offer with a condition, written in the condition editor
+    settled(page)
     page.locator("#stage-awareness-add button").click()
+    settled(page)
     form = page.locator("#stage-awareness-add-form")
     form.locator("input[name=name]").fill("Welcome bonus")
     form.get_by_role("button", name="+ Add condition").click()
+    settled(page)
     form.locator("select[aria-label=Attribute]").select_option("segment")
     operator = form.locator("select[aria-label=Operator]")
     operator.wait_for()
+    settled(page)
     assert operator.locator("option").all_inner_texts() == ["is", "is one of"]
     operator.select_option("is_one_of")
     form.get_by_label("Gold").check()
@@ -59,6 +70,7 @@ def test_building_a_stage_and_an_offer_then_dragging_it_to_another_stage(
     form.get_by_role("button", name="Add offer").click()
     card = page.locator("#offer-welcome_bonus")
     card.wait_for()
+    settled(page)
     assert "Segment is one of Gold or Platinum" in card.inner_text()
 
     # drag it into the other stage and wait for the server to take the move
@@ -95,6 +107,7 @@ def test_a_refused_form_shows_its_error_in_place_and_a_refused_move_restores_the
 
     # a nameless offer: the form comes back with the error beside the name, no toast
     page.locator("#stage-onboarding-add button").click()
+    settled(page)
     page.locator("#stage-onboarding-add-form button[type=submit]").click()
     page.locator("#stage-onboarding-add-form .field-error").wait_for()
     assert "may not be blank" in page.locator("#stage-onboarding-add-form").inner_text()
