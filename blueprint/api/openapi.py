@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 
 from blueprint.api.serializers import ErrorOutput
 
@@ -60,3 +60,37 @@ def answers(ok: dict[int, Any], errors: tuple[int, ...]) -> dict[int, Any]:
     for code in errors:
         out[code] = OpenApiResponse(ErrorOutput, description=_ERRORS[code])
     return out
+
+
+OFFER_EXAMPLES = [
+    OpenApiExample(
+        "An offer with two groups",
+        request_only=True,
+        value={
+            "key": "gold_card",
+            "name": "Gold card upgrade",
+            "channel": "web",
+            "groups": [
+                [
+                    {"attribute": "segment", "operator": "is_one_of", "value": ["Gold", "Platinum"]},
+                    {"attribute": "age", "operator": "at_least", "value": 25},
+                ],
+                [{"attribute": "visits_30d", "operator": "between", "value": [3, 10]}],
+            ],
+            "before": "welcome",
+        },
+    ),
+    OpenApiExample("A fallback offer", request_only=True, value={"name": "Say hello", "fallback": True}),
+]
+OFFER_MOVE_EXAMPLES = [
+    OpenApiExample(
+        "To another stage, before an offer",
+        request_only=True,
+        value={"stage": "onboarding", "before": "app_tour"},
+    ),
+    OpenApiExample("To the end of a stage", request_only=True, value={"stage": "onboarding"}),
+]
+STAGE_MOVE_EXAMPLES = [
+    OpenApiExample("Before another stage", request_only=True, value={"before": "awareness"}),
+    OpenApiExample("After another stage", request_only=True, value={"after": "onboarding"}),
+]

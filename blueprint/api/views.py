@@ -32,7 +32,10 @@ from blueprint.api.openapi import (
     DELETE_ERRORS,
     IDEMPOTENCY_KEY,
     KEY,
+    OFFER_EXAMPLES,
+    OFFER_MOVE_EXAMPLES,
     READ_ERRORS,
+    STAGE_MOVE_EXAMPLES,
     USERNAME,
     WRITE_ERRORS,
     answers,
@@ -488,6 +491,7 @@ class StageMoveApi(ApiView):
         tags=["stages"],
         parameters=[BLUEPRINT_ID, KEY, IDEMPOTENCY_KEY],
         request=s.StageMoveInput,
+        examples=STAGE_MOVE_EXAMPLES,
         responses=answers({200: s.StageMoveAnswer}, WRITE_ERRORS),
         summary="Move a stage before or after another; to the end when neither is given (owner, editor)",
     )
@@ -524,6 +528,7 @@ class StageOfferListApi(ApiView):
         tags=["offers"],
         parameters=[BLUEPRINT_ID, KEY, IDEMPOTENCY_KEY],
         request=s.OfferCreateInput,
+        examples=OFFER_EXAMPLES,
         responses=answers({201: s.OfferAnswer}, WRITE_ERRORS),
         summary="Add an offer to the stage, last or before/after another (owner, editor)",
     )
@@ -584,6 +589,7 @@ class OfferMoveApi(ApiView):
         tags=["offers"],
         parameters=[BLUEPRINT_ID, KEY, IDEMPOTENCY_KEY],
         request=s.OfferMoveInput,
+        examples=OFFER_MOVE_EXAMPLES,
         responses=answers({200: s.OfferMoveAnswer}, WRITE_ERRORS),
         summary="Move an offer within its stage or to another, before/after an offer or to the end (owner, editor)",
     )

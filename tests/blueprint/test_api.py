@@ -202,6 +202,13 @@ def test_paths_outside_the_contract_are_json_404s(board: Blueprint, as_role: Any
         assert_error(getattr(as_role("owner"), method)(path), 404, "path")
 
 
+def test_a_method_outside_the_contract_is_a_json_405(board: Blueprint, as_role: Any) -> None:
+    assert_error(
+        as_role("owner").put(url(board, "stages/awareness/"), {"name": "X"}, format="json"), 405, "method"
+    )
+    assert rev_of(board) == board.rev
+
+
 def test_a_missing_slash_is_a_404_that_suggests_it(board: Blueprint, as_role: Any) -> None:
     assert_error(
         as_role("owner").get("/api/v1/blueprints"), 404, "path", "Did you mean /api/v1/blueprints/ ?"

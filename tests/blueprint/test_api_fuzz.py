@@ -42,7 +42,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 APP = WSGIHandler()
 schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", APP)
 schema.config.generation.update(max_examples=MAX_EXAMPLES, modes=["positive", "negative"])
-schema.config.phases.update(phases=["coverage", "fuzzing"])
+schema.config.phases.update(phases=["examples", "coverage", "fuzzing"])
 
 
 @pytest.fixture(autouse=True)
