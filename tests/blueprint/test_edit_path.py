@@ -10,7 +10,9 @@ BOARD_MODELS = ("Attribute", "Stage", "Offer", "Operation")
 ALLOWED = {ROOT / "blueprint" / "services" / "operations.py"}
 WRITES = re.compile(
     r"\b(?:{models})\.objects\.(?:create|bulk_create|update_or_create|get_or_create|bulk_update)\b"
-    r"|\b(?:stage|offer|attribute|operation|record|sibling)\.(?:save|delete)\(".format(models="|".join(BOARD_MODELS))
+    r"|\b(?:stage|offer|attribute|operation|record|sibling)\.(?:save|delete)\(".format(
+        models="|".join(BOARD_MODELS)
+    )
 )
 
 
