@@ -396,7 +396,11 @@ def _join_or(items: Sequence[str]) -> str:
 
 def _format_number(value: int | float, unit: str) -> str:
     text = f"{value:,}" if isinstance(value, int) else f"{value:,.10g}"
-    return f"{text} {unit}".strip() if unit else text
+    if not unit:
+        return text
+    if value == 1 and unit.endswith("s") and not unit.endswith("ss"):
+        unit = unit[:-1]  # "1 month", not "1 months"
+    return f"{text} {unit}"
 
 
 def _format_scalar(attr: AttributeSpec | None, value: Any) -> str:
@@ -434,7 +438,11 @@ def condition_sentence(condition: Condition | Mapping[str, Any], attr: Attribute
             verb = "includes" if operator == "includes_any_of" else "is"
         return f"{subject} {verb} {listed}"
     if operator == "between" and isinstance(value, list) and len(value) == 2:
-        return f"{subject} is between {_format_scalar(attr, value[0])} and {_format_scalar(attr, value[1])}"
+        low, high = value
+        if attr is not None and attr.unit and isinstance(low, int | float) and not isinstance(low, bool):
+            # the unit once, at the end: "between 18 and 26 years"
+            return f"{subject} is between {_format_number(low, '')} and {_format_number(high, attr.unit)}"
+        return f"{subject} is between {_format_scalar(attr, low)} and {_format_scalar(attr, high)}"
     if operator == "within_last_days":
         days = "day" if value == 1 else f"{value} days"
         return f"{subject} is within the last {days}"

@@ -559,7 +559,7 @@ def test_editors_add_change_and_delete_offers(board: Blueprint, as_role: Any, ro
     offer = created.json()
     assert offer["stage"] == "awareness" and offer["groups"] == groups and offer["rev"] == board.rev + 1
     assert offer["sentences"] == [
-        ["Age is between 18 years and 30 years", "Products held includes savings"],
+        ["Age is between 18 and 30 years", "Products held includes savings"],
         ["Last login is within the last 7 days"],
     ]
     assert offer_order(board, "awareness") == ["welcome", "starter", "gold_card"]
@@ -1010,5 +1010,7 @@ def test_the_docs_page_loads_swagger_ui_from_this_server(board: Blueprint) -> No
     assert (
         "cdn." not in html and "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
     )
+    # the CSP allows only 'self' styles and scripts: nothing inline
+    assert "<style" not in html and "<script>" not in html
     script = APIClient().get("/api/v1/docs/?script=")
     assert script.status_code == 200 and "/api/v1/schema/" in script.content.decode()

@@ -210,7 +210,7 @@ def test_adding_an_offer_turns_the_editor_rows_into_condition_groups(client, use
     assert (
         f'id="offer-{offer.key}"' in html
         and "either" in html
-        and "Age is between 30 years and 55 years" in html
+        and "Age is between 30 and 55 years" in html
     )
     assert offer_keys(board, "onboarding")[-1] == offer.key
 

@@ -51,8 +51,7 @@ def page(browser: Any, console_errors: list[str]) -> Iterator[Any]:
     page.set_default_timeout(10_000)
 
     def on_console(message: Any) -> None:
-        # base.html names no favicon, so the browser's own request for one 404s; that is not ours
-        if message.type == "error" and "favicon" not in (message.location or {}).get("url", ""):
+        if message.type == "error":
             console_errors.append(message.text)
 
     page.on("console", on_console)
