@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
-from blueprint.conditions import AttributeSpec, condition_sentence
+from blueprint.conditions import AttributeSpec, attributes_used, condition_sentence
 from blueprint.models import Attribute, Blueprint, Membership, Offer, Operation, Stage
 
 
@@ -150,3 +151,46 @@ def operations_since(blueprint: Blueprint, rev: int, limit: int = 500) -> list[O
         .select_related("actor")
         .order_by("rev")[:limit]
     )
+
+
+def blueprints_listed(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Blueprint]:
+    """The caller's blueprints with ``role``, ``stage_count`` and ``offer_count``.
+
+    Counted in subqueries so the membership join cannot multiply rows.
+    """
+
+    def count(model: type[Stage] | type[Offer]) -> Coalesce:
+        counted = (
+            model.objects.filter(blueprint=OuterRef("pk"))
+            .order_by()
+            .values("blueprint")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+    return blueprints_for_user(user).annotate(stage_count=count(Stage), offer_count=count(Offer))
+
+
+@dataclass
+class StageUsage:
+    """Where one attribute is used within one stage: its entry conditions and/or some offers."""
+
+    stage: str
+    entry: bool = False
+    offers: list[str] = field(default_factory=list)
+
+
+def attribute_usages(board: Board) -> dict[str, list[StageUsage]]:
+    """Per attribute key, the stages (in board order) whose entry or offers refer to it."""
+    found: dict[str, list[StageUsage]] = {}
+    for column in board.stages:
+        here: dict[str, StageUsage] = {}
+        for key in attributes_used(column.stage.entry):
+            here.setdefault(key, StageUsage(column.stage.name)).entry = True
+        for card in column.offers:
+            for key in attributes_used(card.offer.groups):
+                here.setdefault(key, StageUsage(column.stage.name)).offers.append(card.offer.name)
+        for key, usage in here.items():
+            found.setdefault(key, []).append(usage)
+    return found

@@ -25,7 +25,6 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, retarget
-from django_htmx.middleware import HtmxDetails
 
 from blueprint.conditions import KINDS, AttributeSpec
 from blueprint.errors import BlueprintError, InvalidInput
@@ -42,14 +41,11 @@ from blueprint.forms import (
 from blueprint.models import EDIT_ROLES, Blueprint, Offer, Stage
 from blueprint.selectors import Board, blueprint_for_user, board_load
 from blueprint.services import operation_apply
+from blueprint.views import HtmxHttpRequest
 
 P = ParamSpec("P")
 TEMPLATE = "blueprint/board.html"
 INVALID_FORM = 422  # htmx swaps this one in place (app.js); every other 4xx becomes a toast
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
 
 
 # --- What the templates draw ------------------------------------------------------------------

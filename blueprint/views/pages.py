@@ -17,20 +17,23 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
-from django_htmx.middleware import HtmxDetails
 
-from blueprint.conditions import KINDS, TYPES, attributes_used
+from blueprint.conditions import KINDS, TYPES
 from blueprint.errors import BlueprintError, Forbidden, NotFound
-from blueprint.models import EDIT_ROLES, Attribute, Blueprint, Membership, Offer, Role, Stage
-from blueprint.selectors import Board, blueprint_for_user, blueprints_for_user, board_load
+from blueprint.models import EDIT_ROLES, Attribute, Blueprint, Membership, Role
+from blueprint.selectors import (
+    StageUsage,
+    attribute_usages,
+    blueprint_for_user,
+    blueprints_listed,
+    board_load,
+)
 from blueprint.services import (
     blueprint_create,
     blueprint_delete,
@@ -39,11 +42,7 @@ from blueprint.services import (
     membership_set,
     operation_apply,
 )
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
+from blueprint.views import HtmxHttpRequest
 
 # --- Shared pieces ----------------------------------------------------------------------------
 
@@ -121,25 +120,6 @@ def _changed(current: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
 # --- Blueprints list --------------------------------------------------------------------------
 
 BLUEPRINT_FORM_FIELDS = ("name", "context", "channels", "description")
-
-
-def blueprints_listed(user: Any) -> QuerySet[Blueprint]:
-    """The caller's blueprints with ``role``, ``stage_count`` and ``offer_count``.
-
-    Counted in subqueries so the membership join cannot multiply rows.
-    """
-
-    def count(model: type[Stage] | type[Offer]) -> Coalesce:
-        counted = (
-            model.objects.filter(blueprint=OuterRef("pk"))
-            .order_by()
-            .values("blueprint")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
-        return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
-
-    return blueprints_for_user(user).annotate(stage_count=count(Stage), offer_count=count(Offer))
 
 
 def _blueprint_form_values(blueprint: Blueprint | None = None) -> dict[str, str]:
@@ -313,33 +293,9 @@ KIND_HEADINGS = {
 
 
 @dataclass
-class StageUsage:
-    """Where one attribute is used within one stage: its entry conditions and/or some offers."""
-
-    stage: str
-    entry: bool = False
-    offers: list[str] = field(default_factory=list)
-
-
-@dataclass
 class CatalogRow:
     attribute: Attribute
     used_by: list[StageUsage]
-
-
-def attribute_usages(board: Board) -> dict[str, list[StageUsage]]:
-    """Per attribute key, the stages (in board order) whose entry or offers refer to it."""
-    found: dict[str, list[StageUsage]] = {}
-    for column in board.stages:
-        here: dict[str, StageUsage] = {}
-        for key in attributes_used(column.stage.entry):
-            here.setdefault(key, StageUsage(column.stage.name)).entry = True
-        for card in column.offers:
-            for key in attributes_used(card.offer.groups):
-                here.setdefault(key, StageUsage(column.stage.name)).offers.append(card.offer.name)
-        for key, usage in here.items():
-            found.setdefault(key, []).append(usage)
-    return found
 
 
 def _attribute_form_values(attribute: Attribute | None = None) -> dict[str, str]:
