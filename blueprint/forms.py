@@ -13,6 +13,7 @@ field the person typed into.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from collections.abc import Mapping, Sequence
@@ -70,11 +71,24 @@ class ConditionRow:
         self.spec = catalog.get(self.attribute)
         self.widget = row_widget(self, self.spec)
         self.operator_options = operator_choices(self, self.spec)
+        if self.widget == "checkboxes" and self.spec is not None:
+            # the boxes post their values in the catalog's order: hold them in that order too, so a
+            # form saved untouched posts what it showed (``orig``)
+            self.values = [c for c in self.spec.choices if c in self.values]
         self.value_options = value_choices(self, self.spec)
 
     @property
     def value(self) -> str:
         return self.values[0] if self.values else ""
+
+    @property
+    def values_text(self) -> str:
+        """A free text list as its textarea shows it: one value per line."""
+        return "\n".join(self.values)
+
+    @property
+    def text_rows(self) -> int:
+        return min(max(len(self.values_text.splitlines()), 2), 8)
 
     @classmethod
     def from_query(cls, data: QueryDict, rid: str, group: str | None = None) -> ConditionRow:
@@ -114,6 +128,7 @@ class ConditionRow:
             return
         if attribute_changed:
             self.values, self.low, self.high = [], "", ""
+        self.values = [line for value in self.values for line in value_lines(value)]
         if self.operator not in operators_for(spec.type):
             self.operator = operators_for(spec.type)[0] if operators_for(spec.type) else ""
         if self.operator not in LIST_OPERATORS:
@@ -131,10 +146,9 @@ class ConditionRow:
                 return False, None
             return True, [self.low, self.high]
         if self.operator in LIST_OPERATORS:
-            if len(self.values) == 1 and "," in self.values[0]:
-                # free text lists (text and set attributes without choices) are typed comma-separated
-                return True, [part.strip() for part in self.values[0].split(",") if part.strip()]
-            return True, list(self.values)
+            # A free text list is a textarea, one value per line; a ticked checkbox is one value that
+            # holds no line break. Commas are never separators: "Washington, D.C." is one city.
+            return True, [line for value in self.values for line in value_lines(value)]
         if not self.values:
             return False, None
         return True, self.values[0]
@@ -145,6 +159,10 @@ class ConditionRow:
         if present:
             condition["value"] = value
         return condition
+
+
+def value_lines(value: str) -> list[str]:
+    return [line.strip() for line in value.splitlines() if line.strip()]
 
 
 def _as_text(value: Any) -> str:
@@ -187,6 +205,10 @@ class ConditionEditor:
     def from_query(cls, name: str, data: QueryDict) -> ConditionEditor:
         rids = [rid for rid in data.getlist("cond")[:MAX_ROWS] if ROW_ID_RE.match(rid)]
         return cls(name=name, rows=[ConditionRow.from_query(data, rid) for rid in dict.fromkeys(rids)])
+
+    def bind(self, catalog: Mapping[str, AttributeSpec]) -> None:
+        for row in self.rows:
+            row.bind(catalog)
 
     @property
     def groups(self) -> list[ConditionGroup]:
@@ -267,6 +289,44 @@ def value_choices(row: ConditionRow, spec: AttributeSpec | None) -> list[Choice]
     return [Choice(c, c, c in row.values) for c in spec.choices]
 
 
+# --- What an edit changed ---------------------------------------------------------------------
+#
+# Two people may edit one thing at once, and the promise is last writer wins *per field*. So an
+# edit form carries, in a hidden ``orig`` field, its own payload as it first showed it; saving sends
+# only the fields whose posted value differs from that, and a field someone else changed meanwhile
+# survives unless this person changed it too. Both sides come out of the same payload code, so an
+# untouched field compares equal however the database spells it.
+
+
+def shown_json(payload: Mapping[str, Any]) -> str:
+    """The ``orig`` hidden field of an edit form: its payload as shown."""
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"))
+
+
+def form_as_shown(orig: str | None) -> dict[str, Any] | None:
+    """The payload an edit form showed, from its ``orig`` field; None if missing or garbled."""
+    if not orig:
+        return None
+    try:
+        shown = json.loads(orig)
+    except (ValueError, RecursionError):
+        return None
+    return shown if isinstance(shown, dict) else None
+
+
+def changed_fields(payload: Mapping[str, Any], shown: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The fields of ``payload`` that differ from the form as shown; all of them without ``shown``."""
+    if shown is None:
+        return dict(payload)
+    as_json = json.loads(json.dumps(payload))  # compare like with like: tuples become lists, …
+    return {name: payload[name] for name in payload if name not in shown or shown[name] != as_json[name]}
+
+
+def _textarea(data: QueryDict, name: str) -> str:
+    # browsers send a textarea's line breaks as CRLF; the database holds what the form showed, LF
+    return data.get(name, "").replace("\r\n", "\n")
+
+
 # --- Stage and offer forms --------------------------------------------------------------------
 
 
@@ -287,26 +347,34 @@ class StageForm:
     description: str = ""
     editor: ConditionEditor = field(default_factory=lambda: ConditionEditor(name="entry"))
     errors: dict[str, list[str]] = field(default_factory=dict)
+    orig: str = ""  # the payload as the edit form first showed it (``shown_json``)
     OWN = ("name", "description")
 
     @classmethod
-    def from_stage(cls, stage: Any) -> StageForm:
-        return cls(
+    def from_stage(cls, stage: Any, catalog: Mapping[str, AttributeSpec]) -> StageForm:
+        form = cls(
             name=stage.name,
             description=stage.description,
             editor=ConditionEditor.from_groups("entry", stage.entry),
         )
+        form.editor.bind(catalog)  # as drawn, so ``orig`` is what the untouched form posts
+        form.orig = shown_json(form.payload())
+        return form
 
     @classmethod
     def from_post(cls, data: QueryDict) -> StageForm:
         return cls(
             name=data.get("name", ""),
-            description=data.get("description", ""),
+            description=_textarea(data, "description"),
             editor=ConditionEditor.from_query("entry", data),
+            orig=data.get("orig", ""),
         )
 
     def payload(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description, "entry": self.editor.as_groups()}
+
+    def changes(self) -> dict[str, Any]:
+        return changed_fields(self.payload(), form_as_shown(self.orig))
 
     def show_problems(self, problems: Mapping[str, list[str]]) -> None:
         self.errors = _field_errors(problems, self.editor, self.OWN)
@@ -320,26 +388,31 @@ class OfferForm:
     fallback: bool = False
     editor: ConditionEditor = field(default_factory=lambda: ConditionEditor(name="groups"))
     errors: dict[str, list[str]] = field(default_factory=dict)
+    orig: str = ""  # the payload as the edit form first showed it (``shown_json``)
     OWN = ("name", "description", "channel", "fallback")
 
     @classmethod
-    def from_offer(cls, offer: Any) -> OfferForm:
-        return cls(
+    def from_offer(cls, offer: Any, catalog: Mapping[str, AttributeSpec]) -> OfferForm:
+        form = cls(
             name=offer.name,
             description=offer.description,
             channel=offer.channel,
             fallback=offer.fallback,
             editor=ConditionEditor.from_groups("groups", offer.groups),
         )
+        form.editor.bind(catalog)  # as drawn, so ``orig`` is what the untouched form posts
+        form.orig = shown_json(form.payload())
+        return form
 
     @classmethod
     def from_post(cls, data: QueryDict) -> OfferForm:
         return cls(
             name=data.get("name", ""),
-            description=data.get("description", ""),
+            description=_textarea(data, "description"),
             channel=data.get("channel", ""),
             fallback=data.get("fallback") in ("on", "true", "1"),
             editor=ConditionEditor.from_query("groups", data),
+            orig=data.get("orig", ""),
         )
 
     def payload(self) -> dict[str, Any]:
@@ -350,6 +423,9 @@ class OfferForm:
             "fallback": self.fallback,
             "groups": self.editor.as_groups(),
         }
+
+    def changes(self) -> dict[str, Any]:
+        return changed_fields(self.payload(), form_as_shown(self.orig))
 
     def show_problems(self, problems: Mapping[str, list[str]]) -> None:
         self.errors = _field_errors(problems, self.editor, self.OWN)

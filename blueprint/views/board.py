@@ -38,7 +38,7 @@ from blueprint.forms import (
     move_payload,
     new_id,
 )
-from blueprint.models import EDIT_ROLES, Blueprint, Offer, Stage
+from blueprint.models import EDIT_ROLES, Blueprint, Offer, Operation, Stage
 from blueprint.selectors import Board, blueprint_for_user, board_load
 from blueprint.services import operation_apply
 from blueprint.views import HtmxHttpRequest
@@ -153,8 +153,7 @@ class BoardContext:
             **extra,
         }
         if "form" in extra:
-            for row in extra["form"].editor.rows:
-                row.bind(self.board.catalog)
+            extra["form"].editor.bind(self.board.catalog)
             data["attribute_options"] = _attribute_options(self.board.catalog)
         return data
 
@@ -196,6 +195,16 @@ def board_member(*, edit: bool) -> Callable[[BoardView[P]], Callable[..., HttpRe
 def _refusal(message: str, status: int) -> HttpResponse:
     """What a failed htmx request shows: app.js puts a text/plain body in a toast."""
     return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+def _apply(
+    request: HtmxHttpRequest, blueprint: Blueprint, op_type: str, payload: dict[str, Any]
+) -> Operation:
+    """``operation_apply`` as the member, keeping ``blueprint.rev`` in step with the write, so the
+    fragments rendered after it carry the new ``data-rev`` rather than the one loaded before it."""
+    record = operation_apply(blueprint_id=blueprint.pk, actor=request.user, op_type=op_type, payload=payload)
+    blueprint.rev = record.rev
+    return record
 
 
 def _error(exc: BlueprintError) -> HttpResponse:
@@ -265,9 +274,7 @@ def stage_create(request: HtmxHttpRequest, blueprint: Blueprint) -> HttpResponse
     form = StageForm.from_post(request.POST)
     ctx = BoardContext(request, blueprint)
     try:
-        operation_apply(
-            blueprint_id=blueprint.pk, actor=request.user, op_type="stage.create", payload=form.payload()
-        )
+        _apply(request, blueprint, "stage.create", form.payload())
     except InvalidInput as exc:
         form.show_problems(exc.problems)
         return ctx.render("stage_form", INVALID_FORM, form=form, stage=None)
@@ -282,7 +289,10 @@ def stage_edit_form(request: HtmxHttpRequest, blueprint: Blueprint, key: str) ->
     ctx = BoardContext(request, blueprint)
     column = ctx.column(key)
     return ctx.render(
-        "stage_form", form=StageForm.from_stage(column.stage), stage=column.stage, column=column
+        "stage_form",
+        form=StageForm.from_stage(column.stage, ctx.board.catalog),
+        stage=column.stage,
+        column=column,
     )
 
 
@@ -290,13 +300,12 @@ def stage_edit_form(request: HtmxHttpRequest, blueprint: Blueprint, key: str) ->
 @board_member(edit=True)
 def stage_update(request: HtmxHttpRequest, blueprint: Blueprint, key: str) -> HttpResponse:
     form = StageForm.from_post(request.POST)
+    changes = form.changes()
+    if not changes:
+        ctx = BoardContext(request, blueprint)
+        return ctx.render("stage_head", column=ctx.column(key))
     try:
-        operation_apply(
-            blueprint_id=blueprint.pk,
-            actor=request.user,
-            op_type="stage.update",
-            payload={"key": key, **form.payload()},
-        )
+        _apply(request, blueprint, "stage.update", {"key": key, **changes})
     except InvalidInput as exc:
         ctx = BoardContext(request, blueprint)
         column = ctx.column(key)
@@ -312,9 +321,7 @@ def stage_update(request: HtmxHttpRequest, blueprint: Blueprint, key: str) -> Ht
 @board_member(edit=True)
 def stage_delete(request: HtmxHttpRequest, blueprint: Blueprint, key: str) -> HttpResponse:
     try:
-        operation_apply(
-            blueprint_id=blueprint.pk, actor=request.user, op_type="stage.delete", payload={"key": key}
-        )
+        _apply(request, blueprint, "stage.delete", {"key": key})
     except BlueprintError as exc:
         return _error(exc)
     return _board_response(BoardContext(request, blueprint))
@@ -326,11 +333,11 @@ def stage_move(request: HtmxHttpRequest, blueprint: Blueprint, key: str) -> Http
     """The page has already moved the column; answer with nothing to swap, or a refusal (the client
     then reloads the board)."""
     try:
-        operation_apply(
-            blueprint_id=blueprint.pk,
-            actor=request.user,
-            op_type="stage.move",
-            payload=move_payload(request.POST, key, with_stage=False),
+        _apply(
+            request,
+            blueprint,
+            "stage.move",
+            move_payload(request.POST, key, with_stage=False),
         )
     except BlueprintError as exc:
         return _error(exc)
@@ -368,11 +375,11 @@ def offer_new_form(request: HtmxHttpRequest, blueprint: Blueprint, stage_key: st
 def offer_create(request: HtmxHttpRequest, blueprint: Blueprint, stage_key: str) -> HttpResponse:
     form = OfferForm.from_post(request.POST)
     try:
-        operation_apply(
-            blueprint_id=blueprint.pk,
-            actor=request.user,
-            op_type="offer.create",
-            payload={"stage": stage_key, **form.payload()},
+        _apply(
+            request,
+            blueprint,
+            "offer.create",
+            {"stage": stage_key, **form.payload()},
         )
     except InvalidInput as exc:
         ctx = BoardContext(request, blueprint)
@@ -389,20 +396,25 @@ def offer_create(request: HtmxHttpRequest, blueprint: Blueprint, stage_key: str)
 def offer_edit_form(request: HtmxHttpRequest, blueprint: Blueprint, key: str) -> HttpResponse:
     ctx = BoardContext(request, blueprint)
     column, card = ctx.card(key)
-    return ctx.render("offer_form", form=OfferForm.from_offer(card.offer), offer=card.offer, column=column)
+    return ctx.render(
+        "offer_form",
+        form=OfferForm.from_offer(card.offer, ctx.board.catalog),
+        offer=card.offer,
+        column=column,
+    )
 
 
 @require_POST
 @board_member(edit=True)
 def offer_update(request: HtmxHttpRequest, blueprint: Blueprint, key: str) -> HttpResponse:
     form = OfferForm.from_post(request.POST)
+    changes = form.changes()
+    if not changes:
+        ctx = BoardContext(request, blueprint)
+        column, card = ctx.card(key)
+        return ctx.render("offer", column=column, card=card)
     try:
-        operation_apply(
-            blueprint_id=blueprint.pk,
-            actor=request.user,
-            op_type="offer.update",
-            payload={"key": key, **form.payload()},
-        )
+        _apply(request, blueprint, "offer.update", {"key": key, **changes})
     except InvalidInput as exc:
         ctx = BoardContext(request, blueprint)
         column, card = ctx.card(key)
@@ -419,9 +431,7 @@ def offer_update(request: HtmxHttpRequest, blueprint: Blueprint, key: str) -> Ht
 @board_member(edit=True)
 def offer_delete(request: HtmxHttpRequest, blueprint: Blueprint, key: str) -> HttpResponse:
     try:
-        record = operation_apply(
-            blueprint_id=blueprint.pk, actor=request.user, op_type="offer.delete", payload={"key": key}
-        )
+        record = _apply(request, blueprint, "offer.delete", {"key": key})
     except BlueprintError as exc:
         return _error(exc)
     stage_key = record.inverse[0]["payload"]["stage"]
@@ -435,11 +445,11 @@ def offer_move(request: HtmxHttpRequest, blueprint: Blueprint, key: str) -> Http
     """The page has already moved the card. Answer with the offer counts of the stage(s) it left and
     entered, swapped out of band; the columns themselves stay, so a form open in one survives."""
     try:
-        record = operation_apply(
-            blueprint_id=blueprint.pk,
-            actor=request.user,
-            op_type="offer.move",
-            payload=move_payload(request.POST, key, with_stage=True),
+        record = _apply(
+            request,
+            blueprint,
+            "offer.move",
+            move_payload(request.POST, key, with_stage=True),
         )
     except BlueprintError as exc:
         return _error(exc)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -42,6 +43,52 @@ def conditions(*groups: list[tuple[str, str, Any]]) -> dict[str, list[str]]:
                 data[f"c-{rid}-value"] = [str(v) for v in value]
             else:
                 data[f"c-{rid}-value"] = [str(value)]
+    return data
+
+
+class _FormFields(HTMLParser):
+    """What a browser would post from a rendered form, untouched: inputs, ticked boxes, selected
+    options, textareas (whose first line break the HTML parser drops, as browsers do)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.fields: list[tuple[str, str]] = []
+        self._select: str | None = None
+        self._textarea: str | None = None
+        self._text = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "input" and "name" in a:
+            if a.get("type") in ("checkbox", "radio") and "checked" not in a:
+                return
+            self.fields.append((a["name"], a.get("value", "on" if a.get("type") == "checkbox" else "")))
+        elif tag == "select":
+            self._select = a.get("name")
+        elif tag == "option" and self._select and "selected" in a:
+            self.fields.append((self._select, a.get("value", "")))
+        elif tag == "textarea":
+            self._textarea, self._text = a.get("name"), ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea" and self._textarea:
+            text = self._text[1:] if self._text.startswith("\n") else self._text
+            self.fields.append((self._textarea, text.replace("\n", "\r\n")))  # as browsers send it
+            self._textarea = None
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea:
+            self._text += data
+
+
+def form_fields(html: str) -> dict[str, list[str]]:
+    parser = _FormFields()
+    parser.feed(html)
+    data: dict[str, list[str]] = {}
+    for name, value in parser.fields:
+        data.setdefault(name, []).append(value)
     return data
 
 
@@ -207,11 +254,7 @@ def test_adding_an_offer_turns_the_editor_rows_into_condition_groups(client, use
         ],
     ]
     html = response.content.decode()
-    assert (
-        f'id="offer-{offer.key}"' in html
-        and "either" in html
-        and "Age is between 30 and 55 years" in html
-    )
+    assert f'id="offer-{offer.key}"' in html and "either" in html and "Age is between 30 and 55 years" in html
     assert offer_keys(board, "onboarding")[-1] == offer.key
 
 
@@ -228,14 +271,146 @@ def test_a_row_left_without_an_attribute_is_ignored(client, users, board):
     ]
 
 
-def test_free_text_lists_are_typed_with_commas(client, users, board):
+def test_free_text_lists_are_typed_one_value_per_line_and_commas_stay_in_the_value(client, users, board):
     login(client, users, "editor")
-    data = {"name": "City promo", **conditions([("city", "is_one_of", "Amsterdam, Utrecht")])}
+    typed = "Amsterdam\r\nWashington, D.C.\r\n\r\n  Utrecht "
+    data = {"name": "City promo", **conditions([("city", "is_one_of", typed)])}
     assert client.post(url(board, "stages/awareness/offers/"), data, **HX).status_code == 200
     assert Offer.objects.get(blueprint=board, name="City promo").groups[0][0]["value"] == [
         "Amsterdam",
+        "Washington, D.C.",
         "Utrecht",
     ]
+
+
+def test_a_choice_holding_a_comma_ticked_alone_is_one_value(client, users, board):
+    operation_apply(
+        blueprint_id=board.pk,
+        actor=None,
+        op_type="attribute.create",
+        payload={"key": "region", "label": "Region", "type": "choice", "choices": ["North", "Bonn, Köln"]},
+    )
+    login(client, users, "editor")
+    data = {"name": "Rhine", **conditions([("region", "is_one_of", ["Bonn, Köln"])])}
+    response = client.post(url(board, "stages/awareness/offers/"), data, **HX)
+    assert response.status_code == 200, response.content.decode()
+    assert Offer.objects.get(blueprint=board, name="Rhine").groups[0][0]["value"] == ["Bonn, Köln"]
+
+
+EVERY_WIDGET = [
+    [
+        {"attribute": "segment", "operator": "is", "value": "Gold"},
+        {"attribute": "region", "operator": "is_one_of", "value": ["Bonn, Köln", "North"]},
+        {"attribute": "city", "operator": "is_one_of", "value": ["Washington, D.C.", "Paris"]},
+        {"attribute": "city", "operator": "is", "value": "Rome, Italy"},
+        {"attribute": "tags", "operator": "includes_any_of", "value": ["a, b", "c"]},
+        {"attribute": "tags", "operator": "includes", "value": "d, e"},
+        {"attribute": "products", "operator": "includes_any_of", "value": ["savings", "mortgage"]},
+        {"attribute": "age", "operator": "between", "value": [18, 30.5]},
+        {"attribute": "visits_30d", "operator": "at_least", "value": 3},
+    ],
+    [
+        {"attribute": "has_app", "operator": "is", "value": False},
+        {"attribute": "last_login", "operator": "within_last_days", "value": 30},
+        {"attribute": "last_login", "operator": "at_least", "value": "2024-01-31"},
+    ],
+    [{"attribute": "last_login", "operator": "between", "value": ["2024-01-01", "2024-06-30"]}],
+]
+
+
+def test_opening_an_offer_and_saving_it_unchanged_keeps_every_condition(client, users, board):
+    for attribute in (
+        {"key": "region", "label": "Region", "type": "choice", "choices": ["North", "Bonn, Köln"]},
+        {"key": "tags", "label": "Tags", "type": "set"},
+    ):
+        operation_apply(blueprint_id=board.pk, actor=None, op_type="attribute.create", payload=attribute)
+    operation_apply(
+        blueprint_id=board.pk,
+        actor=None,
+        op_type="offer.update",
+        payload={"key": "welcome", "groups": EVERY_WIDGET, "description": "Two\nlines"},
+    )
+    before = Offer.objects.get(blueprint=board, key="welcome").groups
+    login(client, users, "owner")
+    form = client.get(url(board, "offers/welcome/edit/"), **HX).content.decode()
+    data = form_fields(form)
+    rev_before = rev(board)
+    response = client.post(url(board, "offers/welcome/update/"), data, **HX)
+    assert response.status_code == 200, response.content.decode()
+    assert rev(board) == rev_before  # nothing differs from the form as shown
+    # without ``orig`` the whole form is sent: the same conditions come back (ticked boxes in the
+    # catalog's order)
+    del data["orig"]
+    response = client.post(url(board, "offers/welcome/update/"), data, **HX)
+    assert response.status_code == 200, response.content.decode()
+    offer = Offer.objects.get(blueprint=board, key="welcome")
+    assert offer.description == "Two\nlines"
+    region = {"attribute": "region", "operator": "is_one_of", "value": ["North", "Bonn, Köln"]}
+    assert offer.groups == [[*before[0][:1], region, *before[0][2:]], *before[1:]]
+
+
+def test_saving_an_unchanged_offer_or_stage_writes_no_operation(client, users, board):
+    login(client, users, "owner")
+    before = rev(board)
+    for edit, update, swapped in (
+        ("offers/gold_card/edit/", "offers/gold_card/update/", 'id="offer-gold_card"'),
+        ("stages/awareness/edit/", "stages/awareness/update/", 'id="stage-awareness-head"'),
+    ):
+        data = form_fields(client.get(url(board, edit), **HX).content.decode())
+        response = client.post(url(board, update), data, **HX)
+        assert response.status_code == 200 and swapped in response.content.decode()
+    assert rev(board) == before
+
+
+def test_saving_an_offer_form_keeps_what_someone_else_changed_meanwhile(client, users, board):
+    login(client, users, "editor")
+    data = form_fields(client.get(url(board, "offers/gold_card/edit/"), **HX).content.decode())
+    theirs = [[{"attribute": "segment", "operator": "is", "value": "Silver"}]]
+    operation_apply(
+        blueprint_id=board.pk,
+        actor=users["owner"],
+        op_type="offer.update",
+        payload={"key": "gold_card", "channel": "email", "groups": theirs},
+    )
+    data["name"] = ["Gold card plus"]
+    assert client.post(url(board, "offers/gold_card/update/"), data, **HX).status_code == 200
+    offer = Offer.objects.get(blueprint=board, key="gold_card")
+    assert (offer.name, offer.channel, offer.groups) == ("Gold card plus", "email", theirs)
+    assert board.operations.last().payload == {"key": "gold_card", "name": "Gold card plus"}
+
+
+def test_saving_a_stage_form_keeps_what_someone_else_changed_meanwhile(client, users, board):
+    login(client, users, "editor")
+    data = form_fields(client.get(url(board, "stages/awareness/edit/"), **HX).content.decode())
+    theirs = [[{"attribute": "age", "operator": "at_least", "value": 18}]]
+    operation_apply(
+        blueprint_id=board.pk,
+        actor=users["owner"],
+        op_type="stage.update",
+        payload={"key": "awareness", "description": "Theirs", "entry": theirs},
+    )
+    data["name"] = ["Discovery"]
+    assert client.post(url(board, "stages/awareness/update/"), data, **HX).status_code == 200
+    stage = Stage.objects.get(blueprint=board, key="awareness")
+    assert (stage.name, stage.description, stage.entry) == ("Discovery", "Theirs", theirs)
+
+
+def test_a_refused_edit_keeps_the_form_as_first_shown_to_diff_against(client, users, board):
+    login(client, users, "editor")
+    data = form_fields(client.get(url(board, "offers/gold_card/edit/"), **HX).content.decode())
+    data["name"] = [""]
+    refused = client.post(url(board, "offers/gold_card/update/"), data, **HX)
+    assert refused.status_code == 422
+    assert form_fields(refused.content.decode())["orig"] == data["orig"]
+
+
+def test_fragments_rendered_after_a_write_carry_the_new_rev(client, users, board):
+    login(client, users, "editor")
+    response = client.post(url(board, "stages/"), {"name": "Retention"}, **HX)
+    assert response.status_code == 200
+    assert f'data-rev="{rev(board)}"' in response.content.decode()
+    response = client.post(url(board, "stages/retention/delete/"), **HX)
+    assert f'data-rev="{rev(board)}"' in response.content.decode()
 
 
 def test_editing_an_offer_swaps_its_card_and_keeps_its_place(client, users, board):
