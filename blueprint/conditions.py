@@ -56,6 +56,7 @@ MAX_CONDITIONS_PER_GROUP = 30
 MAX_LIST_VALUES = 200
 MAX_TEXT_LENGTH = 200
 MAX_DAYS = 36_500
+MAX_NUMBER = 10**15
 
 # Operators people reach for that say what a customer is *not*. Each maps to how to say it.
 NEGATIVE_OPERATORS: dict[str, str] = {
@@ -332,6 +333,8 @@ def _normalize_scalar(attr: AttributeSpec, value: Any, operator: str) -> Any:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ValueError(f"Expected {_value_hint(operator, attr)}.")
     text = str(value).strip()
+    if "\x00" in text:
+        raise ValueError("A value may not contain a NUL character.")
     if not text:
         raise ValueError(f"Expected {_value_hint(operator, attr)}; an empty value matches no one.")
     if len(text) > MAX_TEXT_LENGTH:
@@ -346,6 +349,8 @@ def _to_number(value: Any, operator: str, attr: AttributeSpec) -> int | float:
     if isinstance(value, bool):
         raise ValueError(f"Expected {_value_hint(operator, attr)}, not {str(value).lower()}.")
     if isinstance(value, int):
+        if abs(value) > MAX_NUMBER:
+            raise ValueError(f"Expected {_value_hint(operator, attr)}; {value} is out of range.")
         return value
     if isinstance(value, float):
         number = value
@@ -356,7 +361,7 @@ def _to_number(value: Any, operator: str, attr: AttributeSpec) -> int | float:
             raise ValueError(f"Expected {_value_hint(operator, attr)}; '{value}' is not a number.") from None
     else:
         raise ValueError(f"Expected {_value_hint(operator, attr)}.")
-    if not math.isfinite(number) or abs(number) > 1e15:
+    if not math.isfinite(number) or abs(number) > MAX_NUMBER:
         raise ValueError(f"Expected {_value_hint(operator, attr)}; '{value}' is out of range.")
     return int(number) if number.is_integer() else number
 

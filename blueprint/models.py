@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -23,7 +21,6 @@ class Role(models.TextChoices):
 
 
 EDIT_ROLES = frozenset({Role.OWNER, Role.EDITOR})
-APPROVE_ROLES = frozenset({Role.OWNER, Role.APPROVER})
 
 
 class Blueprint(models.Model):
@@ -159,14 +156,3 @@ class Operation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.blueprint_id}@{self.rev} {self.type}"
-
-    def as_message(self) -> dict[str, Any]:
-        return {
-            "rev": self.rev,
-            "type": self.type,
-            "payload": self.payload,
-            "client_id": self.client_id,
-            "actor": self.actor.get_username() if self.actor else None,
-            "summary": self.summary,
-            "at": self.created_at.isoformat() if self.created_at else None,
-        }

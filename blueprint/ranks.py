@@ -11,6 +11,11 @@ from itertools import pairwise
 
 from fractional_indexing import FIError, generate_key_between, generate_n_keys_between, validate_order_key
 
+# The column holds 64 characters. Repeatedly dropping between the same two neighbours lengthens a
+# rank by about one character per move, so callers respace a list once a rank grows past this.
+MAX_RANK_LENGTH = 64
+RESPACE_AFTER = 24
+
 
 def rank_between(low: str | None, high: str | None) -> str:
     return generate_key_between(low, high)
@@ -21,7 +26,7 @@ def evenly_spaced(count: int) -> list[str]:
 
 
 def is_valid_rank(rank: object) -> bool:
-    if not isinstance(rank, str) or not rank or len(rank) > 60:
+    if not isinstance(rank, str) or not rank or len(rank) > MAX_RANK_LENGTH:
         return False
     try:
         validate_order_key(rank)

@@ -10,7 +10,7 @@ from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from blueprint.conditions import AttributeSpec, attributes_used, condition_sentence
-from blueprint.models import Attribute, Blueprint, Membership, Offer, Operation, Stage
+from blueprint.models import Attribute, Blueprint, Membership, Offer, Stage
 
 
 @dataclass
@@ -18,10 +18,6 @@ class Card:
     offer: Offer
     # One list of sentences per group: the chips of the card.
     sentences: list[list[str]]
-
-    @property
-    def conditions_count(self) -> int:
-        return sum(len(g) for g in self.sentences)
 
 
 @dataclass
@@ -43,10 +39,6 @@ class Board:
 
     def card(self, key: str) -> Card | None:
         return next((card for c in self.stages for card in c.offers if card.offer.key == key), None)
-
-    @property
-    def offer_count(self) -> int:
-        return sum(len(c.offers) for c in self.stages)
 
 
 def sentences_for(groups: list[Any], catalog: dict[str, AttributeSpec]) -> list[list[str]]:
@@ -87,38 +79,8 @@ def blueprint_for_user(user: AbstractBaseUser | AnonymousUser, blueprint_id: Any
     return blueprints_for_user(user).filter(pk=pk).first()
 
 
-def offer_json(offer: Offer, catalog: dict[str, AttributeSpec]) -> dict[str, Any]:
-    return {
-        "key": offer.key,
-        "stage": offer.stage.key,
-        "name": offer.name,
-        "description": offer.description,
-        "channel": offer.channel,
-        "fallback": offer.fallback,
-        "groups": offer.groups,
-        "rank": offer.rank,
-        "sentences": sentences_for(offer.groups, catalog),
-    }
-
-
-def stage_json(
-    column: Column, catalog: dict[str, AttributeSpec], *, with_offers: bool = True
-) -> dict[str, Any]:
-    stage = column.stage
-    data: dict[str, Any] = {
-        "key": stage.key,
-        "name": stage.name,
-        "description": stage.description,
-        "entry": stage.entry,
-        "rank": stage.rank,
-        "entry_sentences": column.entry_sentences,
-    }
-    if with_offers:
-        data["offers"] = [offer_json(card.offer, catalog) for card in column.offers]
-    return data
-
-
-def attribute_json(attribute: Attribute) -> dict[str, Any]:
+def attribute_fields(attribute: Attribute) -> dict[str, Any]:
+    """An attribute as the API shows it and as ``attribute.create`` takes it."""
     return {
         "key": attribute.key,
         "label": attribute.label,
@@ -131,6 +93,42 @@ def attribute_json(attribute: Attribute) -> dict[str, Any]:
     }
 
 
+def stage_fields(stage: Stage) -> dict[str, Any]:
+    """A stage's own fields, as ``stage.create`` takes them."""
+    return {"key": stage.key, "name": stage.name, "description": stage.description, "entry": stage.entry}
+
+
+def offer_fields(offer: Offer) -> dict[str, Any]:
+    """An offer's own fields, as ``offer.create`` takes them (``stage`` by key)."""
+    return {
+        "key": offer.key,
+        "stage": offer.stage.key,
+        "name": offer.name,
+        "description": offer.description,
+        "channel": offer.channel,
+        "fallback": offer.fallback,
+        "groups": offer.groups,
+    }
+
+
+def offer_json(offer: Offer, catalog: dict[str, AttributeSpec]) -> dict[str, Any]:
+    return {**offer_fields(offer), "rank": offer.rank, "sentences": sentences_for(offer.groups, catalog)}
+
+
+def stage_json(
+    column: Column, catalog: dict[str, AttributeSpec], *, with_offers: bool = True
+) -> dict[str, Any]:
+    stage = column.stage
+    data: dict[str, Any] = {
+        **stage_fields(stage),
+        "rank": stage.rank,
+        "entry_sentences": column.entry_sentences,
+    }
+    if with_offers:
+        data["offers"] = [offer_json(card.offer, catalog) for card in column.offers]
+    return data
+
+
 def board_json(board: Board) -> dict[str, Any]:
     bp = board.blueprint
     return {
@@ -140,17 +138,9 @@ def board_json(board: Board) -> dict[str, Any]:
         "channels": bp.channels,
         "description": bp.description,
         "rev": bp.rev,
-        "attributes": [attribute_json(a) for a in board.attributes],
+        "attributes": [attribute_fields(a) for a in board.attributes],
         "stages": [stage_json(c, board.catalog) for c in board.stages],
     }
-
-
-def operations_since(blueprint: Blueprint, rev: int, limit: int = 500) -> list[Operation]:
-    return list(
-        Operation.objects.filter(blueprint=blueprint, rev__gt=rev)
-        .select_related("actor")
-        .order_by("rev")[:limit]
-    )
 
 
 def blueprints_listed(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Blueprint]:

@@ -33,7 +33,19 @@ def test_healthz_answers_503_naming_the_part_that_is_down(client: Client, monkey
     body = response.json()
     assert body["status"] == "error"
     assert body["database"]["status"] == "ok"
-    assert body["channel_layer"] == {"status": "error", "error": "no channel layer configured"}
+    assert body["channel_layer"] == {"status": "error", "error": "RuntimeError"}
+
+
+def test_healthz_never_shows_the_driver_message(client: Client, monkeypatch: Any) -> None:
+    class Unreachable:
+        async def new_channel(self) -> str:
+            raise ConnectionError("redis://secret-host:6379 refused")
+
+    monkeypatch.setattr("blueprint.views.health.get_channel_layer", lambda: Unreachable())
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert "secret-host" not in response.content.decode()
+    assert response.json()["channel_layer"] == {"status": "error", "error": "ConnectionError"}
 
 
 def test_healthz_only_answers_get(client: Client) -> None:

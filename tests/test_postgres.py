@@ -1,4 +1,4 @@
-"""The services, the API and concurrent edits on a real PostgreSQL, started here on loopback.
+"""The services, the API, the pages and concurrent edits on a real PostgreSQL, started here on loopback.
 
 The rest of the suite runs on the embedded SQLite; this runs the files that matter most for
 production again, in a subprocess with DATABASE_URL pointing at a throw-away PostgreSQL server.
@@ -96,7 +96,7 @@ def postgres_url() -> Iterator[str]:
         shutil.rmtree(data, ignore_errors=True)
 
 
-def test_services_api_and_concurrent_edits_pass_on_postgresql(postgres_url: str) -> None:
+def test_services_api_pages_and_concurrent_edits_pass_on_postgresql(postgres_url: str) -> None:
     env = {**os.environ, "DATABASE_URL": postgres_url, "DB_CONN_MAX_AGE": "0"}
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:cacheprovider", *FILES],

@@ -41,11 +41,11 @@ from blueprint.api.openapi import (
     answers,
 )
 from blueprint.api.parsers import StrictJSONParser
-from blueprint.errors import Conflict, InvalidInput, NotFound
-from blueprint.models import Blueprint, Membership, Operation, Role
+from blueprint.errors import InvalidInput, NotFound
+from blueprint.models import Blueprint, Membership, Operation
 from blueprint.selectors import (
     Board,
-    attribute_json,
+    attribute_fields,
     blueprint_for_user,
     blueprints_for_user,
     board_json,
@@ -59,7 +59,6 @@ from blueprint.services import (
     membership_remove,
     membership_set,
     operation_apply,
-    require_role,
 )
 
 # --- Plumbing shared by the views ---------------------------------------------------------------
@@ -115,23 +114,12 @@ def key_as_given(body: dict[str, Any], key: str) -> dict[str, Any]:
 
 
 def apply(
-    request: Request,
-    blueprint_id: int,
-    op_type: str,
-    payload: dict[str, Any],
-    client_id: str,
-    key: str | None = None,
+    request: Request, blueprint_id: int, op_type: str, payload: dict[str, Any], client_id: str
 ) -> Operation:
-    """Apply one operation as the caller; a client id reused for another operation is a conflict."""
-    record = operation_apply(
+    """Apply one operation as the caller (the service refuses a client id reused for another one)."""
+    return operation_apply(
         blueprint_id=blueprint_id, actor=request.user, op_type=op_type, payload=payload, client_id=client_id
     )
-    if record.type != op_type or (key is not None and record.payload.get("key") != key):
-        raise Conflict(
-            "This client id was already used for another operation on this blueprint; use a new one.",
-            field="client_id",
-        )
-    return record
 
 
 def member_blueprint(request: Request, blueprint_id: int) -> Blueprint:
@@ -163,7 +151,7 @@ def attribute_answer(board: Board, key: str) -> dict[str, Any]:
     attribute = next((a for a in board.attributes if a.key == key), None)
     if attribute is None:
         raise NotFound(f"There is no attribute '{key}' in the catalog.", field="key")
-    return {**attribute_json(attribute), "rev": board.blueprint.rev}
+    return {**attribute_fields(attribute), "rev": board.blueprint.rev}
 
 
 def blueprint_answer(blueprint: Blueprint) -> dict[str, Any]:
@@ -326,13 +314,12 @@ class MemberDetailApi(ApiView):
     )
     def patch(self, request: Request, blueprint_id: int, username: str) -> Response:
         body = parse_body(request, s.MemberUpdateInput)
-        blueprint = member_blueprint(request, blueprint_id)
-        require_role(request.user, blueprint, frozenset({Role.OWNER}), "manage members")
-        # membership_set adds people too; PATCH only changes someone who is already a member.
-        if not any(m["username"] == username for m in members_of(blueprint)):
-            raise NotFound(f"'{username}' is not a member of this blueprint.", field="username")
         membership = membership_set(
-            actor=request.user, blueprint_id=blueprint_id, username=username, role=body.get("role")
+            actor=request.user,
+            blueprint_id=blueprint_id,
+            username=username,
+            role=body.get("role"),
+            existing_only=True,
         )
         return render(s.MemberOutput, {"username": membership.user.get_username(), "role": membership.role})
 
@@ -361,7 +348,7 @@ class AttributeListApi(ApiView):
     )
     def get(self, request: Request, blueprint_id: int) -> Response:
         board = member_board(request, blueprint_id)
-        return render(s.AttributeOutput, [attribute_json(a) for a in board.attributes], many=True)
+        return render(s.AttributeOutput, [attribute_fields(a) for a in board.attributes], many=True)
 
     @extend_schema(
         operation_id="attributes_create",
@@ -401,7 +388,7 @@ class AttributeDetailApi(ApiView):
     def patch(self, request: Request, blueprint_id: int, key: str) -> Response:
         body = parse_body(request, s.AttributeUpdateInput)
         client_id = take_client_id(request, body)
-        apply(request, blueprint_id, "attribute.update", key_as_given(body, key), client_id, key)
+        apply(request, blueprint_id, "attribute.update", key_as_given(body, key), client_id)
         return render(s.AttributeAnswer, attribute_answer(member_board(request, blueprint_id), key))
 
     @extend_schema(
@@ -412,7 +399,7 @@ class AttributeDetailApi(ApiView):
         summary="Remove an attribute no condition uses (owner, editor)",
     )
     def delete(self, request: Request, blueprint_id: int, key: str) -> Response:
-        apply(request, blueprint_id, "attribute.delete", {"key": key}, take_client_id(request, {}), key)
+        apply(request, blueprint_id, "attribute.delete", {"key": key}, take_client_id(request, {}))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -470,7 +457,7 @@ class StageDetailApi(ApiView):
     def patch(self, request: Request, blueprint_id: int, key: str) -> Response:
         body = parse_body(request, s.StageUpdateInput)
         client_id = take_client_id(request, body)
-        apply(request, blueprint_id, "stage.update", key_as_given(body, key), client_id, key)
+        apply(request, blueprint_id, "stage.update", key_as_given(body, key), client_id)
         return render(s.StageAnswer, stage_answer(member_board(request, blueprint_id), key))
 
     @extend_schema(
@@ -481,7 +468,7 @@ class StageDetailApi(ApiView):
         summary="Delete a stage and its offers (owner, editor)",
     )
     def delete(self, request: Request, blueprint_id: int, key: str) -> Response:
-        apply(request, blueprint_id, "stage.delete", {"key": key}, take_client_id(request, {}), key)
+        apply(request, blueprint_id, "stage.delete", {"key": key}, take_client_id(request, {}))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -498,7 +485,7 @@ class StageMoveApi(ApiView):
     def post(self, request: Request, blueprint_id: int, key: str) -> Response:
         body = parse_body(request, s.StageMoveInput)
         client_id = take_client_id(request, body)
-        apply(request, blueprint_id, "stage.move", {**body, "key": key}, client_id, key)
+        apply(request, blueprint_id, "stage.move", {**body, "key": key}, client_id)
         board = member_board(request, blueprint_id)
         order = [c.stage.key for c in board.stages]
         return render(s.StageMoveAnswer, {**stage_answer(board, key), "order": order})
@@ -568,7 +555,7 @@ class OfferDetailApi(ApiView):
     def patch(self, request: Request, blueprint_id: int, key: str) -> Response:
         body = parse_body(request, s.OfferUpdateInput)
         client_id = take_client_id(request, body)
-        apply(request, blueprint_id, "offer.update", key_as_given(body, key), client_id, key)
+        apply(request, blueprint_id, "offer.update", key_as_given(body, key), client_id)
         return render(s.OfferAnswer, offer_answer(member_board(request, blueprint_id), key))
 
     @extend_schema(
@@ -579,7 +566,7 @@ class OfferDetailApi(ApiView):
         summary="Delete an offer (owner, editor)",
     )
     def delete(self, request: Request, blueprint_id: int, key: str) -> Response:
-        apply(request, blueprint_id, "offer.delete", {"key": key}, take_client_id(request, {}), key)
+        apply(request, blueprint_id, "offer.delete", {"key": key}, take_client_id(request, {}))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -596,7 +583,7 @@ class OfferMoveApi(ApiView):
     def post(self, request: Request, blueprint_id: int, key: str) -> Response:
         body = parse_body(request, s.OfferMoveInput)
         client_id = take_client_id(request, body)
-        apply(request, blueprint_id, "offer.move", {**body, "key": key}, client_id, key)
+        apply(request, blueprint_id, "offer.move", {**body, "key": key}, client_id)
         board = member_board(request, blueprint_id)
         answer = offer_answer(board, key)
         column = board.column(answer["stage"])

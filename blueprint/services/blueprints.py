@@ -13,17 +13,14 @@ from django.db import transaction
 
 from blueprint.errors import Conflict, Forbidden, InvalidInput, NotFound
 from blueprint.models import Blueprint, Membership, Role
-from blueprint.selectors import board_load
+from blueprint.selectors import attribute_fields, board_load, offer_fields, stage_fields
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User as AuthUser
 from blueprint.services.operations import (
     User,
-    attribute_fields,
-    offer_fields,
     operations_apply,
     require_role,
-    stage_fields,
     validate_blueprint_fields,
 )
 
@@ -35,7 +32,12 @@ def blueprint_create(
     if actor is None or not actor.is_authenticated:
         raise Forbidden("Log in to create a blueprint.")
     values = validate_blueprint_fields(
-        {"name": name, "context": context, "channels": channels or [], "description": description},
+        {
+            "name": name,
+            "context": context,
+            "channels": [] if channels is None else channels,
+            "description": description,
+        },
         creating=True,
     )
     with transaction.atomic():
@@ -86,27 +88,32 @@ def _visible(actor: User, blueprint_id: int) -> Blueprint:
     return blueprint
 
 
-def membership_set(*, actor: User, blueprint_id: int, username: Any, role: Any) -> Membership:
-    """Add a member or change a member's role. Owners only; a blueprint always keeps an owner."""
-    blueprint = _visible(actor, blueprint_id)
-    require_role(actor, blueprint, frozenset({Role.OWNER}), "manage members")
+def membership_set(
+    *, actor: User, blueprint_id: int, username: Any, role: Any, existing_only: bool = False
+) -> Membership:
+    """Add a member or change a member's role; with ``existing_only``, only change a role.
+
+    Owners only, checked while the blueprint row is locked, so an owner demoted at the same moment
+    cannot act; a blueprint always keeps an owner.
+    """
     problems: dict[str, list[str]] = {}
     if role not in Role.values:
         problems["role"] = [f"Expected one of: {', '.join(Role.values)}."]
-    user = None
-    if not isinstance(username, str) or not username.strip():
+    if not isinstance(username, str) or not username.strip() or "\x00" in username:
         problems["username"] = ["Name a user by their username."]
-    else:
+    with transaction.atomic():
+        blueprint = _locked(actor, blueprint_id)
+        require_role(actor, blueprint, frozenset({Role.OWNER}), "manage members")
+        if problems:
+            raise InvalidInput(problems)
         user = get_user_model().objects.filter(username=username.strip()).first()
         if user is None:
-            problems["username"] = [f"There is no user '{username[:80]}'."]
-    if problems:
-        raise InvalidInput(problems)
-    with transaction.atomic():
-        Blueprint.objects.select_for_update().get(pk=blueprint.pk)
-        membership, _ = Membership.objects.get_or_create(
-            blueprint=blueprint, user=user, defaults={"role": role}
-        )
+            raise InvalidInput(f"There is no user '{username[:80]}'.", field="username")
+        membership = Membership.objects.filter(blueprint=blueprint, user=user).first()
+        if membership is None:
+            if existing_only:
+                raise NotFound(f"'{username[:80]}' is not a member of this blueprint.", field="username")
+            return Membership.objects.create(blueprint=blueprint, user=user, role=role)
         if membership.role != role:
             _keep_an_owner(blueprint, membership, role)
             membership.role = role
@@ -115,15 +122,20 @@ def membership_set(*, actor: User, blueprint_id: int, username: Any, role: Any) 
 
 
 def membership_remove(*, actor: User, blueprint_id: int, username: Any) -> None:
-    blueprint = _visible(actor, blueprint_id)
-    require_role(actor, blueprint, frozenset({Role.OWNER}), "manage members")
     with transaction.atomic():
-        Blueprint.objects.select_for_update().get(pk=blueprint.pk)
+        blueprint = _locked(actor, blueprint_id)
+        require_role(actor, blueprint, frozenset({Role.OWNER}), "manage members")
         membership = Membership.objects.filter(blueprint=blueprint, user__username=username).first()
         if membership is None:
             raise NotFound(f"'{str(username)[:80]}' is not a member of this blueprint.", field="username")
         _keep_an_owner(blueprint, membership, None)
         membership.delete()
+
+
+def _locked(actor: User, blueprint_id: int) -> Blueprint:
+    """The blueprint row, locked for the rest of the caller's transaction; 404 for non-members."""
+    blueprint = _visible(actor, blueprint_id)
+    return Blueprint.objects.select_for_update().get(pk=blueprint.pk)
 
 
 def _keep_an_owner(blueprint: Blueprint, membership: Membership, new_role: str | None) -> None:

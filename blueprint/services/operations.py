@@ -9,6 +9,7 @@ stages, offers, attributes or the blueprint's own fields.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -41,7 +42,8 @@ from blueprint.models import (
     Operation,
     Stage,
 )
-from blueprint.ranks import evenly_spaced, is_valid_rank, rank_at, rank_between, strictly_increasing
+from blueprint.ranks import RESPACE_AFTER, evenly_spaced, is_valid_rank, rank_at, strictly_increasing
+from blueprint.selectors import attribute_fields, offer_fields, stage_fields
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User as AuthUser
@@ -158,6 +160,15 @@ def _apply_locked(
     if client_id:
         earlier = Operation.objects.filter(blueprint=blueprint, client_id=client_id).first()
         if earlier is not None:
+            same_actor = earlier.actor_id == (
+                actor.pk if actor is not None and actor.is_authenticated else None
+            )
+            same_target = payload.get("key") in (None, earlier.payload.get("key"))
+            if earlier.type != op_type or not same_actor or not same_target:
+                raise Conflict(
+                    "This client id was already used for a different operation; use a new one.",
+                    field="client_id",
+                )
             return earlier
     applied = handler(OpContext(blueprint), payload)
     blueprint.rev += 1
@@ -246,6 +257,9 @@ def _text(
     if required and not value:
         problems.add(name, "This field may not be blank.")
         return None
+    if "\x00" in value:
+        problems.add(name, "Text may not contain a NUL character.")
+        return None
     if len(value) > limit:
         problems.add(name, f"At most {limit} characters.")
         return None
@@ -274,8 +288,10 @@ def _string_list(payload: dict[str, Any], name: str, problems: _Problems, *, lim
         item = item.strip()
         if not item:
             continue
-        if len(item) > MAX_NAME:
-            problems.add(name, f"Each value may have at most {MAX_NAME} characters.")
+        if len(item) > MAX_NAME or "\x00" in item:
+            problems.add(
+                name, f"Each value is text of at most {MAX_NAME} characters, without NUL characters."
+            )
             return None
         if item not in cleaned:
             cleaned.append(item)
@@ -332,6 +348,9 @@ def _refuse_key_change(payload: dict[str, Any], current: str, problems: _Problem
 def _groups(payload: dict[str, Any], name: str, ctx: OpContext, problems: _Problems) -> list[Any] | None:
     if name not in payload:
         return None
+    if payload[name] is None:
+        problems.add(name, "Expected a list of groups; send [] to remove every condition.")
+        return None
     try:
         return groups_as_json(parse_groups(payload[name], ctx.catalog, path=name))
     except ConditionProblems as exc:
@@ -359,33 +378,50 @@ def _position(payload: dict[str, Any], problems: _Problems) -> tuple[str | None,
 
 
 def _place(
-    siblings: list[Any], *, before: str | None, after: str | None, rank: str | None, what: str, where: str
+    siblings: list[Any],
+    *,
+    before: str | None,
+    after: str | None,
+    rank: str | None,
+    what: str,
+    where: str,
+    moving: str | None = None,
 ) -> str:
     """A rank that puts an item before/after a sibling (by key), at an exact rank (undo), or at the end.
 
-    ``siblings`` are the other items of the list (never the moving one). Ties in stored ranks are
-    repaired by respacing the list first, so the result always sorts strictly where asked.
+    ``siblings`` are the other items of the list (never the moving one, whose key is ``moving``).
+    The anchor is checked before anything is written. When stored ranks tie, or the new rank would
+    grow long (many drops between the same two neighbours), the list is respaced with the new slot
+    kept free, so the result always sorts strictly where asked. The caller holds the blueprint lock.
     """
     siblings.sort(key=lambda s: (s.rank, s.pk))
-    if not strictly_increasing([s.rank for s in siblings]):
-        for sibling, fresh in zip(siblings, evenly_spaced(len(siblings)), strict=True):
-            sibling.rank = fresh
-            sibling.save(update_fields=["rank"])
     ranks = [s.rank for s in siblings]
     keys = [s.key for s in siblings]
     if before is not None or after is not None:
         anchor = before if before is not None else after
+        field = "before" if before is not None else "after"
+        if anchor == moving:
+            raise InvalidInput(f"'{anchor}' cannot be placed {field} itself.", field=field)
         if anchor not in keys:
-            field = "before" if before is not None else "after"
-            raise InvalidInput(f"'{anchor}' is not a {what} in {where}.", field=field)
+            raise InvalidInput(f"'{anchor}' is not {what} in {where}.", field=field)
         index = keys.index(anchor) + (0 if before is not None else 1)
-        return rank_at(ranks, index)
-    if rank is not None:
-        if rank not in ranks:
+    elif rank is not None:
+        if rank not in ranks and strictly_increasing(ranks):
             return rank
-        index = ranks.index(rank) + 1
-        return rank_between(rank, ranks[index] if index < len(ranks) else None)
-    return rank_at(ranks, len(ranks))
+        index = bisect.bisect_right(ranks, rank)
+    else:
+        index = len(ranks)
+    if strictly_increasing(ranks):
+        placed = rank_at(ranks, index)
+        if len(placed) <= RESPACE_AFTER:
+            return placed
+    fresh = evenly_spaced(len(siblings) + 1)
+    placed = fresh.pop(index)
+    for sibling, new_rank in zip(siblings, fresh, strict=True):
+        if sibling.rank != new_rank:
+            sibling.rank = new_rank
+            sibling.save(update_fields=["rank"])
+    return placed
 
 
 def _stage(ctx: OpContext, key: Any, field: str = "key") -> Stage:
@@ -429,10 +465,6 @@ def _only(payload: dict[str, Any], allowed: set[str], problems: _Problems) -> No
 BLUEPRINT_FIELDS = ("name", "context", "channels", "description")
 
 
-def blueprint_fields(blueprint: Blueprint) -> dict[str, Any]:
-    return {f: getattr(blueprint, f) for f in BLUEPRINT_FIELDS}
-
-
 def validate_blueprint_fields(payload: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     problems = _Problems()
     _only(payload, set(BLUEPRINT_FIELDS), problems)
@@ -462,10 +494,6 @@ def _blueprint_update(ctx: OpContext, payload: dict[str, Any]) -> Applied:
 # --- Attributes -------------------------------------------------------------------------------
 
 ATTRIBUTE_FIELDS = ("key", "label", "kind", "type", "choices", "unit", "description", "source")
-
-
-def attribute_fields(attribute: Attribute) -> dict[str, Any]:
-    return {f: getattr(attribute, f) for f in ATTRIBUTE_FIELDS}
 
 
 def _attribute_values(payload: dict[str, Any], problems: _Problems, *, creating: bool) -> dict[str, Any]:
@@ -587,10 +615,6 @@ def _attribute_delete(ctx: OpContext, payload: dict[str, Any]) -> Applied:
 STAGE_FIELDS = ("key", "name", "description", "entry")
 
 
-def stage_fields(stage: Stage) -> dict[str, Any]:
-    return {"key": stage.key, "name": stage.name, "description": stage.description, "entry": stage.entry}
-
-
 def _stages_except(ctx: OpContext, key: str | None) -> list[Stage]:
     return [s for s in Stage.objects.filter(blueprint=ctx.blueprint).only("key", "rank") if s.key != key]
 
@@ -607,7 +631,7 @@ def _stage_create(ctx: OpContext, payload: dict[str, Any]) -> Applied:
     before, after, rank = _position(payload, problems)
     problems.raise_if_any()
     assert key is not None and name is not None
-    rank = _place(siblings, before=before, after=after, rank=rank, what="stage", where="this blueprint")
+    rank = _place(siblings, before=before, after=after, rank=rank, what="a stage", where="this blueprint")
     stage = Stage.objects.create(
         blueprint=ctx.blueprint, key=key, name=name, description=description, entry=entry, rank=rank
     )
@@ -655,8 +679,9 @@ def _stage_move(ctx: OpContext, payload: dict[str, Any]) -> Applied:
         before=before,
         after=after,
         rank=rank,
-        what="stage",
+        what="a stage",
         where="this blueprint",
+        moving=stage.key,
     )
     stage.save(update_fields=["rank"])
     where = f"before '{before}'" if before else f"after '{after}'" if after else "to a new place"
@@ -682,18 +707,6 @@ def _stage_delete(ctx: OpContext, payload: dict[str, Any]) -> Applied:
 # --- Offers -----------------------------------------------------------------------------------
 
 OFFER_FIELDS = ("key", "stage", "name", "description", "channel", "fallback", "groups")
-
-
-def offer_fields(offer: Offer) -> dict[str, Any]:
-    return {
-        "key": offer.key,
-        "stage": offer.stage.key,
-        "name": offer.name,
-        "description": offer.description,
-        "channel": offer.channel,
-        "fallback": offer.fallback,
-        "groups": offer.groups,
-    }
 
 
 def _offers_in(stage: Stage, except_key: str | None) -> list[Offer]:
@@ -743,7 +756,7 @@ def _offer_create(ctx: OpContext, payload: dict[str, Any]) -> Applied:
         before=before,
         after=after,
         rank=rank,
-        what="offer",
+        what="an offer",
         where=f"stage '{stage.name}'",
     )
     offer = Offer.objects.create(
@@ -808,8 +821,9 @@ def _offer_move(ctx: OpContext, payload: dict[str, Any]) -> Applied:
         before=before,
         after=after,
         rank=rank,
-        what="offer",
+        what="an offer",
         where=f"stage '{target.name}'",
+        moving=offer.key,
     )
     offer.stage = target
     offer.save(update_fields=["stage", "rank"])

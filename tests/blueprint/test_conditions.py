@@ -108,6 +108,7 @@ def test_a_not_flag_is_refused() -> None:
         ("age", "at_least", "eighteen", "is not a number"),
         ("age", "at_least", True, "not true"),
         ("age", "at_least", float("nan"), "out of range"),
+        ("age", "at_least", 10**30, "out of range"),
         ("age", "between", [30, 18], "low end (30) is above the high end (18)"),
         ("age", "between", [18], "pair [low, high]"),
         ("last_login", "at_least", "31/01/2024", "YYYY-MM-DD"),
@@ -117,6 +118,7 @@ def test_a_not_flag_is_refused() -> None:
         ("has_app", "is", "maybe", "true or false"),
         ("city", "is", "", "empty value"),
         ("city", "is", {"x": 1}, "one value"),
+        ("city", "is", "Ut\x00recht", "NUL"),
         ("products", "includes", "boat", "not a choice"),
     ],
 )

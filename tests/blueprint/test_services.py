@@ -436,3 +436,97 @@ def test_bad_member_input_names_the_field(
     with pytest.raises(InvalidInput) as caught:
         membership_set(actor=users["owner"], blueprint_id=board.pk, username=username, role=role)
     assert field in caught.value.problems
+
+
+# --- Review findings: each once a bug ---------------------------------------------------------
+
+
+def test_ranks_stay_short_however_often_a_card_is_dropped_between_the_same_two(board: Blueprint) -> None:
+    apply(board, "offer.create", {"stage": "awareness", "key": "third", "name": "Third"})
+    records = []
+    for i in range(400):
+        moving = ("welcome", "gold_card")[i % 2]
+        records.append(apply(board, "offer.move", {"key": moving, "stage": "awareness", "after": "third"}))
+    ranks = [card.offer.rank for card in board_load(board).stages[0].offers]
+    assert ranks == sorted(set(ranks))
+    assert max(len(r) for r in ranks) <= 24
+    undo(board, records[-1])  # an inverse rank is still accepted after respacing
+    assert [c.offer.key for c in board_load(board).stages[0].offers][0] == "third"
+
+
+@pytest.mark.parametrize(
+    ("op_type", "payload", "field"),
+    [
+        ("stage.create", {"name": "a\x00b"}, "name"),
+        ("offer.update", {"key": "welcome", "description": "x\x00"}, "description"),
+        ("blueprint.update", {"channels": ["web\x00"]}, "channels"),
+        (
+            "offer.update",
+            {"key": "welcome", "groups": [[{"attribute": "city", "operator": "is", "value": "a\x00"}]]},
+            "groups[0][0].value",
+        ),
+    ],
+)
+def test_a_nul_character_is_refused_naming_the_field(
+    board: Blueprint, op_type: str, payload: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        apply(board, op_type, payload)
+    assert field in caught.value.problems
+
+
+@pytest.mark.parametrize("name", ["groups", "entry"])
+def test_null_conditions_are_refused_rather_than_clearing_them(board: Blueprint, name: str) -> None:
+    op_type, key = ("offer.update", "welcome") if name == "groups" else ("stage.update", "awareness")
+    with pytest.raises(InvalidInput) as caught:
+        apply(board, op_type, {"key": key, name: None})
+    assert "send []" in caught.value.problems[name][0]
+
+
+def test_a_client_id_used_by_someone_else_is_a_conflict(board: Blueprint, users: dict[str, Any]) -> None:
+    apply(board, "stage.create", {"name": "Mine"}, actor=users["editor"], client_id="shared")
+    with pytest.raises(Conflict):
+        apply(board, "stage.create", {"name": "Mine"}, actor=users["owner"], client_id="shared")
+    with pytest.raises(Conflict):
+        apply(board, "offer.delete", {"key": "welcome"}, actor=users["editor"], client_id="shared")
+    assert Offer.objects.filter(key="welcome").exists()
+
+
+@pytest.mark.parametrize("field", ["before", "after"])
+def test_a_card_cannot_be_placed_next_to_itself(board: Blueprint, field: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        apply(board, "offer.move", {"key": "welcome", "stage": "awareness", field: "welcome"})
+    assert caught.value.problems[field] == [f"'welcome' cannot be placed {field} itself."]
+
+
+def test_a_missing_anchor_is_named_in_plain_words(board: Blueprint) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        apply(board, "offer.move", {"key": "welcome", "stage": "onboarding", "before": "gold_card"})
+    assert caught.value.problems["before"] == ["'gold_card' is not an offer in stage 'Onboarding'."]
+
+
+def test_changing_a_role_only_applies_to_members(board: Blueprint, users: dict[str, Any]) -> None:
+    with pytest.raises(NotFound):
+        membership_set(
+            actor=users["owner"],
+            blueprint_id=board.pk,
+            username="stranger",
+            role="viewer",
+            existing_only=True,
+        )
+    assert not Membership.objects.filter(blueprint=board, user=users["stranger"]).exists()
+
+
+def test_channels_must_be_a_list(users: dict[str, Any]) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        blueprint_create(actor=users["owner"], name="X", channels={})
+    assert "channels" in caught.value.problems
+
+
+def test_a_refusal_after_ties_were_found_writes_nothing(board: Blueprint) -> None:
+    Offer.objects.filter(key__in=["welcome", "gold_card"]).update(rank="a0")
+    with pytest.raises(InvalidInput):
+        apply(board, "offer.move", {"key": "app_tour", "stage": "awareness", "after": "nothing"})
+    assert set(Offer.objects.filter(key__in=["welcome", "gold_card"]).values_list("rank", flat=True)) == {
+        "a0"
+    }
