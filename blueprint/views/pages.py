@@ -10,7 +10,7 @@ like a success (the board does the same); a plain request gets the service's sta
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from blueprint.conditions import KINDS, TYPES
 from blueprint.errors import BlueprintError, Forbidden, NotFound
+from blueprint.forms import changed_fields, form_as_shown, shown_json
 from blueprint.models import EDIT_ROLES, Attribute, Blueprint, Membership, Role
 from blueprint.selectors import (
     StageUsage,
@@ -54,6 +55,7 @@ class FormState:
     values: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, list[str]] = field(default_factory=dict)
     fields: tuple[str, ...] = ()
+    orig: str = ""  # an edit form's payload as first shown (forms.shown_json)
 
     @property
     def other_errors(self) -> list[str]:
@@ -102,8 +104,9 @@ def _respond(
     return render(request, template, context, status=status)
 
 
-def _text(data: QueryDict, name: str) -> str:
-    return data.get(name, "").strip()
+def _text(data: Mapping[str, str], name: str) -> str:
+    # browsers send a textarea's line breaks as CRLF; what the form showed has LF
+    return data.get(name, "").replace("\r\n", "\n").strip()
 
 
 def _split_list(raw: str, *, lines_first: bool) -> list[str]:
@@ -113,8 +116,11 @@ def _split_list(raw: str, *, lines_first: bool) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
-def _changed(current: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in wanted.items() if current.get(name) != value}
+def _edits(data: QueryDict, wanted: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """The fields to send: those that differ from the form as it was shown (its ``orig`` field), so
+    a field someone else changed meanwhile is kept. A form without a readable ``orig`` is compared
+    with what it would show now, which writes the same as sending everything, without no-op writes."""
+    return changed_fields(wanted, form_as_shown(data.get("orig")) or current)
 
 
 # --- Blueprints list --------------------------------------------------------------------------
@@ -133,7 +139,7 @@ def _blueprint_form_values(blueprint: Blueprint | None = None) -> dict[str, str]
     }
 
 
-def _blueprint_payload(data: QueryDict) -> dict[str, Any]:
+def _blueprint_payload(data: Mapping[str, str]) -> dict[str, Any]:
     return {
         "name": _text(data, "name"),
         "context": _text(data, "context"),
@@ -201,7 +207,9 @@ def blueprint_row(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
 def blueprint_edit(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
     blueprint = _listed_or_404(request, blueprint_id)
     _require_role(blueprint, EDIT_ROLES, "edit this blueprint")
-    form = FormState(_blueprint_form_values(blueprint), fields=BLUEPRINT_FORM_FIELDS)
+    values = _blueprint_form_values(blueprint)
+    orig = shown_json(_blueprint_payload(values))
+    form = FormState(values, fields=BLUEPRINT_FORM_FIELDS, orig=orig)
     return _row(request, blueprint, editing_id=blueprint.pk, edit_form=form)
 
 
@@ -210,8 +218,8 @@ def blueprint_edit(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
 def blueprint_update(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
     blueprint = _listed_or_404(request, blueprint_id)
     _require_role(blueprint, EDIT_ROLES, "edit this blueprint")
-    current = {f: getattr(blueprint, f) for f in BLUEPRINT_FORM_FIELDS}
-    changes = _changed(current, _blueprint_payload(request.POST))
+    current = _blueprint_payload(_blueprint_form_values(blueprint))
+    changes = _edits(request.POST, _blueprint_payload(request.POST), current)
     try:
         if changes:
             operation_apply(
@@ -220,7 +228,10 @@ def blueprint_update(request: HtmxHttpRequest, blueprint_id: int) -> HttpRespons
     except BlueprintError as exc:
         _raise_access(exc)
         form = FormState(
-            {f: request.POST.get(f, "") for f in BLUEPRINT_FORM_FIELDS}, exc.problems, BLUEPRINT_FORM_FIELDS
+            {f: request.POST.get(f, "") for f in BLUEPRINT_FORM_FIELDS},
+            exc.problems,
+            BLUEPRINT_FORM_FIELDS,
+            orig=request.POST.get("orig", ""),
         )
         return _row(request, blueprint, status=exc.status, editing_id=blueprint.pk, edit_form=form)
     if not request.htmx:
@@ -313,7 +324,7 @@ def _attribute_form_values(attribute: Attribute | None = None) -> dict[str, str]
     }
 
 
-def _attribute_payload(data: QueryDict) -> dict[str, Any]:
+def _attribute_payload(data: Mapping[str, str]) -> dict[str, Any]:
     return {
         "label": _text(data, "label"),
         "kind": _text(data, "kind"),
@@ -412,7 +423,9 @@ def attribute_edit(request: HtmxHttpRequest, blueprint_id: int, key: str) -> Htt
     blueprint = _member_blueprint(request, blueprint_id)
     _require_role(blueprint, EDIT_ROLES, "edit the catalog")
     row = _catalog_row(blueprint, key)
-    form = FormState(_attribute_form_values(row.attribute), fields=ATTRIBUTE_FORM_FIELDS)
+    values = _attribute_form_values(row.attribute)
+    orig = shown_json(_attribute_payload(values))
+    form = FormState(values, fields=ATTRIBUTE_FORM_FIELDS, orig=orig)
     context = _catalog_context(request, blueprint, row=row, editing_key=key, edit_form=form)
     return _respond(request, "blueprint/catalog.html", "attribute", context)
 
@@ -449,7 +462,7 @@ def attribute_update(request: HtmxHttpRequest, blueprint_id: int, key: str) -> H
             request, blueprint, f"There is no attribute '{key}' any more; someone may have deleted it.", 404
         )
     wanted = _attribute_payload(request.POST)
-    changes = _changed(_attribute_form_values(attribute) | {"choices": attribute.choices}, wanted)
+    changes = _edits(request.POST, wanted, _attribute_payload(_attribute_form_values(attribute)))
     try:
         if changes:
             operation_apply(
@@ -460,7 +473,12 @@ def attribute_update(request: HtmxHttpRequest, blueprint_id: int, key: str) -> H
             )
     except BlueprintError as exc:
         _raise_access(exc)
-        form = FormState(_typed(request.POST) | {"key": key}, exc.problems, ATTRIBUTE_FORM_FIELDS)
+        form = FormState(
+            _typed(request.POST) | {"key": key},
+            exc.problems,
+            ATTRIBUTE_FORM_FIELDS,
+            orig=request.POST.get("orig", ""),
+        )
         return _catalog_answer(request, blueprint, "", status=exc.status, editing_key=key, edit_form=form)
     label = wanted["label"] or attribute.label
     note = f"Saved '{label}'." if changes else f"No changes to '{label}'."

@@ -9,6 +9,8 @@ from django.test import Client
 from django.urls import reverse
 
 from blueprint.models import Attribute, Blueprint, Membership, Role
+from blueprint.services import operation_apply
+from tests.blueprint.test_board_views import form_fields
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 MEMBER_ROLES = ("owner", "editor", "approver", "viewer")
@@ -192,6 +194,65 @@ def test_owners_and_editors_rename_a_blueprint_through_an_operation(
     )
     assert blueprint.rev == before + 1
     assert blueprint.operations.last().type == "blueprint.update"
+
+
+def test_saving_the_details_form_keeps_what_someone_else_changed_meanwhile(
+    blueprint: Blueprint, users: dict[str, Any]
+) -> None:
+    client = client_for(users["editor"])
+    form = client.get(reverse("blueprint_edit", args=[blueprint.pk]), **HTMX).content.decode()
+    data = form_fields(form)
+    operation_apply(
+        blueprint_id=blueprint.pk,
+        actor=users["owner"],
+        op_type="blueprint.update",
+        payload={"context": "Private bank", "channels": ["web", "app"], "description": "Line one\nLine two"},
+    )
+    data["name"] = ["Retail – web"]
+    response = client.post(reverse("blueprint_update", args=[blueprint.pk]), data, **HTMX)
+    assert response.status_code == 200
+    blueprint.refresh_from_db()
+    assert (blueprint.name, blueprint.context, blueprint.channels, blueprint.description) == (
+        "Retail – web",
+        "Private bank",
+        ["web", "app"],
+        "Line one\nLine two",
+    )
+    assert blueprint.operations.last().payload == {"name": "Retail – web"}
+
+
+def test_saving_the_attribute_form_keeps_what_someone_else_changed_meanwhile(
+    catalog: Blueprint, users: dict[str, Any]
+) -> None:
+    client = client_for(users["editor"])
+    form = client.get(reverse("attribute_edit", args=[catalog.pk, "segment"]), **HTMX).content.decode()
+    data = form_fields(form)
+    operation_apply(
+        blueprint_id=catalog.pk,
+        actor=users["owner"],
+        op_type="attribute.update",
+        payload={
+            "key": "segment",
+            "choices": ["Bronze", "Silver", "Gold", "Platinum", "Diamond"],
+            "source": "CRM",
+        },
+    )
+    data["label"] = ["Customer segment"]
+    response = client.post(reverse("attribute_update", args=[catalog.pk, "segment"]), data, **HTMX)
+    assert "Saved &#x27;Customer segment&#x27;." in response.content.decode()
+    segment = Attribute.objects.get(blueprint=catalog, key="segment")
+    assert (segment.label, segment.choices[-1], segment.source) == ("Customer segment", "Diamond", "CRM")
+
+
+def test_a_refused_details_form_keeps_the_form_as_first_shown_to_diff_against(
+    blueprint: Blueprint, users: dict[str, Any]
+) -> None:
+    client = client_for(users["editor"])
+    data = form_fields(client.get(reverse("blueprint_edit", args=[blueprint.pk]), **HTMX).content.decode())
+    data["name"] = [""]
+    refused = client.post(reverse("blueprint_update", args=[blueprint.pk]), data, **HTMX)
+    assert refused.status_code == 422
+    assert form_fields(refused.content.decode())["orig"] == data["orig"]
 
 
 def test_saving_unchanged_details_writes_no_operation(blueprint: Blueprint, users: dict[str, Any]) -> None:
