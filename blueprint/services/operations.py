@@ -13,6 +13,7 @@ import bisect
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -87,6 +88,9 @@ class OpContext:
     def forget_catalog(self) -> None:
         self._catalog = None
 
+
+# Set while an operation is being applied; board models refuse to save outside it (see apps.py).
+applying_operation: ContextVar[bool] = ContextVar("applying_operation", default=False)
 
 Handler = Callable[[OpContext, dict[str, Any]], Applied]
 HANDLERS: dict[str, Handler] = {}
@@ -170,10 +174,11 @@ def _apply_locked(
                     field="client_id",
                 )
             return earlier
-    applied = handler(OpContext(blueprint), payload)
-    blueprint.rev += 1
-    blueprint.save(update_fields=["rev", "updated_at"])
+    token = applying_operation.set(True)
     try:
+        applied = handler(OpContext(blueprint), payload)
+        blueprint.rev += 1
+        blueprint.save(update_fields=["rev", "updated_at"])
         with transaction.atomic():
             record = Operation.objects.create(
                 blueprint=blueprint,
@@ -187,6 +192,8 @@ def _apply_locked(
             )
     except IntegrityError:
         raise Conflict("The board changed at the same moment; try again.") from None
+    finally:
+        applying_operation.reset(token)
     transaction.on_commit(lambda: operation_broadcast(record))
     return record
 

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
+
+import pytest
+
+from blueprint.models import Offer, Stage
 
 ROOT = Path(__file__).resolve().parents[2]
 BOARD_MODELS = ("Attribute", "Stage", "Offer", "Operation")
@@ -31,3 +36,13 @@ def test_the_guard_recognises_a_write() -> None:
     assert WRITES.search("Offer.objects.create(stage=s)")
     assert WRITES.search("    offer.save(update_fields=['rank'])")
     assert not WRITES.search("Offer.objects.filter(stage=s)")
+
+
+def test_saving_a_board_object_outside_an_operation_is_refused(board: Any) -> None:
+    offer = Offer.objects.get(key="welcome")
+    offer.name = "Sneaky"
+    with pytest.raises(RuntimeError, match="outside operation_apply"):
+        offer.save()
+    with pytest.raises(RuntimeError):
+        Stage.objects.create(blueprint=board, key="side_door", name="Side door", rank="z0")
+    assert Offer.objects.get(key="welcome").name == "Welcome bonus"
