@@ -368,20 +368,30 @@ def _groups(payload: dict[str, Any], name: str, ctx: OpContext, problems: _Probl
 
 
 def _position(payload: dict[str, Any], problems: _Problems) -> tuple[str | None, str | None, str | None]:
+    """``before`` or ``after`` (a sibling's key), and/or ``rank``: the exact place an undo restores,
+    also the fallback when the named sibling has gone meanwhile."""
     before, after, rank = payload.get("before"), payload.get("after"), payload.get("rank")
-    if sum(v not in (None, "") for v in (before, after, rank)) > 1:
+    if before not in (None, "") and after not in (None, ""):
         problems.add("before", "Give either before or after, not both.")
         return None, None, None
+    if rank not in (None, "") and not is_valid_rank(rank):
+        problems.add("rank", "Not a valid rank.")
+        return None, None, None
+    rank = None if rank in (None, "") else str(rank)
     if before not in (None, ""):
-        return _key_value(before, "before", problems), None, None
+        return _key_value(before, "before", problems), None, rank
     if after not in (None, ""):
-        return None, _key_value(after, "after", problems), None
-    if rank not in (None, ""):
-        if not is_valid_rank(rank):
-            problems.add("rank", "Not a valid rank.")
-            return None, None, None
-        return None, None, str(rank)
-    return None, None, None
+        return None, _key_value(after, "after", problems), rank
+    return None, None, rank
+
+
+def _neighbour(siblings: list[Any], rank: str) -> dict[str, str]:
+    """Where an item of ``rank`` stands among ``siblings`` (the others), by key: what an undo names."""
+    ordered = sorted(siblings, key=lambda s: (s.rank, s.pk))
+    earlier = [s for s in ordered if s.rank < rank]
+    if earlier:
+        return {"after": earlier[-1].key}
+    return {"before": ordered[0].key} if ordered else {}
 
 
 def _place(
@@ -409,16 +419,18 @@ def _place(
         field = "before" if before is not None else "after"
         if anchor == moving:
             raise InvalidInput(f"'{anchor}' cannot be placed {field} itself.", field=field)
-        if anchor not in keys:
+        if anchor not in keys and rank is None:
             raise InvalidInput(f"'{anchor}' is not {what} in {where}.", field=field)
-        index = keys.index(anchor) + (0 if before is not None else 1)
+    if (before is not None or after is not None) and (before or after) in keys:
+        index = keys.index(before or after or "") + (0 if before is not None else 1)
     elif rank is not None:
-        if rank not in ranks and strictly_increasing(ranks):
-            return rank
         index = bisect.bisect_right(ranks, rank)
     else:
         index = len(ranks)
     if strictly_increasing(ranks):
+        low, high = (ranks[index - 1] if index else None), (ranks[index] if index < len(ranks) else None)
+        if rank is not None and (low is None or low < rank) and (high is None or rank < high):
+            return rank  # an undo puts the item back exactly where it was
         placed = rank_at(ranks, index)
         if len(placed) <= RESPACE_AFTER:
             return placed
@@ -680,9 +692,10 @@ def _stage_move(ctx: OpContext, payload: dict[str, Any]) -> Applied:
     _only(payload, {"key", "before", "after", "rank"}, problems)
     before, after, rank = _position(payload, problems)
     problems.raise_if_any()
-    old_rank = stage.rank
+    old_rank, others = stage.rank, _stages_except(ctx, stage.key)
+    undo_place = {**_neighbour(others, old_rank), "rank": old_rank}
     stage.rank = _place(
-        _stages_except(ctx, stage.key),
+        others,
         before=before,
         after=after,
         rank=rank,
@@ -694,7 +707,7 @@ def _stage_move(ctx: OpContext, payload: dict[str, Any]) -> Applied:
     where = f"before '{before}'" if before else f"after '{after}'" if after else "to a new place"
     return Applied(
         {"key": stage.key, "before": before, "after": after, "rank": stage.rank},
-        [{"type": "stage.move", "payload": {"key": stage.key, "rank": old_rank}}],
+        [{"type": "stage.move", "payload": {"key": stage.key, **undo_place}}],
         f"moved stage '{stage.name}' {where}" if rank is None else f"moved stage '{stage.name}' back",
     )
 
@@ -703,7 +716,8 @@ def _stage_move(ctx: OpContext, payload: dict[str, Any]) -> Applied:
 def _stage_delete(ctx: OpContext, payload: dict[str, Any]) -> Applied:
     stage = _stage(ctx, payload.get("key"))
     offers = sorted(Offer.objects.filter(stage=stage), key=lambda o: (o.rank, o.pk))
-    inverse = [{"type": "stage.create", "payload": {**stage_fields(stage), "rank": stage.rank}}]
+    place = {**_neighbour(_stages_except(ctx, stage.key), stage.rank), "rank": stage.rank}
+    inverse = [{"type": "stage.create", "payload": {**stage_fields(stage), **place}}]
     inverse += [{"type": "offer.create", "payload": {**offer_fields(o), "rank": o.rank}} for o in offers]
     name = stage.name
     stage.delete()
@@ -823,6 +837,7 @@ def _offer_move(ctx: OpContext, payload: dict[str, Any]) -> Applied:
         _check_fallback(target, offer.fallback, offer.groups, offer.key, problems)
     problems.raise_if_any()
     old_stage, old_rank = offer.stage, offer.rank
+    undo_place = {**_neighbour(_offers_in(old_stage, offer.key), old_rank), "rank": old_rank}
     offer.rank = _place(
         _offers_in(target, offer.key),
         before=before,
@@ -840,7 +855,7 @@ def _offer_move(ctx: OpContext, payload: dict[str, Any]) -> Applied:
         summary = f"reordered offer '{offer.name}' in {target.name}"
     return Applied(
         {"key": offer.key, "stage": target.key, "before": before, "after": after, "rank": offer.rank},
-        [{"type": "offer.move", "payload": {"key": offer.key, "stage": old_stage.key, "rank": old_rank}}],
+        [{"type": "offer.move", "payload": {"key": offer.key, "stage": old_stage.key, **undo_place}}],
         summary,
     )
 
@@ -848,7 +863,8 @@ def _offer_move(ctx: OpContext, payload: dict[str, Any]) -> Applied:
 @handles("offer.delete")
 def _offer_delete(ctx: OpContext, payload: dict[str, Any]) -> Applied:
     offer = _offer(ctx, payload.get("key"))
-    snapshot = {**offer_fields(offer), "rank": offer.rank}
+    place = {**_neighbour(_offers_in(offer.stage, offer.key), offer.rank), "rank": offer.rank}
+    snapshot = {**offer_fields(offer), **place}
     offer.delete()
     return Applied(
         {"key": snapshot["key"]},

@@ -531,3 +531,12 @@ def test_a_refusal_after_ties_were_found_writes_nothing(board: Blueprint) -> Non
     assert set(Offer.objects.filter(key__in=["welcome", "gold_card"]).values_list("rank", flat=True)) == {
         "a0"
     }
+
+
+def test_undoing_a_move_whose_neighbour_is_gone_falls_back_to_the_old_rank(board: Blueprint) -> None:
+    apply(board, "offer.create", {"stage": "awareness", "key": "third", "name": "Third"})
+    record = apply(board, "offer.move", {"key": "gold_card", "stage": "onboarding"})
+    assert record.inverse[0]["payload"]["after"] == "welcome"
+    apply(board, "offer.delete", {"key": "welcome"})
+    undo(board, record)
+    assert order(board)[0] == ("awareness", ["gold_card", "third"])
