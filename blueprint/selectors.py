@@ -10,7 +10,7 @@ from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from blueprint.conditions import AttributeSpec, attributes_used, condition_sentence
-from blueprint.models import Attribute, Blueprint, Membership, Offer, Stage
+from blueprint.models import Attribute, Blueprint, Membership, Offer, Role, Stage
 
 
 @dataclass
@@ -184,3 +184,14 @@ def attribute_usages(board: Board) -> dict[str, list[StageUsage]]:
         for key, usage in here.items():
             found.setdefault(key, []).append(usage)
     return found
+
+
+ROLE_ORDER = {role: index for index, role in enumerate(Role.values)}
+
+
+def memberships_of(blueprint: Blueprint) -> list[Membership]:
+    """The members of a blueprint, owners first, then by name."""
+    return sorted(
+        Membership.objects.filter(blueprint=blueprint).select_related("user"),
+        key=lambda m: (ROLE_ORDER.get(m.role, len(ROLE_ORDER)), m.user.get_username().casefold()),
+    )

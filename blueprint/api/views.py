@@ -42,7 +42,7 @@ from blueprint.api.openapi import (
 )
 from blueprint.api.parsers import StrictJSONParser
 from blueprint.errors import InvalidInput, NotFound
-from blueprint.models import Blueprint, Membership, Operation
+from blueprint.models import Blueprint, Operation
 from blueprint.selectors import (
     Board,
     attribute_fields,
@@ -50,6 +50,7 @@ from blueprint.selectors import (
     blueprints_for_user,
     board_json,
     board_load,
+    memberships_of,
 )
 from blueprint.selectors import offer_json as selector_offer_json
 from blueprint.selectors import stage_json as selector_stage_json
@@ -165,8 +166,7 @@ def render(
 
 
 def members_of(blueprint: Blueprint) -> list[dict[str, str]]:
-    memberships = Membership.objects.filter(blueprint=blueprint).select_related("user").order_by("id")
-    return [{"username": m.user.get_username(), "role": m.role} for m in memberships]
+    return [{"username": m.user.get_username(), "role": m.role} for m in memberships_of(blueprint)]
 
 
 # --- Auth ----------------------------------------------------------------------------------------
