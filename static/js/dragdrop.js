@@ -123,7 +123,7 @@ document.addEventListener("click", (event) => {
   const column = button.closest(".column[data-stage-key]");
   const moved = card ? moveCard(card, direction) : column && moveColumn(column, direction);
   if (!moved) {
-    announce(button, "It cannot move further that way.");
+    announce(button, `${button.getAttribute("aria-label")}: it cannot move further that way.`);
     return;
   }
   button.focus();
@@ -160,10 +160,17 @@ function moveColumn(column, direction) {
   return true;
 }
 
+// Said through the page's live region, so a screen reader hears it; a title is only a tooltip.
 function announce(button, message) {
   button.classList.add("move-refused");
-  button.title = message;
   setTimeout(() => button.classList.remove("move-refused"), 600);
+  const status = document.getElementById("board-status");
+  if (!status) return;
+  // emptied first so the same message, said twice in a row, is announced twice
+  status.textContent = "";
+  setTimeout(() => {
+    status.textContent = message;
+  }, 50);
 }
 
 start();

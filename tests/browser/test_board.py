@@ -145,3 +145,109 @@ def test_keyboard_move_buttons_reorder_offers_and_stages(live_server, log_in, pa
     assert page.locator(".column-name").all_inner_texts() == ["Onboarding", "Awareness"]
     assert page.locator("#stage-awareness .card").first.get_attribute("data-offer-key") == "gold_card"
     assert console_errors == []
+
+
+def boxes_overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return not (
+        a["x"] + a["width"] <= b["x"]
+        or b["x"] + b["width"] <= a["x"]
+        or a["y"] + a["height"] <= b["y"]
+        or b["y"] + b["height"] <= a["y"]
+    )
+
+
+def test_card_tools_shown_on_hover_leave_the_offer_name_visible(
+    live_server, log_in, page, console_errors, board
+):
+    log_in("editor")
+    page.goto(f"{live_server.url}/blueprints/{board.pk}/")
+    card = page.locator("#offer-welcome")
+    card.hover()
+    tools = card.locator(".card-tools")
+    expect(tools).to_have_css("opacity", "1")
+    assert not boxes_overlap(tools.bounding_box(), card.locator(".card-name").bounding_box())
+    assert console_errors == []
+
+
+def test_a_move_button_that_cannot_move_says_so_through_the_live_region(
+    live_server, log_in, page, console_errors, board
+):
+    log_in("editor")
+    page.goto(f"{live_server.url}/blueprints/{board.pk}/")
+    page.locator("#offer-welcome-up").focus()  # already the first offer of its stage
+    page.keyboard.press("Enter")
+    expect(page.locator("#board-status")).to_have_text(re.compile("Welcome bonus.*cannot move further"))
+    assert page.locator("#board-status").get_attribute("aria-live") == "polite"
+    assert page.locator("#offer-welcome-up").get_attribute("title") == "Higher priority"
+    assert console_errors == []
+
+
+def test_a_viewer_opens_a_clamped_description_in_full(live_server, log_in, page, console_errors, board):
+    long_text = "A long description of the welcome bonus. " * 8
+    operation_apply(
+        blueprint_id=board.pk,
+        actor=None,
+        op_type="offer.update",
+        payload={"key": "welcome", "description": long_text.strip()},
+    )
+    log_in("viewer")
+    page.goto(f"{live_server.url}/blueprints/{board.pk}/")
+    summary = page.locator("#offer-welcome .card-desc summary")
+    clamped = summary.bounding_box()["height"]
+    summary.click()
+    assert page.locator("#offer-welcome .card-desc").evaluate("el => el.open")
+    assert summary.bounding_box()["height"] > clamped * 2
+    assert console_errors == []
+
+
+def welcome_form_with_a_range_and_a_date(live_server: Any, log_in: Any, page: Any, board: Any) -> Any:
+    groups = [
+        [
+            {"attribute": "age", "operator": "between", "value": [18, 30]},
+            {"attribute": "last_login", "operator": "within_last_days", "value": 14},
+        ]
+    ]
+    operation_apply(
+        blueprint_id=board.pk,
+        actor=None,
+        op_type="offer.update",
+        payload={"key": "welcome", "groups": groups},
+    )
+    log_in("editor")
+    page.goto(f"{live_server.url}/blueprints/{board.pk}/")
+    page.locator("#offer-welcome").hover()
+    page.get_by_role("button", name="Edit offer Welcome bonus").click()
+    form = page.locator("#offer-welcome-edit")
+    form.wait_for()
+    settled(page)
+    return form
+
+
+def test_every_operator_select_is_as_wide_as_its_label(live_server, log_in, page, console_errors, board):
+    form = welcome_form_with_a_range_and_a_date(live_server, log_in, page, board)
+    for select in form.locator("select[aria-label=Operator]").all():
+        # CSSOM styles are allowed by the CSP; style attributes are not
+        shown, needed = select.evaluate(
+            """el => {
+                const shown = el.getBoundingClientRect().width;
+                el.style.width = "max-content";
+                const needed = el.getBoundingClientRect().width;
+                el.style.width = "";
+                return [shown, needed];
+            }"""
+        )
+        assert shown >= needed - 1
+    assert console_errors == []
+
+
+def test_a_refused_save_outlines_only_the_faulty_field(live_server, log_in, page, console_errors, board):
+    form = welcome_form_with_a_range_and_a_date(live_server, log_in, page, board)
+    form.locator("input[aria-label=From]").fill("40")  # above the high end
+    form.locator("button[type=submit]").click()
+    form.locator(".field-error").wait_for()
+    danger = form.locator("input[aria-label=From]").evaluate("el => getComputedStyle(el).borderColor")
+    assert form.locator("input[aria-label=From]").get_attribute("aria-invalid") == "true"
+    for quiet in ("select[aria-label=Attribute]", "select[aria-label=Operator]"):
+        for field in form.locator(quiet).all():
+            assert field.evaluate("el => getComputedStyle(el).borderColor") != danger
+    assert [e for e in console_errors if "status of 422" not in e] == []
