@@ -34,6 +34,7 @@ from blueprint.selectors import (
     blueprint_for_user,
     blueprints_listed,
     board_load,
+    memberships_of,
 )
 from blueprint.services import (
     blueprint_create,
@@ -506,14 +507,9 @@ def attribute_delete(request: HtmxHttpRequest, blueprint_id: int, key: str) -> H
 
 # --- Members ----------------------------------------------------------------------------------
 
-ROLE_ORDER = {role: n for n, role in enumerate(Role.values)}
-
 
 def _members_context(request: HtmxHttpRequest, blueprint: Blueprint, **extra: Any) -> dict[str, Any]:
-    memberships = sorted(
-        Membership.objects.filter(blueprint=blueprint).select_related("user"),
-        key=lambda m: (ROLE_ORDER.get(m.role, 99), m.user.get_username().casefold()),
-    )
+    memberships = memberships_of(blueprint)
     context: dict[str, Any] = {
         "blueprint": blueprint,
         "memberships": memberships,
