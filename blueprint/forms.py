@@ -18,7 +18,7 @@ import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from django.http import QueryDict
 
@@ -341,14 +341,37 @@ def _field_errors(
     return errors
 
 
+class _EditForm:
+    """What the stage and offer forms share: the values they showed (``orig``), the fields the
+    person changed since, and the service's problems put back beside those fields."""
+
+    editor: ConditionEditor
+    errors: dict[str, list[str]]
+    orig: str
+    OWN: ClassVar[tuple[str, ...]]
+
+    def payload(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def remember_as_shown(self, catalog: Mapping[str, AttributeSpec]) -> None:
+        self.editor.bind(catalog)  # as drawn, so ``orig`` is what the untouched form posts
+        self.orig = shown_json(self.payload())
+
+    def changes(self) -> dict[str, Any]:
+        return changed_fields(self.payload(), form_as_shown(self.orig))
+
+    def show_problems(self, problems: Mapping[str, list[str]]) -> None:
+        self.errors = _field_errors(problems, self.editor, self.OWN)
+
+
 @dataclass
-class StageForm:
+class StageForm(_EditForm):
     name: str = ""
     description: str = ""
     editor: ConditionEditor = field(default_factory=lambda: ConditionEditor(name="entry"))
     errors: dict[str, list[str]] = field(default_factory=dict)
     orig: str = ""  # the payload as the edit form first showed it (``shown_json``)
-    OWN = ("name", "description")
+    OWN: ClassVar[tuple[str, ...]] = ("name", "description")
 
     @classmethod
     def from_stage(cls, stage: Any, catalog: Mapping[str, AttributeSpec]) -> StageForm:
@@ -357,8 +380,7 @@ class StageForm:
             description=stage.description,
             editor=ConditionEditor.from_groups("entry", stage.entry),
         )
-        form.editor.bind(catalog)  # as drawn, so ``orig`` is what the untouched form posts
-        form.orig = shown_json(form.payload())
+        form.remember_as_shown(catalog)
         return form
 
     @classmethod
@@ -373,15 +395,9 @@ class StageForm:
     def payload(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description, "entry": self.editor.as_groups()}
 
-    def changes(self) -> dict[str, Any]:
-        return changed_fields(self.payload(), form_as_shown(self.orig))
-
-    def show_problems(self, problems: Mapping[str, list[str]]) -> None:
-        self.errors = _field_errors(problems, self.editor, self.OWN)
-
 
 @dataclass
-class OfferForm:
+class OfferForm(_EditForm):
     name: str = ""
     description: str = ""
     channel: str = ""
@@ -389,7 +405,7 @@ class OfferForm:
     editor: ConditionEditor = field(default_factory=lambda: ConditionEditor(name="groups"))
     errors: dict[str, list[str]] = field(default_factory=dict)
     orig: str = ""  # the payload as the edit form first showed it (``shown_json``)
-    OWN = ("name", "description", "channel", "fallback")
+    OWN: ClassVar[tuple[str, ...]] = ("name", "description", "channel", "fallback")
 
     @classmethod
     def from_offer(cls, offer: Any, catalog: Mapping[str, AttributeSpec]) -> OfferForm:
@@ -400,8 +416,7 @@ class OfferForm:
             fallback=offer.fallback,
             editor=ConditionEditor.from_groups("groups", offer.groups),
         )
-        form.editor.bind(catalog)  # as drawn, so ``orig`` is what the untouched form posts
-        form.orig = shown_json(form.payload())
+        form.remember_as_shown(catalog)
         return form
 
     @classmethod
@@ -423,12 +438,6 @@ class OfferForm:
             "fallback": self.fallback,
             "groups": self.editor.as_groups(),
         }
-
-    def changes(self) -> dict[str, Any]:
-        return changed_fields(self.payload(), form_as_shown(self.orig))
-
-    def show_problems(self, problems: Mapping[str, list[str]]) -> None:
-        self.errors = _field_errors(problems, self.editor, self.OWN)
 
 
 def move_payload(data: QueryDict, key: str, *, with_stage: bool) -> dict[str, Any]:

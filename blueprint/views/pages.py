@@ -29,6 +29,7 @@ from blueprint.errors import BlueprintError, Forbidden, NotFound
 from blueprint.forms import changed_fields, form_as_shown, shown_json
 from blueprint.models import EDIT_ROLES, Attribute, Blueprint, Membership, Role
 from blueprint.selectors import (
+    Board,
     StageUsage,
     attribute_usages,
     blueprint_for_user,
@@ -173,6 +174,17 @@ def _row(request: HtmxHttpRequest, blueprint: Blueprint, *, status: int = 200, *
     return _respond(request, "blueprint/list.html", "blueprint-row", context, status=status)
 
 
+def _list_outcome(request: HtmxHttpRequest, note: str, *, status: int = 200, **extra: Any) -> HttpResponse:
+    """What a whole-list action (duplicate, delete) answers: the refreshed list with the note for
+    htmx, or back to the list with the note as a message for a plain POST."""
+    if not request.htmx:
+        (messages.success if status < 400 else messages.error)(request, note)
+        return HttpResponseRedirect(reverse("blueprint_list"))
+    said = {"list_note": note} if status < 400 else {"list_error": note}
+    context = _list_context(request, **said, **extra)
+    return _respond(request, "blueprint/list.html", "blueprint-list", context, status=status)
+
+
 @login_required
 @require_GET
 def blueprint_list(request: HtmxHttpRequest) -> HttpResponse:
@@ -249,18 +261,8 @@ def blueprint_duplicate_view(request: HtmxHttpRequest, blueprint_id: int) -> Htt
         copy = blueprint_duplicate(actor=request.user, blueprint_id=source.pk)
     except BlueprintError as exc:
         _raise_access(exc)
-        note = f"Could not copy '{source.name}': {_plainly(exc)}"
-        if not request.htmx:
-            messages.error(request, note)
-            return HttpResponseRedirect(reverse("blueprint_list"))
-        context = _list_context(request, list_error=note)
-        return _respond(request, "blueprint/list.html", "blueprint-list", context, status=exc.status)
-    note = f"Copied '{source.name}' as '{copy.name}'."
-    if not request.htmx:
-        messages.success(request, note)
-        return HttpResponseRedirect(reverse("blueprint_list"))
-    context = _list_context(request, list_note=note, highlight_id=copy.pk)
-    return _respond(request, "blueprint/list.html", "blueprint-list", context)
+        return _list_outcome(request, f"Could not copy '{source.name}': {_plainly(exc)}", status=exc.status)
+    return _list_outcome(request, f"Copied '{source.name}' as '{copy.name}'.", highlight_id=copy.pk)
 
 
 @login_required
@@ -280,18 +282,10 @@ def blueprint_delete_view(request: HtmxHttpRequest, blueprint_id: int) -> HttpRe
         blueprint_delete(actor=request.user, blueprint_id=blueprint.pk)
     except BlueprintError as exc:
         _raise_access(exc)
-        note = f"Could not delete '{blueprint.name}': {_plainly(exc)}"
-        if not request.htmx:
-            messages.error(request, note)
-            return HttpResponseRedirect(reverse("blueprint_list"))
-        context = _list_context(request, list_error=note)
-        return _respond(request, "blueprint/list.html", "blueprint-list", context, status=exc.status)
-    note = f"Deleted '{blueprint.name}'."
-    if not request.htmx:
-        messages.success(request, note)
-        return HttpResponseRedirect(reverse("blueprint_list"))
-    context = _list_context(request, list_note=note)
-    return _respond(request, "blueprint/list.html", "blueprint-list", context)
+        return _list_outcome(
+            request, f"Could not delete '{blueprint.name}': {_plainly(exc)}", status=exc.status
+        )
+    return _list_outcome(request, f"Deleted '{blueprint.name}'.")
 
 
 # --- Attribute catalog ------------------------------------------------------------------------
@@ -341,8 +335,10 @@ def _typed(data: QueryDict) -> dict[str, str]:
     return {f: data.get(f, "") for f in ATTRIBUTE_FORM_FIELDS}
 
 
-def _catalog_context(request: HtmxHttpRequest, blueprint: Blueprint, **extra: Any) -> dict[str, Any]:
-    board = board_load(blueprint)
+def _catalog_context(
+    request: HtmxHttpRequest, blueprint: Blueprint, board: Board | None = None, **extra: Any
+) -> dict[str, Any]:
+    board = board or board_load(blueprint)
     usages = attribute_usages(board)
     rows = [
         CatalogRow(a, usages.get(a.key, []))
@@ -372,8 +368,7 @@ def _catalog_context(request: HtmxHttpRequest, blueprint: Blueprint, **extra: An
     return context
 
 
-def _catalog_row(blueprint: Blueprint, key: str) -> CatalogRow:
-    board = board_load(blueprint)
+def _catalog_row(board: Board, key: str) -> CatalogRow:
     attribute = next((a for a in board.attributes if a.key == key), None)
     if attribute is None:
         raise Http404("No such attribute.")
@@ -414,7 +409,8 @@ def catalog(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
 def attribute_row(request: HtmxHttpRequest, blueprint_id: int, key: str) -> HttpResponse:
     """The plain row of one attribute (what "Cancel" fetches)."""
     blueprint = _member_blueprint(request, blueprint_id)
-    context = _catalog_context(request, blueprint, row=_catalog_row(blueprint, key))
+    board = board_load(blueprint)
+    context = _catalog_context(request, blueprint, board, row=_catalog_row(board, key))
     return _respond(request, "blueprint/catalog.html", "attribute", context)
 
 
@@ -423,11 +419,12 @@ def attribute_row(request: HtmxHttpRequest, blueprint_id: int, key: str) -> Http
 def attribute_edit(request: HtmxHttpRequest, blueprint_id: int, key: str) -> HttpResponse:
     blueprint = _member_blueprint(request, blueprint_id)
     _require_role(blueprint, EDIT_ROLES, "edit the catalog")
-    row = _catalog_row(blueprint, key)
+    board = board_load(blueprint)
+    row = _catalog_row(board, key)
     values = _attribute_form_values(row.attribute)
     orig = shown_json(_attribute_payload(values))
     form = FormState(values, fields=ATTRIBUTE_FORM_FIELDS, orig=orig)
-    context = _catalog_context(request, blueprint, row=row, editing_key=key, edit_form=form)
+    context = _catalog_context(request, blueprint, board, row=row, editing_key=key, edit_form=form)
     return _respond(request, "blueprint/catalog.html", "attribute", context)
 
 

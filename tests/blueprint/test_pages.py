@@ -714,3 +714,17 @@ def test_no_form_input_causes_a_server_error(
         for extra in ({}, HTMX):
             response = client.post(url, data, **extra)
             assert response.status_code < 500, url
+
+
+@pytest.mark.parametrize("action", ["", "edit/"])
+def test_an_attribute_row_loads_the_board_once(
+    client: Client, catalog: Blueprint, users: dict[str, Any], django_assert_max_num_queries: Any, action: str
+) -> None:
+    client.force_login(users["owner"])
+    # session, user, membership, then the board's three queries: attributes, stages, offers
+    with django_assert_max_num_queries(6):
+        response = client.get(
+            f"/blueprints/{catalog.pk}/catalog/attributes/segment/{action}", headers={"HX-Request": "true"}
+        )
+    assert response.status_code == 200
+    assert 'id="attribute-segment"' in response.content.decode()
