@@ -10,7 +10,7 @@ from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from blueprint.conditions import AttributeSpec, attributes_used, condition_sentence
-from blueprint.models import Attribute, Blueprint, Membership, Offer, Role, Stage
+from blueprint.models import Attribute, Blueprint, Membership, Offer, Operation, Role, Stage
 
 
 @dataclass
@@ -195,3 +195,31 @@ def memberships_of(blueprint: Blueprint) -> list[Membership]:
         Membership.objects.filter(blueprint=blueprint).select_related("user"),
         key=lambda m: (ROLE_ORDER.get(m.role, len(ROLE_ORDER)), m.user.get_username().casefold()),
     )
+
+
+# --- Who did what: faces and the activity log ----------------------------------------------
+
+AVATAR_COLOURS = 8
+ACTIVITY_LIMIT = 50
+
+
+def member_face(user: Any) -> dict[str, Any]:
+    """How a person appears on the board: name, initials and one of eight colours (CSS classes
+    ``avatar-c0`` … ``avatar-c7``; the CSP allows no inline styles). ``None`` is the system."""
+    if user is None:
+        return {"id": None, "name": "Blueprint", "initials": "BP", "colour": 0}
+    full = (user.get_full_name() or "").strip() if hasattr(user, "get_full_name") else ""
+    name = full or user.get_username()
+    words = [w for w in name.replace("_", " ").replace(".", " ").split() if w]
+    initials = (words[0][0] + words[1][0]) if len(words) > 1 else name[:2]
+    return {"id": user.pk, "name": name, "initials": initials.upper(), "colour": user.pk % AVATAR_COLOURS}
+
+
+def operations_recent(blueprint_id: int, *, limit: int = ACTIVITY_LIMIT) -> list[Operation]:
+    """The newest operations first, each with a ``face`` for the activity panel."""
+    ops = list(
+        Operation.objects.filter(blueprint_id=blueprint_id).select_related("actor").order_by("-rev")[:limit]
+    )
+    for op in ops:
+        op.face = member_face(op.actor)  # type: ignore[attr-defined]
+    return ops

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User as AuthUser
 from blueprint.services.operations import (
     User,
+    membership_broadcast,
     operations_apply,
     require_role,
     validate_blueprint_fields,
@@ -77,7 +78,10 @@ def blueprint_duplicate(*, actor: User, blueprint_id: int, name: Any = None) -> 
 def blueprint_delete(*, actor: User, blueprint_id: int) -> None:
     blueprint = _visible(actor, blueprint_id)
     require_role(actor, blueprint, frozenset({Role.OWNER}), "delete this blueprint")
-    blueprint.delete()
+    blueprint_id = blueprint.pk
+    with transaction.atomic():
+        blueprint.delete()
+        transaction.on_commit(lambda: membership_broadcast(blueprint_id, None))
 
 
 def _visible(actor: User, blueprint_id: int) -> Blueprint:
@@ -118,6 +122,8 @@ def membership_set(
             _keep_an_owner(blueprint, membership, role)
             membership.role = role
             membership.save(update_fields=["role"])
+            user_id = user.pk
+            transaction.on_commit(lambda: membership_broadcast(blueprint.pk, user_id))
     return membership
 
 
@@ -129,7 +135,9 @@ def membership_remove(*, actor: User, blueprint_id: int, username: Any) -> None:
         if membership is None:
             raise NotFound(f"'{str(username)[:80]}' is not a member of this blueprint.", field="username")
         _keep_an_owner(blueprint, membership, None)
+        user_id = membership.user_id
         membership.delete()
+        transaction.on_commit(lambda: membership_broadcast(blueprint.pk, user_id))
 
 
 def _locked(actor: User, blueprint_id: int) -> Blueprint:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import logging
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -207,10 +208,30 @@ def operation_broadcast(record: Operation) -> None:
     try:
         async_to_sync(layer.group_send)(
             board_group_name(record.blueprint_id),
-            {"type": "board.operation", "rev": record.rev, "operation_id": record.pk},
+            {
+                "type": "board.operation",
+                "rev": record.rev,
+                "operation_id": record.pk,
+                # when the edit became true, so a receiver can measure commit-to-screen latency
+                "committed_at": time.time(),
+            },
         )
     except Exception:  # a broadcast must never undo or fail a committed edit
         logger.warning("broadcast of %s failed", record, exc_info=True)
+
+
+def membership_broadcast(blueprint_id: int, user_id: int | None) -> None:
+    """Tell the board's open sockets that a member's role changed or was removed (``user_id``),
+    or that everyone's did (``None``: the blueprint was deleted). Call after commit."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(
+            board_group_name(blueprint_id), {"type": "board.membership", "user_id": user_id}
+        )
+    except Exception:  # the sockets re-check roles on every message anyway
+        logger.warning("membership broadcast for blueprint %s failed", blueprint_id, exc_info=True)
 
 
 def role_of(user: User | None, blueprint: Blueprint | int) -> str | None:

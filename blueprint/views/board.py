@@ -39,7 +39,7 @@ from blueprint.forms import (
     new_id,
 )
 from blueprint.models import EDIT_ROLES, Blueprint, Offer, Operation, Stage
-from blueprint.selectors import Board, blueprint_for_user, board_load
+from blueprint.selectors import Board, blueprint_for_user, board_load, operations_recent
 from blueprint.services import operation_apply
 from blueprint.views import HtmxHttpRequest
 
@@ -202,7 +202,14 @@ def _apply(
 ) -> Operation:
     """``operation_apply`` as the member, keeping ``blueprint.rev`` in step with the write, so the
     fragments rendered after it carry the new ``data-rev`` rather than the one loaded before it."""
-    record = operation_apply(blueprint_id=blueprint.pk, actor=request.user, op_type=op_type, payload=payload)
+    record = operation_apply(
+        blueprint_id=blueprint.pk,
+        actor=request.user,
+        op_type=op_type,
+        payload=payload,
+        # a form re-posted after a lost connection carries the same id, so it applies once
+        client_id=request.POST.get("client_id", "")[:64],
+    )
     blueprint.rev = record.rev
     return record
 
@@ -222,7 +229,8 @@ def board_page(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
     if blueprint is None:
         raise Http404("No such blueprint, or you are not a member of it.")
     ctx = BoardContext(request, blueprint)
-    return render(request, TEMPLATE, ctx.data(columns=ctx.columns, board=ctx.board))
+    activity = operations_recent(blueprint.pk)
+    return render(request, TEMPLATE, ctx.data(columns=ctx.columns, board=ctx.board, activity=activity))
 
 
 @require_GET

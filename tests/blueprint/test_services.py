@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from typing import Any
 
 import pytest
@@ -113,9 +115,12 @@ def test_an_operation_is_broadcast_to_the_board_group_after_commit(
     assert sent == []  # nothing is said before the commit
     for callback in callbacks:
         callback()
-    assert sent == [
-        (f"board-{board.pk}", {"type": "board.operation", "rev": record.rev, "operation_id": record.pk})
-    ]
+    assert len(sent) == 1
+    group, message = sent[0]
+    committed_at = message.pop("committed_at")
+    assert group == f"board-{board.pk}"
+    assert message == {"type": "board.operation", "rev": record.rev, "operation_id": record.pk}
+    assert abs(committed_at - time.time()) < 5
 
 
 # --- Every operation and its inverse ---------------------------------------------------------
