@@ -1,7 +1,11 @@
-"""WebSocket routes. The board consumer arrives with live collaboration (issue 3)."""
+"""WebSocket routes: the live board (blueprint/consumers.py)."""
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-websocket_urlpatterns: list[URLPattern] = []
+from blueprint.consumers import BoardConsumer
+
+websocket_urlpatterns: list[URLPattern] = [
+    path("ws/blueprints/<int:blueprint_id>/", BoardConsumer.as_asgi()),
+]

@@ -110,9 +110,13 @@ def _attribute_options(catalog: Mapping[str, AttributeSpec]) -> list[tuple[str, 
 
 
 class BoardContext:
-    """The context every partial of the board shares; the catalog is loaded once per request."""
+    """The context every partial of the board shares; the catalog is loaded once per request.
 
-    def __init__(self, request: HttpRequest, blueprint: Blueprint, board: Board | None = None) -> None:
+    ``request`` may be None: the board's partials need none, so the live board (views/live.py)
+    renders the same fragments outside any request, for a socket.
+    """
+
+    def __init__(self, request: HttpRequest | None, blueprint: Blueprint, board: Board | None = None) -> None:
         self.request = request
         self.blueprint = blueprint
         self._board = board
@@ -139,6 +143,7 @@ class BoardContext:
         raise Http404("No such offer; it may have been deleted.")
 
     def render(self, partial: str, status: int = 200, **extra: Any) -> HttpResponse:
+        assert self.request is not None, "an HTTP response needs the request it answers"
         return render(self.request, f"{TEMPLATE}#{partial}", self.data(**extra), status=status)
 
     def render_string(self, partial: str, **extra: Any) -> str:

@@ -1,0 +1,433 @@
+"""The live board's socket: one ``BoardConsumer`` per open tab (the live-board protocol).
+
+Thin by design: every change goes through ``operation_apply`` (or ``undo_step``), every frame is
+rendered by ``blueprint.views.live``; this module only checks who is asking, validates the shape of
+what arrives, and routes messages between the browser and the board's group. Presence lives in
+memory only: each tab announces itself to the group and the others answer, so every worker process
+knows every tab without a database, and a crashed worker's tabs simply stop being refreshed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from collections import OrderedDict
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.exceptions import AcceptConnection, DenyConnection, StopConsumer
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from blueprint.errors import BlueprintError
+from blueprint.models import EDIT_ROLES, Blueprint
+from blueprint.selectors import member_face
+from blueprint.services.operations import board_group_name, operation_apply, role_of
+from blueprint.views.live import Frame, board_reset_frame, operation_frame, sync_frame
+
+logger = logging.getLogger(__name__)
+
+MAX_FRAME_BYTES = 64 * 1024
+MESSAGE_TYPES = ("op", "sync", "presence", "undo", "redo", "ping")
+EDITING_RE = re.compile(r"^(offer|stage)-[a-z0-9_-]{1,64}$")
+
+CLOSE_ANONYMOUS = 4401
+CLOSE_REMOVED = 4403
+CLOSE_NOT_MEMBER = 4404
+
+
+class FrameProblem(Exception):
+    """A client message that cannot be taken as it is: answered with an ``error`` frame."""
+
+    def __init__(self, field: str, message: str, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.errors = {field: [message]}
+        self.detail = detail or message
+
+
+# --- One render per operation per process -----------------------------------------------------
+
+
+class FrameCache:
+    """``op`` frames by (operation, can_edit), shared by every socket of this process.
+
+    The first socket to need a frame starts its render; the others await the same task, so thirty
+    tabs cost one render. Entries live a few seconds: a broadcast reaches every tab at once, and a
+    frame kept longer would show an older state than the database (and a reused id after a
+    database reset could show a wrong one).
+    """
+
+    def __init__(self, size: int = 256, ttl: float = 5.0) -> None:
+        self.size, self.ttl = size, ttl
+        self._entries: OrderedDict[tuple[int, int, bool], tuple[float, asyncio.Task[Frame | None]]] = (
+            OrderedDict()
+        )
+
+    async def frame(self, blueprint_id: int, operation_id: int, *, can_edit: bool) -> Frame | None:
+        key = (blueprint_id, operation_id, can_edit)
+        now = time.monotonic()
+        entry = self._entries.get(key)
+        loop = asyncio.get_running_loop()
+        if entry is None or now - entry[0] > self.ttl or entry[1].get_loop() is not loop:
+            render = database_sync_to_async(operation_frame)
+            task = loop.create_task(render(blueprint_id, operation_id, can_edit=can_edit))
+            entry = (now, task)
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        try:
+            # shielded: a tab that disconnects while waiting must not cancel everyone's render
+            return await asyncio.shield(entry[1])
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            if self._entries.get(key) is entry:
+                del self._entries[key]  # the next tab tries again
+            raise
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+frame_cache = FrameCache()
+
+
+# --- Database calls (sync, run in the database thread) ----------------------------------------
+
+
+def _role_and_rev(user: Any, blueprint_id: int) -> tuple[str | None, int]:
+    role = role_of(user, blueprint_id)
+    rev = Blueprint.objects.filter(pk=blueprint_id).values_list("rev", flat=True).first()
+    return (role, rev) if rev is not None else (None, 0)
+
+
+role_of_async = database_sync_to_async(role_of)
+role_and_rev_async = database_sync_to_async(_role_and_rev)
+operation_apply_async = database_sync_to_async(operation_apply)
+sync_frame_async = database_sync_to_async(sync_frame)
+board_reset_frame_async = database_sync_to_async(board_reset_frame)
+
+
+class BoardConsumer(AsyncJsonWebsocketConsumer):
+    """``/ws/blueprints/<id>/``: the board's operations, presence and undo for one tab."""
+
+    # seconds; class attributes so a test can make them short
+    heartbeat_seconds = 15.0
+    presence_expires_seconds = 45.0
+
+    blueprint_id: int
+    group: str
+    role: str
+    me: dict[str, Any]
+
+    # --- Lifecycle --------------------------------------------------------------------------
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """No message may crash the socket: what fails unexpectedly is logged, and the tab goes on
+        (it recovers anything it missed from ``rev``)."""
+        try:
+            await super().dispatch(message)
+        except (StopConsumer, AcceptConnection, DenyConnection):
+            raise
+        except Exception:
+            logger.exception("%s on blueprint socket failed", message.get("type"))
+            if message.get("type") == "websocket.connect":
+                await self.close(code=1011)
+
+    async def connect(self) -> None:
+        self.joined = False
+        self.heartbeat: asyncio.Task[None] | None = None
+        self.members: dict[str, tuple[dict[str, Any], float]] = {}
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_ANONYMOUS)
+            return
+        self.blueprint_id = int(self.scope["url_route"]["kwargs"]["blueprint_id"])
+        self.group = board_group_name(self.blueprint_id)
+        # Join before reading rev: an operation committed after the read is then broadcast to us.
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        role, rev = await role_and_rev_async(user, self.blueprint_id)
+        if role is None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.close(code=CLOSE_NOT_MEMBER)
+            return
+        self.joined = True
+        self.role = role
+        self.me = {"tab": self.channel_name, **member_face(user), "editing": None}
+        await self.accept()
+        await self.send_json({"type": "welcome", "rev": rev, "you": self.me, "role": role})
+        self.members[self.channel_name] = (self.me, time.monotonic())
+        await self.channel_layer.group_send(self.group, {"type": "presence.join", "member": self.me})
+        await self._send_presence()
+        self.heartbeat = asyncio.get_running_loop().create_task(self._beat())
+
+    async def disconnect(self, code: int) -> None:
+        await self._leave()
+
+    async def _leave(self) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.cancel()
+            self.heartbeat = None
+        if not self.joined:
+            return
+        self.joined = False
+        try:
+            await self.channel_layer.group_send(
+                self.group, {"type": "presence.leave", "tab": self.channel_name}
+            )
+        finally:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def _beat(self) -> None:
+        """Re-announce this tab and forget tabs nobody has heard of lately (a crashed worker's)."""
+        while True:
+            await asyncio.sleep(self.heartbeat_seconds)
+            try:
+                # also renews the group membership, which channels_redis expires after a day
+                await self.channel_layer.group_add(self.group, self.channel_name)
+                await self.channel_layer.group_send(
+                    self.group, {"type": "presence.update", "member": self.me}
+                )
+                now = time.monotonic()
+                self.members[self.channel_name] = (self.me, now)
+                stale = [
+                    tab
+                    for tab, (_, seen) in self.members.items()
+                    if now - seen > self.presence_expires_seconds
+                ]
+                for tab in stale:
+                    del self.members[tab]
+                if stale:
+                    await self._send_presence()
+            except Exception:
+                logger.exception("presence heartbeat failed on blueprint %s", self.blueprint_id)
+
+    # --- From the browser -------------------------------------------------------------------
+
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
+        try:
+            await self._receive(text_data)
+        except FrameProblem as problem:
+            await self._send_error(problem.detail, problem.errors)
+        except Exception:
+            logger.exception("socket message on blueprint %s failed", getattr(self, "blueprint_id", "?"))
+            await self._send_error(
+                "The server could not handle that message; nothing was changed.", {"frame": ["Server error."]}
+            )
+
+    async def _receive(self, text_data: str | None) -> None:
+        if text_data is None:
+            raise FrameProblem("frame", "Binary frames are not accepted; send JSON text.")
+        if len(text_data) > MAX_FRAME_BYTES or len(text_data.encode("utf-8", "replace")) > MAX_FRAME_BYTES:
+            raise FrameProblem("frame", f"A message may be at most {MAX_FRAME_BYTES} bytes.")
+        try:
+            content = json.loads(text_data, parse_constant=_refuse_constant, parse_float=_finite_float)
+        except (ValueError, RecursionError):
+            raise FrameProblem("frame", "Not valid JSON.") from None
+        if not isinstance(content, dict):
+            raise FrameProblem("frame", "Expected a JSON object.")
+        message_type = content.get("type")
+        if message_type not in MESSAGE_TYPES or not isinstance(message_type, str):
+            raise FrameProblem(
+                "type", f"Expected one of: {', '.join(MESSAGE_TYPES)}.", "Unknown message type."
+            )
+        # handlers are _on_<type>: AsyncConsumer keeps a flag of its own called _sync
+        if message_type == "op":
+            await self._on_op(content)
+        elif message_type == "sync":
+            await self._on_sync(content)
+        elif message_type == "presence":
+            await self._on_presence(content)
+        elif message_type in ("undo", "redo"):
+            await self._on_undo(content, redo=message_type == "redo")
+        else:
+            await self.send_json({"type": "pong"})
+
+    async def _on_op(self, content: dict[str, Any]) -> None:
+        client_id = _client_id(content)
+        op_type = content.get("op")
+        if not isinstance(op_type, str) or not op_type:
+            raise FrameProblem("op", "Name the operation, e.g. offer.move.")
+        payload = content.get("payload")
+        if not isinstance(payload, dict):
+            raise FrameProblem("payload", "The payload must be an object.")
+        try:
+            record = await operation_apply_async(
+                blueprint_id=self.blueprint_id,
+                actor=self.scope["user"],
+                op_type=op_type,
+                payload=payload,
+                client_id=client_id,
+            )
+        except BlueprintError as exc:
+            await self._send_refused(client_id, exc)
+            return
+        await self.send_json({"type": "ack", "client_id": client_id, "rev": record.rev, "id": record.pk})
+
+    async def _on_sync(self, content: dict[str, Any]) -> None:
+        since = content.get("since")
+        if not isinstance(since, int) or isinstance(since, bool):
+            raise FrameProblem("since", "Expected the whole-number rev the page was rendered at.")
+        # The channel layer may have lost a membership message: a sync is a good moment to look.
+        if not await self._role_still_held():
+            return
+        try:
+            frame = await sync_frame_async(self.blueprint_id, since, can_edit=self._can_edit())
+        except BlueprintError as exc:
+            await self._send_error(exc.message, exc.problems)
+            return
+        await self.send_json(frame)
+
+    async def _on_presence(self, content: dict[str, Any]) -> None:
+        editing = content.get("editing")
+        if editing is not None and not (isinstance(editing, str) and EDITING_RE.match(editing)):
+            raise FrameProblem(
+                "editing", "Expected null, or the id of an offer or stage (offer-<key>, stage-<key>)."
+            )
+        if editing == self.me["editing"]:
+            return
+        self.me = {**self.me, "editing": editing}
+        self.members[self.channel_name] = (self.me, time.monotonic())
+        await self._send_presence()
+        await self.channel_layer.group_send(self.group, {"type": "presence.update", "member": self.me})
+
+    async def _on_undo(self, content: dict[str, Any], *, redo: bool) -> None:
+        client_id = _client_id(content)
+        try:
+            # imported here so that the socket works before the undo service exists on a branch
+            from blueprint.services.undo import undo_step
+        except ImportError:
+            raise FrameProblem("type", "Undo is not available on this server yet.") from None
+        try:
+            result = await database_sync_to_async(undo_step)(
+                blueprint_id=self.blueprint_id, actor=self.scope["user"], redo=redo
+            )
+        except BlueprintError as exc:
+            await self._send_refused(client_id, exc)
+            return
+        await self.send_json(
+            {
+                "type": "redo" if redo else "undo",
+                "client_id": client_id,
+                "done": bool(result.done),
+                "message": str(result.message),
+            }
+        )
+
+    # --- From the group ---------------------------------------------------------------------
+
+    async def board_operation(self, message: dict[str, Any]) -> None:
+        try:
+            frame = await frame_cache.frame(
+                self.blueprint_id, int(message["operation_id"]), can_edit=self._can_edit()
+            )
+        except Exception:
+            # the client sees the gap in rev with the next operation and asks for a sync
+            logger.exception("rendering operation %s failed", message.get("operation_id"))
+            return
+        if frame is None:
+            return
+        committed_at = message.get("committed_at")
+        await self.send_json({**frame, "committed_at": committed_at or frame["committed_at"]})
+
+    async def board_membership(self, message: dict[str, Any]) -> None:
+        user_id = message.get("user_id")
+        if user_id is not None and user_id != self.scope["user"].pk:
+            return
+        try:
+            await self._role_still_held()
+        except Exception:
+            logger.exception("re-reading a role on blueprint %s failed", self.blueprint_id)
+
+    async def presence_join(self, message: dict[str, Any]) -> None:
+        member = message["member"]
+        if member["tab"] == self.channel_name:
+            return
+        self.members[member["tab"]] = (member, time.monotonic())
+        await self.channel_layer.send(member["tab"], {"type": "presence.here", "member": self.me})
+        await self._send_presence()
+
+    async def presence_here(self, message: dict[str, Any]) -> None:
+        await self._remember(message["member"])
+
+    async def presence_update(self, message: dict[str, Any]) -> None:
+        await self._remember(message["member"])
+
+    async def presence_leave(self, message: dict[str, Any]) -> None:
+        if self.members.pop(message["tab"], None) is not None:
+            await self._send_presence()
+
+    # --- Helpers ----------------------------------------------------------------------------
+
+    def _can_edit(self) -> bool:
+        return self.role in EDIT_ROLES
+
+    async def _role_still_held(self) -> bool:
+        """Re-read this user's role: gone → say so and close; changed → redraw the board for it."""
+        role = await role_of_async(self.scope["user"], self.blueprint_id)
+        if role is None:
+            await self._send_error(
+                "You are no longer a member of this blueprint.",
+                {"blueprint": ["You are no longer a member of this blueprint."]},
+            )
+            await self._leave()
+            await self.close(code=CLOSE_REMOVED)
+            return False
+        if role != self.role:
+            self.role = role
+            try:
+                frame = await board_reset_frame_async(self.blueprint_id, can_edit=self._can_edit())
+            except BlueprintError:
+                return True  # the blueprint went meanwhile; its own broadcast closes the socket
+            await self.send_json(frame)
+        return True
+
+    async def _remember(self, member: dict[str, Any]) -> None:
+        tab = member["tab"]
+        if tab == self.channel_name:
+            return
+        known = self.members.get(tab)
+        self.members[tab] = (member, time.monotonic())
+        if known is None or known[0] != member:
+            await self._send_presence()
+
+    async def _send_presence(self) -> None:
+        members = sorted((m for m, _ in self.members.values()), key=lambda m: (m["name"], m["tab"]))
+        await self.send_json({"type": "presence", "members": members})
+
+    async def _send_error(self, detail: str, errors: dict[str, list[str]]) -> None:
+        await self.send_json({"type": "error", "detail": detail, "errors": errors})
+
+    async def _send_refused(self, client_id: str, exc: BlueprintError) -> None:
+        await self.send_json(
+            {
+                "type": "refused",
+                "client_id": client_id,
+                "status": exc.status,
+                "detail": exc.message,
+                "errors": exc.problems,
+            }
+        )
+
+
+def _client_id(content: dict[str, Any]) -> str:
+    client_id = content.get("client_id")
+    if not isinstance(client_id, str) or not 1 <= len(client_id) <= 64:
+        raise FrameProblem("client_id", "A client id is a string of 1 to 64 characters.")
+    return client_id
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text[:20]} is too large")
+    return value

@@ -1,0 +1,248 @@
+"""The live board's frames: operations turned into the HTML fragments a page load would show.
+
+Rendering only — the socket (blueprint/consumers.py) decides who gets what and when. Every
+fragment is rendered from the database as it is now, not as it was when the operation was applied,
+so a frame never brings back a state that a later operation already changed; the client applies
+frames in ``rev`` order, and the last one to touch an element leaves it as the database has it.
+The fragment rules are those of the live-board protocol (which fragments each operation sends).
+
+Each function loads the board once, however many fragments it renders. Call them from sync
+code (the consumer wraps them in ``database_sync_to_async``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count
+
+from blueprint.errors import NotFound
+from blueprint.models import Blueprint, Operation, Role
+from blueprint.selectors import member_face
+from blueprint.views.board import BoardContext, ColumnView
+
+Fragment = dict[str, Any]
+Frame = dict[str, Any]
+
+# More missing operations than this and a client is better served by the whole board.
+SYNC_LIMIT = 100
+
+
+def operation_frame(blueprint_id: int, operation_id: int, *, can_edit: bool) -> Frame | None:
+    """The ``op`` frame of one operation, or None when it (or its blueprint) no longer exists."""
+    operation = (
+        Operation.objects.select_related("actor").filter(pk=operation_id, blueprint_id=blueprint_id).first()
+    )
+    if operation is None:
+        return None
+    ctx = _board_context(blueprint_id, can_edit=can_edit)
+    if ctx is None:
+        return None
+    return _op_frame(ctx, operation)
+
+
+def board_reset_frame(blueprint_id: int, *, can_edit: bool) -> Frame:
+    """The whole board, for a client that is too far behind (or ahead) to catch up frame by frame."""
+    ctx = _board_context(blueprint_id, can_edit=can_edit)
+    if ctx is None:
+        raise NotFound("No such blueprint.", field="blueprint")
+    return _reset(ctx)
+
+
+def sync_frame(blueprint_id: int, since: int, *, can_edit: bool) -> Frame:
+    """What a client at ``since`` missed: the ``op`` frames after it, in order, or a ``reset``."""
+    ctx = _board_context(blueprint_id, can_edit=can_edit)
+    if ctx is None:
+        raise NotFound("No such blueprint.", field="blueprint")
+    rev = ctx.blueprint.rev
+    if since < 0 or since > rev or rev - since > SYNC_LIMIT:
+        return _reset(ctx)
+    # ``rev__lte``: an operation committed after the blueprint was read arrives by broadcast anyway
+    missed = (
+        Operation.objects.select_related("actor")
+        .filter(blueprint_id=blueprint_id, rev__gt=since, rev__lte=rev)
+        .order_by("rev")
+    )
+    return {"type": "sync", "rev": rev, "frames": [_op_frame(ctx, operation) for operation in missed]}
+
+
+# --- Rendering ---------------------------------------------------------------------------------
+
+
+def _board_context(blueprint_id: int, *, can_edit: bool) -> BoardContext | None:
+    blueprint = Blueprint.objects.filter(pk=blueprint_id).first()
+    if blueprint is None:
+        return None
+    # The partials read only whether the role may edit (and frames are shared by everyone who
+    # may, whatever their role), so a representative role stands in for the receiver's.
+    blueprint.role = Role.EDITOR if can_edit else Role.VIEWER  # type: ignore[attr-defined]
+    return BoardContext(None, blueprint)
+
+
+def _reset(ctx: BoardContext) -> Frame:
+    return {"type": "reset", "rev": ctx.blueprint.rev, "html": _board_html(ctx)}
+
+
+def _board_html(ctx: BoardContext) -> str:
+    return ctx.render_string("board", columns=ctx.columns, board=ctx.board)
+
+
+def _op_frame(ctx: BoardContext, operation: Operation) -> Frame:
+    face = member_face(operation.actor)
+    operation.face = face  # type: ignore[attr-defined]  # what the activity_item partial draws
+    fragments = _fragments(ctx, operation)
+    fragments.append(
+        {
+            "do": "prepend",
+            "parent": "activity-list",
+            "id": f"activity-{operation.rev}",
+            "html": ctx.render_string("activity_item", op=operation),
+        }
+    )
+    return {
+        "type": "op",
+        "rev": operation.rev,
+        "id": operation.pk,
+        "op": operation.type,
+        "client_id": operation.client_id,
+        "actor": {"id": face["id"], "name": face["name"]},
+        "summary": operation.summary,
+        # the broadcast carries the moment of commit; a frame sent later (sync) has the log's time
+        "committed_at": operation.created_at.timestamp(),
+        "fragments": fragments,
+    }
+
+
+def _fragments(ctx: BoardContext, operation: Operation) -> list[Fragment]:
+    op_type, payload = operation.type, operation.payload
+    if op_type == "blueprint.update":
+        return [{"do": "replace", "id": "board-title", "html": ctx.render_string("board_title")}]
+    if op_type == "attribute.create":
+        return []  # nothing on the board names an attribute no condition uses yet
+    if op_type.startswith("attribute."):
+        return [_board_fragment(ctx)]  # chips of any card may read differently now
+    if op_type.startswith("stage."):
+        return _stage_fragments(ctx, operation)
+    if op_type.startswith("offer."):
+        key = str(payload.get("key", ""))
+        if op_type == "offer.update":
+            return [_offer_fragment(ctx, key, place=False)]
+        fragments = [
+            {"do": "remove", "id": f"offer-{key}", "by": _by(operation)}
+            if op_type == "offer.delete"
+            else _offer_fragment(ctx, key, place=True)
+        ]
+        return fragments + [_count_fragment(ctx, s) for s in _stages_touched(ctx, operation, key)]
+    return [_board_fragment(ctx)]  # an operation this module does not know: the whole board is safe
+
+
+def _stage_fragments(ctx: BoardContext, operation: Operation) -> list[Fragment]:
+    key = str(operation.payload.get("key", ""))
+    element = f"stage-{key}"
+    index, column = _column(ctx, key)
+    if operation.type == "stage.delete":
+        if not ctx.columns:
+            return [_board_fragment(ctx)]  # the board shows its empty state instead of columns
+        return [{"do": "remove", "id": element, "by": _by(operation)}]
+    if operation.type in ("stage.create", "stage.move") and (
+        len(ctx.columns) <= 1 or (operation.type == "stage.create" and _first_stage(operation))
+    ):
+        # The receiver's board had no #columns to place the stage in (it showed the empty state).
+        return [_board_fragment(ctx)]
+    if column is None:
+        return [{"do": "remove", "id": element}]
+    html = ctx.render_string("stage", column=column)
+    if operation.type == "stage.update":
+        return [{"do": "replace", "id": element, "html": html}]
+    following = ctx.columns[index + 1] if index + 1 < len(ctx.columns) else None
+    return [
+        {
+            "do": "place",
+            "id": element,
+            "html": html,
+            "parent": "columns",
+            "before": f"stage-{following.stage.key}" if following else None,
+        }
+    ]
+
+
+def _first_stage(operation: Operation) -> bool:
+    """Whether the blueprint had no stage just before this operation, counted from the log.
+
+    The current board cannot tell: a client catching up from before the first stage needs the
+    whole board even when more stages have been added since.
+    """
+    rows = (
+        Operation.objects.filter(
+            blueprint_id=operation.blueprint_id,
+            rev__lt=operation.rev,
+            type__in=("stage.create", "stage.delete"),
+        )
+        .values("type")
+        .annotate(n=Count("pk"))
+    )
+    counts = {row["type"]: row["n"] for row in rows}
+    return counts.get("stage.create", 0) - counts.get("stage.delete", 0) <= 0
+
+
+def _offer_fragment(ctx: BoardContext, key: str, *, place: bool) -> Fragment:
+    found = _card(ctx, key)
+    element = f"offer-{key}"
+    if found is None:
+        return {"do": "remove", "id": element}
+    column, index = found
+    html = ctx.render_string("offer", column=column, card=column.cards[index])
+    if not place:
+        return {"do": "replace", "id": element, "html": html}
+    following = column.cards[index + 1] if index + 1 < len(column.cards) else None
+    return {
+        "do": "place",
+        "id": element,
+        "html": html,
+        "parent": f"stage-{column.stage.key}-offers",
+        "before": f"offer-{following.offer.key}" if following else None,
+    }
+
+
+def _stages_touched(ctx: BoardContext, operation: Operation, key: str) -> list[str]:
+    """The stages whose offer count may have changed: the one named, the one left (from the
+    inverse) and the one the offer is in now, each once."""
+    named = [operation.payload.get("stage")]
+    named += [
+        step.get("payload", {}).get("stage") for step in operation.inverse[:1] if isinstance(step, dict)
+    ]
+    found = _card(ctx, key)
+    if found is not None:
+        named.append(found[0].stage.key)
+    return [s for s in dict.fromkeys(named) if isinstance(s, str) and s]
+
+
+def _count_fragment(ctx: BoardContext, stage_key: str) -> Fragment:
+    element = f"stage-{stage_key}-count"
+    _, column = _column(ctx, stage_key)
+    if column is None:
+        return {"do": "remove", "id": element}
+    return {"do": "replace", "id": element, "html": ctx.render_string("stage_count", column=column)}
+
+
+def _board_fragment(ctx: BoardContext) -> Fragment:
+    return {"do": "board", "html": _board_html(ctx)}
+
+
+def _column(ctx: BoardContext, stage_key: str) -> tuple[int, ColumnView | None]:
+    for index, column in enumerate(ctx.columns):
+        if column.stage.key == stage_key:
+            return index, column
+    return -1, None
+
+
+def _card(ctx: BoardContext, offer_key: str) -> tuple[ColumnView, int] | None:
+    for column in ctx.columns:
+        for index, card in enumerate(column.cards):
+            if card.offer.key == offer_key:
+                return column, index
+    return None
+
+
+def _by(operation: Operation) -> str:
+    return str(member_face(operation.actor)["name"])
