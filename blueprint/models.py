@@ -156,3 +156,41 @@ class Operation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.blueprint_id}@{self.rev} {self.type}"
+
+
+class UndoStep(models.Model):
+    """One entry of a user's undo/redo stack on a blueprint: the log records of one edit.
+
+    Undo applies the records' inverses as new operations, redo the inverses of those; the stack
+    is per user, ordered by ``seq``. Not a board object: the undo service writes it directly.
+    """
+
+    class State(models.TextChoices):
+        DONE = "done", "Done"  # on the undo stack
+        UNDONE = "undone", "Undone"  # on the redo stack
+        SKIPPED = "skipped", "Skipped"  # someone else changed its target, or its inverse failed
+        DROPPED = "dropped", "Dropped"  # was on the redo stack when the user made a new edit
+
+    blueprint = models.ForeignKey(Blueprint, on_delete=models.CASCADE, related_name="undo_steps")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # The edit in words, as first made ("moved offer 'Welcome bonus' to Onboarding").
+    summary = models.CharField(max_length=300, blank=True)
+    # Operation ids, in order: the forward records this step consists of (replaced by a redo).
+    operations = models.JSONField(default=list)
+    # Operation ids of the records that undid it (while undone).
+    undo_operations = models.JSONField(default=list)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.DONE)
+    # The blueprint's rev at the step's last change of state: the top of a stack is the highest.
+    seq = models.PositiveBigIntegerField()
+    # The client id of the undo or redo that last changed it, and what that one was told when it
+    # was skipped, so a retried request gets the same answer instead of undoing one more step.
+    client_id = models.CharField(max_length=64, blank=True)
+    notice = models.CharField(max_length=600, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["blueprint", "user", "state", "seq"], name="undo_stack")]
+        ordering = ["blueprint_id", "user_id", "seq"]
+
+    def __str__(self) -> str:
+        return f"{self.blueprint_id}/{self.user_id}@{self.seq} {self.state} {self.summary}"

@@ -9,9 +9,11 @@ from blueprint.services.blueprints import (
     membership_set,
 )
 from blueprint.services.operations import HANDLERS, operation_apply, operations_apply, require_role, role_of
+from blueprint.services.undo import UndoResult, undo_step
 
 __all__ = [
     "HANDLERS",
+    "UndoResult",
     "blueprint_content_operations",
     "blueprint_create",
     "blueprint_delete",
@@ -22,4 +24,5 @@ __all__ = [
     "operations_apply",
     "require_role",
     "role_of",
+    "undo_step",
 ]

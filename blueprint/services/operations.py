@@ -4,7 +4,8 @@ Every change of a board — HTMX form, drag, REST call, WebSocket message, impor
 operation ``{type, payload}`` applied by ``operation_apply``: it checks the actor's role, locks the
 blueprint row, validates, applies, increments ``blueprint.rev``, appends the operation with its
 inverse to the log and, after commit, broadcasts it to the board's group. Nothing else saves
-stages, offers, attributes or the blueprint's own fields.
+stages, offers, attributes or the blueprint's own fields. A person's edit also goes on their undo
+stack (``UndoStep``); ``blueprint.services.undo`` applies the inverses through the same path.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from blueprint.models import (
     Offer,
     Operation,
     Stage,
+    UndoStep,
 )
 from blueprint.ranks import RESPACE_AFTER, evenly_spaced, is_valid_rank, rank_at, strictly_increasing
 from blueprint.selectors import attribute_fields, offer_fields, stage_fields
@@ -121,7 +123,9 @@ def operation_apply(
     Guarantees: the actor is an owner or editor of the blueprint (``actor=None`` is the system,
     used by the demo loader and imports); the change, the new ``rev`` and the log record commit
     together or not at all; a ``client_id`` seen before returns the earlier record and changes
-    nothing; the broadcast happens only after commit. Raises ``BlueprintError`` subclasses.
+    nothing; the broadcast happens only after commit. A user's new edit becomes the top of their
+    undo stack on this blueprint and clears their redo stack, in the same transaction (a retried
+    client id does neither). Raises ``BlueprintError`` subclasses.
     """
     if not isinstance(client_id, str) or len(client_id) > 64:
         raise InvalidInput("A client id is a string of at most 64 characters.", field="client_id")
@@ -131,21 +135,82 @@ def operation_apply(
     if not isinstance(payload, Mapping):
         raise InvalidInput("The payload must be an object.", field="payload")
     with transaction.atomic():
-        return _apply_locked(blueprint_id, actor, op_type, handler, dict(payload), client_id)
+        record, fresh = _apply_locked(blueprint_id, actor, op_type, handler, dict(payload), client_id)
+        if fresh and record.actor_id is not None:  # a person, not the system
+            _undo_stack_push(record, record.actor_id)
+    return record
 
 
 def operations_apply(
     *, blueprint_id: int, actor: User | None, operations: Sequence[tuple[str, Mapping[str, Any]]]
 ) -> list[Operation]:
-    """Apply several operations in one transaction: all of them or none (imports, duplicates)."""
+    """Apply several operations in one transaction: all of them or none (imports, duplicates).
+
+    They build a board rather than edit one, so they go on nobody's undo stack."""
     records: list[Operation] = []
     with transaction.atomic():
         for op_type, payload in operations:
             handler = HANDLERS.get(op_type)
             if handler is None:
                 raise InvalidInput(f"Unknown operation '{op_type}'.", field="type")
-            records.append(_apply_locked(blueprint_id, actor, op_type, handler, dict(payload), ""))
+            records.append(_apply_locked(blueprint_id, actor, op_type, handler, dict(payload), "")[0])
     return records
+
+
+def operations_apply_inverse(
+    *,
+    blueprint_id: int,
+    actor: User,
+    steps: Sequence[Mapping[str, Any]],
+    mark: str,
+    client_id: str = "",
+) -> list[Operation]:
+    """Apply ``steps`` (``{type, payload}`` from log records' ``inverse`` lists) in order, as
+    ordinary operations by ``actor``, for an undo or a redo; each record's summary ends with
+    ``(mark)``. The first record carries ``client_id``.
+
+    The caller holds a transaction (and should hold the blueprint lock); a ``BlueprintError``
+    leaves the transaction for the caller to roll back. Nothing goes on the undo stack: the
+    caller keeps the stack. Every record is broadcast after commit, like any operation.
+    """
+    records: list[Operation] = []
+    for index, step in enumerate(steps):
+        op_type, payload = step.get("type"), step.get("payload")
+        if not isinstance(op_type, str) or op_type not in HANDLERS or not isinstance(payload, Mapping):
+            raise InvalidInput(
+                f"The log holds an inverse this version cannot apply ({op_type!r}).", field="type"
+            )
+        record, fresh = _apply_locked(
+            blueprint_id,
+            actor,
+            op_type,
+            HANDLERS[op_type],
+            dict(payload),
+            client_id if index == 0 else "",
+            mark=mark,
+        )
+        if not fresh:
+            raise Conflict(
+                "This client id was already used for another operation; use a new one.", field="client_id"
+            )
+        records.append(record)
+    return records
+
+
+def _undo_stack_push(record: Operation, user_id: int) -> None:
+    """Put a user's new edit on top of their undo stack and drop their redo stack (as every editor
+    does: redoing after a new edit would replay a change on top of something it never saw)."""
+    UndoStep.objects.filter(
+        blueprint_id=record.blueprint_id, user_id=user_id, state=UndoStep.State.UNDONE
+    ).update(state=UndoStep.State.DROPPED, seq=record.rev)
+    UndoStep.objects.create(
+        blueprint_id=record.blueprint_id,
+        user_id=user_id,
+        summary=record.summary,
+        operations=[record.pk],
+        state=UndoStep.State.DONE,
+        seq=record.rev,
+    )
 
 
 def _apply_locked(
@@ -155,7 +220,11 @@ def _apply_locked(
     handler: Handler,
     payload: dict[str, Any],
     client_id: str,
-) -> Operation:
+    *,
+    mark: str = "",
+) -> tuple[Operation, bool]:
+    """Apply one operation under the blueprint lock; the record and whether it is new (False: the
+    earlier record of a retried client id). The caller holds a transaction."""
     try:
         blueprint = Blueprint.objects.select_for_update().get(pk=blueprint_id)
     except (Blueprint.DoesNotExist, ValueError, TypeError):
@@ -174,10 +243,11 @@ def _apply_locked(
                     "This client id was already used for a different operation; use a new one.",
                     field="client_id",
                 )
-            return earlier
+            return earlier, False
     token = applying_operation.set(True)
     try:
         applied = handler(OpContext(blueprint), payload)
+        suffix = f" ({mark})" if mark else ""
         blueprint.rev += 1
         blueprint.save(update_fields=["rev", "updated_at"])
         with transaction.atomic():
@@ -189,14 +259,14 @@ def _apply_locked(
                 payload=applied.payload,
                 inverse=applied.inverse,
                 client_id=client_id,
-                summary=applied.summary[:300],
+                summary=applied.summary[: 300 - len(suffix)] + suffix,
             )
     except IntegrityError:
         raise Conflict("The board changed at the same moment; try again.") from None
     finally:
         applying_operation.reset(token)
     transaction.on_commit(lambda: operation_broadcast(record))
-    return record
+    return record, True
 
 
 def operation_broadcast(record: Operation) -> None:
