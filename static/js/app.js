@@ -2,7 +2,8 @@
 //
 // A form the server refused comes back as 422 with the form re-rendered beside its errors; htmx
 // swaps it like a success. Any other 4xx/5xx, or no answer at all, leaves the page as it was and
-// shows a toast in #toasts. Other modules report problems with a "blueprint:toast" event.
+// shows a toast in #toasts. Other modules show messages with a "blueprint:toast" event,
+// {message, kind}: kind "error" (the default) for a failure, "info" for a calm notice.
 
 const htmx = window.htmx;
 const TOAST_MS = 7000;
@@ -34,7 +35,9 @@ if (htmx) {
   document.addEventListener("htmx:responseError", (event) => {
     toast(messageFrom(event.detail.xhr));
   });
-  document.addEventListener("htmx:sendError", () => {
+  document.addEventListener("htmx:sendError", (event) => {
+    // a board form that live.js keeps and sends again says so inside the form instead
+    if (event.detail && event.detail.retryLater) return;
     toast("Could not reach the server. Check the connection and try again.");
   });
   document.addEventListener("htmx:timeout", () => {
@@ -46,7 +49,8 @@ if (htmx) {
 }
 
 document.addEventListener("blueprint:toast", (event) => {
-  toast(event.detail && event.detail.message ? event.detail.message : "Something went wrong.");
+  const detail = event.detail || {};
+  toast(detail.message || "Something went wrong.", detail.kind);
 });
 
 function messageFrom(xhr) {
@@ -67,12 +71,14 @@ function messageFrom(xhr) {
   return `The request failed (${xhr.status}).`;
 }
 
-export function toast(message) {
+export function toast(message, kind = "error") {
   const box = document.getElementById("toasts");
   if (!box) return;
+  const info = kind === "info";
   const item = document.createElement("div");
-  item.className = "toast toast-error";
-  item.setAttribute("role", "alert");
+  item.className = info ? "toast toast-info" : "toast toast-error";
+  // a notice is said when the reader is free; a failure interrupts
+  item.setAttribute("role", info ? "status" : "alert");
   const text = document.createElement("span");
   text.textContent = message;
   const close = document.createElement("button");

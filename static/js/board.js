@@ -1,5 +1,6 @@
 // The board's small conveniences that need no server: removing a condition row from an open
-// editor, Escape to cancel an open form, and focus on the first field the server refused.
+// editor, Escape to cancel an open form, focus on the first field the server refused, the
+// activity panel's toggle (remembered in localStorage) and its relative times.
 // Everything else is htmx and server-rendered HTML.
 
 document.addEventListener("htmx:afterSettle", (event) => {
@@ -35,3 +36,69 @@ document.addEventListener("keydown", (event) => {
   const cancel = form.querySelector("[data-cancel]");
   if (cancel) cancel.click();
 });
+
+// --- The activity panel -------------------------------------------------------------------------
+
+const ACTIVITY_KEY = "blueprint:activity";
+const boardPage = document.querySelector(".board-page");
+const activityToggle = document.getElementById("activity-toggle");
+
+function showActivity(open) {
+  boardPage.classList.toggle("activity-collapsed", !open);
+  activityToggle.setAttribute("aria-expanded", String(open));
+  activityToggle.title = open ? "Hide the activity panel" : "Show what changed on this board";
+}
+
+if (boardPage && activityToggle) {
+  let stored = null;
+  try {
+    stored = localStorage.getItem(ACTIVITY_KEY);
+  } catch {
+    // storage disabled: the panel starts open
+  }
+  showActivity(stored !== "closed");
+  activityToggle.addEventListener("click", () => {
+    const open = boardPage.classList.contains("activity-collapsed");
+    showActivity(open);
+    try {
+      localStorage.setItem(ACTIVITY_KEY, open ? "open" : "closed");
+    } catch {
+      // remembered for this page only
+    }
+  });
+}
+
+// "3 minutes ago" as the server rendered it goes stale; say it again from the datetime.
+const relative = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
+const STEPS = [
+  [60, "second"],
+  [60, "minute"],
+  [24, "hour"],
+  [7, "day"],
+  [4.35, "week"],
+  [12, "month"],
+  [Infinity, "year"],
+];
+
+function ago(date) {
+  let amount = (date.getTime() - Date.now()) / 1000;
+  if (amount > -45) return "just now";
+  for (const [size, unit] of STEPS) {
+    if (Math.abs(amount) < size) return relative.format(Math.round(amount), unit);
+    amount /= size;
+  }
+  return "";
+}
+
+function refreshTimes() {
+  for (const time of document.querySelectorAll("#activity-list time[datetime]")) {
+    const date = new Date(time.getAttribute("datetime"));
+    if (!Number.isNaN(date.getTime())) time.textContent = ago(date);
+  }
+}
+
+if (document.getElementById("activity-list")) {
+  refreshTimes();
+  setInterval(refreshTimes, 30_000);
+  document.addEventListener("blueprint:swapped", refreshTimes);
+}

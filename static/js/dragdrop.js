@@ -1,12 +1,15 @@
 // Drag and drop on the board: SortableJS moves a card or a column in the page, and this module
 // turns the new place into a move operation — {key, stage, before|after}, read from the DOM
-// neighbours — POSTed to the server, which computes the rank. The move buttons (for keyboard
-// users) do the same through the same path. If the server refuses, or cannot be reached, the
-// board is fetched again so the page shows what the database holds.
+// neighbours — handed to the live board's op queue (live.js, through a `blueprint:op` event),
+// which sends it over the socket; the server computes the rank. The move buttons (for keyboard
+// users) do the same through the same path. The page moves at once; a move the server refuses
+// comes back as `refused`, and live.js then reloads the board as the database holds it.
+//
+// While a drag is under way live.js holds every incoming change (`blueprint:drag` {active}), so
+// nothing is swapped out from under the pointer.
 
 const htmx = window.htmx;
 const page = document.querySelector(".board-page");
-const MOVE_HEADER = "X-Board-Move";
 
 let Sortable = null;
 
@@ -17,7 +20,7 @@ async function start() {
   attach(document.body);
 }
 
-// --- SortableJS on whatever htmx (re)renders ---------------------------------------------------
+// --- SortableJS on whatever is (re)rendered ------------------------------------------------------
 
 function attach(root) {
   if (!Sortable || !document.querySelector("#board[data-can-edit]")) return;
@@ -54,6 +57,7 @@ const common = {
   ghostClass: "drag-ghost",
   chosenClass: "drag-chosen",
   dragClass: "drag-dragging",
+  onStart: () => dragging(true),
 };
 
 function within(root, selector) {
@@ -62,12 +66,21 @@ function within(root, selector) {
   return found;
 }
 
+// The move is read and queued before live.js lets held changes in, so they cannot shift the
+// neighbours it is read from.
 function dropped(event, move) {
-  if (event.from === event.to && event.oldIndex === event.newIndex) return;
-  move(event.item);
+  try {
+    if (event.from !== event.to || event.oldIndex !== event.newIndex) move(event.item);
+  } finally {
+    dragging(false);
+  }
 }
 
-// --- Moves: read the new place from the DOM, post it --------------------------------------------
+function dragging(active) {
+  document.dispatchEvent(new CustomEvent("blueprint:drag", { detail: { active } }));
+}
+
+// --- Moves: read the new place from the DOM, queue the operation ---------------------------------
 
 function neighbourKeys(item, selector, key) {
   const siblings = [...item.parentElement.children].filter((el) => el.matches(selector));
@@ -81,39 +94,22 @@ function neighbourKeys(item, selector, key) {
 
 function offerMove(card) {
   const list = card.closest(".offer-list");
-  const values = {
+  operation("offer.move", {
+    key: card.dataset.offerKey,
     stage: list.dataset.stageKey,
     ...neighbourKeys(card, "[data-offer-key]", "offerKey"),
-  };
-  post(card, values);
-}
-
-function stageMove(column) {
-  post(column, neighbourKeys(column, "[data-stage-key]", "stageKey"));
-}
-
-function post(item, values) {
-  htmx.ajax("POST", item.dataset.moveUrl, {
-    source: item,
-    swap: "none",
-    values,
-    headers: { [MOVE_HEADER]: "1" },
   });
 }
 
-// A refused or lost move leaves the page out of step with the database: fetch the board again.
-document.addEventListener("htmx:afterRequest", (event) => {
-  const config = event.detail.requestConfig;
-  if (!config || !config.headers || !config.headers[MOVE_HEADER]) return;
-  if (event.detail.successful) return;
-  resync();
-});
-
-function resync() {
-  htmx.ajax("GET", page.dataset.boardUrl, { target: "#board", swap: "outerHTML" });
+function stageMove(column) {
+  operation("stage.move", { key: column.dataset.stageKey, ...neighbourKeys(column, "[data-stage-key]", "stageKey") });
 }
 
-// --- The move buttons ---------------------------------------------------------------------------
+function operation(op, payload) {
+  document.dispatchEvent(new CustomEvent("blueprint:op", { detail: { op, payload } }));
+}
+
+// --- The move buttons ----------------------------------------------------------------------------
 
 document.addEventListener("click", (event) => {
   const button = event.target.closest("[data-move]");
@@ -144,7 +140,7 @@ function moveCard(card, direction) {
     const target = columns[direction === "prev" ? here - 1 : here + 1];
     if (!target) return false;
     const targetList = target.querySelector(".offer-list");
-    targetList.insertBefore(card, targetList.querySelector(".offer-empty"));
+    targetList.insertBefore(card, targetList.querySelector(":scope > [data-end]"));
   }
   offerMove(card);
   return true;

@@ -1,0 +1,819 @@
+// The live board's socket (the contract is the live-board protocol, issue 3): connect, reconnect
+// with back-off, keep `rev` in step with the server, apply the fragments it sends, and carry this
+// tab's own operations in a queue that survives a lost connection and a page reload.
+//
+// Every change that arrives is server-rendered HTML swapped in through one function, `swapIn`,
+// which never throws away what someone is typing (open edit forms move into the new content),
+// wires the new content for htmx, and keeps #board[data-rev] current. Other modules talk to this
+// one through events on `document`, so none of them needs to import it:
+//   blueprint:op       {op, payload}    → an operation to send (dragdrop.js)
+//   blueprint:drag     {active}         → hold every change while a card or column is dragged
+//   blueprint:editing  {editing}        → what this tab edits, for presence (presence.js)
+//   blueprint:presence {members, you}  ← who is on the board (presence.js draws it)
+//   blueprint:swapped  {element}        ← new content is in the page
+
+import "./presence.js";
+
+const htmx = window.htmx;
+const page = document.querySelector(".board-page");
+
+const PING_MS = 25_000;
+const PONG_WAIT_MS = 10_000;
+const RETRY_FIRST_MS = 500;
+const RETRY_MAX_MS = 10_000;
+const FORM_RETRY_MS = 3_000;
+const ACTIVITY_KEEP = 100;
+const DELETED_NOTICE = "deleted this offer. Saving will not bring it back; Cancel to close.";
+const PENDING_NOTE = "Offline — will be saved when the connection is back";
+
+// --- State ---------------------------------------------------------------------------------------
+
+let socket = null;
+let connected = false; // welcomed by the server: frames flow both ways
+let everConnected = false;
+let stopped = false; // the server said this tab may not connect (signed out, not a member)
+let attempts = 0;
+let retryTimer = 0;
+let pingTimer = 0;
+let pongTimer = 0;
+
+let rev = 0;
+let syncing = false; // a `sync` is on its way: op frames wait in `waiting` until it is answered
+let fullResync = false;
+let waiting = [];
+let dragging = false;
+let held = []; // frames that arrived during a drag, applied in order on drop
+
+let you = null;
+let editing = null;
+const queueKey = page ? `blueprint:ops:${page.dataset.blueprint}` : "";
+let queue = loadQueue();
+const inFlight = new Set(); // board requests htmx has on the wire
+const pendingForms = new Set(); // board forms that could not reach the server
+let formRetryTimer = 0;
+// place fragments whose `before` was not on the page yet: before-id → [ids to put before it]
+const unplaced = new Map();
+
+// --- The connection ------------------------------------------------------------------------------
+
+function connect() {
+  if (stopped || socket) return;
+  clearTimeout(retryTimer);
+  retryTimer = 0;
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const ws = new WebSocket(`${scheme}//${location.host}${page.dataset.wsUrl}`);
+  socket = ws;
+  showStatus();
+  ws.addEventListener("message", (event) => {
+    if (ws !== socket) return;
+    let frame;
+    try {
+      frame = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    if (frame && typeof frame === "object") receive(frame);
+  });
+  ws.addEventListener("close", (event) => {
+    if (ws !== socket) return;
+    socket = null;
+    connected = false;
+    syncing = false;
+    // who was here is no longer known; presence.js dims the bar
+    document.dispatchEvent(new CustomEvent("blueprint:presence", { detail: { members: null, you } }));
+    clearInterval(pingTimer);
+    clearTimeout(pongTimer);
+    // 4401 signed out, 4403 removed from the board, 4404 not a member: trying again cannot help
+    if ([4401, 4403, 4404].includes(event.code)) {
+      stopped = true;
+    } else {
+      retryLater();
+    }
+    showStatus();
+  });
+}
+
+function retryLater() {
+  if (stopped || retryTimer) return;
+  const ceiling = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** attempts);
+  attempts += 1;
+  // jitter: a restarted server is not hit by every tab in the same millisecond
+  const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+  retryTimer = setTimeout(() => {
+    retryTimer = 0;
+    connect();
+  }, delay);
+}
+
+// The browser knows better than the back-off when trying again is worth it.
+function reconnectNow() {
+  if (stopped || socket) return;
+  attempts = 0;
+  connect();
+}
+
+function sendFrame(frame) {
+  if (!socket || socket.readyState !== WebSocket.OPEN) return false;
+  socket.send(JSON.stringify(frame));
+  return true;
+}
+
+function startPings() {
+  clearInterval(pingTimer);
+  pingTimer = setInterval(() => {
+    if (!sendFrame({ type: "ping" })) return;
+    // no pong: the connection is dead without having said so (a sleeping laptop, a lost Wi-Fi)
+    clearTimeout(pongTimer);
+    pongTimer = setTimeout(() => socket && socket.close(), PONG_WAIT_MS);
+  }, PING_MS);
+}
+
+// --- Frames from the server ----------------------------------------------------------------------
+
+function receive(frame) {
+  switch (frame.type) {
+    case "welcome":
+      welcomed(frame);
+      break;
+    case "op":
+    case "sync":
+    case "reset":
+      if (dragging) held.push(frame);
+      else deliver(frame);
+      break;
+    case "ack":
+      settle(frame.client_id);
+      break;
+    case "refused":
+      settle(frame.client_id);
+      toast(frame.detail || "The server refused that change.", "error");
+      resyncFully();
+      break;
+    case "presence":
+      document.dispatchEvent(new CustomEvent("blueprint:presence", { detail: { members: frame.members || [], you } }));
+      break;
+    case "undo":
+    case "redo":
+      undone(frame);
+      break;
+    case "error":
+      toast(frame.detail || "The live connection reported an error.", "error");
+      break;
+    case "pong":
+      clearTimeout(pongTimer);
+      break;
+    default:
+      break;
+  }
+}
+
+function welcomed(frame) {
+  connected = true;
+  everConnected = true;
+  attempts = 0;
+  you = frame.you || null;
+  startPings();
+  requestSync(rev);
+  for (const item of queue) sendFrame(item);
+  if (editing) sendFrame({ type: "presence", editing });
+  resubmitPendingForms();
+  showStatus();
+}
+
+function deliver(frame) {
+  if (frame.type === "op") return opArrived(frame);
+  if (frame.type === "reset") return resetArrived(frame);
+  return syncArrived(frame);
+}
+
+function opArrived(frame) {
+  if (syncing) {
+    waiting.push(frame);
+    return;
+  }
+  if (typeof frame.rev !== "number" || frame.rev <= rev) return;
+  if (frame.rev > rev + 1) {
+    // a gap: something was missed; ask once, and keep this frame until the answer
+    waiting.push(frame);
+    requestSync(rev);
+    return;
+  }
+  applyOp(frame);
+}
+
+function applyOp(frame) {
+  for (const fragment of frame.fragments || []) {
+    try {
+      applyFragment(fragment);
+    } catch (error) {
+      // one bad fragment must not stop the rest; the next full resync repairs the page
+      console.warn("live board: could not apply", fragment, error);
+    }
+  }
+  rev = frame.rev;
+  if (frame.client_id) settle(frame.client_id);
+  markRev();
+}
+
+function syncArrived(frame) {
+  syncing = false;
+  if (fullResync) {
+    // the server answered a full resync with frames rather than a whole board: fetch the board
+    fullResync = false;
+    fetchBoard();
+  } else {
+    for (const op of frame.frames || []) if (op.rev > rev) applyOp(op);
+    if (typeof frame.rev === "number" && frame.rev > rev) rev = frame.rev;
+    markRev();
+  }
+  drainWaiting();
+}
+
+function resetArrived(frame) {
+  syncing = false;
+  fullResync = false;
+  const board = document.getElementById("board");
+  const fresh = parse(frame.html);
+  if (board && fresh) swapIn(fresh, () => board.before(fresh), board);
+  if (typeof frame.rev === "number") rev = frame.rev;
+  markRev();
+  drainWaiting();
+}
+
+function drainWaiting() {
+  const frames = waiting.sort((a, b) => a.rev - b.rev);
+  waiting = [];
+  for (const frame of frames) opArrived(frame);
+}
+
+function requestSync(since) {
+  if (!connected) return;
+  syncing = true;
+  sendFrame({ type: "sync", since });
+}
+
+// Asked for after a refusal: the page may show a move the server did not make.
+function resyncFully() {
+  fullResync = true;
+  if (connected) requestSync(0);
+  else fetchBoard();
+}
+
+function fetchBoard() {
+  fullResync = false;
+  if (!htmx) return;
+  htmx.ajax("GET", page.dataset.boardUrl, { target: "#board", swap: "outerHTML" }).then(() => {
+    // the board as the database holds it now: later frames apply on top of it
+    const board = document.getElementById("board");
+    const fetched = board ? Number(board.dataset.rev) : NaN;
+    if (!Number.isNaN(fetched)) rev = fetched;
+    markRev();
+  });
+}
+
+// --- Fragments -----------------------------------------------------------------------------------
+
+function applyFragment(fragment) {
+  switch (fragment.do) {
+    case "replace": {
+      const old = document.getElementById(fragment.id);
+      const fresh = old && parse(fragment.html);
+      if (fresh) swapIn(fresh, () => old.before(fresh), old);
+      break;
+    }
+    case "remove":
+      removeElement(fragment.id, fragment.by);
+      break;
+    case "place":
+      place(fragment);
+      break;
+    case "prepend":
+      prependActivity(fragment);
+      break;
+    case "board": {
+      const board = document.getElementById("board");
+      const fresh = board && parse(fragment.html);
+      if (fresh) swapIn(fresh, () => board.before(fresh), board);
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+function place({ id, html, parent: parentId, before: beforeId }) {
+  const parent = document.getElementById(parentId);
+  if (!parent) {
+    // the parent comes with a later frame (fragments show the state at sending time); meanwhile
+    // the element is not where the server says it is, so it goes
+    removeElement(id, null, { quiet: true });
+    return;
+  }
+  const fresh = parse(html);
+  if (!fresh) return;
+  const old = document.getElementById(id);
+  const found = beforeId ? byIdOrForm(beforeId) : null;
+  const before = found && found.parentElement === parent ? found : null;
+  swapIn(fresh, () => parent.insertBefore(fresh, before || parent.querySelector(":scope > [data-end]")), old);
+  if (beforeId && !before) {
+    const list = unplaced.get(beforeId) || [];
+    list.push(id);
+    unplaced.set(beforeId, list);
+  }
+  settleUnplaced(id);
+}
+
+// An element placed "before Y" while Y was not on the page yet goes before Y once Y arrives.
+function settleUnplaced(arrivedId) {
+  const ids = unplaced.get(arrivedId);
+  if (!ids) return;
+  unplaced.delete(arrivedId);
+  const arrived = byIdOrForm(arrivedId);
+  for (const id of ids) {
+    const element = byIdOrForm(id);
+    if (arrived && element && element.parentElement === arrived.parentElement) {
+      move(element, arrived.parentElement, arrived);
+    }
+  }
+}
+
+function removeElement(id, by, { quiet = false } = {}) {
+  const element = document.getElementById(id);
+  if (element) {
+    const lost = openForms(element);
+    element.remove();
+    if (lost.length && !quiet) {
+      toast(`${by || "Someone"} deleted this while you were editing in it; your unsaved changes there are gone.`, "info");
+    }
+  }
+  const form = document.getElementById(`${id}-edit`);
+  if (form && !quiet) markDeleted(form, by);
+  changed(null);
+}
+
+function markDeleted(form, by) {
+  form.classList.add("deleted");
+  let notice = form.querySelector(".form-deleted");
+  if (!notice) {
+    notice = document.createElement("p");
+    notice.className = "form-deleted";
+    notice.setAttribute("role", "alert");
+    const body = form.querySelector("form") || form;
+    body.prepend(notice);
+  }
+  notice.textContent = `${by || "Someone"} ${DELETED_NOTICE}`;
+}
+
+// Cancel on a form whose offer is gone just closes it: asking the server for the card would 404.
+document.addEventListener(
+  "click",
+  (event) => {
+    const cancel = event.target.closest && event.target.closest(".deleted [data-cancel]");
+    if (!cancel) return;
+    event.preventDefault();
+    event.stopPropagation();
+    cancel.closest(".editing.deleted").remove();
+    changed(null);
+  },
+  true,
+);
+
+function prependActivity({ id, html }) {
+  const list = document.getElementById("activity-list");
+  const fresh = list && parse(html);
+  if (!fresh) return;
+  const old = document.getElementById(id);
+  if (old) old.remove();
+  // newest first, by rev, even when frames are applied again after a resync
+  const number = (el) => Number((el.id || "").replace("activity-", "")) || 0;
+  const after = [...list.children].find((el) => number(el) < number(fresh));
+  list.insertBefore(fresh, after || null);
+  while (list.children.length > ACTIVITY_KEEP) list.lastElementChild.remove();
+  changed(fresh);
+}
+
+// --- The one swap --------------------------------------------------------------------------------
+
+// Puts `fresh` into the page with `insert`, then moves every open edit form whose counterpart is
+// in `fresh` into its place (the same element, so what was typed, the caret and an htmx request
+// still under way all stay), then removes `old`. Focus, selection and the board's scroll are
+// restored; the new content is wired for htmx.
+function swapIn(fresh, insert, old) {
+  const focus = focusNow();
+  const board = document.getElementById("board");
+  const scroll = board && { top: board.scrollTop, left: board.scrollLeft };
+  insert();
+  for (const form of openForms(document)) {
+    if (fresh.contains(form)) continue;
+    const counterpart = findIn(fresh, counterpartId(form.id));
+    if (counterpart) {
+      move(form, counterpart.parentElement, counterpart);
+      counterpart.remove();
+    }
+  }
+  if (old && old !== fresh && old.isConnected) {
+    const orphans = openForms(old);
+    old.remove();
+    if (orphans.length) toast("Something you were editing was deleted by someone else; your unsaved changes there are gone.", "info");
+  }
+  if (fresh.id === "board") {
+    if (scroll) {
+      fresh.scrollTop = scroll.top;
+      fresh.scrollLeft = scroll.left;
+    }
+  } else {
+    dropDuplicates(fresh);
+  }
+  restoreFocus(focus);
+  changed(fresh);
+}
+
+function changed(element) {
+  if (element && element.isConnected && htmx) {
+    htmx.process(element);
+    // what htmx says after its own swaps, so htmx.onLoad handlers (SortableJS) see this content too
+    htmx.trigger(element, "htmx:load", { elt: element });
+  }
+  markRev();
+  document.dispatchEvent(new CustomEvent("blueprint:swapped", { detail: { element } }));
+}
+
+function move(element, parent, before) {
+  if (parent.moveBefore && element.isConnected && parent.isConnected) {
+    try {
+      // keeps focus, selection and state (Chromium 133+)
+      parent.moveBefore(element, before);
+      return;
+    } catch {
+      // fall through
+    }
+  }
+  parent.insertBefore(element, before);
+}
+
+// A stale copy of a stage or card the new content also holds (the server renders the present).
+function dropDuplicates(fresh) {
+  if (!fresh.isConnected) return;
+  const ids = [fresh, ...fresh.querySelectorAll(".column[id], .card[id]")].map((el) => el.id).filter(Boolean);
+  for (const id of ids) {
+    for (const el of document.querySelectorAll(`[id="${CSS.escape(id)}"]`)) {
+      if (!fresh.contains(el)) el.remove();
+    }
+  }
+}
+
+const FORM_ID = /-(edit|form)$/;
+
+function openForms(root) {
+  const forms = [...root.querySelectorAll(".editing[id]")];
+  if (root.matches && root.matches(".editing[id]")) forms.unshift(root);
+  return forms.filter((el) => FORM_ID.test(el.id) && !(el.parentElement && el.parentElement.closest(".editing[id]")));
+}
+
+function counterpartId(formId) {
+  return formId.replace(FORM_ID, "");
+}
+
+function findIn(root, id) {
+  if (root.id === id) return root;
+  return root.querySelector(`#${CSS.escape(id)}`);
+}
+
+function byIdOrForm(id) {
+  return document.getElementById(id) || document.getElementById(`${id}-edit`);
+}
+
+function focusNow() {
+  const el = document.activeElement;
+  if (!el || el === document.body) return null;
+  const state = { el, id: el.id, scrollTop: el.scrollTop, scrollLeft: el.scrollLeft };
+  try {
+    state.start = el.selectionStart;
+    state.end = el.selectionEnd;
+    state.direction = el.selectionDirection;
+  } catch {
+    // inputs without a selection (number, date, checkbox)
+  }
+  return state;
+}
+
+function restoreFocus(state) {
+  if (!state) return;
+  let el = state.el;
+  // a move button re-rendered with its card: focus its successor, same id
+  if (!el.isConnected) el = state.id ? document.getElementById(state.id) : null;
+  if (!el || document.activeElement === el) return;
+  el.focus({ preventScroll: true });
+  if (el === state.el && typeof state.start === "number") {
+    try {
+      el.setSelectionRange(state.start, state.end, state.direction || "none");
+    } catch {
+      // not a text field
+    }
+  }
+  el.scrollTop = state.scrollTop;
+  el.scrollLeft = state.scrollLeft;
+}
+
+function parse(html) {
+  const template = document.createElement("template");
+  template.innerHTML = (html || "").trim();
+  return template.content.firstElementChild;
+}
+
+function markRev() {
+  const board = document.getElementById("board");
+  if (board) board.dataset.rev = String(rev);
+}
+
+// --- The drag ------------------------------------------------------------------------------------
+
+document.addEventListener("blueprint:drag", (event) => {
+  dragging = Boolean(event.detail && event.detail.active);
+  if (dragging) return;
+  const frames = held;
+  held = [];
+  for (const frame of frames) deliver(frame);
+});
+
+// --- This tab's operations -----------------------------------------------------------------------
+
+export function send(op, payload) {
+  const item = { type: "op", client_id: newId(), op, payload };
+  queue.push(item);
+  saveQueue();
+  if (connected) sendFrame(item);
+  showStatus();
+  return item.client_id;
+}
+
+document.addEventListener("blueprint:op", (event) => {
+  if (event.detail && event.detail.op) send(event.detail.op, event.detail.payload || {});
+});
+
+function settle(clientId) {
+  const before = queue.length;
+  queue = queue.filter((item) => item.client_id !== clientId);
+  if (queue.length !== before) saveQueue();
+  showStatus();
+}
+
+function loadQueue() {
+  if (!queueKey) return [];
+  try {
+    const stored = JSON.parse(sessionStorage.getItem(queueKey) || "[]");
+    return Array.isArray(stored) ? stored.filter((item) => item && item.client_id && item.op) : [];
+  } catch {
+    return [];
+  }
+}
+
+function saveQueue() {
+  try {
+    if (queue.length) sessionStorage.setItem(queueKey, JSON.stringify(queue));
+    else sessionStorage.removeItem(queueKey);
+  } catch {
+    // storage full or disabled: the queue still lives for this page
+  }
+}
+
+export function newId() {
+  if (window.crypto && typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const bytes = new Uint8Array(16);
+  if (window.crypto && crypto.getRandomValues) crypto.getRandomValues(bytes);
+  else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// --- Board forms posted through htmx -------------------------------------------------------------
+
+function boardRequest(event) {
+  const elt = event.detail && event.detail.elt;
+  return Boolean(elt && page.contains(elt));
+}
+
+function isPost(event) {
+  const config = event.detail.requestConfig || event.detail;
+  return String(config.verb || "").toLowerCase() === "post";
+}
+
+document.addEventListener("htmx:configRequest", (event) => {
+  if (!boardRequest(event) || String(event.detail.verb).toLowerCase() !== "post") return;
+  // the same id for every attempt at this submission, so the server applies it once
+  const elt = event.detail.elt;
+  if (!elt.dataset.clientId) elt.dataset.clientId = newId();
+  event.detail.parameters.client_id = elt.dataset.clientId;
+});
+
+document.addEventListener("htmx:beforeRequest", (event) => {
+  if (!boardRequest(event)) return;
+  const xhr = event.detail.xhr;
+  // what the page showed when the answer was rendered, roughly: frames applied meanwhile are
+  // applied again after the swap, so the answer cannot put an older state back
+  if (xhr) xhr.blueprintRev = rev;
+  if (xhr && isPost(event)) {
+    inFlight.add(xhr);
+    showStatus();
+  }
+});
+
+// htmx says so on the element that made the request, or on its closest ancestor still in the page
+// when the answer replaced it; either way once per request here.
+function requestDone(event) {
+  const xhr = event.detail.xhr;
+  if (!xhr || !inFlight.has(xhr)) return;
+  inFlight.delete(xhr);
+  // detail.elt is where the event was said, an ancestor when the answer replaced the element
+  const config = event.detail.requestConfig;
+  const elt = (config && config.elt) || event.detail.elt;
+  if (event.detail.successful && elt) {
+    delete elt.dataset.clientId;
+    unpend(elt);
+  }
+  showStatus();
+}
+document.addEventListener("htmx:afterRequest", requestDone);
+document.addEventListener("htmx:afterSettle", requestDone);
+
+// An answer rendered while frames were arriving may show an older state than the page did:
+// apply those frames again on top of it (fragments always show the present, so that is safe).
+document.addEventListener("htmx:afterSettle", (event) => {
+  const xhr = event.detail.xhr;
+  if (!xhr || typeof xhr.blueprintRev !== "number") return;
+  const since = xhr.blueprintRev;
+  delete xhr.blueprintRev;
+  if (rev > since) {
+    rev = since;
+    requestSync(rev);
+  }
+  markRev();
+});
+
+// Lost on the way: the form stays as typed, says so, and goes again when the socket is back.
+window.addEventListener(
+  "htmx:sendError",
+  (event) => {
+    const elt = event.detail && event.detail.elt;
+    if (!elt || elt.tagName !== "FORM" || !page.contains(elt) || !isPost(event)) return;
+    event.detail.retryLater = true; // app.js then shows no toast
+    pend(elt);
+    if (connected) {
+      clearTimeout(formRetryTimer);
+      formRetryTimer = setTimeout(resubmitPendingForms, FORM_RETRY_MS);
+    }
+  },
+  true,
+);
+
+function pend(form) {
+  pendingForms.add(form);
+  form.classList.add("pending");
+  if (!form.querySelector(".form-pending")) {
+    const note = document.createElement("p");
+    note.className = "form-pending";
+    note.setAttribute("role", "status");
+    note.textContent = PENDING_NOTE;
+    const actions = form.querySelector(".form-actions");
+    form.insertBefore(note, actions);
+  }
+  showStatus();
+}
+
+function unpend(form) {
+  if (!pendingForms.delete(form)) return;
+  form.classList.remove("pending");
+  const note = form.querySelector(".form-pending");
+  if (note) note.remove();
+}
+
+// Typing into a pending edit form makes it another change: a new id, so the newer fields are not
+// taken for a repeat of the first attempt (which may have reached the server after all).
+document.addEventListener("input", (event) => {
+  const form = event.target.closest && event.target.closest("form.pending");
+  if (form && form.querySelector("input[name=orig]")) delete form.dataset.clientId;
+});
+
+function resubmitPendingForms() {
+  clearTimeout(formRetryTimer);
+  for (const form of [...pendingForms]) {
+    if (!form.isConnected) {
+      pendingForms.delete(form);
+      continue;
+    }
+    htmx.trigger(form, "submit");
+  }
+  showStatus();
+}
+
+// --- Status --------------------------------------------------------------------------------------
+
+function unsaved() {
+  return queue.length + inFlight.size + pendingForms.size;
+}
+
+function showStatus() {
+  const status = document.getElementById("sync-status");
+  const count = unsaved();
+  let state;
+  let text;
+  if (stopped) {
+    state = "offline";
+    text = count ? `Disconnected — ${changes(count)} not saved; reload the page` : "Disconnected — reload the page";
+  } else if (!connected && count) {
+    state = "offline";
+    text = `Offline — ${changes(count)} not saved yet`;
+  } else if (!connected) {
+    state = "connecting";
+    text = everConnected ? "Reconnecting…" : "Connecting…";
+  } else if (count) {
+    state = "saving";
+    text = "Saving…";
+  } else {
+    state = "saved";
+    text = "All changes saved";
+  }
+  if (status && (status.dataset.state !== state || status.textContent !== text)) {
+    status.dataset.state = state;
+    status.textContent = text;
+  }
+  for (const id of ["undo", "redo"]) {
+    const button = document.getElementById(id);
+    if (button) button.disabled = !connected;
+  }
+}
+
+function changes(count) {
+  return count === 1 ? "1 change" : `${count} changes`;
+}
+
+// --- Undo and redo -------------------------------------------------------------------------------
+
+function undo(kind) {
+  if (!connected) return;
+  sendFrame({ type: kind, client_id: newId() });
+}
+
+function undone(frame) {
+  const message = frame.message || "";
+  if (!frame.done || /skipped/i.test(message)) {
+    toast(message || (frame.type === "undo" ? "Nothing to undo" : "Nothing to redo"), "info");
+  } else {
+    announce(message);
+  }
+}
+
+document.addEventListener("click", (event) => {
+  const button = event.target.closest && event.target.closest("#undo, #redo");
+  if (button) undo(button.id);
+});
+
+document.addEventListener("keydown", (event) => {
+  if (!(event.ctrlKey || event.metaKey) || event.altKey) return;
+  const key = event.key.toLowerCase();
+  const kind = key === "y" || (key === "z" && event.shiftKey) ? "redo" : key === "z" ? "undo" : null;
+  if (!kind || !document.getElementById(kind)) return;
+  // in a field the browser's own text undo applies
+  const target = event.target;
+  if (target.closest && target.closest("input, textarea, select, [contenteditable]:not([contenteditable=false])")) return;
+  event.preventDefault();
+  undo(kind);
+});
+
+// --- Presence: what this tab edits ---------------------------------------------------------------
+
+document.addEventListener("blueprint:editing", (event) => {
+  const next = (event.detail && event.detail.editing) || null;
+  if (next === editing) return;
+  editing = next;
+  if (connected) sendFrame({ type: "presence", editing });
+});
+
+// --- Small things --------------------------------------------------------------------------------
+
+function toast(message, kind) {
+  document.dispatchEvent(new CustomEvent("blueprint:toast", { detail: { message, kind } }));
+}
+
+function announce(message) {
+  const status = document.getElementById("board-status");
+  if (!status) return;
+  status.textContent = "";
+  setTimeout(() => {
+    status.textContent = message;
+  }, 50);
+}
+
+function start() {
+  if (!page || !page.dataset.wsUrl || !("WebSocket" in window)) return;
+  const board = document.getElementById("board");
+  rev = board ? Number(board.dataset.rev) || 0 : 0;
+  window.addEventListener("online", reconnectNow);
+  window.addEventListener("offline", () => socket && socket.close());
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") reconnectNow();
+  });
+  showStatus();
+  connect();
+}
+
+start();
