@@ -33,6 +33,7 @@ MAX_FRAME_BYTES = 64 * 1024
 MESSAGE_TYPES = ("op", "sync", "presence", "undo", "redo", "ping")
 EDITING_RE = re.compile(r"^(offer|stage)-[a-z0-9_-]{1,64}$")
 
+MAX_ID = 2**63 - 1
 CLOSE_ANONYMOUS = 4401
 CLOSE_REMOVED = 4403
 CLOSE_NOT_MEMBER = 4404
@@ -146,6 +147,9 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_ANONYMOUS)
             return
         self.blueprint_id = int(self.scope["url_route"]["kwargs"]["blueprint_id"])
+        if self.blueprint_id > MAX_ID:  # the route takes any digits; the database does not
+            await self.close(code=CLOSE_NOT_MEMBER)
+            return
         self.group = board_group_name(self.blueprint_id)
         # Join before reading rev: an operation committed after the read is then broadcast to us.
         await self.channel_layer.group_add(self.group, self.channel_name)
@@ -217,7 +221,7 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         except Exception:
             logger.exception("socket message on blueprint %s failed", getattr(self, "blueprint_id", "?"))
             await self._send_error(
-                "The server could not handle that message; nothing was changed.", {"frame": ["Server error."]}
+                "The server could not handle that message; try again later.", {"frame": ["Server error."]}
             )
 
     async def _receive(self, text_data: str | None) -> None:
@@ -232,7 +236,7 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         if not isinstance(content, dict):
             raise FrameProblem("frame", "Expected a JSON object.")
         message_type = content.get("type")
-        if message_type not in MESSAGE_TYPES or not isinstance(message_type, str):
+        if not isinstance(message_type, str) or message_type not in MESSAGE_TYPES:
             raise FrameProblem(
                 "type", f"Expected one of: {', '.join(MESSAGE_TYPES)}.", "Unknown message type."
             )
@@ -305,7 +309,11 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
             raise FrameProblem("type", "Undo is not available on this server yet.") from None
         try:
             result = await database_sync_to_async(undo_step)(
-                blueprint_id=self.blueprint_id, actor=self.scope["user"], redo=redo
+                # the client id makes a re-sent undo (after a reconnect) apply once
+                blueprint_id=self.blueprint_id,
+                actor=self.scope["user"],
+                redo=redo,
+                client_id=client_id,
             )
         except BlueprintError as exc:
             await self._send_refused(client_id, exc)

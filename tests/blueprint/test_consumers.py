@@ -13,14 +13,21 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
-from channels.layers import channel_layers
+from channels.layers import channel_layers, get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from rest_framework.test import APIClient
 
 from blueprint.asgi import application
-from blueprint.consumers import frame_cache
-from blueprint.models import Blueprint, Offer
+from blueprint.consumers import BoardConsumer, frame_cache
+from blueprint.models import Blueprint, Offer, Operation
 from blueprint.services import operation_apply
+from blueprint.services.blueprints import blueprint_delete, membership_remove, membership_set
+from blueprint.views.live import operation_frame, sync_frame
+from tests.blueprint import live_dom
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -118,6 +125,18 @@ def test_someone_who_is_not_a_member_is_refused_with_4404(board: Blueprint, user
     assert run(body) == (False, 4404)
 
 
+@pytest.mark.parametrize("blueprint_id", [10**30, 0])
+def test_a_blueprint_id_that_cannot_exist_is_refused_with_4404(
+    users: dict[str, Any], blueprint_id: int
+) -> None:
+    cookie = session_cookie(users["owner"])
+
+    async def body() -> tuple[bool, Any]:
+        return await communicator(blueprint_id, cookie).connect(timeout=TIMEOUT)
+
+    assert run(body) == (False, 4404)
+
+
 def test_a_member_is_welcomed_with_the_current_rev_and_their_role(
     board: Blueprint, users: dict[str, Any]
 ) -> None:
@@ -172,3 +191,921 @@ def test_an_op_is_acknowledged_and_broadcast_to_every_socket_the_sender_included
     # the editor's fragments carry the edit controls, the viewer's do not
     assert "card-tools" in json.dumps(mine_op["fragments"])
     assert "card-tools" not in json.dumps(theirs_op["fragments"])
+
+
+def test_a_viewer_receives_operations_but_their_own_op_is_refused_and_changes_nothing(
+    board: Blueprint, users: dict[str, Any]
+) -> None:
+    viewer = session_cookie(users["viewer"])
+
+    async def body() -> tuple[dict[str, Any], int]:
+        async with board_socket(board.pk, viewer) as socket:
+            await socket.send_json_to(
+                {"type": "op", "client_id": "v-1", "op": "offer.delete", "payload": {"key": "welcome"}}
+            )
+            refused = await next_frame(socket)
+            await socket.send_json_to({"type": "ping"})
+            assert await next_frame(socket) == {"type": "pong"}  # no op frame came in between
+            return refused, await rev_of(board)
+
+    refused, rev = run(body)
+    assert refused["type"] == "refused"
+    assert refused["client_id"] == "v-1"
+    assert refused["status"] == 403
+    assert "viewer" in refused["detail"]
+    assert refused["errors"]
+    assert rev == board.rev
+    assert Offer.objects.filter(key="welcome").exists()
+
+
+def test_a_refused_op_names_the_field_and_the_status_the_service_gave(
+    board: Blueprint, users: dict[str, Any]
+) -> None:
+    editor = session_cookie(users["editor"])
+
+    async def body() -> list[dict[str, Any]]:
+        async with board_socket(board.pk, editor) as socket:
+            answers = []
+            for client_id, op_type, payload in [
+                ("e-1", "offer.update", {"key": "welcome", "name": ""}),
+                ("e-2", "offer.update", {"key": "nobody", "name": "X"}),
+                ("e-3", "offer.dance", {}),
+            ]:
+                await socket.send_json_to(
+                    {"type": "op", "client_id": client_id, "op": op_type, "payload": payload}
+                )
+                answers.append(await next_frame(socket))
+            return answers
+
+    invalid, missing, unknown = run(body)
+    assert (invalid["type"], invalid["status"], list(invalid["errors"])) == ("refused", 400, ["name"])
+    assert (missing["type"], missing["status"]) == ("refused", 404)
+    assert (unknown["type"], unknown["status"], list(unknown["errors"])) == ("refused", 400, ["type"])
+    assert Blueprint.objects.get(pk=board.pk).rev == board.rev
+
+
+def test_a_retried_client_id_applies_once_and_is_acknowledged_with_the_same_rev(
+    board: Blueprint, users: dict[str, Any]
+) -> None:
+    editor = session_cookie(users["editor"])
+    message = {
+        "type": "op",
+        "client_id": "retry-me",
+        "op": "offer.update",
+        "payload": {"key": "welcome", "name": "Welcome gift"},
+    }
+
+    async def body() -> tuple[dict[str, Any], dict[str, Any], int]:
+        async with board_socket(board.pk, editor) as socket:
+            await socket.send_json_to(message)
+            first = await next_frame(socket)
+            assert (await next_frame(socket))["type"] == "op"
+            await socket.send_json_to(message)
+            second = await next_frame(socket)
+            await socket.send_json_to({"type": "ping"})
+            assert await next_frame(socket) == {"type": "pong"}  # and no second broadcast
+            return first, second, await rev_of(board)
+
+    first, second, rev = run(body)
+    assert first["type"] == second["type"] == "ack"
+    assert second == first
+    assert rev == board.rev + 1 == first["rev"]
+
+
+BAD_MESSAGES = [
+    pytest.param("not json{", "frame", id="not-json"),
+    pytest.param("[1, 2]", "frame", id="not-an-object"),
+    pytest.param('{"type": "ping", "n": NaN}', "frame", id="nan"),
+    pytest.param('{"type": "ping", "n": 1e999}', "frame", id="infinite-number"),
+    pytest.param("[" * 60000, "frame", id="deeply-nested"),
+    pytest.param(json.dumps({"type": "ping", "pad": "x" * 70000}), "frame", id="oversized"),
+    pytest.param(json.dumps({"type": "ping", "pad": "é" * 33000}), "frame", id="oversized-in-bytes"),
+    pytest.param(json.dumps({"type": "dance"}), "type", id="unknown-type"),
+    pytest.param(json.dumps({"kind": "op"}), "type", id="no-type"),
+    pytest.param(json.dumps({"type": ["op"]}), "type", id="type-not-text"),
+    pytest.param(
+        json.dumps({"type": "op", "op": "offer.delete", "payload": {"key": "welcome"}}),
+        "client_id",
+        id="no-client-id",
+    ),
+    pytest.param(
+        json.dumps({"type": "op", "client_id": "", "op": "offer.delete", "payload": {"key": "welcome"}}),
+        "client_id",
+        id="empty-client-id",
+    ),
+    pytest.param(
+        json.dumps(
+            {"type": "op", "client_id": "x" * 65, "op": "offer.delete", "payload": {"key": "welcome"}}
+        ),
+        "client_id",
+        id="long-client-id",
+    ),
+    pytest.param(
+        json.dumps({"type": "op", "client_id": 7, "op": "offer.delete", "payload": {"key": "welcome"}}),
+        "client_id",
+        id="number-client-id",
+    ),
+    pytest.param(
+        json.dumps({"type": "op", "client_id": "c", "op": "offer.delete", "payload": ["welcome"]}),
+        "payload",
+        id="payload-not-an-object",
+    ),
+    pytest.param(
+        json.dumps({"type": "op", "client_id": "c", "op": "offer.delete"}), "payload", id="no-payload"
+    ),
+    pytest.param(
+        json.dumps({"type": "op", "client_id": "c", "op": 3, "payload": {"key": "welcome"}}),
+        "op",
+        id="op-not-text",
+    ),
+    pytest.param(json.dumps({"type": "sync", "since": "3"}), "since", id="since-not-a-number"),
+    pytest.param(json.dumps({"type": "sync", "since": True}), "since", id="since-a-boolean"),
+    pytest.param(json.dumps({"type": "sync"}), "since", id="no-since"),
+    pytest.param(json.dumps({"type": "presence", "editing": "<b>x</b>"}), "editing", id="editing-not-an-id"),
+    pytest.param(json.dumps({"type": "presence", "editing": 4}), "editing", id="editing-a-number"),
+    pytest.param(json.dumps({"type": "undo", "client_id": None}), "client_id", id="undo-without-client-id"),
+    pytest.param(json.dumps({"type": "redo", "client_id": ""}), "client_id", id="redo-empty-client-id"),
+]
+
+
+@pytest.mark.parametrize(("text", "field"), BAD_MESSAGES)
+def test_a_bad_message_is_answered_with_an_error_naming_the_field_and_changes_nothing(
+    board: Blueprint, users: dict[str, Any], text: str, field: str
+) -> None:
+    editor = session_cookie(users["editor"])
+
+    async def body() -> tuple[dict[str, Any], int]:
+        async with board_socket(board.pk, editor) as socket:
+            await socket.send_to(text_data=text)
+            error = await next_frame(socket)
+            await socket.send_json_to({"type": "ping"})
+            assert await next_frame(socket) == {"type": "pong"}
+            return error, await rev_of(board)
+
+    error, rev = run(body)
+    assert error["type"] == "error"
+    assert list(error["errors"]) == [field]
+    assert error["detail"]
+    assert rev == board.rev
+    assert Offer.objects.filter(key="welcome").exists()
+
+
+def test_a_binary_frame_is_answered_with_an_error(board: Blueprint, users: dict[str, Any]) -> None:
+    editor = session_cookie(users["editor"])
+
+    async def body() -> dict[str, Any]:
+        async with board_socket(board.pk, editor) as socket:
+            await socket.send_to(bytes_data=b'{"type": "ping"}')
+            error = await next_frame(socket)
+            await socket.send_json_to({"type": "ping"})
+            assert await next_frame(socket) == {"type": "pong"}
+            return error
+
+    error = run(body)
+    assert error["type"] == "error"
+    assert list(error["errors"]) == ["frame"]
+
+
+def test_an_unexpected_failure_is_logged_and_answered_without_closing_the_socket(
+    board: Blueprint, users: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from blueprint import consumers
+
+    def broken(**kwargs: Any) -> Any:
+        raise RuntimeError("the disk is on fire")
+
+    monkeypatch.setattr(consumers, "operation_apply_async", sync_to_async(broken))
+    editor = session_cookie(users["editor"])
+
+    async def body() -> dict[str, Any]:
+        async with board_socket(board.pk, editor) as socket:
+            await socket.send_json_to(
+                {"type": "op", "client_id": "c", "op": "offer.delete", "payload": {"key": "welcome"}}
+            )
+            error = await next_frame(socket)
+            await socket.send_json_to({"type": "ping"})
+            assert await next_frame(socket) == {"type": "pong"}
+            return error
+
+    error = run(body)
+    assert error["type"] == "error"
+    assert "disk" not in json.dumps(error)  # no internals for the browser
+    assert "the disk is on fire" in caplog.text
+
+
+# --- Catching up ------------------------------------------------------------------------------
+
+
+def test_sync_sends_the_missed_operations_in_order(board: Blueprint, users: dict[str, Any]) -> None:
+    since = board.rev
+    for name in ("One", "Two", "Three"):
+        operation_apply(
+            blueprint_id=board.pk,
+            actor=users["owner"],
+            op_type="offer.update",
+            payload={"key": "welcome", "name": name},
+        )
+    editor = session_cookie(users["editor"])
+
+    async def body() -> dict[str, Any]:
+        async with board_socket(board.pk, editor) as socket:
+            await socket.send_json_to({"type": "sync", "since": since})
+            return await next_frame(socket)
+
+    answer = run(body)
+    assert answer["type"] == "sync"
+    assert answer["rev"] == since + 3
+    assert [f["rev"] for f in answer["frames"]] == [since + 1, since + 2, since + 3]
+    assert all(f["type"] == "op" and f["op"] == "offer.update" for f in answer["frames"])
+    # every frame shows the offer as it is now, so replaying them in order ends in the present
+    assert all("Three" in f["fragments"][0]["html"] for f in answer["frames"])
+    assert [f["actor"]["name"] for f in answer["frames"]] == ["owner"] * 3
+
+
+def test_sync_from_the_current_rev_sends_nothing(board: Blueprint, users: dict[str, Any]) -> None:
+    editor = session_cookie(users["editor"])
+
+    async def body() -> dict[str, Any]:
+        async with board_socket(board.pk, editor) as socket:
+            await socket.send_json_to({"type": "sync", "since": board.rev})
+            return await next_frame(socket)
+
+    assert run(body) == {"type": "sync", "rev": board.rev, "frames": []}
+
+
+@pytest.mark.parametrize("gap", ["big", "ahead", "negative"])
+def test_sync_answers_with_a_reset_when_frames_will_not_do(
+    board: Blueprint, users: dict[str, Any], gap: str
+) -> None:
+    since = {"big": board.rev, "ahead": board.rev + 5, "negative": -1}[gap]
+    if gap == "big":
+        for n in range(101):
+            operation_apply(
+                blueprint_id=board.pk,
+                actor=users["owner"],
+                op_type="offer.update",
+                payload={"key": "welcome", "name": f"Welcome {n}"},
+            )
+    rev = Blueprint.objects.get(pk=board.pk).rev
+    viewer = session_cookie(users["viewer"])
+
+    async def body() -> dict[str, Any]:
+        async with board_socket(board.pk, viewer) as socket:
+            await socket.send_json_to({"type": "sync", "since": since})
+            return await next_frame(socket)
+
+    answer = run(body)
+    assert answer["type"] == "reset"
+    assert answer["rev"] == rev
+    board_html = live_dom.element(answer["html"])
+    assert board_html.get("id") == "board"
+    assert board_html.get("data-rev") == str(rev)
+    assert "card-tools" not in answer["html"]  # rendered for the viewer
+
+
+def test_sync_one_short_of_the_limit_still_sends_frames(board: Blueprint, users: dict[str, Any]) -> None:
+    since = board.rev
+    for n in range(100):
+        operation_apply(
+            blueprint_id=board.pk,
+            actor=users["owner"],
+            op_type="offer.update",
+            payload={"key": "welcome", "name": f"Welcome {n}"},
+        )
+    editor = session_cookie(users["editor"])
+
+    async def body() -> dict[str, Any]:
+        async with board_socket(board.pk, editor) as socket:
+            await socket.send_json_to({"type": "sync", "since": since})
+            return await next_frame(socket)
+
+    answer = run(body)
+    assert answer["type"] == "sync"
+    assert len(answer["frames"]) == 100
+
+
+# --- Membership -------------------------------------------------------------------------------
+
+
+def test_a_removed_member_is_told_and_disconnected_with_4403(board: Blueprint, users: dict[str, Any]) -> None:
+    editor = session_cookie(users["editor"])
+
+    async def body() -> tuple[dict[str, Any], dict[str, Any]]:
+        async with board_socket(board.pk, editor) as socket:
+            await sync_to_async(membership_remove)(
+                actor=users["owner"], blueprint_id=board.pk, username="editor"
+            )
+            error = await next_frame(socket)
+            closed = await socket.receive_output(timeout=TIMEOUT)
+            return error, closed
+
+    error, closed = run(body)
+    assert error == {
+        "type": "error",
+        "detail": "You are no longer a member of this blueprint.",
+        "errors": {"blueprint": ["You are no longer a member of this blueprint."]},
+    }
+    assert closed == {"type": "websocket.close", "code": 4403}
+
+
+def test_a_deleted_blueprint_disconnects_everyone(board: Blueprint, users: dict[str, Any]) -> None:
+    viewer = session_cookie(users["viewer"])
+
+    async def body() -> dict[str, Any]:
+        async with board_socket(board.pk, viewer) as socket:
+            await sync_to_async(blueprint_delete)(actor=users["owner"], blueprint_id=board.pk)
+            assert (await next_frame(socket))["type"] == "error"
+            return await socket.receive_output(timeout=TIMEOUT)  # type: ignore[no-any-return]
+
+    assert run(body) == {"type": "websocket.close", "code": 4403}
+
+
+def test_a_role_change_resets_the_board_for_the_new_role(board: Blueprint, users: dict[str, Any]) -> None:
+    editor = session_cookie(users["editor"])
+
+    async def body() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        async with board_socket(board.pk, editor) as socket:
+            await sync_to_async(membership_set)(
+                actor=users["owner"], blueprint_id=board.pk, username="editor", role="viewer"
+            )
+            reset = await next_frame(socket)
+            await apply_async(
+                blueprint_id=board.pk,
+                actor=users["owner"],
+                op_type="offer.update",
+                payload={"key": "welcome", "name": "Hello"},
+            )
+            op = await next_frame(socket)
+            await socket.send_json_to(
+                {"type": "op", "client_id": "late", "op": "offer.delete", "payload": {"key": "welcome"}}
+            )
+            return reset, op, await next_frame(socket)
+
+    reset, op, refused = run(body)
+    assert reset["type"] == "reset"
+    assert reset["rev"] == board.rev
+    assert "board-editable" not in reset["html"] and "card-tools" not in reset["html"]
+    assert "Welcome bonus" in reset["html"]
+    assert op["type"] == "op" and "card-tools" not in json.dumps(op["fragments"])
+    assert (refused["type"], refused["status"]) == ("refused", 403)
+
+
+def test_another_members_role_change_leaves_this_socket_alone(
+    board: Blueprint, users: dict[str, Any]
+) -> None:
+    editor = session_cookie(users["editor"])
+
+    async def body() -> dict[str, Any]:
+        async with board_socket(board.pk, editor) as socket:
+            await sync_to_async(membership_set)(
+                actor=users["owner"], blueprint_id=board.pk, username="viewer", role="editor"
+            )
+            await socket.send_json_to({"type": "ping"})
+            return await next_frame(socket)
+
+    assert run(body) == {"type": "pong"}
+
+
+# --- Other ways in ----------------------------------------------------------------------------
+
+
+def test_edits_through_the_rest_api_and_the_board_forms_reach_open_sockets(
+    board: Blueprint, users: dict[str, Any]
+) -> None:
+    viewer = session_cookie(users["viewer"])
+    api = APIClient()
+    api.force_authenticate(users["editor"])
+    forms = Client()
+    forms.force_login(users["owner"])
+
+    async def body() -> tuple[dict[str, Any], dict[str, Any]]:
+        async with board_socket(board.pk, viewer) as socket:
+            response = await sync_to_async(api.patch)(
+                f"/api/v1/blueprints/{board.pk}/offers/welcome/", {"name": "Hi there"}, format="json"
+            )
+            assert response.status_code == 200, response.content
+            from_api = await next_frame(socket)
+            response = await sync_to_async(forms.post)(
+                f"/blueprints/{board.pk}/board/offers/gold_card/delete/", HTTP_HX_REQUEST="true"
+            )
+            assert response.status_code == 200, response.content
+            return from_api, await next_frame(socket)
+
+    from_api, from_form = run(body)
+    assert (from_api["op"], from_api["rev"], from_api["actor"]["name"]) == (
+        "offer.update",
+        board.rev + 1,
+        "editor",
+    )
+    assert "Hi there" in from_api["fragments"][0]["html"]
+    assert (from_form["op"], from_form["rev"], from_form["actor"]["name"]) == (
+        "offer.delete",
+        board.rev + 2,
+        "owner",
+    )
+    assert from_form["fragments"][0] == {"do": "remove", "id": "offer-gold_card", "by": "owner"}
+
+
+# --- Presence ---------------------------------------------------------------------------------
+
+
+def tabs(frame: dict[str, Any]) -> list[tuple[str, Any]]:
+    assert frame["type"] == "presence"
+    return [(m["name"], m["editing"]) for m in frame["members"]]
+
+
+def test_presence_shows_who_joins_what_they_edit_and_who_leaves(
+    board: Blueprint, users: dict[str, Any]
+) -> None:
+    editor, viewer = session_cookie(users["editor"]), session_cookie(users["viewer"])
+
+    async def body() -> list[list[tuple[str, Any]]]:
+        seen = []
+        async with board_socket(board.pk, editor) as first:
+            second = communicator(board.pk, viewer)
+            assert (await second.connect(timeout=TIMEOUT))[0]
+            assert (await second.receive_json_from(timeout=TIMEOUT))["type"] == "welcome"
+            seen.append(tabs(await first.receive_json_from(timeout=TIMEOUT)))  # the newcomer joined
+            # the newcomer sees itself, then hears from the tab that was already there
+            seen.append(tabs(await second.receive_json_from(timeout=TIMEOUT)))
+            seen.append(tabs(await second.receive_json_from(timeout=TIMEOUT)))
+            await second.send_json_to({"type": "presence", "editing": "offer-welcome"})
+            seen.append(tabs(await second.receive_json_from(timeout=TIMEOUT)))
+            seen.append(tabs(await first.receive_json_from(timeout=TIMEOUT)))
+            await second.send_json_to({"type": "presence", "editing": None})
+            seen.append(tabs(await first.receive_json_from(timeout=TIMEOUT)))
+            await second.disconnect()
+            seen.append(tabs(await first.receive_json_from(timeout=TIMEOUT)))
+        return seen
+
+    joined, alone, both, editing_mine, editing_theirs, done, left = run(body)
+    assert joined == [("editor", None), ("viewer", None)]
+    assert alone == [("viewer", None)]
+    assert both == [("editor", None), ("viewer", None)]
+    assert editing_mine == editing_theirs == [("editor", None), ("viewer", "offer-welcome")]
+    assert done == [("editor", None), ("viewer", None)]
+    assert left == [("editor", None)]
+
+
+def test_presence_lists_every_tab_of_a_person_separately(board: Blueprint, users: dict[str, Any]) -> None:
+    editor = session_cookie(users["editor"])
+
+    async def body() -> dict[str, Any]:
+        async with board_socket(board.pk, editor) as first, board_socket(board.pk, editor) as second:
+            del second
+            return await next_frame(first, "welcome")
+
+    frame = run(body)
+    assert [m["name"] for m in frame["members"]] == ["editor", "editor"]
+    assert frame["members"] == sorted(frame["members"], key=lambda m: (m["name"], m["tab"]))
+    assert len({m["tab"] for m in frame["members"]}) == 2
+    assert set(frame["members"][0]) == {"tab", "id", "name", "initials", "colour", "editing"}
+
+
+def test_a_tab_that_stops_announcing_itself_is_dropped_from_presence(
+    board: Blueprint, users: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(BoardConsumer, "heartbeat_seconds", 0.05)
+    monkeypatch.setattr(BoardConsumer, "presence_expires_seconds", 0.3)
+    editor = session_cookie(users["editor"])
+    ghost = {"tab": "ghost-tab", "id": 999, "name": "ghost", "initials": "GH", "colour": 7, "editing": None}
+
+    async def body() -> tuple[list[str], list[str]]:
+        async with board_socket(board.pk, editor) as socket:
+            # a tab on a worker that then crashed: it joins, and is never heard of again
+            layer = get_channel_layer()
+            await layer.group_send(f"board-{board.pk}", {"type": "presence.join", "member": ghost})
+            with_ghost = await next_frame(socket, "welcome")
+            without_ghost = await next_frame(socket, "welcome")
+            return [m["name"] for m in with_ghost["members"]], [m["name"] for m in without_ghost["members"]]
+
+    assert run(body) == (["editor", "ghost"], ["editor"])
+
+
+def test_presence_is_kept_out_of_the_database(board: Blueprint, users: dict[str, Any]) -> None:
+    editor = session_cookie(users["editor"])
+    before = Operation.objects.count()
+
+    async def body() -> None:
+        async with board_socket(board.pk, editor) as socket:
+            await socket.send_json_to({"type": "presence", "editing": "stage-awareness"})
+            await socket.receive_json_from(timeout=TIMEOUT)
+
+    run(body)
+    assert Operation.objects.count() == before
+    assert Blueprint.objects.get(pk=board.pk).rev == board.rev
+
+
+# --- Every broadcast equals a page load (Zulip's verify_action) --------------------------------
+
+Ops = list[tuple[str, dict[str, Any]]]
+
+OFFER_FIELDS = {"name": "Savings starter", "description": "A first savings account", "channel": "e-mail"}
+
+VERIFY_CASES = [
+    # (fixture, setup operations, the operation, the fragments it must send before the activity item)
+    (
+        "board",
+        [],
+        ("blueprint.update", {"name": "Retail – all channels", "channels": ["web", "app"]}),
+        ["replace"],
+    ),
+    ("board", [], ("blueprint.update", {"context": ""}), ["replace"]),
+    (
+        "board",
+        [],
+        ("attribute.create", {"key": "tenure", "label": "Tenure", "kind": "attribute", "type": "number"}),
+        [],
+    ),
+    ("board", [], ("attribute.update", {"key": "visits_30d", "label": "Visits this month"}), ["board"]),
+    ("board", [], ("attribute.delete", {"key": "city"}), ["board"]),
+    ("catalog", [], ("stage.create", {"key": "awareness", "name": "Awareness"}), ["board"]),
+    (
+        "board",
+        [],
+        ("stage.create", {"key": "consideration", "name": "Consideration", "before": "onboarding"}),
+        ["place"],
+    ),
+    (
+        "board",
+        [],
+        (
+            "stage.create",
+            {
+                "key": "loyalty",
+                "name": "Loyalty",
+                "description": "Customers who stay",
+                "entry": [[{"attribute": "segment", "operator": "is_one_of", "value": ["Gold"]}]],
+            },
+        ),
+        ["place"],
+    ),
+    (
+        "board",
+        [],
+        ("stage.update", {"key": "awareness", "name": "Discovery", "description": "First contact"}),
+        ["replace"],
+    ),
+    ("board", [], ("stage.move", {"key": "awareness", "after": "onboarding"}), ["place"]),
+    ("board", [], ("stage.move", {"key": "onboarding", "before": "awareness"}), ["place"]),
+    ("board", [], ("stage.delete", {"key": "awareness"}), ["remove"]),
+    ("board", [("stage.delete", {"key": "onboarding"})], ("stage.delete", {"key": "awareness"}), ["board"]),
+    ("board", [("stage.delete", {"key": "onboarding"})], ("stage.move", {"key": "awareness"}), ["board"]),
+    (
+        "board",
+        [],
+        ("offer.create", {"stage": "awareness", "key": "savings", "before": "gold_card", **OFFER_FIELDS}),
+        ["place", "replace"],
+    ),
+    (
+        "board",
+        [],
+        (
+            "offer.create",
+            {
+                "stage": "onboarding",
+                "key": "push",
+                "name": "Push notification",
+                "groups": [
+                    [{"attribute": "has_app", "operator": "is", "value": True}],
+                    [{"attribute": "age", "operator": "at_least", "value": 30}],
+                ],
+            },
+        ),
+        ["place", "replace"],
+    ),
+    (
+        "board",
+        [("stage.create", {"key": "loyalty", "name": "Loyalty"})],
+        ("offer.create", {"stage": "loyalty", "key": "everyone", "name": "Thank you", "fallback": True}),
+        ["place", "replace"],
+    ),
+    (
+        "board",
+        [],
+        ("offer.update", {"key": "welcome", "name": "Welcome gift", "channel": "app"}),
+        ["replace"],
+    ),
+    ("board", [], ("offer.update", {"key": "gold_card", "groups": []}), ["replace"]),
+    (
+        "board",
+        [],
+        ("offer.move", {"key": "welcome", "stage": "onboarding", "before": "app_tour"}),
+        ["place", "replace", "replace"],
+    ),
+    (
+        "board",
+        [],
+        ("offer.move", {"key": "gold_card", "stage": "awareness", "before": "welcome"}),
+        ["place", "replace"],
+    ),
+    (
+        "board",
+        [("stage.create", {"key": "loyalty", "name": "Loyalty"})],
+        ("offer.move", {"key": "app_tour", "stage": "loyalty"}),
+        ["place", "replace", "replace"],
+    ),
+    ("board", [], ("offer.delete", {"key": "gold_card"}), ["remove", "replace"]),
+    (
+        "board",
+        [("offer.delete", {"key": "gold_card"})],
+        ("offer.delete", {"key": "welcome"}),
+        ["remove", "replace"],
+    ),
+]
+
+
+def _case_id(case: tuple[str, Ops, tuple[str, dict[str, Any]], list[str]]) -> str:
+    fixture, setup, (op_type, payload), _ = case
+    detail = "-".join(f"{k}={v}" for k, v in payload.items() if k in ("key", "before", "after"))
+    return f"{op_type}[{fixture}{'+' if setup else ''}{'-' + detail if detail else ''}]"
+
+
+@pytest.mark.parametrize(
+    ("fixture", "setup", "operation", "kinds"), VERIFY_CASES, ids=[_case_id(c) for c in VERIFY_CASES]
+)
+def test_every_operation_broadcasts_what_a_fresh_page_load_renders(
+    request: pytest.FixtureRequest,
+    users: dict[str, Any],
+    fixture: str,
+    setup: Ops,
+    operation: tuple[str, dict[str, Any]],
+    kinds: list[str],
+) -> None:
+    blueprint: Blueprint = request.getfixturevalue(fixture)
+    for op_type, payload in setup:
+        operation_apply(blueprint_id=blueprint.pk, actor=None, op_type=op_type, payload=payload)
+    roles = ("editor", "viewer")
+    clients = {role: Client() for role in roles}
+    for role, client in clients.items():
+        client.force_login(users[role])
+
+    def page_load(role: str) -> Any:
+        response = clients[role].get(reverse("board", args=[blueprint.pk]))
+        assert response.status_code == 200
+        return live_dom.page(response.content)
+
+    before = {role: page_load(role) for role in roles}
+    cookies = {role: session_cookie(users[role]) for role in roles}
+
+    async def body() -> dict[str, dict[str, Any]]:
+        async with (
+            board_socket(blueprint.pk, cookies["editor"]) as editor,
+            board_socket(blueprint.pk, cookies["viewer"]) as viewer,
+        ):
+            op_type, payload = operation
+            await apply_async(
+                blueprint_id=blueprint.pk, actor=users["owner"], op_type=op_type, payload=payload
+            )
+            return {"editor": await next_frame(editor), "viewer": await next_frame(viewer)}
+
+    frames = run(body)
+    for role in roles:
+        frame = frames[role]
+        assert frame["type"] == "op" and frame["op"] == operation[0]
+        assert [f["do"] for f in frame["fragments"]] == [*kinds, "prepend"]
+        shown = before[role]
+        unchanged = live_dom.board_parts(shown)
+        live_dom.apply_frame(shown, frame)
+        expected = live_dom.board_parts(page_load(role))
+        assert all(expected.values()), "the page has a board, a title and an activity item"
+        live = live_dom.board_parts(shown)
+        assert live == expected, f"{role}:\n{live_dom.difference(live, expected)}"
+        assert unchanged != expected  # the operation did change what a page shows
+
+
+# Sequences a client may have missed while offline; replaying the sync answer must land on the
+# page as it is now, even though every frame is rendered from the present (so from a state the
+# client never saw in between) — the reason first stages are decided from the log.
+CATCH_UP_CASES = {
+    "first stages added": (
+        "catalog",
+        [
+            ("stage.create", {"key": "a", "name": "A"}),
+            ("stage.create", {"key": "b", "name": "B"}),
+            ("offer.create", {"stage": "b", "key": "x", "name": "X"}),
+        ],
+    ),
+    "first stage added then deleted, another kept": (
+        "catalog",
+        [
+            ("stage.create", {"key": "a", "name": "A"}),
+            ("stage.create", {"key": "b", "name": "B"}),
+            ("stage.delete", {"key": "a"}),
+        ],
+    ),
+    "every stage deleted then one added": (
+        "board",
+        [
+            ("stage.delete", {"key": "awareness"}),
+            ("stage.delete", {"key": "onboarding"}),
+            ("stage.create", {"key": "fresh", "name": "Fresh"}),
+        ],
+    ),
+    "offers moved around and deleted": (
+        "board",
+        [
+            ("offer.move", {"key": "welcome", "stage": "onboarding"}),
+            ("offer.move", {"key": "app_tour", "stage": "awareness", "before": "gold_card"}),
+            ("offer.update", {"key": "welcome", "name": "Welcome back"}),
+            ("offer.move", {"key": "welcome", "stage": "awareness", "after": "gold_card"}),
+            ("offer.delete", {"key": "gold_card"}),
+            ("offer.create", {"stage": "onboarding", "key": "late", "name": "Late"}),
+        ],
+    ),
+    "an offer created in a stage that is then deleted": (
+        "board",
+        [
+            ("stage.create", {"key": "temp", "name": "Temporary"}),
+            ("offer.create", {"stage": "temp", "key": "short", "name": "Short-lived"}),
+            ("stage.update", {"key": "temp", "name": "Very temporary"}),
+            ("stage.delete", {"key": "temp"}),
+            ("stage.move", {"key": "onboarding", "before": "awareness"}),
+        ],
+    ),
+    "catalog changes between card edits": (
+        "board",
+        [
+            ("attribute.update", {"key": "visits_30d", "label": "Monthly visits"}),
+            (
+                "offer.update",
+                {"key": "welcome", "groups": [[{"attribute": "city", "operator": "is", "value": "Ghent"}]]},
+            ),
+            ("attribute.update", {"key": "city", "label": "Town"}),
+            ("blueprint.update", {"name": "Renamed"}),
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CATCH_UP_CASES))
+def test_replaying_a_sync_answer_brings_an_old_page_up_to_date(
+    request: pytest.FixtureRequest, users: dict[str, Any], case: str
+) -> None:
+    fixture, operations = CATCH_UP_CASES[case]
+    blueprint: Blueprint = request.getfixturevalue(fixture)
+    client = Client()
+    client.force_login(users["editor"])
+    shown = live_dom.page(client.get(reverse("board", args=[blueprint.pk])).content)
+    since = blueprint.rev
+    for op_type, payload in operations:
+        operation_apply(blueprint_id=blueprint.pk, actor=users["owner"], op_type=op_type, payload=payload)
+    cookie = session_cookie(users["editor"])
+
+    async def body() -> dict[str, Any]:
+        async with board_socket(blueprint.pk, cookie) as socket:
+            await socket.send_json_to({"type": "sync", "since": since})
+            return await next_frame(socket)
+
+    answer = run(body)
+    assert answer["type"] == "sync" and len(answer["frames"]) == len(operations)
+    for frame in answer["frames"]:
+        live_dom.apply_frame(shown, frame)
+    live = live_dom.board_parts(shown)
+    expected = live_dom.board_parts(live_dom.page(client.get(reverse("board", args=[blueprint.pk])).content))
+    assert live == expected, live_dom.difference(live, expected)
+
+
+# --- Cost -------------------------------------------------------------------------------------
+
+
+def test_many_tabs_in_one_process_cost_one_render_per_operation_and_role(
+    board: Blueprint, users: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from blueprint import consumers
+
+    renders: list[tuple[int, bool]] = []
+
+    def counted(blueprint_id: int, operation_id: int, *, can_edit: bool) -> Any:
+        renders.append((operation_id, can_edit))
+        return operation_frame(blueprint_id, operation_id, can_edit=can_edit)
+
+    monkeypatch.setattr(consumers, "operation_frame", counted)
+    cookies = [session_cookie(users[role]) for role in ("editor", "viewer")] * 4
+
+    async def body() -> list[dict[str, Any]]:
+        sockets = []
+        for cookie in cookies:
+            socket = communicator(board.pk, cookie)
+            assert (await socket.connect(timeout=TIMEOUT))[0]
+            sockets.append(socket)
+        try:
+            await apply_async(
+                blueprint_id=board.pk,
+                actor=users["owner"],
+                op_type="offer.delete",
+                payload={"key": "welcome"},
+            )
+            return [await next_frame(socket, "welcome", "presence") for socket in sockets]
+        finally:
+            for socket in sockets:
+                await socket.disconnect()
+
+    frames = run(body)
+    assert {f["type"] for f in frames} == {"op"}
+    assert len({f["id"] for f in frames}) == 1
+    assert sorted(renders, key=lambda r: r[1]) == [(frames[0]["id"], False), (frames[0]["id"], True)]
+
+
+def test_a_sync_loads_the_board_once_however_many_operations_it_sends(
+    board: Blueprint, users: dict[str, Any]
+) -> None:
+    def queries_for(count: int) -> int:
+        since = Blueprint.objects.get(pk=board.pk).rev
+        for n in range(count):
+            operation_apply(
+                blueprint_id=board.pk,
+                actor=users["owner"],
+                op_type="offer.update",
+                payload={"key": "welcome", "name": f"Welcome {count} {n}"},
+            )
+        with CaptureQueriesContext(connection) as queries:
+            answer = sync_frame(board.pk, since, can_edit=True)
+        assert len(answer["frames"]) == count
+        return len(queries)
+
+    assert queries_for(2) == queries_for(20)
+
+
+def test_an_operation_frame_for_a_vanished_operation_is_none(board: Blueprint) -> None:
+    assert operation_frame(board.pk, 10**9, can_edit=True) is None
+    latest = Operation.objects.filter(blueprint=board).latest("rev")
+    assert operation_frame(board.pk + 1, latest.pk, can_edit=True) is None  # not this board's
+
+
+# --- Undo and redo ----------------------------------------------------------------------------
+
+
+def test_undo_and_redo_answer_the_sender_and_broadcast_the_inverse(
+    board: Blueprint, users: dict[str, Any]
+) -> None:
+    editor = session_cookie(users["editor"])
+
+    async def body() -> list[dict[str, Any]]:
+        async with board_socket(board.pk, editor) as socket:
+            await socket.send_json_to(
+                {
+                    "type": "op",
+                    "client_id": "move-1",
+                    "op": "offer.move",
+                    "payload": {"key": "welcome", "stage": "onboarding"},
+                }
+            )
+            seen = [await next_frame(socket), await next_frame(socket)]  # ack, op
+            await socket.send_json_to({"type": "undo", "client_id": "undo-1"})
+            seen += [await next_frame(socket), await next_frame(socket)]
+            await socket.send_json_to({"type": "redo", "client_id": "redo-1"})
+            seen += [await next_frame(socket), await next_frame(socket)]
+            await socket.send_json_to({"type": "redo", "client_id": "redo-2"})
+            seen.append(await next_frame(socket))
+            return seen
+
+    ack, moved, *rest = run(body)
+    answers = sorted(rest[:2], key=lambda f: f["type"]) + sorted(rest[2:4], key=lambda f: f["type"])
+    undo_op, undone, redo_op, redone = answers
+    nothing = rest[4]
+    assert ack["type"] == "ack" and moved["type"] == "op"
+    assert undone["type"] == "undo" and undone["client_id"] == "undo-1" and undone["done"] is True
+    assert "Undid" in undone["message"]
+    assert undo_op["type"] == "op" and undo_op["op"] == "offer.move" and undo_op["rev"] == moved["rev"] + 1
+    assert redone["type"] == "redo" and redone["done"] is True
+    assert redo_op["type"] == "op" and redo_op["rev"] == moved["rev"] + 2
+    assert nothing == {"type": "redo", "client_id": "redo-2", "done": False, "message": nothing["message"]}
+    assert Offer.objects.get(key="welcome").stage.key == "onboarding"
+
+
+def test_a_viewer_cannot_undo(board: Blueprint, users: dict[str, Any]) -> None:
+    viewer = session_cookie(users["viewer"])
+
+    async def body() -> dict[str, Any]:
+        async with board_socket(board.pk, viewer) as socket:
+            await socket.send_json_to({"type": "undo", "client_id": "u"})
+            return await next_frame(socket)
+
+    refused = run(body)
+    assert (refused["type"], refused["client_id"], refused["status"]) == ("refused", "u", 403)
+    assert Blueprint.objects.get(pk=board.pk).rev == board.rev
+
+
+def test_a_resent_undo_applies_once(board: Blueprint, users: dict[str, Any]) -> None:
+    editor = session_cookie(users["editor"])
+
+    async def body() -> tuple[dict[str, Any], dict[str, Any], int, int]:
+        async with board_socket(board.pk, editor) as socket:
+            await socket.send_json_to(
+                {"type": "op", "client_id": "d-1", "op": "offer.delete", "payload": {"key": "welcome"}}
+            )
+            await next_frame(socket)
+            await next_frame(socket)
+            undo = {"type": "undo", "client_id": "undo-once"}
+            await socket.send_json_to(undo)
+            first = await next_frame(socket, "presence", "op")
+            after_first = await rev_of(board)
+            await socket.send_json_to(undo)
+            second = await next_frame(socket, "presence", "op")
+            return first, second, after_first, await rev_of(board)
+
+    first, second, after_first, after_second = run(body)
+    assert first["done"] is True and second["done"] is True
+    assert after_first == after_second == board.rev + 2
+    assert Offer.objects.filter(key="welcome").count() == 1
