@@ -13,6 +13,23 @@ from blueprint.services import operation_apply
 ROLES = ("owner", "editor", "approver", "viewer")
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """On SQLite, the test database is a file, so the daphne that browser tests start shares it.
+
+    An in-memory database lives inside this process only. PostgreSQL is left as it is (its test
+    database already has a name, with pytest-django's xdist suffix). ``tmp_path_factory`` gives
+    every xdist worker its own directory.
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
     # PBKDF2's deliberate slowness costs a second per test that makes users; tests need no such thing.
