@@ -1,0 +1,350 @@
+"""The live board in two real browsers at once, against daphne: what one person does, the other sees.
+
+Each test opens the same board as the owner and as the editor, in two browser contexts (two
+sessions, two sockets), and checks what the live-board protocol promises: edits arrive without a
+reload, two moves of the same card at once end in the same order everywhere (and equal to a fresh
+page load), a change made offline is applied once when the connection is back, and a server restart
+is survived by every open board.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from blueprint.models import Offer, Operation
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# The only console errors a test may see: Chromium reporting a WebSocket that could not connect
+# while the server is down or the browser is offline (live.js then tries again by itself), and
+# htmx reporting the form post that could not be sent while offline.
+SOCKET_DOWN = re.compile(
+    r"^WebSocket connection to 'ws://127\.0\.0\.1:\d+/ws/blueprints/\d+/' failed: "
+    r"(Error in connection establishment: net::ERR_(CONNECTION_REFUSED|INTERNET_DISCONNECTED)"
+    r"|Connection closed before receiving a handshake response)$"
+)
+FORM_NOT_SENT = re.compile(
+    r"^(htmx:(afterRequest|sendError), \[object HTML\w+Element\]"
+    r"|Failed to load resource: net::ERR_INTERNET_DISCONNECTED)$"
+)
+
+
+@dataclass
+class Board:
+    """One person's page on the board, with the console errors it logged."""
+
+    page: Any
+    name: str
+    errors: list[str] = field(default_factory=list)
+
+    def status(self) -> Any:
+        return self.page.locator("#sync-status")
+
+    def saved(self) -> None:
+        expect(self.status()).to_have_attribute("data-state", "saved")
+        expect(self.status()).to_have_text("All changes saved")
+
+    def order(self) -> list[list[str]]:
+        """Every stage with its offers, in page order."""
+        return self.page.locator("#board .column").evaluate_all(
+            """columns => columns.map(c => [c.dataset.stageKey,
+                ...[...c.querySelectorAll('.card[data-offer-key]')].map(card => card.dataset.offerKey)])"""
+        )
+
+    def unexpected_errors(self, *allowed: re.Pattern[str]) -> list[str]:
+        return [e for e in self.errors if not any(pattern.search(e) for pattern in allowed)]
+
+
+@pytest.fixture
+def open_board(browser: Any, asgi_server: Any) -> Iterator[Callable[[str, Any], Board]]:
+    contexts: list[Any] = []
+
+    def open_as(username: str, blueprint: Any) -> Board:
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        board = Board(page, username)
+        page.on("console", lambda message: message.type == "error" and board.errors.append(message.text))
+        page.on("pageerror", lambda error: board.errors.append(f"page error: {error}"))
+        page.goto(f"{asgi_server.url}/accounts/login/")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", "demo")
+        page.locator("input[name=password]").press("Enter")
+        page.wait_for_url(lambda url: "/accounts/login/" not in url)
+        page.goto(f"{asgi_server.url}/blueprints/{blueprint.pk}/")
+        board.saved()
+        return board
+
+    yield open_as
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def owner_and_editor(open_board: Callable[[str, Any], Board], board: Any) -> tuple[Board, Board]:
+    owner, editor = open_board("owner", board), open_board("editor", board)
+    # each sees the other: the sockets are both up
+    for me in (owner, editor):
+        expect(me.page.locator("#presence .presence-person")).to_have_count(2)
+    return owner, editor
+
+
+def settled(page: Any) -> None:
+    """Wait until htmx has finished settling swapped-in content (and so wired up its controls)."""
+    expect(page.locator(".htmx-added, .htmx-settling, .htmx-request")).to_have_count(0)
+
+
+def same_order(*boards: Board, timeout: float = 10.0) -> list[list[str]]:
+    """Wait until every board shows the same order; return it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        orders = [b.order() for b in boards]
+        if all(order == orders[0] for order in orders):
+            return orders[0]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the boards disagree: {orders}")
+        boards[0].page.wait_for_timeout(100)
+
+
+def database_order(blueprint: Any) -> list[list[str]]:
+    from blueprint.models import Stage
+
+    return [
+        [stage.key, *Offer.objects.filter(stage=stage).order_by("rank").values_list("key", flat=True)]
+        for stage in Stage.objects.filter(blueprint=blueprint).order_by("rank")
+    ]
+
+
+def edit_offer(page: Any, key: str, name: str) -> Any:
+    """Open the offer's edit form and wait until htmx has wired it up."""
+    page.locator(f"#offer-{key}").hover()
+    page.get_by_role("button", name=f"Edit offer {name}").click()
+    form = page.locator(f"#offer-{key}-edit")
+    form.wait_for()
+    settled(page)
+    return form
+
+
+def drag_to(page: Any, source: Any, target: Any) -> None:
+    """Press on a card and carry it, in small steps, over a target; the caller releases."""
+    start = source.bounding_box()
+    end = target.bounding_box()
+    x0, y0 = start["x"] + 30, start["y"] + start["height"] - 12
+    x1, y1 = end["x"] + end["width"] / 2, end["y"] + end["height"] / 2
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    steps = 20
+    for i in range(1, steps + 1):
+        page.mouse.move(x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps)
+        page.wait_for_timeout(15)
+
+
+# --- Tests ------------------------------------------------------------------------------------
+
+
+def test_an_edit_in_one_page_shows_in_the_other_without_a_reload(owner_and_editor, board):
+    owner, editor = owner_and_editor
+    # each lists both people, itself first and marked as "you"
+    for me, other in ((owner, editor), (editor, owner)):
+        people = me.page.locator("#presence .presence-person")
+        expect(people.first).to_have_attribute("title", f"{me.name} (you)")
+        expect(people.nth(1)).to_have_attribute("title", other.name)
+
+    form = edit_offer(editor.page, "welcome", "Welcome bonus")
+    # the owner sees who is editing the card
+    expect(owner.page.locator("#offer-welcome .edited-by")).to_have_attribute("title", "editor is editing this")
+
+    form.locator("input[name=name]").fill("Welcome bonus, doubled")
+    form.locator("button[type=submit]").click()
+    expect(owner.page.locator("#offer-welcome .card-name")).to_have_text("Welcome bonus, doubled")
+    expect(owner.page.locator("#activity-list .activity-item").first).to_contain_text("editor")
+    # the form closed: nobody is marked as editing any more
+    expect(owner.page.locator(".edited-by")).to_have_count(0)
+    owner.saved()
+    editor.saved()
+    assert owner.unexpected_errors() == []
+    assert editor.unexpected_errors() == []
+
+
+def test_a_card_the_other_is_typing_into_keeps_the_typing_through_a_live_update(owner_and_editor, board):
+    owner, editor = owner_and_editor
+    field_ = edit_offer(editor.page, "welcome", "Welcome bonus").locator("input[name=name]")
+    field_.fill("Half-typed")
+    field_.press("ArrowLeft")
+
+    # the owner moves that very card to the next stage: the open form moves with it
+    owner.page.locator("#offer-welcome").hover()
+    owner.page.locator("#offer-welcome-next").click()
+    expect(editor.page.locator("#stage-onboarding #offer-welcome-edit")).to_have_count(1)
+    assert field_.input_value() == "Half-typed"
+    assert editor.page.evaluate("document.activeElement.name") == "name"
+    assert editor.page.evaluate("document.activeElement.selectionStart") == len("Half-typed") - 1
+
+    # and deletes it: the form says so, and Cancel just closes it
+    owner_form = edit_offer(owner.page, "welcome", "Welcome bonus")
+    owner.page.once("dialog", lambda dialog: dialog.accept())
+    owner_form.locator(".form-delete").click()
+    expect(editor.page.locator("#offer-welcome-edit .form-deleted")).to_have_text(
+        "owner deleted this offer. Saving will not bring it back; Cancel to close."
+    )
+    assert editor.page.locator("#offer-welcome-edit-name").input_value() == "Half-typed"
+    editor.page.locator("#offer-welcome-edit [data-cancel]").click()
+    expect(editor.page.locator("#offer-welcome-edit")).to_have_count(0)
+    assert editor.page.locator("#toasts .toast").count() == 0
+    assert same_order(owner, editor) == database_order(board)
+    assert owner.unexpected_errors() == []
+    assert editor.unexpected_errors() == []
+
+
+def test_both_moving_the_same_card_at_once_end_in_the_same_order(owner_and_editor, board):
+    owner, editor = owner_and_editor
+    # the keyboard move buttons, pressed in both pages in the same breath
+    for me in (owner, editor):
+        me.page.locator("#offer-gold_card").hover()
+    owner.page.evaluate("document.getElementById('offer-gold_card-up').click()")
+    editor.page.evaluate("document.getElementById('offer-gold_card-next').click()")
+    order = same_order(owner, editor)
+    owner.saved()
+    editor.saved()
+    assert order == database_order(board)
+
+    # real mouse drags of the same card into different stages, released back to back
+    drag_to(owner.page, owner.page.locator("#offer-welcome"), owner.page.locator("#stage-onboarding .offer-list"))
+    drag_to(editor.page, editor.page.locator("#offer-welcome"), editor.page.locator("#stage-awareness .offer-list"))
+    owner.page.mouse.up()
+    editor.page.mouse.up()
+    order = same_order(owner, editor)
+    owner.saved()
+    editor.saved()
+    assert order == database_order(board)
+    assert Operation.objects.filter(blueprint=board, type="offer.move").count() >= 3
+
+    owner.page.reload()
+    owner.saved()
+    assert owner.order() == order
+    assert owner.unexpected_errors() == []
+    assert editor.unexpected_errors() == []
+
+
+def test_changes_wait_while_a_card_is_being_dragged(owner_and_editor, board):
+    owner, editor = owner_and_editor
+    drag_to(owner.page, owner.page.locator("#offer-welcome"), owner.page.locator("#stage-onboarding .offer-list"))
+    form = edit_offer(editor.page, "app_tour", "App tour")
+    form.locator("input[name=name]").fill("Tour")
+    form.locator("button[type=submit]").click()
+    expect(editor.page.locator("#offer-app_tour .card-name")).to_have_text("Tour")
+    editor.saved()
+    owner.page.wait_for_timeout(500)  # the frame has reached the owner's page by now: it waits there
+    assert owner.page.locator("#offer-app_tour .card-name").inner_text() == "App tour"
+    owner.page.mouse.up()
+    expect(owner.page.locator("#offer-app_tour .card-name")).to_have_text("Tour")
+    owner.saved()
+    assert same_order(owner, editor) == database_order(board)
+    assert Offer.objects.get(key="welcome").stage.key == "onboarding"
+    assert owner.unexpected_errors() == []
+
+
+def test_a_move_made_offline_is_applied_once_when_the_connection_is_back(owner_and_editor, board):
+    owner, editor = owner_and_editor
+    editor.page.context.set_offline(True)
+    expect(editor.status()).not_to_have_attribute("data-state", "saved")
+    editor.page.locator("#offer-gold_card").hover()
+    editor.page.locator("#offer-gold_card-up").click()
+    expect(editor.status()).to_have_attribute("data-state", "offline")
+    expect(editor.status()).to_have_text("Offline — 1 change not saved yet")
+    expect(editor.page.locator("#undo")).to_be_disabled()
+    assert not Operation.objects.filter(blueprint=board, type="offer.move").exists()
+
+    editor.page.context.set_offline(False)
+    editor.saved()
+    expect(owner.page.locator("#stage-awareness .card").first).to_have_attribute("data-offer-key", "gold_card")
+    assert Operation.objects.filter(blueprint=board, type="offer.move").count() == 1
+    assert same_order(owner, editor) == database_order(board)
+    assert owner.unexpected_errors() == []
+    assert editor.unexpected_errors(SOCKET_DOWN) == []
+
+
+def test_a_form_saved_offline_is_sent_again_and_applied_once(owner_and_editor, board):
+    owner, editor = owner_and_editor
+    form = edit_offer(editor.page, "welcome", "Welcome bonus")
+    form.locator("input[name=channel]").fill("email")
+
+    editor.page.context.set_offline(True)
+    form.locator("button[type=submit]").click()
+    expect(form.locator(".form-pending")).to_have_text("Offline — will be saved when the connection is back")
+    expect(editor.status()).to_have_attribute("data-state", "offline")
+    assert editor.page.locator("#toasts .toast").count() == 0  # said in the form, not in a toast
+
+    editor.page.context.set_offline(False)
+    editor.saved()
+    expect(owner.page.locator("#offer-welcome .card-channel")).to_have_text("email")
+    expect(editor.page.locator("#offer-welcome .card-channel")).to_have_text("email")
+    assert Operation.objects.filter(blueprint=board, type="offer.update").count() == 1
+    assert owner.unexpected_errors() == []
+    assert editor.unexpected_errors(SOCKET_DOWN, FORM_NOT_SENT) == []
+
+
+def test_operations_not_yet_sent_survive_a_page_reload(open_board, board):
+    editor = open_board("editor", board)
+    blocked = {"on": True}
+
+    def socket_route(ws: Any) -> None:
+        # while blocked the socket opens but reaches no server: nothing is welcomed, nothing is sent
+        if not blocked["on"]:
+            ws.connect_to_server()
+
+    editor.page.route_web_socket(re.compile(r"/ws/blueprints/"), socket_route)
+    editor.page.reload()
+    editor.page.locator("#offer-gold_card").hover()
+    editor.page.locator("#offer-gold_card-up").click()
+    expect(editor.status()).to_have_text("Offline — 1 change not saved yet")
+
+    blocked["on"] = False
+    editor.page.reload()
+    editor.saved()
+    expect(editor.page.locator("#stage-awareness .card").first).to_have_attribute("data-offer-key", "gold_card")
+    assert Operation.objects.filter(blueprint=board, type="offer.move").count() == 1
+    assert editor.unexpected_errors() == []
+
+
+def test_both_boards_carry_on_after_a_server_restart(owner_and_editor, board, asgi_server):
+    owner, editor = owner_and_editor
+    asgi_server.restart()
+    for me in (owner, editor):
+        me.saved()
+        expect(me.page.locator("#presence .presence-person")).to_have_count(2)
+    owner.page.locator("#offer-gold_card").hover()
+    owner.page.locator("#offer-gold_card-up").click()
+    expect(editor.page.locator("#stage-awareness .card").first).to_have_attribute("data-offer-key", "gold_card")
+    owner.saved()
+    assert same_order(owner, editor) == database_order(board)
+    assert owner.unexpected_errors(SOCKET_DOWN) == []
+    assert editor.unexpected_errors(SOCKET_DOWN) == []
+
+
+def test_undo_and_redo_of_ones_own_move(owner_and_editor, board):
+    owner, editor = owner_and_editor
+    editor.page.keyboard.press("Control+z")
+    expect(editor.page.locator("#toasts .toast-info")).to_contain_text("Nothing to undo")
+
+    editor.page.locator("#offer-gold_card").hover()
+    editor.page.locator("#offer-gold_card-up").click()
+    expect(owner.page.locator("#stage-awareness .card").first).to_have_attribute("data-offer-key", "gold_card")
+    editor.saved()
+    editor.page.locator("#board").click(position={"x": 5, "y": 5})  # focus out of the move button
+    editor.page.keyboard.press("Control+z")
+    expect(owner.page.locator("#stage-awareness .card").first).to_have_attribute("data-offer-key", "welcome")
+    expect(editor.page.locator("#stage-awareness .card").first).to_have_attribute("data-offer-key", "welcome")
+    editor.page.locator("#redo").click()
+    expect(owner.page.locator("#stage-awareness .card").first).to_have_attribute("data-offer-key", "gold_card")
+    assert same_order(owner, editor) == database_order(board)
+    assert owner.unexpected_errors() == []
+    assert editor.unexpected_errors() == []
