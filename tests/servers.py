@@ -59,13 +59,15 @@ def _stop(process: subprocess.Popen[bytes], timeout: float = 10) -> None:
         process.wait(timeout=10)
 
 
-def missing(what: str, install: str) -> None:
-    """Skip the test for a missing server program, but fail in CI, where .ci/run installs it."""
+def require_installed(what: str, installed: bool, *, package: str) -> None:
+    """Skip the test when a server program is missing, but fail in CI, where .ci/run installs it."""
+    if installed:
+        return
     import pytest
 
     if os.environ.get("CI"):
-        pytest.fail(f"{what} is not installed; .ci/run installs the {install!r} package")
-    pytest.skip(f"{what} is not installed (apt-get install {install})")
+        pytest.fail(f"{what} is not installed; .ci/run installs the {package!r} package")
+    pytest.skip(f"{what} is not installed (apt-get install {package})")
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------

@@ -6,18 +6,15 @@ production again, in a subprocess with DATABASE_URL pointing at a throw-away Pos
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.servers import postgres_bin, postgres_start, require_installed
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = [
@@ -27,73 +24,14 @@ FILES = [
 ]
 
 
-def _pg_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return Path(found[-1]).parent if found else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _as_postgres(args: list[str]) -> list[str]:
-    # initdb and postgres refuse to run as root
-    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
-
-
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
-    bin_dir = _pg_bin()
-    if bin_dir is None:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is not installed; .ci/run installs the 'postgresql' package")
-        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
-    data = Path(tempfile.mkdtemp(prefix="blueprint-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(data, "postgres")
-    port = _free_port()
-    subprocess.run(
-        _as_postgres([str(bin_dir / "initdb"), "-D", str(data / "db"), "-A", "trust", "-U", "postgres"]),
-        check=True,
-        capture_output=True,
-    )
-    server = subprocess.Popen(
-        _as_postgres(
-            [
-                str(bin_dir / "postgres"),
-                "-D",
-                str(data / "db"),
-                "-p",
-                str(port),
-                "-k",
-                str(data),
-                "-c",
-                "listen_addresses=127.0.0.1",
-                "-c",
-                "fsync=off",
-            ]
-        ),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    require_installed("PostgreSQL", postgres_bin() is not None, package="postgresql")
+    server = postgres_start()
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("PostgreSQL did not start") from None
-                time.sleep(0.2)
-        time.sleep(0.5)  # accepting connections is a moment after the socket opens
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        yield server.url
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-        shutil.rmtree(data, ignore_errors=True)
+        server.stop()
 
 
 def test_services_api_pages_and_concurrent_edits_pass_on_postgresql(postgres_url: str) -> None:
