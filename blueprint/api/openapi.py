@@ -94,3 +94,17 @@ STAGE_MOVE_EXAMPLES = [
     OpenApiExample("Before another stage", request_only=True, value={"before": "awareness"}),
     OpenApiExample("After another stage", request_only=True, value={"after": "onboarding"}),
 ]
+SINCE = OpenApiParameter(
+    "since",
+    {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+    OpenApiParameter.QUERY,
+    required=False,
+    description="List the operations after this rev. Default: the newest 50 (or `limit`, if fewer).",
+)
+LIMIT = OpenApiParameter(
+    "limit",
+    {"type": "integer", "minimum": 1, "maximum": 500},
+    OpenApiParameter.QUERY,
+    required=False,
+    description="At most this many operations (the oldest after `since` first). Default 100, at most 500.",
+)

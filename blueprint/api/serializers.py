@@ -305,3 +305,42 @@ class StageMoveAnswer(StageAnswer):
 class BlueprintDetailOutput(BlueprintSummaryOutput):
     attributes = AttributeOutput(many=True)
     stages = StageOutput(many=True, help_text="In order, each with its offers in priority order.")
+
+
+# --- The operation log, undo and redo ----------------------------------------------------------
+
+
+class LogEntryOutput(serializers.Serializer):
+    rev = serializers.IntegerField(help_text="The blueprint's rev this operation made.")
+    type = serializers.CharField(help_text="The operation, e.g. offer.move.")
+    payload = serializers.DictField(child=serializers.JSONField(), help_text="The operation as applied.")
+    actor = serializers.CharField(
+        allow_null=True, help_text="The username of who made it; null for the system (imports, the demo)."
+    )
+    summary = serializers.CharField(
+        allow_blank=True,
+        help_text="What it did, in words; an undo or redo ends with (undo) or (redo).",
+    )
+    created_at = serializers.DateTimeField()
+    client_id = serializers.CharField(allow_blank=True, help_text="The client id it was sent with, if any.")
+
+
+class OperationLogOutput(serializers.Serializer):
+    rev = serializers.IntegerField(help_text="The blueprint's current rev.")
+    more = serializers.BooleanField(help_text="True when operations after the last one listed exist.")
+    operations = LogEntryOutput(many=True, help_text="Oldest first: the newest is last.")
+
+
+class UndoInput(serializers.Serializer):
+    client_id = _client_id()
+
+
+class UndoOutput(serializers.Serializer):
+    done = serializers.BooleanField(
+        help_text="False when there was nothing to undo or redo, or the step was skipped."
+    )
+    message = serializers.CharField(
+        help_text="For people: 'Undid: …', 'Nothing to undo.', or why the step was skipped."
+    )
+    rev = serializers.IntegerField(help_text="The blueprint's rev after it.")
+    operations = LogEntryOutput(many=True, help_text="The operations it applied, in order.")

@@ -62,6 +62,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path(f"{BP}/stages/<api_key:key>/offers/", views.StageOfferListApi.as_view(), name="stage-offers"),
     path(f"{BP}/offers/<api_key:key>/", views.OfferDetailApi.as_view(), name="offer"),
     path(f"{BP}/offers/<api_key:key>/move/", views.OfferMoveApi.as_view(), name="offer-move"),
+    path(f"{BP}/operations/", views.OperationLogApi.as_view(), name="operations"),
+    path(f"{BP}/undo/", views.UndoApi.as_view(), name="undo"),
+    path(f"{BP}/redo/", views.RedoApi.as_view(), name="redo"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     # Last: anything else under /api/v1/ is a JSON 404, never Django's HTML page.

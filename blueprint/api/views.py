@@ -32,9 +32,12 @@ from blueprint.api.openapi import (
     DELETE_ERRORS,
     IDEMPOTENCY_KEY,
     KEY,
+    LIMIT,
+    MAX_ID,
     OFFER_EXAMPLES,
     OFFER_MOVE_EXAMPLES,
     READ_ERRORS,
+    SINCE,
     STAGE_MOVE_EXAMPLES,
     USERNAME,
     WRITE_ERRORS,
@@ -60,6 +63,7 @@ from blueprint.services import (
     membership_remove,
     membership_set,
     operation_apply,
+    undo_step,
 )
 
 # --- Plumbing shared by the views ---------------------------------------------------------------
@@ -589,6 +593,111 @@ class OfferMoveApi(ApiView):
         column = board.column(answer["stage"])
         order = [card.offer.key for card in column.offers] if column else []
         return render(s.OfferMoveAnswer, {**answer, "order": order})
+
+
+# --- The operation log, undo and redo -------------------------------------------------------------
+
+LOG_DEFAULT_SPAN = 50
+LOG_DEFAULT_LIMIT = 100
+LOG_MAX_LIMIT = 500
+
+
+def log_entry(record: Operation) -> dict[str, Any]:
+    return {
+        "rev": record.rev,
+        "type": record.type,
+        "payload": record.payload,
+        "actor": record.actor.get_username() if record.actor is not None else None,
+        "summary": record.summary,
+        "created_at": record.created_at,
+        "client_id": record.client_id,
+    }
+
+
+def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
+    """A whole-number query parameter within [low, high], or a 400 naming it."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18) or not low <= int(raw) <= high:
+        raise InvalidInput(f"Expected a whole number from {low} to {high}.", field=name)
+    return int(raw)
+
+
+class OperationLogApi(ApiView):
+    """An addition to the contract's table: the board's log, for clients that missed operations."""
+
+    @extend_schema(
+        operation_id="operations_list",
+        tags=["operations"],
+        parameters=[BLUEPRINT_ID, SINCE, LIMIT],
+        responses=answers({200: s.OperationLogOutput}, (400, *READ_ERRORS)),
+        summary="The operations after a rev, oldest first: what changed the board, by whom",
+    )
+    def get(self, request: Request, blueprint_id: int) -> Response:
+        blueprint = member_blueprint(request, blueprint_id)
+        limit = query_int(request, "limit", LOG_DEFAULT_LIMIT, 1, LOG_MAX_LIMIT)
+        # without a since, the newest ones (so a small limit still ends at the current rev)
+        newest = max(blueprint.rev - min(limit, LOG_DEFAULT_SPAN), 0)
+        since = query_int(request, "since", newest, 0, MAX_ID)
+        records = list(
+            Operation.objects.filter(blueprint=blueprint, rev__gt=since)
+            .select_related("actor")
+            .order_by("rev")[: limit + 1]
+        )
+        answer = {
+            "rev": blueprint.rev,
+            "more": len(records) > limit,
+            "operations": [log_entry(record) for record in records[:limit]],
+        }
+        return render(s.OperationLogOutput, answer)
+
+
+def undo_answer(request: Request, blueprint_id: int, *, redo: bool) -> Response:
+    body = parse_body(request, s.UndoInput)
+    result = undo_step(
+        blueprint_id=blueprint_id, actor=request.user, redo=redo, client_id=take_client_id(request, body)
+    )
+    answer = {
+        "done": result.done,
+        "message": result.message,
+        "rev": result.rev,
+        "operations": [log_entry(record) for record in result.records],
+    }
+    return render(s.UndoOutput, answer)
+
+
+class UndoApi(ApiView):
+    """An addition to the contract's table: the caller's own undo (DESIGN.md §5)."""
+
+    @extend_schema(
+        operation_id="blueprints_undo",
+        tags=["operations"],
+        parameters=[BLUEPRINT_ID, IDEMPOTENCY_KEY],
+        request=s.UndoInput,
+        responses=answers({200: s.UndoOutput}, WRITE_ERRORS),
+        summary=(
+            "Undo your newest change that is still in effect (owner, editor); "
+            "skipped with a message when someone else has changed it since"
+        ),
+    )
+    def post(self, request: Request, blueprint_id: int) -> Response:
+        return undo_answer(request, blueprint_id, redo=False)
+
+
+class RedoApi(ApiView):
+    """An addition to the contract's table: redo the caller's newest undo."""
+
+    @extend_schema(
+        operation_id="blueprints_redo",
+        tags=["operations"],
+        parameters=[BLUEPRINT_ID, IDEMPOTENCY_KEY],
+        request=s.UndoInput,
+        responses=answers({200: s.UndoOutput}, WRITE_ERRORS),
+        summary="Redo the change you undid last (owner, editor); a new change of yours clears what can be redone",
+    )
+    def post(self, request: Request, blueprint_id: int) -> Response:
+        return undo_answer(request, blueprint_id, redo=True)
 
 
 # --- Outside the operations ------------------------------------------------------------------------
