@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import ctypes
 import glob
+import http.cookiejar
 import os
+import re
 import shutil
 import signal
 import socket
@@ -18,6 +20,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -48,10 +51,10 @@ def _popen(args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
     return subprocess.Popen(args, preexec_fn=preexec, **kwargs)
 
 
-def _stop(process: subprocess.Popen[bytes], timeout: float = 10) -> None:
+def _stop(process: subprocess.Popen[bytes], timeout: float = 10, how: int = signal.SIGTERM) -> None:
     if process.poll() is not None:
         return
-    process.terminate()
+    process.send_signal(how)
     try:
         process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -78,9 +81,10 @@ def postgres_bin() -> Path | None:
     return Path(found[-1]).parent if found else None
 
 
-def _as_postgres(args: list[str]) -> list[str]:
-    # initdb and postgres refuse to run as root
-    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+def _as_postgres() -> dict[str, Any]:
+    # initdb and postgres refuse to run as root. Popen switches user itself (no runuser in
+    # between), so the signals that stop the server reach it.
+    return {"user": "postgres", "group": "postgres", "extra_groups": []} if os.geteuid() == 0 else {}
 
 
 @dataclass
@@ -91,7 +95,8 @@ class Postgres:
     directory: Path
 
     def stop(self) -> None:
-        _stop(self.process, timeout=30)
+        # SIGINT is PostgreSQL's fast shutdown: SIGTERM would wait for every client to leave
+        _stop(self.process, timeout=30, how=signal.SIGINT)
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
@@ -109,31 +114,33 @@ def postgres_start(*, fsync: bool = False, max_connections: int = 100) -> Postgr
         shutil.chown(directory, "postgres")
     port = free_port()
     subprocess.run(
-        _as_postgres([str(bin_dir / "initdb"), "-D", str(directory / "db"), "-A", "trust", "-U", "postgres"]),
+        [str(bin_dir / "initdb"), "-D", str(directory / "db"), "-A", "trust", "-U", "postgres"],
         check=True,
         capture_output=True,
+        cwd=directory,
+        **_as_postgres(),
     )
     log = directory / "postgres.log"
     process = _popen(
-        _as_postgres(
-            [
-                str(bin_dir / "postgres"),
-                "-D",
-                str(directory / "db"),
-                "-p",
-                str(port),
-                "-k",
-                str(directory),
-                "-c",
-                "listen_addresses=127.0.0.1",
-                "-c",
-                f"fsync={'on' if fsync else 'off'}",
-                "-c",
-                f"max_connections={max_connections}",
-            ]
-        ),
+        [
+            str(bin_dir / "postgres"),
+            "-D",
+            str(directory / "db"),
+            "-p",
+            str(port),
+            "-k",
+            str(directory),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            f"fsync={'on' if fsync else 'off'}",
+            "-c",
+            f"max_connections={max_connections}",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=log.open("wb"),
+        cwd=directory,
+        **_as_postgres(),
     )
     server = Postgres(
         url=f"postgresql://postgres@127.0.0.1:{port}/postgres",
@@ -251,6 +258,11 @@ class Daphne:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30) -> None:
+        self.launch()
+        self.wait_ready(timeout)
+
+    def launch(self) -> None:
+        """Start the process and return at once (``wait_ready`` then waits for it)."""
         if self._log_file is None:
             self._log_file = self.log.open("ab")
         self.process = _popen(
@@ -270,6 +282,10 @@ class Daphne:
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
         )
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        """Wait until /healthz answers 200: the app, its database and its channel layer are up."""
+        assert self.process is not None, "launch() first"
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -309,3 +325,31 @@ class Daphne:
             handle.seek(since)
             text = handle.read().decode(errors="replace")
         return "\n".join(text.splitlines()[-lines:])
+
+
+# --- Clients --------------------------------------------------------------------------------
+
+
+def log_in(base_url: str, username: str, password: str) -> str:
+    """Log in through the real login form; the ``Cookie`` header value of the session it opens."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    with opener.open(f"{base_url}/accounts/login/", timeout=10) as response:
+        form = response.read().decode()
+    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form)
+    if found is None:
+        raise RuntimeError("the login page has no CSRF token")
+    data = urllib.parse.urlencode(
+        {"csrfmiddlewaretoken": found.group(1), "username": username, "password": password}
+    ).encode()
+    request = urllib.request.Request(
+        f"{base_url}/accounts/login/",
+        data=data,
+        headers={"Origin": base_url, "Referer": f"{base_url}/accounts/login/"},
+    )
+    with opener.open(request, timeout=10):
+        pass
+    cookies = {cookie.name: cookie.value for cookie in jar}
+    if "sessionid" not in cookies:
+        raise RuntimeError(f"logging in as {username!r} did not open a session")
+    return "; ".join(f"{name}={value}" for name, value in cookies.items())
