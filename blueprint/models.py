@@ -177,7 +177,7 @@ class UndoStep(models.Model):
     summary = models.CharField(max_length=300, blank=True)
     # Operation ids, in order: the forward records this step consists of (replaced by a redo).
     operations = models.JSONField(default=list)
-    # Operation ids of the records that undid it (while undone).
+    # Operation ids of the records of its latest undo (kept after a redo, so a retried undo is known).
     undo_operations = models.JSONField(default=list)
     state = models.CharField(max_length=16, choices=State.choices, default=State.DONE)
     # The blueprint's rev at the step's last change of state: the top of a stack is the highest.

@@ -89,7 +89,7 @@ def undo_step(
                     blueprint_id=blueprint.pk,
                     actor=actor,
                     steps=inverses,
-                    mark="redo" if redo else "undo",
+                    mark=_mark(redo),
                     client_id=client_id,
                 )
         except BlueprintError as exc:
@@ -104,6 +104,11 @@ def undo_step(
         step.client_id, step.notice = client_id, ""
         step.save(update_fields=["operations", "undo_operations", "state", "seq", "client_id", "notice"])
         return UndoResult(True, _done_message(step, redo), records, step.seq)
+
+
+def _mark(redo: bool) -> str:
+    """How an undo's or redo's records end their summary: "moved offer 'X' to Awareness (undo)"."""
+    return "redo" if redo else "undo"
 
 
 def _done_message(step: UndoStep, redo: bool) -> str:
@@ -126,20 +131,19 @@ def _retried(blueprint: Blueprint, user_id: int, client_id: str, redo: bool) -> 
     An applied one left its client id on its first new record; a skipped one on its step."""
     earlier = Operation.objects.filter(blueprint=blueprint, client_id=client_id).first()
     if earlier is not None:
-        if earlier.actor_id != user_id:
+        if earlier.actor_id != user_id or not earlier.summary.endswith(f"({_mark(redo)})"):
             raise Conflict(
                 "This client id was already used for a different operation; use a new one.",
                 field="client_id",
             )
-        steps = UndoStep.objects.filter(blueprint=blueprint, user_id=user_id).order_by("-seq")
+        # a retry comes soon after: the step is among the user's latest
+        steps = UndoStep.objects.filter(blueprint=blueprint, user_id=user_id).order_by("-seq")[:200]
         for step in steps:
             ids = step.operations if redo else step.undo_operations
             if earlier.pk in ids:
                 return UndoResult(True, _done_message(step, redo), _records(ids), blueprint.rev)
         # The step has moved on since (undone and redone again): the request was applied once.
-        return UndoResult(
-            True, f"{'Redid' if redo else 'Undid'}: {earlier.summary}", [earlier], blueprint.rev
-        )
+        return UndoResult(True, f"Already {'redone' if redo else 'undone'}.", [earlier], blueprint.rev)
     skipped = UndoStep.objects.filter(
         blueprint=blueprint, user_id=user_id, client_id=client_id, state=UndoStep.State.SKIPPED
     ).first()

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from blueprint.errors import Forbidden, NotFound
+from blueprint.errors import Conflict, Forbidden, NotFound
 from blueprint.models import Blueprint, Offer, Operation, Stage, UndoStep
 from blueprint.services import operation_apply, operations_apply, undo_step
 from blueprint.services.undo import UndoResult
@@ -345,7 +345,7 @@ def test_a_retried_undo_with_the_same_client_id_undoes_once(board: Blueprint, us
     # redone and undone again since: the old request still answers what it did, and does nothing
     redo(board, editor, client_id="r-1")
     undo(board, editor, client_id="u-2")
-    assert undo(board, editor, client_id="u-1").done
+    assert undo(board, editor, client_id="u-1").message == "Already undone."
     assert Offer.objects.get(key="welcome").name == "One"
 
 
@@ -362,16 +362,17 @@ def test_a_retried_skipped_undo_is_not_applied_to_the_next_step(
     assert Offer.objects.get(key="gold_card").name == "Older"
 
 
-def test_a_client_id_of_someone_elses_operation_is_a_conflict(
-    board: Blueprint, users: dict[str, Any]
-) -> None:
-    from blueprint.errors import Conflict
-
-    edit(board, users["owner"], "offer.update", {"key": "welcome", "name": "X"}, client_id="shared")
-    edit(board, users["editor"], "offer.update", {"key": "gold_card", "name": "Y"})
+def test_a_client_id_of_another_operation_is_a_conflict(board: Blueprint, users: dict[str, Any]) -> None:
+    editor = users["editor"]
+    edit(board, users["owner"], "offer.update", {"key": "welcome", "name": "X"}, client_id="owners")
+    edit(board, editor, "offer.update", {"key": "gold_card", "name": "Y"}, client_id="editors")
+    for client_id in ("owners", "editors"):
+        with pytest.raises(Conflict):
+            undo(board, editor, client_id=client_id)
+    undo(board, editor, client_id="undo-1")
     with pytest.raises(Conflict):
-        undo(board, users["editor"], client_id="shared")
-    assert Offer.objects.get(key="gold_card").name == "Y"
+        redo(board, editor, client_id="undo-1")  # an undo's id is not a redo's
+    assert Offer.objects.get(key="gold_card").name == "Gold card"
 
 
 def test_undo_records_are_broadcast_one_by_one_after_commit(
