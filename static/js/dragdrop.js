@@ -102,7 +102,10 @@ function offerMove(card) {
 }
 
 function stageMove(column) {
-  operation("stage.move", { key: column.dataset.stageKey, ...neighbourKeys(column, "[data-stage-key]", "stageKey") });
+  operation("stage.move", {
+    key: column.dataset.stageKey,
+    ...neighbourKeys(column, "[data-stage-key]", "stageKey"),
+  });
 }
 
 function operation(op, payload) {

@@ -79,8 +79,7 @@ function connect() {
     socket = null;
     connected = false;
     syncing = false;
-    // who was here is no longer known; presence.js dims the bar
-    document.dispatchEvent(new CustomEvent("blueprint:presence", { detail: { members: null, you } }));
+    presence(null); // who is here is no longer known: presence.js dims the bar
     clearInterval(pingTimer);
     clearTimeout(pongTimer);
     // 4401 signed out, 4403 removed from the board, 4404 not a member: trying again cannot help
@@ -150,7 +149,7 @@ function receive(frame) {
       resyncFully();
       break;
     case "presence":
-      document.dispatchEvent(new CustomEvent("blueprint:presence", { detail: { members: frame.members || [], you } }));
+      presence(frame.members || []);
       break;
     case "undo":
     case "redo":
@@ -343,7 +342,8 @@ function removeElement(id, by, { quiet = false } = {}) {
     const lost = openForms(element);
     element.remove();
     if (lost.length && !quiet) {
-      toast(`${by || "Someone"} deleted this while you were editing in it; your unsaved changes there are gone.`, "info");
+      const who = by || "Someone";
+      toast(`${who} deleted this while you were editing in it; what you typed there is gone.`, "info");
     }
   }
   const form = document.getElementById(`${id}-edit`);
@@ -414,7 +414,7 @@ function swapIn(fresh, insert, old) {
   if (old && old !== fresh && old.isConnected) {
     const orphans = openForms(old);
     old.remove();
-    if (orphans.length) toast("Something you were editing was deleted by someone else; your unsaved changes there are gone.", "info");
+    if (orphans.length) toast("Someone deleted what you were editing; what you typed there is gone.", "info");
   }
   if (fresh.id === "board") {
     if (scroll) {
@@ -467,7 +467,9 @@ const FORM_ID = /-(edit|form)$/;
 function openForms(root) {
   const forms = [...root.querySelectorAll(".editing[id]")];
   if (root.matches && root.matches(".editing[id]")) forms.unshift(root);
-  return forms.filter((el) => FORM_ID.test(el.id) && !(el.parentElement && el.parentElement.closest(".editing[id]")));
+  // a form inside another open form travels with it
+  const nested = (el) => el.parentElement && el.parentElement.closest(".editing[id]");
+  return forms.filter((el) => FORM_ID.test(el.id) && !nested(el));
 }
 
 function counterpartId(formId) {
@@ -718,7 +720,8 @@ function showStatus() {
   let text;
   if (stopped) {
     state = "offline";
-    text = count ? `Disconnected — ${changes(count)} not saved; reload the page` : "Disconnected — reload the page";
+    // signed out or no longer a member: only a reload (and perhaps a log-in) can help
+    text = count ? `Disconnected — ${changes(count)} not saved` : "Disconnected — reload the page";
   } else if (!connected && count) {
     state = "offline";
     text = `Offline — ${changes(count)} not saved yet`;
@@ -767,6 +770,8 @@ document.addEventListener("click", (event) => {
   if (button) undo(button.id);
 });
 
+const EDITABLE = "[contenteditable]:not([contenteditable=false])";
+
 document.addEventListener("keydown", (event) => {
   if (!(event.ctrlKey || event.metaKey) || event.altKey) return;
   const key = event.key.toLowerCase();
@@ -774,7 +779,7 @@ document.addEventListener("keydown", (event) => {
   if (!kind || !document.getElementById(kind)) return;
   // in a field the browser's own text undo applies
   const target = event.target;
-  if (target.closest && target.closest("input, textarea, select, [contenteditable]:not([contenteditable=false])")) return;
+  if (target.closest && target.closest(`input, textarea, select, ${EDITABLE}`)) return;
   event.preventDefault();
   undo(kind);
 });
@@ -789,6 +794,10 @@ document.addEventListener("blueprint:editing", (event) => {
 });
 
 // --- Small things --------------------------------------------------------------------------------
+
+function presence(members) {
+  document.dispatchEvent(new CustomEvent("blueprint:presence", { detail: { members, you } }));
+}
 
 function toast(message, kind) {
   document.dispatchEvent(new CustomEvent("blueprint:toast", { detail: { message, kind } }));

@@ -70,7 +70,8 @@ function personItem(person) {
   const item = document.createElement("li");
   item.className = person.you ? "presence-person presence-you" : "presence-person";
   const doing = person.editing.map(label).filter(Boolean);
-  item.title = `${person.name}${person.you ? " (you)" : ""}${doing.length ? ` — editing ${doing.join(", ")}` : ""}`;
+  const who = person.you ? `${person.name} (you)` : person.name;
+  item.title = doing.length ? `${who} — editing ${doing.join(", ")}` : who;
   const face = avatar(person, "avatar");
   face.setAttribute("aria-hidden", "true");
   const name = document.createElement("span");
@@ -143,7 +144,8 @@ function markEdited() {
 const EDIT_FORM = /^(offer-.+)-edit$|^(stage-.+)-head-edit$/;
 
 function tellEditing() {
-  const forms = [...document.querySelectorAll(".editing[id]:not(.deleted)")].filter((el) => EDIT_FORM.test(el.id));
+  const open = document.querySelectorAll(".editing[id]:not(.deleted)");
+  const forms = [...open].filter((el) => EDIT_FORM.test(el.id));
   const focused = forms.find((el) => el.contains(document.activeElement)) || forms[0];
   let editing = null;
   if (focused) {
