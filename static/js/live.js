@@ -277,7 +277,7 @@ function applyFragment(fragment) {
     case "replace": {
       const old = document.getElementById(fragment.id);
       const fresh = old && parse(fragment.html);
-      if (fresh) swapIn(fresh, () => old.before(fresh), old);
+      if (fresh && !old.isEqualNode(fresh)) swapIn(fresh, () => old.before(fresh), old);
       break;
     }
     case "remove":
@@ -313,7 +313,20 @@ function place({ id, html, parent: parentId, before: beforeId }) {
   const old = document.getElementById(id);
   const found = beforeId ? byIdOrForm(beforeId) : null;
   const before = found && found.parentElement === parent ? found : null;
-  swapIn(fresh, () => parent.insertBefore(fresh, before || parent.querySelector(":scope > [data-end]")), old);
+  const anchor = before || parent.querySelector(":scope > [data-end]");
+  if (old && old.isEqualNode(fresh)) {
+    // unchanged, only elsewhere (or already there: this tab's own move, a frame applied again):
+    // move the element itself, so its focus, hover and open description stay
+    const inPlace = old.parentElement === parent && old.nextElementSibling === anchor;
+    if (!inPlace) {
+      const focus = focusNow();
+      move(old, parent, anchor);
+      restoreFocus(focus);
+      changed(null);
+    }
+  } else {
+    swapIn(fresh, () => parent.insertBefore(fresh, anchor), old);
+  }
   if (beforeId && !before) {
     const list = unplaced.get(beforeId) || [];
     list.push(id);
@@ -380,10 +393,10 @@ document.addEventListener(
 
 function prependActivity({ id, html }) {
   const list = document.getElementById("activity-list");
-  const fresh = list && parse(html);
+  // an operation's line never changes: one applied again after a resync is already there
+  if (!list || document.getElementById(id)) return;
+  const fresh = parse(html);
   if (!fresh) return;
-  const old = document.getElementById(id);
-  if (old) old.remove();
   // newest first, by rev, even when frames are applied again after a resync
   const number = (el) => Number((el.id || "").replace("activity-", "")) || 0;
   const after = [...list.children].find((el) => number(el) < number(fresh));
