@@ -258,16 +258,29 @@ function resyncFully() {
   else fetchBoard();
 }
 
-function fetchBoard() {
+// Through the one swap, unlike an htmx request, so open forms stay.
+async function fetchBoard() {
   fullResync = false;
-  if (!htmx) return;
-  htmx.ajax("GET", page.dataset.boardUrl, { target: "#board", swap: "outerHTML" }).then(() => {
-    // the board as the database holds it now: later frames apply on top of it
-    const board = document.getElementById("board");
-    const fetched = board ? Number(board.dataset.rev) : NaN;
-    if (!Number.isNaN(fetched)) rev = fetched;
-    markRev();
-  });
+  let html;
+  try {
+    const response = await fetch(page.dataset.boardUrl, { headers: { "HX-Request": "true" } });
+    if (!response.ok) throw new Error(`status ${response.status}`);
+    html = await response.text();
+  } catch {
+    toast("The board could not be loaded again. Reload the page.", "error");
+    return;
+  }
+  const board = document.getElementById("board");
+  const fresh = parse(html);
+  if (!board || !fresh || fresh.id !== "board") return;
+  const fetched = Number(fresh.dataset.rev);
+  swapIn(fresh, () => board.before(fresh), board);
+  if (Number.isNaN(fetched)) return;
+  // frames applied while it was on its way may be newer than the board: apply them again
+  const applied = rev;
+  rev = fetched;
+  if (applied > fetched) requestSync(fetched);
+  markRev();
 }
 
 // --- Fragments -----------------------------------------------------------------------------------
