@@ -9,6 +9,7 @@ is survived by every open board.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -299,6 +300,51 @@ def test_a_form_saved_offline_is_sent_again_and_applied_once(owner_and_editor, b
     assert Operation.objects.filter(blueprint=board, type="offer.update").count() == 1
     assert owner.unexpected_errors() == []
     assert editor.unexpected_errors(SOCKET_DOWN, FORM_NOT_SENT) == []
+
+
+def test_a_lost_frame_is_noticed_by_the_gap_in_rev_and_fetched_with_a_sync(open_board, board):
+    owner = open_board("owner", board)
+    editor = open_board("editor", board)
+    sent: list[dict[str, Any]] = []
+    dropped: list[dict[str, Any]] = []
+
+    def socket_route(ws: Any) -> None:
+        server = ws.connect_to_server()
+
+        def to_server(message: str | bytes) -> None:
+            sent.append(json.loads(message))
+            server.send(message)
+
+        def to_page(message: str | bytes) -> None:
+            frame = json.loads(message)
+            if frame.get("type") == "op" and not dropped:
+                dropped.append(frame)  # lost on the way
+                return
+            ws.send(message)
+
+        ws.on_message(to_server)
+        server.on_message(to_page)
+
+    editor.page.route_web_socket(re.compile(r"/ws/blueprints/"), socket_route)
+    editor.page.reload()
+    editor.saved()
+    rev = int(editor.page.locator("#board").get_attribute("data-rev"))
+
+    owner.page.locator("#offer-gold_card").hover()
+    owner.page.locator("#offer-gold_card-up").click()
+    owner.saved()
+    form = edit_offer(owner.page, "app_tour", "App tour")
+    form.locator("input[name=name]").fill("Tour of the app")
+    form.locator("button[type=submit]").click()
+
+    expect(editor.page.locator("#offer-app_tour .card-name")).to_have_text("Tour of the app")
+    assert [frame["rev"] for frame in dropped] == [rev + 1]
+    # one sync from the welcome, one for the gap
+    assert sent.count({"type": "sync", "since": rev}) == 2
+    converged(board, owner, editor)
+    expect(editor.page.locator("#board")).to_have_attribute("data-rev", str(rev + 2))
+    assert owner.unexpected_errors() == []
+    assert editor.unexpected_errors() == []
 
 
 def test_operations_not_yet_sent_survive_a_page_reload(open_board, board):
