@@ -17,6 +17,10 @@ missing once each client has asked for a ``sync`` since the last rev it holds wi
 nothing over capacity (``ChannelFull`` / "over capacity" in the servers' logs; the in-memory layer
 drops silently, which then shows as missed live).
 
+The machine's CPU pressure during each run is reported with it: on a shared two-core machine the
+neighbours' work shows up in every figure. ``--settings`` runs the servers with another settings
+module (on PYTHONPATH), to try a change before making it.
+
 Prints a table and writes ``bench/results/live.json``. Exit status: 0 when every goal is met, 1
 when one is missed, 2 when a set-up could not run (redis-server or PostgreSQL missing).
 """
@@ -484,6 +488,7 @@ def main() -> int:
             "cpus": os.cpu_count(),
         },
         "goals": {"p95_ms": GOAL_P95_MS, "p99_ms": GOAL_P99_MS, "lost": 0, "over_capacity": 0},
+        "settings": args.settings,
         "rate_per_client_per_s": args.rate,
         "results": rows,
         "not_run": not_run,
