@@ -739,6 +739,14 @@ function unsaved() {
   return queue.length + inFlight.size + pendingForms.size;
 }
 
+// Closing the tab drops what sessionStorage holds for it: ask first while anything is unsaved.
+// (A reload keeps the queue and sends it again, but the browser cannot tell the two apart.)
+window.addEventListener("beforeunload", (event) => {
+  if (!unsaved()) return;
+  event.preventDefault();
+  event.returnValue = "";
+});
+
 function showStatus() {
   const status = document.getElementById("sync-status");
   const count = unsaved();
