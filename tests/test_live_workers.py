@@ -13,6 +13,7 @@ for two tests.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import random
 import subprocess
@@ -414,7 +415,10 @@ def test_two_workers_share_operations_presence_and_rest_edits_through_redis(clus
             await b.close()
 
     try:
-        asyncio.run(scenario())
+        # in a thread of its own: a Playwright test earlier in this xdist worker leaves an event
+        # loop running in the main thread, where asyncio.run refuses to start another
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pool.submit(lambda: asyncio.run(scenario())).result()
     except BaseException:
         for worker in cluster.workers:  # shown by pytest with the failure, as captured output
             print(f"--- {worker.log}\n{worker.log_tail()}")
