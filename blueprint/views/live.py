@@ -27,6 +27,12 @@ Frame = dict[str, Any]
 # More missing operations than this and a client is better served by the whole board.
 SYNC_LIMIT = 100
 
+# The operations that put an offer or a stage in a new place (their own, one element each).
+PLACING = ("offer.create", "offer.move", "stage.create", "stage.move")
+
+# ("offer" | "stage", key) of the elements some operation after a frame's own places again
+Later = frozenset[tuple[str, str]]
+
 
 def operation_frame(blueprint_id: int, operation_id: int, *, can_edit: bool) -> Frame | None:
     """The ``op`` frame of one operation, or None when it (or its blueprint) no longer exists."""
@@ -38,7 +44,8 @@ def operation_frame(blueprint_id: int, operation_id: int, *, can_edit: bool) -> 
     ctx = _board_context(blueprint_id, can_edit=can_edit)
     if ctx is None:
         return None
-    return _op_frame(ctx, operation)
+    placements = _placements_after(ctx, operation.rev)
+    return _op_frame(ctx, operation, frozenset((kind, key) for _, kind, key in placements))
 
 
 def board_reset_frame(blueprint_id: int, *, can_edit: bool) -> Frame:
@@ -58,12 +65,17 @@ def sync_frame(blueprint_id: int, since: int, *, can_edit: bool) -> Frame:
     if since < 0 or since > rev or rev - since > SYNC_LIMIT:
         return _reset(ctx)
     # ``rev__lte``: an operation committed after the blueprint was read arrives by broadcast anyway
-    missed = (
+    missed = list(
         Operation.objects.select_related("actor")
         .filter(blueprint_id=blueprint_id, rev__gt=since, rev__lte=rev)
         .order_by("rev")
     )
-    return {"type": "sync", "rev": rev, "frames": [_op_frame(ctx, operation) for operation in missed]}
+    placements = _placements_after(ctx, since)
+    frames = [
+        _op_frame(ctx, op, frozenset((kind, key) for r, kind, key in placements if r > op.rev))
+        for op in missed
+    ]
+    return {"type": "sync", "rev": rev, "frames": frames}
 
 
 # --- Rendering ---------------------------------------------------------------------------------
@@ -79,6 +91,35 @@ def _board_context(blueprint_id: int, *, can_edit: bool) -> BoardContext | None:
     return BoardContext(None, blueprint)
 
 
+def _placements_after(ctx: BoardContext, rev: int) -> list[tuple[int, str, str]]:
+    """(rev, "offer" | "stage", key) of every operation after ``rev`` that placed an element.
+
+    Read after the board (``ctx.columns``), so that every placement the rendered board shows is
+    among them; one that happened later still is harmless (see ``_following``)."""
+    ctx.columns  # noqa: B018  # the board first: see above
+    rows = (
+        Operation.objects.filter(blueprint_id=ctx.blueprint.pk, rev__gt=rev, type__in=PLACING)
+        .order_by("rev")
+        .values_list("rev", "type", "payload__key")
+    )
+    return [(r, op_type.split(".", 1)[0], str(key)) for r, op_type, key in rows]
+
+
+def _following(keys: list[str], index: int, kind: str, later: Later) -> str | None:
+    """The key a placed element goes before: the next one in the list that no later operation
+    places again.
+
+    Fragments show the present, but a client applies them in rev order: when it applies this
+    frame, an element that a later operation creates or moves is not in this list yet, or not
+    where it will be; being placed before it would put this one in the wrong place (and the later
+    frame moves only its own element, not the ones anchored to it). The elements no later
+    operation places are on the client's page already, in their final order."""
+    for key in keys[index + 1 :]:
+        if (kind, key) not in later:
+            return key
+    return None
+
+
 def _reset(ctx: BoardContext) -> Frame:
     return {"type": "reset", "rev": ctx.blueprint.rev, "html": _board_html(ctx)}
 
@@ -87,10 +128,10 @@ def _board_html(ctx: BoardContext) -> str:
     return ctx.render_string("board", columns=ctx.columns, board=ctx.board)
 
 
-def _op_frame(ctx: BoardContext, operation: Operation) -> Frame:
+def _op_frame(ctx: BoardContext, operation: Operation, later: Later) -> Frame:
     face = member_face(operation.actor)
     operation.face = face  # type: ignore[attr-defined]  # what the activity_item partial draws
-    fragments = _fragments(ctx, operation)
+    fragments = _fragments(ctx, operation, later)
     fragments.append(
         {
             "do": "prepend",
@@ -113,7 +154,7 @@ def _op_frame(ctx: BoardContext, operation: Operation) -> Frame:
     }
 
 
-def _fragments(ctx: BoardContext, operation: Operation) -> list[Fragment]:
+def _fragments(ctx: BoardContext, operation: Operation, later: Later) -> list[Fragment]:
     op_type, payload = operation.type, operation.payload
     if op_type == "blueprint.update":
         return [{"do": "replace", "id": "board-title", "html": ctx.render_string("board_title")}]
@@ -122,21 +163,21 @@ def _fragments(ctx: BoardContext, operation: Operation) -> list[Fragment]:
     if op_type.startswith("attribute."):
         return [_board_fragment(ctx)]  # chips of any card may read differently now
     if op_type.startswith("stage."):
-        return _stage_fragments(ctx, operation)
+        return _stage_fragments(ctx, operation, later)
     if op_type.startswith("offer."):
         key = str(payload.get("key", ""))
         if op_type == "offer.update":
-            return [_offer_fragment(ctx, key, place=False)]
+            return [_offer_fragment(ctx, key, later, place=False)]
         fragments = [
             {"do": "remove", "id": f"offer-{key}", "by": _by(operation)}
             if op_type == "offer.delete"
-            else _offer_fragment(ctx, key, place=True)
+            else _offer_fragment(ctx, key, later, place=True)
         ]
         return fragments + [_count_fragment(ctx, s) for s in _stages_touched(ctx, operation, key)]
     return [_board_fragment(ctx)]  # an operation this module does not know: the whole board is safe
 
 
-def _stage_fragments(ctx: BoardContext, operation: Operation) -> list[Fragment]:
+def _stage_fragments(ctx: BoardContext, operation: Operation, later: Later) -> list[Fragment]:
     key = str(operation.payload.get("key", ""))
     element = f"stage-{key}"
     index, column = _column(ctx, key)
@@ -154,14 +195,14 @@ def _stage_fragments(ctx: BoardContext, operation: Operation) -> list[Fragment]:
     html = ctx.render_string("stage", column=column)
     if operation.type == "stage.update":
         return [{"do": "replace", "id": element, "html": html}]
-    following = ctx.columns[index + 1] if index + 1 < len(ctx.columns) else None
+    following = _following([c.stage.key for c in ctx.columns], index, "stage", later)
     return [
         {
             "do": "place",
             "id": element,
             "html": html,
             "parent": "columns",
-            "before": f"stage-{following.stage.key}" if following else None,
+            "before": f"stage-{following}" if following else None,
         }
     ]
 
@@ -185,7 +226,7 @@ def _first_stage(operation: Operation) -> bool:
     return counts.get("stage.create", 0) - counts.get("stage.delete", 0) <= 0
 
 
-def _offer_fragment(ctx: BoardContext, key: str, *, place: bool) -> Fragment:
+def _offer_fragment(ctx: BoardContext, key: str, later: Later, *, place: bool) -> Fragment:
     found = _card(ctx, key)
     element = f"offer-{key}"
     if found is None:
@@ -194,13 +235,13 @@ def _offer_fragment(ctx: BoardContext, key: str, *, place: bool) -> Fragment:
     html = ctx.render_string("offer", column=column, card=column.cards[index])
     if not place:
         return {"do": "replace", "id": element, "html": html}
-    following = column.cards[index + 1] if index + 1 < len(column.cards) else None
+    following = _following([c.offer.key for c in column.cards], index, "offer", later)
     return {
         "do": "place",
         "id": element,
         "html": html,
         "parent": f"stage-{column.stage.key}-offers",
-        "before": f"offer-{following.offer.key}" if following else None,
+        "before": f"offer-{following}" if following else None,
     }
 
 

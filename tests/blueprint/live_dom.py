@@ -43,35 +43,74 @@ def _swap(old: HtmlElement, new: HtmlElement) -> None:
     parent.replace(old, new)
 
 
-def apply_fragments(doc: HtmlElement, fragments: Iterable[Mapping[str, Any]]) -> None:
-    """Apply fragments in order, as the protocol says; a missing target means nothing to do."""
+_STAGE_OR_CARD = (
+    './/*[@id][contains(concat(" ", normalize-space(@class), " "), " column ")'
+    ' or contains(concat(" ", normalize-space(@class), " "), " card ")]'
+)
+
+
+def _drop_duplicates(doc: HtmlElement, fresh: HtmlElement) -> None:
+    """Remove stale copies of what new content holds, as live.js's ``dropDuplicates`` does.
+
+    Fragments render the present, so a replaced stage may bring a card that the page, not yet
+    told of the card's move, still shows in another stage."""
+    inside = set(fresh.iter())
+    for element_id in [fresh.get("id"), *(e.get("id") for e in fresh.xpath(_STAGE_OR_CARD))]:
+        for other in doc.xpath("//*[@id=$id]", id=element_id):
+            if other not in inside:
+                other.drop_tree()
+
+
+def _place(doc: HtmlElement, fragment: Mapping[str, Any], unplaced: dict[str, list[str]]) -> None:
+    old = by_id(doc, fragment["id"])
+    if old is not None:
+        old.drop_tree()
+    parent = by_id(doc, fragment["parent"])
+    if parent is None:
+        return
+    new = element(fragment["html"])
+    before_id = fragment.get("before")
+    before = by_id(doc, before_id)
+    if before is None or before.getparent() is not parent:
+        before = next((child for child in parent if child.get("data-end") is not None), None)
+        if before_id:
+            unplaced.setdefault(before_id, []).append(fragment["id"])
+    if before is not None:
+        before.addprevious(new)
+    else:
+        parent.append(new)
+    _drop_duplicates(doc, new)
+    # What was placed "before X" while X was not in that list yet goes before X once X arrives
+    # (live.js's settleUnplaced): the fragment was rendered when X already stood there.
+    arrived = new
+    for waiting_id in unplaced.pop(fragment["id"], []):
+        waiting = by_id(doc, waiting_id)
+        if waiting is not None and waiting.getparent() is arrived.getparent():
+            arrived.addprevious(waiting)
+
+
+def apply_fragments(
+    doc: HtmlElement, fragments: Iterable[Mapping[str, Any]], unplaced: dict[str, list[str]] | None = None
+) -> None:
+    """Apply fragments in order, as the protocol says; a missing target means nothing to do.
+
+    ``unplaced`` is the page's memory of elements placed before one that had not arrived yet
+    (live.js keeps it for the life of the page): pass the same dict for every frame of a page."""
+    unplaced = {} if unplaced is None else unplaced
     for fragment in fragments:
         do = fragment["do"]
         if do == "replace":
             old = by_id(doc, fragment["id"])
             if old is not None:
-                _swap(old, element(fragment["html"]))
+                new = element(fragment["html"])
+                _swap(old, new)
+                _drop_duplicates(doc, new)
         elif do == "remove":
             old = by_id(doc, fragment["id"])
             if old is not None:
                 old.drop_tree()
         elif do == "place":
-            old = by_id(doc, fragment["id"])
-            if old is not None:
-                old.drop_tree()
-            parent = by_id(doc, fragment["parent"])
-            if parent is None:
-                continue
-            new = element(fragment["html"])
-            before = by_id(doc, fragment.get("before"))
-            if before is not None and before.getparent() is parent:
-                before.addprevious(new)
-                continue
-            end = next((child for child in parent if child.get("data-end") is not None), None)
-            if end is not None:
-                end.addprevious(new)
-            else:
-                parent.append(new)
+            _place(doc, fragment, unplaced)
         elif do == "prepend":
             old = by_id(doc, fragment["id"])
             if old is not None:
@@ -87,9 +126,11 @@ def apply_fragments(doc: HtmlElement, fragments: Iterable[Mapping[str, Any]]) ->
             raise AssertionError(f"unknown fragment {do!r}")
 
 
-def apply_frame(doc: HtmlElement, frame: Mapping[str, Any]) -> None:
+def apply_frame(
+    doc: HtmlElement, frame: Mapping[str, Any], unplaced: dict[str, list[str]] | None = None
+) -> None:
     """An ``op`` frame: its fragments, then ``#board[data-rev]`` kept current, as live.js does."""
-    apply_fragments(doc, frame["fragments"])
+    apply_fragments(doc, frame["fragments"], unplaced)
     board = by_id(doc, "board")
     if board is not None:
         board.set("data-rev", str(frame["rev"]))
