@@ -266,7 +266,7 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
                 actor=self.scope["user"],
                 op_type=op_type,
                 payload=payload,
-                client_id="",
+                client_id=client_id,
             )
         except BlueprintError as exc:
             await self._send_refused(client_id, exc)
