@@ -21,6 +21,9 @@ FILES = [
     "tests/blueprint/test_services.py",
     "tests/blueprint/test_concurrency.py",
     "tests/blueprint/test_api.py",
+    "tests/blueprint/test_undo.py",
+    "tests/blueprint/test_api_undo.py",
+    "tests/blueprint/test_consumers.py",
 ]
 
 
