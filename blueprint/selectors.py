@@ -215,6 +215,17 @@ def member_face(user: Any) -> dict[str, Any]:
     return {"id": user.pk, "name": name, "initials": initials.upper(), "colour": user.pk % AVATAR_COLOURS}
 
 
+def operations_after(
+    blueprint_id: int, since: int, *, until: int | None = None, limit: int | None = None
+) -> list[Operation]:
+    """The log after ``since`` (up to ``until``, at most ``limit``), oldest first, with actors."""
+    ops = Operation.objects.filter(blueprint_id=blueprint_id, rev__gt=since)
+    if until is not None:
+        ops = ops.filter(rev__lte=until)
+    ops = ops.select_related("actor").order_by("rev")
+    return list(ops if limit is None else ops[:limit])
+
+
 def operations_recent(blueprint_id: int, *, limit: int = ACTIVITY_LIMIT) -> list[Operation]:
     """The newest operations first, each with a ``face`` for the activity panel."""
     ops = list(

@@ -54,6 +54,7 @@ from blueprint.selectors import (
     board_json,
     board_load,
     memberships_of,
+    operations_after,
 )
 from blueprint.selectors import offer_json as selector_offer_json
 from blueprint.selectors import stage_json as selector_stage_json
@@ -640,11 +641,7 @@ class OperationLogApi(ApiView):
         # without a since, the newest ones (so a small limit still ends at the current rev)
         newest = max(blueprint.rev - min(limit, LOG_DEFAULT_SPAN), 0)
         since = query_int(request, "since", newest, 0, MAX_ID)
-        records = list(
-            Operation.objects.filter(blueprint=blueprint, rev__gt=since)
-            .select_related("actor")
-            .order_by("rev")[: limit + 1]
-        )
+        records = operations_after(blueprint.pk, since, limit=limit + 1)
         answer = {
             "rev": blueprint.rev,
             "more": len(records) > limit,

@@ -129,18 +129,33 @@ class BoardContext:
     def columns(self) -> list[ColumnView]:
         return _columns(self.board)
 
-    def column(self, stage_key: str) -> ColumnView:
-        for column in self.columns:
+    def find_column(self, stage_key: str) -> tuple[int, ColumnView | None]:
+        """The stage's place among the columns and its column; (-1, None) when it is gone."""
+        for index, column in enumerate(self.columns):
             if column.stage.key == stage_key:
-                return column
-        raise Http404("No such stage; it may have been deleted.")
+                return index, column
+        return -1, None
+
+    def find_card(self, offer_key: str) -> tuple[ColumnView, int] | None:
+        """The offer's column and its place in it; None when it is gone."""
+        for column in self.columns:
+            for index, card in enumerate(column.cards):
+                if card.offer.key == offer_key:
+                    return column, index
+        return None
+
+    def column(self, stage_key: str) -> ColumnView:
+        column = self.find_column(stage_key)[1]
+        if column is None:
+            raise Http404("No such stage; it may have been deleted.")
+        return column
 
     def card(self, offer_key: str) -> tuple[ColumnView, CardView]:
-        for column in self.columns:
-            for card in column.cards:
-                if card.offer.key == offer_key:
-                    return column, card
-        raise Http404("No such offer; it may have been deleted.")
+        found = self.find_card(offer_key)
+        if found is None:
+            raise Http404("No such offer; it may have been deleted.")
+        column, index = found
+        return column, column.cards[index]
 
     def render(self, partial: str, status: int = 200, **extra: Any) -> HttpResponse:
         assert self.request is not None, "an HTTP response needs the request it answers"

@@ -18,8 +18,8 @@ from django.db.models import Count
 
 from blueprint.errors import NotFound
 from blueprint.models import Blueprint, Operation, Role
-from blueprint.selectors import member_face
-from blueprint.views.board import BoardContext, ColumnView
+from blueprint.selectors import member_face, operations_after, operations_recent
+from blueprint.views.board import BoardContext
 
 Fragment = dict[str, Any]
 Frame = dict[str, Any]
@@ -62,14 +62,12 @@ def sync_frame(blueprint_id: int, since: int, *, can_edit: bool) -> Frame:
     if ctx is None:
         raise NotFound("No such blueprint.", field="blueprint")
     rev = ctx.blueprint.rev
-    if since < 0 or since > rev or rev - since > SYNC_LIMIT:
+    # ``since`` 0 is how a client asks for the whole board (after a refusal, say): a page is never
+    # rendered before the blueprint exists, and a board at rev 0 is empty, so a reset costs nothing
+    if since <= 0 or since > rev or rev - since > SYNC_LIMIT:
         return _reset(ctx)
-    # ``rev__lte``: an operation committed after the blueprint was read arrives by broadcast anyway
-    missed = list(
-        Operation.objects.select_related("actor")
-        .filter(blueprint_id=blueprint_id, rev__gt=since, rev__lte=rev)
-        .order_by("rev")
-    )
+    # ``until``: an operation committed after the blueprint was read arrives by broadcast anyway
+    missed = operations_after(blueprint_id, since, until=rev)
     placements = _placements_after(ctx, since)
     frames = [
         _op_frame(ctx, op, frozenset((kind, key) for r, kind, key in placements if r > op.rev))
@@ -121,7 +119,18 @@ def _following(keys: list[str], index: int, kind: str, later: Later) -> str | No
 
 
 def _reset(ctx: BoardContext) -> Frame:
-    return {"type": "reset", "rev": ctx.blueprint.rev, "html": _board_html(ctx)}
+    """The whole board, and what a page shows of the blueprint outside it (title, activity), which
+    the operations the client skipped may have changed too."""
+    activity = operations_recent(ctx.blueprint.pk)
+    return {
+        "type": "reset",
+        "rev": ctx.blueprint.rev,
+        "html": _board_html(ctx),
+        "fragments": [
+            {"do": "replace", "id": "board-title", "html": ctx.render_string("board_title")},
+            {"do": "replace", "id": "activity", "html": ctx.render_string("activity", activity=activity)},
+        ],
+    }
 
 
 def _board_html(ctx: BoardContext) -> str:
@@ -130,7 +139,7 @@ def _board_html(ctx: BoardContext) -> str:
 
 def _op_frame(ctx: BoardContext, operation: Operation, later: Later) -> Frame:
     face = member_face(operation.actor)
-    operation.face = face  # type: ignore[attr-defined]  # what the activity_item partial draws
+    operation.face = face  # type: ignore[attr-defined]  # what the activity_item partial draws (and _by)
     fragments = _fragments(ctx, operation, later)
     fragments.append(
         {
@@ -180,7 +189,7 @@ def _fragments(ctx: BoardContext, operation: Operation, later: Later) -> list[Fr
 def _stage_fragments(ctx: BoardContext, operation: Operation, later: Later) -> list[Fragment]:
     key = str(operation.payload.get("key", ""))
     element = f"stage-{key}"
-    index, column = _column(ctx, key)
+    index, column = ctx.find_column(key)
     if operation.type == "stage.delete":
         if not ctx.columns:
             return [_board_fragment(ctx)]  # the board shows its empty state instead of columns
@@ -227,7 +236,7 @@ def _first_stage(operation: Operation) -> bool:
 
 
 def _offer_fragment(ctx: BoardContext, key: str, later: Later, *, place: bool) -> Fragment:
-    found = _card(ctx, key)
+    found = ctx.find_card(key)
     element = f"offer-{key}"
     if found is None:
         return {"do": "remove", "id": element}
@@ -252,7 +261,7 @@ def _stages_touched(ctx: BoardContext, operation: Operation, key: str) -> list[s
     named += [
         step.get("payload", {}).get("stage") for step in operation.inverse[:1] if isinstance(step, dict)
     ]
-    found = _card(ctx, key)
+    found = ctx.find_card(key)
     if found is not None:
         named.append(found[0].stage.key)
     return [s for s in dict.fromkeys(named) if isinstance(s, str) and s]
@@ -260,7 +269,7 @@ def _stages_touched(ctx: BoardContext, operation: Operation, key: str) -> list[s
 
 def _count_fragment(ctx: BoardContext, stage_key: str) -> Fragment:
     element = f"stage-{stage_key}-count"
-    _, column = _column(ctx, stage_key)
+    _, column = ctx.find_column(stage_key)
     if column is None:
         return {"do": "remove", "id": element}
     return {"do": "replace", "id": element, "html": ctx.render_string("stage_count", column=column)}
@@ -270,20 +279,5 @@ def _board_fragment(ctx: BoardContext) -> Fragment:
     return {"do": "board", "html": _board_html(ctx)}
 
 
-def _column(ctx: BoardContext, stage_key: str) -> tuple[int, ColumnView | None]:
-    for index, column in enumerate(ctx.columns):
-        if column.stage.key == stage_key:
-            return index, column
-    return -1, None
-
-
-def _card(ctx: BoardContext, offer_key: str) -> tuple[ColumnView, int] | None:
-    for column in ctx.columns:
-        for index, card in enumerate(column.cards):
-            if card.offer.key == offer_key:
-                return column, index
-    return None
-
-
 def _by(operation: Operation) -> str:
-    return str(member_face(operation.actor)["name"])
+    return str(operation.face["name"])  # type: ignore[attr-defined]  # set by _op_frame

@@ -39,7 +39,6 @@ let pongTimer = 0;
 
 let rev = 0;
 let syncing = false; // a `sync` is on its way: op frames wait in `waiting` until it is answered
-let fullResync = false;
 let waiting = [];
 let dragging = false;
 let held = []; // frames that arrived during a drag, applied in order on drop
@@ -216,24 +215,19 @@ function applyOp(frame) {
 
 function syncArrived(frame) {
   syncing = false;
-  if (fullResync) {
-    // the server answered a full resync with frames rather than a whole board: fetch the board
-    fullResync = false;
-    fetchBoard();
-  } else {
-    for (const op of frame.frames || []) if (op.rev > rev) applyOp(op);
-    if (typeof frame.rev === "number" && frame.rev > rev) rev = frame.rev;
-    markRev();
-  }
+  for (const op of frame.frames || []) if (op.rev > rev) applyOp(op);
+  if (typeof frame.rev === "number" && frame.rev > rev) rev = frame.rev;
+  markRev();
   drainWaiting();
 }
 
 function resetArrived(frame) {
   syncing = false;
-  fullResync = false;
   const board = document.getElementById("board");
   const fresh = parse(frame.html);
   if (board && fresh) swapIn(fresh, () => board.before(fresh), board);
+  // the title and the activity panel, which the skipped operations may have changed too
+  for (const fragment of frame.fragments || []) applyFragment(fragment);
   if (typeof frame.rev === "number") rev = frame.rev;
   markRev();
   drainWaiting();
@@ -251,16 +245,15 @@ function requestSync(since) {
   sendFrame({ type: "sync", since });
 }
 
-// Asked for after a refusal: the page may show a move the server did not make.
+// Asked for after a refusal: the page may show a move the server did not make. A sync from rev 0
+// is answered with the whole board (a reset).
 function resyncFully() {
-  fullResync = true;
   if (connected) requestSync(0);
   else fetchBoard();
 }
 
 // Through the one swap, unlike an htmx request, so open forms stay.
 async function fetchBoard() {
-  fullResync = false;
   let html;
   try {
     const response = await fetch(page.dataset.boardUrl, { headers: { "HX-Request": "true" } });

@@ -433,19 +433,24 @@ def test_sync_from_the_current_rev_sends_nothing(board: Blueprint, users: dict[s
     assert run(body) == {"type": "sync", "rev": board.rev, "frames": []}
 
 
-@pytest.mark.parametrize("gap", ["big", "ahead", "negative"])
+def rename_welcome(board: Blueprint, actor: Any, times: int) -> None:
+    """``times`` operations on the board, each renaming the welcome offer."""
+    for n in range(times):
+        operation_apply(
+            blueprint_id=board.pk,
+            actor=actor,
+            op_type="offer.update",
+            payload={"key": "welcome", "name": f"Welcome {n} of {times}"},
+        )
+
+
+@pytest.mark.parametrize("gap", ["big", "ahead", "negative", "whole board"])
 def test_sync_answers_with_a_reset_when_frames_will_not_do(
     board: Blueprint, users: dict[str, Any], gap: str
 ) -> None:
-    since = {"big": board.rev, "ahead": board.rev + 5, "negative": -1}[gap]
+    since = {"big": board.rev, "ahead": board.rev + 5, "negative": -1, "whole board": 0}[gap]
     if gap == "big":
-        for n in range(101):
-            operation_apply(
-                blueprint_id=board.pk,
-                actor=users["owner"],
-                op_type="offer.update",
-                payload={"key": "welcome", "name": f"Welcome {n}"},
-            )
+        rename_welcome(board, users["owner"], 101)
     rev = Blueprint.objects.get(pk=board.pk).rev
     viewer = session_cookie(users["viewer"])
 
@@ -461,17 +466,17 @@ def test_sync_answers_with_a_reset_when_frames_will_not_do(
     assert board_html.get("id") == "board"
     assert board_html.get("data-rev") == str(rev)
     assert "card-tools" not in answer["html"]  # rendered for the viewer
+    # what the skipped operations changed outside the board comes with it
+    parts = {fragment["id"]: live_dom.element(fragment["html"]) for fragment in answer["fragments"]}
+    assert {f["do"] for f in answer["fragments"]} == {"replace"}
+    assert parts["board-title"].findtext(".//h1") == board.name
+    newest = parts["activity"].xpath('.//li[@class="activity-item"]')
+    assert newest and newest[0].get("id") == f"activity-{rev}"
 
 
 def test_sync_one_short_of_the_limit_still_sends_frames(board: Blueprint, users: dict[str, Any]) -> None:
     since = board.rev
-    for n in range(100):
-        operation_apply(
-            blueprint_id=board.pk,
-            actor=users["owner"],
-            op_type="offer.update",
-            payload={"key": "welcome", "name": f"Welcome {n}"},
-        )
+    rename_welcome(board, users["owner"], 100)
     editor = session_cookie(users["editor"])
 
     async def body() -> dict[str, Any]:
@@ -1012,13 +1017,7 @@ def test_a_sync_loads_the_board_once_however_many_operations_it_sends(
 ) -> None:
     def queries_for(count: int) -> int:
         since = Blueprint.objects.get(pk=board.pk).rev
-        for n in range(count):
-            operation_apply(
-                blueprint_id=board.pk,
-                actor=users["owner"],
-                op_type="offer.update",
-                payload={"key": "welcome", "name": f"Welcome {count} {n}"},
-            )
+        rename_welcome(board, users["owner"], count)
         with CaptureQueriesContext(connection) as queries:
             answer = sync_frame(board.pk, since, can_edit=True)
         assert len(answer["frames"]) == count

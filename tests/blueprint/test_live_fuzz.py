@@ -12,7 +12,7 @@ connections lost (with what was on the wire) and restored, page reloads, undo an
 
 Every ``CHECKPOINT_EVERY`` actions and at the end, every tab reconnects, flushes its queue and
 syncs, and every page must then equal a fresh page load for its role (#board; #board-title too,
-unless the tab took a ``reset`` or fetched the board, which replace #board only). At the end every
+unless the tab fetched the board over HTTP, which replaces #board only; a ``reset`` brings the title). At the end every
 rev must be the blueprint's, every operation a tab sent must have been acknowledged (and be in the
 log exactly once, at the acknowledged rev) or refused (and not be in the log), and the log's revs
 must run 1..N without a hole.
@@ -113,13 +113,12 @@ class Tab:
     connected: bool = False
     inbox: list[dict[str, Any]] = field(default_factory=list)  # on the wire, not yet seen by the page
     syncing: bool = False
-    full_resync: bool = False
     waiting: list[dict[str, Any]] = field(default_factory=list)
     outstanding: int = 0  # answers the server owes on this connection
     lose_next: int = 0  # op frames the channel layer will lose on their way to this tab
     made: int = 0  # client ids and keys made so far
-    # the board was replaced wholesale (reset, fetch) since the page loaded: the title, which is
-    # outside #board, may then be stale, as in live.js
+    # the board was fetched over HTTP (offline, after a refusal) since the page loaded: that
+    # replaces #board only, so the title outside it may be stale, as in live.js
     jumped: bool = False
     # elements placed before one not on the page yet (live.js's `unplaced`, kept for the page's life)
     unplaced: dict[str, list[str]] = field(default_factory=dict)
@@ -197,7 +196,7 @@ class Fuzz:
         board = live_dom.by_id(tab.doc, "board")
         assert board is not None
         tab.rev = int(board.get("data-rev"))
-        tab.syncing, tab.full_resync, tab.waiting, tab.jumped = False, False, [], False
+        tab.syncing, tab.waiting, tab.jumped = False, [], False
         tab.unplaced = {}
         self.log(tab, f"page load at rev {tab.rev}")
 
@@ -348,21 +347,18 @@ class Fuzz:
 
     async def sync_arrived(self, tab: Tab, frame: dict[str, Any]) -> None:
         tab.syncing = False
-        if tab.full_resync:
-            tab.full_resync = False
-            await self.fetch_board(tab)
-        else:
-            for op in frame["frames"]:
-                if op["rev"] > tab.rev:
-                    self.apply_op(tab, op)
-            tab.rev = max(tab.rev, frame["rev"])
-            tab.mark_rev()
+        for op in frame["frames"]:
+            if op["rev"] > tab.rev:
+                self.apply_op(tab, op)
+        tab.rev = max(tab.rev, frame["rev"])
+        tab.mark_rev()
         await self.drain_waiting(tab)
 
     async def reset_arrived(self, tab: Tab, frame: dict[str, Any]) -> None:
-        tab.syncing = tab.full_resync = False
-        live_dom.apply_fragments(tab.doc, [{"do": "board", "html": frame["html"]}])
-        tab.rev, tab.jumped = frame["rev"], True
+        tab.syncing = False
+        # the board, then the title and the activity panel, as live.js does
+        live_dom.apply_fragments(tab.doc, [{"do": "board", "html": frame["html"]}, *frame["fragments"]])
+        tab.rev = frame["rev"]
         tab.mark_rev()
         self.log(tab, f"reset to rev {tab.rev}")
         await self.drain_waiting(tab)
@@ -379,7 +375,6 @@ class Fuzz:
         await self.send(tab, {"type": "sync", "since": since})
 
     async def resync_fully(self, tab: Tab) -> None:
-        tab.full_resync = True
         if tab.connected:
             await self.request_sync(tab, 0)
         else:
@@ -388,7 +383,6 @@ class Fuzz:
     async def fetch_board(self, tab: Tab) -> None:
         """htmx GET of the board: rendered now, swapped in when the answer arrives (after the frames
         already on the wire)."""
-        tab.full_resync = False
         response = await sync_to_async(tab.http.get)(reverse("board_fragment", args=[self.blueprint_id]))
         assert response.status_code == 200, response.status_code
         tab.inbox.append({"type": "_fetched", "html": response.content.decode()})
@@ -649,8 +643,8 @@ class Fuzz:
                 live_dom.board_parts(tab.doc),
                 live_dom.board_parts(live_dom.page(response.content)),
             )
-            # reset frames and board fetches replace #board only, as live.js does: the title,
-            # outside it, is then as old as the last frame that changed it
+            # a board fetched over HTTP replaces #board only, as live.js does: the title, outside
+            # it, is then as old as the last frame that changed it
             for part in ("board",) if tab.jumped else ("board", "board-title"):
                 if shown[part] != fresh[part]:
                     raise AssertionError(
