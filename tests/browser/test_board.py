@@ -12,24 +12,9 @@ from playwright.sync_api import expect
 
 from blueprint.models import Offer, Operation
 from blueprint.services import operation_apply
+from tests.browser.actions import drag, settled
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def drag(page: Any, source: Any, target: Any) -> None:
-    """A real mouse drag, in small steps, as SortableJS's fallback drag expects."""
-    start = source.bounding_box()
-    end = target.bounding_box()
-    # grab the card low on its left, away from the edit and move buttons in its top corner
-    x0, y0 = start["x"] + 30, start["y"] + start["height"] - 12
-    x1, y1 = end["x"] + end["width"] / 2, end["y"] + end["height"] / 2
-    page.mouse.move(x0, y0)
-    page.mouse.down()
-    steps = 20
-    for i in range(1, steps + 1):
-        page.mouse.move(x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps)
-        page.wait_for_timeout(15)
-    page.mouse.up()
 
 
 MOVES = ("offer.move", "stage.move")
@@ -45,11 +30,6 @@ def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "the condition did not come true in time"
         time.sleep(0.05)
-
-
-def settled(scope: Any) -> None:
-    """Wait until htmx has finished settling swapped-in content (and so wired up its controls)."""
-    expect(scope.locator(".htmx-added, .htmx-settling, .htmx-request")).to_have_count(0)
 
 
 def test_building_a_stage_and_an_offer_then_dragging_it_to_another_stage(

@@ -20,6 +20,8 @@ import pytest
 from playwright.sync_api import expect
 
 from blueprint.models import Offer, Operation
+from tests.browser import actions
+from tests.browser.actions import settled
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -98,11 +100,6 @@ def owner_and_editor(open_board: Callable[[str, Any], Board], board: Any) -> tup
     return owner, editor
 
 
-def settled(page: Any) -> None:
-    """Wait until htmx has finished settling swapped-in content (and so wired up its controls)."""
-    expect(page.locator(".htmx-added, .htmx-settling, .htmx-request")).to_have_count(0)
-
-
 def converged(blueprint: Any, *boards: Board, timeout: float = 10.0) -> list[list[str]]:
     """Wait until every board has its changes saved and shows the database's order; return it.
 
@@ -146,18 +143,8 @@ def first_card(board: Board, stage: str) -> Any:
 
 
 def carry(board: Board, key: str, target: str) -> None:
-    """Press on a card and carry it, in small steps, over the target; the caller releases."""
-    page = board.page
-    start = page.locator(f"#offer-{key}").bounding_box()
-    end = page.locator(target).bounding_box()
-    x0, y0 = start["x"] + 30, start["y"] + start["height"] - 12
-    x1, y1 = end["x"] + end["width"] / 2, end["y"] + end["height"] / 2
-    page.mouse.move(x0, y0)
-    page.mouse.down()
-    steps = 20
-    for i in range(1, steps + 1):
-        page.mouse.move(x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps)
-        page.wait_for_timeout(15)
+    """Press on a card and carry it over the target; the caller releases."""
+    actions.carry(board.page, board.page.locator(f"#offer-{key}"), board.page.locator(target))
 
 
 # --- Tests ------------------------------------------------------------------------------------
