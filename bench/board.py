@@ -16,13 +16,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import logging
 import os
-import platform
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,8 +28,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from report import report_write  # bench/, the script's own folder
+
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
 
 STAGES = 20
 OFFERS_PER_STAGE = 25
@@ -134,16 +132,6 @@ def summary(times: list[float]) -> dict[str, float]:
     ordered = sorted(times)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     return {"median_ms": statistics.median(ordered) * 1000, "p95_ms": p95 * 1000, "runs": len(ordered)}
-
-
-def git_commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        )
-        return out.stdout.strip() or "unknown"
-    except OSError:
-        return "unknown"
 
 
 def main() -> int:
@@ -307,25 +295,19 @@ def main() -> int:
         f"{args.renders} renders each, {len(plan)} moves (and as many baseline updates)."
     )
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    report = {
-        "when": stamp,
-        "commit": git_commit(),
-        "machine": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
+    report_write(
+        "board",
+        {
+            "database": "sqlite (temporary file)",
+            "blueprint": {
+                "stages": STAGES,
+                "offers": len(offers),
+                "conditions_per_offer": CONDITIONS_PER_OFFER,
+            },
+            "build_s": build_s,
+            "results": rows,
         },
-        "database": "sqlite (temporary file)",
-        "blueprint": {"stages": STAGES, "offers": len(offers), "conditions_per_offer": CONDITIONS_PER_OFFER},
-        "build_s": build_s,
-        "results": rows,
-    }
-    text = json.dumps(report, indent=2)
-    (RESULTS / f"board-{stamp}.json").write_text(text)
-    (RESULTS / "latest.json").write_text(text)
-    print(f"Written to {(RESULTS / f'board-{stamp}.json').relative_to(ROOT)}")
+    )
     tmp.cleanup()
     return 0 if all(row["goal_met"] for row in rows) else 1
 

@@ -29,11 +29,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import json
 import math
 import os
-import platform
 import random
 import secrets
 import subprocess
@@ -44,8 +42,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from report import report_write  # bench/, the script's own folder
+
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT))
 
 from tests.servers import (  # noqa: E402
@@ -379,16 +378,6 @@ def run_setup(
     return row
 
 
-def git_commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        )
-        return out.stdout.strip() or "unknown"
-    except OSError:
-        return "unknown"
-
-
 def print_table(rows: list[dict[str, Any]]) -> None:
     print()
     head = (
@@ -477,26 +466,16 @@ def main() -> int:
     print_table(rows)
     for reason in not_run:
         print(f"NOT RUN: {reason}")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    report = {
-        "when": stamp,
-        "commit": git_commit(),
-        "machine": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
+    report_write(
+        "live",
+        {
+            "goals": {"p95_ms": GOAL_P95_MS, "p99_ms": GOAL_P99_MS, "lost": 0, "over_capacity": 0},
+            "settings": args.settings,
+            "rate_per_client_per_s": args.rate,
+            "results": rows,
+            "not_run": not_run,
         },
-        "goals": {"p95_ms": GOAL_P95_MS, "p99_ms": GOAL_P99_MS, "lost": 0, "over_capacity": 0},
-        "settings": args.settings,
-        "rate_per_client_per_s": args.rate,
-        "results": rows,
-        "not_run": not_run,
-    }
-    text = json.dumps(report, indent=2)
-    (RESULTS / "live.json").write_text(text)
-    (RESULTS / f"live-{stamp}.json").write_text(text)
-    print(f"Written to {(RESULTS / 'live.json').relative_to(ROOT)}")
+    )
     if not_run:
         return 2
     return 0 if all(row["goal_met"] for row in rows) else 1
