@@ -8,6 +8,8 @@
 // While a drag is under way live.js holds every incoming change (`blueprint:drag` {active}), so
 // nothing is swapped out from under the pointer.
 
+import { announce } from "./announce.js";
+
 const htmx = window.htmx;
 const page = document.querySelector(".board-page");
 
@@ -122,7 +124,7 @@ document.addEventListener("click", (event) => {
   const column = button.closest(".column[data-stage-key]");
   const moved = card ? moveCard(card, direction) : column && moveColumn(column, direction);
   if (!moved) {
-    announce(button, `${button.getAttribute("aria-label")}: it cannot move further that way.`);
+    refuse(button, `${button.getAttribute("aria-label")}: it cannot move further that way.`);
     return;
   }
   button.focus();
@@ -160,16 +162,10 @@ function moveColumn(column, direction) {
 }
 
 // Said through the page's live region, so a screen reader hears it; a title is only a tooltip.
-function announce(button, message) {
+function refuse(button, message) {
   button.classList.add("move-refused");
   setTimeout(() => button.classList.remove("move-refused"), 600);
-  const status = document.getElementById("board-status");
-  if (!status) return;
-  // emptied first so the same message, said twice in a row, is announced twice
-  status.textContent = "";
-  setTimeout(() => {
-    status.textContent = message;
-  }, 50);
+  announce(message);
 }
 
 start();

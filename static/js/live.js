@@ -12,6 +12,7 @@
 //   blueprint:presence {members, you}  ← who is on the board (presence.js draws it)
 //   blueprint:swapped  {element}        ← new content is in the page
 
+import { announce } from "./announce.js";
 import "./presence.js";
 
 const htmx = window.htmx;
@@ -828,15 +829,6 @@ function presence(members) {
 
 function toast(message, kind) {
   document.dispatchEvent(new CustomEvent("blueprint:toast", { detail: { message, kind } }));
-}
-
-function announce(message) {
-  const status = document.getElementById("board-status");
-  if (!status) return;
-  status.textContent = "";
-  setTimeout(() => {
-    status.textContent = message;
-  }, 50);
 }
 
 function start() {
