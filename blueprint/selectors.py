@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,8 +10,10 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from blueprint.conditions import AttributeSpec, attributes_used, condition_sentence
+from blueprint.conditions import AttributeSpec, attributes_used, condition_sentence, parse_groups
 from blueprint.models import Attribute, Blueprint, Membership, Offer, Operation, Role, Stage
+from decisioning.lint import LintReport, lint_blueprint
+from decisioning.model import BlueprintSpec, OfferSpec, StageSpec
 
 
 @dataclass
@@ -56,6 +59,34 @@ def board_load(blueprint: Blueprint) -> Board:
         offer.stage = column.stage  # spare a query per offer
         column.offers.append(Card(offer=offer, sentences=sentences_for(offer.groups, catalog)))
     return Board(blueprint=blueprint, attributes=attributes, catalog=catalog, stages=list(columns.values()))
+
+
+def blueprint_spec(board: Board) -> BlueprintSpec:
+    """The board as the pure cores read it (lint, decisioning): stages and offers in order."""
+    return BlueprintSpec(
+        catalog=board.catalog,
+        stages=tuple(
+            StageSpec(
+                key=column.stage.key,
+                name=column.stage.name,
+                entry=parse_groups(column.stage.entry, board.catalog),
+                offers=tuple(
+                    OfferSpec(
+                        key=card.offer.key,
+                        name=card.offer.name,
+                        groups=parse_groups(card.offer.groups, board.catalog),
+                        fallback=card.offer.fallback,
+                    )
+                    for card in column.offers
+                ),
+            )
+            for column in board.stages
+        ),
+    )
+
+
+def board_lint(board: Board, *, at: dt.date | dt.datetime | None = None) -> LintReport:
+    return lint_blueprint(blueprint_spec(board), at=at)
 
 
 def blueprints_for_user(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Blueprint]:

@@ -1,0 +1,79 @@
+"""A blueprint as plain dataclasses: what lint (and later the decision engine) reads.
+
+Selectors build it from the board (``blueprint.selectors.blueprint_spec``); ``spec_from_json``
+builds it from the board's JSON form (the API's ``GET blueprints/{id}/``, an export, a version
+snapshot), so the pure cores never touch the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from blueprint.conditions import AttributeSpec, Groups, parse_groups
+
+
+@dataclass(frozen=True)
+class OfferSpec:
+    key: str
+    name: str
+    groups: Groups = ()
+    fallback: bool = False
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    key: str
+    name: str
+    entry: Groups = ()
+    # in priority order
+    offers: tuple[OfferSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class BlueprintSpec:
+    catalog: Mapping[str, AttributeSpec]
+    # in journey order
+    stages: tuple[StageSpec, ...] = ()
+
+
+def spec_from_json(data: Mapping[str, Any]) -> BlueprintSpec:
+    """Build the spec from ``{attributes: [...], stages: [{key, name, entry, offers: [...]}]}``.
+
+    Conditions are validated against the catalog (``ConditionProblems`` names the bad field), so a
+    spec only ever holds conditions the editor would have accepted.
+    """
+    catalog = {
+        a["key"]: AttributeSpec(
+            key=a["key"],
+            label=a.get("label") or a["key"],
+            type=a["type"],
+            kind=a.get("kind", "attribute"),
+            choices=tuple(a.get("choices") or ()),
+            unit=a.get("unit") or "",
+        )
+        for a in data.get("attributes", [])
+    }
+    stages = []
+    for si, stage in enumerate(data.get("stages", [])):
+        offers = tuple(
+            OfferSpec(
+                key=offer["key"],
+                name=offer.get("name") or offer["key"],
+                groups=parse_groups(
+                    offer.get("groups") or [], catalog, path=f"stages[{si}].offers[{oi}].groups"
+                ),
+                fallback=bool(offer.get("fallback")),
+            )
+            for oi, offer in enumerate(stage.get("offers", []))
+        )
+        stages.append(
+            StageSpec(
+                key=stage["key"],
+                name=stage.get("name") or stage["key"],
+                entry=parse_groups(stage.get("entry") or [], catalog, path=f"stages[{si}].entry"),
+                offers=offers,
+            )
+        )
+    return BlueprintSpec(catalog=catalog, stages=tuple(stages))
