@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from blueprint.conditions import AttributeSpec, attributes_used, condition_sentence, parse_groups
 from blueprint.models import Attribute, Blueprint, Membership, Offer, Operation, Role, Stage
@@ -86,7 +87,8 @@ def blueprint_spec(board: Board) -> BlueprintSpec:
 
 
 def board_lint(board: Board, *, at: dt.date | dt.datetime | None = None) -> LintReport:
-    return lint_blueprint(blueprint_spec(board), at=at)
+    """Lint the board for decision day ``at`` (default: today where the server is, TIME_ZONE)."""
+    return lint_blueprint(blueprint_spec(board), at=at or timezone.localdate())
 
 
 def blueprints_for_user(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Blueprint]:
