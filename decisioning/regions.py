@@ -324,11 +324,10 @@ class Space:
     @staticmethod
     def _pick(variable: Variable, mask: int) -> int | None:
         """The first atom of the mask that is a real value; None when only "missing" is left."""
-        for atom in range(len(variable.atoms)):
-            bit = 1 << atom
-            if mask & bit & variable.full and bit != variable.missing:
-                return atom
-        return None
+        real = mask & variable.full & ~variable.missing
+        if not real:
+            return None
+        return (real & -real).bit_length() - 1
 
 
 class _Other(str):
