@@ -272,7 +272,6 @@ class _StageLint:
                     group=gi,
                 )
                 continue
-            self.redundancies(group, gi, part="offer", owner=f"“{offer.name}”", offer=offer.key)
             inside = intersect(region, population)
             if not inside:
                 self.finding(
@@ -285,6 +284,7 @@ class _StageLint:
                     group=gi,
                 )
                 continue
+            self.redundancies(group, gi, part="offer", owner=f"“{offer.name}”", offer=offer.key)
             reach += inside
         return reach
 
@@ -317,7 +317,7 @@ class _StageLint:
                     )
                 elif space.subset(reach, above):
                     hidden.add(j)
-                    takers = [i for i in range(j) if intersect(reaches[i], reach)]
+                    takers = self.takers(reaches[:j], reach)
                     self.finding(
                         "shadowed-offer",
                         f"“{offer.name}” can never be shown in stage “{stage.name}”: every customer it matches "
@@ -328,6 +328,16 @@ class _StageLint:
                     )
             above += reach
         return hidden
+
+    def takers(self, above: list[Region], reach: Region) -> list[int]:
+        """The higher offers that actually take some of ``reach``: each gets what the ones above it left."""
+        takers = []
+        left = reach
+        for i, higher in enumerate(above):
+            if left and intersect(higher, left):
+                takers.append(i)
+                left = self.space.minus(left, higher)
+        return takers
 
     def overlaps(self, offers: list[OfferSpec], reaches: list[Region], hidden: set[int]) -> None:
         shown = [i for i in range(len(offers)) if i not in hidden and reaches[i]]

@@ -283,6 +283,18 @@ class Space:
                 return found
         return None
 
+    def minus(self, region: Region, cover: Region) -> Region:
+        """The part of ``region`` outside ``cover``, as boxes."""
+        for other in cover:
+            pieces: Region = []
+            for box in region:
+                if any(not (box.get(name, self.full[name]) & mask) for name, mask in other.items()):
+                    pieces.append(box)  # disjoint: untouched
+                else:
+                    pieces += self._minus(box, other)
+            region = pieces
+        return region
+
     def subset(self, region: Region, cover: Region) -> bool:
         return self.outside(region, cover) is None
 
@@ -316,7 +328,8 @@ class Space:
         for name, mask in sorted(box.items()):
             if ELEMENT_SEPARATOR in name:
                 attribute, element = name.split(ELEMENT_SEPARATOR, 1)
-                if mask == 1:  # must hold it
+                presence = box.get(attribute, self.full[attribute])
+                if mask == 1 and self._pick(self.variables[attribute], presence) is not None:  # must hold it
                     sets.setdefault(attribute, []).append(element)
         profile.update(sets)
         return dict(sorted(profile.items()))

@@ -537,11 +537,6 @@ def test_an_offer_without_conditions_shadows_every_offer_below_it() -> None:
     assert of_code(report, "gap") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lint bug: shadowed-offer names a higher offer that meets the offer's reach but takes none of "
-    "its customers (they are all taken by an offer even higher)",
-)
 def test_a_shadowed_offer_names_only_the_higher_offers_that_take_its_customers() -> None:
     # every Gold adult over 30 is taken by "adults" first; "gold" never gets one of them
     _, report = lint(
@@ -554,11 +549,6 @@ def test_a_shadowed_offer_names_only_the_higher_offers_that_take_its_customers()
     assert [f.offers for f in of_code(report, "shadowed-offer")] == [("gold_over_30", "adults")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lint bug: shadowed-offer names a higher offer that is itself never shown (a duplicate or "
-    "shadowed offer), which takes no customer at all",
-)
 @pytest.mark.parametrize(
     "hidden",
     [offer("adults_again", AGE_18_PLUS), offer("over_21", [raw("age", "at_least", 21)])],
@@ -782,11 +772,6 @@ def test_redundancy_is_not_asked_of_a_contradictory_group() -> None:
     assert [f.code for f in report.findings] == ["contradiction", "gap"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lint bug: redundant-condition is asked of an offer group that is reported as a contradiction "
-    "because no customer of the stage can meet it",
-)
 def test_redundancy_is_not_asked_of_a_group_that_contradicts_the_stage_entry() -> None:
     _, report = lint(
         stage(offer("kids", [raw("age", "at_most", 17), raw("age", "at_most", 15)]), entry=[AGE_18_PLUS])

@@ -174,11 +174,6 @@ def test_a_present_set_that_needs_no_element_is_witnessed_as_an_empty_set() -> N
     assert space.witness({"products": present}) == {"products": []}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="regions bug: witness lists required elements for a set the box says is missing "
-    "(not reachable from lint_blueprint, whose boxes always narrow presence with an element)",
-)
 def test_a_missing_set_is_left_out_of_the_witness_even_when_the_box_names_an_element() -> None:
     space = space_of(cond("products", "includes", "savings"))
     missing = space.variables["products"].missing
