@@ -284,7 +284,7 @@ function applyFragment(fragment) {
     case "replace": {
       const old = document.getElementById(fragment.id);
       const fresh = old && parse(fragment.html);
-      if (fresh && !old.isEqualNode(fresh)) swapIn(fresh, () => old.before(fresh), old);
+      if (fresh && !sameContent(old, fresh)) swapIn(fresh, () => old.before(fresh), old);
       break;
     }
     case "remove":
@@ -321,7 +321,7 @@ function place({ id, html, parent: parentId, before: beforeId }) {
   const found = beforeId ? byIdOrForm(beforeId) : null;
   const before = found && found.parentElement === parent ? found : null;
   const anchor = before || parent.querySelector(":scope > [data-end]");
-  if (old && old.isEqualNode(fresh)) {
+  if (old && sameContent(old, fresh)) {
     // unchanged, only elsewhere (or already there: this tab's own move, a frame applied again):
     // move the element itself, so its focus, hover and open description stay
     const inPlace = old.parentElement === parent && old.nextElementSibling === anchor;
@@ -535,6 +535,16 @@ function restoreFocus(state) {
   }
   el.scrollTop = state.scrollTop;
   el.scrollLeft = state.scrollLeft;
+}
+
+// Whether `old` shows what `fresh` does. What other modules draw on server-rendered content
+// (lint.js's markers) carries data-decoration and is no part of it: they draw it again after a swap.
+function sameContent(old, fresh) {
+  if (old.isEqualNode(fresh)) return true;
+  if (!old.querySelector("[data-decoration]")) return false;
+  const bare = old.cloneNode(true);
+  for (const el of bare.querySelectorAll("[data-decoration]")) el.remove();
+  return bare.isEqualNode(fresh);
 }
 
 function parse(html) {
