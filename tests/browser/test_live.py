@@ -375,7 +375,9 @@ def test_both_boards_carry_on_after_a_server_restart(owner_and_editor, board, as
         # the browser fetches the favicon late, so a restart right after the page load may refuse it;
         # any other refused request (the board, a form) would be a real failure
         assert [url for url in me.failed_requests if not url.rsplit("/", 1)[-1].startswith("favicon")] == []
-        assert me.unexpected_errors(SOCKET_DOWN, RESOURCE_REFUSED if me.failed_requests else SOCKET_DOWN) == []
+        assert (
+            me.unexpected_errors(SOCKET_DOWN, RESOURCE_REFUSED if me.failed_requests else SOCKET_DOWN) == []
+        )
 
 
 def test_undo_and_redo_of_ones_own_move(owner_and_editor, board):
