@@ -39,9 +39,10 @@ from blueprint.forms import (
     new_id,
 )
 from blueprint.models import EDIT_ROLES, Blueprint, Offer, Operation, Stage
-from blueprint.selectors import Board, blueprint_for_user, board_load, operations_recent
+from blueprint.selectors import Board, blueprint_for_user, board_lint, board_load, operations_recent
 from blueprint.services import operation_apply
 from blueprint.views import HtmxHttpRequest
+from blueprint.views.lint import LintPanel, lint_panel
 
 P = ParamSpec("P")
 TEMPLATE = "blueprint/board.html"
@@ -128,6 +129,12 @@ class BoardContext:
     @functools.cached_property
     def columns(self) -> list[ColumnView]:
         return _columns(self.board)
+
+    @functools.cached_property
+    def lint(self) -> LintPanel:
+        """The lint of the board as loaded, for the panel and its markers (the lint and
+        lint_summary partials)."""
+        return lint_panel(board_lint(self.board), self.board)
 
     def find_column(self, stage_key: str) -> tuple[int, ColumnView | None]:
         """The stage's place among the columns and its column; (-1, None) when it is gone."""
@@ -250,7 +257,11 @@ def board_page(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
         raise Http404("No such blueprint, or you are not a member of it.")
     ctx = BoardContext(request, blueprint)
     activity = operations_recent(blueprint.pk)
-    return render(request, TEMPLATE, ctx.data(columns=ctx.columns, board=ctx.board, activity=activity))
+    return render(
+        request,
+        TEMPLATE,
+        ctx.data(columns=ctx.columns, board=ctx.board, activity=activity, lint=ctx.lint),
+    )
 
 
 @require_GET

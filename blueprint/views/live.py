@@ -119,8 +119,8 @@ def _following(keys: list[str], index: int, kind: str, later: Later) -> str | No
 
 
 def _reset(ctx: BoardContext) -> Frame:
-    """The whole board, and what a page shows of the blueprint outside it (title, activity), which
-    the operations the client skipped may have changed too."""
+    """The whole board, and what a page shows of the blueprint outside it (title, activity, lint),
+    which the operations the client skipped may have changed too."""
     activity = operations_recent(ctx.blueprint.pk)
     return {
         "type": "reset",
@@ -129,8 +129,19 @@ def _reset(ctx: BoardContext) -> Frame:
         "fragments": [
             {"do": "replace", "id": "board-title", "html": ctx.render_string("board_title")},
             {"do": "replace", "id": "activity", "html": ctx.render_string("activity", activity=activity)},
+            *_lint_fragments(ctx),
         ],
     }
+
+
+def _lint_fragments(ctx: BoardContext) -> list[Fragment]:
+    """The lint summary and panel for the board as it is now. Any operation may change the lint of
+    any stage (a renamed attribute rewrites messages, a moved offer changes who wins), so every
+    frame carries both, whole; the panel holds the markers of every card (static/js/lint.js)."""
+    return [
+        {"do": "replace", "id": "lint-summary", "html": ctx.render_string("lint_summary", lint=ctx.lint)},
+        {"do": "replace", "id": "lint", "html": ctx.render_string("lint", lint=ctx.lint)},
+    ]
 
 
 def _board_html(ctx: BoardContext) -> str:
@@ -149,6 +160,7 @@ def _op_frame(ctx: BoardContext, operation: Operation, later: Later) -> Frame:
             "html": ctx.render_string("activity_item", op=operation),
         }
     )
+    fragments += _lint_fragments(ctx)
     return {
         "type": "op",
         "rev": operation.rev,

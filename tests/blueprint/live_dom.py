@@ -151,11 +151,14 @@ def first_activity(doc: HtmlElement) -> HtmlElement | None:
 
 
 def board_parts(doc: HtmlElement) -> dict[str, str]:
-    """What a live frame must keep equal to a page load: the board, its title, the newest activity."""
+    """What a live frame must keep equal to a page load: the board, its title, the newest activity,
+    the lint panel (with the markers of every card) and its summary in the board bar."""
     return {
         "board": normalised(by_id(doc, "board")),
         "board-title": normalised(by_id(doc, "board-title")),
         "activity": normalised(first_activity(doc)),
+        "lint": normalised(by_id(doc, "lint")),
+        "lint-summary": normalised(by_id(doc, "lint-summary")),
     }
 
 

@@ -472,6 +472,7 @@ def test_sync_answers_with_a_reset_when_frames_will_not_do(
     assert parts["board-title"].findtext(".//h1") == board.name
     newest = parts["activity"].xpath('.//li[@class="activity-item"]')
     assert newest and newest[0].get("id") == f"activity-{rev}"
+    assert parts["lint"].xpath('.//script[@id="lint-marks"]') and parts["lint-summary"] is not None
 
 
 def test_sync_one_short_of_the_limit_still_sends_frames(board: Blueprint, users: dict[str, Any]) -> None:
@@ -702,6 +703,8 @@ def test_presence_is_kept_out_of_the_database(board: Blueprint, users: dict[str,
 
 
 # --- Every broadcast equals a page load (Zulip's verify_action) --------------------------------
+# (the board, its title, the newest activity item and the lint panel with its summary: see
+# live_dom.board_parts)
 
 Ops = list[tuple[str, dict[str, Any]]]
 
@@ -868,12 +871,13 @@ def test_every_operation_broadcasts_what_a_fresh_page_load_renders(
     for role in roles:
         frame = frames[role]
         assert frame["type"] == "op" and frame["op"] == operation[0]
-        assert [f["do"] for f in frame["fragments"]] == [*kinds, "prepend"]
+        assert [f["do"] for f in frame["fragments"]] == [*kinds, "prepend", "replace", "replace"]
+        assert [f.get("id") for f in frame["fragments"][-2:]] == ["lint-summary", "lint"]
         shown = before[role]
         unchanged = live_dom.board_parts(shown)
         live_dom.apply_frame(shown, frame)
         expected = live_dom.board_parts(page_load(role))
-        assert all(expected.values()), "the page has a board, a title and an activity item"
+        assert all(expected.values()), "the page has a board, a title, an activity item and the lint"
         live = live_dom.board_parts(shown)
         assert live == expected, f"{role}:\n{live_dom.difference(live, expected)}"
         assert unchanged != expected  # the operation did change what a page shows

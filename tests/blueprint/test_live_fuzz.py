@@ -11,11 +11,11 @@ invalid ones), frames delivered late, dropped (as if the channel layer lost them
 connections lost (with what was on the wire) and restored, page reloads, undo and redo.
 
 Every ``CHECKPOINT_EVERY`` actions and at the end, every tab reconnects, flushes its queue and
-syncs, and every page must then equal a fresh page load for its role (#board; #board-title too,
-unless the tab fetched the board over HTTP, which replaces #board only; a ``reset`` brings the title). At the end every
-rev must be the blueprint's, every operation a tab sent must have been acknowledged (and be in the
-log exactly once, at the acknowledged rev) or refused (and not be in the log), and the log's revs
-must run 1..N without a hole.
+syncs, and every page must then equal a fresh page load for its role (#board; #board-title and the
+lint panel too, unless the tab fetched the board over HTTP, which replaces #board only; a ``reset``
+brings them). At the end every rev must be the blueprint's, every operation a tab sent must have
+been acknowledged (and be in the log exactly once, at the acknowledged rev) or refused (and not be
+in the log), and the log's revs must run 1..N without a hole.
 
 The seeds in ``SEEDS`` run with the suite. ``LIVE_FUZZ_SEEDS=200`` runs seeds 0..199 instead,
 ``LIVE_FUZZ_SEED=17`` (or ``17,42``) exactly those, ``LIVE_FUZZ_STEPS`` changes the actions per seed.
@@ -643,9 +643,9 @@ class Fuzz:
                 live_dom.board_parts(tab.doc),
                 live_dom.board_parts(live_dom.page(response.content)),
             )
-            # a board fetched over HTTP replaces #board only, as live.js does: the title, outside
-            # it, is then as old as the last frame that changed it
-            for part in ("board",) if tab.jumped else ("board", "board-title"):
+            # a board fetched over HTTP replaces #board only, as live.js does: the title and the
+            # lint, outside it, are then as old as the last frame that changed them
+            for part in ("board",) if tab.jumped else ("board", "board-title", "lint", "lint-summary"):
                 if shown[part] != fresh[part]:
                     raise AssertionError(
                         f"{tab.name}'s {part} differs from a page load:\n"
