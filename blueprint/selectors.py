@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from blueprint.conditions import AttributeSpec, attributes_used, condition_sentence, parse_groups
 from blueprint.models import Attribute, Blueprint, Membership, Offer, Operation, Role, Stage
+from blueprint.snapshots import SNAPSHOT_FORMAT
 from decisioning.lint import LintReport, lint_blueprint
 from decisioning.model import BlueprintSpec, OfferSpec, StageSpec
 
@@ -173,6 +174,32 @@ def board_json(board: Board) -> dict[str, Any]:
         "rev": bp.rev,
         "attributes": [attribute_fields(a) for a in board.attributes],
         "stages": [stage_json(c, board.catalog) for c in board.stages],
+    }
+
+
+def board_snapshot(board: Board) -> dict[str, Any]:
+    """The board's content as a canonical snapshot (``blueprint.snapshots``): what publishing stores
+    and the JSON export gives."""
+    bp = board.blueprint
+    return {
+        "format": SNAPSHOT_FORMAT,
+        "blueprint": {
+            "name": bp.name,
+            "context": bp.context,
+            "channels": list(bp.channels),
+            "description": bp.description,
+        },
+        "attributes": [attribute_fields(a) for a in board.attributes],
+        "stages": [
+            {
+                **stage_fields(column.stage),
+                "offers": [
+                    {k: v for k, v in offer_fields(card.offer).items() if k != "stage"}
+                    for card in column.offers
+                ],
+            }
+            for column in board.stages
+        ],
     }
 
 
