@@ -194,3 +194,37 @@ class UndoStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.blueprint_id}/{self.user_id}@{self.seq} {self.state} {self.summary}"
+
+
+class Version(models.Model):
+    """A published version: an immutable snapshot of the draft (``blueprint.snapshots``) that
+    stakeholders approve or reject. Only its status and decision fields ever change; the newest
+    approved version is the live one (at most one is ``approved`` at a time, the older ones are
+    ``superseded``)."""
+
+    class Status(models.TextChoices):
+        IN_REVIEW = "in_review", "In review"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        SUPERSEDED = "superseded", "Superseded"
+
+    blueprint = models.ForeignKey(Blueprint, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    snapshot = models.JSONField()
+    content_hash = models.CharField(max_length=80)
+    note = models.TextField(blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # the draft's rev when it was published
+    rev = models.PositiveBigIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.IN_REVIEW)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["blueprint", "number"], name="version_number_unique")]
+        ordering = ["blueprint_id", "-number"]
+
+    def __str__(self) -> str:
+        return f"{self.blueprint_id} v{self.number} {self.status}"

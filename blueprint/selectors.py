@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from blueprint.conditions import AttributeSpec, attributes_used, condition_sentence, parse_groups
-from blueprint.models import Attribute, Blueprint, Membership, Offer, Operation, Role, Stage
+from blueprint.models import Attribute, Blueprint, Membership, Offer, Operation, Role, Stage, Version
 from blueprint.snapshots import SNAPSHOT_FORMAT
 from decisioning.lint import LintReport, lint_blueprint
 from decisioning.model import BlueprintSpec, OfferSpec, StageSpec
@@ -294,3 +294,28 @@ def operations_recent(blueprint_id: int, *, limit: int = ACTIVITY_LIMIT) -> list
     for op in ops:
         op.face = member_face(op.actor)  # type: ignore[attr-defined]
     return ops
+
+
+# --- Published versions -------------------------------------------------------------------------
+
+
+def version_get(blueprint_id: int, number: int) -> Version | None:
+    """Version ``number`` of the blueprint, or None."""
+    return Version.objects.filter(blueprint_id=blueprint_id, number=number).select_related("author").first()
+
+
+def version_live(blueprint_id: int) -> Version | None:
+    """The live version: the newest approved one (None before any is approved)."""
+    return (
+        Version.objects.filter(blueprint_id=blueprint_id, status=Version.Status.APPROVED)
+        .select_related("author")
+        .order_by("-number")
+        .first()
+    )
+
+
+def versions_of(blueprint_id: int) -> list[Version]:
+    """Every version of the blueprint, newest first."""
+    return list(
+        Version.objects.filter(blueprint_id=blueprint_id).select_related("author").order_by("-number")
+    )

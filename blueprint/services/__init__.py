@@ -10,6 +10,7 @@ from blueprint.services.blueprints import (
 )
 from blueprint.services.operations import HANDLERS, operation_apply, operations_apply, require_role, role_of
 from blueprint.services.undo import UndoResult, undo_step
+from blueprint.services.versions import version_publish
 
 __all__ = [
     "HANDLERS",
@@ -25,4 +26,5 @@ __all__ = [
     "require_role",
     "role_of",
     "undo_step",
+    "version_publish",
 ]
