@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from django.db import transaction
 from django.db.models import Max
 
@@ -10,6 +12,9 @@ from blueprint.models import EDIT_ROLES, Blueprint, Version
 from blueprint.selectors import board_lint, board_load, board_snapshot
 from blueprint.services.operations import User, require_role
 from blueprint.snapshots import snapshot_hash
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User as AuthUser
 
 MAX_NOTE = 5000
 
@@ -45,6 +50,6 @@ def version_publish(*, blueprint_id: int, actor: User, note: str = "") -> Versio
             snapshot=snapshot,
             content_hash=snapshot_hash(snapshot),
             note=note.strip(),
-            author=actor if actor.is_authenticated else None,
+            author=cast("AuthUser", actor) if actor.is_authenticated else None,
             rev=blueprint.rev,
         )
