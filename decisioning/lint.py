@@ -300,13 +300,11 @@ class _StageLint:
         hidden: set[int] = set()
         above: Region = []
         for j, (offer, reach) in enumerate(zip(offers, reaches, strict=True)):
-            if reach:
-                twin = next(
-                    (i for i in range(j) if reaches[i] and space.same(reaches[i], reach)),
-                    None,
-                )
+            # a twin's reach lies inside the reach above too, so only a hidden offer is asked for one
+            if reach and space.subset(reach, above):
+                hidden.add(j)
+                twin = next((i for i in range(j) if reaches[i] and space.same(reaches[i], reach)), None)
                 if twin is not None:
-                    hidden.add(j)
                     self.finding(
                         "duplicate-offer",
                         f"“{offer.name}” matches exactly the same customers as “{offers[twin].name}” in stage "
@@ -315,8 +313,7 @@ class _StageLint:
                         example=space.witness(reach[0]),
                         part="offer",
                     )
-                elif space.subset(reach, above):
-                    hidden.add(j)
+                else:
                     takers = self.takers(reaches[:j], reach)
                     self.finding(
                         "shadowed-offer",
@@ -330,13 +327,14 @@ class _StageLint:
         return hidden
 
     def takers(self, above: list[Region], reach: Region) -> list[int]:
-        """The higher offers that actually take some of ``reach``: each gets what the ones above it left."""
+        """The higher offers that actually take some of ``reach``: those that match a customer of it
+        whom no offer above them matched."""
         takers = []
-        left = reach
+        earlier: Region = []
         for i, higher in enumerate(above):
-            if left and intersect(higher, left):
+            if any(self.space.uncovered(box, earlier) is not None for box in intersect(higher, reach)):
                 takers.append(i)
-                left = self.space.minus(left, higher)
+            earlier += higher
         return takers
 
     def overlaps(self, offers: list[OfferSpec], reaches: list[Region], hidden: set[int]) -> None:

@@ -93,6 +93,7 @@ class Space:
             }.get(attr.type, self._text)
             builder(attr, used)
         self.full = {name: v.full for name, v in self.variables.items()}
+        self._representatives: dict[tuple[str, int], Any] = {}
 
     # --- atoms per type ------------------------------------------------------------------------
 
@@ -246,19 +247,76 @@ class Space:
 
     # --- questions -----------------------------------------------------------------------------
 
-    def uncovered(self, box: Box, cover: Sequence[Box], start: int = 0) -> Box | None:
-        """A non-empty part of ``box`` outside every box of ``cover``, or None if they cover it."""
+    def uncovered(self, box: Box, cover: Sequence[Box]) -> Box | None:
+        """A non-empty part of ``box`` outside every box of ``cover``, or None if they cover it.
+
+        Splits ``box`` on one variable at a time (the unate-recursive scheme of logic minimisers)
+        rather than subtracting the cover box by box, which fragments the rest exponentially in the
+        number of cover boxes. At each step only the cover boxes that meet ``box`` matter; one that
+        holds all of it answers None, none at all answers ``box``. Otherwise the variable that the
+        most of them restrict is split into the classes of atoms they cannot tell apart, so that in
+        each part every one of them either holds the whole variable or misses it: each level fixes
+        one variable for good, and the depth is at most the number of variables.
+        """
         full = self.full
-        for position in range(start, len(cover)):
-            other = cover[position]
-            if any(not (box.get(name, full[name]) & mask) for name, mask in other.items()):
-                continue  # disjoint: this one takes nothing away
-            for piece in self._minus(box, other):
-                found = self.uncovered(piece, cover, position + 1)
-                if found is not None:
-                    return found
-            return None
-        return box
+        relevant: list[Box] = []
+        for other in cover:
+            holds_all = True
+            for name, mask in other.items():
+                mine = box.get(name, full[name])
+                both = mine & mask
+                if not both:
+                    break
+                if both != mine:
+                    holds_all = False
+            else:
+                if holds_all:
+                    return None
+                relevant.append(other)
+        if not relevant:
+            return box
+        name = self._split_variable(box, relevant)
+        mine = box.get(name, full[name])
+        for part in self._classes(mine, [other[name] & mine for other in relevant if name in other]):
+            found = self.uncovered({**box, name: part}, relevant)
+            if found is not None:
+                return found
+        return None
+
+    def _split_variable(self, box: Box, relevant: Sequence[Box]) -> str:
+        """A variable that a cover box closest to holding ``box`` restricts: the one with the fewest
+        restricting variables, so that the parts it holds are reached in the fewest splits (on the
+        lint bench this explores a third of the parts that splitting the most restricted variable
+        does)."""
+        full = self.full
+        best, fewest = "", 0
+        for other in relevant:
+            restricting = [
+                name
+                for name, mask in other.items()
+                if box.get(name, full[name]) & mask != box.get(name, full[name])
+            ]
+            if not best or len(restricting) < fewest:
+                best, fewest = restricting[0], len(restricting)
+                if fewest == 1:
+                    break
+        return best
+
+    @staticmethod
+    def _classes(mine: int, masks: Sequence[int]) -> list[int]:
+        """``mine`` cut into the classes of atoms that every mask holds entirely or not at all;
+        the atoms no mask holds come first (the likeliest place for an uncovered part)."""
+        parts = [mine]
+        for mask in masks:
+            cut: list[int] = []
+            for part in parts:
+                inside, outside = part & mask, part & ~mask
+                if inside and outside:
+                    cut += [outside, inside]
+                else:
+                    cut.append(part)
+            parts = cut
+        return parts
 
     def _minus(self, box: Box, other: Box) -> list[Box]:
         """``box`` minus an intersecting ``other``, as disjoint boxes."""
@@ -307,32 +365,46 @@ class Space:
         """A profile in ``box`` (which must not be empty): attributes it leaves free are left out."""
         profile: dict[str, Any] = {}
         sets: dict[str, list[str]] = {}
-        for name, mask in sorted(box.items()):
-            variable = self.variables[name]
-            if ELEMENT_SEPARATOR in name:
-                continue
-            atom = self._pick(variable, mask)
-            if atom is None:
-                continue  # only "missing" is allowed: leave the attribute out
-            value = variable.atoms[atom]
-            attr = self.catalog.get(variable.attribute)
-            kind = attr.type if attr else "text"
-            if kind == "set":
-                sets[name] = []
-            elif kind == "date":
-                profile[name] = dt.date.fromordinal(value).isoformat()
-            elif isinstance(value, _Other):
-                profile[name] = str(value)
-            else:
-                profile[name] = value
-        for name, mask in sorted(box.items()):
-            if ELEMENT_SEPARATOR in name:
+        for name, mask in box.items():
+            if ELEMENT_SEPARATOR not in name:
+                value = self._representative(name, mask)
+                if value is _SET:
+                    sets[name] = []
+                elif value is not _LEFT_OUT:
+                    profile[name] = value
+        for name, mask in box.items():
+            if mask == 1 and ELEMENT_SEPARATOR in name:  # the set must hold the element
                 attribute, element = name.split(ELEMENT_SEPARATOR, 1)
-                presence = box.get(attribute, self.full[attribute])
-                if mask == 1 and self._pick(self.variables[attribute], presence) is not None:  # must hold it
+                if self._representative(attribute, box.get(attribute, self.full[attribute])) is _SET:
                     sets.setdefault(attribute, []).append(element)
-        profile.update(sets)
+        for attribute, elements in sets.items():
+            profile[attribute] = sorted(elements)
         return dict(sorted(profile.items()))
+
+    def _representative(self, name: str, mask: int) -> Any:
+        """The profile value that stands for the first real atom of ``mask`` (``_SET`` for a set,
+        whose elements are their own variables; ``_LEFT_OUT`` when only "missing" is left).
+        Witnesses are asked for by the thousand (one per overlap), so the answers are kept."""
+        key = (name, mask)
+        found = self._representatives.get(key, _NOT_YET)
+        if found is not _NOT_YET:
+            return found
+        variable = self.variables[name]
+        atom = self._pick(variable, mask)
+        attr = self.catalog.get(variable.attribute)
+        kind = attr.type if attr else "text"
+        if atom is None:
+            value: Any = _LEFT_OUT
+        elif kind == "set":
+            value = _SET
+        elif kind == "date":
+            value = dt.date.fromordinal(variable.atoms[atom]).isoformat()
+        elif isinstance(variable.atoms[atom], _Other):
+            value = str(variable.atoms[atom])
+        else:
+            value = variable.atoms[atom]
+        self._representatives[key] = value
+        return value
 
     @staticmethod
     def _pick(variable: Variable, mask: int) -> int | None:
@@ -357,6 +429,9 @@ class _Marker:
 
 _PRESENT = _Marker("present")
 _EMPTY = _Marker("empty")
+_SET = _Marker("set")
+_LEFT_OUT = _Marker("left out")
+_NOT_YET = _Marker("not yet")
 
 
 def intersect(one: Region, other: Region) -> Region:

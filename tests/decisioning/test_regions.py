@@ -510,11 +510,28 @@ def test_uncovered_is_none_when_several_boxes_cover_the_box_though_none_does_alo
     assert space.uncovered(box, cover) is None
 
 
-def test_uncovered_ignores_the_cover_boxes_before_start() -> None:
-    space = space_of(adult := cond("age", "at_least", 18), over_10 := cond("age", "at_least", 10))
-    box = space.condition(adult)[0]
-    assert space.uncovered(box, space.condition(over_10)) is None
-    assert space.uncovered(box, space.condition(over_10), start=1) == box
+def test_uncovered_splits_on_several_variables_to_find_the_one_corner_left() -> None:
+    # three boxes cover the square of (age, segment) but for its old-and-Silver corner
+    space = space_of(
+        young := cond("age", "at_most", 30),
+        old := cond("age", "at_least", 31),
+        gold := cond("segment", "is", "Gold"),
+        bronze := cond("segment", "is", "Bronze"),
+    )
+    cover = [
+        *space.group((young,)),
+        *space.group((old, gold)),
+        *space.group((old, bronze)),
+        *space.condition(cond("segment", "is", "Silver")),
+    ]
+    assert space.uncovered({}, cover[:3]) is not None
+    piece = space.uncovered({}, cover[:3] + space.group((old, cond("segment", "is", "Silver"))))
+    assert piece is not None  # only the customers without an age, or without a segment, are left
+    example = space.witness(piece)
+    assert "age" not in example or "segment" not in example
+    any_segment = cond("segment", "is_one_of", ["Bronze", "Silver", "Gold"])
+    assert space.uncovered(space.group((old, any_segment))[0], cover) is None
+    assert space.uncovered(space.group((old,))[0], cover) is not None  # old, without a segment
 
 
 # --- witnesses -------------------------------------------------------------------------------------
