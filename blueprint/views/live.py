@@ -70,8 +70,13 @@ def sync_frame(blueprint_id: int, since: int, *, can_edit: bool) -> Frame:
     missed = operations_after(blueprint_id, since, until=rev)
     placements = _placements_after(ctx, since)
     frames = [
-        _op_frame(ctx, op, frozenset((kind, key) for r, kind, key in placements if r > op.rev))
-        for op in missed
+        _op_frame(
+            ctx,
+            op,
+            frozenset((kind, key) for r, kind, key in placements if r > op.rev),
+            lint=index == len(missed) - 1,
+        )
+        for index, op in enumerate(missed)
     ]
     return {"type": "sync", "rev": rev, "frames": frames}
 
@@ -148,7 +153,9 @@ def _board_html(ctx: BoardContext) -> str:
     return ctx.render_string("board", columns=ctx.columns, board=ctx.board)
 
 
-def _op_frame(ctx: BoardContext, operation: Operation, later: Later) -> Frame:
+def _op_frame(ctx: BoardContext, operation: Operation, later: Later, *, lint: bool = True) -> Frame:
+    """The frame of one operation; ``lint``: with the lint panel and summary (rendered from the board
+    as it is now, so a sync of many frames needs them once, in its last)."""
     face = member_face(operation.actor)
     operation.face = face  # type: ignore[attr-defined]  # what the activity_item partial draws (and _by)
     fragments = _fragments(ctx, operation, later)
@@ -160,7 +167,8 @@ def _op_frame(ctx: BoardContext, operation: Operation, later: Later) -> Frame:
             "html": ctx.render_string("activity_item", op=operation),
         }
     )
-    fragments += _lint_fragments(ctx)
+    if lint:
+        fragments += _lint_fragments(ctx)
     return {
         "type": "op",
         "rev": operation.rev,

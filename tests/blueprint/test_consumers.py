@@ -488,6 +488,13 @@ def test_sync_one_short_of_the_limit_still_sends_frames(board: Blueprint, users:
     answer = run(body)
     assert answer["type"] == "sync"
     assert len(answer["frames"]) == 100
+    # the lint is rendered from the board as it is now: the last frame brings it, the others need not
+    lint_ids = [
+        [f.get("id") for f in frame["fragments"] if f.get("id") in ("lint", "lint-summary")]
+        for frame in answer["frames"]
+    ]
+    assert lint_ids[-1] == ["lint-summary", "lint"]
+    assert not any(lint_ids[:-1])
 
 
 # --- Membership -------------------------------------------------------------------------------

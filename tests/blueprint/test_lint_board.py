@@ -373,3 +373,19 @@ def test_a_reset_brings_the_lint_a_page_load_shows(troubled: Blueprint, users: d
     for part in ("lint", "lint-summary"):
         assert live_dom.board_parts(shown)[part] == live_dom.board_parts(fresh)[part]
     assert all(f["code"] != "contradiction" for f in findings(shown))
+
+
+@pytest.mark.django_db
+def test_the_lint_of_one_content_is_made_once_and_a_change_makes_it_anew(board: Blueprint) -> None:
+    from blueprint.selectors import board_lint, board_load
+
+    day = dt.date(2025, 6, 30)
+    first = board_lint(board_load(board), at=day)
+    assert board_lint(board_load(board), at=day) is first  # the page, the API and the frames share it
+    assert board_lint(board_load(board), at=day + dt.timedelta(days=1)) is not first  # another day
+    apply(board, "offer.create", {"stage": "awareness", "key": "never", "name": "Never", "groups": [NEVER]})
+    changed = board_lint(board_load(board), at=day)
+    assert changed is not first
+    assert [f.code for f in changed.errors] == ["contradiction"]
+    apply(board, "offer.delete", {"key": "never"})
+    assert board_lint(board_load(board), at=day).findings == first.findings  # the same content again
