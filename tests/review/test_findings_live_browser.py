@@ -237,3 +237,58 @@ def test_a_silently_dead_connection_is_shown_offline_within_the_ping_and_pong_ti
     finally:
         context.close()
         proxy.close()
+
+
+def test_an_op_the_server_fails_on_does_not_leave_the_page_saving_a_move_it_never_made(
+    open_board,  # noqa: F811
+    board,
+):
+    """An op whose handling fails unexpectedly (any exception that is not a BlueprintError: the
+    database locked past its 20 s timeout, a bug) is answered with ``error`` — without its
+    ``client_id`` (see test_an_unexpected_failure_is_logged_and_answered_without_closing_the_socket).
+    live.js only toasts an ``error``: the op stays in the queue and is not sent again until the
+    socket happens to reconnect, the card stays where it was dropped although the database never
+    moved it, and the status says "Saving…" for as long as the connection lasts. Expected: the page
+    either retries the op or goes back to what the database holds, and says so honestly.
+
+    The route answers the op as the server does when it fails, instead of passing it on."""
+    editor = open_board("editor", board)
+    failed: list[dict[str, Any]] = []
+
+    def socket_route(ws: Any) -> None:
+        server = ws.connect_to_server()
+
+        def to_server(message: str | bytes) -> None:
+            frame = json.loads(message)
+            if frame.get("type") == "op" and not failed:
+                failed.append(frame)
+                ws.send(
+                    json.dumps(
+                        {
+                            "type": "error",
+                            "detail": "The server could not handle that message; try again later.",
+                            "errors": {"frame": ["Server error."]},
+                        }
+                    )
+                )
+                return
+            server.send(message)
+
+        ws.on_message(to_server)
+        server.on_message(lambda message: ws.send(message))
+
+    editor.page.route_web_socket(re.compile(r"/ws/blueprints/"), socket_route)
+    editor.page.reload()
+    editor.saved()
+    editor.page.locator("#offer-gold_card").hover()
+    editor.page.locator("#offer-gold_card-up").click()
+    expect(editor.page.locator("#toasts .toast")).to_have_count(1)
+    assert failed and failed[0]["op"] == "offer.move"
+    # within a reasonable time the page and the database agree again, and the page says saved
+    editor.page.wait_for_timeout(15_000)
+    database = list(
+        Offer.objects.filter(blueprint=board, stage__key="awareness")
+        .order_by("rank")
+        .values_list("key", flat=True)
+    )
+    assert (awareness_order(editor), editor.status().get_attribute("data-state")) == (database, "saved")
