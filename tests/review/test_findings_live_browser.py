@@ -292,3 +292,52 @@ def test_an_op_the_server_fails_on_does_not_leave_the_page_saving_a_move_it_neve
         .values_list("key", flat=True)
     )
     assert (awareness_order(editor), editor.status().get_attribute("data-state")) == (database, "saved")
+
+
+def test_boards_swapped_in_by_live_frames_are_not_kept_alive_by_sortablejs(
+    open_board,  # noqa: F811
+    board,
+    asgi_server,  # noqa: F811
+):
+    """dragdrop.js makes a SortableJS instance for every ``.columns`` and ``.offer-list`` that comes
+    into the page (``attach`` on htmx:load) and never destroys one. SortableJS keeps every instance's
+    element in its module-level ``sortables`` array until ``destroy()``, so every list a live frame
+    swaps out — a whole board for each attribute edit or reset, a column for each stage edit —
+    stays in memory with all its cards for the life of the page (and is still scanned by
+    ``_detectNearestEmptySortable`` on every drag). A workshop's tab grows without bound.
+
+    Ten catalog edits through the API (each sends the whole board) here; then, after a garbage
+    collection, the detached offer lists still alive in the page are counted."""
+    editor = open_board("editor", board)
+    api = editor.page.context.request
+    token = api.post(
+        f"{asgi_server.url}/api/v1/auth/token/", data={"username": "owner", "password": "demo"}
+    ).json()["token"]
+    for n in range(10):
+        answer = api.patch(
+            f"{asgi_server.url}/api/v1/blueprints/{board.pk}/attributes/visits_30d/",
+            data={"label": f"Visits, take {n}"},
+            headers={"Authorization": f"Token {token}"},
+        )
+        assert answer.ok, answer.text()
+    expect(editor.page.locator("#offer-welcome .chip").first).to_contain_text("Visits, take 9")
+    editor.saved()
+
+    cdp = editor.page.context.new_cdp_session(editor.page)
+    cdp.send("HeapProfiler.enable")
+    cdp.send("HeapProfiler.collectGarbage")
+    cdp.send("HeapProfiler.collectGarbage")
+    prototype = cdp.send("Runtime.evaluate", {"expression": "HTMLOListElement.prototype"})["result"][
+        "objectId"
+    ]
+    found = cdp.send("Runtime.queryObjects", {"prototypeObjectId": prototype})["objects"]["objectId"]
+    detached = cdp.send(
+        "Runtime.callFunctionOn",
+        {
+            "objectId": found,
+            "functionDeclaration": "function () { return this.filter("
+            "el => el.classList.contains('offer-list') && !el.isConnected).length; }",
+            "returnByValue": True,
+        },
+    )["result"]["value"]
+    assert detached <= 2, f"{detached} offer lists of swapped-out boards are still alive"
