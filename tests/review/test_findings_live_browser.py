@@ -341,3 +341,74 @@ def test_boards_swapped_in_by_live_frames_are_not_kept_alive_by_sortablejs(
         },
     )["result"]["value"]
     assert detached <= 2, f"{detached} offer lists of swapped-out boards are still alive"
+
+
+def test_a_move_arriving_while_ones_own_move_is_on_its_way_leaves_the_same_order_as_the_database(
+    open_board,  # noqa: F811
+    board,
+):
+    """A place fragment names the card to go before ("before": "offer-gold_card") as the database
+    had it when the frame was rendered. The editor's page has already moved gold_card (its own
+    move, not yet committed): the owner's card goes before gold_card's *new* place. When the
+    editor's move then commits, its frame only places gold_card — already right before welcome on
+    that page — so nothing moves, and the owner's card stays in a place the database never had.
+    The pages differ for good (until a reset). Steps, with the editor's op held on the wire:
+
+      database and both pages: welcome, gold_card, third
+      editor presses ↑ on gold_card      editor's page: gold_card, welcome, third (op on its way)
+      owner presses ↑ on third           database: welcome, third, gold_card; frame "third before gold_card"
+      editor's page applies it           editor's page: third, gold_card, welcome
+      the editor's op arrives            database: gold_card, welcome, third; frame "gold_card before welcome"
+      editor's page applies it           no change: third, gold_card, welcome  ≠ the database
+    """
+    from blueprint.services import operation_apply
+
+    operation_apply(
+        blueprint_id=board.pk,
+        actor=None,
+        op_type="offer.create",
+        payload={"stage": "awareness", "key": "third", "name": "Third"},
+    )
+    owner = open_board("owner", board)
+    editor = open_board("editor", board)
+    held: list[Any] = []
+    servers: list[Any] = []
+
+    def socket_route(ws: Any) -> None:
+        server = ws.connect_to_server()
+        servers.append(server)
+
+        def to_server(message: str | bytes) -> None:
+            if json.loads(message).get("type") == "op" and not held:
+                held.append(message)  # on its way, slowly
+                return
+            server.send(message)
+
+        ws.on_message(to_server)
+        server.on_message(lambda message: ws.send(message))
+
+    editor.page.route_web_socket(re.compile(r"/ws/blueprints/"), socket_route)
+    editor.page.reload()
+    editor.saved()
+    assert awareness_order(editor) == ["welcome", "gold_card", "third"]
+
+    editor.page.locator("#offer-gold_card").hover()
+    editor.page.locator("#offer-gold_card-up").click()
+    assert awareness_order(editor) == ["gold_card", "welcome", "third"]
+    assert len(held) == 1
+
+    owner.page.locator("#offer-third").hover()
+    owner.page.locator("#offer-third-up").click()
+    owner.saved()
+    expect(editor.page.locator("#activity-list .activity-item").first).to_contain_text("Third")
+    servers[-1].send(held[0])  # the editor's move reaches the server at last
+    editor.saved()
+    owner.page.wait_for_timeout(500)
+    database = list(
+        Offer.objects.filter(blueprint=board, stage__key="awareness")
+        .order_by("rank")
+        .values_list("key", flat=True)
+    )
+    assert database == ["gold_card", "welcome", "third"]
+    assert awareness_order(owner) == database
+    assert awareness_order(editor) == database
