@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from blueprint.conditions import AttributeSpec, Condition, Group, Groups
+from blueprint.conditions import MAX_NUMBER, AttributeSpec, Condition, Group, Groups
 
 Box = dict[str, int]
 Region = list[Box]
@@ -84,13 +84,15 @@ class Space:
         self.variables: dict[str, Variable] = {}
         for key, used in by_attribute.items():
             attr = catalog.get(key) or AttributeSpec(key=key, label=key, type="text")
+            # a text attribute with allowed values is as closed as a choice: no "any other text"
+            closed_text = attr.type == "text" and bool(attr.choices)
             builder = {
                 "number": self._number,
                 "date": self._date,
                 "boolean": self._boolean,
                 "choice": self._choice,
                 "set": self._set,
-            }.get(attr.type, self._text)
+            }.get("choice" if closed_text else attr.type, self._text)
             builder(attr, used)
         self.full = {name: v.full for name, v in self.variables.items()}
         self._representatives: dict[tuple[str, int], Any] = {}
@@ -115,14 +117,18 @@ class Space:
         for c in used:
             points.update(c.value if isinstance(c.value, list) else [c.value])
         ordered = sorted(points)
-        atoms: list[Any] = [ordered[0] - 1] if ordered else [0]
+        # the numbers beyond the lowest and the highest bound, within the range a profile may hold
+        # (conditions.MAX_NUMBER): none when the bound is at its edge
+        below = max(ordered[0] - 1, -MAX_NUMBER) if ordered and ordered[0] > -MAX_NUMBER else _EMPTY
+        atoms: list[Any] = [below] if ordered else [0]
         for low, high in itertools.pairwise(ordered):
             inside = _between(low, high)
             # two adjacent floats leave nothing between them; the slot stays so indices stay simple,
             # but it is in no mask
             atoms += [low, inside if inside is not None else _EMPTY]
         if ordered:
-            atoms += [ordered[-1], ordered[-1] + 1]
+            above = min(ordered[-1] + 1, MAX_NUMBER) if ordered[-1] < MAX_NUMBER else _EMPTY
+            atoms += [ordered[-1], above]
         self._add(attr.key, attr.key, atoms, bounds=ordered)
 
     def _date(self, attr: AttributeSpec, used: list[Condition]) -> None:

@@ -25,6 +25,7 @@ from decisioning.lint import Finding, LintReport
 LEVELS = ("error", "warning", "info")
 LIST_LIMIT = 30  # findings listed per level; the rest are counted
 TITLE_LIMIT = 3  # messages in a marker's tooltip; the rest are counted
+HIDDEN_CODES = ("duplicate-offer", "shadowed-offer")  # the first offer named is the one never shown
 
 # (singular, plural) as people read them; "info" findings are notes
 LEVEL_WORDS = {"error": ("error", "errors"), "warning": ("warning", "warnings"), "info": ("note", "notes")}
@@ -263,7 +264,7 @@ def _marks(findings: Sequence[Finding], names: Mapping[str, str]) -> dict[str, A
     ``offers``/``stages``: key → {level, label ("1 error, 2 notes"), title (the messages of its
     errors and warnings, worst first; absent when it has notes only)}. A finding about a stage as a
     whole (a gap, an empty stage, its entry conditions) marks the stage's head; one naming offers
-    marks their cards. ``chips``: the conditions a contradiction or redundant-condition finding
+    marks their cards (a duplicate or never-shown offer: its own card only, not the ones above it). ``chips``: the conditions a contradiction or redundant-condition finding
     points at — {stage, offer (None for the entry), group, condition (None: the whole group),
     level, title}.
     """
@@ -272,7 +273,9 @@ def _marks(findings: Sequence[Finding], names: Mapping[str, str]) -> dict[str, A
     chips: list[dict[str, Any]] = []
     for finding in findings:
         if finding.offers and finding.part != "entry":
-            for key in dict.fromkeys(finding.offers):
+            # a hidden offer is the card at fault; the higher ones it names are fine as they are
+            marked = finding.offers[:1] if finding.code in HIDDEN_CODES else finding.offers
+            for key in dict.fromkeys(marked):
                 offers.setdefault(key, []).append(finding)
         elif finding.stage:
             stages.setdefault(finding.stage, []).append(finding)

@@ -389,3 +389,23 @@ def test_the_lint_of_one_content_is_made_once_and_a_change_makes_it_anew(board: 
     assert [f.code for f in changed.errors] == ["contradiction"]
     apply(board, "offer.delete", {"key": "never"})
     assert board_lint(board_load(board), at=day).findings == first.findings  # the same content again
+
+
+def test_a_hidden_offer_is_marked_and_the_offers_that_hide_it_are_not(
+    board: Blueprint, users: dict[str, Any]
+) -> None:
+    # "Gold again" matches only Gold customers, whom "Welcome bonus" (those with 3 visits or more)
+    # and "Gold card" (the rest), above it, take: never shown
+    gold = [[{"attribute": "segment", "operator": "is", "value": "Gold"}]]
+    apply(
+        board,
+        "offer.create",
+        {"stage": "awareness", "key": "gold_again", "name": "Gold again", "groups": gold},
+    )
+    doc = page_of(board, users["viewer"])
+    hidden = [f for f in findings(doc) if f["code"] == "shadowed-offer"]
+    assert [f["offers"] for f in hidden] == [["gold_again", "welcome", "gold_card"]]
+    offers = marks(doc)["offers"]
+    assert offers["gold_again"]["level"] == "error"
+    # the two above it keep only their overlap with each other, a note: they are not at fault
+    assert offers["welcome"] == offers["gold_card"] == {"level": "info", "label": "1 note"}

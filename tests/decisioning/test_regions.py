@@ -610,3 +610,23 @@ def _check_outside_against_enumeration(groups: Any, cover_groups: Any) -> None:
         assert bool(boxes) == bool(found)
         for box in boxes:
             assert group_holds(group, space.witness(box), AT)
+
+
+def test_numbers_beyond_the_range_a_profile_may_hold_are_no_customers() -> None:
+    from blueprint.conditions import MAX_NUMBER
+
+    space = space_of(top := cond("age", "at_least", MAX_NUMBER), low := cond("age", "at_most", -MAX_NUMBER))
+    # nobody is older than the largest age a profile may hold, or younger than the smallest
+    assert (
+        space.outside(
+            space.condition(top), [{"age": space.variables["age"].full & ~space.variables["age"].missing}]
+        )
+        is None
+    )
+    rest = space.outside([{}], space.condition(top) + space.condition(low))
+    assert rest is not None
+    example = space.witness(rest)
+    assert "age" not in example or -MAX_NUMBER < example["age"] < MAX_NUMBER
+    near = space_of(cond("age", "at_least", MAX_NUMBER - 0.5))
+    above = near.witness({"age": 1 << (len(near.variables["age"].atoms) - 2)})
+    assert MAX_NUMBER - 0.5 < above["age"] <= MAX_NUMBER
