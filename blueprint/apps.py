@@ -3,7 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.apps import AppConfig
-from django.db.models.signals import pre_save
+from django.db import transaction
+from django.db.models.signals import post_delete, pre_save
 
 
 def refuse_writes_outside_operations(sender: type, instance: Any, raw: bool = False, **kwargs: Any) -> None:
@@ -16,13 +17,26 @@ def refuse_writes_outside_operations(sender: type, instance: Any, raw: bool = Fa
         )
 
 
+def tell_the_board_a_membership_ended(sender: type, instance: Any, **kwargs: Any) -> None:
+    """However a membership ends — removed by an owner, or with its user or blueprint deleted — the
+    member's open sockets on that board re-check their access after commit (and close)."""
+    from blueprint.services.operations import membership_broadcast
+
+    blueprint_id, user_id = instance.blueprint_id, instance.user_id
+    transaction.on_commit(lambda: membership_broadcast(blueprint_id, user_id))
+
+
 class BlueprintConfig(AppConfig):
     name = "blueprint"
     verbose_name = "Blueprint board"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from blueprint.models import Attribute, Offer, Operation, Stage
+        from blueprint.models import Attribute, Membership, Offer, Operation, Stage
+
+        post_delete.connect(
+            tell_the_board_a_membership_ended, sender=Membership, dispatch_uid="membership-ended"
+        )
 
         for model in (Attribute, Stage, Offer, Operation):
             pre_save.connect(

@@ -15,12 +15,16 @@ import logging
 import re
 import time
 from collections import OrderedDict
+from importlib import import_module
 from typing import Any
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import AcceptConnection, DenyConnection, StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.utils.crypto import constant_time_compare
 
 from blueprint.errors import BlueprintError
 from blueprint.models import EDIT_ROLES, Blueprint
@@ -36,6 +40,11 @@ MESSAGE_TYPES = ("op", "sync", "presence", "undo", "redo", "ping")
 EDITING_RE = re.compile(r"^(offer|stage)-[a-z0-9_-]{1,64}$")
 
 MAX_ID = 2**63 - 1
+# A tab may send this many messages at once, and this many a second after that: far more than a
+# person dragging, typing and undoing does; a runaway script is answered with errors instead of
+# flooding everyone on the board with presence.
+BURST_MESSAGES = 60
+MESSAGES_PER_SECOND = 20.0
 CLOSE_ANONYMOUS = 4401
 CLOSE_REMOVED = 4403
 CLOSE_NOT_MEMBER = 4404
@@ -103,11 +112,37 @@ frame_cache = FrameCache()
 
 def _role_and_rev(user: Any, blueprint_id: int) -> tuple[str | None, int]:
     role = role_of(user, blueprint_id)
-    rev = Blueprint.objects.filter(pk=blueprint_id).values_list("rev", flat=True).first()
+    rev = _rev(blueprint_id)
     return (role, rev) if rev is not None else (None, 0)
 
 
-role_of_async = database_sync_to_async(role_of)
+def _rev(blueprint_id: int) -> int | None:
+    return Blueprint.objects.filter(pk=blueprint_id).values_list("rev", flat=True).first()
+
+
+def _signed_in(user_id: int, session_key: str | None) -> bool:
+    """Whether the tab's session still signs this user in, as a page request would find: not
+    logged out or expired, the password not changed since (the session's auth hash), the account
+    still there and active. A socket outlives the request that opened it, so it asks again."""
+    if not session_key:
+        return False
+    data = import_module(settings.SESSION_ENGINE).SessionStore(session_key).load()
+    if str(data.get(SESSION_KEY)) != str(user_id):
+        return False
+    user = get_user_model()._default_manager.filter(pk=user_id, is_active=True).first()
+    stored = data.get(HASH_SESSION_KEY)
+    return user is not None and bool(stored) and constant_time_compare(stored, user.get_session_auth_hash())
+
+
+def _access(user: Any, session_key: str | None, blueprint_id: int) -> tuple[bool, str | None]:
+    """(still signed in, role on the blueprint)."""
+    if not _signed_in(user.pk, session_key):
+        return False, None
+    return True, role_of(user, blueprint_id)
+
+
+access_async = database_sync_to_async(_access)
+rev_async = database_sync_to_async(_rev)
 role_and_rev_async = database_sync_to_async(_role_and_rev)
 operation_apply_async = database_sync_to_async(operation_apply)
 sync_frame_async = database_sync_to_async(sync_frame)
@@ -151,6 +186,7 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.joined = False
         self.heartbeat: asyncio.Task[None] | None = None
+        self.allowance, self.allowance_at = float(BURST_MESSAGES), time.monotonic()
         self.members: dict[str, tuple[dict[str, Any], float]] = {}
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -216,6 +252,12 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
                     del self.members[tab]
                 if stale:
                     await self._send_presence()
+                # signed out, deactivated, deleted or removed without a broadcast reaching us
+                if not await self._role_still_held():
+                    return
+                # the rev, so a tab that lost the last frame (and sees no gap, since nothing came
+                # after it) notices within a beat
+                await self.send_json({"type": "beat", "rev": await rev_async(self.blueprint_id)})
             except Exception:
                 logger.exception("presence heartbeat failed on blueprint %s", self.blueprint_id)
 
@@ -224,7 +266,9 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
     async def receive(
         self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
     ) -> None:
+        self.answering: str | None = None  # the type of the message being answered, for errors
         try:
+            self._spend_allowance()
             await self._receive(text_data)
         except FrameProblem as problem:
             await self._send_error(problem.detail, problem.errors)
@@ -233,6 +277,17 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
             await self._send_error(
                 "The server could not handle that message; try again later.", {"frame": ["Server error."]}
             )
+
+    def _spend_allowance(self) -> None:
+        """A token bucket: ``BURST_MESSAGES`` at once, ``MESSAGES_PER_SECOND`` after that."""
+        now = time.monotonic()
+        self.allowance = min(
+            float(BURST_MESSAGES), self.allowance + (now - self.allowance_at) * MESSAGES_PER_SECOND
+        )
+        self.allowance_at = now
+        if self.allowance < 1:
+            raise FrameProblem("frame", "Too many messages; wait a moment and send again.")
+        self.allowance -= 1
 
     async def _receive(self, text_data: str | None) -> None:
         if text_data is None:
@@ -250,6 +305,7 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
             raise FrameProblem(
                 "type", f"Expected one of: {', '.join(MESSAGE_TYPES)}.", "Unknown message type."
             )
+        self.answering = message_type
         # handlers are _on_<type>: AsyncConsumer keeps a flag of its own called _sync
         if message_type == "op":
             await self._on_op(content)
@@ -270,6 +326,8 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         payload = content.get("payload")
         if not isinstance(payload, dict):
             raise FrameProblem("payload", "The payload must be an object.")
+        if not await self._role_still_held():
+            return
         try:
             record = await operation_apply_async(
                 blueprint_id=self.blueprint_id,
@@ -280,6 +338,11 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
             )
         except BlueprintError as exc:
             await self._send_refused(client_id, exc)
+            return
+        except Exception:
+            # nothing was committed (the service commits last); the client id makes a retry safe
+            logger.exception("%s on blueprint %s failed", op_type, self.blueprint_id)
+            await self._send_refused(client_id, SERVER_FAILED)
             return
         await self.send_json({"type": "ack", "client_id": client_id, "rev": record.rev, "id": record.pk})
 
@@ -312,6 +375,8 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
 
     async def _on_undo(self, content: dict[str, Any], *, redo: bool) -> None:
         client_id = _client_id(content)
+        if not await self._role_still_held():
+            return
         try:
             result = await undo_step_async(
                 # the client id makes a re-sent undo (after a reconnect) apply once
@@ -322,6 +387,10 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
             )
         except BlueprintError as exc:
             await self._send_refused(client_id, exc)
+            return
+        except Exception:
+            logger.exception("%s on blueprint %s failed", "redo" if redo else "undo", self.blueprint_id)
+            await self._send_refused(client_id, SERVER_FAILED)
             return
         await self.send_json(
             {
@@ -381,15 +450,23 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         return self.role in EDIT_ROLES
 
     async def _role_still_held(self) -> bool:
-        """Re-read this user's role: gone → say so and close; changed → redraw the board for it."""
-        role = await role_of_async(self.scope["user"], self.blueprint_id)
-        if role is None:
-            await self._send_error(
-                "You are no longer a member of this blueprint.",
-                {"blueprint": ["You are no longer a member of this blueprint."]},
+        """Re-read whether this tab may still be here: signed out (logged out, password changed,
+        account deactivated or deleted) → close 4401; no longer a member → say so and close 4403;
+        another role → redraw the board for it (the ``reset`` names the role, and the page reloads
+        when what it may do changed). False when the socket was closed."""
+        session = self.scope.get("session")
+        signed_in, role = await access_async(
+            self.scope["user"], getattr(session, "session_key", None), self.blueprint_id
+        )
+        if not signed_in or role is None:
+            message = (
+                "You are no longer a member of this blueprint."
+                if signed_in
+                else "You are signed out; sign in again to go on."
             )
+            await self._send_error(message, {"blueprint" if signed_in else "session": [message]})
             await self._leave()
-            await self.close(code=CLOSE_REMOVED)
+            await self.close(code=CLOSE_REMOVED if signed_in else CLOSE_ANONYMOUS)
             return False
         if role != self.role:
             self.role = role
@@ -397,7 +474,7 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
                 frame = await board_reset_frame_async(self.blueprint_id, can_edit=self._can_edit())
             except BlueprintError:
                 return True  # the blueprint went meanwhile; its own broadcast closes the socket
-            await self.send_json(frame)
+            await self.send_json({**frame, "role": role})
         return True
 
     async def _remember(self, member: dict[str, Any]) -> None:
@@ -414,7 +491,13 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "presence", "members": members})
 
     async def _send_error(self, detail: str, errors: dict[str, list[str]]) -> None:
-        await self.send_json({"type": "error", "detail": detail, "errors": errors})
+        # ``about``: the type of the message this answers, when it answers one (a failed sync
+        # must not leave the client waiting for its answer)
+        frame: dict[str, Any] = {"type": "error", "detail": detail, "errors": errors}
+        about = getattr(self, "answering", None)
+        if about:
+            frame["about"] = about
+        await self.send_json(frame)
 
     async def _send_refused(self, client_id: str, exc: BlueprintError) -> None:
         await self.send_json(
@@ -426,6 +509,15 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
                 "errors": exc.problems,
             }
         )
+
+
+class _ServerFailed(BlueprintError):
+    status = 500
+
+
+SERVER_FAILED = _ServerFailed(
+    "The server could not save this change just now; it was not saved. Trying again.", field="server"
+)
 
 
 def _client_id(content: dict[str, Any]) -> str:

@@ -135,9 +135,7 @@ def membership_remove(*, actor: User, blueprint_id: int, username: Any) -> None:
         if membership is None:
             raise NotFound(f"'{str(username)[:80]}' is not a member of this blueprint.", field="username")
         _keep_an_owner(blueprint, membership, None)
-        user_id = membership.user_id
-        membership.delete()
-        transaction.on_commit(lambda: membership_broadcast(blueprint.pk, user_id))
+        membership.delete()  # its post_delete signal tells the member's open sockets (apps.py)
 
 
 def _locked(actor: User, blueprint_id: int) -> Blueprint:
