@@ -1,10 +1,10 @@
 // The board's version badge (#version-badge): the live version, the one in review, and whether the
 // draft has unpublished changes. Publishing and deciding redraw it through the live socket (a
-// `version` frame, live.js); an edit makes the draft differ from the newest version, which only the
-// server can tell (it compares snapshot hashes), so once the board has moved past the rev the badge
-// was drawn at, the badge is fetched again — once per burst of edits.
+// `version` frame, live.js). An edit makes the draft differ from the newest version, which only the
+// server can tell (it compares snapshot hashes), so a while after the board has moved past the rev
+// the badge was drawn at, the badge is fetched again: once per burst of edits.
 
-const WAIT_MS = 600;
+const WAIT_MS = 500;
 let timer = 0;
 let fetching = false;
 
@@ -15,7 +15,6 @@ function behind() {
 }
 
 async function refresh() {
-  timer = 0;
   const badge = document.getElementById("version-badge");
   if (!badge || !badge.dataset.url || fetching) return;
   fetching = true;
@@ -32,14 +31,14 @@ async function refresh() {
   } finally {
     fetching = false;
   }
-  if (behind()) later();
 }
 
-function later() {
+// A frame's content lands before live.js moves #board[data-rev] on, so look a moment later.
+function soon() {
   clearTimeout(timer);
-  timer = setTimeout(refresh, WAIT_MS);
+  timer = setTimeout(() => {
+    if (behind()) refresh();
+  }, WAIT_MS);
 }
 
-document.addEventListener("blueprint:swapped", () => {
-  if (behind()) later();
-});
+document.addEventListener("blueprint:swapped", soon);
