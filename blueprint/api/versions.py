@@ -114,7 +114,8 @@ class DiffSideOutput(serializers.Serializer):
 
 
 class ChangeOutput(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=KINDS)
+    # a CharField: a ChoiceField named "kind" would clash in the schema with the attributes' kind
+    kind = serializers.CharField(help_text="What changed: " + ", ".join(KINDS) + ".")
     stage = serializers.CharField(allow_null=True, help_text="The key of the stage it is about.")
     offer = serializers.CharField(allow_null=True)
     attribute = serializers.CharField(allow_null=True)

@@ -10,8 +10,11 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import channel_layers
+from django.db import transaction
 from django.test import Client
 from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from blueprint.models import Blueprint, Notification, Version
 from blueprint.services import operation_apply, version_approve, version_publish
@@ -400,3 +403,65 @@ def test_publishing_and_deciding_redraw_the_badge_on_open_boards_as_a_page_load_
     assert re.sub(r"\s+", " ", live_dom.by_id(shown, "version-badge").text_content()).strip() == (
         "Live: version 1 Draft is version 1"
     )
+
+
+# --- No input causes a server error ---------------------------------------------------------------------
+
+VERSION_ROUTES = [
+    "versions/",
+    "versions/publish/",
+    "versions/badge/",
+    "versions/draft/",
+    "versions/{n}/",
+    "versions/{n}/approve/",
+    "versions/{n}/reject/",
+    "versions/{n}/restore/",
+    "update/",
+]
+JUNK = st.one_of(
+    st.sampled_from(
+        ["", "1", "2", "0", "-1", "11", "live", "draft", "9" * 12, "x" * 6000, "a\nb", "\x00", "é"]
+    ),
+    st.text(max_size=20),
+)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["owner", "approver", "viewer"])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    route=st.sampled_from(VERSION_ROUTES),
+    number=st.sampled_from(["1", "2", "999999999999"]),
+    form=st.lists(
+        st.tuples(st.sampled_from(["note", "comment", "against", "approval_policy", "name"]), JUNK),
+        max_size=6,
+    ),
+    htmx=st.booleans(),
+    method=st.sampled_from(["get", "post"]),
+)
+def test_no_input_to_the_version_pages_causes_a_server_error(
+    published: Blueprint,
+    users: dict[str, Any],
+    role: str,
+    route: str,
+    number: str,
+    form: list[tuple[str, str]],
+    htmx: bool,
+    method: str,
+) -> None:
+    client = Client(raise_request_exception=False)
+    client.force_login(users[role])
+    url = f"/blueprints/{published.pk}/" + route.replace("{n}", number)
+    data: dict[str, list[str]] = {}
+    for name, value in form:
+        data.setdefault(name, []).append(value.replace("\x00", "") if method == "get" else value)
+    with transaction.atomic():
+        response = getattr(client, method)(url, data, headers={"HX-Request": "true"} if htmx else {})
+        transaction.set_rollback(True)
+    assert response.status_code < 500, (method, url, data, response.content[:500])
+
+
+@pytest.fixture
+def published(board: Blueprint, users: dict[str, Any]) -> Blueprint:
+    publish(board, users)
+    return board
