@@ -7,6 +7,8 @@ other modules code against; these build on them for the version pages and the AP
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -44,9 +46,42 @@ class VersionBadge:
         return self.draft_hash != self.newest_hash
 
 
+# The draft's snapshot hash by (blueprint, created_at, rev): every change of the draft moves rev
+# (the one edit path), so the hash of a rev never changes and each process computes it once — the
+# badge is drawn on every board page and fetched by every open tab after an edit.
+_DRAFT_HASHES: OrderedDict[tuple[int, float, int], str] = OrderedDict()
+_DRAFT_HASHES_LOCK = threading.Lock()
+DRAFT_HASHES_KEPT = 512
+
+
+def draft_hash(blueprint: Blueprint, board: Board | None = None) -> str:
+    """The content hash the draft would have as a version, at ``blueprint.rev``; ``board`` is the
+    board loaded with that blueprint row, if the caller has it (otherwise it is loaded on a miss)."""
+    key = (blueprint.pk, blueprint.created_at.timestamp(), blueprint.rev)
+    with _DRAFT_HASHES_LOCK:
+        found = _DRAFT_HASHES.get(key)
+        if found is not None:
+            _DRAFT_HASHES.move_to_end(key)
+            return found
+    value = snapshot_hash(board_snapshot(board if board is not None else board_load(blueprint)))
+    with _DRAFT_HASHES_LOCK:
+        _DRAFT_HASHES[key] = value
+        while len(_DRAFT_HASHES) > DRAFT_HASHES_KEPT:
+            _DRAFT_HASHES.popitem(last=False)
+    return value
+
+
 def version_badge(board: Board) -> VersionBadge:
-    """The badge for a loaded board (two small queries besides the snapshot of what is loaded)."""
-    blueprint = board.blueprint
+    """The badge for a loaded board (two small queries, and the draft's hash once per rev)."""
+    return _badge(board.blueprint, board)
+
+
+def version_badge_of(blueprint: Blueprint) -> VersionBadge:
+    """The badge for a blueprint row: the board is loaded only if its rev's hash is not known yet."""
+    return _badge(blueprint, None)
+
+
+def _badge(blueprint: Blueprint, board: Board | None) -> VersionBadge:
     rows = list(
         Version.objects.filter(blueprint=blueprint)
         .exclude(status__in=[Version.Status.REJECTED, Version.Status.SUPERSEDED])
@@ -65,13 +100,9 @@ def version_badge(board: Board) -> VersionBadge:
         live=next((n for n, status in rows if status == Version.Status.APPROVED), None),
         in_review=next((n for n, status in rows if status == Version.Status.IN_REVIEW), None),
         newest=newest[0] if newest else None,
-        draft_hash=snapshot_hash(board_snapshot(board)),
+        draft_hash=draft_hash(blueprint, board),
         newest_hash=newest[1] if newest else None,
     )
-
-
-def version_badge_of(blueprint: Blueprint) -> VersionBadge:
-    return version_badge(board_load(blueprint))
 
 
 # --- A version as a board ---------------------------------------------------------------------------

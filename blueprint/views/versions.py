@@ -26,7 +26,6 @@ from blueprint.errors import BlueprintError, Forbidden, NotFound
 from blueprint.models import EDIT_ROLES, Blueprint, Role, Version
 from blueprint.selectors import (
     blueprint_for_user,
-    board_load,
     memberships_of,
     version_get,
     version_live,
@@ -45,7 +44,7 @@ from blueprint.version_selectors import (
     review_state,
     snapshot_board,
     snapshot_lint,
-    version_badge,
+    version_badge_of,
     version_comparison,
     versions_with_approvals,
 )
@@ -99,7 +98,7 @@ def version_list(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
         "blueprint": blueprint,
         "versions": versions,
         "live": live,
-        "badge": version_badge(board_load(blueprint)),
+        "badge": version_badge_of(blueprint),
         "can_edit": _role(blueprint) in EDIT_ROLES,
         "publish": {},
     }
@@ -140,7 +139,7 @@ def version_publish_view(request: HtmxHttpRequest, blueprint_id: int) -> HttpRes
     html = render_to_string(f"{PARTS}#publish_form", context, request=request)
     badge = render_to_string(
         f"{PARTS}#version_badge",
-        {"badge": version_badge(board_load(blueprint)), "oob": True},
+        {"badge": version_badge_of(blueprint), "oob": True},  # publishing leaves rev as it was
         request=request,
     )
     return HttpResponse(html + badge)
@@ -159,7 +158,7 @@ def _reviewer_names(blueprint: Blueprint, author: Any) -> list[str]:
 def version_badge_view(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
     """The board's version badge as it is now (static/js/versions.js fetches it after edits)."""
     blueprint = _member_blueprint(request, blueprint_id)
-    return render(request, f"{PARTS}#version_badge", {"badge": version_badge(board_load(blueprint))})
+    return render(request, f"{PARTS}#version_badge", {"badge": version_badge_of(blueprint)})
 
 
 # --- The review page ---------------------------------------------------------------------------------
