@@ -164,7 +164,8 @@ def version_badge_view(request: HtmxHttpRequest, blueprint_id: int) -> HttpRespo
 # --- The review page ---------------------------------------------------------------------------------
 
 
-def _against(request: HtmxHttpRequest, version: Version) -> str | int:
+def _against(request: HtmxHttpRequest) -> str | int:
+    """The page's ?against= (live, draft or a number); anything else compares with the live one."""
     raw = request.GET.get("against", "live")
     if raw in ("live", "draft"):
         return raw
@@ -176,7 +177,7 @@ def _against(request: HtmxHttpRequest, version: Version) -> str | int:
 def _review_context(
     request: HtmxHttpRequest, blueprint: Blueprint, version: Version, **extra: Any
 ) -> dict[str, Any]:
-    against = _against(request, version)
+    against = _against(request)
     comparison = version_comparison(blueprint, version, against)
     if comparison is None:  # a version that does not exist: compare with the live one instead
         against = "live"
