@@ -215,7 +215,7 @@ def random_edit(data: Any, board: Blueprint) -> None:
 
 
 @settings(
-    max_examples=int(os.environ.get("RESTORE_EXAMPLES", "25")),  # more: RESTORE_EXAMPLES=300
+    max_examples=int(os.environ.get("RESTORE_EXAMPLES", "15")),  # more: RESTORE_EXAMPLES=300
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -428,7 +428,7 @@ JUNK = st.one_of(
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", ["owner", "approver", "viewer"])
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     route=st.sampled_from(VERSION_ROUTES),
     number=st.sampled_from(["1", "2", "999999999999"]),
