@@ -31,7 +31,7 @@ from blueprint.models import EDIT_ROLES, Blueprint
 from blueprint.selectors import member_face
 from blueprint.services.operations import board_group_name, operation_apply, role_of
 from blueprint.services.undo import undo_step
-from blueprint.views.live import Frame, board_reset_frame, operation_frame, sync_frame
+from blueprint.views.live import Frame, board_reset_frame, operation_frame, sync_frame, version_frame
 
 logger = logging.getLogger(__name__)
 
@@ -148,6 +148,7 @@ operation_apply_async = database_sync_to_async(operation_apply)
 sync_frame_async = database_sync_to_async(sync_frame)
 board_reset_frame_async = database_sync_to_async(board_reset_frame)
 undo_step_async = database_sync_to_async(undo_step)
+version_frame_async = database_sync_to_async(version_frame)
 
 
 class BoardConsumer(AsyncJsonWebsocketConsumer):
@@ -416,6 +417,17 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
             return
         committed_at = message.get("committed_at")
         await self.send_json({**frame, "committed_at": committed_at or frame["committed_at"]})
+
+    async def board_version(self, message: dict[str, Any]) -> None:
+        """A version was published or decided: the badge, redrawn (published versions are no part
+        of the operation log, so this frame carries no rev)."""
+        try:
+            frame = await version_frame_async(self.blueprint_id)
+        except Exception:
+            logger.exception("rendering the version badge of blueprint %s failed", self.blueprint_id)
+            return
+        if frame is not None:
+            await self.send_json(frame)
 
     async def board_membership(self, message: dict[str, Any]) -> None:
         user_id = message.get("user_id")

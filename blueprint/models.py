@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+from typing import Any
+
 from django.conf import settings
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
 from blueprint.conditions import KINDS, TYPES, AttributeSpec
@@ -35,9 +38,20 @@ class Blueprint(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # How many approvals a published version needs to go live (the owner sets it; versions keep
+    # the number in force when they were published: Version.approvals_needed).
+    approval_policy = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(10)]
+    )
 
     class Meta:
         ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(approval_policy__gte=1, approval_policy__lte=10),
+                name="approval_policy_1_to_10",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -196,6 +210,37 @@ class UndoStep(models.Model):
         return f"{self.blueprint_id}/{self.user_id}@{self.seq} {self.state} {self.summary}"
 
 
+# Set while blueprint.services.versions changes a version's status; Version refuses such writes
+# outside it. What a version *is* (its snapshot, hash, number, author, note, time) never changes:
+# the model refuses it here and a database trigger (migration 0004) refuses it underneath.
+deciding_version: ContextVar[bool] = ContextVar("deciding_version", default=False)
+
+# The only columns of a version that ever change after it is made, and only through the services.
+VERSION_DECISION_FIELDS = frozenset({"status", "decided_at", "superseded_at"})
+
+
+class VersionImmutable(RuntimeError):
+    """Something tried to change what a published version is, or its status outside the services."""
+
+
+class VersionQuerySet(models.QuerySet["Version"]):
+    def update(self, **kwargs: Any) -> int:
+        _check_version_write(set(kwargs))
+        return super().update(**kwargs)  # bulk_update() comes through here too
+
+
+def _check_version_write(fields: set[str]) -> None:
+    frozen = sorted(fields - VERSION_DECISION_FIELDS)
+    if frozen:
+        raise VersionImmutable(
+            f"A published version is immutable: {', '.join(frozen)} cannot change. Publish a new version."
+        )
+    if not deciding_version.get():
+        raise VersionImmutable(
+            "A version's status changes only through version_approve / version_reject (blueprint.services)."
+        )
+
+
 class Version(models.Model):
     """A published version: an immutable snapshot of the draft (``blueprint.snapshots``) that
     stakeholders approve or reject. Only its status and decision fields ever change; the newest
@@ -213,14 +258,24 @@ class Version(models.Model):
     snapshot = models.JSONField()
     content_hash = models.CharField(max_length=80)
     note = models.TextField(blank=True)
+    # PROTECT: who published a version is part of the record; a user who authored one is
+    # deactivated rather than deleted (SET_NULL would rewrite the version, which the trigger refuses).
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     # the draft's rev when it was published
     rev = models.PositiveBigIntegerField(default=0)
+    # the blueprint's approval policy when it was published: changing the policy later does not
+    # change what a review under way needs
+    approvals_needed = models.PositiveSmallIntegerField(default=1)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.IN_REVIEW)
+    # when it was approved or rejected
     decided_at = models.DateTimeField(null=True, blank=True)
+    # when a newer version went live (from approved, or while still in review)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    objects = VersionQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["blueprint", "number"], name="version_number_unique")]
@@ -228,3 +283,69 @@ class Version(models.Model):
 
     def __str__(self) -> str:
         return f"{self.blueprint_id} v{self.number} {self.status}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            update_fields = kwargs.get("update_fields")
+            if update_fields is None:
+                raise VersionImmutable(
+                    "A published version is immutable; a status change names its fields (update_fields)."
+                )
+            _check_version_write(set(update_fields))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise VersionImmutable("A published version is never deleted; it goes only with its blueprint.")
+
+
+class Approval(models.Model):
+    """One reviewer's decision on a version: approve or reject, with a comment (a rejection needs one).
+    Never changed after it is made; one per reviewer and version."""
+
+    class Decision(models.TextChoices):
+        APPROVE = "approve", "Approved"
+        REJECT = "reject", "Rejected"
+
+    version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="approvals")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["version", "user"], name="one_decision_per_reviewer")]
+        ordering = ["version_id", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.decision} {self.version_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise VersionImmutable("A review decision is a record; it is never changed.")
+        super().save(*args, **kwargs)
+
+
+class Notification(models.Model):
+    """An in-app notice for one member: a version awaits their review, or one was decided."""
+
+    class Kind(models.TextChoices):
+        REVIEW = "review", "Awaits your review"
+        APPROVAL = "approval", "Approved by one reviewer"
+        APPROVED = "approved", "Approved, live"
+        REJECTED = "rejected", "Rejected"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    blueprint = models.ForeignKey(Blueprint, on_delete=models.CASCADE, related_name="+")
+    version = models.ForeignKey(Version, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    message = models.CharField(max_length=300)
+    url = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_unread")]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.message}"

@@ -24,6 +24,12 @@ FILES = [
     "tests/blueprint/test_undo.py",
     "tests/blueprint/test_api_undo.py",
     "tests/blueprint/test_consumers.py",
+    # published versions: the review's lock, the immutability trigger, the API, restore
+    "tests/blueprint/test_versions.py",
+    "tests/blueprint/test_versions_concurrency.py",
+    "tests/blueprint/test_versions_immutable.py",
+    "tests/blueprint/test_versions_api.py",
+    "tests/blueprint/test_restore.py",
 ]
 
 

@@ -124,6 +124,13 @@ class BlueprintUpdateInput(serializers.Serializer):
         child=serializers.CharField(max_length=120), required=False, max_length=20
     )
     description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    approval_policy = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=10,
+        help_text="Owner only: how many approvals a version needs to go live (1 to 10); applies to "
+        "versions published from now on.",
+    )
     client_id = _client_id()
 
 
@@ -135,6 +142,10 @@ class BlueprintSummaryOutput(serializers.Serializer):
     description = serializers.CharField(allow_blank=True)
     rev = serializers.IntegerField(help_text="Incremented by every change of the board.")
     role = serializers.ChoiceField(choices=Role.values, help_text="The caller's role on this blueprint.")
+    approval_policy = serializers.IntegerField(
+        help_text="How many approvals a version needs to go live (versions keep the number they were "
+        "published with)."
+    )
 
 
 class MemberInput(serializers.Serializer):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver, path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from blueprint.api import views
+from blueprint.api import versions, views
 from decisioning.api import LintApi
 
 
@@ -45,6 +45,20 @@ register_converter(BlueprintIdConverter, "api_id")
 register_converter(BoardKeyConverter, "api_key")
 register_converter(UsernameConverter, "api_username")
 
+
+class VersionNumberConverter:
+    # 1 and up, at most nine digits (0 or a longer number is a JSON 404)
+    regex = "[1-9][0-9]{0,8}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+register_converter(VersionNumberConverter, "api_number")
+
 app_name = "api"
 
 BP = "blueprints/<api_id:blueprint_id>"
@@ -67,6 +81,24 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path(f"{BP}/lint/", LintApi.as_view(), name="lint"),
     path(f"{BP}/undo/", views.UndoApi.as_view(), name="undo"),
     path(f"{BP}/redo/", views.RedoApi.as_view(), name="redo"),
+    path(f"{BP}/versions/", versions.VersionListApi.as_view(), name="versions"),
+    path(f"{BP}/versions/<api_number:number>/", versions.VersionDetailApi.as_view(), name="version"),
+    path(
+        f"{BP}/versions/<api_number:number>/approve/",
+        versions.VersionApproveApi.as_view(),
+        name="version-approve",
+    ),
+    path(
+        f"{BP}/versions/<api_number:number>/reject/",
+        versions.VersionRejectApi.as_view(),
+        name="version-reject",
+    ),
+    path(f"{BP}/versions/<api_number:number>/diff/", versions.VersionDiffApi.as_view(), name="version-diff"),
+    path(
+        f"{BP}/versions/<api_number:number>/restore/",
+        versions.VersionRestoreApi.as_view(),
+        name="version-restore",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     # Last: anything else under /api/v1/ is a JSON 404, never Django's HTML page.

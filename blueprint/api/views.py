@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import authenticate
+from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
@@ -61,6 +62,7 @@ from blueprint.selectors import stage_json as selector_stage_json
 from blueprint.services import (
     blueprint_create,
     blueprint_delete,
+    blueprint_policy_set,
     membership_remove,
     membership_set,
     operation_apply,
@@ -161,7 +163,14 @@ def attribute_answer(board: Board, key: str) -> dict[str, Any]:
 
 
 def blueprint_answer(blueprint: Blueprint) -> dict[str, Any]:
-    return {**board_json(board_load(blueprint)), "role": blueprint.role}  # type: ignore[attr-defined]
+    return {
+        **board_json(board_load(blueprint)),
+        "role": blueprint.role,  # type: ignore[attr-defined]
+        "approval_policy": blueprint.approval_policy,
+    }
+
+
+NOT_GIVEN = object()
 
 
 def render(
@@ -256,7 +265,12 @@ class BlueprintDetailApi(ApiView):
     def patch(self, request: Request, blueprint_id: int) -> Response:
         body = parse_body(request, s.BlueprintUpdateInput)
         client_id = take_client_id(request, body)
-        apply(request, blueprint_id, "blueprint.update", body, client_id)
+        policy = body.pop("approval_policy", None) if "approval_policy" in body else NOT_GIVEN
+        with transaction.atomic():
+            if policy is not NOT_GIVEN:  # not board content: the owner's setting, outside the log
+                blueprint_policy_set(actor=request.user, blueprint_id=blueprint_id, approvals_needed=policy)
+            if body or policy is NOT_GIVEN:
+                apply(request, blueprint_id, "blueprint.update", body, client_id)
         return render(s.BlueprintDetailOutput, blueprint_answer(member_blueprint(request, blueprint_id)))
 
     @extend_schema(

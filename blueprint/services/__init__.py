@@ -8,23 +8,37 @@ from blueprint.services.blueprints import (
     membership_remove,
     membership_set,
 )
+from blueprint.services.notifications import notifications_mark_read
 from blueprint.services.operations import HANDLERS, operation_apply, operations_apply, require_role, role_of
 from blueprint.services.undo import UndoResult, undo_step
-from blueprint.services.versions import version_publish
+from blueprint.services.versions import (
+    RestoreResult,
+    blueprint_policy_set,
+    version_approve,
+    version_publish,
+    version_reject,
+    version_restore,
+)
 
 __all__ = [
     "HANDLERS",
+    "RestoreResult",
     "UndoResult",
     "blueprint_content_operations",
     "blueprint_create",
     "blueprint_delete",
     "blueprint_duplicate",
+    "blueprint_policy_set",
     "membership_remove",
     "membership_set",
+    "notifications_mark_read",
     "operation_apply",
     "operations_apply",
     "require_role",
     "role_of",
     "undo_step",
+    "version_approve",
     "version_publish",
+    "version_reject",
+    "version_restore",
 ]

@@ -210,3 +210,25 @@ def _names(records: list[Operation]) -> str:
     if len(names) > 3:
         return f"{', '.join(names[:3])} and {len(names) - 3} more"
     return " and ".join(names) if len(names) < 3 else f"{names[0]}, {names[1]} and {names[2]}"
+
+
+def undo_stack_push_step(*, records: list[Operation], user_id: int, summary: str) -> UndoStep | None:
+    """Put several log records on the user's undo stack as ONE step (a restore, say): one undo takes
+    them all back, newest first. Drops the user's redo stack, as a new edit of theirs does.
+
+    The caller holds the transaction (and the blueprint lock) in which the records were applied,
+    through ``operations_apply_inverse`` or another path that pushed no step of its own."""
+    if not records:
+        return None
+    blueprint_id = records[0].blueprint_id
+    UndoStep.objects.filter(blueprint_id=blueprint_id, user_id=user_id, state=UndoStep.State.UNDONE).update(
+        state=UndoStep.State.DROPPED, seq=records[-1].rev
+    )
+    return UndoStep.objects.create(
+        blueprint_id=blueprint_id,
+        user_id=user_id,
+        summary=summary[:300],
+        operations=[record.pk for record in records],
+        state=UndoStep.State.DONE,
+        seq=records[-1].rev,
+    )

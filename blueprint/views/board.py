@@ -41,6 +41,7 @@ from blueprint.forms import (
 from blueprint.models import EDIT_ROLES, Blueprint, Offer, Operation, Stage
 from blueprint.selectors import Board, blueprint_for_user, board_lint, board_load, operations_recent
 from blueprint.services import operation_apply
+from blueprint.version_selectors import version_badge
 from blueprint.views import HtmxHttpRequest
 from blueprint.views.lint import LintPanel, lint_panel
 
@@ -260,7 +261,13 @@ def board_page(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
     return render(
         request,
         TEMPLATE,
-        ctx.data(columns=ctx.columns, board=ctx.board, activity=activity, lint=ctx.lint),
+        ctx.data(
+            columns=ctx.columns,
+            board=ctx.board,
+            activity=activity,
+            lint=ctx.lint,
+            badge=version_badge(ctx.board),  # published versions (views/versions.py)
+        ),
     )
 
 

@@ -15,10 +15,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Count
+from django.template.loader import render_to_string
 
 from blueprint.errors import NotFound
 from blueprint.models import Blueprint, Operation, Role
 from blueprint.selectors import member_face, operations_after, operations_recent
+from blueprint.version_selectors import version_badge_of
 from blueprint.views.board import BoardContext
 
 Fragment = dict[str, Any]
@@ -79,6 +81,18 @@ def sync_frame(blueprint_id: int, since: int, *, can_edit: bool) -> Frame:
         for index, op in enumerate(missed)
     ]
     return {"type": "sync", "rev": rev, "frames": frames}
+
+
+def version_frame(blueprint_id: int) -> Frame | None:
+    """The ``version`` frame: the board's version badge as it is now, after a version was published
+    or decided (not an operation: no ``rev`` of its own). The same for every role."""
+    blueprint = Blueprint.objects.filter(pk=blueprint_id).first()
+    if blueprint is None:
+        return None
+    html = render_to_string(
+        "blueprint/version_parts.html#version_badge", {"badge": version_badge_of(blueprint)}
+    )
+    return {"type": "version", "fragments": [{"do": "replace", "id": "version-badge", "html": html}]}
 
 
 # --- Rendering ---------------------------------------------------------------------------------

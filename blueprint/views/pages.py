@@ -17,6 +17,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
@@ -41,6 +42,7 @@ from blueprint.services import (
     blueprint_create,
     blueprint_delete,
     blueprint_duplicate,
+    blueprint_policy_set,
     membership_remove,
     membership_set,
     operation_apply,
@@ -128,6 +130,7 @@ def _edits(data: QueryDict, wanted: dict[str, Any], current: dict[str, Any]) -> 
 # --- Blueprints list --------------------------------------------------------------------------
 
 BLUEPRINT_FORM_FIELDS = ("name", "context", "channels", "description")
+EDIT_FORM_FIELDS = (*BLUEPRINT_FORM_FIELDS, "approval_policy")
 
 
 def _blueprint_form_values(blueprint: Blueprint | None = None) -> dict[str, str]:
@@ -222,7 +225,8 @@ def blueprint_edit(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
     _require_role(blueprint, EDIT_ROLES, "edit this blueprint")
     values = _blueprint_form_values(blueprint)
     orig = shown_json(_blueprint_payload(values))
-    form = FormState(values, fields=BLUEPRINT_FORM_FIELDS, orig=orig)
+    values["approval_policy"] = str(blueprint.approval_policy)  # shown to owners (list.html)
+    form = FormState(values, fields=EDIT_FORM_FIELDS, orig=orig)
     return _row(request, blueprint, editing_id=blueprint.pk, edit_form=form)
 
 
@@ -233,17 +237,26 @@ def blueprint_update(request: HtmxHttpRequest, blueprint_id: int) -> HttpRespons
     _require_role(blueprint, EDIT_ROLES, "edit this blueprint")
     current = _blueprint_payload(_blueprint_form_values(blueprint))
     changes = _edits(request.POST, _blueprint_payload(request.POST), current)
+    policy = _text(request.POST, "approval_policy")
     try:
-        if changes:
-            operation_apply(
-                blueprint_id=blueprint.pk, actor=request.user, op_type="blueprint.update", payload=changes
-            )
+        with transaction.atomic():
+            # the approval policy is the owner's setting, not board content: its own service
+            if policy and policy != str(blueprint.approval_policy):
+                blueprint_policy_set(
+                    actor=request.user,
+                    blueprint_id=blueprint.pk,
+                    approvals_needed=int(policy) if policy.isascii() and policy.isdigit() else policy,
+                )
+            if changes:
+                operation_apply(
+                    blueprint_id=blueprint.pk, actor=request.user, op_type="blueprint.update", payload=changes
+                )
     except BlueprintError as exc:
         _raise_access(exc)
         form = FormState(
-            {f: request.POST.get(f, "") for f in BLUEPRINT_FORM_FIELDS},
+            {f: request.POST.get(f, "") for f in EDIT_FORM_FIELDS},
             exc.problems,
-            BLUEPRINT_FORM_FIELDS,
+            EDIT_FORM_FIELDS,
             orig=request.POST.get("orig", ""),
         )
         return _row(request, blueprint, status=exc.status, editing_id=blueprint.pk, edit_form=form)

@@ -151,6 +151,10 @@ function receive(frame) {
     case "presence":
       presence(frame.members || []);
       break;
+    case "version":
+      // a version was published or decided: no rev, just the badge as a page load draws it
+      for (const fragment of frame.fragments || []) applyFragment(fragment);
+      break;
     case "undo":
     case "redo":
       undone(frame);

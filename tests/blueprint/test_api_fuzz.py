@@ -31,8 +31,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from blueprint.models import Blueprint
+from blueprint.models import Blueprint, Version
 from blueprint.selectors import board_load
+from blueprint.services import version_publish
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.django_db]
 
@@ -79,6 +80,10 @@ def steer_case(case: Any, board: Blueprint) -> None:
         params["key"] = steer(params["key"], existing)
     if "username" in params:
         params["username"] = steer(params["username"], ["owner", "editor", "viewer", "approver"])
+    if "number" in params:  # the versions: one published by the editor, so the owner may decide on it
+        params["number"] = steer(params["number"], [1])
+        if not Version.objects.filter(blueprint=board).exists():
+            version_publish(blueprint_id=board.pk, actor=board.memberships.get(role="editor").user)
     body = case.body
     if isinstance(body, dict):
         for name in ("before", "after"):

@@ -1,0 +1,832 @@
+"""What changed between two snapshots (``blueprint.snapshots``), in plain language and structured.
+
+Pure: no database. ``snapshot_diff(before, after)`` compares two snapshots by key (keys are
+permanent, so an offer that moved is the same offer) and returns the changes grouped by stage —
+first the blueprint's own fields, then the catalog, then each stage of ``after`` in journey order,
+then the stages ``after`` no longer has. Every change carries a sentence built with the board's
+condition renderer (``condition_sentence``), as in "'Welcome bonus' now also reaches customers
+whose segment is Silver" or "Stage 'Retention' moved before 'Advocacy'", and its structured form:
+kind, stage, offer, attribute, field, before, after.
+
+Order is content: a stage that changed place, or an offer whose priority changed, is reported once,
+for the items that really moved (the rest keep their relative order: a longest common
+subsequence), not for every item whose index shifted because something was added above it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from blueprint.conditions import LIST_OPERATORS, AttributeSpec, condition_sentence
+
+BLUEPRINT_FIELDS = ("name", "context", "channels", "description")
+ATTRIBUTE_FIELDS = ("label", "kind", "type", "choices", "unit", "description", "source")
+
+Catalog = Mapping[str, AttributeSpec]
+Json = Any
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str  # blueprint.changed, attribute.added, stage.moved, offer.conditions, … (see KINDS)
+    sentence: str
+    stage: str | None = None  # the stage it is about (the one it is grouped under)
+    offer: str | None = None
+    attribute: str | None = None
+    field: str | None = None
+    before: Json = None
+    after: Json = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "stage": self.stage,
+            "offer": self.offer,
+            "attribute": self.attribute,
+            "field": self.field,
+            "before": self.before,
+            "after": self.after,
+            "sentence": self.sentence,
+        }
+
+
+KINDS = (
+    "blueprint.changed",
+    "attribute.added",
+    "attribute.removed",
+    "attribute.changed",
+    "catalog.reordered",
+    "stage.added",
+    "stage.removed",
+    "stage.changed",
+    "stage.entry",
+    "stage.moved",
+    "offer.added",
+    "offer.removed",
+    "offer.moved",
+    "offer.priority",
+    "offer.changed",
+    "offer.fallback",
+    "offer.conditions",
+)
+
+
+@dataclass(frozen=True)
+class Section:
+    """The changes about one part: the blueprint, the catalog, or one stage."""
+
+    part: str  # "blueprint", "catalog" or "stage"
+    title: str
+    changes: tuple[Change, ...]
+    stage: str | None = None
+    removed: bool = False  # a stage that ``after`` no longer has
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "part": self.part,
+            "stage": self.stage,
+            "title": self.title,
+            "removed": self.removed,
+            "sentences": [c.sentence for c in self.changes],
+        }
+
+
+@dataclass(frozen=True)
+class SnapshotDiff:
+    sections: tuple[Section, ...]
+
+    @property
+    def changes(self) -> list[Change]:
+        return [change for section in self.sections for change in section.changes]
+
+    @property
+    def sentences(self) -> list[str]:
+        return [change.sentence for change in self.changes]
+
+    @property
+    def empty(self) -> bool:
+        return not self.sections
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "changes": [c.as_json() for c in self.changes],
+            "sentences": self.sentences,
+            "sections": [s.as_json() for s in self.sections],
+        }
+
+
+# --- Entry point -----------------------------------------------------------------------------------
+
+
+def snapshot_diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> SnapshotDiff:
+    """The changes that turn ``before`` into ``after``, grouped by what they are about."""
+    old, new = _Side(before), _Side(after)
+    sections: list[Section] = []
+    _add(sections, Section("blueprint", "Blueprint", tuple(_blueprint_changes(old, new))))
+    _add(sections, Section("catalog", "Catalog", tuple(_catalog_changes(old, new))))
+    for index, stage in enumerate(new.stages):
+        key = stage["key"]
+        changes = _stage_changes(old, new, stage, index)
+        _add(sections, Section("stage", stage.get("name") or key, tuple(changes), stage=key))
+    for stage in old.stages:
+        if stage["key"] not in new.stage_by_key:
+            changes = [_stage_removed(old, new, stage)]
+            title = f"{stage.get('name') or stage['key']} (removed)"
+            _add(sections, Section("stage", title, tuple(changes), stage=stage["key"], removed=True))
+    return SnapshotDiff(tuple(sections))
+
+
+def _add(sections: list[Section], section: Section) -> None:
+    if section.changes:
+        sections.append(section)
+
+
+class _Side:
+    """One snapshot, indexed by key."""
+
+    def __init__(self, snapshot: Mapping[str, Any]) -> None:
+        self.blueprint: Mapping[str, Any] = snapshot.get("blueprint") or {}
+        self.attributes: list[Mapping[str, Any]] = list(snapshot.get("attributes") or [])
+        self.attribute_by_key = {a["key"]: a for a in self.attributes}
+        self.catalog: dict[str, AttributeSpec] = {
+            a["key"]: AttributeSpec(
+                key=a["key"],
+                label=a.get("label") or a["key"],
+                type=a.get("type", ""),
+                kind=a.get("kind", "attribute"),
+                choices=tuple(a.get("choices") or ()),
+                unit=a.get("unit") or "",
+            )
+            for a in self.attributes
+        }
+        self.stages: list[Mapping[str, Any]] = list(snapshot.get("stages") or [])
+        self.stage_by_key = {s["key"]: s for s in self.stages}
+        self.offer_by_key: dict[str, Mapping[str, Any]] = {}
+        self.stage_of: dict[str, str] = {}
+        self.offer_keys: dict[str, list[str]] = {}
+        for stage in self.stages:
+            keys = []
+            for offer in stage.get("offers") or []:
+                self.offer_by_key[offer["key"]] = offer
+                self.stage_of[offer["key"]] = stage["key"]
+                keys.append(offer["key"])
+            self.offer_keys[stage["key"]] = keys
+
+    def stage_name(self, key: str) -> str:
+        stage = self.stage_by_key.get(key)
+        return (stage.get("name") if stage else None) or key
+
+
+# --- Words -----------------------------------------------------------------------------------------
+
+
+def quoted(name: Any) -> str:
+    return f"'{name}'"
+
+
+def _names(names: Sequence[str]) -> str:
+    """'A', 'A' and 'B', 'A', 'B' and 'C'."""
+    quoted_names = [quoted(n) for n in names]
+    if len(quoted_names) <= 1:
+        return "".join(quoted_names)
+    return ", ".join(quoted_names[:-1]) + " and " + quoted_names[-1]
+
+
+def _plain_list(values: Sequence[Any]) -> str:
+    items = [str(v) for v in values]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _lower_first(text: str) -> str:
+    """'Segment is Gold' → 'segment is Gold'; an initialism keeps its capitals ('VIP level …')."""
+    if len(text) > 1 and text[1].isupper():
+        return text
+    return text[:1].lower() + text[1:]
+
+
+def _whose(condition: Mapping[str, Any], catalog: Catalog) -> str:
+    return _lower_first(condition_sentence(condition, catalog.get(str(condition.get("attribute", "")))))
+
+
+def _group_phrase(group: Sequence[Mapping[str, Any]], catalog: Catalog) -> str:
+    return " and ".join(_whose(c, catalog) for c in group)
+
+
+def _groups_phrase(groups: Sequence[Sequence[Mapping[str, Any]]], catalog: Catalog) -> str:
+    return "; or ".join(_group_phrase(g, catalog) for g in groups)
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _position(index: int) -> str:
+    return f"priority {index + 1}"
+
+
+# --- Order -----------------------------------------------------------------------------------------
+
+
+def _kept_in_order(before: Sequence[str], after: Sequence[str]) -> set[str]:
+    """The keys of a longest common subsequence of two orders of the same keys: those that did not move."""
+    n, m = len(before), len(after)
+    table = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            table[i][j] = (
+                table[i + 1][j + 1] + 1 if before[i] == after[j] else max(table[i + 1][j], table[i][j + 1])
+            )
+    kept: set[str] = set()
+    i = j = 0
+    while i < n and j < m:
+        if before[i] == after[j]:
+            kept.add(before[i])
+            i, j = i + 1, j + 1
+        elif table[i + 1][j] >= table[i][j + 1]:
+            i += 1
+        else:
+            j += 1
+    return kept
+
+
+def moved_keys(before: Sequence[str], after: Sequence[str]) -> list[str]:
+    """The keys in both orders that changed place relative to the others, in ``after``'s order."""
+    common = set(before) & set(after)
+    old = [k for k in before if k in common]
+    new = [k for k in after if k in common]
+    kept = _kept_in_order(old, new)
+    return [k for k in new if k not in kept]
+
+
+# --- The blueprint and its catalog -----------------------------------------------------------------
+
+
+def _blueprint_changes(old: _Side, new: _Side) -> list[Change]:
+    changes = []
+    for field in BLUEPRINT_FIELDS:
+        b, a = old.blueprint.get(field), new.blueprint.get(field)
+        if _canonical(b) == _canonical(a):
+            continue
+        if field == "channels":
+            b_list, a_list = list(b or []), list(a or [])
+            added = [c for c in a_list if c not in b_list]
+            removed = [c for c in b_list if c not in a_list]
+            parts = []
+            if added:
+                parts.append(f"now also include {_plain_list(added)}")
+            if removed:
+                parts.append(f"no longer include {_plain_list(removed)}")
+            sentence = f"Channels {' and '.join(parts)}" if parts else "Channels listed in a new order"
+        elif field == "name":
+            sentence = f"The blueprint is now called {quoted(a)} (was {quoted(b)})"
+        elif field == "description":
+            sentence = (
+                "The blueprint's description changed" if a else "The blueprint's description was removed"
+            )
+        else:
+            sentence = (
+                f"Context changed from {quoted(b)} to {quoted(a)}"
+                if b and a
+                else f"Context set to {quoted(a)}"
+                if a
+                else f"Context removed (was {quoted(b)})"
+            )
+        changes.append(Change("blueprint.changed", sentence, field=field, before=b, after=a))
+    return changes
+
+
+def _attribute_summary(attribute: Mapping[str, Any]) -> str:
+    details = [attribute.get("kind") or "attribute", attribute.get("type") or "?"]
+    text = ", ".join(details)
+    if attribute.get("choices"):
+        text += ": " + ", ".join(str(c) for c in attribute["choices"])
+    if attribute.get("unit"):
+        text += f", in {attribute['unit']}"
+    return text
+
+
+def _catalog_changes(old: _Side, new: _Side) -> list[Change]:
+    changes: list[Change] = []
+    for attribute in new.attributes:
+        key = attribute["key"]
+        label = attribute.get("label") or key
+        before = old.attribute_by_key.get(key)
+        if before is None:
+            changes.append(
+                Change(
+                    "attribute.added",
+                    f"New attribute {quoted(label)} ({_attribute_summary(attribute)})",
+                    attribute=key,
+                    after=dict(attribute),
+                )
+            )
+            continue
+        for field in ATTRIBUTE_FIELDS:
+            b, a = before.get(field), attribute.get(field)
+            if _canonical(b) != _canonical(a):
+                for sentence in _attribute_field_sentences(label, before, field, b, a):
+                    changes.append(
+                        Change("attribute.changed", sentence, attribute=key, field=field, before=b, after=a)
+                    )
+    for attribute in old.attributes:
+        if attribute["key"] not in new.attribute_by_key:
+            label = attribute.get("label") or attribute["key"]
+            changes.append(
+                Change(
+                    "attribute.removed",
+                    f"Attribute {quoted(label)} removed from the catalog",
+                    attribute=attribute["key"],
+                    before=dict(attribute),
+                )
+            )
+    old_order = [a["key"] for a in old.attributes]
+    new_order = [a["key"] for a in new.attributes]
+    if moved_keys(old_order, new_order):
+        changes.append(
+            Change(
+                "catalog.reordered",
+                "The catalog lists its attributes in a different order",
+                field="order",
+                before=old_order,
+                after=new_order,
+            )
+        )
+    return changes
+
+
+def _attribute_field_sentences(
+    label: str, before: Mapping[str, Any], field: str, b: Any, a: Any
+) -> list[str]:
+    name = quoted(label)
+    if field == "label":
+        return [f"Attribute {quoted(b)} renamed to {quoted(a)}"]
+    if field == "kind":
+        return [f"{name} is now {'a' if a != 'attribute' else 'an'} {a} (was {b})"]
+    if field == "type":
+        return [f"{name} is now of type {a} (was {b})"]
+    if field == "choices":
+        b_list, a_list = list(b or []), list(a or [])
+        added = [c for c in a_list if c not in b_list]
+        removed = [c for c in b_list if c not in a_list]
+        sentences = []
+        if added:
+            sentences.append(f"{name} now also allows {_plain_list(added)}")
+        if removed:
+            sentences.append(f"{name} no longer allows {_plain_list(removed)}")
+        return sentences or [f"{name} lists its choices in a different order"]
+    if field == "description":
+        return [f"{name}: description changed" if a else f"{name}: description removed"]
+    what = "unit" if field == "unit" else "source"
+    if b and a:
+        return [f"{name}: {what} changed from {b} to {a}"]
+    return [f"{name}: {what} set to {a}" if a else f"{name}: {what} removed (was {b})"]
+
+
+# --- Stages ----------------------------------------------------------------------------------------
+
+
+def _stage_changes(old: _Side, new: _Side, stage: Mapping[str, Any], index: int) -> list[Change]:
+    key = stage["key"]
+    name = stage.get("name") or key
+    before = old.stage_by_key.get(key)
+    changes: list[Change] = []
+    if before is None:
+        changes.append(_stage_added(new, stage, index))
+    else:
+        changes += _stage_own_changes(old, new, before, stage)
+    changes += _offer_changes(old, new, stage)
+    if before is not None:
+        # removed offers last: what the stage still has comes first
+        for offer_key in old.offer_keys.get(key, []):
+            if offer_key not in new.offer_by_key:
+                offer = old.offer_by_key[offer_key]
+                changes.append(
+                    Change(
+                        "offer.removed",
+                        f"{quoted(offer.get('name') or offer_key)} removed from {quoted(name)}",
+                        stage=key,
+                        offer=offer_key,
+                        before=dict(offer),
+                    )
+                )
+    return changes
+
+
+def _stage_added(new: _Side, stage: Mapping[str, Any], index: int) -> Change:
+    key, name = stage["key"], stage.get("name") or stage["key"]
+    if len(new.stages) == 1:
+        where = ""
+    elif index == 0:
+        where = f" before {quoted(new.stages[1].get('name') or new.stages[1]['key'])}"
+    else:
+        previous = new.stages[index - 1]
+        where = f" after {quoted(previous.get('name') or previous['key'])}"
+    entry = stage.get("entry") or []
+    who = (
+        f": it admits customers whose {_groups_phrase(entry, new.catalog)}"
+        if entry
+        else ": it admits everyone"
+    )
+    fields = {k: v for k, v in stage.items() if k != "offers"}
+    return Change("stage.added", f"New stage {quoted(name)}{where}{who}", stage=key, after=fields)
+
+
+def _stage_removed(old: _Side, new: _Side, stage: Mapping[str, Any]) -> Change:
+    key, name = stage["key"], stage.get("name") or stage["key"]
+    offers = old.offer_keys.get(key, [])
+    gone = [old.offer_by_key[k].get("name") or k for k in offers if k not in new.offer_by_key]
+    moved = [k for k in offers if k in new.offer_by_key]
+    sentence = f"Stage {quoted(name)} removed"
+    if gone:
+        sentence += f", and with it {_names(gone)}"
+    if moved:
+        where = ", ".join(
+            f"{quoted(new.offer_by_key[k].get('name') or k)} to {quoted(new.stage_name(new.stage_of[k]))}"
+            for k in moved
+        )
+        sentence += f" (its offers moved: {where})"
+    fields = {k: v for k, v in stage.items() if k != "offers"}
+    return Change("stage.removed", sentence, stage=key, before=fields)
+
+
+def _stage_own_changes(
+    old: _Side, new: _Side, before: Mapping[str, Any], after: Mapping[str, Any]
+) -> list[Change]:
+    key = after["key"]
+    name = after.get("name") or key
+    changes: list[Change] = []
+    if before.get("name") != after.get("name"):
+        changes.append(
+            Change(
+                "stage.changed",
+                f"Stage {quoted(before.get('name'))} renamed to {quoted(name)}",
+                stage=key,
+                field="name",
+                before=before.get("name"),
+                after=after.get("name"),
+            )
+        )
+    if (before.get("description") or "") != (after.get("description") or ""):
+        changes.append(
+            Change(
+                "stage.changed",
+                f"Stage {quoted(name)}: description {'changed' if after.get('description') else 'removed'}",
+                stage=key,
+                field="description",
+                before=before.get("description"),
+                after=after.get("description"),
+            )
+        )
+    if key in moved_keys([s["key"] for s in old.stages], [s["key"] for s in new.stages]):
+        order = [s["key"] for s in new.stages]
+        index = order.index(key)
+        if index + 1 < len(order):
+            where = f"before {quoted(new.stage_name(order[index + 1]))}"
+        else:
+            where = f"to the end, after {quoted(new.stage_name(order[index - 1]))}"
+        old_index = [s["key"] for s in old.stages].index(key)
+        changes.append(
+            Change(
+                "stage.moved",
+                f"Stage {quoted(name)} moved {where}",
+                stage=key,
+                field="position",
+                before=old_index + 1,
+                after=index + 1,
+            )
+        )
+
+    def make(sentence: str, b: Json, a: Json) -> Change:
+        return Change("stage.entry", sentence, stage=key, field="entry", before=b, after=a)
+
+    changes += _groups_changes(
+        f"Stage {quoted(name)}",
+        "admits",
+        "everyone",
+        before.get("entry") or [],
+        after.get("entry") or [],
+        old.catalog,
+        new.catalog,
+        make,
+    )
+    return changes
+
+
+# --- Offers ----------------------------------------------------------------------------------------
+
+
+def _offer_changes(old: _Side, new: _Side, stage: Mapping[str, Any]) -> list[Change]:
+    key = stage["key"]
+    stage_name = stage.get("name") or key
+    offers = list(stage.get("offers") or [])
+    order = [o["key"] for o in offers]
+    stayed = [k for k in old.offer_keys.get(key, []) if k in order]
+    moved_up_or_down = set(moved_keys(stayed, order))
+    changes: list[Change] = []
+    for index, offer in enumerate(offers):
+        offer_key = offer["key"]
+        name = offer.get("name") or offer_key
+        before = old.offer_by_key.get(offer_key)
+        if before is None:
+            changes.append(_offer_added(new, stage_name, key, offer, index, len(offers)))
+            continue
+        if old.stage_of[offer_key] != key:
+            changes.append(
+                Change(
+                    "offer.moved",
+                    f"{quoted(name)} moved from {quoted(old.stage_name(old.stage_of[offer_key]))} "
+                    f"to {quoted(stage_name)}, at {_position(index)}",
+                    stage=key,
+                    offer=offer_key,
+                    field="stage",
+                    before=old.stage_of[offer_key],
+                    after=key,
+                )
+            )
+        elif offer_key in moved_up_or_down:
+            old_index = old.offer_keys[key].index(offer_key)
+            direction = "up" if index < old_index else "down" if index > old_index else ""
+            where = (
+                f"before {quoted(offers[index + 1].get('name') or offers[index + 1]['key'])}"
+                if index + 1 < len(offers)
+                else "the last"
+            )
+            moved = f"moved {direction} to" if direction else "now at"
+            changes.append(
+                Change(
+                    "offer.priority",
+                    f"{quoted(name)} {moved} {_position(index)} (was {old_index + 1}), {where}",
+                    stage=key,
+                    offer=offer_key,
+                    field="priority",
+                    before=old_index + 1,
+                    after=index + 1,
+                )
+            )
+        changes += _offer_own_changes(old, new, before, offer, key, stage_name)
+    return changes
+
+
+def _offer_added(
+    new: _Side, stage_name: str, stage_key: str, offer: Mapping[str, Any], index: int, count: int
+) -> Change:
+    name = offer.get("name") or offer["key"]
+    where = f" at {_position(index)}" if count > 1 else ""
+    if offer.get("fallback"):
+        sentence = (
+            f"New fallback offer {quoted(name)} in {quoted(stage_name)}: "
+            "everyone in the stage who qualifies for no other offer"
+        )
+    elif offer.get("groups"):
+        sentence = (
+            f"New offer {quoted(name)} in {quoted(stage_name)}{where}: "
+            f"reaches customers whose {_groups_phrase(offer['groups'], new.catalog)}"
+        )
+    else:
+        sentence = f"New offer {quoted(name)} in {quoted(stage_name)}{where}: reaches everyone in the stage"
+    return Change("offer.added", sentence, stage=stage_key, offer=offer["key"], after=dict(offer))
+
+
+def _offer_own_changes(
+    old: _Side,
+    new: _Side,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    stage_key: str,
+    stage_name: str,
+) -> list[Change]:
+    offer_key = after["key"]
+    name = after.get("name") or offer_key
+    changes: list[Change] = []
+
+    def change(kind: str, sentence: str, field: str) -> None:
+        changes.append(
+            Change(
+                kind,
+                sentence,
+                stage=stage_key,
+                offer=offer_key,
+                field=field,
+                before=before.get(field),
+                after=after.get(field),
+            )
+        )
+
+    if before.get("name") != after.get("name"):
+        change("offer.changed", f"{quoted(before.get('name'))} renamed to {quoted(name)}", "name")
+    b_channel, a_channel = before.get("channel") or "", after.get("channel") or ""
+    if b_channel != a_channel:
+        if b_channel and a_channel:
+            sentence = f"{quoted(name)}: channel changed from {b_channel} to {a_channel}"
+        elif a_channel:
+            sentence = f"{quoted(name)}: channel set to {a_channel}"
+        else:
+            sentence = f"{quoted(name)}: channel removed (was {b_channel})"
+        change("offer.changed", sentence, "channel")
+    if (before.get("description") or "") != (after.get("description") or ""):
+        what = "changed" if after.get("description") else "removed"
+        change("offer.changed", f"{quoted(name)}: description {what}", "description")
+    if bool(before.get("fallback")) != bool(after.get("fallback")):
+        if after.get("fallback"):
+            sentence = f"{quoted(name)} is now the fallback offer of {quoted(stage_name)}"
+        else:
+            sentence = f"{quoted(name)} is no longer a fallback offer"
+        change("offer.fallback", sentence, "fallback")
+
+    def make(sentence: str, b: Json, a: Json) -> Change:
+        return Change(
+            "offer.conditions", sentence, stage=stage_key, offer=offer_key, field="groups", before=b, after=a
+        )
+
+    everyone = "everyone else in the stage" if after.get("fallback") else "everyone in the stage"
+    changes += _groups_changes(
+        quoted(name),
+        "reaches",
+        everyone,
+        before.get("groups") or [],
+        after.get("groups") or [],
+        old.catalog,
+        new.catalog,
+        make,
+    )
+    return changes
+
+
+# --- Conditions ------------------------------------------------------------------------------------
+
+Group = Sequence[Mapping[str, Any]]
+Make = Callable[[str, Json, Json], Change]
+
+
+def _groups_changes(
+    subject: str,
+    verb: str,
+    everyone: str,
+    before: Sequence[Group],
+    after: Sequence[Group],
+    old_catalog: Catalog,
+    new_catalog: Catalog,
+    make: Make,
+) -> list[Change]:
+    """What changed in who an offer reaches (or a stage admits): groups of conditions, any of which
+    is enough, each holding when all its conditions do."""
+    if _canonical(list(before)) == _canonical(list(after)):
+        return []
+    if not before:
+        return [
+            make(
+                f"{subject} now {verb} only customers whose {_groups_phrase(after, new_catalog)} "
+                f"(was {everyone})",
+                [],
+                [list(g) for g in after],
+            )
+        ]
+    if not after:
+        return [
+            make(
+                f"{subject} now {verb} {everyone} (was only customers whose "
+                f"{_groups_phrase(before, old_catalog)})",
+                [list(g) for g in before],
+                [],
+            )
+        ]
+    unmatched_after = [g for g in after]
+    unmatched_before: list[Group] = []
+    for group in before:
+        same = next((g for g in unmatched_after if _same_group(g, group)), None)
+        if same is None:
+            unmatched_before.append(group)
+        else:
+            unmatched_after.remove(same)
+    changes: list[Change] = []
+    for b_group, a_group in _pair_groups(unmatched_before, unmatched_after):
+        if b_group is None and a_group is not None:
+            changes.append(
+                make(
+                    f"{subject} now also {verb} customers whose {_group_phrase(a_group, new_catalog)}",
+                    None,
+                    list(a_group),
+                )
+            )
+        elif a_group is None and b_group is not None:
+            changes.append(
+                make(
+                    f"{subject} no longer {verb} customers whose {_group_phrase(b_group, old_catalog)}",
+                    list(b_group),
+                    None,
+                )
+            )
+        elif a_group is not None and b_group is not None:
+            changes += _conditions_changes(subject, verb, b_group, a_group, old_catalog, new_catalog, make)
+    return changes
+
+
+def _same_group(a: Group, b: Group) -> bool:
+    return sorted(_canonical(c) for c in a) == sorted(_canonical(c) for c in b)
+
+
+def _pair_groups(before: list[Group], after: list[Group]) -> list[tuple[Group | None, Group | None]]:
+    """Groups that changed, paired with their new form when they share an attribute (greedily, most
+    shared first); the rest are a group taken away or a group added."""
+    candidates = []
+    for i, b in enumerate(before):
+        for j, a in enumerate(after):
+            shared = len({c.get("attribute") for c in b} & {c.get("attribute") for c in a})
+            if shared:
+                candidates.append((-shared, i, j))
+    pairs: list[tuple[Group | None, Group | None]] = []
+    used_b: set[int] = set()
+    used_a: set[int] = set()
+    for _, i, j in sorted(candidates):
+        if i not in used_b and j not in used_a:
+            used_b.add(i)
+            used_a.add(j)
+            pairs.append((before[i], after[j]))
+    pairs += [(b, None) for i, b in enumerate(before) if i not in used_b]
+    pairs += [(None, a) for j, a in enumerate(after) if j not in used_a]
+    return pairs
+
+
+def _conditions_changes(
+    subject: str,
+    verb: str,
+    before: Group,
+    after: Group,
+    old_catalog: Catalog,
+    new_catalog: Catalog,
+    make: Make,
+) -> list[Change]:
+    """One group's conditions, old and new: values added to or taken from a list, a condition whose
+    value or operator changed, and conditions required now or no longer."""
+    old_left = [c for c in before]
+    new_left = []
+    for condition in after:
+        same = next((c for c in old_left if _canonical(c) == _canonical(condition)), None)
+        if same is None:
+            new_left.append(condition)
+        else:
+            old_left.remove(same)
+    pairs: list[tuple[Mapping[str, Any], Mapping[str, Any]]] = []
+    for same_operator in (True, False):
+        for condition in list(new_left):
+            match = next(
+                (
+                    c
+                    for c in old_left
+                    if c.get("attribute") == condition.get("attribute")
+                    and (not same_operator or c.get("operator") == condition.get("operator"))
+                ),
+                None,
+            )
+            if match is not None:
+                pairs.append((match, condition))
+                old_left.remove(match)
+                new_left.remove(condition)
+    changes: list[Change] = []
+    for b, a in pairs:
+        operator = a.get("operator")
+        if (
+            operator == b.get("operator")
+            and operator in LIST_OPERATORS
+            and isinstance(a.get("value"), list)
+            and isinstance(b.get("value"), list)
+        ):
+            added = [v for v in a["value"] if v not in b["value"]]
+            removed = [v for v in b["value"] if v not in a["value"]]
+            if added:
+                shown = {**a, "value": added}
+                changes.append(
+                    make(
+                        f"{subject} now also {verb} customers whose {_whose(shown, new_catalog)}",
+                        dict(b),
+                        dict(a),
+                    )
+                )
+            if removed:
+                shown = {**b, "value": removed}
+                changes.append(
+                    make(
+                        f"{subject} no longer {verb} customers whose {_whose(shown, old_catalog)}",
+                        dict(b),
+                        dict(a),
+                    )
+                )
+            if added or removed:
+                continue
+        changes.append(
+            make(
+                f"{subject} now requires {_whose(a, new_catalog)} (was: {_whose(b, old_catalog)})",
+                dict(b),
+                dict(a),
+            )
+        )
+    for b in old_left:
+        changes.append(make(f"{subject} no longer requires {_whose(b, old_catalog)}", dict(b), None))
+    for a in new_left:
+        changes.append(make(f"{subject} now also requires {_whose(a, new_catalog)}", None, dict(a)))
+    return changes
