@@ -154,9 +154,10 @@ version_frame_async = database_sync_to_async(version_frame)
 class BoardConsumer(AsyncJsonWebsocketConsumer):
     """``/ws/blueprints/<id>/``: the board's operations, presence and undo for one tab."""
 
-    # seconds; class attributes so a test can make them short
-    heartbeat_seconds = 15.0
-    presence_expires_seconds = 45.0
+    # seconds (settings.LIVE_HEARTBEAT_SECONDS, LIVE_PRESENCE_EXPIRES_SECONDS); class attributes so
+    # a test can make them short
+    heartbeat_seconds = float(settings.LIVE_HEARTBEAT_SECONDS)
+    presence_expires_seconds = float(settings.LIVE_PRESENCE_EXPIRES_SECONDS)
 
     blueprint_id: int
     group: str

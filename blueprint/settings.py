@@ -170,6 +170,15 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# The live board's clocks. The browser's (ms): a ping every `ping`, offline when no pong comes
+# within `pongWait`, reconnects backing off from `retryFirst` to `retryMax`, unsaved forms sent
+# again after `formRetry`. The server's (s): each tab re-announces itself, re-checks its access and
+# is told the rev every LIVE_HEARTBEAT_SECONDS, and a tab nobody heard of for
+# LIVE_PRESENCE_EXPIRES_SECONDS is forgotten. The tests' servers make them short.
+LIVE_TIMINGS: dict[str, int] = {}
+LIVE_HEARTBEAT_SECONDS = 15.0
+LIVE_PRESENCE_EXPIRES_SECONDS = 45.0
+
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

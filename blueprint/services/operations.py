@@ -10,6 +10,7 @@ stack (``UndoStep``); ``blueprint.services.undo`` applies the inverses through t
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import logging
 import re
@@ -272,36 +273,51 @@ def _apply_locked(
 def operation_broadcast(record: Operation) -> None:
     """Tell everyone on the board. The channel layer is only a hint: a lost message is recovered
     by clients from ``rev``, so a failure here is logged, never raised."""
+    message = {
+        "type": "board.operation",
+        "rev": record.rev,
+        "operation_id": record.pk,
+        # when the edit became true, so a receiver can measure commit-to-screen latency
+        "committed_at": time.time(),
+    }
+    board_group_send(board_group_name(record.blueprint_id), message, f"broadcast of {record}")
+
+
+def board_group_send(group: str, message: dict[str, Any], what: str) -> None:
+    """Send to a group from sync code. Where this thread runs an event loop (a script or a test
+    that applies operations beside its own loop), the send is scheduled on it rather than refused
+    by async_to_sync. A failure is logged, never raised: a broadcast must never undo or fail a
+    committed edit."""
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(
-            board_group_name(record.blueprint_id),
-            {
-                "type": "board.operation",
-                "rev": record.rev,
-                "operation_id": record.pk,
-                # when the edit became true, so a receiver can measure commit-to-screen latency
-                "committed_at": time.time(),
-            },
-        )
-    except Exception:  # a broadcast must never undo or fail a committed edit
-        logger.warning("broadcast of %s failed", record, exc_info=True)
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    try:
+        if loop is None:
+            async_to_sync(layer.group_send)(group, message)
+        else:
+            task = loop.create_task(layer.group_send(group, message))
+            _pending_sends.add(task)
+            task.add_done_callback(_pending_sends.discard)
+    except Exception:
+        logger.warning("%s failed", what, exc_info=True)
+
+
+_pending_sends: set[asyncio.Task[None]] = set()  # keeps scheduled sends alive until done
 
 
 def membership_broadcast(blueprint_id: int, user_id: int | None) -> None:
     """Tell the board's open sockets that a member's role changed or was removed (``user_id``),
     or that everyone's did (``None``: the blueprint was deleted). Call after commit."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(
-            board_group_name(blueprint_id), {"type": "board.membership", "user_id": user_id}
-        )
-    except Exception:  # the sockets re-check roles on every message anyway
-        logger.warning("membership broadcast for blueprint %s failed", blueprint_id, exc_info=True)
+    # the sockets re-check roles on every message and heartbeat anyway
+    board_group_send(
+        board_group_name(blueprint_id),
+        {"type": "board.membership", "user_id": user_id},
+        f"membership broadcast for blueprint {blueprint_id}",
+    )
 
 
 def role_of(user: User | None, blueprint: Blueprint | int) -> str | None:
@@ -462,27 +478,34 @@ def _position(payload: dict[str, Any], problems: _Problems) -> tuple[str | None,
     """``before`` or ``after`` (a sibling's key), and/or ``rank``: the exact place an undo restores,
     also the fallback when the named sibling has gone meanwhile."""
     before, after, rank = payload.get("before"), payload.get("after"), payload.get("rank")
-    if before not in (None, "") and after not in (None, ""):
+    if before not in (None, "") and after not in (None, "") and rank in (None, ""):
+        # both, with a rank, is the form an undo takes: "back between these two, or at this rank"
         problems.add("before", "Give either before or after, not both.")
         return None, None, None
     if rank not in (None, "") and not is_valid_rank(rank):
         problems.add("rank", "Not a valid rank.")
         return None, None, None
     rank = None if rank in (None, "") else str(rank)
-    if before not in (None, ""):
-        return _key_value(before, "before", problems), None, rank
-    if after not in (None, ""):
-        return None, _key_value(after, "after", problems), rank
-    return None, None, rank
+    return (
+        None if before in (None, "") else _key_value(before, "before", problems),
+        None if after in (None, "") else _key_value(after, "after", problems),
+        rank,
+    )
 
 
 def _neighbour(siblings: list[Any], rank: str) -> dict[str, str]:
-    """Where an item of ``rank`` stands among ``siblings`` (the others), by key: what an undo names."""
+    """Where an item of ``rank`` stands among ``siblings`` (the others), by key: the one just above
+    it (``after``) and the one just below (``before``), each when there is one. What an undo names,
+    with the rank (see ``_place``)."""
     ordered = sorted(siblings, key=lambda s: (s.rank, s.pk))
     earlier = [s for s in ordered if s.rank < rank]
+    later = ordered[len(earlier) :]
+    place = {}
     if earlier:
-        return {"after": earlier[-1].key}
-    return {"before": ordered[0].key} if ordered else {}
+        place["after"] = earlier[-1].key
+    if later:
+        place["before"] = later[0].key
+    return place
 
 
 def _place(
@@ -495,29 +518,30 @@ def _place(
     where: str,
     moving: str | None = None,
 ) -> str:
-    """A rank that puts an item before/after a sibling (by key), at an exact rank (undo), or at the end.
+    """A rank that puts an item before/after a sibling (by key), back where it was (undo), or at
+    the end.
 
     ``siblings`` are the other items of the list (never the moving one, whose key is ``moving``).
-    The anchor is checked before anything is written. When stored ranks tie, or the new rank would
-    grow long (many drops between the same two neighbours), the list is respaced with the new slot
-    kept free, so the result always sorts strictly where asked. The caller holds the blueprint lock.
+    The anchor is checked before anything is written. An undo names the rank the item had and the
+    neighbours it stood between (``after`` above it, ``before`` below it, either may be absent at an
+    end): while those two still stand side by side it goes back between them, which holds even when
+    the list was respaced since; when someone has moved one of them away, its old rank says where it
+    was among the others; a lone neighbour is the last resort. When stored ranks tie, or the new
+    rank would grow long (many drops between the same two neighbours), the list is respaced with
+    the new slot kept free, so the result always sorts strictly where asked. The caller holds the
+    blueprint lock.
     """
     siblings.sort(key=lambda s: (s.rank, s.pk))
     ranks = [s.rank for s in siblings]
     keys = [s.key for s in siblings]
-    if before is not None or after is not None:
-        anchor = before if before is not None else after
-        field = "before" if before is not None else "after"
+    for anchor, name in ((before, "before"), (after, "after")):
+        if anchor is None:
+            continue
         if anchor == moving:
-            raise InvalidInput(f"'{anchor}' cannot be placed {field} itself.", field=field)
+            raise InvalidInput(f"'{anchor}' cannot be placed {name} itself.", field=name)
         if anchor not in keys and rank is None:
-            raise InvalidInput(f"'{anchor}' is not {what} in {where}.", field=field)
-    if (before is not None or after is not None) and (before or after) in keys:
-        index = keys.index(before or after or "") + (0 if before is not None else 1)
-    elif rank is not None:
-        index = bisect.bisect_right(ranks, rank)
-    else:
-        index = len(ranks)
+            raise InvalidInput(f"'{anchor}' is not {what} in {where}.", field=name)
+    index = _slot(keys, ranks, before=before, after=after, rank=rank)
     if strictly_increasing(ranks):
         low, high = (ranks[index - 1] if index else None), (ranks[index] if index < len(ranks) else None)
         if rank is not None and (low is None or low < rank) and (high is None or rank < high):
@@ -532,6 +556,31 @@ def _place(
             sibling.rank = new_rank
             sibling.save(update_fields=["rank"])
     return placed
+
+
+def _slot(
+    keys: list[str], ranks: list[str], *, before: str | None, after: str | None, rank: str | None
+) -> int:
+    """The index among the siblings where the item goes (see ``_place``)."""
+    if rank is not None and (before is not None or after is not None):  # an undo
+        above = keys.index(after) if after in keys else None
+        below = keys.index(before) if before in keys else None
+        still_between = (
+            (above is None or below is None or below == above + 1)
+            and (after is None or above is not None)
+            and (before is None or below is not None)
+            and (above is not None or below == 0)
+            and (below is not None or above == len(keys) - 1)
+        )
+        if still_between:
+            return below if below is not None else len(keys)
+        return bisect.bisect_right(ranks, rank)
+    anchor = before if before is not None else after
+    if anchor in keys:
+        return keys.index(anchor) + (0 if before is not None else 1)
+    if rank is not None:
+        return bisect.bisect_right(ranks, rank)
+    return len(ranks)
 
 
 def _stage(ctx: OpContext, key: Any, field: str = "key") -> Stage:

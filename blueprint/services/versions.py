@@ -19,8 +19,6 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
 from django.db.models import Max
 from django.urls import reverse
@@ -41,7 +39,13 @@ from blueprint.models import (
 from blueprint.restore import catalog_order_differs, restore_plan, without_catalog_order
 from blueprint.selectors import board_lint, board_load, board_snapshot
 from blueprint.services.notifications import notify
-from blueprint.services.operations import User, board_group_name, operations_apply_inverse, require_role
+from blueprint.services.operations import (
+    User,
+    board_group_name,
+    board_group_send,
+    operations_apply_inverse,
+    require_role,
+)
 from blueprint.services.undo import undo_stack_push_step
 from blueprint.snapshots import snapshot_hash
 
@@ -364,12 +368,8 @@ def version_restore(*, blueprint_id: int, number: int, actor: User) -> RestoreRe
 def version_broadcast(blueprint_id: int, number: int) -> None:
     """Tell the board's open sockets that a version was published or decided (they redraw the
     version badge). After commit; like every broadcast, only a hint: a failure is logged."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(
-            board_group_name(blueprint_id), {"type": "board.version", "number": number}
-        )
-    except Exception:
-        logger.warning("version broadcast for blueprint %s failed", blueprint_id, exc_info=True)
+    board_group_send(
+        board_group_name(blueprint_id),
+        {"type": "board.version", "number": number},
+        f"version broadcast for blueprint {blueprint_id}",
+    )

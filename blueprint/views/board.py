@@ -14,10 +14,12 @@ its 4xx status, shown as a toast.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
@@ -266,6 +268,7 @@ def board_page(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
             board=ctx.board,
             activity=activity,
             lint=ctx.lint,
+            live_timings=json.dumps(settings.LIVE_TIMINGS),
             badge=version_badge(ctx.board),  # published versions (views/versions.py)
         ),
     )

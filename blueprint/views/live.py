@@ -124,7 +124,9 @@ def _placements_after(ctx: BoardContext, rev: int) -> list[tuple[int, str, str]]
 
 def _following(keys: list[str], index: int, kind: str, later: Later) -> str | None:
     """The key a placed element goes before: the next one in the list that no later operation
-    places again.
+    places again. (A place fragment also carries the list's whole ``order`` as it is now, by which
+    the client puts the list's elements it has in that order: what makes every page end in the
+    database's order even when its own move was still on its way.)
 
     Fragments show the present, but a client applies them in rev order: when it applies this
     frame, an element that a later operation creates or moves is not in this list yet, or not
@@ -238,7 +240,8 @@ def _stage_fragments(ctx: BoardContext, operation: Operation, later: Later) -> l
     html = ctx.render_string("stage", column=column)
     if operation.type == "stage.update":
         return [{"do": "replace", "id": element, "html": html}]
-    following = _following([c.stage.key for c in ctx.columns], index, "stage", later)
+    keys = [c.stage.key for c in ctx.columns]
+    following = _following(keys, index, "stage", later)
     return [
         {
             "do": "place",
@@ -246,6 +249,7 @@ def _stage_fragments(ctx: BoardContext, operation: Operation, later: Later) -> l
             "html": html,
             "parent": "columns",
             "before": f"stage-{following}" if following else None,
+            "order": [f"stage-{k}" for k in keys],
         }
     ]
 
@@ -278,13 +282,15 @@ def _offer_fragment(ctx: BoardContext, key: str, later: Later, *, place: bool) -
     html = ctx.render_string("offer", column=column, card=column.cards[index])
     if not place:
         return {"do": "replace", "id": element, "html": html}
-    following = _following([c.offer.key for c in column.cards], index, "offer", later)
+    keys = [c.offer.key for c in column.cards]
+    following = _following(keys, index, "offer", later)
     return {
         "do": "place",
         "id": element,
         "html": html,
         "parent": f"stage-{column.stage.key}-offers",
         "before": f"offer-{following}" if following else None,
+        "order": [f"offer-{k}" for k in keys],
     }
 
 

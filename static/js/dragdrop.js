@@ -19,15 +19,33 @@ async function start() {
   if (!htmx || !page) return;
   ({ default: Sortable } = await import(page.dataset.sortableUrl));
   htmx.onLoad(attach);
+  // what live.js removes without new content in its place (a deleted stage) is let go too
+  document.addEventListener("blueprint:swapped", forget);
   attach(document.body);
 }
 
 // --- SortableJS on whatever is (re)rendered ------------------------------------------------------
 
+// Lists with a SortableJS instance. SortableJS keeps every instance (and so its list and cards) in
+// a module-wide array until destroy(): a list that live frames swapped out would live as long as
+// the page, and be scanned on every drag.
+const sortables = new Set();
+
+function forget() {
+  for (const list of sortables) {
+    if (list.isConnected) continue;
+    list.sortable.destroy();
+    delete list.sortable;
+    sortables.delete(list);
+  }
+}
+
 function attach(root) {
+  forget();
   if (!Sortable || !document.querySelector("#board[data-can-edit]")) return;
   for (const list of within(root, ".columns")) {
     if (list.sortable) continue;
+    sortables.add(list);
     list.sortable = Sortable.create(list, {
       ...common,
       group: "stages",
@@ -38,6 +56,7 @@ function attach(root) {
   }
   for (const list of within(root, ".offer-list")) {
     if (list.sortable) continue;
+    sortables.add(list);
     list.sortable = Sortable.create(list, {
       ...common,
       group: "offers",

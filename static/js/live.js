@@ -18,11 +18,15 @@ import "./presence.js";
 const htmx = window.htmx;
 const page = document.querySelector(".board-page");
 
-const PING_MS = 25_000;
-const PONG_WAIT_MS = 10_000;
-const RETRY_FIRST_MS = 500;
-const RETRY_MAX_MS = 10_000;
-const FORM_RETRY_MS = 3_000;
+// Timings, in ms; the page may set shorter ones (data-live-timings, for the tests)
+const TIMINGS = { ping: 25_000, pongWait: 10_000, retryFirst: 500, retryMax: 10_000, formRetry: 3_000 };
+try {
+  Object.assign(TIMINGS, JSON.parse((page && page.dataset.liveTimings) || "{}"));
+} catch {
+  // the defaults
+}
+// An op the server failed on (status 500) is sent again this many times before it is given up.
+const SERVER_RETRIES = 3;
 const ACTIVITY_KEEP = 100;
 const DELETED_NOTICE = "deleted this offer. Saving will not bring it back; Cancel to close.";
 const PENDING_NOTE = "Offline — will be saved when the connection is back";
@@ -40,19 +44,22 @@ let pongTimer = 0;
 
 let rev = 0;
 let syncing = false; // a `sync` is on its way: op frames wait in `waiting` until it is answered
+let needsReset = false; // a refusal asked for the whole board; asked again after a reconnect
+let syncRetryTimer = 0;
+let syncFailures = 0;
 let waiting = [];
 let dragging = false;
 let held = []; // frames that arrived during a drag, applied in order on drop
 
 let you = null;
 let editing = null;
-const queueKey = page ? `blueprint:ops:${page.dataset.blueprint}` : "";
+// per person too: a tab signed in again as someone else must not send the first one's edits
+const queueKey = page ? `blueprint:ops:${page.dataset.blueprint}:${page.dataset.user}` : "";
 let queue = loadQueue();
 const inFlight = new Set(); // board requests htmx has on the wire
 const pendingForms = new Set(); // board forms that could not reach the server
 let formRetryTimer = 0;
-// place fragments whose `before` was not on the page yet: before-id → [ids to put before it]
-const unplaced = new Map();
+const serverFailures = new Map(); // client id → times the server failed on it
 
 // --- The connection ------------------------------------------------------------------------------
 
@@ -75,26 +82,31 @@ function connect() {
     if (frame && typeof frame === "object") receive(frame);
   });
   ws.addEventListener("close", (event) => {
-    if (ws !== socket) return;
-    socket = null;
-    connected = false;
-    syncing = false;
-    presence(null); // who is here is no longer known: presence.js dims the bar
-    clearInterval(pingTimer);
-    clearTimeout(pongTimer);
-    // 4401 signed out, 4403 removed from the board, 4404 not a member: trying again cannot help
-    if ([4401, 4403, 4404].includes(event.code)) {
-      stopped = true;
-    } else {
-      retryLater();
-    }
-    showStatus();
+    if (ws === socket) lost(event.code);
   });
+}
+
+// The connection is gone (closed, or silent past the pong wait): offline at once, and try again.
+function lost(code) {
+  socket = null;
+  connected = false;
+  syncing = false;
+  clearTimeout(syncRetryTimer);
+  presence(null); // who is here is no longer known: presence.js dims the bar
+  clearInterval(pingTimer);
+  clearTimeout(pongTimer);
+  // 4401 signed out, 4403 removed from the board, 4404 not a member: trying again cannot help
+  if ([4401, 4403, 4404].includes(code)) {
+    stopped = true;
+  } else {
+    retryLater();
+  }
+  showStatus();
 }
 
 function retryLater() {
   if (stopped || retryTimer) return;
-  const ceiling = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** attempts);
+  const ceiling = Math.min(TIMINGS.retryMax, TIMINGS.retryFirst * 2 ** attempts);
   attempts += 1;
   // jitter: a restarted server is not hit by every tab in the same millisecond
   const delay = ceiling / 2 + Math.random() * (ceiling / 2);
@@ -121,10 +133,21 @@ function startPings() {
   clearInterval(pingTimer);
   pingTimer = setInterval(() => {
     if (!sendFrame({ type: "ping" })) return;
-    // no pong: the connection is dead without having said so (a sleeping laptop, a lost Wi-Fi)
+    // no pong: the connection is dead without having said so (a sleeping laptop, a lost Wi-Fi).
+    // Chromium says `close` only when its closing handshake times out, a minute later: the page
+    // drops the socket itself (its late events are ignored) and is offline now.
     clearTimeout(pongTimer);
-    pongTimer = setTimeout(() => socket && socket.close(), PONG_WAIT_MS);
-  }, PING_MS);
+    const silent = socket;
+    pongTimer = setTimeout(() => {
+      if (socket !== silent) return;
+      lost(1006);
+      try {
+        silent.close();
+      } catch {
+        // already closing
+      }
+    }, TIMINGS.pongWait);
+  }, TIMINGS.ping);
 }
 
 // --- Frames from the server ----------------------------------------------------------------------
@@ -144,9 +167,7 @@ function receive(frame) {
       settle(frame.client_id);
       break;
     case "refused":
-      settle(frame.client_id);
-      toast(frame.detail || "The server refused that change.", "error");
-      resyncFully();
+      refused(frame);
       break;
     case "presence":
       presence(frame.members || []);
@@ -161,9 +182,17 @@ function receive(frame) {
       break;
     case "error":
       toast(frame.detail || "The live connection reported an error.", "error");
+      // while a sync is on its way, most likely its answer (the server names it `about: "sync"`):
+      // nothing else will come for it, so it is asked again later (an answer that does come
+      // meanwhile cancels that)
+      if (syncing && (!frame.about || frame.about === "sync")) syncFailed();
       break;
     case "pong":
       clearTimeout(pongTimer);
+      break;
+    case "beat":
+      // the server's rev every few seconds: a frame lost with nothing after it shows here
+      if (typeof frame.rev === "number" && frame.rev > rev && !syncing) requestSync(rev);
       break;
     default:
       break;
@@ -176,7 +205,8 @@ function welcomed(frame) {
   attempts = 0;
   you = frame.you || null;
   startPings();
-  requestSync(rev);
+  // a refusal's request for the whole board may have been lost with the last connection
+  requestSync(needsReset ? 0 : rev);
   for (const item of queue) sendFrame(item);
   if (editing) sendFrame({ type: "presence", editing });
   resubmitPendingForms();
@@ -220,6 +250,8 @@ function applyOp(frame) {
 
 function syncArrived(frame) {
   syncing = false;
+  syncFailures = 0;
+  clearTimeout(syncRetryTimer);
   for (const op of frame.frames || []) if (op.rev > rev) applyOp(op);
   if (typeof frame.rev === "number" && frame.rev > rev) rev = frame.rev;
   markRev();
@@ -228,6 +260,16 @@ function syncArrived(frame) {
 
 function resetArrived(frame) {
   syncing = false;
+  syncFailures = 0;
+  clearTimeout(syncRetryTimer);
+  needsReset = false;
+  // what this person may do changed (a viewer made editor, say): the page around the board, its
+  // scripts and buttons, are drawn for a role too, so the page is drawn again
+  const shown = document.getElementById("board");
+  if (typeof frame.role === "string" && shown && canEdit(frame.role) !== shown.hasAttribute("data-can-edit")) {
+    location.reload();
+    return;
+  }
   const board = document.getElementById("board");
   const fresh = parse(frame.html);
   if (board && fresh) swapIn(fresh, () => board.before(fresh), board);
@@ -246,15 +288,32 @@ function drainWaiting() {
 
 function requestSync(since) {
   if (!connected) return;
+  clearTimeout(syncRetryTimer);
   syncing = true;
   sendFrame({ type: "sync", since });
+}
+
+// The server could not answer a sync: the frames waiting for it go on waiting, and it is asked
+// again after a while (from where the page is, or for the whole board).
+function syncFailed() {
+  // `syncing` stays set: frames that arrive meanwhile must not be applied over the gap the sync
+  // was to fill, they wait for the next answer
+  syncFailures += 1;
+  const delay = Math.min(TIMINGS.retryMax, TIMINGS.retryFirst * 2 ** syncFailures);
+  clearTimeout(syncRetryTimer);
+  syncRetryTimer = setTimeout(() => requestSync(needsReset ? 0 : rev), delay);
 }
 
 // Asked for after a refusal: the page may show a move the server did not make. A sync from rev 0
 // is answered with the whole board (a reset).
 function resyncFully() {
+  needsReset = true;
   if (connected) requestSync(0);
   else fetchBoard();
+}
+
+function canEdit(role) {
+  return role === "owner" || role === "editor";
 }
 
 // Through the one swap, unlike an htmx request, so open forms stay.
@@ -271,6 +330,7 @@ async function fetchBoard() {
   const board = document.getElementById("board");
   const fresh = parse(html);
   if (!board || !fresh || fresh.id !== "board") return;
+  needsReset = false;
   const fetched = Number(fresh.dataset.rev);
   swapIn(fresh, () => board.before(fresh), board);
   if (Number.isNaN(fetched)) return;
@@ -311,7 +371,7 @@ function applyFragment(fragment) {
   }
 }
 
-function place({ id, html, parent: parentId, before: beforeId }) {
+function place({ id, html, parent: parentId, before: beforeId, order }) {
   const parent = document.getElementById(parentId);
   if (!parent) {
     // the parent comes with a later frame (fragments show the state at sending time); meanwhile
@@ -338,26 +398,27 @@ function place({ id, html, parent: parentId, before: beforeId }) {
   } else {
     swapIn(fresh, () => parent.insertBefore(fresh, anchor), old);
   }
-  if (beforeId && !before) {
-    const list = unplaced.get(beforeId) || [];
-    list.push(id);
-    unplaced.set(beforeId, list);
-  }
-  settleUnplaced(id);
+  reorder(parent, order);
 }
 
-// An element placed "before Y" while Y was not on the page yet goes before Y once Y arrives.
-function settleUnplaced(arrivedId) {
-  const ids = unplaced.get(arrivedId);
-  if (!ids) return;
-  unplaced.delete(arrivedId);
-  const arrived = byIdOrForm(arrivedId);
-  for (const id of ids) {
-    const element = byIdOrForm(id);
-    if (arrived && element && element.parentElement === arrived.parentElement) {
-      move(element, arrived.parentElement, arrived);
-    }
+// The list's elements this page has, put in the order the server has them now. `before` alone is
+// not enough: this page may show a move of its own that the server has not made yet, and the
+// element named may stand elsewhere here; the last frame to touch a list leaves it in the
+// database's order. Elements the order does not name (on their way elsewhere) go first.
+function reorder(parent, order) {
+  if (!Array.isArray(order)) return;
+  const wanted = [];
+  for (const id of order) {
+    const el = typeof id === "string" ? byIdOrForm(id) : null;
+    if (el && el.parentElement === parent) wanted.push(el);
   }
+  const shown = [...parent.children].filter((el) => wanted.includes(el));
+  if (shown.every((el, index) => el === wanted[index])) return;
+  const focus = focusNow();
+  const end = parent.querySelector(":scope > [data-end]");
+  for (const el of wanted) move(el, parent, end);
+  restoreFocus(focus);
+  changed(null);
 }
 
 function removeElement(id, by, { quiet = false } = {}) {
@@ -574,6 +635,27 @@ document.addEventListener("blueprint:drag", (event) => {
 
 // --- This tab's operations -----------------------------------------------------------------------
 
+// A refused op: a status 500 (the server failed, nothing was saved) is sent again a few times;
+// anything else is final, and the page goes back to what the database holds.
+function refused(frame) {
+  const clientId = frame.client_id;
+  const failures = (serverFailures.get(clientId) || 0) + 1;
+  if (frame.status >= 500 && failures <= SERVER_RETRIES && queue.some((item) => item.client_id === clientId)) {
+    serverFailures.set(clientId, failures);
+    if (failures === 1) toast(frame.detail || "The server could not save that change; trying again.", "info");
+    setTimeout(() => {
+      const item = queue.find((queued) => queued.client_id === clientId);
+      if (item && connected) sendFrame(item);
+    }, TIMINGS.formRetry * failures);
+    showStatus();
+    return;
+  }
+  serverFailures.delete(clientId);
+  settle(clientId);
+  toast(frame.detail || "The server refused that change.", "error");
+  resyncFully();
+}
+
 export function send(op, payload) {
   const item = { type: "op", client_id: newId(), op, payload };
   queue.push(item);
@@ -695,7 +777,7 @@ window.addEventListener(
     pend(elt);
     if (connected) {
       clearTimeout(formRetryTimer);
-      formRetryTimer = setTimeout(resubmitPendingForms, FORM_RETRY_MS);
+      formRetryTimer = setTimeout(resubmitPendingForms, TIMINGS.formRetry);
     }
   },
   true,

@@ -61,7 +61,7 @@ def _drop_duplicates(doc: HtmlElement, fresh: HtmlElement) -> None:
                 other.drop_tree()
 
 
-def _place(doc: HtmlElement, fragment: Mapping[str, Any], unplaced: dict[str, list[str]]) -> None:
+def _place(doc: HtmlElement, fragment: Mapping[str, Any]) -> None:
     old = by_id(doc, fragment["id"])
     if old is not None:
         old.drop_tree()
@@ -69,34 +69,36 @@ def _place(doc: HtmlElement, fragment: Mapping[str, Any], unplaced: dict[str, li
     if parent is None:
         return
     new = element(fragment["html"])
-    before_id = fragment.get("before")
-    before = by_id(doc, before_id)
+    end = next((child for child in parent if child.get("data-end") is not None), None)
+    before = by_id(doc, fragment.get("before"))
     if before is None or before.getparent() is not parent:
-        before = next((child for child in parent if child.get("data-end") is not None), None)
-        if before_id:
-            unplaced.setdefault(before_id, []).append(fragment["id"])
+        before = end
     if before is not None:
         before.addprevious(new)
     else:
         parent.append(new)
     _drop_duplicates(doc, new)
-    # What was placed "before X" while X was not in that list yet goes before X once X arrives
-    # (live.js's settleUnplaced): the fragment was rendered when X already stood there.
-    arrived = new
-    for waiting_id in unplaced.pop(fragment["id"], []):
-        waiting = by_id(doc, waiting_id)
-        if waiting is not None and waiting.getparent() is arrived.getparent():
-            arrived.addprevious(waiting)
+    _reorder(doc, parent, fragment.get("order"), end)
 
 
-def apply_fragments(
-    doc: HtmlElement, fragments: Iterable[Mapping[str, Any]], unplaced: dict[str, list[str]] | None = None
-) -> None:
-    """Apply fragments in order, as the protocol says; a missing target means nothing to do.
+def _reorder(doc: HtmlElement, parent: HtmlElement, order: Any, end: HtmlElement | None) -> None:
+    """Put the elements of ``order`` that are in ``parent`` in that order, after the others and
+    before the end marker, as live.js's ``reorder`` does."""
+    if not isinstance(order, list):
+        return
+    wanted = [el for el in (by_id(doc, i) for i in order) if el is not None and el.getparent() is parent]
+    if [child for child in parent if child in wanted] == wanted:
+        return
+    for el in wanted:
+        parent.remove(el)
+        if end is not None:
+            end.addprevious(el)
+        else:
+            parent.append(el)
 
-    ``unplaced`` is the page's memory of elements placed before one that had not arrived yet
-    (live.js keeps it for the life of the page): pass the same dict for every frame of a page."""
-    unplaced = {} if unplaced is None else unplaced
+
+def apply_fragments(doc: HtmlElement, fragments: Iterable[Mapping[str, Any]]) -> None:
+    """Apply fragments in order, as the protocol says; a missing target means nothing to do."""
     for fragment in fragments:
         do = fragment["do"]
         if do == "replace":
@@ -110,7 +112,7 @@ def apply_fragments(
             if old is not None:
                 old.drop_tree()
         elif do == "place":
-            _place(doc, fragment, unplaced)
+            _place(doc, fragment)
         elif do == "prepend":
             old = by_id(doc, fragment["id"])
             if old is not None:
@@ -126,11 +128,9 @@ def apply_fragments(
             raise AssertionError(f"unknown fragment {do!r}")
 
 
-def apply_frame(
-    doc: HtmlElement, frame: Mapping[str, Any], unplaced: dict[str, list[str]] | None = None
-) -> None:
+def apply_frame(doc: HtmlElement, frame: Mapping[str, Any]) -> None:
     """An ``op`` frame: its fragments, then ``#board[data-rev]`` kept current, as live.js does."""
-    apply_fragments(doc, frame["fragments"], unplaced)
+    apply_fragments(doc, frame["fragments"])
     board = by_id(doc, "board")
     if board is not None:
         board.set("data-rev", str(frame["rev"]))

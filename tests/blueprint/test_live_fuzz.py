@@ -120,8 +120,8 @@ class Tab:
     # the board was fetched over HTTP (offline, after a refusal) since the page loaded: that
     # replaces #board only, so the title outside it may be stale, as in live.js
     jumped: bool = False
-    # elements placed before one not on the page yet (live.js's `unplaced`, kept for the page's life)
-    unplaced: dict[str, list[str]] = field(default_factory=dict)
+    # a refusal asked for the whole board and it has not come yet (live.js's needsReset)
+    needs_reset: bool = False
     journal: list[str] = field(default_factory=list)  # what the page went through, for a failure
 
     def new_id(self) -> str:
@@ -196,8 +196,7 @@ class Fuzz:
         board = live_dom.by_id(tab.doc, "board")
         assert board is not None
         tab.rev = int(board.get("data-rev"))
-        tab.syncing, tab.waiting, tab.jumped = False, [], False
-        tab.unplaced = {}
+        tab.syncing, tab.waiting, tab.jumped, tab.needs_reset = False, [], False, False
         self.log(tab, f"page load at rev {tab.rev}")
 
     async def connect(self, tab: Tab) -> None:
@@ -215,9 +214,10 @@ class Fuzz:
                 break
             assert first["type"] == "presence", first
         self.log(tab, f"connected (server at rev {first['rev']}), queue {len(tab.queue)}")
-        # live.js welcomed(): ask for what was missed, then send the queue again
+        # live.js welcomed(): ask for what was missed (the whole board, when a refusal asked for it
+        # and the answer was lost with the connection), then send the queue again
         tab.connected = True
-        await self.request_sync(tab, tab.rev)
+        await self.request_sync(tab, 0 if tab.needs_reset else tab.rev)
         for item in tab.queue:
             await self.send(tab, item)
 
@@ -337,7 +337,7 @@ class Fuzz:
                 if fragment["do"] != "prepend"
             )
         )
-        live_dom.apply_frame(tab.doc, frame, tab.unplaced)
+        live_dom.apply_frame(tab.doc, frame)
         tab.rev = frame["rev"]
         if frame["client_id"]:
             if any(item["client_id"] == frame["client_id"] for item in tab.queue):
@@ -355,7 +355,7 @@ class Fuzz:
         await self.drain_waiting(tab)
 
     async def reset_arrived(self, tab: Tab, frame: dict[str, Any]) -> None:
-        tab.syncing = False
+        tab.syncing, tab.needs_reset = False, False
         # the board, then the title and the activity panel, as live.js does
         live_dom.apply_fragments(tab.doc, [{"do": "board", "html": frame["html"]}, *frame["fragments"]])
         tab.rev = frame["rev"]
@@ -375,6 +375,7 @@ class Fuzz:
         await self.send(tab, {"type": "sync", "since": since})
 
     async def resync_fully(self, tab: Tab) -> None:
+        tab.needs_reset = True
         if tab.connected:
             await self.request_sync(tab, 0)
         else:
@@ -388,6 +389,7 @@ class Fuzz:
         tab.inbox.append({"type": "_fetched", "html": response.content.decode()})
 
     async def board_fetched(self, tab: Tab, frame: dict[str, Any]) -> None:
+        tab.needs_reset = False
         live_dom.apply_fragments(tab.doc, [{"do": "board", "html": frame["html"]}])
         board = live_dom.by_id(tab.doc, "board")
         assert board is not None
@@ -500,12 +502,42 @@ class Fuzz:
             must_fail = True  # a viewer's every edit is refused
         item = {"type": "op", "client_id": client_id, "op": op, "payload": payload}
         self.sent[client_id] = Sent(tab.name, op, payload, must_fail)
+        if tab.can_edit and op in ("offer.move", "stage.move"):
+            self.move_on_the_page(tab, op, payload)
         tab.queue.append(item)
         self.log(
             tab, f"op {client_id} {op} {json.dumps(payload, ensure_ascii=False)}{' (must fail)' * must_fail}"
         )
         if tab.connected:
             await self.send(tab, item)
+
+    def move_on_the_page(self, tab: Tab, op: str, payload: dict[str, Any]) -> None:
+        """The page moves the card or column at once, before the operation is sent (dragdrop.js's
+        drop and move buttons): until its frame comes back, frames of others arrive on a page that
+        already shows this move."""
+        kind = "offer" if op == "offer.move" else "stage"
+        moving = live_dom.by_id(tab.doc, f"{kind}-{payload['key']}")
+        parent_id = f"stage-{payload.get('stage')}-offers" if kind == "offer" else "columns"
+        if kind == "offer" and not payload.get("stage") and moving is not None:
+            parent_id = moving.getparent().get("id")
+        parent = live_dom.by_id(tab.doc, parent_id)
+        if moving is None or parent is None:
+            return
+        neighbour_key = payload.get("before") or payload.get("after")
+        neighbour = live_dom.by_id(tab.doc, f"{kind}-{neighbour_key}") if neighbour_key else None
+        if neighbour is moving or (neighbour is not None and neighbour.getparent() is not parent):
+            return  # a move the server refuses: the page would not have made it
+        moving.getparent().remove(moving)
+        if neighbour is not None and payload.get("before"):
+            neighbour.addprevious(moving)
+        elif neighbour is not None:
+            neighbour.addnext(moving)
+        else:
+            end = next((child for child in parent if child.get("data-end") is not None), None)
+            if end is not None:
+                end.addprevious(moving)
+            else:
+                parent.append(moving)
 
     async def act(self) -> None:
         rng = self.rng

@@ -89,7 +89,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-@pytest.fixture(scope="session")
+# Package-scoped, not session-scoped: Playwright's sync API keeps an event loop running in this
+# thread while it is started, and async_to_sync refuses to run in a thread with a running loop. So
+# it is stopped whenever the next test is not a browser test (pytest tears down a package's
+# fixtures on leaving it), and the socket tests that follow in the same xdist worker can run.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     if not os.path.exists(CHROMIUM):
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")

@@ -265,9 +265,11 @@ def test_an_op_the_server_fails_on_does_not_leave_the_page_saving_a_move_it_neve
                 ws.send(
                     json.dumps(
                         {
-                            "type": "error",
-                            "detail": "The server could not handle that message; try again later.",
-                            "errors": {"frame": ["Server error."]},
+                            "type": "refused",
+                            "client_id": frame["client_id"],
+                            "status": 500,
+                            "detail": "The server could not save this change just now; it was not saved. Trying again.",
+                            "errors": {"server": ["Server error."]},
                         }
                     )
                 )
