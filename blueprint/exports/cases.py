@@ -19,6 +19,7 @@ decision day ``at`` matters only to ``within_last_days`` conditions. Pure: no da
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,11 @@ class AcceptanceCase:
     offer: str | None
     fallback: bool
     why: str
+
+    @property
+    def profile_shown(self) -> list[tuple[str, str]]:
+        """The profile as people read it in the spec: (key, the value as JSON)."""
+        return [(key, json.dumps(value, ensure_ascii=False)) for key, value in self.profile.items()]
 
     def as_json(self, *, at: str, version: int | str) -> dict[str, Any]:
         return {

@@ -1,0 +1,92 @@
+"""Every export format of a subject, as bytes with a media type and a file name.
+
+``format`` is one of ``FORMATS``: the spec (``html``, ``md``, ``pdf``), the diagram (``svg``,
+``png``, ``diagram-pdf``, ``dot``), the machine forms (``json``, ``dmn``) and the acceptance test
+cases (``cases``). The API's ``export/`` and the bench call ``export_render``; nothing else
+decides what a format holds.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from blueprint.exports.cases import cases_json
+from blueprint.exports.diagram import (
+    INSTALL_HINT,
+    DiagramFailed,
+    GraphvizMissing,
+    diagram_dot,
+    diagram_render,
+    graphviz_available,
+    svg_inline,
+)
+from blueprint.exports.dmn import dmn_xml
+from blueprint.exports.spec import Spec, spec_build, spec_html, spec_markdown, spec_pdf
+from blueprint.exports.subject import ExportSubject
+
+# format → (media type, file name suffix)
+FORMATS: dict[str, tuple[str, str]] = {
+    "json": ("application/json", "json"),
+    "md": ("text/markdown; charset=utf-8", "md"),
+    "html": ("text/html; charset=utf-8", "html"),
+    "pdf": ("application/pdf", "pdf"),
+    "dmn": ("application/xml", "dmn"),
+    "dot": ("text/vnd.graphviz; charset=utf-8", "dot"),
+    "svg": ("image/svg+xml", "svg"),
+    "png": ("image/png", "png"),
+    "diagram-pdf": ("application/pdf", "diagram.pdf"),
+    "cases": ("application/json", "cases.json"),
+}
+DRAWN = frozenset({"svg", "png", "diagram-pdf"})  # need Graphviz's dot
+
+
+@dataclass(frozen=True)
+class Rendered:
+    body: bytes
+    media_type: str
+    filename: str
+
+
+def spec_of(subject: ExportSubject, *, draw: bool = True) -> Spec:
+    """The subject's spec with its diagram drawn (``draw``), or a note saying why it is not; the
+    Markdown form carries the DOT source instead and needs no drawing."""
+    source = diagram_dot(subject)
+    svg: str | None = None
+    note = ""
+    if not draw:
+        pass
+    elif graphviz_available():
+        try:
+            svg = svg_inline(diagram_render(source, "svg"))
+        except (GraphvizMissing, DiagramFailed) as exc:
+            note = exc.message
+    else:
+        note = INSTALL_HINT
+    return spec_build(subject, svg=svg, diagram_note=note, dot=source)
+
+
+def export_render(subject: ExportSubject, fmt: str) -> Rendered:
+    """The subject in format ``fmt`` (a key of ``FORMATS``). Raises ``GraphvizMissing`` or
+    ``DiagramFailed`` (503) for a drawn format without a working ``dot``, ``PdfUnavailable`` (503)
+    for the PDF spec without Pango."""
+    media_type, suffix = FORMATS[fmt]
+    filename = f"{subject.filename_stem}.{suffix}"
+    body: bytes
+    if fmt == "json":
+        body = json.dumps(subject.json_export(), indent=2, ensure_ascii=False).encode()
+    elif fmt == "cases":
+        body = json.dumps(cases_json(subject), indent=2, ensure_ascii=False).encode()
+    elif fmt == "dmn":
+        body = dmn_xml(subject)
+    elif fmt == "dot":
+        body = diagram_dot(subject).encode()
+    elif fmt in DRAWN:
+        body = diagram_render(diagram_dot(subject), "pdf" if fmt == "diagram-pdf" else fmt)  # type: ignore[arg-type]
+    elif fmt == "md":
+        body = spec_markdown(spec_of(subject, draw=False)).encode()
+    elif fmt == "html":
+        body = spec_html(spec_of(subject)).encode()
+    else:  # pdf: the spec, printed
+        body = spec_pdf(spec_html(spec_of(subject)))
+    return Rendered(body=body, media_type=media_type, filename=filename)
