@@ -78,7 +78,9 @@ class DecisionRow:
 
     @property
     def conditions(self) -> str:
-        return groups_text(self.groups, everyone="Everyone in the stage" if not self.fallback else "Everyone else")
+        return groups_text(
+            self.groups, everyone="Everyone in the stage" if not self.fallback else "Everyone else"
+        )
 
 
 @dataclass
@@ -154,8 +156,7 @@ def groups_text(groups: Sequence[Sequence[str]], *, everyone: str) -> str:
 
 def _sentences(groups: Any, catalog: Mapping[str, AttributeSpec]) -> list[list[str]]:
     return [
-        [condition_sentence(c, catalog.get(c.get("attribute", ""))) for c in group]
-        for group in groups or []
+        [condition_sentence(c, catalog.get(c.get("attribute", ""))) for c in group] for group in groups or []
     ]
 
 
@@ -271,7 +272,8 @@ def spec_build(subject: ExportSubject, *, svg: str | None, diagram_note: str = "
             )
         )
 
-    attributes, unused = [], []
+    attributes: list[AttributeRow] = []
+    unused: list[AttributeRow] = []
     for a in snapshot.get("attributes", []):
         row = AttributeRow(
             key=str(a["key"]),
@@ -281,7 +283,9 @@ def spec_build(subject: ExportSubject, *, svg: str | None, diagram_note: str = "
             allowed=_allowed(a),
             source=str(a.get("source") or ""),
             description=str(a.get("description") or ""),
-            needed_by=[f"{stage}: {', '.join(users)}" for stage, users in needed.get(str(a["key"]), {}).items()],
+            needed_by=[
+                f"{stage}: {', '.join(users)}" for stage, users in needed.get(str(a["key"]), {}).items()
+            ],
         )
         (attributes if row.needed_by else unused).append(row)
 
@@ -334,12 +338,18 @@ def _profile_text(profile: Mapping[str, Any]) -> str:
 def spec_markdown(spec: Spec) -> str:
     out: list[str] = [f"# {md(spec.title)} — requirements spec", ""]
     if spec.is_draft:
-        out += [f"> **{md(spec.label.upper())}.** This spec is of the board as it is now, not of an approved version.", ""]
+        out += [
+            f"> **{md(spec.label.upper())}.** This spec is of the board as it is now, not of an approved version.",
+            "",
+        ]
     else:
         out += [f"**{md(spec.label)}**", ""]
     out += ["## 1. Purpose and context", ""]
     out += [md(spec.description) if spec.description else "_No description given._", ""]
-    out += [f"- **Context:** {md(spec.context) or '—'}", f"- **Channels:** {md(', '.join(spec.channels)) or '—'}"]
+    out += [
+        f"- **Context:** {md(spec.context) or '—'}",
+        f"- **Channels:** {md(', '.join(spec.channels)) or '—'}",
+    ]
     out += [
         f"- **Size:** {len(spec.stages)} stages, {spec.offer_count} offers, {len(spec.attributes)} attributes used",
         f"- **Decision day of this spec:** {spec.at} (places “within the last N days” on the calendar)",
@@ -356,16 +366,30 @@ def spec_markdown(spec: Spec) -> str:
         "",
     ]
     out += ["## 3. Data requirements", ""]
-    out += ["Every attribute the decision logic reads. A profile that lacks one meets no condition on it.", ""]
+    out += [
+        "Every attribute the decision logic reads. A profile that lacks one meets no condition on it.",
+        "",
+    ]
     out += _md_table(
         ["Attribute", "Key", "Kind", "Type", "Allowed values", "Source system", "Needed by"],
         [
-            [md(a.label), f"`{a.key}`", md(a.kind), md(a.type), md(a.allowed), md(a.source) or "—", md("; ".join(a.needed_by))]
+            [
+                md(a.label),
+                f"`{a.key}`",
+                md(a.kind),
+                md(a.type),
+                md(a.allowed),
+                md(a.source) or "—",
+                md("; ".join(a.needed_by)),
+            ]
             for a in spec.attributes
         ],
     )
     if spec.unused:
-        out += [f"In the catalog but not used by any condition: {md(', '.join(a.label for a in spec.unused))}.", ""]
+        out += [
+            f"In the catalog but not used by any condition: {md(', '.join(a.label for a in spec.unused))}.",
+            "",
+        ]
     out += ["## 4. Decision logic per stage", ""]
     out += [
         "For each stage the customer is in (its entry rules hold), the offers are tried in priority order; the "
@@ -383,7 +407,15 @@ def spec_markdown(spec: Spec) -> str:
         out += _md_table(
             ["Priority", "Offer", "Key", "Channel", "Conditions", "Fallback", "Lint"],
             [
-                [r.priority, md(r.name), f"`{r.key}`", md(r.channel) or "—", md(r.conditions), "yes" if r.fallback else "—", md(", ".join(r.findings)) or "—"]
+                [
+                    r.priority,
+                    md(r.name),
+                    f"`{r.key}`",
+                    md(r.channel) or "—",
+                    md(r.conditions),
+                    "yes" if r.fallback else "—",
+                    md(", ".join(r.findings)) or "—",
+                ]
                 for r in stage.rows
             ],
         )
@@ -422,7 +454,11 @@ def spec_markdown(spec: Spec) -> str:
         out += _md_table(
             ["Case", "Profile", "Expected"],
             [
-                [md(c.name), md(_profile_text(c.profile)), f"`{c.offer}`" + (" (fallback)" if c.fallback else "") if c.offer else "no offer"]
+                [
+                    md(c.name),
+                    md(_profile_text(c.profile)),
+                    f"`{c.offer}`" + (" (fallback)" if c.fallback else "") if c.offer else "no offer",
+                ]
                 for c in stage.cases
             ],
         )

@@ -8,6 +8,7 @@ from blueprint.services.blueprints import (
     membership_remove,
     membership_set,
 )
+from blueprint.services.imports import blueprint_import
 from blueprint.services.operations import HANDLERS, operation_apply, operations_apply, require_role, role_of
 from blueprint.services.undo import UndoResult, undo_step
 from blueprint.services.versions import version_publish
@@ -19,6 +20,7 @@ __all__ = [
     "blueprint_create",
     "blueprint_delete",
     "blueprint_duplicate",
+    "blueprint_import",
     "membership_remove",
     "membership_set",
     "operation_apply",
