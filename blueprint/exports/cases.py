@@ -99,7 +99,9 @@ def acceptance_cases(subject: ExportSubject) -> CaseSet:
             left = space.outside(reach, above) if reach else None
             if left is None:
                 reason = (
-                    "its conditions can never hold for a customer in the stage (lint: contradiction)"
+                    "no customer can ever enter the stage (lint: contradiction in its entry)"
+                    if not population
+                    else "its conditions can never hold for a customer in the stage (lint: contradiction)"
                     if not reach
                     else "every customer it matches is taken by higher offers, so it is never shown "
                     "(lint: shadowed-offer or duplicate-offer)"

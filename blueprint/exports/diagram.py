@@ -96,6 +96,11 @@ def wrapped(text: str, width: int = WRAP, *, limit: int = SENTENCE_CAP) -> str:
     return '<BR ALIGN="LEFT"/>'.join(esc(line) for line in lines) + '<BR ALIGN="LEFT"/>'
 
 
+def _small(text: str) -> str:
+    """Small muted text; nothing at all for none (dot refuses an empty FONT element)."""
+    return f'<FONT POINT-SIZE="8" COLOR="{MUTED}">{esc(text)}</FONT>' if text.strip() else " "
+
+
 def _attr(value: str) -> str:
     """A value for an attribute of an HTML-like label (TOOLTIP, ID)."""
     return esc(capped(value, 600))
@@ -226,7 +231,7 @@ def card_label(
     rows = [
         f'<TR><TD ALIGN="LEFT" BALIGN="LEFT" BGCOLOR="{head_bg}" WIDTH="{CARD_WIDTH - 70}">'
         f'<FONT POINT-SIZE="9" COLOR="{MUTED}">{number}</FONT>  <B>{wrapped(name, 30, limit=90)}</B></TD>'
-        f'<TD ALIGN="RIGHT" VALIGN="TOP" BGCOLOR="{head_bg}" WIDTH="70"><FONT POINT-SIZE="8" COLOR="{MUTED}">{esc(capped(channel, 18))}</FONT></TD></TR>'
+        f'<TD ALIGN="RIGHT" VALIGN="TOP" BGCOLOR="{head_bg}" WIDTH="70">{_small(capped(channel, 18))}</TD></TR>'
     ]
     if fallback:
         rows.append(

@@ -31,12 +31,12 @@ const summary = decisions.map((d) => ({
   name: d.name,
   label: d.label || null,
   hitPolicy: d.decisionLogic.hitPolicy,
-  inputs: d.decisionLogic.input.map((i) => i.inputExpression.text),
-  outputs: d.decisionLogic.output.map((o) => o.name),
-  rules: d.decisionLogic.rule.map((r) => ({
+  inputs: (d.decisionLogic.input || []).map((i) => i.inputExpression.text),
+  outputs: (d.decisionLogic.output || []).map((o) => o.name),
+  rules: (d.decisionLogic.rule || []).map((r) => ({
     description: r.description || null,
-    inputs: r.inputEntry.map((e) => e.text),
-    outputs: r.outputEntry.map((e) => e.text),
+    inputs: (r.inputEntry || []).map((e) => e.text),
+    outputs: (r.outputEntry || []).map((e) => e.text),
   })),
   requires: (d.informationRequirement || []).map((r) =>
     r.requiredDecision ? r.requiredDecision.href : r.requiredInput.href),
@@ -49,9 +49,9 @@ function valueOf(type, value) {
 }
 
 function decide(table, context) {
-  const values = table.input.map((i) => feel('expr', i.inputExpression.text, context));
-  for (const rule of table.rule) {
-    const holds = rule.inputEntry.every((entry, i) => {
+  const values = (table.input || []).map((i) => feel('expr', i.inputExpression.text, context));
+  for (const rule of table.rule || []) {
+    const holds = (rule.inputEntry || []).every((entry, i) => {
       const text = entry.text.trim();
       if (text === '-' || text === '') return true;
       return feel('test', text, { ...context, '?': values[i] }) === true;
