@@ -102,8 +102,9 @@ def _small(text: str) -> str:
 
 
 def _attr(value: str) -> str:
-    """A value for an attribute of an HTML-like label (TOOLTIP, ID)."""
-    return esc(capped(value, 600))
+    """A quoted attribute's value (tooltip): Graphviz reads backslashes in it as escapes (``\\N``,
+    ``\\l``), so each is doubled; a trailing one would otherwise swallow the closing quote."""
+    return capped(_CONTROL.sub(" ", value), 600).replace("\\", "\\\\")
 
 
 # --- Findings per place ---------------------------------------------------------------------------
@@ -309,7 +310,7 @@ def diagram_graph(subject: ExportSubject) -> graphviz.Digraph:
             "label": title_label(subject),
             "pad": "0.3",
             "bgcolor": "white",
-            "tooltip": subject.title,
+            "tooltip": _attr(subject.title),
         },
         node_attr={"shape": "plain", "fontname": FONT, "fontsize": "10", "fontcolor": INK},
         edge_attr={"color": "#8a96a6", "arrowsize": "0.7"},
