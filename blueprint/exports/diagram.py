@@ -363,17 +363,19 @@ def diagram_dot(subject: ExportSubject) -> str:
     return diagram_graph(subject).source
 
 
-def diagram_render(dot_source: str, fmt: Format) -> bytes:
-    """Draw the DOT source with ``dot`` as SVG, PNG or PDF. Raises ``GraphvizMissing`` when
+def diagram_render(dot_source: str, fmt: Format, *, fit_inches: int | None = None, dpi: int = 96) -> bytes:
+    """Draw the DOT source with ``dot`` as SVG, PNG or PDF; ``fit_inches`` scales a larger drawing
+    down to fit that square (the PDF spec's raster picture). Raises ``GraphvizMissing`` when
     Graphviz is not installed and ``DiagramFailed`` when it cannot draw this one."""
     if fmt not in FORMATS:
         raise ValueError(fmt)
     dot = shutil.which("dot")
     if dot is None:
         raise GraphvizMissing(INSTALL_HINT, field="format")
+    options = [f"-Gsize={fit_inches},{fit_inches}", f"-Gdpi={dpi}"] if fit_inches else []
     try:
         done = subprocess.run(
-            [dot, f"-T{fmt}"],
+            [dot, f"-T{fmt}", *options],
             input=dot_source.encode(),
             capture_output=True,
             timeout=RENDER_TIMEOUT,

@@ -8,6 +8,7 @@ decides what a format holds.
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 
@@ -39,6 +40,10 @@ FORMATS: dict[str, tuple[str, str]] = {
     "cases": ("application/json", "cases.json"),
 }
 DRAWN = frozenset({"svg", "png", "diagram-pdf"})  # need Graphviz's dot
+# the PDF spec's picture of the diagram: at most 40 inches a side at 100 dpi (4000 pixels), so an A3
+# sheet shows it sharp and a zoom still reads a large blueprint
+PNG_FIT_INCHES = 40
+PNG_DPI = 100
 
 
 @dataclass(frozen=True)
@@ -48,22 +53,31 @@ class Rendered:
     filename: str
 
 
-def spec_of(subject: ExportSubject, *, draw: bool = True) -> Spec:
-    """The subject's spec with its diagram drawn (``draw``), or a note saying why it is not; the
-    Markdown form carries the DOT source instead and needs no drawing."""
+def spec_of(subject: ExportSubject, *, draw: str = "svg") -> Spec:
+    """The subject's spec with its diagram drawn — ``draw`` "svg" (inline, for the HTML), "png" (a
+    picture, for the PDF: WeasyPrint lays out a big SVG far more slowly than it places an image;
+    the vector drawing is the diagram-pdf and svg exports) or "" (the Markdown form, which carries
+    the DOT source) — or with a note saying why it cannot be drawn."""
     source = diagram_dot(subject)
     svg: str | None = None
+    png = ""
     note = ""
     if not draw:
         pass
     elif graphviz_available():
         try:
-            svg = svg_inline(diagram_render(source, "svg"))
+            if draw == "png":
+                picture = diagram_render(source, "png", fit_inches=PNG_FIT_INCHES, dpi=PNG_DPI)
+                png = "data:image/png;base64," + base64.b64encode(picture).decode()
+            else:
+                svg = svg_inline(diagram_render(source, "svg"))
         except (GraphvizMissing, DiagramFailed) as exc:
             note = exc.message
     else:
         note = INSTALL_HINT
-    return spec_build(subject, svg=svg, diagram_note=note, dot=source)
+    spec = spec_build(subject, svg=svg, diagram_note=note, dot=source)
+    spec.png = png
+    return spec
 
 
 def export_render(subject: ExportSubject, fmt: str) -> Rendered:
@@ -84,9 +98,9 @@ def export_render(subject: ExportSubject, fmt: str) -> Rendered:
     elif fmt in DRAWN:
         body = diagram_render(diagram_dot(subject), "pdf" if fmt == "diagram-pdf" else fmt)  # type: ignore[arg-type]
     elif fmt == "md":
-        body = spec_markdown(spec_of(subject, draw=False)).encode()
+        body = spec_markdown(spec_of(subject, draw="")).encode()
     elif fmt == "html":
         body = spec_html(spec_of(subject)).encode()
     else:  # pdf: the spec, printed
-        body = spec_pdf(spec_html(spec_of(subject)))
+        body = spec_pdf(spec_html(spec_of(subject, draw="png")))
     return Rendered(body=body, media_type=media_type, filename=filename)

@@ -61,7 +61,7 @@ class AttributeRow:
     allowed: str
     source: str
     description: str
-    needed_by: list[str]  # "Stage: entry, Offer name, …" per stage that reads it
+    needed_by: list[str]  # "Stage: entry rules, offer_key, …" per stage that reads it (keys: short and exact)
 
 
 @dataclass
@@ -137,6 +137,7 @@ class Spec:
     dot: str
     svg: str | None  # the diagram inline; None when Graphviz is missing
     diagram_note: str = ""
+    png: str = ""  # the diagram as a data: URI picture, for the PDF (``formats.spec_of``)
     cases_json: str = field(default="", repr=False)
 
     @property
@@ -221,7 +222,7 @@ def spec_build(subject: ExportSubject, *, svg: str | None, diagram_note: str = "
     cases: CaseSet = acceptance_cases(subject)
     offer_marks, _stage_marks = findings_by_place(report.findings)
 
-    # per attribute, per stage (in order): "entry" and the names of the offers that read it
+    # per attribute, per stage (in order): its entry rules and the keys of the offers that read it
     needed: dict[str, dict[str, list[str]]] = {}
 
     def need(attribute: str, stage_name: str, what: str) -> None:
@@ -234,7 +235,7 @@ def spec_build(subject: ExportSubject, *, svg: str | None, diagram_note: str = "
         skey, sname = str(stage["key"]), str(stage.get("name") or stage["key"])
         for group in stage.get("entry") or []:
             for c in group:
-                need(c["attribute"], sname, "entry")
+                need(c["attribute"], sname, "entry rules")
         shown = {c.offer for c in cases.of_stage(skey)}
         rows: list[DecisionRow] = []
         priority = 0
@@ -242,7 +243,7 @@ def spec_build(subject: ExportSubject, *, svg: str | None, diagram_note: str = "
             okey, oname = str(offer["key"]), str(offer.get("name") or offer["key"])
             for group in offer.get("groups") or []:
                 for c in group:
-                    need(c["attribute"], sname, oname)
+                    need(c["attribute"], sname, okey)
             if not offer.get("fallback"):
                 priority += 1
             marks = offer_marks.get(okey)
@@ -367,7 +368,8 @@ def spec_markdown(spec: Spec) -> str:
     ]
     out += ["## 3. Data requirements", ""]
     out += [
-        "Every attribute the decision logic reads. A profile that lacks one meets no condition on it.",
+        "Every attribute the decision logic reads, and where: a stage's entry rules and the offers (by key) whose "
+        "conditions need it. A profile that lacks one meets no condition on it.",
         "",
     ]
     out += _md_table(

@@ -89,7 +89,7 @@ def subject() -> ExportSubject:
 
 
 def test_the_markdown_has_every_section_and_marks_the_draft(subject: ExportSubject) -> None:
-    md = spec_markdown(spec_of(subject, draw=False))
+    md = spec_markdown(spec_of(subject, draw=""))
     positions = [md.index(heading) for heading in SECTIONS]
     assert positions == sorted(positions)
     assert md.startswith("# Retail \\| web — requirements spec")
@@ -98,16 +98,16 @@ def test_the_markdown_has_every_section_and_marks_the_draft(subject: ExportSubje
 
 
 def test_data_requirements_list_each_attribute_used_with_who_needs_it(subject: ExportSubject) -> None:
-    spec = spec_of(subject, draw=False)
+    spec = spec_of(subject, draw="")
     rows = {a.key: a for a in spec.attributes}
     assert set(rows) == {"age", "segment"}
     assert rows["segment"].allowed == "One of: Gold, Silver" and rows["segment"].source == "Data warehouse"
-    assert rows["age"].needed_by == ["Welcome: entry, Gold <card>"]
+    assert rows["age"].needed_by == ["Welcome: entry rules, gold"]
     assert [a.key for a in spec.unused] == ["city"]
 
 
 def test_each_stage_has_its_entry_rules_and_decision_table(subject: ExportSubject) -> None:
-    spec = spec_of(subject, draw=False)
+    spec = spec_of(subject, draw="")
     welcome = spec.stages[0]
     assert welcome.entry_text == "Age is at least 18 years"
     assert [(r.priority, r.key, r.fallback) for r in welcome.rows] == [
@@ -159,7 +159,7 @@ def test_the_html_is_a_whole_escaped_document(subject: ExportSubject) -> None:
 
 def test_a_pdf_is_printed_and_its_first_page_renders(subject: ExportSubject, tmp_path: Path) -> None:
     pdfium = pytest.importorskip("pypdfium2")
-    pdf = spec_pdf(spec_html(spec_of(subject)))
+    pdf = spec_pdf(spec_html(spec_of(subject, draw="png")))
     assert pdf.startswith(b"%PDF-")
     document = pdfium.PdfDocument(pdf)
     try:
