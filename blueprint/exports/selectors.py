@@ -30,8 +30,8 @@ def version_block(version: Version) -> dict[str, Any]:
         "rev": version.rev,
         "note": version.note,
         "author": version.author.get_username() if version.author is not None else None,
-        "created_at": version.created_at.isoformat() if version.created_at else None,
-        "decided_at": version.decided_at.isoformat() if version.decided_at else None,
+        "created_at": version.created_at.isoformat(timespec="seconds") if version.created_at else None,
+        "decided_at": version.decided_at.isoformat(timespec="seconds") if version.decided_at else None,
         "approvals": [],
     }
 

@@ -14,7 +14,9 @@ import json
 from typing import Any
 
 import pytest
+from django.db import transaction
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from blueprint.errors import Forbidden, InvalidInput
@@ -151,3 +153,54 @@ def test_the_api_refuses_a_malformed_import_with_the_path(
         "/api/v1/blueprints/import/", json.dumps({**exported, "extra": 1}), content_type="application/json"
     )
     assert_error(response, 400, "extra", "Unknown field")
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+def _places(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every place in a JSON document, as the keys and indexes that lead to it."""
+    found = [path]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _places(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _places(item, (*path, index))
+    return found
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(place=st.integers(min_value=0), replacement=JSON_VALUES)
+def test_an_export_with_any_part_replaced_is_imported_or_refused_by_path(
+    users: dict[str, Any], exported: dict[str, Any], place: int, replacement: Any
+) -> None:
+    places = _places(exported)[1:]
+    path = places[place % len(places)]
+    data = copy.deepcopy(exported)
+    target: Any = data
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = replacement
+    before = Blueprint.objects.count()
+    try:
+        with transaction.atomic():
+            imported = blueprint_import(actor=users["editor"], data=data)
+            transaction.set_rollback(True)
+    except InvalidInput as exc:
+        assert exc.problems and all(isinstance(m, str) for ms in exc.problems.values() for m in ms)
+        assert Blueprint.objects.count() == before
+    else:
+        assert imported.pk is not None
