@@ -13,8 +13,8 @@ Per stage there is one decision, "<stage>: offer", whose decision table has
   FEEL list of strings, item definition ``tStringList``), and for choices the allowed values;
 - one rule per group of each offer (an offer matches when any group does: OR of ANDs), each input
   entry a FEEL unary test — ``"Gold"``, ``"Gold","Silver"``, ``>= 18``, ``[18..30]``,
-  ``>= date("2025-01-01")``, ``list contains(?, "savings")``, and for "within the last N days"
-  ``? >= decision_date - duration("PND") and ? <= decision_date`` against the input
+  ``>= date("2025-01-01")``, ``? != null and (list contains(?, "savings"))``, and for "within the
+  last N days" ``? != null and ? >= decision_date - duration("PND") and ? <= decision_date`` against the input
   ``decision_date`` (the decision day); an attribute the group does not test is ``-``;
 - the fallback as the last rule, every entry ``-``;
 - two outputs: ``offer`` (the offer's key) and ``fallback`` (true for the fallback's rule).
@@ -26,8 +26,11 @@ as they are on the board, a tool shows who is in the stage once rather than repe
 in every rule, and OR-groups of entry and offer do not multiply into a cross product of rules.
 A customer outside the stage matches no rule: the decision's result is null ("not in the stage").
 
-A missing attribute is null in FEEL, and every unary test above is false or null for null — not
-met, as DESIGN §4 says. Pure: no database; ``xml.etree`` builds the document.
+A missing attribute is null in FEEL and must meet no test (DESIGN §4). The simple unary tests
+(``"Gold"``, ``>= 18``, ``[18..30]``) are false for null; a test written as an expression of ``?``
+(sets, "within the last N days", several conditions on one attribute) starts with
+``? != null and``, because FEEL compares an expression that yields null with the input, and null
+= null would hold. Pure: no database; ``xml.etree`` builds the document.
 """
 
 from __future__ import annotations
