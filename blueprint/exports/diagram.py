@@ -38,7 +38,7 @@ FORMATS: tuple[Format, ...] = ("svg", "png", "pdf")
 
 FONT = "DejaVu Sans"
 CARD_WIDTH = 250  # points; every card is as wide, so columns line up
-WRAP = 46  # characters per line of a sentence
+WRAP = 42  # characters per line of a sentence (at 10 pt they fit the card)
 SENTENCE_CAP = 150  # characters of one sentence shown on the card
 CONDITIONS_CAP = 8  # conditions shown per group
 GROUPS_CAP = 6  # groups shown per card

@@ -15,15 +15,29 @@ async function start() {
   const height = svg.viewBox.baseVal.height || svg.getBBox().height;
   svg.setAttribute("width", String(width));
   svg.setAttribute("height", String(height));
-  const panzoom = Panzoom(canvas, { maxScale: 4, minScale: 0.02, step: 0.2, canvas: true, origin: "0 0" });
+  const MIN_SCALE = 0.02;
+  const MAX_SCALE = 4;
+  const panzoom = Panzoom(canvas, { maxScale: MAX_SCALE, minScale: MIN_SCALE, step: 0.2, canvas: true, origin: "0 0" });
 
   function fit() {
     const scale = Math.min(viewport.clientWidth / width, viewport.clientHeight / height, 1);
     panzoom.zoom(scale, { animate: false, force: true });
-    // with origin 0 0, panning is in unscaled pixels: centre the diagram in the viewport
-    const x = (viewport.clientWidth / scale - width) / 2;
-    setTimeout(() => panzoom.pan(Math.max(x, 0), 0, { animate: false, force: true }));
+    setTimeout(() => panzoom.pan(0, 0, { animate: false, force: true }));
   }
+
+  // the buttons and keys zoom about the middle of what is shown, as the wheel does about the
+  // pointer. Panzoom draws scale(s) translate(x, y) from the top-left corner, so the point in the
+  // middle stays put when the pan becomes middle/s2 − middle/s1 + pan.
+  function zoomBy(factor) {
+    const before = panzoom.getScale();
+    const after = Math.min(MAX_SCALE, Math.max(MIN_SCALE, before * factor));
+    const { x, y } = panzoom.getPan();
+    const midX = viewport.clientWidth / 2;
+    const midY = viewport.clientHeight / 2;
+    panzoom.zoom(after, { animate: false, force: true });
+    setTimeout(() => panzoom.pan(midX / after - midX / before + x, midY / after - midY / before + y, { animate: false, force: true }));
+  }
+  const STEP = 1.25;
 
   viewport.addEventListener("wheel", (event) => {
     if (!event.ctrlKey && !event.metaKey && Math.abs(event.deltaX) > Math.abs(event.deltaY)) return;
@@ -32,14 +46,14 @@ async function start() {
   document.querySelectorAll("[data-zoom]").forEach((button) => {
     button.addEventListener("click", () => {
       const what = button.dataset.zoom;
-      if (what === "in") panzoom.zoomIn();
-      else if (what === "out") panzoom.zoomOut();
+      if (what === "in") zoomBy(STEP);
+      else if (what === "out") zoomBy(1 / STEP);
       else fit();
     });
   });
   viewport.addEventListener("keydown", (event) => {
-    if (event.key === "+" || event.key === "=") panzoom.zoomIn();
-    else if (event.key === "-") panzoom.zoomOut();
+    if (event.key === "+" || event.key === "=") zoomBy(STEP);
+    else if (event.key === "-") zoomBy(1 / STEP);
     else if (event.key === "0") fit();
     else return;
     event.preventDefault();
