@@ -208,3 +208,11 @@ def test_a_bad_import_on_the_page_comes_back_with_the_problems_and_creates_nothi
     assert Blueprint.objects.count() == before
     assert page_client(users["viewer"]).post("/blueprints/import/", {"json": "{not json"}).status_code == 422
     assert page_client(users["viewer"]).post("/blueprints/import/", {}).status_code == 422
+
+
+def test_an_empty_blueprint_exports_in_every_format(blueprint: Blueprint, users: dict[str, Any]) -> None:
+    client = client_for(users["owner"])
+    for fmt in MEDIA:
+        response = export(client, blueprint, format=fmt)
+        assert response.status_code == 200, (fmt, response.content[:300])
+    assert export(client, blueprint, format="cases").json()["cases"] == []
