@@ -47,14 +47,26 @@ _names = st.text(
 ).filter(lambda s: s.strip() == s and s.strip() != "")
 
 
+_texts = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=40).map(
+    str.strip
+)
+_keys = st.from_regex(r"[a-z0-9][a-z0-9_-]{0,11}", fullmatch=True)
+
+
 @st.composite
 def snapshots(draw: st.DrawFn, *, max_stages: int = 3, max_offers: int = 5) -> dict[str, Any]:
     """A blueprint snapshot: 1..max_stages stages, each with entry groups (maybe none) and up to
-    max_offers offers (maybe a fallback, at any place), every key unique."""
+    max_offers offers (maybe a fallback, at any place); keys drawn at random, each unique; the
+    catalog's descriptions and source systems in any script."""
     pool = draw(oracle.attribute_pools(4))
     stages = []
     n_offer = 0
-    for si in range(draw(st.integers(1, max_stages))):
+    n_stages = draw(st.integers(1, max_stages))
+    stage_keys = draw(st.lists(_keys, min_size=n_stages, max_size=n_stages, unique=True))
+    offer_keys = draw(
+        st.lists(_keys, min_size=n_stages * max_offers, max_size=n_stages * max_offers, unique=True)
+    )
+    for si in range(n_stages):
         offers = []
         count = draw(st.integers(0, max_offers))
         fallback_at = draw(st.one_of(st.none(), st.integers(0, max(count - 1, 0)))) if count else None
@@ -63,7 +75,7 @@ def snapshots(draw: st.DrawFn, *, max_stages: int = 3, max_offers: int = 5) -> d
             fallback = oi == fallback_at
             offers.append(
                 {
-                    "key": f"o{n_offer}",
+                    "key": offer_keys[n_offer - 1],
                     "name": draw(_names),
                     "description": draw(st.sampled_from(["", "Shown on the home page."])),
                     "channel": draw(st.sampled_from(["", "web", "email"])),
@@ -73,7 +85,7 @@ def snapshots(draw: st.DrawFn, *, max_stages: int = 3, max_offers: int = 5) -> d
             )
         stages.append(
             {
-                "key": f"s{si + 1}",
+                "key": stage_keys[si],
                 "name": draw(_names),
                 "description": "",
                 "entry": draw(oracle.raw_groups(pool, max_groups=2, max_conditions=2)),
@@ -83,7 +95,7 @@ def snapshots(draw: st.DrawFn, *, max_stages: int = 3, max_offers: int = 5) -> d
     return {
         "format": SNAPSHOT_FORMAT,
         "blueprint": {"name": draw(_names), "context": "Tests", "channels": ["web"], "description": ""},
-        "attributes": ATTRIBUTES,
+        "attributes": [{**a, "description": draw(_texts), "source": draw(_texts)[:120]} for a in ATTRIBUTES],
         "stages": stages,
     }
 
