@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from blueprint.exports.cases import cases_json
@@ -25,6 +27,7 @@ from blueprint.exports.diagram import (
 from blueprint.exports.dmn import dmn_xml
 from blueprint.exports.spec import Spec, spec_build, spec_html, spec_markdown, spec_pdf
 from blueprint.exports.subject import ExportSubject
+from blueprint.snapshots import snapshot_hash
 
 # format → (media type, file name suffix)
 FORMATS: dict[str, tuple[str, str]] = {
@@ -102,5 +105,31 @@ def export_render(subject: ExportSubject, fmt: str) -> Rendered:
     elif fmt == "html":
         body = spec_html(spec_of(subject)).encode()
     else:  # pdf: the spec, printed
-        body = spec_pdf(spec_html(spec_of(subject, draw="png")))
+        body = _pdf_cached(subject)
     return Rendered(body=body, media_type=media_type, filename=filename)
+
+
+# WeasyPrint takes seconds (a minute for 500 offers), and a version's spec never changes: the last
+# few PDFs are kept, keyed by everything they are made from.
+PDF_CACHE_SIZE = 8
+_pdf_cache: OrderedDict[tuple[str, str, str, bool], bytes] = OrderedDict()
+_pdf_lock = threading.Lock()
+
+
+def _pdf_cached(subject: ExportSubject) -> bytes:
+    key = (
+        snapshot_hash(subject.snapshot),
+        json.dumps(dict(subject.version), sort_keys=True, default=str),
+        subject.at.isoformat(),
+        graphviz_available(),
+    )
+    with _pdf_lock:
+        if key in _pdf_cache:
+            _pdf_cache.move_to_end(key)
+            return _pdf_cache[key]
+    body = spec_pdf(spec_html(spec_of(subject, draw="png")))
+    with _pdf_lock:
+        _pdf_cache[key] = body
+        while len(_pdf_cache) > PDF_CACHE_SIZE:
+            _pdf_cache.popitem(last=False)
+    return body
