@@ -23,7 +23,7 @@ APT := $(shell if command -v apt-get >/dev/null 2>&1; then \
           if [ "$$(id -u)" = 0 ]; then echo apt-get; \
           elif command -v sudo >/dev/null 2>&1; then echo "sudo apt-get"; fi; fi)
 
-.PHONY: help setup run test bench lint format clean dot
+.PHONY: help setup run test bench lint format clean dot pango
 
 help:
 	@echo "make run    set up what is missing, migrate, load the demo once, serve on http://127.0.0.1:$(PORT)/"
@@ -31,6 +31,7 @@ help:
 	@echo "make bench  board render and move-operation timings on a generated 20-stage, 500-offer blueprint;"
 	@echo "            the exact lint of a 20-stage, 25-offer blueprint and its growth with offers per stage;"
 	@echo "            then the live board under 30 WebSocket clients, on one worker and on two with Redis + PostgreSQL"
+	@echo "            and the diagram and spec exports of that blueprint"
 	@echo "make lint   ruff check, ruff format --check and mypy"
 	@echo "make clean  remove caches, the venv stamp and bench results (keeps the database)"
 
@@ -63,7 +64,21 @@ dot:
 	  fi; \
 	fi
 
-setup: $(PY_STAMP) $(NODE_STAMP) dot
+# WeasyPrint prints the PDF spec with Pango (and needs a font); missing and not installable is a
+# warning too: only format=pdf needs it.
+PANGO_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+pango:
+	@if ! ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0'; then \
+	  if [ -n "$(APT)" ]; then \
+	    echo "Installing Pango for the PDF spec ($(PANGO_PACKAGES))"; \
+	    ( $(APT) install -y $(PANGO_PACKAGES) || { $(APT) update && $(APT) install -y $(PANGO_PACKAGES); } ) \
+	      || echo "WARNING: could not install Pango; the PDF spec (format=pdf) will not work." >&2; \
+	  else \
+	    echo "WARNING: Pango is missing and apt-get is not available; install $(PANGO_PACKAGES) for the PDF spec." >&2; \
+	  fi; \
+	fi
+
+setup: $(PY_STAMP) $(NODE_STAMP) dot pango
 
 # --- The two commands -----------------------------------------------------------------------
 
@@ -87,6 +102,7 @@ bench: $(PY_STAMP) $(NODE_STAMP)
 	status=0; \
 	$(PY) bench/board.py || status=$$?; \
 	$(PY) bench/lint.py || status=$$?; \
+	$(PY) bench/exports.py || status=$$?; \
 	$(PY) bench/live.py --seconds 60 || status=$$?; \
 	exit $$status
 

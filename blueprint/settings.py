@@ -202,6 +202,7 @@ STATICFILES_DIRS = [
     BASE_DIR / "static",
     # Third-party JavaScript comes from the npm registry (package.json + lock), never copied in.
     ("vendor/sortablejs", BASE_DIR / "node_modules" / "sortablejs" / "modular"),
+    ("vendor/panzoom", BASE_DIR / "node_modules" / "@panzoom" / "panzoom" / "dist"),
 ]
 WHITENOISE_USE_FINDERS = DEBUG
 STORAGES = {

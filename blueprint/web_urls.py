@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("blueprint.views.pages_urls")),
     path("", include("blueprint.views.board_urls")),
     path("", include("blueprint.views.versions_urls")),
+    path("", include("blueprint.views.exports_urls")),
 ]

@@ -6,6 +6,7 @@ from django.urls import URLPattern, URLResolver, path, re_path, register_convert
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from blueprint.api import versions, views
+from blueprint.api.exports import ExportApi, ImportApi
 from decisioning.api import LintApi
 
 
@@ -99,6 +100,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
         versions.VersionRestoreApi.as_view(),
         name="version-restore",
     ),
+    path(f"{BP}/export/", ExportApi.as_view(), name="export"),
+    path("blueprints/import/", ImportApi.as_view(), name="import"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     # Last: anything else under /api/v1/ is a JSON 404, never Django's HTML page.

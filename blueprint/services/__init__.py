@@ -8,6 +8,7 @@ from blueprint.services.blueprints import (
     membership_remove,
     membership_set,
 )
+from blueprint.services.imports import blueprint_import
 from blueprint.services.notifications import notifications_mark_read
 from blueprint.services.operations import HANDLERS, operation_apply, operations_apply, require_role, role_of
 from blueprint.services.undo import UndoResult, undo_step
@@ -28,6 +29,7 @@ __all__ = [
     "blueprint_create",
     "blueprint_delete",
     "blueprint_duplicate",
+    "blueprint_import",
     "blueprint_policy_set",
     "membership_remove",
     "membership_set",

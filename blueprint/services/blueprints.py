@@ -13,7 +13,8 @@ from django.db import transaction
 
 from blueprint.errors import Conflict, Forbidden, InvalidInput, NotFound
 from blueprint.models import Blueprint, Membership, Role
-from blueprint.selectors import attribute_fields, board_load, offer_fields, stage_fields
+from blueprint.selectors import board_load, board_snapshot
+from blueprint.snapshots import snapshot_operations
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User as AuthUser
@@ -49,15 +50,9 @@ def blueprint_create(
 
 
 def blueprint_content_operations(blueprint: Blueprint) -> list[tuple[str, dict[str, Any]]]:
-    """The operations that rebuild this blueprint's catalog, stages and offers, in order."""
-    board = board_load(blueprint)
-    ops: list[tuple[str, dict[str, Any]]] = [
-        ("attribute.create", attribute_fields(a)) for a in board.attributes
-    ]
-    for column in board.stages:
-        ops.append(("stage.create", stage_fields(column.stage)))
-        ops += [("offer.create", offer_fields(card.offer)) for card in column.offers]
-    return ops
+    """The operations that rebuild this blueprint's catalog, stages and offers, in order: those of
+    its snapshot, as an import of its JSON export would apply them."""
+    return snapshot_operations(board_snapshot(board_load(blueprint)))
 
 
 def blueprint_duplicate(*, actor: User, blueprint_id: int, name: Any = None) -> Blueprint:

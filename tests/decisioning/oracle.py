@@ -228,3 +228,40 @@ def is_valid_profile(profile: Mapping[str, Any], catalog: Mapping[str, Attribute
         if not ok:
             return False
     return True
+
+
+# --- the decision of one stage (DESIGN §4), for the exports' acceptance cases and DMN tests ------
+
+
+def decide_stage(
+    snapshot: Mapping[str, Any], stage_key: str, profile: Mapping[str, Any], at: dt.date
+) -> Profile:
+    """What DESIGN §4 says the decide API answers for one stage, read literally from a snapshot (the
+    JSON export): ``{stage, offer, fallback, eligible}``. Walk the offers in priority order, the
+    fallback aside; the first whose groups hold wins; none: the fallback; no fallback: no offer.
+    A customer outside the stage's entry is not eligible and gets nothing."""
+    catalog = {
+        a["key"]: AttributeSpec(
+            key=a["key"],
+            label=a.get("label") or a["key"],
+            type=a["type"],
+            choices=tuple(a.get("choices") or ()),
+        )
+        for a in snapshot["attributes"]
+    }
+
+    def parsed(groups: Any) -> list[list[Condition]]:
+        return [[parse_condition(c, catalog) for c in group] for group in groups or []]
+
+    stage = next(s for s in snapshot["stages"] if s["key"] == stage_key)
+    eligible = any_group_holds(parsed(stage.get("entry")), profile, at)
+    answer: Profile = {"stage": stage_key, "offer": None, "fallback": False, "eligible": eligible}
+    if not eligible:
+        return answer
+    for offer in stage["offers"]:
+        if not offer.get("fallback") and any_group_holds(parsed(offer.get("groups")), profile, at):
+            return {**answer, "offer": offer["key"]}
+    fallback = next((o for o in stage["offers"] if o.get("fallback")), None)
+    if fallback is not None:
+        return {**answer, "offer": fallback["key"], "fallback": True}
+    return answer

@@ -1,0 +1,250 @@
+"""The exports part of the JSON API (DESIGN.md §6): ``GET blueprints/{id}/export/`` and
+``POST blueprints/import/``.
+
+``export/?format=…&version=n|draft&at=YYYY-MM-DD`` answers the file itself (with a download
+name): any member may export. ``version`` absent means the live version, the draft while none is
+approved. The drawn formats answer 503 with a JSON message when Graphviz is not installed, the PDF
+spec when WeasyPrint's Pango is missing. ``import/`` takes a ``json`` export and answers the new
+blueprint, owned by the caller. Errors have the shape of ``api/errors.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from rest_framework import serializers
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BaseRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from blueprint.api import serializers as s
+from blueprint.api.openapi import BLUEPRINT_ID, answers
+from blueprint.api.serializers import ErrorOutput
+from blueprint.api.views import ApiView, blueprint_answer, member_blueprint, parse_body, render
+from blueprint.errors import InvalidInput
+from blueprint.exports.formats import FORMATS, export_render
+from blueprint.exports.selectors import export_subject, parse_version
+from blueprint.services import blueprint_import
+from decisioning.api import AT, query_day
+
+FORMAT_HELP = f"Expected one of: {', '.join(FORMATS)}."
+
+FORMAT = OpenApiParameter(
+    "format",
+    {"type": "string", "enum": list(FORMATS)},
+    OpenApiParameter.QUERY,
+    required=False,
+    description=(
+        "What to export (default json). The spec: `html` (a whole document), `md`, `pdf`. The diagram: "
+        "`svg`, `png`, `diagram-pdf`, `dot` (Graphviz source). Machine-readable: `json` (the canonical "
+        "snapshot with a `version` block; `blueprints/import/` takes it), `dmn` (DMN 1.3), `cases` "
+        "(acceptance test cases: decide API requests and the answers expected)."
+    ),
+)
+VERSION = OpenApiParameter(
+    "version",
+    {"type": "string", "pattern": r"^([1-9][0-9]{0,8}|draft)$"},
+    OpenApiParameter.QUERY,
+    required=False,
+    description="A version number, or `draft` for the board as it is now. Default: the live version, "
+    "or the draft while no version is approved.",
+)
+
+
+# --- Shapes ----------------------------------------------------------------------------------------
+
+
+class ConditionShape(serializers.Serializer):
+    attribute = serializers.CharField()
+    operator = serializers.CharField()
+    value = serializers.JSONField()
+
+
+def _groups() -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.ListField(child=ConditionShape()),
+        help_text="Groups of conditions: any group matches when all its conditions hold.",
+    )
+
+
+class SnapshotBlueprint(serializers.Serializer):
+    name = serializers.CharField()
+    context = serializers.CharField(allow_blank=True, required=False)  # type: ignore[assignment]
+    channels = serializers.ListField(child=serializers.CharField(), required=False)
+    description = serializers.CharField(allow_blank=True, required=False)
+
+
+class SnapshotAttribute(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField(required=False)  # type: ignore[assignment]
+    kind = serializers.CharField(required=False)
+    type = serializers.CharField()
+    choices = serializers.ListField(child=serializers.CharField(), required=False)
+    unit = serializers.CharField(allow_blank=True, required=False)
+    description = serializers.CharField(allow_blank=True, required=False)
+    source = serializers.CharField(allow_blank=True, required=False)  # type: ignore[assignment]
+
+
+class SnapshotOffer(serializers.Serializer):
+    key = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField(allow_blank=True, required=False)
+    channel = serializers.CharField(allow_blank=True, required=False)
+    fallback = serializers.BooleanField(required=False)
+    groups = _groups()
+
+
+class SnapshotStage(serializers.Serializer):
+    key = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField(allow_blank=True, required=False)
+    entry = _groups()
+    offers = SnapshotOffer(many=True, help_text="In priority order.")
+
+
+class VersionBlock(serializers.Serializer):
+    number = serializers.IntegerField(allow_null=True, help_text="null for the draft.")
+    status = serializers.ChoiceField(choices=["draft", "in_review", "approved", "rejected", "superseded"])
+    hash = serializers.CharField(help_text="sha256 of the canonical snapshot.")
+    rev = serializers.IntegerField(help_text="The draft's rev (when it was published, for a version).")
+
+
+class ExportJsonOutput(serializers.Serializer):
+    format = serializers.CharField(help_text="blueprint-snapshot/1")
+    blueprint = SnapshotBlueprint()
+    attributes = SnapshotAttribute(many=True)
+    stages = SnapshotStage(many=True, help_text="In journey order.")
+    version = VersionBlock(help_text="What this export is of; an import ignores it.")
+
+
+class CaseRequest(serializers.Serializer):
+    profile = serializers.DictField(child=serializers.JSONField())
+    stage = serializers.CharField()
+    at = serializers.DateField()
+    version = serializers.JSONField(help_text='A version number or "draft".')
+
+
+class CaseExpect(serializers.Serializer):
+    stage = serializers.CharField()
+    offer = serializers.CharField(allow_null=True)
+    fallback = serializers.BooleanField()
+
+
+class CaseOutput(serializers.Serializer):
+    name = serializers.CharField()
+    request = CaseRequest(help_text="The body to POST to blueprints/{id}/decide/.")
+    expect = CaseExpect(help_text="The decision expected for the request's stage.")
+
+
+class SkippedOutput(serializers.Serializer):
+    stage = serializers.CharField()
+    offer = serializers.CharField()
+    name = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class CasesOutput(serializers.Serializer):
+    blueprint = serializers.CharField(help_text="The blueprint's name.")
+    version = VersionBlock()
+    at = serializers.DateField(help_text="The decision day of every case.")
+    cases = CaseOutput(many=True)
+    skipped = SkippedOutput(many=True, help_text="Offers that get no case (never shown), and why.")
+
+
+class ImportInput(serializers.Serializer):
+    format = serializers.CharField(help_text="blueprint-snapshot/1")
+    blueprint = SnapshotBlueprint()
+    attributes = SnapshotAttribute(many=True)
+    stages = SnapshotStage(many=True)
+    version = serializers.JSONField(required=False, help_text="Ignored: the import is a new draft.")
+
+
+TEXT = {"type": "string"}
+BINARY = OpenApiTypes.BINARY
+EXPORT_RESPONSES: dict[Any, Any] = {
+    (200, "application/json"): PolymorphicProxySerializer(
+        component_name="ExportJson",
+        serializers=[ExportJsonOutput, CasesOutput],
+        resource_type_field_name=None,
+    ),
+    (200, "text/markdown"): TEXT,
+    (200, "text/html"): TEXT,
+    (200, "application/pdf"): BINARY,
+    (200, "application/xml"): TEXT,
+    (200, "text/vnd.graphviz"): TEXT,
+    (200, "image/svg+xml"): TEXT,
+    (200, "image/png"): BINARY,
+}
+for _code, _what in (
+    (400, "Bad input: `errors` names the parameter (format, version, at) and what is accepted."),
+    (401, "Not logged in: send 'Authorization: Token <token>' or a session cookie."),
+    (404, "No such blueprint (or you are not a member of it), or no such version."),
+    (
+        503,
+        "The server cannot draw this format: Graphviz's dot is missing (svg, png, diagram-pdf) or "
+        "WeasyPrint's Pango is (pdf). The message says what to install; dot and the other forms still work.",
+    ),
+):
+    EXPORT_RESPONSES[(_code, "application/json")] = OpenApiResponse(ErrorOutput, description=_what)
+
+
+class JsonOnly(DefaultContentNegotiation):
+    """Errors are JSON whatever is asked; the ``format`` query parameter names the export, not a
+    renderer (DRF would otherwise read it as its URL format override and answer 404)."""
+
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
+
+
+# --- The views -------------------------------------------------------------------------------------
+
+
+class ExportApi(ApiView):
+    content_negotiation_class = JsonOnly
+
+    @extend_schema(
+        operation_id="blueprints_export",
+        tags=["exports"],
+        parameters=[BLUEPRINT_ID, FORMAT, VERSION, AT],
+        responses=EXPORT_RESPONSES,
+        summary=(
+            "Export a version or the draft (any member): the requirements spec, the diagram, JSON, DMN 1.3 "
+            "or the acceptance test cases"
+        ),
+    )
+    def get(self, request: Request, blueprint_id: int) -> HttpResponse:
+        blueprint = member_blueprint(request, blueprint_id)
+        fmt = request.query_params.get("format") or "json"
+        if fmt not in FORMATS:
+            raise InvalidInput(FORMAT_HELP, field="format")
+        version = parse_version(request.query_params.get("version"))
+        at = query_day(request, "at")
+        rendered = export_render(export_subject(blueprint, version=version, at=at), fmt)
+        response = HttpResponse(rendered.body, content_type=rendered.media_type)
+        response["Content-Disposition"] = f'attachment; filename="{rendered.filename}"'
+        return response
+
+
+class ImportApi(ApiView):
+    @extend_schema(
+        operation_id="blueprints_import",
+        tags=["exports"],
+        request=ImportInput,
+        responses=answers({201: s.BlueprintDetailOutput}, (400, 401, 413, 415)),
+        summary=(
+            "Make a new blueprint from a json export (you become its owner); refused, creating nothing, "
+            "with every problem named by its JSON path"
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        data = parse_body(request, ImportInput)
+        created = blueprint_import(actor=request.user, data=data)
+        return render(s.BlueprintDetailOutput, blueprint_answer(member_blueprint(request, created.pk)), 201)

@@ -1,0 +1,11 @@
+"""Exports of a blueprint (DESIGN.md §1, §6): the picture, the requirements spec, the machine forms.
+
+Every module here is pure — it reads a snapshot (``blueprint.snapshots``) and the block that says
+which version it is, never the database — except ``selectors``, which loads that pair:
+
+- ``subject``  what is exported: the snapshot, its version block, the decision day and its lint;
+- ``diagram``  the DOT source (``graphviz`` package) and its SVG/PNG/PDF from Graphviz's ``dot``;
+- ``cases``    acceptance test cases from the logic: a profile per offer that can be shown, per gap;
+- ``spec``     the requirements spec as Markdown and HTML, and PDF from that HTML (WeasyPrint);
+- ``dmn``      DMN 1.3 decision tables, one per stage.
+"""

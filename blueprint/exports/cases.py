@@ -1,0 +1,182 @@
+"""Acceptance test cases generated from the logic: what the decision engine must answer.
+
+Per stage, in journey order:
+
+- for every offer that can be shown, in priority order, a profile that gets it: inside the
+  stage's entry, matching the offer, and outside every offer above it (exact, with
+  ``decisioning.regions``: the offer's reach minus the reaches above it, and a witness of what is
+  left). An offer with nothing left — a shadowed or duplicate offer, or one whose conditions can
+  never hold in the stage — gets no case; ``CaseSet.skipped`` says why;
+- for the fallback (when the stage has exactly one, without conditions), a profile that no other
+  offer takes: it gets the fallback;
+- for a gap (no fallback, and some customers of the stage match nothing), the example profile of
+  the lint's ``gap`` finding: it gets nothing.
+
+Each case is a request to the decide API (``{profile, stage, at, version}``) and the answer
+expected for that stage in its result shape (``{stage, offer: key | null, fallback}``); the
+decision day ``at`` matters only to ``within_last_days`` conditions. Pure: no database.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from blueprint.exports.subject import ExportSubject
+from decisioning.model import StageSpec
+from decisioning.regions import Region, Space, intersect
+
+
+@dataclass(frozen=True)
+class AcceptanceCase:
+    name: str
+    stage: str
+    profile: dict[str, Any]
+    offer: str | None
+    fallback: bool
+    why: str
+
+    @property
+    def profile_shown(self) -> list[tuple[str, str]]:
+        """The profile as people read it in the spec: (key, the value as JSON)."""
+        return [(key, json.dumps(value, ensure_ascii=False)) for key, value in self.profile.items()]
+
+    def as_json(self, *, at: str, version: int | str) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "request": {"profile": self.profile, "stage": self.stage, "at": at, "version": version},
+            "expect": {"stage": self.stage, "offer": self.offer, "fallback": self.fallback},
+        }
+
+
+@dataclass(frozen=True)
+class SkippedOffer:
+    """An offer that gets no case, and why."""
+
+    stage: str
+    offer: str
+    name: str
+    reason: str
+
+
+@dataclass
+class CaseSet:
+    cases: list[AcceptanceCase] = field(default_factory=list)
+    skipped: list[SkippedOffer] = field(default_factory=list)
+
+    def of_stage(self, stage: str) -> list[AcceptanceCase]:
+        return [c for c in self.cases if c.stage == stage]
+
+    def skipped_of_stage(self, stage: str) -> list[SkippedOffer]:
+        return [s for s in self.skipped if s.stage == stage]
+
+
+def _stage_conditions(stage: StageSpec) -> Iterator[Any]:
+    for group in stage.entry:
+        yield from group
+    for offer in stage.offers:
+        for group in offer.groups:
+            yield from group
+
+
+def acceptance_cases(subject: ExportSubject) -> CaseSet:
+    """Every case of the module docstring for the subject's blueprint on its decision day."""
+    spec = subject.spec
+    gaps = {f.stage: f.example for f in subject.lint.findings if f.code == "gap" and f.example is not None}
+    out = CaseSet()
+    for stage in spec.stages:
+        space = Space(spec.catalog, _stage_conditions(stage), subject.at)
+        population = space.groups(stage.entry)
+        above: Region = []
+        priority = 0
+        for offer in stage.offers:
+            if offer.fallback:
+                continue
+            priority += 1
+            reach = intersect(space.groups(offer.groups), population)
+            left = space.outside(reach, above) if reach else None
+            if left is None:
+                reason = (
+                    "no customer can ever enter the stage (lint: contradiction in its entry)"
+                    if not population
+                    else "its conditions can never hold for a customer in the stage (lint: contradiction)"
+                    if not reach
+                    else "every customer it matches is taken by higher offers, so it is never shown "
+                    "(lint: shadowed-offer or duplicate-offer)"
+                )
+                out.skipped.append(SkippedOffer(stage.key, offer.key, offer.name, reason))
+            else:
+                out.cases.append(
+                    AcceptanceCase(
+                        name=f"{stage.name}: “{offer.name}” (priority {priority})",
+                        stage=stage.key,
+                        profile=space.witness(left),
+                        offer=offer.key,
+                        fallback=False,
+                        why=f"in the stage, matches “{offer.name}” and no offer above it",
+                    )
+                )
+            above += reach
+        fallbacks = [o for o in stage.offers if o.fallback]
+        if len(fallbacks) == 1 and not fallbacks[0].groups:
+            left = space.outside(population, above) if population else None
+            if left is not None:
+                out.cases.append(
+                    AcceptanceCase(
+                        name=f"{stage.name}: the fallback “{fallbacks[0].name}”",
+                        stage=stage.key,
+                        profile=space.witness(left),
+                        offer=fallbacks[0].key,
+                        fallback=True,
+                        why="in the stage and matches no other offer",
+                    )
+                )
+            else:
+                out.skipped.append(
+                    SkippedOffer(
+                        stage.key,
+                        fallbacks[0].key,
+                        fallbacks[0].name,
+                        "the offers above it take every customer in the stage, so the fallback is never reached",
+                    )
+                )
+        elif fallbacks:
+            for fallback in fallbacks:
+                out.skipped.append(
+                    SkippedOffer(
+                        stage.key,
+                        fallback.key,
+                        fallback.name,
+                        "the stage's fallback is invalid (lint: fallback-invalid): a stage has one fallback, "
+                        "without conditions",
+                    )
+                )
+        elif stage.key in gaps:
+            out.cases.append(
+                AcceptanceCase(
+                    name=f"{stage.name}: a customer who gets no offer (gap)",
+                    stage=stage.key,
+                    profile=dict(gaps[stage.key] or {}),
+                    offer=None,
+                    fallback=False,
+                    why="in the stage, matches no offer, and the stage has no fallback",
+                )
+            )
+    return out
+
+
+def cases_json(subject: ExportSubject, cases: CaseSet | None = None) -> dict[str, Any]:
+    """The downloadable test cases: what they are of, and each request with its expected answer."""
+    found = cases if cases is not None else acceptance_cases(subject)
+    at = subject.at.isoformat()
+    return {
+        "blueprint": subject.title,
+        "version": dict(subject.version),
+        "at": at,
+        "cases": [case.as_json(at=at, version=subject.version_param) for case in found.cases],
+        "skipped": [
+            {"stage": s.stage, "offer": s.offer, "name": s.name, "reason": s.reason} for s in found.skipped
+        ],
+    }

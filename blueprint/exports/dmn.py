@@ -1,0 +1,420 @@
+"""The blueprint as DMN 1.3 decision tables (namespace ``https://www.omg.org/spec/DMN/20191111/MODEL/``).
+
+Per stage there is one decision, "<stage>: offer", whose decision table has
+
+- hit policy **FIRST**: the rules are in priority order and the first that matches wins — the
+  decision semantics of DESIGN §4 word for word. PRIORITY would rank the *output values* instead
+  (the order of the output's allowed values), which says the same only when every rule of an
+  offer sits at its offer's place in that list, and breaks as soon as two offers share an output
+  or a tool reorders the list; FIRST keeps priority where people see it, in the rule order;
+- one input per attribute the stage's offers use, its input expression the attribute's variable
+  (an ``inputData`` of the same name; keys that are not FEEL names get an ``a_`` prefix), its
+  ``typeRef`` from the catalog type (text and choice → string, number, boolean, date; a set is a
+  FEEL list of strings, item definition ``tStringList``), and for choices the allowed values;
+- one rule per group of each offer (an offer matches when any group does: OR of ANDs), each input
+  entry a FEEL unary test — ``"Gold"``, ``"Gold","Silver"``, ``>= 18``, ``[18..30]``,
+  ``>= date("2025-01-01")``, ``? != null and (list contains(?, "savings"))``, and for "within the
+  last N days" ``? != null and ? >= decision_date - duration("PND") and ? <= decision_date`` against the input
+  ``decision_date`` (the decision day); an attribute the group does not test is ``-``;
+- the fallback as the last rule, every entry ``-``;
+- two outputs: ``offer`` (the offer's key) and ``fallback`` (true for the fallback's rule).
+
+Entry conditions are a **separate decision**, "<stage>: entry", with its own FIRST table (one rule
+per entry group giving ``true``, then a last rule giving ``false``), which the stage's decision
+requires and reads as its first input column (``true`` in every rule). Entry and offers stay apart
+as they are on the board, a tool shows who is in the stage once rather than repeating the entry
+in every rule, and OR-groups of entry and offer do not multiply into a cross product of rules.
+A customer outside the stage matches no rule: the decision's result is null ("not in the stage").
+
+A missing attribute is null in FEEL and must meet no test (DESIGN §4). The simple unary tests
+(``"Gold"``, ``>= 18``, ``[18..30]``) are false for null; a test written as an expression of ``?``
+(sets, "within the last N days", several conditions on one attribute) starts with
+``? != null and``, because FEEL compares an expression that yields null with the input, and null
+= null would hold. Pure: no database; ``xml.etree`` builds the document.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from blueprint.conditions import AttributeSpec, Condition, Group
+from blueprint.exports.subject import ExportSubject
+from decisioning.model import OfferSpec, StageSpec
+
+DMN = "https://www.omg.org/spec/DMN/20191111/MODEL/"
+DMNDI = "https://www.omg.org/spec/DMN/20191111/DMNDI/"
+DC = "http://www.omg.org/spec/DMN/20180521/DC/"
+DI = "http://www.omg.org/spec/DMN/20180521/DI/"
+FEEL = "https://www.omg.org/spec/DMN/20191111/FEEL/"
+DECISION_DATE = "decision_date"
+LIST_TYPE = "tStringList"
+
+TYPE_REFS = {"text": "string", "choice": "string", "number": "number", "boolean": "boolean", "date": "date"}
+
+ET.register_namespace("", DMN)
+ET.register_namespace("dmndi", DMNDI)
+ET.register_namespace("dc", DC)
+ET.register_namespace("di", DI)
+
+_FEEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
+
+
+def variable_name(key: str) -> str:
+    """The FEEL variable of an attribute: its key, or ``a_<key>`` when the key is no FEEL name."""
+    return key if _FEEL_NAME.match(key) and key not in ("true", "false", "null", "not") else f"a_{key}"
+
+
+def _xml_id(*parts: str) -> str:
+    return "_".join(re.sub(r"[^A-Za-z0-9_.-]", "_", p) for p in parts)
+
+
+def feel_string(value: Any) -> str:
+    # JSON's string escapes are FEEL's (\" \\ \n \uXXXX)
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _scalar(value: Any, attr_type: str) -> str:
+    if attr_type == "date":
+        return f"date({feel_string(value)})"
+    if attr_type == "number":
+        return repr(value) if isinstance(value, float) else str(value)
+    if attr_type == "boolean":
+        return "true" if value else "false"
+    return feel_string(value)
+
+
+def unary_test(condition: Condition, attr_type: str) -> str:
+    """One condition as a FEEL unary test on its attribute's input."""
+    op, value = condition.operator, condition.value
+    if attr_type == "set":
+        elements = value if isinstance(value, list) else [value]
+        tests = " or ".join(f"list contains(?, {feel_string(e)})" for e in elements)
+        return f"? != null and ({tests})"
+    if op == "is":
+        return _scalar(value, attr_type)
+    if op == "is_one_of":
+        return ",".join(_scalar(v, attr_type) for v in value)
+    if op == "at_least":
+        return f">= {_scalar(value, attr_type)}"
+    if op == "at_most":
+        return f"<= {_scalar(value, attr_type)}"
+    if op == "between":
+        return f"[{_scalar(value[0], attr_type)}..{_scalar(value[1], attr_type)}]"
+    if op == "within_last_days":
+        return f'? != null and ? >= {DECISION_DATE} - duration("P{int(value)}D") and ? <= {DECISION_DATE}'
+    raise ValueError(f"no FEEL form for operator {op}")
+
+
+def group_entries(group: Group, attributes: Sequence[str], catalog: Mapping[str, AttributeSpec]) -> list[str]:
+    """The input entries of one rule: per attribute, its conditions joined (all must hold), or ``-``."""
+    entries = []
+    for key in attributes:
+        tests = [c for c in group if c.attribute == key]
+        attr_type = catalog[key].type if key in catalog else "text"
+        if not tests:
+            entries.append("-")
+        elif len(tests) == 1:
+            entries.append(unary_test(tests[0], attr_type))
+        else:
+            # several conditions on one attribute: each as a boolean of ?, all of them
+            joined = " and ".join(f"({_as_boolean(unary_test(c, attr_type))})" for c in tests)
+            entries.append(f"? != null and {joined}")
+    return entries
+
+
+def _as_boolean(test: str) -> str:
+    """A unary test as a boolean expression of ``?`` (so several can be joined with ``and``)."""
+    if "?" in test:
+        return test
+    if test.startswith((">=", "<=")):
+        return f"? {test}"
+    if test.startswith("["):
+        return f"? in {test}"
+    if "," in test and not test.startswith("date("):
+        return f"? in [{test}]"
+    return f"? = {test}"
+
+
+def _used(groups: Iterable[Group]) -> list[str]:
+    keys: list[str] = []
+    for group in groups:
+        for c in group:
+            if c.attribute not in keys:
+                keys.append(c.attribute)
+    return keys
+
+
+def _needs_day(groups: Iterable[Group]) -> bool:
+    return any(c.operator == "within_last_days" for group in groups for c in group)
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    element = ET.SubElement(parent, f"{{{DMN}}}{tag}", attrs)
+    if text is not None:
+        element.text = text
+    return element
+
+
+class _Builder:
+    def __init__(self, subject: ExportSubject) -> None:
+        self.subject = subject
+        self.spec = subject.spec
+        self.catalog = self.spec.catalog
+        self.root = ET.Element(
+            f"{{{DMN}}}definitions",
+            {
+                "id": "blueprint",
+                "name": subject.title,
+                "namespace": "https://blueprint.example/dmn/"
+                + re.sub(r"[^a-z0-9]+", "-", subject.title.lower()),
+                "expressionLanguage": FEEL,
+                "typeLanguage": FEEL,
+                "exporter": "Blueprint",
+                "exporterVersion": subject.label,
+            },
+        )
+        _sub(
+            self.root, "description", f"{subject.title} — {subject.label} — {subject.version.get('hash', '')}"
+        )
+        self.inputs: list[str] = []  # inputData ids, in order
+        self.decisions: list[tuple[str, list[str], list[str]]] = []  # id, required inputs, required decisions
+
+    def build(self) -> ET.Element:
+        stages = self.spec.stages
+        used_sets = any(
+            self.catalog.get(k) is not None and self.catalog[k].type == "set"
+            for stage in stages
+            for k in _used([*stage.entry, *(g for o in stage.offers for g in o.groups)])
+        )
+        if used_sets:
+            item = _sub(self.root, "itemDefinition", name=LIST_TYPE, id=LIST_TYPE, isCollection="true")
+            _sub(item, "typeRef", "string")
+        everything = [g for s in stages for g in (*s.entry, *(g for o in s.offers for g in o.groups))]
+        for key in _used(everything):
+            self.input_data(key)
+        if _needs_day(everything):
+            data = _sub(self.root, "inputData", id=_xml_id("input", DECISION_DATE), name=DECISION_DATE)
+            _sub(
+                data,
+                "variable",
+                id=_xml_id("input", DECISION_DATE, "var"),
+                name=DECISION_DATE,
+                typeRef="date",
+            )
+            self.inputs.append(_xml_id("input", DECISION_DATE))
+        for stage in stages:
+            entry_id = self.entry_decision(stage) if stage.entry else None
+            self.stage_decision(stage, entry_id)
+        self.diagram()
+        return self.root
+
+    # --- inputs ---------------------------------------------------------------------------------
+
+    def input_data(self, key: str) -> None:
+        attr = self.catalog.get(key)
+        name = variable_name(key)
+        data = _sub(
+            self.root, "inputData", id=_xml_id("input", key), name=name, label=attr.label if attr else key
+        )
+        _sub(data, "variable", id=_xml_id("input", key, "var"), name=name, typeRef=self.type_ref(key))
+        self.inputs.append(_xml_id("input", key))
+
+    def type_ref(self, key: str) -> str:
+        attr = self.catalog.get(key)
+        if attr is not None and attr.type == "set":
+            return LIST_TYPE
+        return TYPE_REFS.get(attr.type if attr else "text", "string")
+
+    def input_column(self, table: ET.Element, did: str, key: str) -> None:
+        attr = self.catalog.get(key)
+        column = _sub(table, "input", id=_xml_id(did, "in", key), label=attr.label if attr else key)
+        expression = _sub(
+            column, "inputExpression", id=_xml_id(did, "in", key, "expr"), typeRef=self.type_ref(key)
+        )
+        _sub(expression, "text", variable_name(key))
+        if attr is not None and attr.type == "choice" and attr.choices:
+            values = _sub(column, "inputValues", id=_xml_id(did, "in", key, "values"))
+            _sub(values, "text", ",".join(feel_string(c) for c in attr.choices))
+
+    def requirements(
+        self, decision: ET.Element, keys: Iterable[str], day: bool, decisions: Sequence[str]
+    ) -> tuple[list[str], list[str]]:
+        inputs = [_xml_id("input", k) for k in keys] + ([_xml_id("input", DECISION_DATE)] if day else [])
+        for required in decisions:
+            req = _sub(
+                decision, "informationRequirement", id=_xml_id("req", decision.get("id", ""), required)
+            )
+            _sub(req, "requiredDecision", href=f"#{required}")
+        for required in inputs:
+            req = _sub(
+                decision, "informationRequirement", id=_xml_id("req", decision.get("id", ""), required)
+            )
+            _sub(req, "requiredInput", href=f"#{required}")
+        return inputs, list(decisions)
+
+    # --- decisions ------------------------------------------------------------------------------
+
+    def decision_name(self, stage: StageSpec, what: str) -> str:
+        """A FEEL name for a stage's decision (its ``label`` is what people read): ``stage_<key>_entry``
+        or ``stage_<key>_offer``, kept apart from the attributes' variables."""
+        name = variable_name(f"stage_{stage.key}_{what}")
+        return name if name not in self.catalog else f"{name}_decision"
+
+    def entry_decision(self, stage: StageSpec) -> str:
+        did = _xml_id("entry", stage.key)
+        name = self.decision_name(stage, "entry")
+        decision = _sub(self.root, "decision", id=did, name=name, label=f"{stage.name}: entry")
+        _sub(decision, "description", f"Who is in stage “{stage.name}”: true when any entry group holds.")
+        _sub(decision, "variable", id=_xml_id(did, "var"), name=name, typeRef="boolean")
+        keys = _used(stage.entry)
+        inputs, _ = self.requirements(decision, keys, _needs_day(stage.entry), [])
+        table = _sub(decision, "decisionTable", id=_xml_id(did, "table"), hitPolicy="FIRST")
+        for key in keys:
+            self.input_column(table, did, key)
+        _sub(
+            table, "output", id=_xml_id(did, "out"), name="in_stage", label="in the stage", typeRef="boolean"
+        )
+        for gi, group in enumerate(stage.entry):
+            self.rule(
+                table,
+                _xml_id(did, "rule", str(gi)),
+                group_entries(group, keys, self.catalog),
+                ["true"],
+                f"entry group {gi + 1}",
+            )
+        self.rule(table, _xml_id(did, "rule", "otherwise"), ["-"] * len(keys), ["false"], "not in the stage")
+        self.decisions.append((did, inputs, []))
+        return did
+
+    def stage_decision(self, stage: StageSpec, entry_id: str | None) -> None:
+        did = _xml_id("decision", stage.key)
+        name = self.decision_name(stage, "offer")
+        decision = _sub(self.root, "decision", id=did, name=name, label=f"{stage.name}: offer")
+        _sub(
+            decision,
+            "description",
+            f"The offer of stage “{stage.name}” for a customer in it: the first rule that matches, "
+            "in priority order; the fallback last.",
+        )
+        _sub(decision, "variable", id=_xml_id(did, "var"), name=name)
+        offers = [o for o in stage.offers if not o.fallback]
+        fallbacks = [o for o in stage.offers if o.fallback]
+        keys = _used(g for o in offers for g in o.groups)
+        inputs, required = self.requirements(
+            decision, keys, _needs_day(g for o in offers for g in o.groups), [entry_id] if entry_id else []
+        )
+        table = _sub(decision, "decisionTable", id=_xml_id(did, "table"), hitPolicy="FIRST")
+        lead: list[str] = []
+        if entry_id is not None:
+            column = _sub(table, "input", id=_xml_id(did, "in", "entry"), label="In the stage")
+            expression = _sub(
+                column, "inputExpression", id=_xml_id(did, "in", "entry", "expr"), typeRef="boolean"
+            )
+            _sub(expression, "text", self.decision_name(stage, "entry"))
+            lead = ["true"]
+        for key in keys:
+            self.input_column(table, did, key)
+        out = _sub(
+            table, "output", id=_xml_id(did, "out", "offer"), name="offer", label="Offer", typeRef="string"
+        )
+        if stage.offers:
+            values = _sub(out, "outputValues", id=_xml_id(did, "out", "offer", "values"))
+            _sub(values, "text", ",".join(feel_string(o.key) for o in stage.offers))
+        _sub(
+            table,
+            "output",
+            id=_xml_id(did, "out", "fallback"),
+            name="fallback",
+            label="Fallback",
+            typeRef="boolean",
+        )
+        for priority, offer in enumerate(offers, start=1):
+            for gi, group in enumerate(offer.groups or ((),)):
+                note = f"{priority}. {offer.name}" + (
+                    f" (group {gi + 1} of {len(offer.groups)})" if len(offer.groups) > 1 else ""
+                )
+                self.rule(
+                    table,
+                    _xml_id(did, "rule", offer.key, str(gi)),
+                    lead + group_entries(group, keys, self.catalog),
+                    [feel_string(offer.key), "false"],
+                    note,
+                )
+        if fallbacks:
+            fallback: OfferSpec = fallbacks[0]
+            self.rule(
+                table,
+                _xml_id(did, "rule", fallback.key, "fallback"),
+                lead + ["-"] * len(keys),
+                [feel_string(fallback.key), "true"],
+                f"Fallback: {fallback.name}",
+            )
+        self.decisions.append((did, inputs, required))
+
+    def rule(
+        self, table: ET.Element, rid: str, entries: Sequence[str], outputs: Sequence[str], note: str
+    ) -> None:
+        rule = _sub(table, "rule", id=rid)
+        _sub(rule, "description", note)
+        for i, entry in enumerate(entries):
+            _sub(_sub(rule, "inputEntry", id=_xml_id(rid, "in", str(i))), "text", entry)
+        for i, value in enumerate(outputs):
+            _sub(_sub(rule, "outputEntry", id=_xml_id(rid, "out", str(i))), "text", value)
+
+    # --- the decision requirements diagram ------------------------------------------------------
+
+    def diagram(self) -> None:
+        """DMNDI: inputs in a row at the bottom, decisions above them, entry decisions between, so
+        tools that draw the DRD (dmn-js, Camunda Modeler) show it without a layout step."""
+        dmndi = ET.SubElement(self.root, f"{{{DMNDI}}}DMNDI")
+        drd = ET.SubElement(dmndi, f"{{{DMNDI}}}DMNDiagram", {"id": "drd", "name": self.subject.title})
+        width, height, gap = 180.0, 80.0, 40.0
+        places: dict[str, tuple[float, float]] = {}
+
+        def shape(element_id: str, x: float, y: float) -> None:
+            places[element_id] = (x, y)
+            node = ET.SubElement(
+                drd, f"{{{DMNDI}}}DMNShape", {"id": f"shape_{element_id}", "dmnElementRef": element_id}
+            )
+            ET.SubElement(
+                node,
+                f"{{{DC}}}Bounds",
+                {"x": f"{x:g}", "y": f"{y:g}", "width": f"{width:g}", "height": f"{height:g}"},
+            )
+
+        stage_decisions = [d for d in self.decisions if d[0].startswith("decision_")]
+        entry_decisions = {d[0] for d in self.decisions if d[0].startswith("entry_")}
+        for i, (did, _inputs, required) in enumerate(stage_decisions):
+            x = 40 + i * (width + gap)
+            shape(did, x, 40)
+            for entry in required:
+                if entry in entry_decisions:
+                    shape(entry, x, 40 + height + gap)
+        for i, iid in enumerate(self.inputs):
+            shape(iid, 40 + i * (width + gap), 40 + 2 * (height + gap) + gap)
+        for did, inputs, required in self.decisions:
+            for source in [*required, *inputs]:
+                if source not in places or did not in places:
+                    continue
+                sx, sy = places[source]
+                tx, ty = places[did]
+                edge = ET.SubElement(
+                    drd,
+                    f"{{{DMNDI}}}DMNEdge",
+                    {"id": f"edge_{did}_{source}", "dmnElementRef": _xml_id("req", did, source)},
+                )
+                ET.SubElement(edge, f"{{{DI}}}waypoint", {"x": f"{sx + width / 2:g}", "y": f"{sy:g}"})
+                ET.SubElement(
+                    edge, f"{{{DI}}}waypoint", {"x": f"{tx + width / 2:g}", "y": f"{ty + height:g}"}
+                )
+
+
+def dmn_xml(subject: ExportSubject) -> bytes:
+    """The DMN 1.3 document of the subject's blueprint, UTF-8, with an XML declaration."""
+    root = _Builder(subject).build()
+    ET.indent(root)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)

@@ -1,0 +1,502 @@
+"""The requirements spec developers build from: Markdown and HTML, and PDF from that HTML.
+
+``spec_build`` reads a subject (snapshot, version block, decision day) into a ``Spec``: purpose
+and context; the diagram; the data requirements (every attribute the logic uses, with kind,
+type, allowed values, source system and the offers that need it); per stage the entry rules and
+the decision table; the lint summary; the acceptance test cases; and the version, approvals and
+hash. ``spec_markdown`` and ``spec_html`` render that one structure, so the two say the same;
+``spec_pdf`` prints the HTML with WeasyPrint (A4, the diagram on an A3 landscape page).
+
+The HTML is a whole document with its style sheet inside (``static/css/spec.css``), so a
+downloaded file reads the same offline; the app's spec page shows the same body. Pure apart from
+reading that style sheet and the templates: no database.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from django.contrib.staticfiles import finders
+from django.template.loader import render_to_string
+
+from blueprint.conditions import AttributeSpec, condition_sentence
+from blueprint.errors import BlueprintError
+from blueprint.exports.cases import AcceptanceCase, CaseSet, SkippedOffer, acceptance_cases, cases_json
+from blueprint.exports.diagram import findings_by_place
+from blueprint.exports.subject import FINDING_LABELS, STATUS_LABELS, ExportSubject
+from decisioning.lint import Finding
+
+# WeasyPrint logs every layout step at INFO; the server's log needs none of it
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+
+NOTES_LISTED = 40  # overlap notes listed in the spec; the rest are counted
+KIND_LABELS = {"attribute": "Attribute", "behaviour": "Behaviour", "context": "Context"}
+PANGO_HINT = (
+    "The PDF needs the Pango text library on the server (Debian/Ubuntu: apt-get install "
+    "libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core). The HTML and Markdown forms work without it."
+)
+
+
+class PdfUnavailable(BlueprintError):
+    """WeasyPrint cannot run here (its Pango library is missing): a 503 naming what to install."""
+
+    status = 503
+
+
+# --- The structure -------------------------------------------------------------------------------
+
+
+@dataclass
+class AttributeRow:
+    key: str
+    label: str
+    kind: str
+    type: str
+    allowed: str
+    source: str
+    description: str
+    needed_by: list[str]  # "Stage: entry rules, offer_key, …" per stage that reads it (keys: short and exact)
+
+
+@dataclass
+class DecisionRow:
+    priority: str  # "1", "2", … or "Fallback"
+    key: str
+    name: str
+    channel: str
+    description: str
+    groups: list[list[str]]  # sentences, per group
+    fallback: bool
+    findings: list[str]  # short labels of the lint findings about it
+    case: bool  # whether a test case shows it
+
+    @property
+    def conditions(self) -> str:
+        return groups_text(
+            self.groups, everyone="Everyone in the stage" if not self.fallback else "Everyone else"
+        )
+
+
+@dataclass
+class StageSection:
+    key: str
+    name: str
+    description: str
+    entry: list[list[str]]
+    rows: list[DecisionRow]
+    cases: list[AcceptanceCase]
+    skipped: list[SkippedOffer]
+    findings: list[Finding]
+
+    @property
+    def entry_text(self) -> str:
+        return groups_text(self.entry, everyone="Everyone")
+
+    @property
+    def has_fallback(self) -> bool:
+        return any(r.fallback for r in self.rows)
+
+
+@dataclass
+class LintSummary:
+    at: str
+    errors: list[Finding]
+    warnings: list[Finding]
+    notes: list[Finding]
+
+    @property
+    def notes_listed(self) -> list[Finding]:
+        return self.notes[:NOTES_LISTED]
+
+    @property
+    def notes_more(self) -> int:
+        return max(0, len(self.notes) - NOTES_LISTED)
+
+
+@dataclass
+class Spec:
+    title: str
+    label: str
+    is_draft: bool
+    context: str
+    channels: list[str]
+    description: str
+    at: str
+    version_rows: list[tuple[str, str]]
+    attributes: list[AttributeRow]
+    unused: list[AttributeRow]
+    stages: list[StageSection]
+    lint: LintSummary
+    case_count: int
+    dot: str
+    svg: str | None  # the diagram inline; None when Graphviz is missing
+    diagram_note: str = ""
+    png: str = ""  # the diagram as a data: URI picture, for the PDF (``formats.spec_of``)
+    cases_json: str = field(default="", repr=False)
+
+    @property
+    def offer_count(self) -> int:
+        return sum(len(s.rows) for s in self.stages)
+
+
+def groups_text(groups: Sequence[Sequence[str]], *, everyone: str) -> str:
+    """'A and B; or C' — the way the board reads OR-groups of AND-conditions."""
+    if not groups:
+        return everyone
+    parts = [" and ".join(group) for group in groups]
+    if len(parts) == 1:
+        return parts[0]
+    return "Either " + "; or ".join(parts)
+
+
+def _sentences(groups: Any, catalog: Mapping[str, AttributeSpec]) -> list[list[str]]:
+    return [
+        [condition_sentence(c, catalog.get(c.get("attribute", ""))) for c in group] for group in groups or []
+    ]
+
+
+def _allowed(attribute: Mapping[str, Any]) -> str:
+    kind = attribute.get("type")
+    unit = attribute.get("unit") or ""
+    choices = attribute.get("choices") or []
+    if kind in ("choice", "set", "text") and choices:
+        prefix = "One of" if kind != "set" else "A set of"
+        return f"{prefix}: {', '.join(choices)}"
+    return {
+        "text": "Any text",
+        "set": "A set of texts",
+        "number": f"A number{f' ({unit})' if unit else ''}",
+        "boolean": "Yes or no (true/false)",
+        "date": "A date (YYYY-MM-DD)",
+        "choice": "One of the listed choices",
+    }.get(str(kind), str(kind))
+
+
+def spec_version_block(version: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The "Version, approvals and hash" section from the export's version block (a plain dict,
+    ``exports.subject``): rows of (label, value). The one place to extend when approvals land."""
+    if version.get("status") == "draft" or version.get("number") is None:
+        return [
+            ("Version", "Draft — not published"),
+            ("Draft revision", str(version.get("rev", 0))),
+            ("Content hash", str(version.get("hash", ""))),
+            ("Approvals", "None: a draft is not approved. Publish it as a version for review."),
+        ]
+    approvals = version.get("approvals") or []
+    approved = (
+        "; ".join(
+            f"{a.get('user', '?')} {a.get('decision', 'approved')} on {a.get('at', '?')}"
+            + (f" — “{a['comment']}”" if a.get("comment") else "")
+            for a in approvals
+        )
+        if approvals
+        else "None recorded"
+    )
+    rows = [
+        ("Version", str(version.get("number"))),
+        ("Status", STATUS_LABELS.get(str(version.get("status")), str(version.get("status")))),
+        ("Content hash", str(version.get("hash", ""))),
+        ("Published by", str(version.get("author") or "—")),
+        ("Published at", str(version.get("created_at") or "—")),
+        ("Draft revision published", str(version.get("rev", ""))),
+        ("Note", str(version.get("note") or "—")),
+    ]
+    if version.get("decided_at"):
+        rows.append(("Decided at", str(version["decided_at"])))
+    rows.append(("Approvals", approved))
+    return rows
+
+
+def spec_build(subject: ExportSubject, *, svg: str | None, diagram_note: str = "", dot: str = "") -> Spec:
+    """The spec of the subject. ``svg`` is the drawn diagram (None when it cannot be drawn, with
+    ``diagram_note`` saying why); ``dot`` its source."""
+    snapshot = subject.snapshot
+    catalog = dict(subject.spec.catalog)
+    report = subject.lint
+    cases: CaseSet = acceptance_cases(subject)
+    offer_marks, _stage_marks = findings_by_place(report.findings)
+
+    # per attribute, per stage (in order): its entry rules and the keys of the offers that read it
+    needed: dict[str, dict[str, list[str]]] = {}
+
+    def need(attribute: str, stage_name: str, what: str) -> None:
+        users = needed.setdefault(attribute, {}).setdefault(stage_name, [])
+        if what not in users:
+            users.append(what)
+
+    stages: list[StageSection] = []
+    for stage in snapshot.get("stages", []):
+        skey, sname = str(stage["key"]), str(stage.get("name") or stage["key"])
+        for group in stage.get("entry") or []:
+            for c in group:
+                need(c["attribute"], sname, "entry rules")
+        shown = {c.offer for c in cases.of_stage(skey)}
+        rows: list[DecisionRow] = []
+        priority = 0
+        for offer in stage.get("offers", []):
+            okey, oname = str(offer["key"]), str(offer.get("name") or offer["key"])
+            for group in offer.get("groups") or []:
+                for c in group:
+                    need(c["attribute"], sname, okey)
+            if not offer.get("fallback"):
+                priority += 1
+            marks = offer_marks.get(okey)
+            rows.append(
+                DecisionRow(
+                    priority="Fallback" if offer.get("fallback") else str(priority),
+                    key=okey,
+                    name=oname,
+                    channel=str(offer.get("channel") or ""),
+                    description=str(offer.get("description") or ""),
+                    groups=_sentences(offer.get("groups"), catalog),
+                    fallback=bool(offer.get("fallback")),
+                    findings=[label for _level, label in marks.labels()] if marks else [],
+                    case=okey in shown,
+                )
+            )
+        stages.append(
+            StageSection(
+                key=skey,
+                name=sname,
+                description=str(stage.get("description") or ""),
+                entry=_sentences(stage.get("entry"), catalog),
+                rows=rows,
+                cases=cases.of_stage(skey),
+                skipped=cases.skipped_of_stage(skey),
+                findings=[f for f in report.findings if f.stage == skey and f.level != "info"],
+            )
+        )
+
+    attributes: list[AttributeRow] = []
+    unused: list[AttributeRow] = []
+    for a in snapshot.get("attributes", []):
+        row = AttributeRow(
+            key=str(a["key"]),
+            label=str(a.get("label") or a["key"]),
+            kind=KIND_LABELS.get(str(a.get("kind")), str(a.get("kind") or "")),
+            type=str(a.get("type")),
+            allowed=_allowed(a),
+            source=str(a.get("source") or ""),
+            description=str(a.get("description") or ""),
+            needed_by=[
+                f"{stage}: {', '.join(users)}" for stage, users in needed.get(str(a["key"]), {}).items()
+            ],
+        )
+        (attributes if row.needed_by else unused).append(row)
+
+    bp = subject.blueprint
+    return Spec(
+        title=subject.title,
+        label=subject.label,
+        is_draft=subject.is_draft,
+        context=str(bp.get("context") or ""),
+        channels=list(bp.get("channels") or []),
+        description=str(bp.get("description") or ""),
+        at=subject.at.isoformat(),
+        version_rows=spec_version_block(subject.version),
+        attributes=attributes,
+        unused=unused,
+        stages=stages,
+        lint=LintSummary(
+            at=report.at.isoformat(), errors=report.errors, warnings=report.warnings, notes=report.infos
+        ),
+        case_count=len(cases.cases),
+        dot=dot,
+        svg=svg,
+        diagram_note=diagram_note,
+        cases_json=json.dumps(cases_json(subject, cases), indent=2, ensure_ascii=False),
+    )
+
+
+# --- Markdown -------------------------------------------------------------------------------------
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
+
+
+def md(text: Any) -> str:
+    """Inline text for Markdown: special characters escaped, on one line."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def _md_table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    lines += ["| " + " | ".join(cell or " " for cell in row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def _profile_text(profile: Mapping[str, Any]) -> str:
+    if not profile:
+        return "(no attributes: every one missing)"
+    return ", ".join(f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in profile.items())
+
+
+def spec_markdown(spec: Spec) -> str:
+    out: list[str] = [f"# {md(spec.title)} — requirements spec", ""]
+    if spec.is_draft:
+        out += [
+            f"> **{md(spec.label.upper())}.** This spec is of the board as it is now, not of an approved version.",
+            "",
+        ]
+    else:
+        out += [f"**{md(spec.label)}**", ""]
+    out += ["## 1. Purpose and context", ""]
+    out += [md(spec.description) if spec.description else "_No description given._", ""]
+    out += [
+        f"- **Context:** {md(spec.context) or '—'}",
+        f"- **Channels:** {md(', '.join(spec.channels)) or '—'}",
+    ]
+    out += [
+        f"- **Size:** {len(spec.stages)} stages, {spec.offer_count} offers, {len(spec.attributes)} attributes used",
+        f"- **Decision day of this spec:** {spec.at} (places “within the last N days” on the calendar)",
+        "",
+    ]
+    out += ["## 2. Diagram", ""]
+    out += [
+        "Stages left to right, offers top to bottom in priority order. The Graphviz source below draws it "
+        "(`dot -Tsvg blueprint.dot -o blueprint.svg`); the HTML and PDF forms of this spec show it drawn.",
+        "",
+        "```dot",
+        spec.dot.rstrip(),
+        "```",
+        "",
+    ]
+    out += ["## 3. Data requirements", ""]
+    out += [
+        "Every attribute the decision logic reads, and where: a stage's entry rules and the offers (by key) whose "
+        "conditions need it. A profile that lacks one meets no condition on it.",
+        "",
+    ]
+    out += _md_table(
+        ["Attribute", "Key", "Kind", "Type", "Allowed values", "Source system", "Needed by"],
+        [
+            [
+                md(a.label),
+                f"`{a.key}`",
+                md(a.kind),
+                md(a.type),
+                md(a.allowed),
+                md(a.source) or "—",
+                md("; ".join(a.needed_by)),
+            ]
+            for a in spec.attributes
+        ],
+    )
+    if spec.unused:
+        out += [
+            f"In the catalog but not used by any condition: {md(', '.join(a.label for a in spec.unused))}.",
+            "",
+        ]
+    out += ["## 4. Decision logic per stage", ""]
+    out += [
+        "For each stage the customer is in (its entry rules hold), the offers are tried in priority order; the "
+        "first whose conditions hold is chosen. If none holds, the fallback; without a fallback, no offer.",
+        "",
+    ]
+    for i, stage in enumerate(spec.stages, start=1):
+        out += [f"### 4.{i} {md(stage.name)} (`{stage.key}`)", ""]
+        if stage.description:
+            out += [md(stage.description), ""]
+        out += [f"**Entry rules — who is in the stage:** {md(stage.entry_text)}", ""]
+        if not stage.rows:
+            out += ["_No offers yet._", ""]
+            continue
+        out += _md_table(
+            ["Priority", "Offer", "Key", "Channel", "Conditions", "Fallback", "Lint"],
+            [
+                [
+                    r.priority,
+                    md(r.name),
+                    f"`{r.key}`",
+                    md(r.channel) or "—",
+                    md(r.conditions),
+                    "yes" if r.fallback else "—",
+                    md(", ".join(r.findings)) or "—",
+                ]
+                for r in stage.rows
+            ],
+        )
+        if not stage.has_fallback:
+            out += ["_No fallback: a customer in the stage who matches no offer gets none._", ""]
+    out += ["## 5. Lint summary", ""]
+    lint = spec.lint
+    out += [
+        f"On {lint.at}: {len(lint.errors)} errors, {len(lint.warnings)} warnings, {len(lint.notes)} notes "
+        "(overlaps, where priority decides).",
+        "",
+    ]
+    for title, findings in (("Errors", lint.errors), ("Warnings", lint.warnings)):
+        if findings:
+            out += [f"**{title}**", ""]
+            out += [f"- {md(FINDING_LABELS.get(f.code, f.code))}: {md(f.message)}" for f in findings]
+            out += [""]
+    if lint.notes:
+        out += ["**Notes**", ""]
+        out += [f"- {md(f.message)}" for f in lint.notes_listed]
+        if lint.notes_more:
+            out += [f"- … and {lint.notes_more} more overlaps."]
+        out += [""]
+    out += ["## 6. Acceptance test cases", ""]
+    out += [
+        f"{spec.case_count} cases generated from the logic, for decision day {spec.at}: for every offer that can be "
+        "shown a customer who gets it, for the fallback a customer who gets it, for every gap a customer who gets "
+        "nothing. Each is a request to the decide API (`POST blueprints/{id}/decide/` with `profile`, `stage`, `at`, "
+        "`version`) and the answer expected for that stage; the JSON form is the `cases` export.",
+        "",
+    ]
+    for stage in spec.stages:
+        if not stage.cases and not stage.skipped:
+            continue
+        out += [f"### {md(stage.name)}", ""]
+        out += _md_table(
+            ["Case", "Profile", "Expected"],
+            [
+                [
+                    md(c.name),
+                    md(_profile_text(c.profile)),
+                    f"`{c.offer}`" + (" (fallback)" if c.fallback else "") if c.offer else "no offer",
+                ]
+                for c in stage.cases
+            ],
+        )
+        for s in stage.skipped:
+            out += [f"- No case for “{md(s.name)}” (`{s.offer}`): {md(s.reason)}."]
+        if stage.skipped:
+            out += [""]
+    out += ["## 7. Version, approvals and hash", ""]
+    out += _md_table(["", ""], [[md(k), md(v)] for k, v in spec.version_rows])
+    return "\n".join(out).rstrip() + "\n"
+
+
+# --- HTML and PDF ---------------------------------------------------------------------------------
+
+
+@cache
+def spec_css() -> str:
+    """The spec's style sheet, put inside the HTML document so that it stands on its own."""
+    path = finders.find("css/spec.css")
+    if not path:
+        return ""
+    with open(path if isinstance(path, str) else path[0], encoding="utf-8") as f:
+        return f.read()
+
+
+def spec_html(spec: Spec) -> str:
+    """The spec as a whole HTML document (style sheet inside, diagram inline)."""
+    return render_to_string("exports/spec_document.html", {"spec": spec, "css": spec_css()})
+
+
+def spec_pdf(html: str) -> bytes:
+    """The HTML spec printed by WeasyPrint. Raises ``PdfUnavailable`` when Pango is missing."""
+    try:
+        from weasyprint import HTML
+    except (OSError, ImportError):  # WeasyPrint loads Pango when imported
+        raise PdfUnavailable(PANGO_HINT, field="format") from None
+    pdf = HTML(string=html).write_pdf()
+    assert pdf is not None
+    return bytes(pdf)
