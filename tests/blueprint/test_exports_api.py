@@ -15,7 +15,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from blueprint.models import Blueprint, Version
-from blueprint.services import operation_apply, version_publish
+from blueprint.services import operation_apply, version_approve, version_publish
 from tests.blueprint.test_api import assert_error, client_for
 
 pytestmark = pytest.mark.django_db
@@ -40,8 +40,8 @@ def export(client: APIClient, board: Blueprint, **params: str) -> Any:
 
 def publish(board: Blueprint, users: dict[str, Any], *, live: bool) -> Version:
     version = version_publish(blueprint_id=board.pk, actor=users["editor"], note="For the spec")
-    if live:  # approval is issue 5's; in tests a version is made live directly
-        Version.objects.filter(pk=version.pk).update(status="approved")
+    if live:
+        version = version_approve(blueprint_id=board.pk, number=version.number, actor=users["approver"])
     return version
 
 
@@ -124,7 +124,8 @@ def test_without_graphviz_the_drawn_formats_answer_503_and_dot_still_works(
     response = page.get(f"/blueprints/{board.pk}/diagram/")
     assert response.status_code == 200
     text = response.content.decode()
-    assert "The diagram cannot be drawn here." in text and "format=dot" in text and "<svg" not in text
+    assert "The diagram cannot be drawn here." in text and "format=dot" in text
+    assert "diagram-canvas" not in text  # no drawing (the page's icons are SVG too)
 
 
 def test_the_pdf_spec_is_a_pdf(board: Blueprint, users: dict[str, Any]) -> None:
