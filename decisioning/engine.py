@@ -40,7 +40,7 @@ import math
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -155,7 +155,9 @@ def check_value(attr: AttributeSpec, value: Any, *, csv: bool = False) -> Any:
     if not isinstance(value, str):
         raise ValueError(f"Expected {_expected(attr, csv)}; got {_json_kind(value)}.")
     if attr.choices and value not in attr.choices:
-        raise ValueError(f"'{_short(value)}' is not a choice of {attr.label}; expected {_expected(attr, csv)}.")
+        raise ValueError(
+            f"'{_short(value)}' is not a choice of {attr.label}; expected {_expected(attr, csv)}."
+        )
     return value
 
 
@@ -261,7 +263,9 @@ def _ordinal(iso: str) -> int:
 
 
 def groups_hold(groups: Groups, checked: Mapping[str, Any], today: int) -> bool:
-    return not groups or any(all(condition_holds(c, checked.get(c.attribute), today) for c in g) for g in groups)
+    return not groups or any(
+        all(condition_holds(c, checked.get(c.attribute), today) for c in g) for g in groups
+    )
 
 
 # --- Results ------------------------------------------------------------------------------------
@@ -712,7 +716,8 @@ def compile_spec(spec: BlueprintSpec, version: Version) -> CompiledVersion:
         "slow": slow,
         "check": check,
     }
-    exec(compile(source, f"<blueprint {version}>", "exec"), namespace)  # noqa: S102 — our own generated code
+    # our own generated code, every key and value in it written with repr
+    exec(compile(source, f"<blueprint {version}>", "exec"), namespace)
     return CompiledVersion(
         spec=spec,
         version=version,
@@ -777,7 +782,11 @@ def _outcomes(
 
 
 def explain_stage(
-    stage: StageSpec, catalog: Mapping[str, AttributeSpec], checked: Mapping[str, Any], at: dt.date, today: int
+    stage: StageSpec,
+    catalog: Mapping[str, AttributeSpec],
+    checked: Mapping[str, Any],
+    at: dt.date,
+    today: int,
 ) -> StageDecision:
     """The decision of one stage with every outcome, read literally from the conditions."""
     entry = _outcomes(stage.entry, catalog, checked, today)
@@ -848,9 +857,7 @@ class WhyNotSolver:
         self.conditions = [c for c in conditions if c.attribute in catalog]
         self.space = Space(catalog, self.conditions, at)
         self.entry = self.space.groups(stage.entry)
-        self.reach: list[Region] = [
-            [] if o.fallback else self.space.groups(o.groups) for o in stage.offers
-        ]
+        self.reach: list[Region] = [[] if o.fallback else self.space.groups(o.groups) for o in stage.offers]
         self.first_fallback = next((i for i, o in enumerate(stage.offers) if o.fallback), None)
         self._current: dict[str, int] = {}
 
@@ -901,7 +908,10 @@ class WhyNotSolver:
             mine = self._signature(variable.attribute, self.checked.get(variable.attribute))
             mask = 0
             for bit, atom in enumerate(variable.atoms):
-                if variable.full >> bit & 1 and self._signature(variable.attribute, self._value(variable.attribute, atom)) == mine:
+                if (
+                    variable.full >> bit & 1
+                    and self._signature(variable.attribute, self._value(variable.attribute, atom)) == mine
+                ):
                     mask |= 1 << bit
         self._current[name] = mask
         return mask

@@ -256,13 +256,13 @@ def _check_text_column(key: str, attr: AttributeSpec, raw: str) -> tuple[str, st
     if attr.type == "date":
         return _check_date(expected, x, blank)
     if attr.type == "set":
-        elements = f"list_filter(list_transform(string_split({x}, '|'), lambda e: trim(e, ' ')), lambda e: e <> '')"
+        elements = (
+            f"list_filter(list_transform(string_split({x}, '|'), lambda e: trim(e, ' ')), lambda e: e <> '')"
+        )
         return _check_set(attr, expected, elements, blank)
     if attr.choices:  # a choice, or a text with a list of values: engine.check_value refuses others
         choices = ", ".join(text(c) for c in attr.choices)
-        bad = (
-            f"'''' || {_short_sql(x)} || ''' is not a choice of {_escape(attr.label)}; expected {_escape(expected)}.'"
-        )
+        bad = f"'''' || {_short_sql(x)} || ''' is not a choice of {_escape(attr.label)}; expected {_escape(expected)}.'"
         error = f"CASE WHEN {blank} THEN NULL WHEN {x} NOT IN ({choices}) THEN {bad} END"
         return f"CASE WHEN {blank} THEN NULL WHEN {x} IN ({choices}) THEN {x} END", error
     return f"CASE WHEN {blank} THEN NULL ELSE {x} END", "NULL"
@@ -299,8 +299,19 @@ def _check_typed_column(key: str, attr: AttributeSpec, raw: str, column_type: st
     if upper == "VARCHAR":
         return _check_text_column(key, attr, raw)
     wrong = f"CASE WHEN {raw} IS NOT NULL THEN 'Expected {_escape(_expected(attr, True))}; the column is {_escape(column_type)}.' END"
-    numeric = upper in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "UTINYINT",
-                        "USMALLINT", "UINTEGER", "UBIGINT") or upper.startswith("DECIMAL")
+    numeric = upper in (
+        "TINYINT",
+        "SMALLINT",
+        "INTEGER",
+        "BIGINT",
+        "HUGEINT",
+        "FLOAT",
+        "DOUBLE",
+        "UTINYINT",
+        "USMALLINT",
+        "UINTEGER",
+        "UBIGINT",
+    ) or upper.startswith("DECIMAL")
     if attr.type == "number" and numeric:
         value = f"CAST({raw} AS DOUBLE)"
         error = f"CASE WHEN {raw} IS NOT NULL AND NOT isfinite({value}) THEN 'Expected {_escape(_expected(attr, True))}; the number must be finite.' END"
@@ -310,7 +321,9 @@ def _check_typed_column(key: str, attr: AttributeSpec, raw: str, column_type: st
     if attr.type == "date" and (upper == "DATE" or upper.startswith("TIMESTAMP")):
         return f"CAST({raw} AS DATE)", "NULL"
     if attr.type == "set" and upper == "VARCHAR[]":
-        elements = f"list_filter(list_transform({raw}, lambda e: trim(e, ' ')), lambda e: e IS NOT NULL AND e <> '')"
+        elements = (
+            f"list_filter(list_transform({raw}, lambda e: trim(e, ' ')), lambda e: e IS NOT NULL AND e <> '')"
+        )
         value, error = _check_set(attr, _expected(attr, True), elements, f"({raw} IS NULL)")
         separator = f"CASE WHEN {raw} IS NOT NULL AND len(list_filter({raw}, lambda e: POSITION('|' IN e) > 0)) > 0 THEN 'Set elements may not contain ''|'' here.' END"
         return value, f"COALESCE({error}, {separator})"
@@ -345,7 +358,9 @@ def _source_relation(con: Any, path: Path, fmt: str) -> tuple[str, dict[str, str
     try:
         described = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
     except Exception as exc:  # duckdb raises many kinds for an unreadable file
-        raise BatchError(f"The {fmt.upper()} file could not be read: {str(exc).splitlines()[0][:300]}") from None
+        raise BatchError(
+            f"The {fmt.upper()} file could not be read: {str(exc).splitlines()[0][:300]}"
+        ) from None
     columns = {str(row[0]): str(row[1]) for row in described}
     return f"(SELECT {number} AS {ident(ROW)}, * FROM {relation})", columns
 
@@ -375,9 +390,7 @@ def batch_sql(
 ) -> str:
     """Check, then decide; a row with an error gets no decision (NULL answers)."""
     checked = checked_view_sql(compiled, relation, columns)
-    decided = decision_sql(
-        compiled.spec, at=at, source=f"({checked})", keep=[ROW, ERROR], stage=stage
-    )
+    decided = decision_sql(compiled.spec, at=at, source=f"({checked})", keep=[ROW, ERROR], stage=stage)
     answer_columns = [
         name
         for i, st in enumerate(compiled.spec.stages)
@@ -443,3 +456,78 @@ def temporary_path(suffix: str) -> Path:
     handle, name = tempfile.mkstemp(prefix="blueprint-batch-", suffix=suffix)
     os.close(handle)
     return Path(name)
+
+
+# --- Coverage: how a sample of customers spreads over the offers --------------------------------------
+
+ERRORS_LISTED = 20
+
+
+def coverage_counts(
+    compiled: CompiledVersion, source: Path, *, at: dt.date, source_format: str = "csv"
+) -> dict[str, Any]:
+    """Per stage: how many rows of the sample are not in it, get each offer, the fallback, or
+    nothing; how many rows are bad (not counted in any stage), with the first few errors."""
+    con = _connect()
+    try:
+        relation, columns = _source_relation(con, source, source_format)
+        query = batch_sql(compiled, relation, columns, at=at)
+        try:
+            con.execute(f"CREATE TEMP TABLE answers AS {query}")
+            total, bad = con.execute(
+                f"SELECT count(*), count(*) FILTER (WHERE {ident(ERROR)} IS NOT NULL) FROM answers"
+            ).fetchone() or (0, 0)
+            errors = con.execute(
+                f"SELECT {ident(ROW)}, {ident(ERROR)} FROM answers WHERE {ident(ERROR)} IS NOT NULL "
+                f"ORDER BY {ident(ROW)} LIMIT {ERRORS_LISTED}"
+            ).fetchall()
+            stages = []
+            for st in compiled.spec.stages:
+                entered, offer, _, _ = (ident(c) for c in stage_columns(st.key))
+                counted = dict(
+                    con.execute(
+                        f"SELECT {offer}, count(*) FROM answers WHERE {ident(ERROR)} IS NULL AND {entered} "
+                        f"GROUP BY {offer}"
+                    ).fetchall()
+                )
+                in_stage = sum(counted.values())
+                fallback_key = next((o.key for o in st.offers if o.fallback), None)
+                stages.append(
+                    {
+                        "stage": st.key,
+                        "name": st.name,
+                        "entered": in_stage,
+                        "not_entered": int(total) - int(bad) - in_stage,
+                        "offers": [
+                            {
+                                "offer": o.key,
+                                "name": o.name,
+                                "fallback": o.fallback,
+                                "count": int(counted.get(o.key, 0))
+                                if (not o.fallback or o.key == fallback_key)
+                                else 0,
+                            }
+                            for o in st.offers
+                        ],
+                        "none": int(counted.get(None, 0)),
+                    }
+                )
+        except Exception as exc:
+            raise BatchError(f"The file could not be decided: {str(exc).splitlines()[0][:300]}") from None
+        return {
+            "rows": int(total),
+            "bad_rows": int(bad),
+            "errors": [{"row": int(r), "error": str(e)} for r, e in errors],
+            "stages": stages,
+        }
+    finally:
+        con.close()
+
+
+def file_check(source: Path, source_format: str) -> None:
+    """Raise ``BatchError`` unless DuckDB can read the file's columns."""
+    con = _connect()
+    try:
+        _source_relation(con, source, source_format)
+    finally:
+        con.close()

@@ -242,7 +242,10 @@ def reference_decide(
     so; it is given, whatever its conditions, when no other offer matches."""
     catalog = {
         a["key"]: AttributeSpec(
-            key=a["key"], label=a.get("label") or a["key"], type=a["type"], choices=tuple(a.get("choices") or ())
+            key=a["key"],
+            label=a.get("label") or a["key"],
+            type=a["type"],
+            choices=tuple(a.get("choices") or ()),
         )
         for a in snapshot.get("attributes", [])
     }
@@ -255,7 +258,13 @@ def reference_decide(
         if not entered:
             if stage is not None:
                 answers.append(
-                    {"stage": raw_stage["key"], "entered": False, "offer": None, "fallback": False, "eligible": []}
+                    {
+                        "stage": raw_stage["key"],
+                        "entered": False,
+                        "offer": None,
+                        "fallback": False,
+                        "eligible": [],
+                    }
                 )
             continue
         eligible = []
@@ -294,9 +303,7 @@ def profiles(keys: Sequence[str] | None = None) -> st.SearchStrategy[Profile]:
     """Profiles in JSON form over the oracle's catalog, near the edges the conditions use; any
     attribute may be missing."""
     chosen = list(keys) if keys is not None else list(_PROFILE_VALUES)
-    return st.fixed_dictionaries(
-        {}, optional={key: st.sampled_from(_PROFILE_VALUES[key]) for key in chosen}
-    )
+    return st.fixed_dictionaries({}, optional={key: st.sampled_from(_PROFILE_VALUES[key]) for key in chosen})
 
 
 @st.composite

@@ -60,7 +60,9 @@ LOAN = raw("products", "includes", "loan")
 
 def test_the_first_matching_offer_in_priority_order_is_chosen_and_all_matching_are_eligible():
     engine = compiled(stage("s", offer("gold", [GOLD]), offer("adult", [ADULT]), offer("anyone")))
-    assert answers(engine, {"segment": "Gold", "age": 30}) == {"s": ("gold", False, ["gold", "adult", "anyone"])}
+    assert answers(engine, {"segment": "Gold", "age": 30}) == {
+        "s": ("gold", False, ["gold", "adult", "anyone"])
+    }
     assert answers(engine, {"segment": "Silver", "age": 30}) == {"s": ("adult", False, ["adult", "anyone"])}
     assert answers(engine, {"age": 12}) == {"s": ("anyone", False, ["anyone"])}
 
@@ -81,7 +83,9 @@ def test_the_fallback_is_given_only_when_no_other_offer_matches_wherever_it_stan
 
 
 def test_of_two_fallbacks_the_first_is_given():
-    engine = compiled(stage("s", offer("gold", [GOLD]), offer("one", fallback=True), offer("two", fallback=True)))
+    engine = compiled(
+        stage("s", offer("gold", [GOLD]), offer("one", fallback=True), offer("two", fallback=True))
+    )
     assert answers(engine, {}) == {"s": ("one", True, [])}
 
 
@@ -136,7 +140,11 @@ def test_a_missing_attribute_meets_no_condition_and_null_is_missing():
 
 def test_numbers_dates_and_between_include_their_ends():
     engine = compiled(
-        stage("s", offer("mid", [raw("age", "between", [18, 30])]), offer("late", [raw("last_visit", "at_least", "2025-06-01")]))
+        stage(
+            "s",
+            offer("mid", [raw("age", "between", [18, 30])]),
+            offer("late", [raw("last_visit", "at_least", "2025-06-01")]),
+        )
     )
     assert answers(engine, {"age": 18})["s"][0] == "mid"
     assert answers(engine, {"age": 30})["s"][0] == "mid"

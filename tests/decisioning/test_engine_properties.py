@@ -30,7 +30,9 @@ def as_csv_cells(profile: dict[str, Any], flavour: int) -> dict[str, str]:
     cells: dict[str, str] = {}
     for key, value in profile.items():
         if isinstance(value, bool):
-            cells[key] = [("true", "false"), ("yes", "no"), ("1", "0"), ("TRUE", "No")][flavour % 4][0 if value else 1]
+            cells[key] = [("true", "false"), ("yes", "no"), ("1", "0"), ("TRUE", "No")][flavour % 4][
+                0 if value else 1
+            ]
         elif isinstance(value, list):
             cells[key] = "|".join(value) if flavour % 2 else " | ".join(value)
         elif isinstance(value, int | float):
@@ -76,12 +78,16 @@ def test_why_not_suggests_a_smallest_change_that_really_gets_the_offer(snapshot,
         raw_stage = next(s for s in snapshot["stages"] if s["key"] == stage_key)
         conditions = [
             parse_condition(c, CATALOG)
-            for groups in [raw_stage.get("entry") or []] + [o.get("groups") or [] for o in raw_stage["offers"] if not o.get("fallback")]
+            for groups in [raw_stage.get("entry") or []]
+            + [o.get("groups") or [] for o in raw_stage["offers"] if not o.get("fallback")]
             for g in groups
             for c in g
         ]
         keys = sorted({c.attribute for c in conditions})
-        columns = {key: candidate_values(CATALOG[key], [c for c in conditions if c.attribute == key], AT) for key in keys}
+        columns = {
+            key: candidate_values(CATALOG[key], [c for c in conditions if c.attribute == key], AT)
+            for key in keys
+        }
         for outcome in decision["explain"]["offers"]:
             why = outcome["why_not"]
             if outcome["chosen"]:

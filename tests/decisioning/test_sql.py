@@ -54,7 +54,11 @@ def as_reference(row: dict[str, Any], snapshot: dict[str, Any]) -> list[dict[str
     return out
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(
     snapshot=snapshots(),
     batch=st.lists(st.tuples(profiles(), st.integers(0, 11)), min_size=1, max_size=25),
@@ -73,7 +77,11 @@ def test_duckdb_over_csv_decides_as_the_reference_and_the_engine(tmp_path, snaps
         assert [d.as_json() for d in engine.decide(profile, at=AT).decisions] == expected
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(snapshot=snapshots(), batch=st.lists(profiles(), min_size=1, max_size=20))
 def test_duckdb_over_parquet_decides_as_the_reference(tmp_path, snapshot, batch):
     engine = compile_snapshot(snapshot, {"number": 1})
@@ -85,7 +93,14 @@ def test_duckdb_over_parquet_decides_as_the_reference(tmp_path, snapshot, batch)
     for p in batch:
         con.execute(
             "INSERT INTO t VALUES (?, ?, ?, ?, ?, ?)",
-            [p.get("age"), p.get("segment"), p.get("city"), p.get("vip"), p.get("last_visit"), p.get("products")],
+            [
+                p.get("age"),
+                p.get("segment"),
+                p.get("city"),
+                p.get("vip"),
+                p.get("last_visit"),
+                p.get("products"),
+            ],
         )
     source = tmp_path / "in.parquet"
     con.execute(f"COPY t TO '{source}' (FORMAT parquet)")
@@ -115,7 +130,9 @@ BAD_CELLS = [
 def test_bad_cells_get_the_engines_own_messages_and_the_good_rows_their_answers(tmp_path):
     snapshot = {
         "attributes": ATTRIBUTES,
-        "stages": [{"key": "s", "name": "S", "offers": [{"key": "adult", "groups": [[raw("age", "at_least", 18)]]}]}],
+        "stages": [
+            {"key": "s", "name": "S", "offers": [{"key": "adult", "groups": [[raw("age", "at_least", 18)]]}]}
+        ],
     }
     engine = compile_snapshot(snapshot, {"number": 1})
     rows = [{"age": "30"}, *BAD_CELLS, {"age": "12"}]
@@ -126,7 +143,9 @@ def test_bad_cells_get_the_engines_own_messages_and_the_good_rows_their_answers(
     for cells, answer in zip(BAD_CELLS, answers[1:-1], strict=True):
         with pytest.raises(ProfileProblems) as refused:
             engine.check(cells, csv=True)
-        expected = " / ".join(f"{path.removeprefix('profile.')}: {m[0]}" for path, m in refused.value.problems.items())
+        expected = " / ".join(
+            f"{path.removeprefix('profile.')}: {m[0]}" for path, m in refused.value.problems.items()
+        )
         assert answer["error"] == expected
         assert answer["s.offer"] == "" and answer["s.entered"] == ""
 
@@ -134,10 +153,14 @@ def test_bad_cells_get_the_engines_own_messages_and_the_good_rows_their_answers(
 def test_columns_the_catalog_lacks_are_ignored_and_absent_ones_are_missing(tmp_path):
     snapshot = {
         "attributes": ATTRIBUTES,
-        "stages": [{"key": "s", "name": "S", "offers": [{"key": "gold", "groups": [[raw("segment", "is", "Gold")]]}]}],
+        "stages": [
+            {"key": "s", "name": "S", "offers": [{"key": "gold", "groups": [[raw("segment", "is", "Gold")]]}]}
+        ],
     }
     engine = compile_snapshot(snapshot, {"number": 1})
-    source = write_csv(tmp_path / "in.csv", [{"segment": "Gold", "shoe": "44"}, {"shoe": "41"}], header=["shoe", "segment"])
+    source = write_csv(
+        tmp_path / "in.csv", [{"segment": "Gold", "shoe": "44"}, {"shoe": "41"}], header=["shoe", "segment"]
+    )
     assert [r[2:] for r in batch_rows(engine, source, at=AT)] == [
         (True, "gold", False, "gold"),
         (True, None, False, ""),
@@ -147,13 +170,23 @@ def test_columns_the_catalog_lacks_are_ignored_and_absent_ones_are_missing(tmp_p
 def test_one_stage_alone_answers_only_its_columns(tmp_path):
     snapshot = {
         "attributes": ATTRIBUTES,
-        "stages": [{"key": "a", "name": "A", "offers": [{"key": "o"}]}, {"key": "b", "name": "B", "offers": [{"key": "p"}]}],
+        "stages": [
+            {"key": "a", "name": "A", "offers": [{"key": "o"}]},
+            {"key": "b", "name": "B", "offers": [{"key": "p"}]},
+        ],
     }
     engine = compile_snapshot(snapshot, {"number": 1})
     target = tmp_path / "out.csv"
     batch_run(engine, write_csv(tmp_path / "in.csv", [{}]), target, at=AT, stage=1)
     assert read_answers(target) == [
-        {"row": "1", "error": "", "b.entered": "true", "b.offer": "p", "b.fallback": "false", "b.eligible": "p"}
+        {
+            "row": "1",
+            "error": "",
+            "b.entered": "true",
+            "b.offer": "p",
+            "b.fallback": "false",
+            "b.eligible": "p",
+        }
     ]
 
 
@@ -168,7 +201,13 @@ def test_a_file_that_is_not_what_it_claims_is_refused_as_a_whole(tmp_path):
 def test_a_set_element_with_the_separator_never_matches_in_sql():
     snapshot = {
         "attributes": ATTRIBUTES,
-        "stages": [{"key": "s", "name": "S", "offers": [{"key": "odd", "groups": [[raw("products", "includes", "a|b")]]}]}],
+        "stages": [
+            {
+                "key": "s",
+                "name": "S",
+                "offers": [{"key": "odd", "groups": [[raw("products", "includes", "a|b")]]}],
+            }
+        ],
     }
     engine = compile_snapshot(snapshot, {"number": 1})
     assert "FALSE" in decision_sql(engine.spec, at=AT)
