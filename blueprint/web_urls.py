@@ -7,4 +7,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("blueprint.views.pages_urls")),
     path("", include("blueprint.views.board_urls")),
+    path("", include("decisioning.urls")),
 ]

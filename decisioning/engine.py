@@ -970,23 +970,22 @@ class WhyNotSolver:
         current = self.checked.get(key)
         if kind in ("number", "date") and current is not None:
             here = current.toordinal() if kind == "date" else current
-            spans = [(self._span(kind, variable.bounds, bit, variable.atoms[bit]), bit) for bit in real]
-            (low, high), bit = min(spans, key=lambda span: (_distance(span[0], here), span[1]))
-            nearest: Any
-            if kind == "number" and variable.bounds and bit % 2 == 0:
-                # an open stretch between bounds: the profile's value if inside, else the whole
-                # number inside it nearest to it, else the stretch's representative
-                if low < here < high:
-                    nearest = here
-                else:
-                    inside = math.ceil(high) - 1 if here >= high else math.floor(low) + 1
-                    nearest = inside if low < inside < high else variable.atoms[bit]
-            elif low <= here <= high:
-                nearest = here
-            else:
-                nearest = low if here < low else high
+            candidates = [self._nearest_in(kind, variable, bit, here) for bit in real]
+            nearest = min(candidates, key=lambda value: abs(value - here))
             return dt.date.fromordinal(int(nearest)) if kind == "date" else nearest
         return self._value(key, variable.atoms[real[0]])
+
+    def _nearest_in(self, kind: str, variable: Any, bit: int, here: float) -> Any:
+        """The value of atom ``bit`` nearest to ``here``."""
+        low, high = self._span(kind, variable.bounds, bit, variable.atoms[bit])
+        if kind == "number" and variable.bounds and bit % 2 == 0:
+            # an open stretch between bounds: the value itself if inside, else the whole number
+            # inside it nearest to it, else the stretch's representative
+            if low < here < high:
+                return here
+            inside = math.ceil(high) - 1 if here >= high else math.floor(low) + 1
+            return inside if low < inside < high else variable.atoms[bit]
+        return min(max(here, low), high)
 
     @staticmethod
     def _span(kind: str, bounds: Sequence[Any], bit: int, atom: Any) -> tuple[float, float]:
@@ -1008,8 +1007,3 @@ class WhyNotSolver:
         low = bounds[position - 1] if position > 0 else -math.inf
         high = bounds[position] if position < len(bounds) else math.inf
         return low, high
-
-
-def _distance(span: tuple[float, float], here: float) -> float:
-    low, high = span
-    return 0.0 if low <= here <= high else min(abs(here - low), abs(here - high))

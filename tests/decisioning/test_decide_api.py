@@ -83,8 +83,20 @@ def test_the_live_version_decides_by_default_and_the_answer_names_it(as_role, bo
         "version": {"number": 1},
         "at": "2025-06-15",
         "decisions": [
-            {"stage": "awareness", "entered": True, "offer": "welcome", "fallback": False, "eligible": ["welcome", "gold_card"]},
-            {"stage": "onboarding", "entered": True, "offer": "app_tour", "fallback": False, "eligible": ["app_tour"]},
+            {
+                "stage": "awareness",
+                "entered": True,
+                "offer": "welcome",
+                "fallback": False,
+                "eligible": ["welcome", "gold_card"],
+            },
+            {
+                "stage": "onboarding",
+                "entered": True,
+                "offer": "app_tour",
+                "fallback": False,
+                "eligible": ["app_tour"],
+            },
         ],
     }
 
@@ -112,7 +124,9 @@ def test_any_member_may_name_a_published_version_whatever_its_status(as_role, bo
         response = decide(as_role(role), board, {"profile": {}, "version": 1})
         assert response.status_code == 200, (role, response.content)
         assert response.json()["version"] == {"number": 1}
-    assert_error(decide(as_role("viewer"), board, {"profile": {}, "version": 7}), 404, "version", "no version 7")
+    assert_error(
+        decide(as_role("viewer"), board, {"profile": {}, "version": 7}), 404, "version", "no version 7"
+    )
 
 
 def test_only_owners_and_editors_may_decide_with_the_draft(as_role, board):
@@ -131,9 +145,21 @@ def test_strangers_get_404_and_the_anonymous_401(as_role, board, users):
 
 def test_a_drafts_edit_is_seen_by_the_next_draft_decision(as_role, board, users):
     editor = as_role("editor")
-    assert decide(editor, board, {"profile": {"has_app": True}, "version": "draft"}).json()["decisions"][1]["offer"] == "app_tour"
-    operation_apply(blueprint_id=board.pk, actor=users["editor"], op_type="offer.delete", payload={"key": "app_tour"})
-    assert decide(editor, board, {"profile": {"has_app": True}, "version": "draft"}).json()["decisions"][1]["offer"] is None
+    assert (
+        decide(editor, board, {"profile": {"has_app": True}, "version": "draft"}).json()["decisions"][1][
+            "offer"
+        ]
+        == "app_tour"
+    )
+    operation_apply(
+        blueprint_id=board.pk, actor=users["editor"], op_type="offer.delete", payload={"key": "app_tour"}
+    )
+    assert (
+        decide(editor, board, {"profile": {"has_app": True}, "version": "draft"}).json()["decisions"][1][
+            "offer"
+        ]
+        is None
+    )
 
 
 # --- decide: bad input --------------------------------------------------------------------------------
@@ -179,7 +205,9 @@ def test_an_at_with_a_time_is_its_day_in_the_servers_time_zone(as_role, board, u
 
 def test_explain_gives_every_offer_and_why_not(as_role, board, users):
     publish(board, users)
-    body = decide(as_role("viewer"), board, {"profile": {"segment": "Gold", "visits_30d": 1}, "explain": True}).json()
+    body = decide(
+        as_role("viewer"), board, {"profile": {"segment": "Gold", "visits_30d": 1}, "explain": True}
+    ).json()
     awareness = body["decisions"][0]
     assert awareness["offer"] == "gold_card"
     welcome = awareness["explain"]["offers"][0]
@@ -201,15 +229,21 @@ def streamed(response: Any) -> bytes:
 PROFILES = [GOLD_VISITOR, {"visits_30d": "x"}, {"segment": "Silver"}, {"has_app": True, "segment": "Tin"}, {}]
 
 
-def test_a_json_batch_answers_every_profile_in_order_and_bad_rows_do_not_stop_the_others(as_role, board, users):
+def test_a_json_batch_answers_every_profile_in_order_and_bad_rows_do_not_stop_the_others(
+    as_role, board, users
+):
     publish(board, users)
-    response = as_role("viewer").post(url(board, "decide/batch/"), {"profiles": PROFILES, "at": "2025-06-15"}, format="json")
+    response = as_role("viewer").post(
+        url(board, "decide/batch/"), {"profiles": PROFILES, "at": "2025-06-15"}, format="json"
+    )
     body = json.loads(streamed(response))
     assert body["version"] == {"number": 1} and body["at"] == "2025-06-15"
     results = body["results"]
     assert [r["row"] for r in results] == [1, 2, 3, 4, 5]
     assert [d["offer"] for d in results[0]["decisions"]] == ["welcome", "app_tour"]
-    assert results[1]["error"]["errors"] == {"visits_30d": ["Expected a JSON number such as 42 or 2.5; got the text 'x'."]}
+    assert results[1]["error"]["errors"] == {
+        "visits_30d": ["Expected a JSON number such as 42 or 2.5; got the text 'x'."]
+    }
     assert results[1]["error"]["detail"].startswith("Row 2: visits_30d:")
     assert [d["offer"] for d in results[2]["decisions"]] == [None, None]
     assert set(results[3]["error"]["errors"]) == {"segment"}
@@ -233,8 +267,18 @@ CSV_ROWS = [
     {"last_login": "2025-06-01T10:00:00Z"},
 ]
 EXPECTED_CSV = [
-    ["row", "error", "awareness.entered", "awareness.offer", "awareness.fallback", "awareness.eligible",
-     "onboarding.entered", "onboarding.offer", "onboarding.fallback", "onboarding.eligible"],
+    [
+        "row",
+        "error",
+        "awareness.entered",
+        "awareness.offer",
+        "awareness.fallback",
+        "awareness.eligible",
+        "onboarding.entered",
+        "onboarding.offer",
+        "onboarding.fallback",
+        "onboarding.eligible",
+    ],
     ["1", "", "true", "welcome", "false", "welcome|gold_card", "true", "app_tour", "false", "app_tour"],
     ["2", "visits_30d: Expected a number such as 42 or 2.5; got 'many'.", "", "", "", "", "", "", "", ""],
     ["3", "", "true", "gold_card", "false", "gold_card", "true", "", "false", ""],
@@ -245,11 +289,19 @@ EXPECTED_CSV = [
 def test_a_csv_batch_answers_csv_row_by_row(as_role, board, users):
     publish(board, users)
     client = as_role("viewer")
-    response = client.generic("POST", url(board, "decide/batch/?format=csv"), write_csv(CSV_ROWS), content_type="text/csv")
+    response = client.generic(
+        "POST", url(board, "decide/batch/?format=csv"), write_csv(CSV_ROWS), content_type="text/csv"
+    )
     assert response["Content-Type"].startswith("text/csv")
     assert list(csv.reader(io.StringIO(streamed(response).decode()))) == EXPECTED_CSV
     # the Accept header asks the same
-    again = client.generic("POST", url(board, "decide/batch/"), write_csv(CSV_ROWS), content_type="text/csv", HTTP_ACCEPT="text/csv")
+    again = client.generic(
+        "POST",
+        url(board, "decide/batch/"),
+        write_csv(CSV_ROWS),
+        content_type="text/csv",
+        HTTP_ACCEPT="text/csv",
+    )
     assert list(csv.reader(io.StringIO(streamed(again).decode()))) == EXPECTED_CSV
 
 
@@ -259,7 +311,9 @@ def test_a_big_csv_goes_through_duckdb_with_the_same_answers(as_role, board, use
     called = []
     real = batch.duckdb_file
     monkeypatch.setattr(batch, "duckdb_file", lambda *a, **k: called.append(1) or real(*a, **k))
-    response = as_role("viewer").generic("POST", url(board, "decide/batch/?format=csv"), write_csv(CSV_ROWS), content_type="text/csv")
+    response = as_role("viewer").generic(
+        "POST", url(board, "decide/batch/?format=csv"), write_csv(CSV_ROWS), content_type="text/csv"
+    )
     assert list(csv.reader(io.StringIO(streamed(response).decode()))) == EXPECTED_CSV
     assert called == [1]
 
@@ -267,7 +321,10 @@ def test_a_big_csv_goes_through_duckdb_with_the_same_answers(as_role, board, use
 def test_a_csv_batch_can_answer_json_with_explanations_and_options_in_the_query(as_role, board, users):
     publish(board, users)
     response = as_role("viewer").generic(
-        "POST", url(board, "decide/batch/?stage=onboarding&explain=true&at=2025-06-15"), write_csv(CSV_ROWS), content_type="text/csv"
+        "POST",
+        url(board, "decide/batch/?stage=onboarding&explain=true&at=2025-06-15"),
+        write_csv(CSV_ROWS),
+        content_type="text/csv",
     )
     body = json.loads(streamed(response))
     assert [r["row"] for r in body["results"]] == [1, 2, 3, 4]
@@ -284,10 +341,15 @@ def test_a_parquet_batch_answers_parquet(as_role, board, users, tmp_path):
         f"COPY (SELECT * FROM (VALUES ('Gold', 5, true), (NULL, 1, NULL)) t(segment, visits_30d, has_app)) TO '{source}' (FORMAT parquet)"
     )
     response = as_role("viewer").generic(
-        "POST", url(board, "decide/batch/?format=parquet"), source.read_bytes(), content_type="application/vnd.apache.parquet"
+        "POST",
+        url(board, "decide/batch/?format=parquet"),
+        source.read_bytes(),
+        content_type="application/vnd.apache.parquet",
     )
     target.write_bytes(streamed(response))
-    rows = con.execute(f"SELECT row, \"awareness.offer\", \"onboarding.offer\" FROM '{target}' ORDER BY row").fetchall()
+    rows = con.execute(
+        f'SELECT row, "awareness.offer", "onboarding.offer" FROM \'{target}\' ORDER BY row'
+    ).fetchall()
     assert rows == [(1, "welcome", "app_tour"), (2, None, None)]
 
 
@@ -305,7 +367,9 @@ def test_a_parquet_batch_answers_parquet(as_role, board, users, tmp_path):
         ("coverage/", {"profiles": []}, "application/json", "Content-Type"),
     ],
 )
-def test_bad_batch_requests_are_refused_naming_the_field(as_role, board, users, path, body, content_type, field):
+def test_bad_batch_requests_are_refused_naming_the_field(
+    as_role, board, users, path, body, content_type, field
+):
     publish(board, users)
     client = as_role("viewer")
     if isinstance(body, dict):
@@ -321,7 +385,9 @@ def test_bad_batch_requests_are_refused_naming_the_field(as_role, board, users, 
 def test_a_body_over_the_cap_is_refused_saying_the_limit(as_role, board, users, settings):
     publish(board, users)
     settings.DECIDE_BATCH_MAX_BYTES = 100
-    response = as_role("viewer").generic("POST", url(board, "decide/batch/"), b"segment\n" + b"Gold\n" * 50, content_type="text/csv")
+    response = as_role("viewer").generic(
+        "POST", url(board, "decide/batch/"), b"segment\n" + b"Gold\n" * 50, content_type="text/csv"
+    )
     assert_error(response, 413, "body", "at most 100 bytes")
 
 
@@ -337,11 +403,15 @@ def test_coverage_counts_each_offer_the_gaps_and_the_bad_rows(as_role, board, us
         {"segment": "Silver"},
         {"visits_30d": "oops"},
     ]
-    response = as_role("viewer").generic("POST", url(board, "coverage/"), write_csv(rows), content_type="text/csv")
+    response = as_role("viewer").generic(
+        "POST", url(board, "coverage/"), write_csv(rows), content_type="text/csv"
+    )
     assert response.status_code == 200, response.content
     body = response.json()
     assert (body["rows"], body["bad_rows"]) == (5, 1)
-    assert body["errors"] == [{"row": 5, "error": "visits_30d: Expected a number such as 42 or 2.5; got 'oops'."}]
+    assert body["errors"] == [
+        {"row": 5, "error": "visits_30d: Expected a number such as 42 or 2.5; got 'oops'."}
+    ]
     awareness, onboarding = body["stages"]
     assert {o["offer"]: o["count"] for o in awareness["offers"]} == {"welcome": 2, "gold_card": 1}
     assert (awareness["entered"], awareness["none"], awareness["not_entered"]) == (4, 1, 0)
