@@ -353,8 +353,11 @@ class StageExplain:
         return {"entry": [g.as_json() for g in self.entry], "offers": [o.as_json() for o in self.offers]}
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class StageDecision:
+    """One stage's answer. Frozen: the compiled fast path hands out the same object to every
+    profile with the same answer."""
+
     stage: str
     entered: bool
     offer: str | None
@@ -375,7 +378,7 @@ class StageDecision:
         return data
 
 
-@dataclass
+@dataclass(slots=True)
 class Decision:
     """What ``decide`` answers: the stages entered (or the one asked for), in journey order.
 
@@ -407,189 +410,388 @@ def _py(value: Any) -> str:
     return repr(value)
 
 
-class _Codegen:
-    """The source of one version's decision function.
+def _interval(c: Condition, today: int) -> tuple[float, float]:
+    """The values (numbers, or days as ordinals) a number or date condition holds for, [low, high]."""
+    op, v = c.operator, c.value
+    if op == "within_last_days":
+        return today - int(v), today
+    is_day = isinstance(v, str) or (isinstance(v, list) and isinstance(v[0], str))
 
-    ``run_json(p, today, want)`` reads a raw JSON profile (a dict), checking each value inline on
-    the common path and falling back to ``profile_check`` (which names every bad field) on anything
-    else; ``run_checked(v, today, want)`` reads a profile already checked. Both share the body: per
-    stage (all, or index ``want``) None when not entered, else ``(offer key | None, fallback,
-    eligible keys)``. Missing numbers and dates are NaN (every comparison with NaN is false), missing
-    sets the empty set, other missing values None (never equal to a value).
+    def point(x: Any) -> float:
+        return _ordinal(x) if is_day else x
+
+    if op == "at_least":
+        return point(v), math.inf
+    if op == "at_most":
+        return -math.inf, point(v)
+    return point(v[0]), point(v[1])
+
+
+def _ordered_fails(
+    conditions: Sequence[tuple[Condition, int]], today: int
+) -> tuple[list[float], list[int], int]:
+    """For a number or date attribute: the sorted bounds of its conditions, the fail mask of each
+    stretch between them (index 2i is below bound i, 2i + 1 is bound i itself), and the mask of all."""
+    intervals = [(_interval(c, today), bit) for c, bit in conditions]
+    bounds = sorted({x for (low, high), _ in intervals for x in (low, high) if math.isfinite(x)})
+    reps: list[float] = []
+    for i, bound in enumerate(bounds):
+        below = bounds[i - 1] if i else bound - 1
+        reps += [(below + bound) / 2 if i else bound - 1, bound]
+    reps.append(bounds[-1] + 1 if bounds else 0)
+    fails = [sum({bit for (low, high), bit in intervals if not low <= rep <= high}) for rep in reps]
+    everything = sum({bit for _, bit in intervals})
+    return bounds, fails, everything
+
+
+class _Codegen:
+    """The source and tables of one version's decision functions.
+
+    Every group of conditions (a stage's entry groups, an offer's groups) gets a bit. Per attribute,
+    the values are cut where some condition starts or stops holding, and each piece maps to the mask
+    of the groups it fails (a missing value fails every condition on the attribute). A profile is
+    then decided by one lookup per attribute (a bisect for numbers and dates, a dict for the rest),
+    OR-ing the masks, and per stage one cached lookup on the bits of its offers that still hold:
+    the chosen offer (the lowest set bit in priority order), the fallback, the eligible list. Exact,
+    because no condition changes its mind inside a piece.
+
+    ``run_json(p, today, want)`` reads a raw JSON profile, checking each value inline on the common
+    path and falling back to ``profile_check`` (which names every bad field) on anything else;
+    ``run_checked(v, today, want)`` reads a checked profile. Both answer per stage (all, or index
+    ``want``) None when not entered, else its ``StageDecision`` (shared: they are frozen).
     """
 
     def __init__(self, spec: BlueprintSpec) -> None:
         self.spec = spec
-        self.constants: dict[str, Any] = {}
-        self.windows: dict[int, str] = {}  # within_last_days N → the local holding today - N
-        used: list[str] = []
+        self.tables: dict[str, Any] = {}
+        self.count = 0
+        self.direct = 0  # bits that hold unless some attribute fails them
+        self.folds: list[tuple[int, int]] = []  # (the groups of a many-group offer, its offer bit)
+        self.stages: list[tuple[int | None, int, list[tuple[int, str]], str | None]] = []
+        by_attribute: dict[str, list[tuple[Condition, int]]] = {}
         for stage in spec.stages:
-            for groups in (stage.entry, *(o.groups for o in stage.offers if not o.fallback)):
-                for group in groups:
+            entry_mask: int | None = None
+            if stage.entry:
+                entry_mask = 0
+                for group in stage.entry:
+                    bit = self._take()
+                    entry_mask |= bit
+                    self.direct |= bit
                     for c in group:
-                        if c.attribute not in used:
-                            used.append(c.attribute)
-        # every catalog attribute is checked, those the conditions read first (their locals are read)
-        self.attributes = [key for key in used if key in spec.catalog]
-        self.attributes += [key for key in spec.catalog if key not in used]
-        self.local = {key: f"a{i}" for i, key in enumerate(self.attributes)}
+                        by_attribute.setdefault(c.attribute, []).append((c, bit))
+            offers: list[tuple[int, str]] = []
+            for offer in stage.offers:
+                if offer.fallback:
+                    continue
+                bit = self._take()
+                offers.append((bit, offer.key))
+                if len(offer.groups) <= 1:
+                    self.direct |= bit  # no groups: everyone; one group: the offer's bit is the group's
+                    for c in offer.groups[0] if offer.groups else ():
+                        by_attribute.setdefault(c.attribute, []).append((c, bit))
+                    continue
+                groups_mask = 0
+                for group in offer.groups:
+                    group_bit = self._take()
+                    groups_mask |= group_bit
+                    self.direct |= group_bit
+                    for c in group:
+                        by_attribute.setdefault(c.attribute, []).append((c, group_bit))
+                self.folds.append((groups_mask, bit))
+            fallback = next((o.key for o in stage.offers if o.fallback), None)
+            key_mask = sum(bit for bit, _ in offers)
+            self.stages.append((entry_mask, key_mask, offers, fallback))
+        self.by_attribute = {k: v for k, v in by_attribute.items() if k in spec.catalog}
+        self.dates = [k for k in self.by_attribute if spec.catalog[k].type == "date"]
 
-    def constant(self, value: Any) -> str:
-        name = f"K{len(self.constants)}"
-        self.constants[name] = value
+    def _take(self) -> int:
+        bit = 1 << self.count
+        self.count += 1
+        return bit
+
+    def table(self, name: str, value: Any) -> str:
+        self.tables[name] = value
         return name
 
-    def condition(self, c: Condition) -> str:
-        attr = self.spec.catalog[c.attribute]
-        a = self.local[c.attribute]
-        op, value = c.operator, c.value
-        if attr.type == "date":
-            if op == "within_last_days":
-                low = self.windows.setdefault(int(value), f"w{len(self.windows)}")
-                return f"{low} <= {a} <= today"
-            if op == "at_least":
-                return f"{a} >= {_ordinal(value)}"
-            if op == "at_most":
-                return f"{a} <= {_ordinal(value)}"
-            return f"{_ordinal(value[0])} <= {a} <= {_ordinal(value[1])}"
-        if op == "at_least":
-            return f"{a} >= {_py(value)}"
-        if op == "at_most":
-            return f"{a} <= {_py(value)}"
-        if op == "between":
-            return f"{_py(value[0])} <= {a} <= {_py(value[1])}"
-        if op == "is":
-            if attr.type == "boolean":
-                return f"{a} is {_py(bool(value))}"
-            return f"{a} == {_py(value)}"
-        if op == "is_one_of":
-            return f"{a} in {self.constant(frozenset(value))}"
-        if op == "includes":
-            return f"{_py(value)} in {a}"
-        if op == "includes_any_of":
-            return f"not {a}.isdisjoint({self.constant(frozenset(value))})"
-        raise AssertionError(f"unknown operator {op}")
+    # --- the tables of each attribute -------------------------------------------------------------
 
-    def groups(self, groups: Groups) -> str:
-        if not groups:
-            return "True"
-        parts = [" and ".join(self.condition(c) for c in group) for group in groups]
-        return " or ".join(f"({p})" for p in parts) if len(parts) > 1 else parts[0]
-
-    def body(self) -> list[str]:
-        lines: list[str] = []
-        results = []
-        for si, stage in enumerate(self.spec.stages):
-            r = f"r{si}"
-            results.append(r)
-            fallback = next((o.key for o in stage.offers if o.fallback), None)
-            lines.append(f"    {r} = None")
-            lines.append(f"    if (want < 0 or want == {si}) and ({self.groups(stage.entry)}):")
-            lines.append("        e = []")
-            for offer in stage.offers:
-                if not offer.fallback:
-                    lines.append(f"        if {self.groups(offer.groups)}:")
-                    lines.append(f"            e.append({_py(offer.key)})")
-            lines.append(
-                f"        {r} = (e[0], False, tuple(e)) if e else ({_py(fallback)}, {fallback is not None}, ())"
-            )
-        lines.append(f"    return ({', '.join(results)}{',' if len(results) == 1 else ''})")
-        # the windows of within_last_days, known once every condition is written
-        return [f"    {local} = today - {days}" for days, local in self.windows.items()] + lines
-
-    def json_prologue(self) -> list[str]:
-        lines = ["    g = p.get"]
-        for key in self.attributes:
+    def build_tables(self) -> None:
+        for index, (key, conditions) in enumerate(self.by_attribute.items()):
             attr = self.spec.catalog[key]
-            a = self.local[key]
-            k = _py(key)
-            lines.append(f"    x = g({k})")
+            everything = sum({bit for _, bit in conditions})
+            self.table(f"M{index}", everything)
             if attr.type == "number":
-                lines += [
-                    "    if x.__class__ is int or (x.__class__ is float and -INF < x < INF):",
-                    f"        {a} = x",
-                    "    elif x is None:",
-                    f"        {a} = NAN",
-                    "    else:",
-                    f"        {a} = slow(p, {k})",
-                ]
-            elif attr.type == "date":
-                lines += [
-                    "    if x is None:",
-                    f"        {a} = NAN",
-                    "    else:",
-                    f"        {a} = DAYS.get(x) if x.__class__ is str else None",
-                    f"        if {a} is None:",
-                    f"            {a} = slow(p, {k})",
-                ]
-            elif attr.type == "boolean":
-                lines += [
-                    "    if x is True or x is False or x is None:",
-                    f"        {a} = x",
-                    "    else:",
-                    f"        {a} = slow(p, {k})",
-                ]
+                bounds, fails, _ = _ordered_fails(conditions, 0)
+                self.table(f"P{index}", bounds)
+                self.table(f"F{index}", fails)
+                self.table(f"L{index}", len(bounds))
             elif attr.type == "set":
-                check = (
-                    f"s <= {self.constant(frozenset(attr.choices))}"
-                    if attr.choices
-                    else "all(e.__class__ is str for e in s)"
+                named = frozenset(
+                    e for c, _ in conditions for e in (c.value if isinstance(c.value, list) else [c.value])
                 )
+                self.table(f"N{index}", named)
+                self.table(f"S{index}", {})
+            elif attr.type != "date":
+                values: set[Any] = set(attr.choices) if attr.type == "choice" else set()
+                if attr.type == "boolean":
+                    values = {True, False}
+                for c, _ in conditions:
+                    values.update(c.value if isinstance(c.value, list) else [c.value])
+                self.table(
+                    f"C{index}",
+                    {
+                        v: sum({bit for c, bit in conditions if not condition_holds(c, v, 0)})
+                        for v in values
+                        if attr.type != "boolean" or isinstance(v, bool)
+                    },
+                )
+
+    def set_fails(self, index: int) -> Callable[[frozenset[str]], int]:
+        conditions = self.by_attribute[list(self.by_attribute)[index]]
+        cache: dict[frozenset[str], int] = self.tables[f"S{index}"]
+
+        def fails(held: frozenset[str]) -> int:
+            mask = sum({bit for c, bit in conditions if not condition_holds(c, held, 0)})
+            if len(cache) < 4096:
+                cache[held] = mask
+            return mask
+
+        return fails
+
+    def date_tables(self) -> Callable[[int], list[tuple[list[float], list[int], int]]]:
+        """Per decision day (``within_last_days`` moves with it), the date attributes' tables."""
+        cache: dict[int, list[tuple[list[float], list[int], int]]] = {}
+        attributes = [self.by_attribute[k] for k in self.dates]
+
+        def tables(today: int) -> list[tuple[list[float], list[int], int]]:
+            found = cache.get(today)
+            if found is None:
+                found = []
+                for conditions in attributes:
+                    bounds, fails, _ = _ordered_fails(conditions, today)
+                    found.append((bounds, fails, len(bounds)))
+                if len(cache) > 64:
+                    cache.clear()
+                cache[today] = found
+            return found
+
+        return tables
+
+    def stage_answer(self) -> Callable[[int, int], StageDecision]:
+        caches: list[dict[int, StageDecision]] = [{} for _ in self.stages]
+        self.tables["R"] = caches
+        stages = self.stages
+        keys = [stage.key for stage in self.spec.stages]
+
+        def answer(index: int, held: int) -> StageDecision:
+            _, _, offers, fallback = stages[index]
+            eligible = tuple(key for bit, key in offers if held & bit)
+            found = (
+                StageDecision(keys[index], True, eligible[0], False, eligible)
+                if eligible
+                else StageDecision(keys[index], True, fallback, fallback is not None, ())
+            )
+            if len(caches[index]) < 10_000:
+                caches[index][held] = found
+            return found
+
+        return answer
+
+    # --- the source ---------------------------------------------------------------------------------
+
+    def _attribute_json(self, key: str) -> list[str]:
+        attr = self.spec.catalog[key]
+        k = _py(key)
+        used = key in self.by_attribute
+        i = list(self.by_attribute).index(key) if used else -1
+        lines = [f"    x = g({k})"]
+        if attr.type == "number":
+            lines.append("    if x.__class__ is int or (x.__class__ is float and -INF < x < INF):")
+            lines += (
+                [f"        i = bl(P{i}, x)", f"        f |= F{i}[i + i + (i < L{i} and P{i}[i] == x)]"]
+                if used
+                else ["        pass"]
+            )
+            lines += ["    elif x is not None:", f"        x = slow(p, {k})"]
+            if used:
                 lines += [
-                    "    if x is None:",
-                    f"        {a} = EMPTY",
-                    "    elif x.__class__ is list:",
-                    "        s = frozenset(x)",
-                    f"        {a} = s if {check} else slow(p, {k})",
+                    f"        i = bl(P{i}, x)",
+                    f"        f |= F{i}[i + i + (i < L{i} and P{i}[i] == x)]",
                     "    else:",
-                    f"        {a} = slow(p, {k})",
+                    f"        f |= M{i}",
                 ]
-            elif attr.choices:
-                choices = self.constant(frozenset(attr.choices))
+        elif attr.type == "date":
+            lines += [
+                "    if x is not None:",
+                "        d = DAYS.get(x) if x.__class__ is str else None",
+                "        if d is None:",
+                f"            d = slow(p, {k})",
+            ]
+            if used:
+                j = self.dates.index(key)
                 lines += [
-                    f"    if x is None or (x.__class__ is str and x in {choices}):",
-                    f"        {a} = x",
+                    f"        P, F, L = T[{j}]",
+                    "        i = bl(P, d)",
+                    "        f |= F[i + i + (i < L and P[i] == d)]",
                     "    else:",
-                    f"        {a} = slow(p, {k})",
+                    f"        f |= M{i}",
+                ]
+        elif attr.type == "boolean":
+            if used:
+                lines += [
+                    "    if x is True:",
+                    f"        f |= C{i}[True]",
+                    "    elif x is False:",
+                    f"        f |= C{i}[False]",
+                    "    elif x is None:",
+                    f"        f |= M{i}",
                 ]
             else:
+                lines += ["    if x is True or x is False or x is None:", "        pass"]
+            lines += ["    else:", f"        slow(p, {k})"]
+        elif attr.type == "set":
+            check = (
+                f"s <= {self.table(f'H{len(self.tables)}', frozenset(attr.choices))}"
+                if attr.choices
+                else "all(e.__class__ is str for e in s)"
+            )
+            lines += [
+                "    if x is not None:",
+                f"        s = frozenset(x) if x.__class__ is list else slow(p, {k})",
+                f"        if not ({check}):",
+                f"            s = slow(p, {k})",
+            ]
+            if used:
                 lines += [
-                    "    if x is None or x.__class__ is str:",
-                    f"        {a} = x",
+                    f"        s &= N{i}",
+                    f"        r = S{i}.get(s)",
+                    f"        f |= r if r is not None else sf{i}(s)",
                     "    else:",
-                    f"        {a} = slow(p, {k})",
+                    f"        f |= M{i}",
+                ]
+        else:
+            if used and attr.choices:
+                # the table holds every choice (a choice no condition names fails them all): one lookup
+                lines += [
+                    f"    r = C{i}.get(x) if x.__class__ is str else None",
+                    "    if r is not None:",
+                    "        f |= r",
+                    "    elif x is None:",
+                    f"        f |= M{i}",
+                    "    else:",
+                    f"        slow(p, {k})",
+                ]
+            elif used:
+                lines += [
+                    "    if x.__class__ is str:",
+                    f"        f |= C{i}.get(x, M{i})",
+                    "    elif x is None:",
+                    f"        f |= M{i}",
+                    "    else:",
+                    f"        slow(p, {k})",
+                ]
+            else:
+                valid = (
+                    f"x in {self.table(f'H{len(self.tables)}', frozenset(attr.choices))}"
+                    if attr.choices
+                    else "True"
+                )
+                lines += [
+                    f"    if x is not None and not (x.__class__ is str and {valid}):",
+                    f"        slow(p, {k})",
                 ]
         return lines
 
-    def checked_prologue(self) -> list[str]:
-        lines = ["    g = v.get"]
-        for key in self.attributes:
-            attr = self.spec.catalog[key]
-            a = self.local[key]
-            k = _py(key)
-            if attr.type == "number":
-                lines.append(f"    {a} = g({k}, NAN)")
-            elif attr.type == "date":
-                lines.append(f"    x = g({k})")
-                lines.append(f"    {a} = NAN if x is None else x.toordinal()")
-            elif attr.type == "set":
-                lines.append(f"    {a} = g({k}, EMPTY)")
+    def _attribute_checked(self, key: str) -> list[str]:
+        attr = self.spec.catalog[key]
+        i = list(self.by_attribute).index(key)
+        lines = [f"    x = g({_py(key)})", "    if x is None:", f"        f |= M{i}", "    else:"]
+        if attr.type == "number":
+            lines += [f"        i = bl(P{i}, x)", f"        f |= F{i}[i + i + (i < L{i} and P{i}[i] == x)]"]
+        elif attr.type == "date":
+            j = self.dates.index(key)
+            lines += [
+                "        d = x.toordinal()",
+                f"        P, F, L = T[{j}]",
+                "        i = bl(P, d)",
+                "        f |= F[i + i + (i < L and P[i] == d)]",
+            ]
+        elif attr.type == "set":
+            lines += [
+                "        s = x & N" + str(i),
+                f"        r = S{i}.get(s)",
+                f"        f |= r if r is not None else sf{i}(s)",
+            ]
+        else:
+            lines += [f"        f |= C{i}.get(x, M{i})"]
+        return lines
+
+    def body(self) -> list[str]:
+        lines = [f"    m = {self.table('A', self.direct)} & ~f"]
+        for n, (groups_mask, bit) in enumerate(self.folds):
+            lines.append(f"    if m & {self.table(f'X{n}', groups_mask)}:")
+            lines.append(f"        m |= {self.table(f'Y{n}', bit)}")
+        every: list[str] = []  # all stages: the common case, without a test of want per stage
+        one: list[str] = []  # the stage asked for
+        for si, (entry_mask, key_mask, _, _) in enumerate(self.stages):
+            key = self.table(f"K{si}", key_mask)
+            answer = f"R[{si}].get(m & {key}) or answer({si}, m & {key})"
+            if entry_mask is None:
+                every.append(f"        {answer},")
+                one += [
+                    f"    if want == {si}:",
+                    f"        return (None,) * {si} + ({answer},) + (None,) * {len(self.stages) - si - 1}",
+                ]
             else:
-                lines.append(f"    {a} = g({k})")
+                entry = self.table(f"E{si}", entry_mask)
+                every.append(f"        ({answer}) if m & {entry} else None,")
+                one += [
+                    f"    if want == {si}:",
+                    f"        found = ({answer}) if m & {entry} else None",
+                    f"        return (None,) * {si} + (found,) + (None,) * {len(self.stages) - si - 1}",
+                ]
+        lines += [
+            "    if want < 0:",
+            "        return (",
+            *every,
+            "        )",
+            *one,
+            f"    return (None,) * {len(self.stages)}",
+        ]
         return lines
 
     def source(self) -> str:
+        self.build_tables()
+        head = ["    f = 0"]
+        if self.dates:
+            head.append("    T = dates(today)")
+        json_lines = ["    g = p.get", *head]
+        for key in self.spec.catalog:
+            json_lines += self._attribute_json(key)
+        checked_lines = ["    g = v.get", *head]
+        for key in self.by_attribute:
+            checked_lines += self._attribute_checked(key)
         body = self.body()
         json_fn = [
             "def run_json(p, today, want):",
             "    try:",
-            *("    " + line for line in self.json_prologue()),
+            *("    " + line for line in json_lines),
             "    except TypeError:",  # an unhashable value where a choice or set element was expected
             "        return run_checked(check(p), today, want)",
             *body,
         ]
-        checked_fn = ["def run_checked(v, today, want):", *self.checked_prologue(), *body]
+        checked_fn = ["def run_checked(v, today, want):", *checked_lines, *body]
         return "\n".join([*checked_fn, "", *json_fn, ""])
+
+    def namespace(self) -> dict[str, Any]:
+        answer = self.stage_answer()  # adds its caches, R, to the tables
+        space: dict[str, Any] = dict(self.tables)
+        space["answer"] = answer
+        space["dates"] = self.date_tables()
+        for i, key in enumerate(self.by_attribute):
+            if self.spec.catalog[key].type == "set":
+                space[f"sf{i}"] = self.set_fails(i)
+        return space
 
 
 @dataclass(eq=False)
@@ -599,8 +801,8 @@ class CompiledVersion:
     spec: BlueprintSpec
     version: Version
     source: str
-    run_json: Callable[[Mapping[str, Any], int, int], tuple[Any, ...]]
-    run_checked: Callable[[Mapping[str, Any], int, int], tuple[Any, ...]]
+    run_json: Callable[[Mapping[str, Any], int, int], tuple[StageDecision | None, ...]]
+    run_checked: Callable[[Mapping[str, Any], int, int], tuple[StageDecision | None, ...]]
     stage_index: dict[str, int]
 
     @cached_property
@@ -648,14 +850,11 @@ class CompiledVersion:
         """The decisions for a profile already checked (``check``); no explanation."""
         return self.materialize(self.run_checked(checked, at.toordinal(), stage), stage)
 
-    def materialize(self, raw: Sequence[Any], want: int) -> list[StageDecision]:
-        out = []
-        keys = self.stage_keys
-        for index, result in enumerate(raw):
-            if result is not None:
-                out.append(StageDecision(keys[index], True, result[0], result[1], result[2]))
-            elif index == want:
-                out.append(StageDecision(keys[index], False, None, False, ()))
+    def materialize(self, raw: Sequence[StageDecision | None], want: int) -> list[StageDecision]:
+        """The stages entered, and the one asked for even when it is not."""
+        out = [d for d in raw if d is not None]
+        if want >= 0 and raw[want] is None:
+            out.append(StageDecision(self.stage_keys[want], False, None, False, ()))
         return out
 
     # --- explain -------------------------------------------------------------------------------
@@ -690,33 +889,29 @@ def compile_spec(spec: BlueprintSpec, version: Version) -> CompiledVersion:
 
     def slow(p: Mapping[str, Any], key: str) -> Any:
         """An uncommon but maybe valid value (a date not seen yet, a date-time, a set to check):
-        its checked form, or the whole profile's problems."""
+        its checked form (a date as its ordinal), or the whole profile's problems."""
         try:
             value = check_value(catalog[key], p.get(key))
         except ValueError:
             check(p)  # raises, naming every bad field
             raise
-        attr = catalog[key]
-        if attr.type == "date":
+        if catalog[key].type == "date":
             ordinal = value.toordinal()
             raw = p.get(key)
             if len(days) < 100_000 and isinstance(raw, str):
                 days[raw] = ordinal
             return ordinal
-        if attr.type == "set":
-            return value
         return value
 
     namespace: dict[str, Any] = {
-        **gen.constants,
-        "NAN": NAN,
+        **gen.namespace(),
         "INF": math.inf,
-        "EMPTY": frozenset(),
         "DAYS": days,
         "slow": slow,
         "check": check,
+        "bl": bisect.bisect_left,
     }
-    # our own generated code, every key and value in it written with repr
+    # our own generated code: every key and value in it is a table name or written with repr
     exec(compile(source, f"<blueprint {version}>", "exec"), namespace)
     return CompiledVersion(
         spec=spec,
