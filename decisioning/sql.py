@@ -82,6 +82,7 @@ def stage_columns(key: str) -> list[str]:
 @dataclass
 class _Query:
     spec: BlueprintSpec
+    at: dt.date | None  # None: CURRENT_DATE, where the query runs
 
     def condition(self, c: Condition) -> str:
         attr = self.spec.catalog[c.attribute]
@@ -98,7 +99,10 @@ class _Query:
             return tests[0] if len(tests) == 1 else "(" + " OR ".join(tests) + ")"
         if attr.type == "date":
             if op == "within_last_days":
-                return f"{col} BETWEEN d.day - INTERVAL '{int(value)}' DAY AND d.day"
+                if self.at is None:
+                    return f"{col} BETWEEN CURRENT_DATE - INTERVAL '{int(value)}' DAY AND CURRENT_DATE"
+                low = self.at - dt.timedelta(days=int(value))
+                return f"{col} BETWEEN {day(low)} AND {day(self.at)}"
             literal = day
         elif attr.type == "number":
             literal = number  # type: ignore[assignment]
@@ -126,52 +130,60 @@ class _Query:
             return parts[0]
         return " OR ".join(f"({p})" for p in parts)
 
-    def sql(self, *, at: dt.date | None, source: str, keep: Sequence[str] | None, stage: int) -> str:
-        matched: list[str] = []
+    def sql(self, *, source: str, keep: Sequence[str] | None, stage: int) -> str:
+        # Three projections, innermost first: who is in each stage; which offers match, asked only
+        # of the customers in the stage; the answers. Derived tables rather than CTEs, which some
+        # engines (DuckDB among them) materialize.
+        entered_cols: list[str] = []
+        matched_cols: list[str] = []
         answers: list[str] = []
         for si, st in enumerate(self.spec.stages):
             if stage >= 0 and si != stage:
                 continue
             entered = ident(f"in:{st.key}")
-            matched.append(f"    COALESCE({self.groups(st.entry)}, FALSE) AS {entered}")
+            entered_cols.append(f"COALESCE({self.groups(st.entry)}, FALSE) AS {entered}")
             offers = [o for o in st.offers if not o.fallback]
             fallback = next((o.key for o in st.offers if o.fallback), None)
             for o in offers:
-                matched.append(f"    COALESCE({self.groups(o.groups)}, FALSE) AS {ident('m:' + o.key)}")
+                matched_cols.append(
+                    # NULL (a missing value) is as good as false to every CASE that reads it, and
+                    # leaving out COALESCE halves DuckDB's time
+                    f"CASE WHEN p.{entered} THEN {self.groups(o.groups)} END AS {ident('m:' + o.key)}"
+                )
             whens = "".join(f" WHEN {ident('m:' + o.key)} THEN {text(o.key)}" for o in offers)
             fallback_sql = text(fallback) if fallback is not None else "NULL"
             no_offer = "TRUE" if fallback is not None else "FALSE"
             taken = "".join(f" WHEN {ident('m:' + o.key)} THEN FALSE" for o in offers)
             names = stage_columns(st.key)
-            answers.append(f"  {entered} AS {ident(names[0])}")
+            answers.append(f"{entered} AS {ident(names[0])}")
             answers.append(
-                f"  CASE WHEN {entered} THEN CASE{whens} ELSE {fallback_sql} END END AS {ident(names[1])}"
+                f"CASE WHEN {entered} THEN CASE{whens} ELSE {fallback_sql} END END AS {ident(names[1])}"
                 if offers
-                else f"  CASE WHEN {entered} THEN {fallback_sql} END AS {ident(names[1])}"
+                else f"CASE WHEN {entered} THEN {fallback_sql} END AS {ident(names[1])}"
             )
             answers.append(
-                f"  CASE WHEN {entered} THEN CASE{taken} ELSE {no_offer} END ELSE FALSE END AS {ident(names[2])}"
+                f"CASE WHEN {entered} THEN CASE{taken} ELSE {no_offer} END ELSE FALSE END AS {ident(names[2])}"
                 if offers
-                else f"  CASE WHEN {entered} THEN {no_offer} ELSE FALSE END AS {ident(names[2])}"
+                else f"CASE WHEN {entered} THEN {no_offer} ELSE FALSE END AS {ident(names[2])}"
             )
             if offers:
-                listed = ", ".join(
-                    f"CASE WHEN {entered} AND {ident('m:' + o.key)} THEN {text(o.key)} END" for o in offers
-                )
-                answers.append(f"  CONCAT_WS('|', {listed}) AS {ident(names[3])}")
+                listed = ", ".join(f"CASE WHEN {ident('m:' + o.key)} THEN {text(o.key)} END" for o in offers)
+                answers.append(f"CONCAT_WS('|', {listed}) AS {ident(names[3])}")
             else:
-                answers.append(f"  '' AS {ident(names[3])}")
-        decision_day = day(at) if at is not None else "CURRENT_DATE"
-        kept = "p.*" if keep is None else ", ".join("p." + ident(k) for k in keep)
+                answers.append(f"'' AS {ident(names[3])}")
+        entered_names = [
+            ident(f"in:{st.key}") for si, st in enumerate(self.spec.stages) if stage < 0 or si == stage
+        ]
+        kept = (
+            ["p.*"] if keep is None else ["p." + ident(k) for k in keep] + ["p." + e for e in entered_names]
+        )
         outer = "m.*" if keep is None else ", ".join("m." + ident(k) for k in keep)
-        matched_cols = ",\n".join(matched) if matched else "    TRUE AS " + ident("in:")
-        answer_cols = ",\n".join(answers)
-        select_answers = f",\n{answer_cols}" if answers else ""
+        inner = ",\n    ".join(["p.*", *entered_cols])
+        middle = ",\n  ".join([*kept, *matched_cols])
+        final = ",\n".join([outer, *answers])
         return (
-            f"WITH d AS (SELECT {decision_day} AS day),\n"
-            f"matched AS (\n  SELECT {kept},\n{matched_cols}\n"
-            f"  FROM {source} AS p CROSS JOIN d\n)\n"
-            f"SELECT {outer}{select_answers}\nFROM matched AS m"
+            f"SELECT {final}\n"
+            f"FROM (\n  SELECT {middle}\n  FROM (\n    SELECT {inner}\n    FROM {source} AS p\n  ) AS p\n) AS m"
         )
 
 
@@ -187,7 +199,7 @@ def decision_sql(
 
     ``keep``: the input columns carried to the answer (default all, ``p.*``).
     """
-    return _Query(spec).sql(at=at, source=source, keep=keep, stage=stage)
+    return _Query(spec, at).sql(source=source, keep=keep, stage=stage)
 
 
 def export_sql(compiled: CompiledVersion, *, at: dt.date | None, title: str) -> str:
@@ -196,7 +208,11 @@ def export_sql(compiled: CompiledVersion, *, at: dt.date | None, title: str) -> 
     columns = "\n".join(
         f"--   {ident(key)}  {_column_type(attr)}  ({attr.label})" for key, attr in spec.catalog.items()
     )
-    decided = "the decision day " + at.isoformat() if at else "CURRENT_DATE as the decision day"
+    decided = (
+        f"the decision day {at.isoformat()}"
+        if at
+        else "CURRENT_DATE as the decision day: to decide for another day, replace it with DATE 'YYYY-MM-DD'"
+    )
     header = (
         f"-- Blueprint decisions: {title}\n"
         f"-- Dialect: {DIALECT}.\n"
@@ -205,7 +221,7 @@ def export_sql(compiled: CompiledVersion, *, at: dt.date | None, title: str) -> 
         f"-- Sets are text with the elements joined by '|' (e.g. 'savings|credit_card').\n"
         f"-- Answers every input column, then per stage: <stage>.entered, <stage>.offer (key or NULL),\n"
         f"-- <stage>.fallback and <stage>.eligible (the matching offers' keys joined by '|').\n"
-        f"-- Uses {decided}; change it in the first line of the query.\n"
+        f"-- Uses {decided}.\n"
     )
     return header + decision_sql(spec, at=at) + ";\n"
 
@@ -347,7 +363,7 @@ def _source_relation(con: Any, path: Path, fmt: str) -> tuple[str, dict[str, str
     if fmt == "csv":
         relation = (
             f"read_csv({quoted}, header = true, all_varchar = true, delim = ',', quote = '\"', "
-            f"escape = '\"', null_padding = true, sample_size = -1)"
+            f"escape = '\"', null_padding = true)"
         )
         number = "row_number() OVER ()"
     elif fmt == "parquet":
@@ -386,7 +402,13 @@ def checked_view_sql(compiled: CompiledVersion, relation: str, columns: Mapping[
 
 
 def batch_sql(
-    compiled: CompiledVersion, relation: str, columns: Mapping[str, str], *, at: dt.date, stage: int = -1
+    compiled: CompiledVersion,
+    relation: str,
+    columns: Mapping[str, str],
+    *,
+    at: dt.date,
+    stage: int = -1,
+    ordered: bool = True,
 ) -> str:
     """Check, then decide; a row with an error gets no decision (NULL answers)."""
     checked = checked_view_sql(compiled, relation, columns)
@@ -401,7 +423,10 @@ def batch_sql(
         f"CASE WHEN {ident(ERROR)} IS NULL THEN {ident(name)} END AS {ident(name)}" for name in answer_columns
     )
     shown = f", {shown}" if shown else ""
-    return f"SELECT {ident(ROW)}, {ident(ERROR)}{shown}\nFROM ({decided}) AS decided\nORDER BY {ident(ROW)}"
+    # A Parquet file is read in order (its row numbers come with it); CSV rows are numbered by a
+    # window, whose output order DuckDB does not promise, so they are sorted back.
+    order = f"\nORDER BY {ident(ROW)}" if ordered else ""
+    return f"SELECT {ident(ROW)}, {ident(ERROR)}{shown}\nFROM ({decided}) AS decided{order}"
 
 
 def batch_run(
@@ -423,7 +448,7 @@ def batch_run(
     con = _connect()
     try:
         relation, columns = _source_relation(con, source, source_format)
-        query = batch_sql(compiled, relation, columns, at=at, stage=stage)
+        query = batch_sql(compiled, relation, columns, at=at, stage=stage, ordered=source_format == "csv")
         options = "FORMAT parquet" if target_format == "parquet" else "FORMAT csv, HEADER true"
         try:
             con.execute(f"COPY ({query}) TO {text(str(target))} ({options})")

@@ -425,7 +425,7 @@ def test_the_sql_of_a_version_is_exported_with_its_dialect(as_role, board, users
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/sql")
     text = response.content.decode()
-    assert "-- Dialect: " in text and "version 1" in text and "DATE '2025-06-15'" in text
+    assert "-- Dialect: " in text and "version 1" in text and "the decision day 2025-06-15" in text
     assert "CASE WHEN" in text
     assert_error(as_role("viewer").get(url(board, "decide/sql/?version=draft")), 403, "version")
     assert_error(as_role("viewer").get(url(board, "decide/sql/?at=soon")), 400, "at")
