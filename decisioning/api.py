@@ -42,7 +42,13 @@ from blueprint.selectors import board_lint, board_load
 from decisioning import batch
 from decisioning.engine import CompiledVersion
 from decisioning.lint import LEVELS
-from decisioning.selectors import decision_day, decision_version, version_choice, version_label
+from decisioning.selectors import (
+    decision_day,
+    decision_target,
+    decision_version,
+    version_choice,
+    version_label,
+)
 from decisioning.sql import BatchError, coverage_counts, export_sql, file_check, temporary_path
 
 DAY_FORM = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -469,13 +475,14 @@ class DecideApi(ApiView):
     )
     def post(self, request: Request, blueprint_id: int) -> Response:
         body = parse_body(request, DecideInput)
-        blueprint = member_blueprint(request, blueprint_id)
+        version = body.get("version")
+        version_choice(version)  # a malformed version is a 400 whoever asks
+        compiled = decision_target(request.user, blueprint_id, version)
         if "profile" not in body:
             raise InvalidInput("Give the customer's profile: attribute key → value.", field="profile")
         stage = stage_option(body.get("stage"))
         at = decision_day(body.get("at"))
         explain = flag(body.get("explain"), "explain")
-        compiled = decision_version(blueprint, version_choice(body.get("version")))
         decision = compiled.decide(body["profile"], stage=stage, at=at, explain=explain)
         return Response(decision.as_json())
 
