@@ -13,7 +13,9 @@ from playwright.sync_api import expect
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_lint_example_opens_in_the_simulator_and_why_not_leads_to_the_offer(log_in, asgi_server, board, console_errors):
+def test_a_lint_example_opens_in_the_simulator_and_why_not_leads_to_the_offer(
+    log_in, asgi_server, board, console_errors
+):
     page: Any = log_in("editor")
     page.goto(f"{asgi_server.url}/blueprints/{board.pk}/")
     gap = page.locator("#lint .lint-finding[data-code=gap][data-stage=onboarding]")
@@ -43,7 +45,9 @@ def test_a_lint_example_opens_in_the_simulator_and_why_not_leads_to_the_offer(lo
     assert console_errors == []
 
 
-def test_a_sample_uploaded_on_the_coverage_page_becomes_bars(log_in, asgi_server, board, tmp_path, console_errors):
+def test_a_sample_uploaded_on_the_coverage_page_becomes_bars(
+    log_in, asgi_server, board, tmp_path, console_errors
+):
     sample = tmp_path / "sample.csv"
     sample.write_text("segment,visits_30d,has_app\nGold,,yes\n,5,\nSilver,many,\nBronze,,no\n")
     page: Any = log_in("editor")

@@ -57,7 +57,13 @@ def test_the_form_has_a_widget_per_catalog_type(as_role, board):
     response = as_role("editor").get(sim_url(board, "?version=draft"))
     assert response.status_code == 200
     doc = page_of(response)
-    assert doc.xpath("//select[@name='p-segment']/option/@value") == ["", "Bronze", "Silver", "Gold", "Platinum"]
+    assert doc.xpath("//select[@name='p-segment']/option/@value") == [
+        "",
+        "Bronze",
+        "Silver",
+        "Gold",
+        "Platinum",
+    ]
     assert doc.xpath("//input[@name='p-age']") and doc.xpath("//*[@class='sim-unit']/text()") == ["years"]
     assert doc.xpath("//input[@name='p-last_login']/@type") == ["date"]
     assert doc.xpath("//input[@name='p-has_app']/@value") == ["yes", "no", ""]
@@ -71,7 +77,13 @@ def test_posting_a_profile_shows_the_chosen_offers_and_why_not(as_role, board, u
     live(board, users)
     response = as_role("viewer").post(
         f"/blueprints/{board.pk}/simulator/decide/",
-        {"version": "live", "at": "2025-06-15", "p-segment": "Gold", "p-visits_30d": "1", "p-products": ["savings"]},
+        {
+            "version": "live",
+            "at": "2025-06-15",
+            "p-segment": "Gold",
+            "p-visits_30d": "1",
+            "p-products": ["savings"],
+        },
         HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200
@@ -99,7 +111,9 @@ def test_a_bad_value_comes_back_as_422_with_the_fields_error_and_its_value_kept(
     )
     assert response.status_code == 422
     doc = page_of(response)
-    field = doc.xpath("//input[@name='p-visits_30d']/ancestor::div[contains(concat(' ', @class, ' '), ' sim-field ')]")[0]
+    field = doc.xpath(
+        "//input[@name='p-visits_30d']/ancestor::div[contains(concat(' ', @class, ' '), ' sim-field ')]"
+    )[0]
     assert "has-error" in field.get("class")
     assert "Expected a number" in field.text_content()
     assert doc.xpath("//input[@name='p-visits_30d']/@value") == ["lots"]
@@ -125,7 +139,9 @@ def test_a_profile_in_the_address_that_is_not_an_object_is_refused_kindly(as_rol
 
 
 def test_a_bad_value_in_the_address_shows_the_fields_error(as_role, board):
-    response = as_role("editor").get(sim_url(board, f"?version=draft&profile={quote(json.dumps({'segment': 'Tin'}))}"))
+    response = as_role("editor").get(
+        sim_url(board, f"?version=draft&profile={quote(json.dumps({'segment': 'Tin'}))}")
+    )
     assert response.status_code == 400
     doc = page_of(response)
     assert "not a choice of Segment" in doc.text_content()
@@ -136,7 +152,9 @@ def test_viewers_cannot_use_the_draft_and_without_a_version_are_told_so(as_role,
     response = as_role("viewer").get(sim_url(board))
     assert response.status_code == 200
     assert "no live version" in response.content.decode()
-    refused = as_role("viewer").post(f"/blueprints/{board.pk}/simulator/decide/", {"version": "draft"}, HTTP_HX_REQUEST="true")
+    refused = as_role("viewer").post(
+        f"/blueprints/{board.pk}/simulator/decide/", {"version": "draft"}, HTTP_HX_REQUEST="true"
+    )
     assert refused.status_code == 403
 
 
@@ -185,5 +203,9 @@ def test_coverage_without_a_file_or_with_a_bad_one_is_a_422_naming_it(as_role, b
         HTTP_HX_REQUEST="true",
     )
     assert bad.status_code == 422 and "not UTF-8" in bad.content.decode()
-    draft = viewer.post(f"/blueprints/{board.pk}/coverage/", {"version": "draft", "sample": SimpleUploadedFile("s.csv", b"a\n1\n")}, HTTP_HX_REQUEST="true")
+    draft = viewer.post(
+        f"/blueprints/{board.pk}/coverage/",
+        {"version": "draft", "sample": SimpleUploadedFile("s.csv", b"a\n1\n")},
+        HTTP_HX_REQUEST="true",
+    )
     assert draft.status_code == 422 and "owners and editors" in draft.content.decode()
