@@ -379,6 +379,12 @@ def simulator(request: HttpRequest, blueprint_id: int) -> HttpResponse:
     options = version_options(blueprint)
     version = request.GET.get("version") or _default_version(options)
     context = _simulator_context(request, blueprint)
+    if version == "draft" and blueprint.role not in EDIT_ROLES and options:  # type: ignore[attr-defined]
+        # the board's checks link here with the draft, the same link for every role
+        version = _default_version(options)
+        context["version_note"] = (
+            f"The draft is for owners and editors; showing {options[0]['label'].lower()}."
+        )
     try:
         compiled = decision_version(blueprint, version_choice(version))
     except BlueprintError as exc:
@@ -403,6 +409,7 @@ def simulator(request: HttpRequest, blueprint_id: int) -> HttpResponse:
         return render(request, TEMPLATE, {**context, "form": form, "compiled": compiled}, status=400)
     form = _form_from_profile(compiled, profile, version, at)
     simulated, status = _simulate(request, blueprint, form, compiled)
+    simulated["version_note"] = context.get("version_note")
     return render(request, TEMPLATE, simulated, status=400 if status == INVALID_FORM else 200)
 
 

@@ -209,3 +209,14 @@ def test_coverage_without_a_file_or_with_a_bad_one_is_a_422_naming_it(as_role, b
         HTTP_HX_REQUEST="true",
     )
     assert draft.status_code == 422 and "owners and editors" in draft.content.decode()
+
+
+def test_a_viewer_following_a_lint_example_sees_the_live_version_instead_of_the_draft(as_role, board, users):
+    live(board, users)
+    doc = page_of(as_role("viewer").get(f"/blueprints/{board.pk}/"))
+    link = doc.xpath("//a[contains(@class, 'lint-simulate')]/@href")[0]
+    response = as_role("viewer").get(link)
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "The draft is for owners and editors; showing live (version 1)." in text
+    assert "With version 1" in text
