@@ -606,6 +606,30 @@ for p in profiles[:50]: send(p)
 start = time.perf_counter()
 for p in profiles[:400]: send(p)
 plain_ms = (time.perf_counter() - start) * 1000 / 400
+start = time.perf_counter()
+for p in profiles[:400]: client.get("/api/v1/nothing-here/")
+empty_ms = (time.perf_counter() - start) * 1000 / 400
+# the same JSON 404 through Django's ASGI handler, as daphne calls it, without the network
+import asyncio
+from django.core.asgi import get_asgi_application
+app = get_asgi_application()
+async def asgi_404():
+    scope = {{"type": "http", "asgi": {{"version": "3.0"}}, "http_version": "1.1", "method": "GET", "scheme": "http",
+             "path": "/api/v1/nothing-here/", "raw_path": b"/api/v1/nothing-here/", "query_string": b"",
+             "headers": [(b"host", b"127.0.0.1")], "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}}
+    body = [{{"type": "http.request", "body": b"", "more_body": False}}]
+    async def receive():
+        if body:
+            return body.pop()
+        await asyncio.sleep(3600)
+    async def send(message):
+        pass
+    await app(scope, receive, send)
+async def asgi_many():
+    for _ in range(400): await asgi_404()
+start = time.perf_counter()
+asyncio.run(asgi_many())
+asgi_ms = (time.perf_counter() - start) * 1000 / 400
 prof = cProfile.Profile()
 prof.enable()
 for p in profiles[:400]: send(p)
@@ -622,7 +646,7 @@ groups = {{
   "rendering the answer": lambda k: k[2] == "render" and "renderers.py" in k[0],
   "version lookup and compile cache": lambda k: k[2] == "decision_version",
 }}
-print(json.dumps({{"ms_per_request": round(plain_ms, 3), "percent_of_profiled_time": {{name: round(100 * share(p), 1) for name, p in groups.items()}}}}))
+print(json.dumps({{"ms_per_request": round(plain_ms, 3), "json_404_ms_wsgi": round(empty_ms, 3), "json_404_ms_asgi": round(asgi_ms, 3), "percent_of_profiled_time": {{name: round(100 * share(p), 1) for name, p in groups.items()}}}}))
 """
     env = {
         **os.environ,
@@ -631,7 +655,7 @@ print(json.dumps({{"ms_per_request": round(plain_ms, 3), "percent_of_profiled_ti
         "SECRET_KEY": "x" * 60,
         "ALLOWED_HOSTS": "testserver,127.0.0.1",
         "SECURE_SSL_REDIRECT": "0",
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": "ERROR",
     }
     out = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", script],
@@ -668,7 +692,7 @@ def bench_http(
             "SESSION_COOKIE_SECURE": "0",
             "CSRF_COOKIE_SECURE": "0",
             "SECURE_HSTS_SECONDS": "0",
-            "LOG_LEVEL": "WARNING",
+            "LOG_LEVEL": "ERROR",
         }
     )
     manage = [sys.executable, "manage.py"]
