@@ -429,3 +429,22 @@ def test_the_sql_of_a_version_is_exported_with_its_dialect(as_role, board, users
     assert "CASE WHEN" in text
     assert_error(as_role("viewer").get(url(board, "decide/sql/?version=draft")), 403, "version")
     assert_error(as_role("viewer").get(url(board, "decide/sql/?at=soon")), 400, "at")
+
+
+def test_profiles_that_are_not_objects_and_ragged_csv_rows_get_row_errors(as_role, board, users):
+    publish(board, users)
+    client = as_role("viewer")
+    body = json.loads(
+        streamed(
+            client.post(url(board, "decide/batch/"), {"profiles": [1, "x", None, [], {}]}, format="json")
+        )
+    )
+    assert [("error" in r) for r in body["results"]] == [True, True, True, True, False]
+    assert body["results"][0]["error"]["errors"] == {
+        "profile": ["Expected an object: attribute key → value."]
+    }
+    ragged = b"segment,visits_30d\nGold,5,extra\nGold\n"
+    response = client.generic("POST", url(board, "decide/batch/?format=csv"), ragged, content_type="text/csv")
+    rows = list(csv.reader(io.StringIO(streamed(response).decode())))
+    assert rows[1][:2] == ["1", "row: The row has 3 cells; the header has 2."]
+    assert rows[2][:4] == ["2", "", "true", "gold_card"]  # a short row: the rest is missing

@@ -220,3 +220,17 @@ def test_a_viewer_following_a_lint_example_sees_the_live_version_instead_of_the_
     text = response.content.decode()
     assert "The draft is for owners and editors; showing live (version 1)." in text
     assert "With version 1" in text
+
+
+def test_a_bad_version_or_day_is_refused_without_a_server_error(as_role, board):
+    editor = as_role("editor")
+    page = editor.get(sim_url(board, "?version=latest"))
+    assert page.status_code == 400 and "version number" in page.content.decode()
+    post = editor.post(
+        f"/blueprints/{board.pk}/simulator/decide/",
+        {"version": "draft", "at": "someday"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert post.status_code == 422 and "YYYY-MM-DD" in post.content.decode()
+    bad = editor.post(f"/blueprints/{board.pk}/simulator/decide/", {"version": "x"}, HTTP_HX_REQUEST="true")
+    assert bad.status_code == 400
