@@ -15,6 +15,8 @@ from typing import Any
 
 import duckdb
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from blueprint.models import Blueprint, Version
@@ -448,3 +450,56 @@ def test_profiles_that_are_not_objects_and_ragged_csv_rows_get_row_errors(as_rol
     rows = list(csv.reader(io.StringIO(streamed(response).decode())))
     assert rows[1][:2] == ["1", "row: The row has 3 cells; the header has 2."]
     assert rows[2][:4] == ["2", "", "true", "gold_card"]  # a short row: the rest is missing
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**20), 10**20)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30)
+    | st.sampled_from(["Gold", "2025-06-15", "2025-06-15T10:00:00Z", "savings", "draft", "live"]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=12,
+)
+KEYS = st.sampled_from(
+    ["segment", "age", "visits_30d", "last_login", "has_app", "products", "channel", "city", "other"]
+)
+PROFILES = st.dictionaries(KEYS, JSON_VALUES, max_size=6) | JSON_VALUES
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    profile=PROFILES,
+    extra=st.dictionaries(st.sampled_from(["stage", "at", "version", "explain"]), JSON_VALUES, max_size=4),
+)
+def test_no_decide_body_is_a_server_error(as_role, board, users, profile, extra):
+    if not Version.objects.filter(blueprint=board).exists():
+        publish(board, users)
+    for role in ("editor", "viewer"):
+        response = decide(as_role(role), board, {"profile": profile, **extra})
+        assert response.status_code in (200, 400, 403, 404, 409), response.content
+        body = response.json()
+        if response.status_code == 200:
+            assert set(body) >= {"version", "at", "decisions"}
+        else:
+            assert set(body) == {"detail", "errors"} and body["errors"], body
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(PROFILES, max_size=5), csv_text=st.text(max_size=200))
+def test_no_batch_body_is_a_server_error(as_role, board, users, rows, csv_text):
+    if not Version.objects.filter(blueprint=board).exists():
+        publish(board, users)
+    client = as_role("viewer")
+    response = client.post(url(board, "decide/batch/"), {"profiles": rows}, format="json")
+    if response.status_code == 400:  # text the parser refuses (a NUL, a lone surrogate)
+        assert set(response.json()) == {"detail", "errors"}
+    else:
+        assert len(json.loads(streamed(response))["results"]) == len(rows)
+    response = client.generic(
+        "POST", url(board, "decide/batch/?format=csv"), csv_text.encode(), content_type="text/csv"
+    )
+    assert response.status_code in (200, 400), response
+    if response.status_code == 200:
+        b"".join(response.streaming_content)
