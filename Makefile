@@ -31,7 +31,8 @@ help:
 	@echo "make bench  board render and move-operation timings on a generated 20-stage, 500-offer blueprint;"
 	@echo "            the exact lint of a 20-stage, 25-offer blueprint and its growth with offers per stage;"
 	@echo "            then the live board under 30 WebSocket clients, on one worker and on two with Redis + PostgreSQL"
-	@echo "            and the diagram and spec exports of that blueprint"
+	@echo "            the diagram and spec exports of that blueprint;"
+	@echo "            then decisions: in process against growthbook and rule-engine, DuckDB over 1,000,000 profiles, HTTP"
 	@echo "make lint   ruff check, ruff format --check and mypy"
 	@echo "make clean  remove caches, the venv stamp and bench results (keeps the database)"
 
@@ -103,6 +104,7 @@ bench: $(PY_STAMP) $(NODE_STAMP)
 	$(PY) bench/board.py || status=$$?; \
 	$(PY) bench/lint.py || status=$$?; \
 	$(PY) bench/exports.py || status=$$?; \
+	$(PY) bench/decide.py || status=$$?; \
 	$(PY) bench/live.py --seconds 60 || status=$$?; \
 	exit $$status
 

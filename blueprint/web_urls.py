@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("blueprint.views.board_urls")),
     path("", include("blueprint.views.versions_urls")),
     path("", include("blueprint.views.exports_urls")),
+    path("", include("decisioning.urls")),
 ]

@@ -1,29 +1,61 @@
-"""The decisioning part of the JSON API (DESIGN.md §6): ``GET blueprints/{id}/lint/``.
+"""The decisioning part of the JSON API (DESIGN.md §4, §6): lint, decide, batch decide, coverage and
+the SQL of a version.
 
-A thin transport like ``blueprint/api/views.py``, whose plumbing it shares: the same
+Thin transports like ``blueprint/api/views.py``, whose plumbing they share: the same
 authentication, the same 404 for a blueprint the caller is not a member of, the same error shape.
-Any member may read the lint, viewers included; the analysis itself is ``decisioning.lint`` over
-the board as ``selectors.board_lint`` loads it.
+Any member may lint and decide with any published version; the draft is for owners and editors
+(``decisioning.selectors``). The engine is ``decisioning.engine``; the batch streams are
+``decisioning.batch``.
+
+- ``POST decide/``: ``{profile, stage?, at?, version?, explain?}`` → ``{version, at, decisions}``.
+- ``POST decide/batch/``: JSON ``{profiles: [...], stage?, at?, version?, explain?}``, or a CSV
+  body (``Content-Type: text/csv``, options in the query) or a Parquet file
+  (``application/vnd.apache.parquet``) → one answer per profile, in order, streamed as JSON, CSV
+  (``Accept: text/csv`` or ``?format=csv``) or Parquet (``?format=parquet``).
+- ``POST coverage/``: a CSV (or Parquet) sample → per stage, how many get each offer, the fallback
+  or nothing.
+- ``GET decide/sql/``: the version as one SQL query, to run in a warehouse.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.conf import settings
+from django.http import HttpResponse, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from blueprint.api.openapi import BLUEPRINT_ID, READ_ERRORS, answers
-from blueprint.api.views import ApiView, member_blueprint, render
-from blueprint.errors import InvalidInput
+from blueprint.api.serializers import ErrorOutput
+from blueprint.api.views import ApiView, member_blueprint, parse_body, render
+from blueprint.errors import BlueprintError, InvalidInput
 from blueprint.selectors import board_lint, board_load
+from decisioning import batch
+from decisioning.engine import CompiledVersion
 from decisioning.lint import LEVELS
+from decisioning.selectors import (
+    decision_day,
+    decision_target,
+    decision_version,
+    version_choice,
+    version_label,
+)
+from decisioning.sql import BatchError, coverage_counts, export_sql, file_check, temporary_path
 
 DAY_FORM = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 DAY_HELP = "Expected a day as YYYY-MM-DD, e.g. 2025-06-30."
+CSV = "text/csv"
+PARQUET = "application/vnd.apache.parquet"
+SQL = "application/sql"
 
 AT = OpenApiParameter(
     "at",
@@ -36,7 +68,13 @@ AT = OpenApiParameter(
     ),
 )
 
-# --- Shapes ----------------------------------------------------------------------------------------
+
+def batch_max_bytes() -> int:
+    """The largest CSV or Parquet body a batch or coverage request may send (default 64 MiB)."""
+    return int(getattr(settings, "DECIDE_BATCH_MAX_BYTES", 64 * 1024 * 1024))
+
+
+# --- Shapes: lint ----------------------------------------------------------------------------------
 
 
 class FindingOutput(serializers.Serializer):
@@ -86,7 +124,175 @@ class LintOutput(serializers.Serializer):
     infos = FindingOutput(many=True, help_text="Overlaps: two offers can meet one customer; the higher wins.")
 
 
-# --- The view --------------------------------------------------------------------------------------
+# --- Shapes: decisions -------------------------------------------------------------------------------
+
+VERSION_INPUT_HELP = (
+    'Which rules: absent or "live" for the live version (409 when there is none), a version number, '
+    'or "draft" for the board as it is now (owners and editors).'
+)
+AT_INPUT_HELP = (
+    "The decision time: a day (YYYY-MM-DD) or an ISO date-time (its day in the server's time zone). "
+    "`within_last_days` counts back from it. Default: today in the server's time zone."
+)
+PROFILE_HELP = (
+    "The customer: attribute key → value, checked against the catalog. Numbers are JSON numbers, "
+    'booleans true/false, dates "YYYY-MM-DD" (or an ISO date-time, whose date is used), sets lists '
+    "of texts. Missing or null: the attribute is missing (no condition on it is met). Unknown keys "
+    "are ignored."
+)
+
+
+class VersionOutput(serializers.Serializer):
+    number = serializers.IntegerField(required=False, help_text="The published version decided with.")
+    draft = serializers.BooleanField(required=False, help_text="True when the draft was decided with.")
+    rev = serializers.IntegerField(required=False, help_text="The draft's rev.")
+
+
+class DecideInput(serializers.Serializer):
+    profile = serializers.DictField(child=serializers.JSONField(), help_text=PROFILE_HELP)
+    stage = serializers.CharField(
+        required=False, allow_null=True, help_text="Decide this stage only (its key)."
+    )
+    at = serializers.CharField(required=False, allow_null=True, help_text=AT_INPUT_HELP)
+    version = serializers.JSONField(required=False, allow_null=True, help_text=VERSION_INPUT_HELP)
+    explain = serializers.BooleanField(
+        required=False, help_text="Also give every offer's outcome, each condition's result and why not."
+    )
+
+
+class ConditionOutcomeOutput(serializers.Serializer):
+    attribute = serializers.CharField()
+    operator = serializers.CharField()
+    value = serializers.JSONField()
+    sentence = serializers.CharField(help_text="The condition as the board shows it.")
+    actual = serializers.JSONField(allow_null=True, help_text="The profile's value; null when missing.")
+    missing = serializers.BooleanField()
+    result = serializers.BooleanField()
+
+
+class GroupOutcomeOutput(serializers.Serializer):
+    result = serializers.BooleanField(help_text="All its conditions hold.")
+    conditions = ConditionOutcomeOutput(many=True)
+
+
+class WhyNotOutput(serializers.Serializer):
+    not_entered = serializers.BooleanField(help_text="The stage's entry conditions fail.")
+    failed = ConditionOutcomeOutput(many=True, help_text="The conditions that fail (entry ones first).")
+    taken_by = serializers.ListField(
+        child=serializers.CharField(), help_text="Higher-priority offers that match this customer."
+    )
+    possible = serializers.BooleanField(help_text="False: no customer can get this offer (see the lint).")
+    change = serializers.DictField(
+        child=serializers.JSONField(allow_null=True),
+        allow_null=True,
+        help_text=(
+            "The smallest change to the profile (fewest attributes) that gets this offer chosen: "
+            "attribute → new value, null to leave it out. Null when impossible."
+        ),
+    )
+
+
+class OfferOutcomeOutput(serializers.Serializer):
+    offer = serializers.CharField()
+    name = serializers.CharField()
+    fallback = serializers.BooleanField()
+    matched = serializers.BooleanField(
+        help_text="Its conditions hold (a fallback never matches: it is what is left)."
+    )
+    chosen = serializers.BooleanField()
+    groups = GroupOutcomeOutput(many=True)
+    why_not = WhyNotOutput(allow_null=True, help_text="For an offer not chosen; null for the chosen one.")
+
+
+class StageExplainOutput(serializers.Serializer):
+    entry = GroupOutcomeOutput(many=True)
+    offers = OfferOutcomeOutput(many=True)
+
+
+class StageDecisionOutput(serializers.Serializer):
+    stage = serializers.CharField(help_text="The stage's key.")
+    entered = serializers.BooleanField(
+        help_text="Its entry conditions hold (false only for a stage asked for)."
+    )
+    offer = serializers.CharField(allow_null=True, help_text="The offer's key; null when none (a gap).")
+    fallback = serializers.BooleanField(help_text="The offer is the stage's fallback.")
+    eligible = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Every offer that matches, in priority order (fallback aside).",
+    )
+    explain = StageExplainOutput(required=False)
+
+
+class DecideOutput(serializers.Serializer):
+    version = VersionOutput(help_text="What the answer was computed from.")
+    at = serializers.DateField(help_text="The decision day.")
+    decisions = StageDecisionOutput(
+        many=True, help_text="The stages entered (or the one asked for), in journey order."
+    )
+    skipped = StageDecisionOutput(
+        many=True, required=False, help_text="With explain: the stages not entered, explained."
+    )
+
+
+class DecideBatchInput(serializers.Serializer):
+    profiles = serializers.ListField(child=serializers.JSONField(), help_text="Profiles, as in decide.")
+    stage = serializers.CharField(required=False, allow_null=True, help_text="Decide this stage only.")
+    at = serializers.CharField(required=False, allow_null=True, help_text=AT_INPUT_HELP)
+    version = serializers.JSONField(required=False, allow_null=True, help_text=VERSION_INPUT_HELP)
+    explain = serializers.BooleanField(required=False, help_text="Explain every answer (JSON answers only).")
+
+
+class RowErrorOutput(serializers.Serializer):
+    detail = serializers.CharField()
+    errors = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=serializers.CharField()), help_text="Messages by attribute key."
+    )
+
+
+class BatchResultOutput(serializers.Serializer):
+    row = serializers.IntegerField(help_text="The profile's place, from 1 (the CSV's data row).")
+    decisions = StageDecisionOutput(many=True, required=False)
+    skipped = StageDecisionOutput(many=True, required=False)
+    error = RowErrorOutput(required=False, help_text="A bad profile: nothing decided for it.")
+
+
+class DecideBatchOutput(serializers.Serializer):
+    version = VersionOutput()
+    at = serializers.DateField()
+    results = BatchResultOutput(many=True, help_text="One per profile, in order.")
+
+
+class CoverageOfferOutput(serializers.Serializer):
+    offer = serializers.CharField()
+    name = serializers.CharField()
+    fallback = serializers.BooleanField()
+    count = serializers.IntegerField(help_text="Rows of the sample this offer is given to.")
+
+
+class CoverageStageOutput(serializers.Serializer):
+    stage = serializers.CharField()
+    name = serializers.CharField()
+    entered = serializers.IntegerField(help_text="Rows in this stage.")
+    not_entered = serializers.IntegerField(help_text="Good rows not in this stage.")
+    offers = CoverageOfferOutput(many=True, help_text="In priority order.")
+    none = serializers.IntegerField(help_text="Rows in the stage that get no offer (a gap).")
+
+
+class CoverageRowError(serializers.Serializer):
+    row = serializers.IntegerField()
+    error = serializers.CharField()
+
+
+class CoverageOutput(serializers.Serializer):
+    version = VersionOutput()
+    at = serializers.DateField()
+    rows = serializers.IntegerField(help_text="Rows in the sample.")
+    bad_rows = serializers.IntegerField(help_text="Rows with a bad value: counted in no stage.")
+    errors = CoverageRowError(many=True, help_text="The first 20 bad rows.")  # type: ignore[assignment]
+    stages = CoverageStageOutput(many=True)
+
+
+# --- Plumbing -----------------------------------------------------------------------------------------
 
 
 def query_day(request: Request, name: str) -> dt.date | None:
@@ -100,6 +306,131 @@ def query_day(request: Request, name: str) -> dt.date | None:
         return dt.date.fromisoformat(raw)
     except ValueError:
         raise InvalidInput(f"No such day: {raw}. {DAY_HELP}", field=name) from None
+
+
+def flag(raw: Any, name: str) -> bool:
+    """A yes/no option from a JSON body (true/false) or a query (true/false/1/0/yes/no)."""
+    if raw is None or raw is False or raw == "":
+        return False
+    if raw is True:
+        return True
+    if isinstance(raw, str) and raw.lower() in ("true", "1", "yes", "false", "0", "no"):
+        return raw.lower() in ("true", "1", "yes")
+    raise InvalidInput("Expected true or false.", field=name)
+
+
+def stage_option(raw: Any) -> str | None:
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str):
+        raise InvalidInput("Expected the key of a stage.", field="stage")
+    return raw
+
+
+class CSVRenderer(BaseRenderer):
+    """Lets ``Accept: text/csv`` and ``?format=csv`` through content negotiation; the views stream
+    CSV themselves."""
+
+    media_type = CSV
+    format = "csv"
+
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None
+    ) -> bytes:
+        return b""
+
+
+class ParquetRenderer(CSVRenderer):
+    media_type = PARQUET
+    format = "parquet"
+
+
+class StreamingApiView(ApiView):
+    """Errors are always JSON, whatever the client accepts for the answer itself."""
+
+    renderer_classes = [JSONRenderer, CSVRenderer, ParquetRenderer]
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> tuple[Any, str]:
+        return JSONRenderer(), "application/json"
+
+
+def answer_format(request: Request) -> str:
+    """json, csv or parquet: ``?format=`` first, then the Accept header; JSON by default."""
+    asked = request.query_params.get("format")
+    if asked:
+        if asked not in ("json", "csv", "parquet"):
+            raise InvalidInput("Expected json, csv or parquet.", field="format")
+        return asked
+    accept = request.headers.get("Accept", "")
+    if CSV in accept and "application/json" not in accept:
+        return "csv"
+    if PARQUET in accept and "application/json" not in accept:
+        return "parquet"
+    return "json"
+
+
+def body_kind(request: Request) -> str:
+    media = (request.content_type or "").split(";")[0].strip().lower()
+    if media == CSV:
+        return "csv"
+    if media == PARQUET:
+        return "parquet"
+    return "json"
+
+
+class PayloadTooLarge(BlueprintError):
+    status = 413
+
+
+def spool_body(request: Request) -> Path:
+    """The raw body in a temporary file, refusing more than ``batch_max_bytes`` (413, saying so)."""
+    limit = batch_max_bytes()
+    too_large = (
+        f"The body is too large: at most {limit} bytes (here {limit // (1024 * 1024)} MiB) are accepted."
+    )
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(too_large, field="body")
+    path = temporary_path(".upload")
+    received = 0
+    try:
+        with path.open("wb") as handle:
+            while chunk := request._request.read(batch.CHUNK):
+                received += len(chunk)
+                if received > limit:
+                    raise PayloadTooLarge(too_large, field="body")
+                handle.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def query_options(request: Request) -> dict[str, Any]:
+    allowed = {"stage", "at", "version", "explain", "format"}
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        raise InvalidInput(
+            {
+                name[:80]: [f"Unknown option; expected some of: {', '.join(sorted(allowed))}."]
+                for name in unknown
+            }
+        )
+    return {key: request.query_params.get(key) for key in ("stage", "at", "version", "explain")}
+
+
+def streamed(
+    chunks: Iterator[bytes], content_type: str, filename: str | None = None
+) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(chunks, content_type=content_type)
+    if filename:
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+BAD_BATCH = (400, 401, 403, 404, 409, 413, 415)
+
+# --- The views ---------------------------------------------------------------------------------------
 
 
 class LintApi(ApiView):
@@ -118,3 +449,265 @@ class LintApi(ApiView):
         at = query_day(request, "at")
         report = board_lint(board_load(blueprint), at=at)
         return render(LintOutput, {**report.as_json(), "rev": blueprint.rev})
+
+
+class DecideApi(ApiView):
+    @extend_schema(
+        operation_id="blueprints_decide",
+        tags=["decisions"],
+        parameters=[BLUEPRINT_ID],
+        request=DecideInput,
+        responses=answers({200: DecideOutput}, (400, 401, 403, 404, 409, 413, 415)),
+        examples=[
+            OpenApiExample(
+                "A customer, with the reasons",
+                request_only=True,
+                value={
+                    "profile": {"segment": "Gold", "age": 34, "last_login": "2025-06-28"},
+                    "explain": True,
+                },
+            )
+        ],
+        summary=(
+            "Which stage(s) a customer is in and which offer each gives, with the live version (or a "
+            "number, or the draft); with explain, every condition's result and why not"
+        ),
+    )
+    def post(self, request: Request, blueprint_id: int) -> Response:
+        body = parse_body(request, DecideInput)
+        version = body.get("version")
+        version_choice(version)  # a malformed version is a 400 whoever asks
+        compiled = decision_target(request.user, blueprint_id, version)
+        if "profile" not in body:
+            raise InvalidInput("Give the customer's profile: attribute key → value.", field="profile")
+        stage = stage_option(body.get("stage"))
+        at = decision_day(body.get("at"))
+        explain = flag(body.get("explain"), "explain")
+        decision = compiled.decide(body["profile"], stage=stage, at=at, explain=explain)
+        return Response(decision.as_json())
+
+
+class DecideBatchApi(StreamingApiView):
+    @extend_schema(
+        operation_id="blueprints_decide_batch",
+        tags=["decisions"],
+        parameters=[
+            BLUEPRINT_ID,
+            OpenApiParameter(
+                "format",
+                {"type": "string", "enum": ["json", "csv", "parquet"]},
+                required=False,
+                description="The answers' format (else the Accept header; default JSON).",
+            ),
+            OpenApiParameter(
+                "stage", str, required=False, description="CSV/Parquet bodies: decide this stage only."
+            ),
+            OpenApiParameter("at", str, required=False, description="CSV/Parquet bodies: " + AT_INPUT_HELP),
+            OpenApiParameter(
+                "version", str, required=False, description="CSV/Parquet bodies: " + VERSION_INPUT_HELP
+            ),
+            OpenApiParameter(
+                "explain", bool, required=False, description="CSV bodies, JSON answers: explain each."
+            ),
+        ],
+        request={"application/json": DecideBatchInput, CSV: OpenApiTypes.STR, PARQUET: OpenApiTypes.BINARY},
+        responses={
+            (200, "application/json"): OpenApiResponse(
+                DecideBatchOutput, description="JSON answers, streamed."
+            ),
+            (200, CSV): OpenApiResponse(
+                OpenApiTypes.STR,
+                description="row, error, then per stage <stage>.entered, .offer, .fallback, .eligible ('|'-joined).",
+            ),
+            (200, PARQUET): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The same columns as CSV, as Parquet."
+            ),
+            **{code: OpenApiResponse(ErrorOutput) for code in BAD_BATCH},
+        },
+        summary=(
+            "Decide many profiles at once: a JSON list, or a CSV (one column per attribute; sets "
+            "'|'-separated) or Parquet body; one answer per profile in order, bad rows answered with "
+            "an error naming the field"
+        ),
+    )
+    def post(self, request: Request, blueprint_id: int) -> HttpResponse | StreamingHttpResponse:
+        out = answer_format(request)
+        kind = body_kind(request)
+        rows: list[Any] = []
+        if kind == "json":
+            body = parse_body(request, DecideBatchInput)
+            options = {key: body.get(key) for key in ("stage", "at", "version", "explain")}
+            given = body.get("profiles")
+            if not isinstance(given, list):
+                raise InvalidInput("Give a list of profiles: [{attribute key: value}, …].", field="profiles")
+            rows = given
+        else:
+            options = query_options(request)
+        blueprint = member_blueprint(request, blueprint_id)
+        stage = stage_option(options["stage"])
+        at = decision_day(options["at"])
+        explain = flag(options["explain"], "explain")
+        if explain and out != "json":
+            raise InvalidInput(
+                "Explanations come with JSON answers only; leave explain out or ask for JSON.",
+                field="explain",
+            )
+        compiled = decision_version(blueprint, version_choice(options["version"]))
+        index = compiled.stage_of(stage)
+        if kind == "json":
+            if out == "parquet":
+                raise InvalidInput(
+                    "Parquet answers are for CSV or Parquet bodies; ask for json or csv.", field="format"
+                )
+            answers_ = batch.python_answers(
+                compiled, rows, at=at, stage=index, explain=explain, csv_input=False
+            )
+            return self._answer(compiled, answers_, out, at, index)
+        return self._file(request, compiled, kind, out, at, index, explain)
+
+    def _answer(
+        self, compiled: CompiledVersion, answers_: Any, out: str, at: dt.date, index: int
+    ) -> StreamingHttpResponse:
+        if out == "csv":
+            return streamed(
+                batch.stream_csv(compiled, answers_, stage=index), f"{CSV}; charset=utf-8", "decisions.csv"
+            )
+        return streamed(batch.stream_json(compiled, answers_, at=at), "application/json")
+
+    def _file(
+        self,
+        request: Request,
+        compiled: CompiledVersion,
+        kind: str,
+        out: str,
+        at: dt.date,
+        index: int,
+        explain: bool,
+    ) -> StreamingHttpResponse:
+        if explain and kind == "parquet":
+            raise InvalidInput("Explanations are for JSON or CSV bodies; leave explain out.", field="explain")
+        source = spool_body(request)
+        try:
+            if kind == "csv" and (problem := batch.utf8_problem(source)):
+                raise InvalidInput(problem, field="body")
+            big = source.stat().st_size >= batch.DUCKDB_FROM_BYTES
+            if out != "json" and (kind == "parquet" or out == "parquet" or big):
+                # DuckDB decides the whole file first, so an unreadable one is still a clean 400
+                target = batch.duckdb_file(
+                    compiled, source, at=at, stage=index, source_format=kind, target_format=out
+                )
+                content_type = f"{CSV}; charset=utf-8" if out == "csv" else PARQUET
+                return streamed(
+                    batch.stream_file(target, cleanup=[target, source]), content_type, f"decisions.{out}"
+                )
+            if kind == "parquet":
+                file_check(source, kind)  # before the answer starts: a bad file is still a 400
+        except BatchError as exc:
+            source.unlink(missing_ok=True)
+            raise InvalidInput(str(exc), field="body") from None
+        except BaseException:
+            source.unlink(missing_ok=True)
+            raise
+        if kind == "parquet":
+            answers_ = self._parquet_rows(compiled, source, at, index)
+        else:
+            answers_ = self._csv_rows(compiled, source, at, index, explain)
+        return self._answer(compiled, answers_, out, at, index)
+
+    @staticmethod
+    def _csv_rows(
+        compiled: CompiledVersion, source: Path, at: dt.date, index: int, explain: bool
+    ) -> Iterator[Any]:
+        try:
+            with source.open(encoding="utf-8-sig", newline="") as text:
+                yield from batch.python_answers(
+                    compiled, batch.csv_profiles(text), at=at, stage=index, explain=explain, csv_input=True
+                )
+        finally:
+            source.unlink(missing_ok=True)
+
+    @staticmethod
+    def _parquet_rows(compiled: CompiledVersion, source: Path, at: dt.date, index: int) -> Iterator[Any]:
+        try:
+            yield from batch.duckdb_answers(compiled, source, at=at, stage=index, source_format="parquet")
+        finally:
+            source.unlink(missing_ok=True)
+
+
+class CoverageApi(StreamingApiView):
+    @extend_schema(
+        operation_id="blueprints_coverage",
+        tags=["decisions"],
+        parameters=[
+            BLUEPRINT_ID,
+            OpenApiParameter("at", str, required=False, description=AT_INPUT_HELP),
+            OpenApiParameter("version", str, required=False, description=VERSION_INPUT_HELP),
+        ],
+        request={CSV: OpenApiTypes.STR, PARQUET: OpenApiTypes.BINARY},
+        responses=answers({200: CoverageOutput}, BAD_BATCH),
+        summary=(
+            "Coverage of a sample of customers (CSV or Parquet, one column per attribute): per stage, "
+            "how many get each offer, the fallback or nothing; bad rows counted, not fatal"
+        ),
+    )
+    def post(self, request: Request, blueprint_id: int) -> Response:
+        kind = body_kind(request)
+        if kind == "json":
+            raise InvalidInput(
+                f"Send the sample as CSV (Content-Type: {CSV}) or Parquet ({PARQUET}).", field="Content-Type"
+            )
+        options = query_options(request)
+        blueprint = member_blueprint(request, blueprint_id)
+        at = decision_day(options["at"])
+        compiled = decision_version(blueprint, version_choice(options["version"]))
+        source = spool_body(request)
+        try:
+            if kind == "csv" and (problem := batch.utf8_problem(source)):
+                raise InvalidInput(problem, field="body")
+            counts = coverage_counts(compiled, source, at=at, source_format=kind)
+        except BatchError as exc:
+            raise InvalidInput(str(exc), field="body") from None
+        finally:
+            source.unlink(missing_ok=True)
+        return Response({"version": compiled.version, "at": at.isoformat(), **counts})
+
+
+class DecisionSqlApi(ApiView):
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(
+        operation_id="blueprints_decide_sql",
+        tags=["decisions"],
+        parameters=[
+            BLUEPRINT_ID,
+            OpenApiParameter("version", str, required=False, description=VERSION_INPUT_HELP),
+            OpenApiParameter(
+                "at",
+                {"type": "string", "format": "date"},
+                required=False,
+                description="Fix the decision day in the query (YYYY-MM-DD); default CURRENT_DATE.",
+            ),
+        ],
+        responses={
+            (200, SQL): OpenApiResponse(
+                OpenApiTypes.STR, description="One SELECT over a relation named profiles."
+            ),
+            **{code: OpenApiResponse(ErrorOutput) for code in (400, 401, 403, 404, 409)},
+        },
+        summary="The version as one SQL query (CASE per stage) to run in a warehouse",
+    )
+    def get(self, request: Request, blueprint_id: int) -> HttpResponse:
+        blueprint = member_blueprint(request, blueprint_id)
+        unknown = sorted(set(request.query_params) - {"version", "at"})
+        if unknown:
+            raise InvalidInput({name[:80]: ["Unknown option; expected version or at."] for name in unknown})
+        at = query_day(request, "at")
+        compiled = decision_version(blueprint, version_choice(request.query_params.get("version")))
+        title = f"{blueprint.name} — {version_label(compiled.version)}"
+        response = HttpResponse(
+            export_sql(compiled, at=at, title=title), content_type=f"{SQL}; charset=utf-8"
+        )
+        number = compiled.version.get("number")
+        name = f"blueprint-{blueprint.pk}-v{number}.sql" if number else f"blueprint-{blueprint.pk}-draft.sql"
+        response["Content-Disposition"] = f'inline; filename="{name}"'
+        return response

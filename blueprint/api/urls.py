@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from blueprint.api import versions, views
 from blueprint.api.exports import ExportApi, ImportApi
-from decisioning.api import LintApi
+from decisioning.api import CoverageApi, DecideApi, DecideBatchApi, DecisionSqlApi, LintApi
 
 
 class BlueprintIdConverter:
@@ -80,6 +80,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path(f"{BP}/offers/<api_key:key>/move/", views.OfferMoveApi.as_view(), name="offer-move"),
     path(f"{BP}/operations/", views.OperationLogApi.as_view(), name="operations"),
     path(f"{BP}/lint/", LintApi.as_view(), name="lint"),
+    path(f"{BP}/decide/", DecideApi.as_view(), name="decide"),
+    path(f"{BP}/decide/batch/", DecideBatchApi.as_view(), name="decide-batch"),
+    path(f"{BP}/decide/sql/", DecisionSqlApi.as_view(), name="decide-sql"),
+    path(f"{BP}/coverage/", CoverageApi.as_view(), name="coverage"),
     path(f"{BP}/undo/", views.UndoApi.as_view(), name="undo"),
     path(f"{BP}/redo/", views.RedoApi.as_view(), name="redo"),
     path(f"{BP}/versions/", versions.VersionListApi.as_view(), name="versions"),

@@ -230,16 +230,16 @@ def is_valid_profile(profile: Mapping[str, Any], catalog: Mapping[str, Attribute
     return True
 
 
-# --- the decision of one stage (DESIGN §4), for the exports' acceptance cases and DMN tests ------
+# --- the reference decision (DESIGN §4), for the engine and SQL tests ------------------------------
 
 
-def decide_stage(
-    snapshot: Mapping[str, Any], stage_key: str, profile: Mapping[str, Any], at: dt.date
-) -> Profile:
-    """What DESIGN §4 says the decide API answers for one stage, read literally from a snapshot (the
-    JSON export): ``{stage, offer, fallback, eligible}``. Walk the offers in priority order, the
-    fallback aside; the first whose groups hold wins; none: the fallback; no fallback: no offer.
-    A customer outside the stage's entry is not eligible and gets nothing."""
+def reference_decide(
+    snapshot: Mapping[str, Any], profile: Mapping[str, Any], at: dt.date, stage: str | None = None
+) -> list[dict[str, Any]]:
+    """DESIGN §4 read literally over a snapshot and a profile in JSON form (dates as YYYY-MM-DD,
+    sets as lists, missing attributes left out): the entered stages (or the one asked for), each
+    ``{stage, entered, offer, fallback, eligible}``. A fallback is the stage's first offer marked
+    so; it is given, whatever its conditions, when no other offer matches."""
     catalog = {
         a["key"]: AttributeSpec(
             key=a["key"],
@@ -247,21 +247,104 @@ def decide_stage(
             type=a["type"],
             choices=tuple(a.get("choices") or ()),
         )
-        for a in snapshot["attributes"]
+        for a in snapshot.get("attributes", [])
     }
+    answers = []
+    for raw_stage in snapshot.get("stages", []):
+        if stage is not None and raw_stage["key"] != stage:
+            continue
+        entry = [[parse_condition(c, catalog) for c in g] for g in raw_stage.get("entry") or []]
+        entered = any_group_holds(entry, profile, at)
+        if not entered:
+            if stage is not None:
+                answers.append(
+                    {
+                        "stage": raw_stage["key"],
+                        "entered": False,
+                        "offer": None,
+                        "fallback": False,
+                        "eligible": [],
+                    }
+                )
+            continue
+        eligible = []
+        fallback = None
+        for offer in raw_stage.get("offers", []):
+            if offer.get("fallback"):
+                fallback = fallback or offer["key"]
+                continue
+            groups = [[parse_condition(c, catalog) for c in g] for g in offer.get("groups") or []]
+            if any_group_holds(groups, profile, at):
+                eligible.append(offer["key"])
+        chosen = eligible[0] if eligible else fallback
+        answers.append(
+            {
+                "stage": raw_stage["key"],
+                "entered": True,
+                "offer": chosen,
+                "fallback": not eligible and fallback is not None,
+                "eligible": eligible,
+            }
+        )
+    return answers
 
-    def parsed(groups: Any) -> list[list[Condition]]:
-        return [[parse_condition(c, catalog) for c in group] for group in groups or []]
 
-    stage = next(s for s in snapshot["stages"] if s["key"] == stage_key)
-    eligible = any_group_holds(parsed(stage.get("entry")), profile, at)
-    answer: Profile = {"stage": stage_key, "offer": None, "fallback": False, "eligible": eligible}
-    if not eligible:
-        return answer
-    for offer in stage["offers"]:
-        if not offer.get("fallback") and any_group_holds(parsed(offer.get("groups")), profile, at):
-            return {**answer, "offer": offer["key"]}
-    fallback = next((o for o in stage["offers"] if o.get("fallback")), None)
-    if fallback is not None:
-        return {**answer, "offer": fallback["key"], "fallback": True}
-    return answer
+_PROFILE_VALUES: dict[str, list[Any]] = {
+    "age": [*_NUMBERS, -3, 17.99, 45],
+    "segment": ["Bronze", "Silver", "Gold"],
+    "city": [*_TEXTS, "Nantes"],
+    "vip": [True, False],
+    "last_visit": [*_DATES, "2025-06-14", "2025-05-16", "2026-01-01"],
+    "products": [[], ["savings"], ["loan"], ["savings", "card"], ["card", "loan", "savings"], ["other"]],
+}
+
+
+def profiles(keys: Sequence[str] | None = None) -> st.SearchStrategy[Profile]:
+    """Profiles in JSON form over the oracle's catalog, near the edges the conditions use; any
+    attribute may be missing."""
+    chosen = list(keys) if keys is not None else list(_PROFILE_VALUES)
+    return st.fixed_dictionaries({}, optional={key: st.sampled_from(_PROFILE_VALUES[key]) for key in chosen})
+
+
+@st.composite
+def snapshots(draw: Any, max_stages: int = 3, max_offers: int = 4) -> dict[str, Any]:
+    """A random blueprint in snapshot form over the oracle's catalog: stages with and without entry
+    conditions, offers with one or more groups or none (everyone), sometimes a fallback anywhere in
+    the list, now and then a second one."""
+    pool = draw(attribute_pools(4))
+    stages = []
+    for si in range(draw(st.integers(1, max_stages))):
+        offers = []
+        count = draw(st.integers(0, max_offers))
+        fallbacks = draw(st.sampled_from([0, 0, 1, 1, 2]))
+        for oi in range(count):
+            offers.append(
+                {"key": f"s{si}-o{oi}", "name": f"Offer {oi}", "groups": draw(raw_groups(pool, max_groups=2))}
+            )
+        for fi in range(fallbacks):
+            place = draw(st.integers(0, len(offers)))
+            offers.insert(place, {"key": f"s{si}-fb{fi}", "name": "Fallback", "fallback": True, "groups": []})
+        stages.append(
+            {
+                "key": f"s{si}",
+                "name": f"Stage {si}",
+                "entry": draw(raw_groups(pool, max_groups=2)),
+                "offers": offers,
+            }
+        )
+    return {"attributes": ATTRIBUTES, "stages": stages}
+
+
+def decide_stage(
+    snapshot: Mapping[str, Any], stage_key: str, profile: Mapping[str, Any], at: dt.date
+) -> Profile:
+    """One stage's answer, as the exports' acceptance cases and the DMN tests read it:
+    ``{stage, offer, fallback, eligible}``, ``eligible`` saying whether the customer is in the stage
+    at all (its entry holds); outside it, no offer."""
+    (answer,) = reference_decide(snapshot, profile, at, stage=stage_key)
+    return {
+        "stage": stage_key,
+        "offer": answer["offer"] if answer["entered"] else None,
+        "fallback": bool(answer["entered"] and answer["fallback"]),
+        "eligible": answer["entered"],
+    }

@@ -1,0 +1,581 @@
+"""The simulator and coverage pages (``/blueprints/<id>/simulator/``, ``/blueprints/<id>/coverage/``).
+
+Thin function views: resolve the member's blueprint, read the form, ask the engine
+(``decisioning.engine`` through ``decisioning.selectors``) and render a named partial of
+``templates/decisioning/``. A form the engine refuses comes back as 422 with its fields' errors,
+like the board's forms; nothing is stored.
+
+The simulator's form is built from the catalog of the version chosen: one widget per type, every
+value a text as a CSV cell would be (so the engine's CSV reading is the one parser), and the
+profile also arrives as JSON in the query (``?profile=``), which is how the lint's example
+customers open here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.core.files.uploadedfile import UploadedFile
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import replace_url
+
+from blueprint.conditions import AttributeSpec
+from blueprint.errors import BlueprintError
+from blueprint.models import EDIT_ROLES, Blueprint
+from blueprint.selectors import blueprint_for_user
+from decisioning.api import batch_max_bytes
+from decisioning.batch import utf8_problem
+from decisioning.engine import (
+    SET_SEPARATOR,
+    CompiledVersion,
+    ConditionOutcome,
+    Decision,
+    GroupOutcome,
+    ProfileProblems,
+    StageDecision,
+    value_json,
+)
+from decisioning.selectors import (
+    LIVE,
+    decision_day,
+    decision_version,
+    version_choice,
+    version_label,
+    version_options,
+)
+from decisioning.sql import BatchError, coverage_counts, temporary_path
+
+INVALID_FORM = 422
+TEMPLATE = "decisioning/simulator.html"
+COVERAGE_TEMPLATE = "decisioning/coverage.html"
+FIELD_PREFIX = "p-"
+
+
+def _member(request: HttpRequest, blueprint_id: int) -> Blueprint:
+    blueprint = blueprint_for_user(request.user, blueprint_id)
+    if blueprint is None:
+        raise Http404("No such blueprint, or you are not a member of it.")
+    return blueprint
+
+
+def _default_version(options: list[dict[str, Any]]) -> str:
+    return options[0]["value"] if options else LIVE
+
+
+# --- The simulator's form -----------------------------------------------------------------------
+
+
+@dataclass
+class ProfileField:
+    attr: AttributeSpec
+    value: str  # the cell: "42", "yes", "2025-06-01", "a|b", ""
+    error: str = ""
+
+    @property
+    def name(self) -> str:
+        return FIELD_PREFIX + self.attr.key
+
+    @property
+    def id(self) -> str:
+        return "sim-" + self.attr.key
+
+    @property
+    def widget(self) -> str:
+        if self.attr.type == "set":
+            return "checkboxes" if self.attr.choices else "text"
+        if self.attr.type == "choice" and self.attr.choices:
+            return "select"
+        return {"number": "number", "date": "date", "boolean": "yesno"}.get(self.attr.type, "text")
+
+    @property
+    def elements(self) -> list[str]:
+        return [e.strip() for e in self.value.split(SET_SEPARATOR) if e.strip()]
+
+    @property
+    def strangers(self) -> list[str]:
+        """Values given that are not choices of the attribute: shown, marked, so they can be fixed."""
+        if self.widget == "select":
+            return (
+                [self.value.strip()]
+                if self.value.strip() and self.value.strip() not in self.attr.choices
+                else []
+            )
+        if self.widget == "checkboxes":
+            return [e for e in self.elements if e not in self.attr.choices]
+        return []
+
+
+@dataclass
+class SimulatorForm:
+    fields: list[ProfileField]
+    version: str
+    at: str
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def cells(self) -> dict[str, str]:
+        return {f.attr.key: f.value for f in self.fields}
+
+    def show(self, problems: ProfileProblems | BlueprintError) -> None:
+        by_key = {f.attr.key: f for f in self.fields}
+        for path, messages in problems.problems.items():
+            key = path.removeprefix("profile.")
+            if key in by_key:
+                by_key[key].error = " ".join(messages)
+            else:
+                self.errors += messages
+
+
+def _cell(attr: AttributeSpec, value: Any) -> str:
+    """A JSON value as the form shows it (the CSV cell)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return SET_SEPARATOR.join(str(v) for v in value)
+    return str(value)
+
+
+def _form_from_post(request: HttpRequest, compiled: CompiledVersion, version: str) -> SimulatorForm:
+    fields = []
+    for key, attr in compiled.spec.catalog.items():
+        name = FIELD_PREFIX + key
+        if attr.type == "set" and attr.choices:
+            value = SET_SEPARATOR.join(request.POST.getlist(name))
+        else:
+            value = request.POST.get(name, "")
+        fields.append(ProfileField(attr, value[:1000]))
+    return SimulatorForm(fields, version, request.POST.get("at", "")[:40])
+
+
+def _form_from_profile(
+    compiled: CompiledVersion, profile: dict[str, Any], version: str, at: str
+) -> SimulatorForm:
+    return SimulatorForm(
+        [ProfileField(attr, _cell(attr, profile.get(key))) for key, attr in compiled.spec.catalog.items()],
+        version,
+        at,
+    )
+
+
+# --- What the result draws ----------------------------------------------------------------------------
+
+
+@dataclass
+class ChipView:
+    text: str
+    kind: str
+    state: str  # held, failed, missing
+    actual: str  # the profile's value as shown; "" when missing
+
+
+@dataclass
+class ChangeView:
+    label: str
+    value: str
+
+
+@dataclass
+class CardView:
+    key: str
+    name: str
+    fallback: bool
+    state: str  # chosen, eligible (matched, a higher one chosen), not
+    groups: list[list[ChipView]]
+    failed: list[ChipView]
+    taken_by: list[str]
+    possible: bool
+    changes: list[ChangeView]
+    try_url: str
+
+
+@dataclass
+class StageView:
+    key: str
+    name: str
+    entered: bool
+    offer_name: str | None
+    fallback: bool
+    entry: list[list[ChipView]]
+    cards: list[CardView]
+
+
+def _shown(value: Any, attr: AttributeSpec | None, at: dt.date) -> str:
+    if value is None:
+        return "missing"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, frozenset | set | list | tuple):
+        return ", ".join(sorted(value)) if value else "none"
+    if isinstance(value, dt.date):
+        days = (at - value).days
+        when = (
+            "the decision day"
+            if days == 0
+            else f"{abs(days)} day{'' if abs(days) == 1 else 's'} {'before' if days > 0 else 'after'}"
+        )
+        return f"{value.day} {value:%b %Y} ({when})"
+    if isinstance(value, int | float):
+        text = f"{value:,}" if isinstance(value, int) else f"{value:,.10g}"
+        return f"{text} {attr.unit}" if attr is not None and attr.unit else text
+    return str(value)
+
+
+def _chip(outcome: ConditionOutcome, catalog: dict[str, AttributeSpec], at: dt.date) -> ChipView:
+    attr = catalog.get(outcome.condition.attribute)
+    state = "held" if outcome.result else ("missing" if outcome.actual is None else "failed")
+    return ChipView(
+        outcome.sentence, attr.kind if attr else "missing", state, _shown(outcome.actual, attr, at)
+    )
+
+
+def _groups(
+    groups: list[GroupOutcome], catalog: dict[str, AttributeSpec], at: dt.date
+) -> list[list[ChipView]]:
+    return [[_chip(c, catalog, at) for c in g.conditions] for g in groups]
+
+
+def _stage_views(
+    blueprint: Blueprint,
+    compiled: CompiledVersion,
+    decision: Decision,
+    form: SimulatorForm,
+    checked: dict[str, Any],
+) -> list[StageView]:
+    catalog = dict(compiled.spec.catalog)
+    at = decision.at
+    names = {o.key: o.name for s in compiled.spec.stages for o in s.offers}
+    by_key: dict[str, StageDecision] = {d.stage: d for d in [*decision.decisions, *decision.skipped]}
+    base = reverse("simulator", args=[blueprint.pk])
+    views = []
+    for stage in compiled.spec.stages:
+        d = by_key.get(stage.key)
+        if d is None or d.explain is None:
+            continue
+        # the entry's failing conditions are marked once, in the column's head
+        entry_outcomes = {id(c) for g in d.explain.entry for c in g.conditions}
+        cards = []
+        for o in d.explain.offers:
+            why = o.why_not
+            changes: list[ChangeView] = []
+            try_url = ""
+            if why is not None and why.change is not None:
+                changes = [
+                    ChangeView(catalog[k].label if k in catalog else k, _shown(v, catalog.get(k), at))
+                    for k, v in why.change.items()
+                ]
+                changed = {k: value_json(v) for k, v in checked.items()}
+                for k, v in why.change.items():
+                    if v is None:
+                        changed.pop(k, None)
+                    else:
+                        changed[k] = value_json(v)
+                try_url = (
+                    base
+                    + "?"
+                    + urlencode(
+                        {
+                            "profile": json.dumps(changed, ensure_ascii=False),
+                            "version": form.version,
+                            "at": at.isoformat(),
+                        }
+                    )
+                )
+            state = "chosen" if o.chosen else ("eligible" if o.matched and d.entered else "not")
+            cards.append(
+                CardView(
+                    key=o.key,
+                    name=o.name,
+                    fallback=o.fallback,
+                    state=state,
+                    groups=_groups(o.groups, catalog, at),
+                    failed=[_chip(c, catalog, at) for c in why.failed if id(c) not in entry_outcomes]
+                    if why
+                    else [],
+                    taken_by=[names.get(k, k) for k in why.taken_by] if why else [],
+                    possible=why.possible if why else True,
+                    changes=changes,
+                    try_url=try_url,
+                )
+            )
+        views.append(
+            StageView(
+                key=stage.key,
+                name=stage.name,
+                entered=d.entered,
+                offer_name=names.get(d.offer) if d.offer else None,
+                fallback=d.fallback,
+                entry=_groups(d.explain.entry, catalog, at),
+                cards=cards,
+            )
+        )
+    return views
+
+
+# --- The simulator -----------------------------------------------------------------------------------
+
+
+def _simulator_context(request: HttpRequest, blueprint: Blueprint, **extra: Any) -> dict[str, Any]:
+    options = version_options(blueprint)
+    return {
+        "blueprint": blueprint,
+        "can_edit": blueprint.role in EDIT_ROLES,  # type: ignore[attr-defined]
+        "options": options,
+        "today": dt.date.today().isoformat(),
+        **extra,
+    }
+
+
+def _simulate(
+    request: HttpRequest, blueprint: Blueprint, form: SimulatorForm, compiled: CompiledVersion
+) -> tuple[dict[str, Any], int]:
+    """Decide for the form's profile; the context of the ``simulator`` partial and its status."""
+    try:
+        at = decision_day(form.at or None)
+        checked = compiled.check(form.cells, csv=True)
+        decision = compiled.explain(checked, at)
+    except BlueprintError as exc:
+        form.show(exc)
+        return _simulator_context(request, blueprint, form=form, compiled=compiled), INVALID_FORM
+    stages = _stage_views(blueprint, compiled, decision, form, checked)
+    profile_json = json.dumps({k: value_json(v) for k, v in checked.items()}, ensure_ascii=False)
+    return (
+        _simulator_context(
+            request,
+            blueprint,
+            form=form,
+            compiled=compiled,
+            result={
+                "at": decision.at,
+                "version": version_label(decision.version),
+                "stages": stages,
+                "entered": [s for s in stages if s.entered],
+                "skipped": [s for s in stages if not s.entered],
+                "profile_json": profile_json,
+                "query": urlencode(
+                    {"profile": profile_json, "version": form.version, "at": decision.at.isoformat()}
+                ),
+            },
+        ),
+        200,
+    )
+
+
+@login_required
+@require_GET
+def simulator(request: HttpRequest, blueprint_id: int) -> HttpResponse:
+    """The page; with ``?profile=<JSON>`` (and ``version``, ``at``) the form is filled and decided."""
+    blueprint = _member(request, blueprint_id)
+    options = version_options(blueprint)
+    version = request.GET.get("version") or _default_version(options)
+    context = _simulator_context(request, blueprint)
+    if version == "draft" and blueprint.role not in EDIT_ROLES and options:  # type: ignore[attr-defined]
+        # the board's checks link here with the draft, the same link for every role
+        version = _default_version(options)
+        context["version_note"] = (
+            f"The draft is for owners and editors; showing {options[0]['label'].lower()}."
+        )
+    try:
+        compiled = decision_version(blueprint, version_choice(version))
+    except BlueprintError as exc:
+        context["version_error"] = " ".join(m for ms in exc.problems.values() for m in ms)
+        context["version"] = version
+        status = 200 if not options else 400
+        return render(request, TEMPLATE, context, status=status)
+    raw = request.GET.get("profile")
+    at = request.GET.get("at", "")[:40]
+    if raw is None:
+        form = _form_from_profile(compiled, {}, version, at)
+        return render(request, TEMPLATE, {**context, "form": form, "compiled": compiled})
+    try:
+        profile = json.loads(raw)
+        if not isinstance(profile, dict):
+            raise ValueError("not an object")
+    except ValueError:
+        form = _form_from_profile(compiled, {}, version, at)
+        form.errors.append(
+            "The profile in the address is not a JSON object (attribute key → value); the form starts empty."
+        )
+        return render(request, TEMPLATE, {**context, "form": form, "compiled": compiled}, status=400)
+    form = _form_from_profile(compiled, profile, version, at)
+    simulated, status = _simulate(request, blueprint, form, compiled)
+    simulated["version_note"] = context.get("version_note")
+    return render(request, TEMPLATE, simulated, status=400 if status == INVALID_FORM else 200)
+
+
+@login_required
+@require_POST
+def simulator_decide(request: HttpRequest, blueprint_id: int) -> HttpResponse:
+    """The form posted (htmx): the ``simulator`` partial with the answer, or 422 with the errors."""
+    blueprint = _member(request, blueprint_id)
+    version = request.POST.get("version", "")[:20] or LIVE
+    try:
+        compiled = decision_version(blueprint, version_choice(version))
+    except BlueprintError as exc:
+        message = " ".join(m for ms in exc.problems.values() for m in ms)
+        return HttpResponse(message, status=exc.status, content_type="text/plain; charset=utf-8")
+    form = _form_from_post(request, compiled, version)
+    context, status = _simulate(request, blueprint, form, compiled)
+    response = render(request, f"{TEMPLATE}#simulator", context, status=status)
+    if status == 200 and getattr(request, "htmx", False):
+        url = reverse("simulator", args=[blueprint.pk]) + "?" + context["result"]["query"]
+        response = replace_url(response, url)
+    return response
+
+
+# --- Coverage ------------------------------------------------------------------------------------------
+
+CHART_WIDTH = 640  # the chart's viewBox: about the width it is drawn at, so its text reads at 1:1
+BAR_X = 232  # where bars start, after the labels
+BAR_WIDTH = 290
+ROW_HEIGHT = 30
+
+
+@dataclass
+class BarView:
+    label: str
+    count: int
+    share: str  # "37.5 %"
+    kind: str  # offer, fallback, none
+    y: int
+    width: float
+
+    @property
+    def text_y(self) -> int:
+        return self.y + 19
+
+    @property
+    def count_x(self) -> int:
+        return BAR_X + BAR_WIDTH + 12
+
+
+@dataclass
+class StageChart:
+    key: str
+    name: str
+    entered: int
+    not_entered: int
+    bars: list[BarView]
+
+    @property
+    def height(self) -> int:
+        return len(self.bars) * ROW_HEIGHT + 6
+
+
+def coverage_charts(counts: dict[str, Any]) -> list[StageChart]:
+    """Per stage, one bar per offer (priority order), the fallback and "no offer", each as a share of
+    the customers in the stage."""
+    charts = []
+    for stage in counts["stages"]:
+        entered = stage["entered"]
+        rows: list[tuple[str, int, str]] = [
+            (
+                o["name"] + (" (fallback)" if o["fallback"] else ""),
+                o["count"],
+                "fallback" if o["fallback"] else "offer",
+            )
+            for o in stage["offers"]
+        ]
+        if stage["none"] or not any(o["fallback"] for o in stage["offers"]):
+            rows.append(("No offer (gap)", stage["none"], "none"))
+        bars = []
+        for i, (label, count, kind) in enumerate(rows):
+            share = count / entered if entered else 0.0
+            bars.append(
+                BarView(
+                    label=label if len(label) <= 30 else label[:29] + "…",
+                    count=count,
+                    share=f"{share * 100:.1f} %",
+                    kind=kind,
+                    y=i * ROW_HEIGHT,
+                    width=round(max(share * BAR_WIDTH, 2 if count else 0), 1),
+                )
+            )
+        charts.append(StageChart(stage["stage"], stage["name"], entered, stage["not_entered"], bars))
+    return charts
+
+
+def _coverage_context(request: HttpRequest, blueprint: Blueprint, **extra: Any) -> dict[str, Any]:
+    options = version_options(blueprint)
+    return {
+        "blueprint": blueprint,
+        "options": options,
+        "version": extra.pop("version", None) or _default_version(options),
+        "max_mib": batch_max_bytes() // (1024 * 1024),
+        "bar_x": BAR_X,
+        "bar_width": BAR_WIDTH,
+        "chart_width": CHART_WIDTH,
+        **extra,
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def coverage(request: HttpRequest, blueprint_id: int) -> HttpResponse:
+    """The page (GET), or a sample uploaded (POST, htmx: the ``coverage_result`` partial; 422 with
+    the form's errors)."""
+    blueprint = _member(request, blueprint_id)
+    if request.method == "GET":
+        return render(request, COVERAGE_TEMPLATE, _coverage_context(request, blueprint))
+    version = request.POST.get("version", "")[:20] or LIVE
+    at_raw = request.POST.get("at", "")[:40]
+    context = _coverage_context(request, blueprint, version=version, at=at_raw)
+    partial = f"{COVERAGE_TEMPLATE}#coverage" if getattr(request, "htmx", False) else COVERAGE_TEMPLATE
+    upload = request.FILES.get("sample")
+    errors: dict[str, str] = {}
+    if upload is None:
+        errors["sample"] = "Choose a CSV (or Parquet) file of customers: one column per attribute key."
+    elif upload.size is not None and upload.size > batch_max_bytes():
+        errors["sample"] = f"The file is too large: at most {context['max_mib']} MiB are accepted."
+    compiled = None
+    at = None
+    try:
+        at = decision_day(at_raw or None)
+        compiled = decision_version(blueprint, version_choice(version))
+    except BlueprintError as exc:
+        for path, messages in exc.problems.items():
+            errors[path] = " ".join(messages)
+    if errors or compiled is None or at is None or upload is None:
+        return render(request, partial, {**context, "errors": errors}, status=INVALID_FORM)
+    source = _saved(upload)
+    try:
+        kind = "parquet" if _is_parquet(source) else "csv"
+        if kind == "csv" and (problem := utf8_problem(source)):
+            raise BatchError(problem)
+        counts = coverage_counts(compiled, source, at=at, source_format=kind)
+    except BatchError as exc:
+        return render(request, partial, {**context, "errors": {"sample": str(exc)}}, status=INVALID_FORM)
+    finally:
+        source.unlink(missing_ok=True)
+    result = {
+        **counts,
+        "at": at,
+        "version_label": version_label(compiled.version),
+        "charts": coverage_charts(counts),
+        "filename": upload.name,
+        "good_rows": counts["rows"] - counts["bad_rows"],
+    }
+    return render(request, partial, {**context, "result": result})
+
+
+def _saved(upload: UploadedFile) -> Path:
+    path = temporary_path(".sample")
+    with path.open("wb") as handle:
+        for chunk in upload.chunks():
+            handle.write(chunk)
+    return path
+
+
+def _is_parquet(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(4) == b"PAR1"

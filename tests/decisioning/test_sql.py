@@ -1,0 +1,251 @@
+"""A version as one SQL query (decisioning/sql.py), run by DuckDB over CSV and Parquet: the same
+answers as the reference evaluator and the compiled engine on random blueprints and profiles, the
+same refusals (and messages) for bad cells, bad rows that do not stop good ones, and an exported
+query that runs as it is."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from decisioning.engine import ProfileProblems, compile_snapshot
+from decisioning.sql import BatchError, batch_rows, batch_run, decision_sql, export_sql, stage_columns
+from tests.decisioning.oracle import AT, ATTRIBUTES, profiles, raw, reference_decide, snapshots
+from tests.decisioning.test_engine_properties import as_csv_cells
+
+KEYS = [a["key"] for a in ATTRIBUTES]
+
+
+def write_csv(path: Path, rows: list[dict[str, str]], header: list[str] | None = None) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header or KEYS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def read_answers(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def as_reference(row: dict[str, Any], snapshot: dict[str, Any]) -> list[dict[str, Any]]:
+    """A batch answer row read back as the reference's list of entered stages."""
+    out = []
+    for stage in snapshot["stages"]:
+        entered, offer, fallback, eligible = (row[c] for c in stage_columns(stage["key"]))
+        if entered in (True, "true"):
+            out.append(
+                {
+                    "stage": stage["key"],
+                    "entered": True,
+                    "offer": offer or None,
+                    "fallback": fallback in (True, "true"),
+                    "eligible": eligible.split("|") if eligible else [],
+                }
+            )
+    return out
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    snapshot=snapshots(),
+    batch=st.lists(st.tuples(profiles(), st.integers(0, 11)), min_size=1, max_size=25),
+)
+def test_duckdb_over_csv_decides_as_the_reference_and_the_engine(tmp_path, snapshot, batch):
+    engine = compile_snapshot(snapshot, {"number": 1})
+    source = write_csv(tmp_path / "in.csv", [as_csv_cells(p, flavour) for p, flavour in batch])
+    target = tmp_path / "out.csv"
+    assert batch_run(engine, source, target, at=AT) == len(batch)
+    rows = read_answers(target)
+    assert [int(r["row"]) for r in rows] == list(range(1, len(batch) + 1))
+    for (profile, _), row in zip(batch, rows, strict=True):
+        assert row["error"] == ""
+        expected = reference_decide(snapshot, profile, AT)
+        assert as_reference(row, snapshot) == expected
+        assert [d.as_json() for d in engine.decide(profile, at=AT).decisions] == expected
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(snapshot=snapshots(), batch=st.lists(profiles(), min_size=1, max_size=20))
+def test_duckdb_over_parquet_decides_as_the_reference(tmp_path, snapshot, batch):
+    engine = compile_snapshot(snapshot, {"number": 1})
+    # a typed Parquet file: numbers as DOUBLE, dates as DATE, booleans, sets as lists of text
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE t (age DOUBLE, segment VARCHAR, city VARCHAR, vip BOOLEAN, last_visit DATE, products VARCHAR[])"
+    )
+    for p in batch:
+        con.execute(
+            "INSERT INTO t VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                p.get("age"),
+                p.get("segment"),
+                p.get("city"),
+                p.get("vip"),
+                p.get("last_visit"),
+                p.get("products"),
+            ],
+        )
+    source = tmp_path / "in.parquet"
+    con.execute(f"COPY t TO '{source}' (FORMAT parquet)")
+    target = tmp_path / "out.parquet"
+    batch_run(engine, source, target, at=AT, source_format="parquet", target_format="parquet")
+    cursor = con.execute(f"SELECT * FROM read_parquet('{target}') ORDER BY row")
+    names = [d[0] for d in cursor.description]
+    rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+    for profile, row in zip(batch, rows, strict=True):
+        assert row["error"] is None
+        assert as_reference(row, snapshot) == reference_decide(snapshot, profile, AT)
+
+
+BAD_CELLS = [
+    {"age": "x"},
+    {"age": "1e400"},
+    {"age": "1_000"},
+    {"segment": "Tin"},
+    {"vip": "maybe"},
+    {"last_visit": "2025-02-30"},
+    {"last_visit": "0000-01-01"},
+    {"last_visit": "2025-06-15T25:00"},
+    {"age": "nan", "vip": "2", "last_visit": "yesterday", "segment": "x" * 60},
+]
+
+
+def test_bad_cells_get_the_engines_own_messages_and_the_good_rows_their_answers(tmp_path):
+    snapshot = {
+        "attributes": ATTRIBUTES,
+        "stages": [
+            {"key": "s", "name": "S", "offers": [{"key": "adult", "groups": [[raw("age", "at_least", 18)]]}]}
+        ],
+    }
+    engine = compile_snapshot(snapshot, {"number": 1})
+    rows = [{"age": "30"}, *BAD_CELLS, {"age": "12"}]
+    target = tmp_path / "out.csv"
+    batch_run(engine, write_csv(tmp_path / "in.csv", rows), target, at=AT)
+    answers = read_answers(target)
+    assert answers[0]["s.offer"] == "adult" and answers[-1]["s.offer"] == "" and answers[-1]["error"] == ""
+    for cells, answer in zip(BAD_CELLS, answers[1:-1], strict=True):
+        with pytest.raises(ProfileProblems) as refused:
+            engine.check(cells, csv=True)
+        expected = " / ".join(
+            f"{path.removeprefix('profile.')}: {m[0]}" for path, m in refused.value.problems.items()
+        )
+        assert answer["error"] == expected
+        assert answer["s.offer"] == "" and answer["s.entered"] == ""
+
+
+def test_columns_the_catalog_lacks_are_ignored_and_absent_ones_are_missing(tmp_path):
+    snapshot = {
+        "attributes": ATTRIBUTES,
+        "stages": [
+            {"key": "s", "name": "S", "offers": [{"key": "gold", "groups": [[raw("segment", "is", "Gold")]]}]}
+        ],
+    }
+    engine = compile_snapshot(snapshot, {"number": 1})
+    source = write_csv(
+        tmp_path / "in.csv", [{"segment": "Gold", "shoe": "44"}, {"shoe": "41"}], header=["shoe", "segment"]
+    )
+    assert [r[2:] for r in batch_rows(engine, source, at=AT)] == [
+        (True, "gold", False, "gold"),
+        (True, None, False, ""),
+    ]
+
+
+def test_one_stage_alone_answers_only_its_columns(tmp_path):
+    snapshot = {
+        "attributes": ATTRIBUTES,
+        "stages": [
+            {"key": "a", "name": "A", "offers": [{"key": "o"}]},
+            {"key": "b", "name": "B", "offers": [{"key": "p"}]},
+        ],
+    }
+    engine = compile_snapshot(snapshot, {"number": 1})
+    target = tmp_path / "out.csv"
+    batch_run(engine, write_csv(tmp_path / "in.csv", [{}]), target, at=AT, stage=1)
+    assert read_answers(target) == [
+        {
+            "row": "1",
+            "error": "",
+            "b.entered": "true",
+            "b.offer": "p",
+            "b.fallback": "false",
+            "b.eligible": "p",
+        }
+    ]
+
+
+def test_a_file_that_is_not_what_it_claims_is_refused_as_a_whole(tmp_path):
+    engine = compile_snapshot({"attributes": ATTRIBUTES, "stages": []}, {"number": 1})
+    junk = tmp_path / "junk.parquet"
+    junk.write_bytes(b"not a parquet file at all")
+    with pytest.raises(BatchError):
+        batch_run(engine, junk, tmp_path / "out.csv", at=AT, source_format="parquet")
+
+
+def test_a_set_element_with_the_separator_never_matches_in_sql():
+    snapshot = {
+        "attributes": ATTRIBUTES,
+        "stages": [
+            {
+                "key": "s",
+                "name": "S",
+                "offers": [{"key": "odd", "groups": [[raw("products", "includes", "a|b")]]}],
+            }
+        ],
+    }
+    engine = compile_snapshot(snapshot, {"number": 1})
+    assert "FALSE" in decision_sql(engine.spec, at=AT)
+
+
+def test_the_exported_query_runs_as_is_over_a_table_named_profiles():
+    snapshot = {
+        "attributes": ATTRIBUTES,
+        "stages": [
+            {
+                "key": "s",
+                "name": "S",
+                "entry": [[raw("last_visit", "within_last_days", 30)]],
+                "offers": [
+                    {"key": "loan", "groups": [[raw("products", "includes_any_of", ["loan", "card"])]]},
+                    {"key": "fb", "fallback": True},
+                ],
+            }
+        ],
+    }
+    engine = compile_snapshot(snapshot, {"number": 3})
+    exported = export_sql(engine, at=None, title="Test v3")
+    assert exported.startswith("-- Blueprint decisions: Test v3\n-- Dialect: ")
+    today = dt.date.today()
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE profiles (id INTEGER, age DOUBLE, segment TEXT, city TEXT, vip BOOLEAN, last_visit DATE, products TEXT)"
+    )
+    con.execute(
+        "INSERT INTO profiles VALUES (1, NULL, NULL, NULL, NULL, ?, 'savings|card'), (2, NULL, NULL, NULL, NULL, ?, NULL),"
+        " (3, NULL, NULL, NULL, NULL, NULL, 'loan')",
+        [today - dt.timedelta(days=3), today],
+    )
+    cursor = con.execute(exported.rstrip().rstrip(";") + " ORDER BY id")
+    names = [d[0] for d in cursor.description]
+    rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+    assert [(r["id"], r["s.entered"], r["s.offer"], r["s.fallback"]) for r in rows] == [
+        (1, True, "loan", False),
+        (2, True, "fb", True),
+        (3, False, None, False),
+    ]
