@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from blueprint.models import Blueprint, Version
-from blueprint.services import operation_apply, version_publish
+from blueprint.services import operation_apply, version_approve, version_publish
 from decisioning import batch
 from decisioning.engine import cache_clear
 
@@ -51,7 +51,7 @@ def url(board: Blueprint, rest: str) -> str:
 def publish(board: Blueprint, users: dict[str, Any], *, live: bool = True) -> Version:
     version = version_publish(blueprint_id=board.pk, actor=users["editor"], note="test")
     if live:
-        Version.objects.filter(pk=version.pk).update(status="approved")
+        version = version_approve(blueprint_id=board.pk, number=version.number, actor=users["approver"])
     return version
 
 

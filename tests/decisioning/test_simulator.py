@@ -18,7 +18,7 @@ from django.test import Client
 from lxml import html
 
 from blueprint.models import Blueprint, Version
-from blueprint.services import version_publish
+from blueprint.services import version_approve, version_publish
 from decisioning.engine import cache_clear
 
 pytestmark = pytest.mark.django_db
@@ -41,8 +41,7 @@ def as_role(users: dict[str, Any]) -> Any:
 
 def live(board: Blueprint, users: dict[str, Any]) -> Version:
     version = version_publish(blueprint_id=board.pk, actor=users["editor"])
-    Version.objects.filter(pk=version.pk).update(status="approved")
-    return version
+    return version_approve(blueprint_id=board.pk, number=version.number, actor=users["approver"])
 
 
 def page_of(response: Any) -> Any:
