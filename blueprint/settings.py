@@ -241,6 +241,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # one name per choice set: a version's status, and an export's (which may also be "draft")
+    "ENUM_NAME_OVERRIDES": {
+        "VersionStatusEnum": ["in_review", "approved", "rejected", "superseded"],
+        "ExportStatusEnum": ["draft", "in_review", "approved", "rejected", "superseded"],
+    },
 }
 
 # --- Security -------------------------------------------------------------------------------

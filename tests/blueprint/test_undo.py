@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from blueprint.errors import Conflict, Forbidden, NotFound
+from blueprint.errors import Conflict, Forbidden, InvalidInput, NotFound
 from blueprint.models import Blueprint, Offer, Operation, Stage, UndoStep
 from blueprint.services import operation_apply, operations_apply, undo_step
 from blueprint.services.undo import UndoResult
@@ -402,3 +402,84 @@ def test_undo_records_are_broadcast_one_by_one_after_commit(
         ("board.operation", r.rev, r.pk) for r in result.records
     ]
     assert len(sent) == 3
+
+
+# --- Undo of a move, after others moved the cards around it -----------------------------------
+
+
+def awareness(bp: Blueprint) -> list[str]:
+    return dict(order(bp))["awareness"]
+
+
+def test_undoing_a_move_puts_the_card_back_after_someone_moved_its_old_neighbour(
+    board: Blueprint, users: dict[str, Any]
+) -> None:
+    # the inverse names the neighbours the card stood between and its old rank: the neighbour it
+    # stood after has moved away since, so its rank says where it was
+    editor, owner = users["editor"], users["owner"]
+    operation_apply(
+        blueprint_id=board.pk,
+        actor=None,
+        op_type="offer.create",
+        payload={"stage": "awareness", "key": "third", "name": "Third"},
+    )
+    assert awareness(board) == ["welcome", "gold_card", "third"]
+    operation_apply(
+        blueprint_id=board.pk,
+        actor=editor,
+        op_type="offer.move",
+        payload={"key": "third", "stage": "awareness", "before": "welcome"},
+    )
+    operation_apply(
+        blueprint_id=board.pk,
+        actor=owner,
+        op_type="offer.move",
+        payload={"key": "gold_card", "stage": "awareness", "before": "third"},
+    )
+    assert awareness(board) == ["gold_card", "third", "welcome"]
+    result = undo_step(blueprint_id=board.pk, actor=editor)
+    assert result.done, result.message
+    assert Operation.objects.filter(blueprint=board, summary__endswith="(undo)").count() == 1
+    assert awareness(board) == ["gold_card", "welcome", "third"]
+
+
+def test_undoing_a_move_goes_back_between_its_old_neighbours_while_they_stand_together(
+    board: Blueprint, users: dict[str, Any]
+) -> None:
+    # others moved the card's old neighbours, together, to the end: the card goes back between them
+    # (its old rank would now put it first)
+    editor, owner = users["editor"], users["owner"]
+    for key in ("third", "fourth"):
+        operation_apply(
+            blueprint_id=board.pk,
+            actor=None,
+            op_type="offer.create",
+            payload={"stage": "awareness", "key": key, "name": key.title()},
+        )
+    assert awareness(board) == ["welcome", "gold_card", "third", "fourth"]
+    operation_apply(
+        blueprint_id=board.pk,
+        actor=editor,
+        op_type="offer.move",
+        payload={"key": "gold_card", "stage": "awareness"},
+    )
+    for key in ("welcome", "third"):
+        operation_apply(
+            blueprint_id=board.pk,
+            actor=owner,
+            op_type="offer.move",
+            payload={"key": key, "stage": "awareness"},
+        )
+    assert awareness(board) == ["fourth", "gold_card", "welcome", "third"]
+    assert undo_step(blueprint_id=board.pk, actor=editor).done
+    assert awareness(board) == ["fourth", "welcome", "gold_card", "third"]
+
+
+def test_a_move_names_one_neighbour_unless_it_is_an_undo(board: Blueprint, users: dict[str, Any]) -> None:
+    with pytest.raises(InvalidInput, match="either before or after"):
+        operation_apply(
+            blueprint_id=board.pk,
+            actor=users["editor"],
+            op_type="offer.move",
+            payload={"key": "welcome", "stage": "awareness", "before": "gold_card", "after": "gold_card"},
+        )

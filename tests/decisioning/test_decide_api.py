@@ -465,12 +465,12 @@ JSON_VALUES = st.recursive(
 KEYS = st.sampled_from(
     ["segment", "age", "visits_30d", "last_login", "has_app", "products", "channel", "city", "other"]
 )
-PROFILES = st.dictionaries(KEYS, JSON_VALUES, max_size=6) | JSON_VALUES
+ANY_PROFILES = st.dictionaries(KEYS, JSON_VALUES, max_size=6) | JSON_VALUES
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    profile=PROFILES,
+    profile=ANY_PROFILES,
     extra=st.dictionaries(st.sampled_from(["stage", "at", "version", "explain"]), JSON_VALUES, max_size=4),
 )
 def test_no_decide_body_is_a_server_error(as_role, board, users, profile, extra):
@@ -487,7 +487,7 @@ def test_no_decide_body_is_a_server_error(as_role, board, users, profile, extra)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rows=st.lists(PROFILES, max_size=5), csv_text=st.text(max_size=200))
+@given(rows=st.lists(ANY_PROFILES, max_size=5), csv_text=st.text(max_size=200))
 def test_no_batch_body_is_a_server_error(as_role, board, users, rows, csv_text):
     if not Version.objects.filter(blueprint=board).exists():
         publish(board, users)

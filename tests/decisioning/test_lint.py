@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from blueprint.conditions import AttributeSpec, ConditionProblems
+from blueprint.conditions import AttributeSpec, ConditionProblems, parse_groups
 from decisioning.lint import LEVELS, Finding, LintReport, lint_blueprint
 from decisioning.model import BlueprintSpec, OfferSpec, StageSpec, spec_from_json
 from decisioning.regions import Space
@@ -1217,3 +1217,34 @@ def test_spec_from_json_refuses_a_bad_condition_naming_its_field(
 
 def test_spec_from_json_builds_the_catalog_the_hand_checks_use() -> None:
     assert blueprint().catalog == CATALOG
+
+
+# A text attribute with a closed list of allowed values: the catalog form asks for "Allowed values"
+# ("Required for a choice; none for number, boolean or date"), the condition editor then offers a
+# select, and the validator refuses any other value (conditions._normalize_scalar).
+CLOSED_CHANNEL = AttributeSpec(key="channel", label="Channel", type="text", choices=("web", "app", "email"))
+CLOSED_CATALOG = {"channel": CLOSED_CHANNEL}
+
+
+def closed_groups(groups: list[list[dict[str, Any]]]) -> Any:
+    return parse_groups(groups, CLOSED_CATALOG)
+
+
+def test_a_gap_example_on_a_text_attribute_with_allowed_values_is_one_of_them() -> None:
+    # closed like a choice: the example is a customer the decide API takes ("app" or "email"),
+    # not "any other text"
+    web = closed_groups([[{"attribute": "channel", "operator": "is", "value": "web"}]])
+    spec = BlueprintSpec(
+        catalog=CLOSED_CATALOG,
+        stages=(
+            StageSpec(
+                key="s",
+                name="Stage",
+                offers=(OfferSpec(key="web_offer", name="Web offer", groups=web),),
+            ),
+        ),
+    )
+    (gap,) = [f for f in lint_blueprint(spec, at=dt.date(2025, 6, 15)).findings if f.code == "gap"]
+    assert gap.example is not None
+    assert is_valid_profile(gap.example, CLOSED_CATALOG), gap.example
+    assert gap.example.get("channel") in (None, "app", "email")

@@ -18,6 +18,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from blueprint.models import Blueprint
+from blueprint.services import operation_apply
 
 pytestmark = pytest.mark.django_db
 
@@ -326,3 +327,32 @@ def test_the_schema_documents_the_path_and_its_decision_day(board: Blueprint, as
     operation = schema["paths"]["/api/v1/blueprints/{blueprint_id}/lint/"]["get"]
     assert {p["name"] for p in operation["parameters"]} == {"blueprint_id", "at"}
     assert set(operation["responses"]) == {"200", "400", "401", "404"}
+
+
+def test_the_lint_api_gives_a_gap_example_the_catalog_allows(
+    blueprint: Blueprint, users: dict[str, Any]
+) -> None:
+    # the same through the one edit path and GET …/lint/
+    ops: list[tuple[str, dict[str, Any]]] = [
+        (
+            "attribute.create",
+            {"key": "channel", "label": "Channel", "type": "text", "choices": ["web", "app", "email"]},
+        ),
+        ("stage.create", {"key": "s", "name": "Stage"}),
+        (
+            "offer.create",
+            {
+                "stage": "s",
+                "key": "web_offer",
+                "name": "Web offer",
+                "groups": [[{"attribute": "channel", "operator": "is", "value": "web"}]],
+            },
+        ),
+    ]
+    for op_type, payload in ops:
+        operation_apply(blueprint_id=blueprint.pk, actor=users["editor"], op_type=op_type, payload=payload)
+    client = APIClient()
+    client.force_login(users["viewer"])
+    body = client.get(f"/api/v1/blueprints/{blueprint.pk}/lint/?at=2025-06-15").json()
+    (gap,) = [f for f in body["warnings"] if f["code"] == "gap"]
+    assert gap["example"].get("channel") in (None, "app", "email"), gap["example"]
