@@ -2,7 +2,8 @@
 
 Loaded once by ``manage.py load_demo`` (which ``make run`` calls) and never in production. Everything
 is built through the services — ``blueprint_create``, ``membership_set`` and ``operations_apply`` —
-so the demo is validated exactly like a user's edits and shows up in the operation log.
+so the demo is validated exactly like a user's edits and shows up in the operation log; then the
+editor publishes it and the approver approves it, so version 1 is live.
 """
 
 from __future__ import annotations
@@ -14,13 +15,20 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from blueprint.models import Blueprint, Role
-from blueprint.services import blueprint_create, membership_set, operations_apply
+from blueprint.services import (
+    blueprint_create,
+    membership_set,
+    operations_apply,
+    version_approve,
+    version_publish,
+)
 
 DEMO_PASSWORD = "demo"
 DEMO_USERS = ("owner", "editor", "approver", "viewer")
 DEMO_NAME = "Retail banking – web"
 DEMO_CONTEXT = "Retail bank, personal customers, public website and logged-in web banking"
 DEMO_CHANNELS = ["web", "email", "app"]
+DEMO_VERSION_NOTE = "First cut from the journey workshop: six stages, 25 offers."
 DEMO_DESCRIPTION = (
     "Which message each visitor of the bank's website sees, from the first visit to becoming an "
     "advocate. Worked out in the Q3 strategy workshop with marketing, digital sales and analytics."
@@ -454,5 +462,14 @@ def demo_load() -> DemoResult:
             )
         # actor=None is the system, as for imports: the log shows the demo loader built the board.
         operations_apply(blueprint_id=blueprint.pk, actor=None, operations=demo_operations())
+        # a live version, so the decide API, the simulator and the exports work from the first minute:
+        # published by the editor, approved by the approver (four eyes), through the review services
+        first = version_publish(blueprint_id=blueprint.pk, actor=users["editor"], note=DEMO_VERSION_NOTE)
+        version_approve(
+            blueprint_id=blueprint.pk,
+            number=first.number,
+            actor=users["approver"],
+            comment="Checked against the journey workshop notes.",
+        )
     blueprint.refresh_from_db()
     return DemoResult(blueprint=blueprint, created=True)

@@ -1,8 +1,9 @@
 """Every export format of a subject, as bytes with a media type and a file name.
 
 ``format`` is one of ``FORMATS``: the spec (``html``, ``md``, ``pdf``), the diagram (``svg``,
-``png``, ``diagram-pdf``, ``dot``), the machine forms (``json``, ``dmn``) and the acceptance test
-cases (``cases``). The API's ``export/`` and the bench call ``export_render``; nothing else
+``png``, ``diagram-pdf``, ``dot``), the machine forms (``json``, ``dmn``, and ``sql``: the
+decision query a team runs in its warehouse, ``decisioning.sql``) and the acceptance test cases
+(``cases``). The API's ``export/`` and the bench call ``export_render``; nothing else
 decides what a format holds.
 """
 
@@ -28,6 +29,8 @@ from blueprint.exports.dmn import dmn_xml
 from blueprint.exports.spec import Spec, spec_build, spec_html, spec_markdown, spec_pdf
 from blueprint.exports.subject import ExportSubject
 from blueprint.snapshots import snapshot_hash
+from decisioning.engine import compile_spec
+from decisioning.sql import export_sql
 
 # format → (media type, file name suffix)
 FORMATS: dict[str, tuple[str, str]] = {
@@ -41,6 +44,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "png": ("image/png", "png"),
     "diagram-pdf": ("application/pdf", "diagram.pdf"),
     "cases": ("application/json", "cases.json"),
+    "sql": ("application/sql; charset=utf-8", "sql"),
 }
 DRAWN = frozenset({"svg", "png", "diagram-pdf"})  # need Graphviz's dot
 # the PDF spec's picture of the diagram: at most 40 inches a side at 100 dpi (4000 pixels), so an A3
@@ -96,6 +100,16 @@ def export_render(subject: ExportSubject, fmt: str) -> Rendered:
         body = json.dumps(cases_json(subject), indent=2, ensure_ascii=False).encode()
     elif fmt == "dmn":
         body = dmn_xml(subject)
+    elif fmt == "sql":
+        # CURRENT_DATE as the decision day, so the query decides for the day it runs on
+        version = (
+            {"draft": True, "rev": subject.version.get("rev")}
+            if subject.is_draft
+            else {"number": subject.version_param}
+        )
+        body = export_sql(
+            compile_spec(subject.spec, version), at=None, title=f"{subject.title} — {subject.label}"
+        ).encode()
     elif fmt == "dot":
         body = diagram_dot(subject).encode()
     elif fmt in DRAWN:

@@ -155,3 +155,15 @@ def test_the_demo_was_built_through_the_operation_log(demo: Blueprint) -> None:
         "stage.create",
         "offer.create",
     }
+
+
+def test_the_demo_has_a_live_first_version_published_by_the_editor_and_approved_by_the_approver(
+    demo: Blueprint,
+) -> None:
+    from blueprint.selectors import board_load, board_snapshot, version_live
+
+    live = version_live(demo.pk)
+    assert live is not None and live.number == 1
+    assert live.author.username == "editor"
+    assert [a.user.username for a in live.approvals.all()] == ["approver"]
+    assert live.snapshot == board_snapshot(board_load(demo))  # the draft has no unpublished changes

@@ -31,6 +31,7 @@ MEDIA = {
     "png": "image/png",
     "diagram-pdf": "application/pdf",
     "cases": "application/json",
+    "sql": "application/sql",
 }
 
 
