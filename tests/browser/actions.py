@@ -1,10 +1,28 @@
-"""What a person does on the board, shared by the browser tests: wait for htmx, drag a card."""
+"""What a person does, shared by the browser tests: sign in in a browser of their own, wait for
+htmx, drag a card."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from playwright.sync_api import expect
+
+
+def signed_in_page(browser: Any, base_url: str, username: str, errors: list[str]) -> tuple[Any, Any]:
+    """(context, page): a browser context of its own, signed in as ``username`` (password "demo"),
+    its console errors (CSP violations among them) and page errors appended to ``errors``. The
+    caller closes the context."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("pageerror", lambda error: errors.append(f"page error: {error}"))
+    page.goto(f"{base_url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "demo")
+    page.locator("input[name=password]").press("Enter")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    return context, page
 
 
 def settled(scope: Any) -> None:

@@ -21,7 +21,7 @@ from playwright.sync_api import expect
 
 from blueprint.models import Offer, Operation
 from tests.browser import actions
-from tests.browser.actions import settled
+from tests.browser.actions import settled, signed_in_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -72,19 +72,11 @@ def open_board(browser: Any, asgi_server: Any) -> Iterator[Callable[[str, Any], 
     contexts: list[Any] = []
 
     def open_as(username: str, blueprint: Any) -> Board:
-        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        errors: list[str] = []
+        context, page = signed_in_page(browser, asgi_server.url, username, errors)
         contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        board = Board(page, username)
-        page.on("console", lambda message: message.type == "error" and board.errors.append(message.text))
-        page.on("pageerror", lambda error: board.errors.append(f"page error: {error}"))
+        board = Board(page, username, errors)
         page.on("requestfailed", lambda request: board.failed_requests.append(request.url))
-        page.goto(f"{asgi_server.url}/accounts/login/")
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", "demo")
-        page.locator("input[name=password]").press("Enter")
-        page.wait_for_url(lambda url: "/accounts/login/" not in url)
         page.goto(f"{asgi_server.url}/blueprints/{blueprint.pk}/")
         board.saved()
         return board

@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import expect
 
 from blueprint.models import Offer, Operation
+from tests.browser.actions import signed_in_page
 from tests.browser.test_live import Board, open_board, owner_and_editor  # noqa: F401  # fixtures
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -206,15 +207,9 @@ def test_a_silently_dead_connection_is_shown_offline_within_the_ping_and_pong_ti
     pong wait: the page drops the socket itself rather than wait for Chromium's ``close``, which
     comes only when its closing handshake times out, about a minute later."""
     proxy = FreezableProxy(asgi_server.port)
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    base = f"http://127.0.0.1:{proxy.port}"
+    context, page = signed_in_page(browser, base, "editor", [])
     try:
-        page = context.new_page()
-        base = f"http://127.0.0.1:{proxy.port}"
-        page.goto(f"{base}/accounts/login/")
-        page.fill("input[name=username]", "editor")
-        page.fill("input[name=password]", "demo")
-        page.locator("input[name=password]").press("Enter")
-        page.wait_for_url(lambda url: "/accounts/login/" not in url)
         page.goto(f"{base}/blueprints/{board.pk}/")
         status = page.locator("#sync-status")
         expect(status).to_have_attribute("data-state", "saved")

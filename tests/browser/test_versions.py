@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from rest_framework.authtoken.models import Token
 
 from blueprint.services import operation_apply, version_approve, version_publish
+from tests.browser.actions import signed_in_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -25,18 +26,10 @@ def open_as(browser: Any, asgi_server: Any) -> Iterator[Callable[[str, str], Any
     contexts: list[Any] = []
 
     def open_page(username: str, path: str) -> Any:
-        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        errors: list[str] = []
+        context, page = signed_in_page(browser, asgi_server.url, username, errors)
         contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        page.errors = []
-        page.on("console", lambda message: message.type == "error" and page.errors.append(message.text))
-        page.on("pageerror", lambda error: page.errors.append(f"page error: {error}"))
-        page.goto(f"{asgi_server.url}/accounts/login/")
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", "demo")
-        page.locator("input[name=password]").press("Enter")
-        page.wait_for_url(lambda url: "/accounts/login/" not in url)
+        page.errors = errors
         page.goto(f"{asgi_server.url}{path}")
         return page
 
