@@ -15,6 +15,7 @@ import logging
 import re
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
 
@@ -31,12 +32,19 @@ from blueprint.models import EDIT_ROLES, Blueprint
 from blueprint.selectors import member_face
 from blueprint.services.operations import board_group_name, operation_apply, role_of
 from blueprint.services.undo import undo_step
-from blueprint.views.live import Frame, board_reset_frame, operation_frame, sync_frame, version_frame
+from blueprint.views.live import (
+    Frame,
+    board_reset_frame,
+    lint_frame,
+    operation_frame,
+    sync_frame,
+    version_frame,
+)
 
 logger = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 64 * 1024
-MESSAGE_TYPES = ("op", "sync", "presence", "undo", "redo", "ping")
+MESSAGE_TYPES = ("op", "sync", "lint", "presence", "undo", "redo", "ping")
 EDITING_RE = re.compile(r"^(offer|stage)-[a-z0-9_-]{1,64}$")
 
 MAX_ID = 2**63 - 1
@@ -62,29 +70,58 @@ class FrameProblem(Exception):
 # --- One render per operation per process -----------------------------------------------------
 
 
+@dataclass
+class SentFrame:
+    """An ``op`` frame as sockets send it, serialised once: without its lint, and with the lint
+    added when some socket first needs it (``with_lint``)."""
+
+    blueprint_id: int
+    frame: Frame
+    text_without_lint: str
+    lint_digest: str
+    can_edit: bool
+    _with_lint: asyncio.Task[tuple[str, str]] | None = None
+
+    async def with_lint(self) -> tuple[str, str]:
+        """(text, the digest of the lint it brings): the frame with the lint panel and summary as
+        they are now (rendered once per process, when the first socket needs them)."""
+        if self._with_lint is None or self._with_lint.get_loop() is not asyncio.get_running_loop():
+            self._with_lint = asyncio.get_running_loop().create_task(self._render_lint())
+        return await asyncio.shield(self._with_lint)
+
+    async def _render_lint(self) -> tuple[str, str]:
+        lint = await lint_frame_async(self.blueprint_id, can_edit=self.can_edit)
+        fragments = [*self.frame["fragments"], *lint["fragments"]]
+        full = {**self.frame, "lint_digest": lint["lint_digest"], "fragments": fragments}
+        return json.dumps(full), str(lint["lint_digest"])
+
+
 class FrameCache:
     """``op`` frames by (operation, can_edit), shared by every socket of this process.
 
     The first socket to need a frame starts its render; the others await the same task, so thirty
-    tabs cost one render. Entries live a few seconds: a broadcast reaches every tab at once, and a
-    frame kept longer would show an older state than the database (and a reused id after a
-    database reset could show a wrong one).
+    tabs cost one render and one JSON encoding of each form. Entries live a few seconds: a
+    broadcast reaches every tab at once, and a frame kept longer would show an older state than
+    the database (and a reused id after a database reset could show a wrong one).
     """
 
     def __init__(self, size: int = 256, ttl: float = 5.0) -> None:
         self.size, self.ttl = size, ttl
-        self._entries: OrderedDict[tuple[int, int, bool], tuple[float, asyncio.Task[Frame | None]]] = (
+        self._entries: OrderedDict[tuple[int, int, bool], tuple[float, asyncio.Task[SentFrame | None]]] = (
             OrderedDict()
         )
 
-    async def frame(self, blueprint_id: int, operation_id: int, *, can_edit: bool) -> Frame | None:
+    async def frame(
+        self, blueprint_id: int, operation_id: int, *, can_edit: bool, committed_at: float | None = None
+    ) -> SentFrame | None:
+        """The frame; ``committed_at`` (from the broadcast, the same for every socket) replaces the
+        log's time, so a receiver can measure commit-to-screen latency."""
         key = (blueprint_id, operation_id, can_edit)
         now = time.monotonic()
         entry = self._entries.get(key)
         loop = asyncio.get_running_loop()
         if entry is None or now - entry[0] > self.ttl or entry[1].get_loop() is not loop:
-            render = database_sync_to_async(operation_frame)
-            task = loop.create_task(render(blueprint_id, operation_id, can_edit=can_edit))
+            task = loop.create_task(_sent_frame_async(blueprint_id, operation_id, can_edit, committed_at))
             entry = (now, task)
             self._entries[key] = entry
             self._entries.move_to_end(key)
@@ -102,6 +139,27 @@ class FrameCache:
 
     def clear(self) -> None:
         self._entries.clear()
+
+
+def _sent_frame(
+    blueprint_id: int, operation_id: int, can_edit: bool, committed_at: float | None
+) -> SentFrame | None:
+    frame = operation_frame(blueprint_id, operation_id, can_edit=can_edit, lint=False)
+    if frame is None:
+        return None
+    if committed_at:
+        frame["committed_at"] = committed_at
+    return SentFrame(
+        blueprint_id=blueprint_id,
+        frame=frame,
+        text_without_lint=json.dumps(frame),
+        lint_digest=str(frame["lint_digest"]),
+        can_edit=can_edit,
+    )
+
+
+_sent_frame_async = database_sync_to_async(_sent_frame)
+lint_frame_async = database_sync_to_async(lint_frame)
 
 
 frame_cache = FrameCache()
@@ -189,6 +247,8 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         self.joined = False
         self.heartbeat: asyncio.Task[None] | None = None
         self.allowance, self.allowance_at = float(BURST_MESSAGES), time.monotonic()
+        # the digest of the lint this socket last sent (None: unknown, so the next frame brings it)
+        self.lint_digest: str | None = None
         self.members: dict[str, tuple[dict[str, Any], float]] = {}
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -313,6 +373,8 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
             await self._on_op(content)
         elif message_type == "sync":
             await self._on_sync(content)
+        elif message_type == "lint":
+            await self._on_lint()
         elif message_type == "presence":
             await self._on_presence(content)
         elif message_type in ("undo", "redo"):
@@ -360,6 +422,16 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         except BlueprintError as exc:
             await self._send_error(exc.message, exc.problems)
             return
+        if frame["type"] == "reset":
+            self.lint_digest = str(frame["lint_digest"])
+        elif frame["frames"]:
+            self.lint_digest = str(frame["frames"][-1]["lint_digest"])  # the last one brings the lint
+        await self.send_json(frame)
+
+    async def _on_lint(self) -> None:
+        """The lint as it is now, for a page whose lint differs from a frame it applied."""
+        frame = await lint_frame_async(self.blueprint_id, can_edit=self._can_edit())
+        self.lint_digest = str(frame["lint_digest"])
         await self.send_json(frame)
 
     async def _on_presence(self, content: dict[str, Any]) -> None:
@@ -407,17 +479,27 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
 
     async def board_operation(self, message: dict[str, Any]) -> None:
         try:
-            frame = await frame_cache.frame(
-                self.blueprint_id, int(message["operation_id"]), can_edit=self._can_edit()
+            sent = await frame_cache.frame(
+                self.blueprint_id,
+                int(message["operation_id"]),
+                can_edit=self._can_edit(),
+                committed_at=message.get("committed_at"),
             )
         except Exception:
-            # the client sees the gap in rev with the next operation and asks for a sync
+            # the client sees the gap in rev with the next operation (or the heartbeat) and syncs
             logger.exception("rendering operation %s failed", message.get("operation_id"))
             return
-        if frame is None:
+        if sent is None:
             return
-        committed_at = message.get("committed_at")
-        await self.send_json({**frame, "committed_at": committed_at or frame["committed_at"]})
+        if sent.lint_digest == self.lint_digest:
+            await self.send(text_data=sent.text_without_lint)  # the lint this socket sent last
+            return
+        try:
+            text, self.lint_digest = await sent.with_lint()
+        except Exception:
+            logger.exception("rendering the lint for operation %s failed", message.get("operation_id"))
+            text = sent.text_without_lint  # the page sees the digest differs and asks for the lint
+        await self.send(text_data=text)
 
     async def board_version(self, message: dict[str, Any]) -> None:
         """A version was published or decided: the badge, redrawn (published versions are no part
@@ -487,6 +569,7 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
                 frame = await board_reset_frame_async(self.blueprint_id, can_edit=self._can_edit())
             except BlueprintError:
                 return True  # the blueprint went meanwhile; its own broadcast closes the socket
+            self.lint_digest = str(frame["lint_digest"])
             await self.send_json({**frame, "role": role})
         return True
 

@@ -12,6 +12,7 @@ send for the whole lint.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -122,6 +123,32 @@ class LintPanel:
         if not self.problems:
             parts.insert(0, "No problems")
         return ", ".join(parts)
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """A short digest of everything the panel and its summary show (they are drawn from this
+        alone, the same for every role): equal digests, equal HTML. The panel carries it
+        (``#lint[data-digest]``), and live frames say theirs, so a page can tell whether the lint
+        it shows is the one a frame was rendered with."""
+        shown = {
+            "counts": self.counts,
+            "has_stages": self.has_stages,
+            "marks": self.marks,
+            "groups": [
+                {
+                    "level": g.level,
+                    "count": g.count,
+                    "findings": [
+                        [f.id, f.label, f.stage_name, f.finding.as_json(), f.example_json]
+                        + [[row.label, row.value, row.missing] for row in f.example or []]
+                        for f in g.findings
+                    ],
+                }
+                for g in self.groups
+            ],
+        }
+        text = json.dumps(shown, sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
 def lint_panel(report: LintReport, board: Board) -> LintPanel:

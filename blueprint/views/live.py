@@ -36,8 +36,12 @@ PLACING = ("offer.create", "offer.move", "stage.create", "stage.move")
 Later = frozenset[tuple[str, str]]
 
 
-def operation_frame(blueprint_id: int, operation_id: int, *, can_edit: bool) -> Frame | None:
-    """The ``op`` frame of one operation, or None when it (or its blueprint) no longer exists."""
+def operation_frame(
+    blueprint_id: int, operation_id: int, *, can_edit: bool, lint: bool = True
+) -> Frame | None:
+    """The ``op`` frame of one operation, or None when it (or its blueprint) no longer exists;
+    ``lint=False``: without the lint fragments (its ``lint_digest`` still says which lint it was
+    rendered with)."""
     operation = (
         Operation.objects.select_related("actor").filter(pk=operation_id, blueprint_id=blueprint_id).first()
     )
@@ -47,7 +51,16 @@ def operation_frame(blueprint_id: int, operation_id: int, *, can_edit: bool) -> 
     if ctx is None:
         return None
     placements = _placements_after(ctx, operation.rev)
-    return _op_frame(ctx, operation, frozenset((kind, key) for _, kind, key in placements))
+    return _op_frame(ctx, operation, frozenset((kind, key) for _, kind, key in placements), lint=lint)
+
+
+def lint_frame(blueprint_id: int, *, can_edit: bool) -> Frame:
+    """The ``lint`` frame: the lint panel and summary of the board as it is now, for a page whose
+    lint is not the one the frames it applied were rendered with (or a frame's lint, added later)."""
+    ctx = _board_context(blueprint_id, can_edit=can_edit)
+    if ctx is None:
+        raise NotFound("No such blueprint.", field="blueprint")
+    return {"type": "lint", "lint_digest": ctx.lint.digest, "fragments": _lint_fragments(ctx)}
 
 
 def board_reset_frame(blueprint_id: int, *, can_edit: bool) -> Frame:
@@ -145,6 +158,7 @@ def _reset(ctx: BoardContext) -> Frame:
     activity = operations_recent(ctx.blueprint.pk)
     return {
         "type": "reset",
+        "lint_digest": ctx.lint.digest,
         "rev": ctx.blueprint.rev,
         "html": _board_html(ctx),
         "fragments": [
@@ -155,10 +169,16 @@ def _reset(ctx: BoardContext) -> Frame:
     }
 
 
+LINT_IDS = ("lint-summary", "lint")
+
+
 def _lint_fragments(ctx: BoardContext) -> list[Fragment]:
     """The lint summary and panel for the board as it is now. Any operation may change the lint of
-    any stage (a renamed attribute rewrites messages, a moved offer changes who wins), so every
-    frame carries both, whole; the panel holds the markers of every card (static/js/lint.js)."""
+    any stage (a renamed attribute rewrites messages, a moved offer changes who wins), so both go
+    whole; the panel holds the markers of every card (static/js/lint.js). Most edits leave the
+    lint as it was, and the panel is most of a frame's bytes, so a socket sends them only when
+    they differ from what it sent last; every frame says its ``lint_digest``, and a page whose lint
+    differs from a frame it applied asks for the lint (``lint_frame``)."""
     return [
         {"do": "replace", "id": "lint-summary", "html": ctx.render_string("lint_summary", lint=ctx.lint)},
         {"do": "replace", "id": "lint", "html": ctx.render_string("lint", lint=ctx.lint)},
@@ -188,6 +208,7 @@ def _op_frame(ctx: BoardContext, operation: Operation, later: Later, *, lint: bo
     return {
         "type": "op",
         "rev": operation.rev,
+        "lint_digest": ctx.lint.digest,
         "id": operation.pk,
         "op": operation.type,
         "client_id": operation.client_id,

@@ -47,6 +47,7 @@ let syncing = false; // a `sync` is on its way: op frames wait in `waiting` unti
 let needsReset = false; // a refusal asked for the whole board; asked again after a reconnect
 let syncRetryTimer = 0;
 let syncFailures = 0;
+let lintAsked = false; // a `lint` request is on its way
 let waiting = [];
 let dragging = false;
 let held = []; // frames that arrived during a drag, applied in order on drop
@@ -92,6 +93,7 @@ function lost(code) {
   connected = false;
   syncing = false;
   clearTimeout(syncRetryTimer);
+  lintAsked = false;
   presence(null); // who is here is no longer known: presence.js dims the bar
   clearInterval(pingTimer);
   clearTimeout(pongTimer);
@@ -160,6 +162,7 @@ function receive(frame) {
     case "op":
     case "sync":
     case "reset":
+    case "lint":
       if (dragging) held.push(frame);
       else deliver(frame);
       break;
@@ -216,6 +219,7 @@ function welcomed(frame) {
 function deliver(frame) {
   if (frame.type === "op") return opArrived(frame);
   if (frame.type === "reset") return resetArrived(frame);
+  if (frame.type === "lint") return lintArrived(frame);
   return syncArrived(frame);
 }
 
@@ -234,7 +238,7 @@ function opArrived(frame) {
   applyOp(frame);
 }
 
-function applyOp(frame) {
+function applyOp(frame, { checked = true } = {}) {
   for (const fragment of frame.fragments || []) {
     try {
       applyFragment(fragment);
@@ -246,13 +250,31 @@ function applyOp(frame) {
   rev = frame.rev;
   if (frame.client_id) settle(frame.client_id);
   markRev();
+  if (checked) checkLint(frame.lint_digest);
+}
+
+// A frame brings the lint panel only when it differs from what this socket sent last, and says
+// which lint it was rendered with: a page that shows another (it skipped a frame, or the server's
+// guess was off) asks for the lint as it is now.
+function checkLint(digest) {
+  const panel = document.getElementById("lint");
+  if (!digest || !panel || panel.dataset.digest === digest || lintAsked || !connected) return;
+  lintAsked = true;
+  sendFrame({ type: "lint" });
+}
+
+function lintArrived(frame) {
+  lintAsked = false;
+  for (const fragment of frame.fragments || []) applyFragment(fragment);
 }
 
 function syncArrived(frame) {
   syncing = false;
   syncFailures = 0;
   clearTimeout(syncRetryTimer);
-  for (const op of frame.frames || []) if (op.rev > rev) applyOp(op);
+  // the last frame brings the lint as it is now: only the lint after it is checked
+  const missed = (frame.frames || []).filter((op) => op.rev > rev);
+  missed.forEach((op, index) => applyOp(op, { checked: index === missed.length - 1 }));
   if (typeof frame.rev === "number" && frame.rev > rev) rev = frame.rev;
   markRev();
   drainWaiting();

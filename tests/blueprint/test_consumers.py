@@ -26,7 +26,7 @@ from blueprint.consumers import BoardConsumer, frame_cache
 from blueprint.models import Blueprint, Offer, Operation
 from blueprint.services import operation_apply
 from blueprint.services.blueprints import blueprint_delete, membership_remove, membership_set
-from blueprint.views.live import operation_frame, sync_frame
+from blueprint.views.live import lint_frame, operation_frame, sync_frame
 from tests.blueprint import live_dom
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -992,12 +992,18 @@ def test_many_tabs_in_one_process_cost_one_render_per_operation_and_role(
     from blueprint import consumers
 
     renders: list[tuple[int, bool]] = []
+    lint_renders: list[bool] = []
 
-    def counted(blueprint_id: int, operation_id: int, *, can_edit: bool) -> Any:
+    def counted(blueprint_id: int, operation_id: int, *, can_edit: bool, **options: Any) -> Any:
         renders.append((operation_id, can_edit))
-        return operation_frame(blueprint_id, operation_id, can_edit=can_edit)
+        return operation_frame(blueprint_id, operation_id, can_edit=can_edit, **options)
+
+    def counted_lint(blueprint_id: int, *, can_edit: bool) -> Any:
+        lint_renders.append(can_edit)
+        return lint_frame(blueprint_id, can_edit=can_edit)
 
     monkeypatch.setattr(consumers, "operation_frame", counted)
+    monkeypatch.setattr(consumers, "lint_frame_async", sync_to_async(counted_lint))
     cookies = [session_cookie(users[role]) for role in ("editor", "viewer")] * 4
 
     async def body() -> list[dict[str, Any]]:
@@ -1022,6 +1028,9 @@ def test_many_tabs_in_one_process_cost_one_render_per_operation_and_role(
     assert {f["type"] for f in frames} == {"op"}
     assert len({f["id"] for f in frames}) == 1
     assert sorted(renders, key=lambda r: r[1]) == [(frames[0]["id"], False), (frames[0]["id"], True)]
+    # every tab is new, so each gets the lint with the frame: rendered once per role
+    assert sorted(lint_renders) == [False, True]
+    assert all(any(f.get("id") == "lint" for f in frame["fragments"]) for frame in frames)
 
 
 def test_a_sync_loads_the_board_once_however_many_operations_it_sends(
@@ -1120,3 +1129,85 @@ def test_a_resent_undo_applies_once(board: Blueprint, users: dict[str, Any]) -> 
     assert first["done"] is True and second["done"] is True
     assert after_first == after_second == board.rev + 2
     assert Offer.objects.filter(key="welcome").count() == 1
+
+
+# --- The lint travels only when it changed -------------------------------------------------------
+
+
+def lint_ids(frame: dict[str, Any]) -> list[str]:
+    return [f["id"] for f in frame["fragments"] if f.get("id") in ("lint-summary", "lint")]
+
+
+def test_a_socket_sends_the_lint_again_only_when_it_changed(board: Blueprint, users: dict[str, Any]) -> None:
+    editor = session_cookie(users["editor"])
+    never = [
+        [
+            {"attribute": "visits_30d", "operator": "at_least", "value": 9},
+            {"attribute": "visits_30d", "operator": "at_most", "value": 2},
+        ]
+    ]
+
+    async def body() -> list[dict[str, Any]]:
+        async with board_socket(board.pk, editor) as socket:
+            frames = []
+            for payload in (
+                {"key": "welcome", "description": "first"},  # the socket's first frame: with the lint
+                {"key": "welcome", "description": "second"},  # the lint is as it was: without
+                {"key": "welcome", "groups": never},  # a contradiction: with the new lint
+                {"key": "welcome", "description": "third"},  # as it was: without
+            ):
+                await apply_async(
+                    blueprint_id=board.pk, actor=users["owner"], op_type="offer.update", payload=payload
+                )
+                frames.append(await next_frame(socket))
+            return frames
+
+    frames = run(body)
+    assert [bool(lint_ids(f)) for f in frames] == [True, False, True, False]
+    assert frames[0]["lint_digest"] == frames[1]["lint_digest"] != frames[2]["lint_digest"]
+    assert frames[2]["lint_digest"] == frames[3]["lint_digest"]
+    # the digest a frame says is the one its lint panel carries
+    panel = next(f for f in frames[2]["fragments"] if f.get("id") == "lint")
+    assert f'data-digest="{frames[2]["lint_digest"]}"' in panel["html"]
+
+
+def test_a_page_that_asks_for_the_lint_gets_what_a_page_load_shows(
+    board: Blueprint, users: dict[str, Any]
+) -> None:
+    editor = session_cookie(users["editor"])
+    client = Client()
+    client.force_login(users["editor"])
+    shown = live_dom.page(client.get(reverse("board", args=[board.pk])).content)
+    # an edit the page has not seen changes the lint (a contradiction)
+    operation_apply(
+        blueprint_id=board.pk,
+        actor=users["owner"],
+        op_type="offer.update",
+        payload={
+            "key": "welcome",
+            "groups": [
+                [
+                    {"attribute": "visits_30d", "operator": "at_least", "value": 9},
+                    {"attribute": "visits_30d", "operator": "at_most", "value": 2},
+                ]
+            ],
+        },
+    )
+
+    async def body() -> dict[str, Any]:
+        async with board_socket(board.pk, editor) as socket:
+            await socket.send_json_to({"type": "lint"})
+            return await next_frame(socket)
+
+    frame = run(body)
+    assert frame["type"] == "lint" and lint_ids(frame) == ["lint-summary", "lint"]
+    live_dom.apply_fragments(shown, frame["fragments"])
+    fresh = live_dom.page(client.get(reverse("board", args=[board.pk])).content)
+    assert live_dom.normalised(live_dom.by_id(shown, "lint")) == live_dom.normalised(
+        live_dom.by_id(fresh, "lint")
+    )
+    assert live_dom.normalised(live_dom.by_id(shown, "lint-summary")) == live_dom.normalised(
+        live_dom.by_id(fresh, "lint-summary")
+    )
+    assert live_dom.by_id(fresh, "lint").get("data-digest") == frame["lint_digest"]
+    assert "contradiction" in live_dom.normalised(live_dom.by_id(shown, "lint")).lower()

@@ -122,6 +122,7 @@ class Tab:
     jumped: bool = False
     # a refusal asked for the whole board and it has not come yet (live.js's needsReset)
     needs_reset: bool = False
+    lint_asked: bool = False  # a `lint` request is on its way (live.js's lintAsked)
     journal: list[str] = field(default_factory=list)  # what the page went through, for a failure
 
     def new_id(self) -> str:
@@ -144,7 +145,7 @@ class Tab:
         ]
 
 
-ANSWERS = ("ack", "refused", "sync", "reset", "undo", "redo", "error")
+ANSWERS = ("ack", "refused", "sync", "lint", "reset", "undo", "redo", "error")
 
 
 class Fuzz:
@@ -236,12 +237,13 @@ class Fuzz:
         dropped = len(tab.inbox) + comm.output_queue.qsize()
         tab.inbox = [frame for frame in tab.inbox if frame["type"] == "_fetched"]
         tab.comm, tab.connected, tab.syncing, tab.outstanding, tab.lose_next = None, False, False, 0, 0
+        tab.lint_asked = False
         self.log(tab, f"disconnected: {lost} sent frames and {dropped} received frames lost")
 
     async def send(self, tab: Tab, message: dict[str, Any]) -> None:
         assert tab.comm is not None and tab.connected
         await tab.comm.send_json_to(message)
-        if message["type"] in ("op", "sync", "undo", "redo"):
+        if message["type"] in ("op", "sync", "lint", "undo", "redo"):
             tab.outstanding += 1
 
     async def pull(self, tab: Tab) -> None:
@@ -262,7 +264,7 @@ class Fuzz:
                 tab.lose_next -= 1
                 self.log(tab, f"frame rev {frame['rev']} lost by the channel layer")
                 continue
-            if frame["type"] not in ("presence", "pong"):
+            if frame["type"] not in ("presence", "pong", "beat"):
                 tab.inbox.append(frame)
 
     async def settle(self) -> None:
@@ -290,6 +292,9 @@ class Fuzz:
             await self.reset_arrived(tab, frame)
         elif kind == "_fetched":
             await self.board_fetched(tab, frame)
+        elif kind == "lint":
+            tab.lint_asked = False
+            live_dom.apply_fragments(tab.doc, frame["fragments"])
         elif kind == "ack":
             self.answer(frame["client_id"], ("ack", frame["rev"], frame["id"]))
             self.settle_op(tab, frame["client_id"])
@@ -326,9 +331,9 @@ class Fuzz:
             tab.waiting.append(frame)
             await self.request_sync(tab, tab.rev)
             return
-        self.apply_op(tab, frame)
+        await self.apply_op(tab, frame)
 
-    def apply_op(self, tab: Tab, frame: dict[str, Any]) -> None:
+    async def apply_op(self, tab: Tab, frame: dict[str, Any], *, checked: bool = True) -> None:
         tab.journal.append(
             f"{self.step:4} rev {frame['rev']} {frame['op']}: "
             + "; ".join(
@@ -344,12 +349,23 @@ class Fuzz:
                 self.answer(frame["client_id"], ("frame", frame["rev"], frame["id"]))
             self.settle_op(tab, frame["client_id"])
         tab.mark_rev()
+        if checked:
+            await self.check_lint(tab, frame["lint_digest"])
+
+    async def check_lint(self, tab: Tab, digest: str) -> None:
+        """live.js's checkLint: a page whose lint is not the one a frame was rendered with asks."""
+        panel = live_dom.by_id(tab.doc, "lint")
+        if panel is None or panel.get("data-digest") == digest or tab.lint_asked or not tab.connected:
+            return
+        tab.lint_asked = True
+        self.log(tab, f"lint {panel.get('data-digest')} is not the frame's {digest}: asks")
+        await self.send(tab, {"type": "lint"})
 
     async def sync_arrived(self, tab: Tab, frame: dict[str, Any]) -> None:
         tab.syncing = False
-        for op in frame["frames"]:
-            if op["rev"] > tab.rev:
-                self.apply_op(tab, op)
+        missed = [op for op in frame["frames"] if op["rev"] > tab.rev]
+        for index, op in enumerate(missed):
+            await self.apply_op(tab, op, checked=index == len(missed) - 1)
         tab.rev = max(tab.rev, frame["rev"])
         tab.mark_rev()
         await self.drain_waiting(tab)
