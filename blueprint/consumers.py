@@ -15,12 +15,15 @@ import logging
 import re
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from importlib import import_module
-from typing import Any
+from typing import Any, TypeVar
 
 from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
+from channels.db import DatabaseSyncToAsync, database_sync_to_async
 from channels.exceptions import AcceptConnection, DenyConnection, StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -33,7 +36,6 @@ from blueprint.selectors import member_face
 from blueprint.services.operations import board_group_name, operation_apply, role_of
 from blueprint.services.undo import undo_step
 from blueprint.views.live import (
-    Frame,
     board_reset_frame,
     lint_frame,
     operation_frame,
@@ -42,9 +44,12 @@ from blueprint.views.live import (
 )
 
 logger = logging.getLogger(__name__)
+# the type of the message being answered (a task's own), which error frames name as ``about``
+ANSWERING: ContextVar[str | None] = ContextVar("answering", default=None)
+T = TypeVar("T")
 
 MAX_FRAME_BYTES = 64 * 1024
-MESSAGE_TYPES = ("op", "sync", "lint", "presence", "undo", "redo", "ping")
+MESSAGE_TYPES = ("op", "sync", "presence", "undo", "redo", "ping")
 EDITING_RE = re.compile(r"^(offer|stage)-[a-z0-9_-]{1,64}$")
 
 MAX_ID = 2**63 - 1
@@ -70,58 +75,33 @@ class FrameProblem(Exception):
 # --- One render per operation per process -----------------------------------------------------
 
 
-@dataclass
-class SentFrame:
-    """An ``op`` frame as sockets send it, serialised once: without its lint, and with the lint
-    added when some socket first needs it (``with_lint``)."""
-
-    blueprint_id: int
-    frame: Frame
-    text_without_lint: str
-    lint_digest: str
-    can_edit: bool
-    _with_lint: asyncio.Task[tuple[str, str]] | None = None
-
-    async def with_lint(self) -> tuple[str, str]:
-        """(text, the digest of the lint it brings): the frame with the lint panel and summary as
-        they are now (rendered once per process, when the first socket needs them)."""
-        if self._with_lint is None or self._with_lint.get_loop() is not asyncio.get_running_loop():
-            self._with_lint = asyncio.get_running_loop().create_task(self._render_lint())
-        return await asyncio.shield(self._with_lint)
-
-    async def _render_lint(self) -> tuple[str, str]:
-        lint = await lint_frame_async(self.blueprint_id, can_edit=self.can_edit)
-        fragments = [*self.frame["fragments"], *lint["fragments"]]
-        full = {**self.frame, "lint_digest": lint["lint_digest"], "fragments": fragments}
-        return json.dumps(full), str(lint["lint_digest"])
-
-
 class FrameCache:
-    """``op`` frames by (operation, can_edit), shared by every socket of this process.
+    """``op`` frames by (operation, can_edit), serialised once and shared by every socket of this
+    process.
 
     The first socket to need a frame starts its render; the others await the same task, so thirty
-    tabs cost one render and one JSON encoding of each form. Entries live a few seconds: a
-    broadcast reaches every tab at once, and a frame kept longer would show an older state than
-    the database (and a reused id after a database reset could show a wrong one).
+    tabs cost one render and one JSON encoding. Entries live a few seconds: a broadcast reaches
+    every tab at once, and a frame kept longer would show an older state than the database (and a
+    reused id after a database reset could show a wrong one).
     """
 
     def __init__(self, size: int = 256, ttl: float = 5.0) -> None:
         self.size, self.ttl = size, ttl
-        self._entries: OrderedDict[tuple[int, int, bool], tuple[float, asyncio.Task[SentFrame | None]]] = (
+        self._entries: OrderedDict[tuple[int, int, bool], tuple[float, asyncio.Task[str | None]]] = (
             OrderedDict()
         )
 
     async def frame(
         self, blueprint_id: int, operation_id: int, *, can_edit: bool, committed_at: float | None = None
-    ) -> SentFrame | None:
-        """The frame; ``committed_at`` (from the broadcast, the same for every socket) replaces the
-        log's time, so a receiver can measure commit-to-screen latency."""
+    ) -> str | None:
+        """The frame's text; ``committed_at`` (from the broadcast, the same for every socket)
+        replaces the log's time, so a receiver can measure commit-to-screen latency."""
         key = (blueprint_id, operation_id, can_edit)
         now = time.monotonic()
         entry = self._entries.get(key)
         loop = asyncio.get_running_loop()
         if entry is None or now - entry[0] > self.ttl or entry[1].get_loop() is not loop:
-            task = loop.create_task(_sent_frame_async(blueprint_id, operation_id, can_edit, committed_at))
+            task = loop.create_task(_frame_text_async(blueprint_id, operation_id, can_edit, committed_at))
             entry = (now, task)
             self._entries[key] = entry
             self._entries.move_to_end(key)
@@ -141,28 +121,106 @@ class FrameCache:
         self._entries.clear()
 
 
-def _sent_frame(
+def _frame_text(
     blueprint_id: int, operation_id: int, can_edit: bool, committed_at: float | None
-) -> SentFrame | None:
-    frame = operation_frame(blueprint_id, operation_id, can_edit=can_edit, lint=False)
+) -> str | None:
+    frame = operation_frame(blueprint_id, operation_id, can_edit=can_edit)
     if frame is None:
         return None
     if committed_at:
         frame["committed_at"] = committed_at
-    return SentFrame(
-        blueprint_id=blueprint_id,
-        frame=frame,
-        text_without_lint=json.dumps(frame),
-        lint_digest=str(frame["lint_digest"]),
-        can_edit=can_edit,
-    )
+    return json.dumps(frame)
 
 
-_sent_frame_async = database_sync_to_async(_sent_frame)
-lint_frame_async = database_sync_to_async(lint_frame)
+# Frames are rendered in a thread of their own, not the one operations are applied in: a frame is
+# a read of what is committed, and it must not wait behind the edits queued for the database (nor
+# they behind it), so thirty tabs' edits and the frames of them overlap (an edit's commit waits on
+# the disk, a render does not).
+RENDERS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="board-render")
+
+
+def rendering(func: Callable[..., T]) -> Callable[..., Coroutine[Any, Any, T]]:
+    return DatabaseSyncToAsync(func, thread_sensitive=False, executor=RENDERS)
+
+
+_frame_text_async = rendering(_frame_text)
+lint_frame_async = rendering(lint_frame)
 
 
 frame_cache = FrameCache()
+
+
+@dataclass
+class _BoardLint:
+    sockets: set[BoardConsumer] = field(default_factory=set)
+    dirty: bool = False
+    task: asyncio.Task[None] | None = None
+
+
+class LintPush:
+    """The lint panel after operations, for the sockets of this process.
+
+    The panel and summary are most of what a page is sent (a board in trouble has a finding on
+    every card) and are derived from the board, so they do not travel with every ``op`` frame: after
+    operations on a board, once ``settings.LIVE_LINT_SECONDS`` have passed without a render (a burst
+    of thirty edits costs one or two), the lint as it is then is rendered once per role kind and
+    sent, as a ``lint`` frame with its ``rev``, to each socket whose last lint differs from it. A
+    socket's ``sync`` and ``reset`` bring the lint too, so a page that missed one catches up with its
+    board. Each worker process pushes to its own sockets.
+    """
+
+    def __init__(self) -> None:
+        self._boards: dict[int, _BoardLint] = {}
+
+    def join(self, socket: BoardConsumer) -> None:
+        self._boards.setdefault(socket.blueprint_id, _BoardLint()).sockets.add(socket)
+
+    def leave(self, socket: BoardConsumer) -> None:
+        board = self._boards.get(socket.blueprint_id)
+        if board is not None:
+            board.sockets.discard(socket)
+            if not board.sockets and (board.task is None or board.task.done()):
+                del self._boards[socket.blueprint_id]
+
+    def changed(self, blueprint_id: int) -> None:
+        board = self._boards.get(blueprint_id)
+        if board is None:
+            return
+        board.dirty = True
+        loop = asyncio.get_running_loop()
+        if board.task is None or board.task.done() or board.task.get_loop() is not loop:
+            board.task = loop.create_task(self._push(blueprint_id, board))
+
+    async def _push(self, blueprint_id: int, board: _BoardLint) -> None:
+        while board.dirty:
+            await asyncio.sleep(float(settings.LIVE_LINT_SECONDS))
+            board.dirty = False
+            for can_edit in (True, False):
+                sockets = [s for s in board.sockets if s._can_edit() is can_edit]
+                if not sockets:
+                    continue
+                shown = {s.lint_digest for s in sockets}
+                try:
+                    frame = await lint_frame_async(
+                        blueprint_id, can_edit=can_edit, unless=shown.pop() if len(shown) == 1 else None
+                    )
+                except Exception:
+                    logger.exception("rendering the lint of blueprint %s failed", blueprint_id)
+                    continue  # the next operation tries again; a sync brings it meanwhile
+                if not frame["fragments"]:
+                    continue  # everyone shows it already
+                digest, text = str(frame["lint_digest"]), json.dumps(frame)
+                for socket in sockets:
+                    if socket.lint_digest != digest and socket in board.sockets:
+                        try:
+                            await socket.send_lint(text, digest)
+                        except Exception:
+                            logger.info("a socket on blueprint %s went before its lint", blueprint_id)
+        if not board.sockets and self._boards.get(blueprint_id) is board:
+            del self._boards[blueprint_id]
+
+
+lint_push = LintPush()
 
 
 # --- Database calls (sync, run in the database thread) ----------------------------------------
@@ -203,10 +261,10 @@ access_async = database_sync_to_async(_access)
 rev_async = database_sync_to_async(_rev)
 role_and_rev_async = database_sync_to_async(_role_and_rev)
 operation_apply_async = database_sync_to_async(operation_apply)
-sync_frame_async = database_sync_to_async(sync_frame)
-board_reset_frame_async = database_sync_to_async(board_reset_frame)
+sync_frame_async = rendering(sync_frame)
+board_reset_frame_async = rendering(board_reset_frame)
 undo_step_async = database_sync_to_async(undo_step)
-version_frame_async = database_sync_to_async(version_frame)
+version_frame_async = rendering(version_frame)
 
 
 class BoardConsumer(AsyncJsonWebsocketConsumer):
@@ -246,8 +304,10 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.joined = False
         self.heartbeat: asyncio.Task[None] | None = None
+        self.server: asyncio.Task[None] | None = None
+        self.requests: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
         self.allowance, self.allowance_at = float(BURST_MESSAGES), time.monotonic()
-        # the digest of the lint this socket last sent (None: unknown, so the next frame brings it)
+        # the digest of the lint this socket last sent (None: none yet, so a sync brings it)
         self.lint_digest: str | None = None
         self.members: dict[str, tuple[dict[str, Any], float]] = {}
         user = self.scope.get("user")
@@ -270,11 +330,13 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         self.role = role
         self.me = {"tab": self.channel_name, **member_face(user), "editing": None}
         await self.accept()
+        lint_push.join(self)
         await self.send_json({"type": "welcome", "rev": rev, "you": self.me, "role": role})
         self.members[self.channel_name] = (self.me, time.monotonic())
         await self.channel_layer.group_send(self.group, {"type": "presence.join", "member": self.me})
         await self._send_presence()
         self.heartbeat = asyncio.get_running_loop().create_task(self._beat())
+        self.server = asyncio.get_running_loop().create_task(self._serve())
 
     async def disconnect(self, code: int) -> None:
         await self._leave()
@@ -283,9 +345,15 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         if self.heartbeat is not None:
             self.heartbeat.cancel()
             self.heartbeat = None
+        if self.server is not None:
+            # not from within: a request that ends the socket (signed out, removed) goes on to close it
+            if self.server is not asyncio.current_task():
+                self.server.cancel()
+            self.server = None
         if not self.joined:
             return
         self.joined = False
+        lint_push.leave(self)
         try:
             await self.channel_layer.group_send(
                 self.group, {"type": "presence.leave", "tab": self.channel_name}
@@ -328,10 +396,13 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
     async def receive(
         self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
     ) -> None:
-        self.answering: str | None = None  # the type of the message being answered, for errors
+        ANSWERING.set(None)
+        await self._answering(self._receive(text_data, spend=True))
+
+    async def _answering(self, handling: Coroutine[Any, Any, None]) -> None:
+        """Run a message's handler: what it cannot take is answered with an error frame."""
         try:
-            self._spend_allowance()
-            await self._receive(text_data)
+            await handling
         except FrameProblem as problem:
             await self._send_error(problem.detail, problem.errors)
         except Exception:
@@ -339,6 +410,17 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
             await self._send_error(
                 "The server could not handle that message; try again later.", {"frame": ["Server error."]}
             )
+
+    async def _serve(self) -> None:
+        """The tab's operations, undos and syncs, one after another in the order it sent them.
+
+        They wait on the database, and a consumer handles one message at a time: awaited in
+        ``receive`` they would hold back the broadcasts to this tab (everyone's edits) for as long
+        as its own edit is queued for the database. Here they do not."""
+        while self.joined:
+            message_type, content = await self.requests.get()
+            ANSWERING.set(message_type)
+            await self._answering(self._handle(message_type, content))
 
     def _spend_allowance(self) -> None:
         """A token bucket: ``BURST_MESSAGES`` at once, ``MESSAGES_PER_SECOND`` after that."""
@@ -351,7 +433,9 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
             raise FrameProblem("frame", "Too many messages; wait a moment and send again.")
         self.allowance -= 1
 
-    async def _receive(self, text_data: str | None) -> None:
+    async def _receive(self, text_data: str | None, *, spend: bool) -> None:
+        if spend:
+            self._spend_allowance()
         if text_data is None:
             raise FrameProblem("frame", "Binary frames are not accepted; send JSON text.")
         if len(text_data) > MAX_FRAME_BYTES or len(text_data.encode("utf-8", "replace")) > MAX_FRAME_BYTES:
@@ -367,20 +451,22 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
             raise FrameProblem(
                 "type", f"Expected one of: {', '.join(MESSAGE_TYPES)}.", "Unknown message type."
             )
-        self.answering = message_type
+        ANSWERING.set(message_type)
+        if message_type == "presence":
+            await self._on_presence(content)
+        elif message_type == "ping":
+            await self.send_json({"type": "pong"})
+        else:
+            self.requests.put_nowait((message_type, content))  # bounded by the allowance
+
+    async def _handle(self, message_type: str, content: dict[str, Any]) -> None:
         # handlers are _on_<type>: AsyncConsumer keeps a flag of its own called _sync
         if message_type == "op":
             await self._on_op(content)
         elif message_type == "sync":
             await self._on_sync(content)
-        elif message_type == "lint":
-            await self._on_lint()
-        elif message_type == "presence":
-            await self._on_presence(content)
-        elif message_type in ("undo", "redo"):
-            await self._on_undo(content, redo=message_type == "redo")
         else:
-            await self.send_json({"type": "pong"})
+            await self._on_undo(content, redo=message_type == "redo")
 
     async def _on_op(self, content: dict[str, Any]) -> None:
         client_id = _client_id(content)
@@ -418,20 +504,13 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         if not await self._role_still_held():
             return
         try:
-            frame = await sync_frame_async(self.blueprint_id, since, can_edit=self._can_edit())
+            frame = await sync_frame_async(
+                self.blueprint_id, since, can_edit=self._can_edit(), lint_shown=self.lint_digest
+            )
         except BlueprintError as exc:
             await self._send_error(exc.message, exc.problems)
             return
-        if frame["type"] == "reset":
-            self.lint_digest = str(frame["lint_digest"])
-        elif frame["frames"]:
-            self.lint_digest = str(frame["frames"][-1]["lint_digest"])  # the last one brings the lint
-        await self.send_json(frame)
-
-    async def _on_lint(self) -> None:
-        """The lint as it is now, for a page whose lint differs from a frame it applied."""
-        frame = await lint_frame_async(self.blueprint_id, can_edit=self._can_edit())
-        self.lint_digest = str(frame["lint_digest"])
+        self.lint_digest = str(frame["lint_digest"])  # brought, or what it showed already
         await self.send_json(frame)
 
     async def _on_presence(self, content: dict[str, Any]) -> None:
@@ -478,8 +557,9 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
     # --- From the group ---------------------------------------------------------------------
 
     async def board_operation(self, message: dict[str, Any]) -> None:
+        lint_push.changed(self.blueprint_id)  # the lint follows, once for a burst of operations
         try:
-            sent = await frame_cache.frame(
+            text = await frame_cache.frame(
                 self.blueprint_id,
                 int(message["operation_id"]),
                 can_edit=self._can_edit(),
@@ -489,16 +569,12 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
             # the client sees the gap in rev with the next operation (or the heartbeat) and syncs
             logger.exception("rendering operation %s failed", message.get("operation_id"))
             return
-        if sent is None:
-            return
-        if sent.lint_digest == self.lint_digest:
-            await self.send(text_data=sent.text_without_lint)  # the lint this socket sent last
-            return
-        try:
-            text, self.lint_digest = await sent.with_lint()
-        except Exception:
-            logger.exception("rendering the lint for operation %s failed", message.get("operation_id"))
-            text = sent.text_without_lint  # the page sees the digest differs and asks for the lint
+        if text is not None:
+            await self.send(text_data=text)
+
+    async def send_lint(self, text: str, digest: str) -> None:
+        """A ``lint`` frame from the process's LintPush."""
+        self.lint_digest = digest
         await self.send(text_data=text)
 
     async def board_version(self, message: dict[str, Any]) -> None:
@@ -590,7 +666,7 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         # ``about``: the type of the message this answers, when it answers one (a failed sync
         # must not leave the client waiting for its answer)
         frame: dict[str, Any] = {"type": "error", "detail": detail, "errors": errors}
-        about = getattr(self, "answering", None)
+        about = ANSWERING.get()
         if about:
             frame["about"] = about
         await self.send_json(frame)

@@ -34,6 +34,8 @@ def django_db_modify_db_settings(
 def _fast_password_hashing(settings: Any) -> None:
     # PBKDF2's deliberate slowness costs a second per test that makes users; tests need no such thing.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # the live lint follows edits at once (what tests of it wait for)
+    settings.LIVE_LINT_SECONDS = 0.01
 
 
 @pytest.fixture

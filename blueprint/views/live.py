@@ -36,12 +36,8 @@ PLACING = ("offer.create", "offer.move", "stage.create", "stage.move")
 Later = frozenset[tuple[str, str]]
 
 
-def operation_frame(
-    blueprint_id: int, operation_id: int, *, can_edit: bool, lint: bool = True
-) -> Frame | None:
-    """The ``op`` frame of one operation, or None when it (or its blueprint) no longer exists;
-    ``lint=False``: without the lint fragments (its ``lint_digest`` still says which lint it was
-    rendered with)."""
+def operation_frame(blueprint_id: int, operation_id: int, *, can_edit: bool) -> Frame | None:
+    """The ``op`` frame of one operation, or None when it (or its blueprint) no longer exists."""
     operation = (
         Operation.objects.select_related("actor").filter(pk=operation_id, blueprint_id=blueprint_id).first()
     )
@@ -51,16 +47,16 @@ def operation_frame(
     if ctx is None:
         return None
     placements = _placements_after(ctx, operation.rev)
-    return _op_frame(ctx, operation, frozenset((kind, key) for _, kind, key in placements), lint=lint)
+    return _op_frame(ctx, operation, frozenset((kind, key) for _, kind, key in placements))
 
 
-def lint_frame(blueprint_id: int, *, can_edit: bool) -> Frame:
-    """The ``lint`` frame: the lint panel and summary of the board as it is now, for a page whose
-    lint is not the one the frames it applied were rendered with (or a frame's lint, added later)."""
+def lint_frame(blueprint_id: int, *, can_edit: bool, unless: str | None = None) -> Frame:
+    """The ``lint`` frame: the lint panel and summary of the board as it is now, at its ``rev``;
+    no fragments when the lint's digest is ``unless`` (what every receiver shows already)."""
     ctx = _board_context(blueprint_id, can_edit=can_edit)
     if ctx is None:
         raise NotFound("No such blueprint.", field="blueprint")
-    return {"type": "lint", "lint_digest": ctx.lint.digest, "fragments": _lint_fragments(ctx)}
+    return {"type": "lint", "rev": ctx.blueprint.rev, **_lint_part(ctx, unless)}
 
 
 def board_reset_frame(blueprint_id: int, *, can_edit: bool) -> Frame:
@@ -71,8 +67,10 @@ def board_reset_frame(blueprint_id: int, *, can_edit: bool) -> Frame:
     return _reset(ctx)
 
 
-def sync_frame(blueprint_id: int, since: int, *, can_edit: bool) -> Frame:
-    """What a client at ``since`` missed: the ``op`` frames after it, in order, or a ``reset``."""
+def sync_frame(blueprint_id: int, since: int, *, can_edit: bool, lint_shown: str | None = None) -> Frame:
+    """What a client at ``since`` missed: the ``op`` frames after it, in order, or a ``reset``; and
+    the lint as it is now, unless its digest is ``lint_shown`` (what the client's socket sent it
+    last)."""
     ctx = _board_context(blueprint_id, can_edit=can_edit)
     if ctx is None:
         raise NotFound("No such blueprint.", field="blueprint")
@@ -85,15 +83,10 @@ def sync_frame(blueprint_id: int, since: int, *, can_edit: bool) -> Frame:
     missed = operations_after(blueprint_id, since, until=rev)
     placements = _placements_after(ctx, since)
     frames = [
-        _op_frame(
-            ctx,
-            op,
-            frozenset((kind, key) for r, kind, key in placements if r > op.rev),
-            lint=index == len(missed) - 1,
-        )
-        for index, op in enumerate(missed)
+        _op_frame(ctx, op, frozenset((kind, key) for r, kind, key in placements if r > op.rev))
+        for op in missed
     ]
-    return {"type": "sync", "rev": rev, "frames": frames}
+    return {"type": "sync", "rev": rev, "frames": frames, **_lint_part(ctx, lint_shown)}
 
 
 def version_frame(blueprint_id: int) -> Frame | None:
@@ -175,23 +168,28 @@ LINT_IDS = ("lint-summary", "lint")
 def _lint_fragments(ctx: BoardContext) -> list[Fragment]:
     """The lint summary and panel for the board as it is now. Any operation may change the lint of
     any stage (a renamed attribute rewrites messages, a moved offer changes who wins), so both go
-    whole; the panel holds the markers of every card (static/js/lint.js). Most edits leave the
-    lint as it was, and the panel is most of a frame's bytes, so a socket sends them only when
-    they differ from what it sent last; every frame says its ``lint_digest``, and a page whose lint
-    differs from a frame it applied asks for the lint (``lint_frame``)."""
+    whole; the panel holds the markers of every card (static/js/lint.js). They are most of what a
+    page is sent, and derived from the board, so no ``op`` frame carries them: a ``lint`` frame
+    follows a burst of operations (blueprint.consumers.LintPush), and ``sync`` and ``reset`` bring
+    them."""
     return [
         {"do": "replace", "id": "lint-summary", "html": ctx.render_string("lint_summary", lint=ctx.lint)},
         {"do": "replace", "id": "lint", "html": ctx.render_string("lint", lint=ctx.lint)},
     ]
 
 
+def _lint_part(ctx: BoardContext, unless: str | None) -> dict[str, Any]:
+    """``lint_digest`` and the lint ``fragments`` (none when the digest is ``unless``)."""
+    digest = ctx.lint.digest
+    return {"lint_digest": digest, "fragments": [] if digest == unless else _lint_fragments(ctx)}
+
+
 def _board_html(ctx: BoardContext) -> str:
     return ctx.render_string("board", columns=ctx.columns, board=ctx.board)
 
 
-def _op_frame(ctx: BoardContext, operation: Operation, later: Later, *, lint: bool = True) -> Frame:
-    """The frame of one operation; ``lint``: with the lint panel and summary (rendered from the board
-    as it is now, so a sync of many frames needs them once, in its last)."""
+def _op_frame(ctx: BoardContext, operation: Operation, later: Later) -> Frame:
+    """The frame of one operation (without the lint: see ``_lint_fragments``)."""
     face = member_face(operation.actor)
     operation.face = face  # type: ignore[attr-defined]  # what the activity_item partial draws (and _by)
     fragments = _fragments(ctx, operation, later)
@@ -203,12 +201,9 @@ def _op_frame(ctx: BoardContext, operation: Operation, later: Later, *, lint: bo
             "html": ctx.render_string("activity_item", op=operation),
         }
     )
-    if lint:
-        fragments += _lint_fragments(ctx)
     return {
         "type": "op",
         "rev": operation.rev,
-        "lint_digest": ctx.lint.digest,
         "id": operation.pk,
         "op": operation.type,
         "client_id": operation.client_id,

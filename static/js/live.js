@@ -47,7 +47,7 @@ let syncing = false; // a `sync` is on its way: op frames wait in `waiting` unti
 let needsReset = false; // a refusal asked for the whole board; asked again after a reconnect
 let syncRetryTimer = 0;
 let syncFailures = 0;
-let lintAsked = false; // a `lint` request is on its way
+let lintRev = 0; // the rev of the lint the page shows (a `lint` frame older than it is dropped)
 let waiting = [];
 let dragging = false;
 let held = []; // frames that arrived during a drag, applied in order on drop
@@ -93,7 +93,6 @@ function lost(code) {
   connected = false;
   syncing = false;
   clearTimeout(syncRetryTimer);
-  lintAsked = false;
   presence(null); // who is here is no longer known: presence.js dims the bar
   clearInterval(pingTimer);
   clearTimeout(pongTimer);
@@ -238,7 +237,7 @@ function opArrived(frame) {
   applyOp(frame);
 }
 
-function applyOp(frame, { checked = true } = {}) {
+function applyOp(frame) {
   for (const fragment of frame.fragments || []) {
     try {
       applyFragment(fragment);
@@ -250,21 +249,16 @@ function applyOp(frame, { checked = true } = {}) {
   rev = frame.rev;
   if (frame.client_id) settle(frame.client_id);
   markRev();
-  if (checked) checkLint(frame.lint_digest);
 }
 
-// A frame brings the lint panel only when it differs from what this socket sent last, and says
-// which lint it was rendered with: a page that shows another (it skipped a frame, or the server's
-// guess was off) asks for the lint as it is now.
-function checkLint(digest) {
-  const panel = document.getElementById("lint");
-  if (!digest || !panel || panel.dataset.digest === digest || lintAsked || !connected) return;
-  lintAsked = true;
-  sendFrame({ type: "lint" });
-}
-
+// The lint panel and summary: they follow a burst of operations in a `lint` frame of their own, and
+// come with every `sync` (unless the page shows them already) and `reset`. A lint may be a little
+// ahead of the board (operations still on their way), never behind it.
 function lintArrived(frame) {
-  lintAsked = false;
+  if (typeof frame.rev === "number") {
+    if (frame.rev < lintRev) return;
+    lintRev = frame.rev;
+  }
   for (const fragment of frame.fragments || []) applyFragment(fragment);
 }
 
@@ -272,10 +266,9 @@ function syncArrived(frame) {
   syncing = false;
   syncFailures = 0;
   clearTimeout(syncRetryTimer);
-  // the last frame brings the lint as it is now: only the lint after it is checked
-  const missed = (frame.frames || []).filter((op) => op.rev > rev);
-  missed.forEach((op, index) => applyOp(op, { checked: index === missed.length - 1 }));
+  for (const op of (frame.frames || []).filter((op) => op.rev > rev)) applyOp(op);
   if (typeof frame.rev === "number" && frame.rev > rev) rev = frame.rev;
+  lintArrived(frame);
   markRev();
   drainWaiting();
 }
@@ -297,7 +290,10 @@ function resetArrived(frame) {
   if (board && fresh) swapIn(fresh, () => board.before(fresh), board);
   // the title and the activity panel, which the skipped operations may have changed too
   for (const fragment of frame.fragments || []) applyFragment(fragment);
-  if (typeof frame.rev === "number") rev = frame.rev;
+  if (typeof frame.rev === "number") {
+    rev = frame.rev;
+    lintRev = Math.max(lintRev, frame.rev);
+  }
   markRev();
   drainWaiting();
 }
@@ -953,6 +949,7 @@ function start() {
   if (!page || !page.dataset.wsUrl || !("WebSocket" in window)) return;
   const board = document.getElementById("board");
   rev = board ? Number(board.dataset.rev) || 0 : 0;
+  lintRev = rev;
   window.addEventListener("online", reconnectNow);
   window.addEventListener("offline", () => socket && socket.close());
   document.addEventListener("visibilitychange", () => {

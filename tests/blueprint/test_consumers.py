@@ -26,7 +26,7 @@ from blueprint.consumers import BoardConsumer, frame_cache
 from blueprint.models import Blueprint, Offer, Operation
 from blueprint.services import operation_apply
 from blueprint.services.blueprints import blueprint_delete, membership_remove, membership_set
-from blueprint.views.live import lint_frame, operation_frame, sync_frame
+from blueprint.views.live import operation_frame, sync_frame
 from tests.blueprint import live_dom
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -81,12 +81,17 @@ async def board_socket(blueprint_id: int, cookie: bytes) -> AsyncIterator[Websoc
 
 
 async def next_frame(socket: WebsocketCommunicator, *skip: str) -> dict[str, Any]:
-    """The next frame, passing over the kinds in ``skip`` (presence and heartbeats, by default)."""
-    skip = skip or ("presence", "beat")
+    """The next frame, passing over the kinds in ``skip`` (presence, heartbeats and the lint that
+    follows operations, by default)."""
+    skip = skip or ("presence", "beat", "lint")
     while True:
         frame = await socket.receive_json_from(timeout=TIMEOUT)
         if frame["type"] not in skip:
             return frame
+
+
+def lint_ids(frame: dict[str, Any]) -> list[str]:
+    return [f["id"] for f in frame["fragments"] if f.get("id") in ("lint-summary", "lint")]
 
 
 async def rev_of(blueprint: Blueprint) -> int:
@@ -429,9 +434,21 @@ def test_sync_from_the_current_rev_sends_nothing(board: Blueprint, users: dict[s
     async def body() -> dict[str, Any]:
         async with board_socket(board.pk, editor) as socket:
             await socket.send_json_to({"type": "sync", "since": board.rev})
-            return await next_frame(socket)
+            first = await next_frame(socket)
+            await socket.send_json_to({"type": "sync", "since": board.rev})
+            return first, await next_frame(socket)
 
-    assert run(body) == {"type": "sync", "rev": board.rev, "frames": []}
+    first, second = run(body)
+    # no operations; the lint, which this socket had not sent yet, and then not again
+    assert (first["type"], first["rev"], first["frames"]) == ("sync", board.rev, [])
+    assert lint_ids(first) == ["lint-summary", "lint"]
+    assert second == {
+        "type": "sync",
+        "rev": board.rev,
+        "frames": [],
+        "lint_digest": first["lint_digest"],
+        "fragments": [],
+    }
 
 
 def rename_welcome(board: Blueprint, actor: Any, times: int) -> None:
@@ -489,13 +506,9 @@ def test_sync_one_short_of_the_limit_still_sends_frames(board: Blueprint, users:
     answer = run(body)
     assert answer["type"] == "sync"
     assert len(answer["frames"]) == 100
-    # the lint is rendered from the board as it is now: the last frame brings it, the others need not
-    lint_ids = [
-        [f.get("id") for f in frame["fragments"] if f.get("id") in ("lint", "lint-summary")]
-        for frame in answer["frames"]
-    ]
-    assert lint_ids[-1] == ["lint-summary", "lint"]
-    assert not any(lint_ids[:-1])
+    # the lint is rendered from the board as it is now: it comes once, with the answer, not in a frame
+    assert lint_ids(answer) == ["lint-summary", "lint"]
+    assert not any(lint_ids(frame) for frame in answer["frames"])
 
 
 # --- Membership -------------------------------------------------------------------------------
@@ -873,17 +886,24 @@ def test_every_operation_broadcasts_what_a_fresh_page_load_renders(
             await apply_async(
                 blueprint_id=blueprint.pk, actor=users["owner"], op_type=op_type, payload=payload
             )
-            return {"editor": await next_frame(editor), "viewer": await next_frame(viewer)}
+            # the op frame and the lint that follows it (new sockets have sent none yet)
+            received = {}
+            for role, socket in (("editor", editor), ("viewer", viewer)):
+                two = [await next_frame(socket, "presence", "beat") for _ in range(2)]
+                received[role] = tuple(sorted(two, key=lambda f: f["type"] != "op"))
+            return received
 
     frames = run(body)
     for role in roles:
-        frame = frames[role]
+        frame, lint = frames[role]
         assert frame["type"] == "op" and frame["op"] == operation[0]
-        assert [f["do"] for f in frame["fragments"]] == [*kinds, "prepend", "replace", "replace"]
-        assert [f.get("id") for f in frame["fragments"][-2:]] == ["lint-summary", "lint"]
+        assert [f["do"] for f in frame["fragments"]] == [*kinds, "prepend"]
+        assert lint["type"] == "lint" and lint["rev"] == frame["rev"]
+        assert [f.get("id") for f in lint["fragments"]] == ["lint-summary", "lint"]
         shown = before[role]
         unchanged = live_dom.board_parts(shown)
         live_dom.apply_frame(shown, frame)
+        live_dom.apply_fragments(shown, lint["fragments"])
         expected = live_dom.board_parts(page_load(role))
         assert all(expected.values()), "the page has a board, a title, an activity item and the lint"
         live = live_dom.board_parts(shown)
@@ -978,6 +998,7 @@ def test_replaying_a_sync_answer_brings_an_old_page_up_to_date(
     assert answer["type"] == "sync" and len(answer["frames"]) == len(operations)
     for frame in answer["frames"]:
         live_dom.apply_frame(shown, frame)
+    live_dom.apply_fragments(shown, answer["fragments"])  # the lint as it is now
     live = live_dom.board_parts(shown)
     expected = live_dom.board_parts(live_dom.page(client.get(reverse("board", args=[blueprint.pk])).content))
     assert live == expected, live_dom.difference(live, expected)
@@ -990,47 +1011,63 @@ def test_many_tabs_in_one_process_cost_one_render_per_operation_and_role(
     board: Blueprint, users: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from blueprint import consumers
+    from blueprint.views import live
 
     renders: list[tuple[int, bool]] = []
     lint_renders: list[bool] = []
+    lint_fragments = live._lint_fragments
 
-    def counted(blueprint_id: int, operation_id: int, *, can_edit: bool, **options: Any) -> Any:
+    def counted(blueprint_id: int, operation_id: int, *, can_edit: bool) -> Any:
         renders.append((operation_id, can_edit))
-        return operation_frame(blueprint_id, operation_id, can_edit=can_edit, **options)
+        return operation_frame(blueprint_id, operation_id, can_edit=can_edit)
 
-    def counted_lint(blueprint_id: int, *, can_edit: bool) -> Any:
-        lint_renders.append(can_edit)
-        return lint_frame(blueprint_id, can_edit=can_edit)
+    def counted_lint(ctx: Any) -> Any:
+        lint_renders.append(ctx.blueprint.role == "editor")
+        return lint_fragments(ctx)
 
     monkeypatch.setattr(consumers, "operation_frame", counted)
-    monkeypatch.setattr(consumers, "lint_frame_async", sync_to_async(counted_lint))
+    monkeypatch.setattr(live, "_lint_fragments", counted_lint)
     cookies = [session_cookie(users[role]) for role in ("editor", "viewer")] * 4
 
-    async def body() -> list[dict[str, Any]]:
+    async def body() -> list[list[tuple[dict[str, Any], dict[str, Any] | None]]]:
         sockets = []
         for cookie in cookies:
             socket = communicator(board.pk, cookie)
             assert (await socket.connect(timeout=TIMEOUT))[0]
             sockets.append(socket)
         try:
-            await apply_async(
-                blueprint_id=board.pk,
-                actor=users["owner"],
-                op_type="offer.delete",
-                payload={"key": "welcome"},
-            )
-            return [await next_frame(socket, "welcome", "presence") for socket in sockets]
+            received = []
+            for op_type, payload in (
+                ("offer.delete", {"key": "welcome"}),
+                ("offer.update", {"key": "app_tour", "description": "The lint stays as it was"}),
+            ):
+                await apply_async(
+                    blueprint_id=board.pk, actor=users["owner"], op_type=op_type, payload=payload
+                )
+                frames = [await next_frame(socket, "welcome", "presence", "beat") for socket in sockets]
+                received.append(
+                    [(frame, await lint_after(socket)) for frame, socket in zip(frames, sockets, strict=True)]
+                )
+            return received
         finally:
             for socket in sockets:
                 await socket.disconnect()
 
-    frames = run(body)
-    assert {f["type"] for f in frames} == {"op"}
-    assert len({f["id"] for f in frames}) == 1
-    assert sorted(renders, key=lambda r: r[1]) == [(frames[0]["id"], False), (frames[0]["id"], True)]
-    # every tab is new, so each gets the lint with the frame: rendered once per role
+    deleted, updated = run(body)
+    for received in (deleted, updated):
+        assert {frame["type"] for frame, _ in received} == {"op"}
+        assert len({frame["id"] for frame, _ in received}) == 1
+    assert sorted(renders, key=lambda r: (r[1], r[0])) == [
+        (deleted[0][0]["id"], False),
+        (updated[0][0]["id"], False),
+        (deleted[0][0]["id"], True),
+        (updated[0][0]["id"], True),
+    ]
+    # every tab is new, so each is sent the lint after the first operation: rendered once per role;
+    # the second leaves the lint as it was, so nobody renders or receives it again
     assert sorted(lint_renders) == [False, True]
-    assert all(any(f.get("id") == "lint" for f in frame["fragments"]) for frame in frames)
+    assert all(lint is not None and lint_ids(lint) == ["lint-summary", "lint"] for _, lint in deleted)
+    assert all(lint is None for _, lint in updated)
 
 
 def test_a_sync_loads_the_board_once_however_many_operations_it_sends(
@@ -1119,10 +1156,10 @@ def test_a_resent_undo_applies_once(board: Blueprint, users: dict[str, Any]) -> 
             await next_frame(socket)
             undo = {"type": "undo", "client_id": "undo-once"}
             await socket.send_json_to(undo)
-            first = await next_frame(socket, "presence", "op")
+            first = await next_frame(socket, "presence", "op", "lint")
             after_first = await rev_of(board)
             await socket.send_json_to(undo)
-            second = await next_frame(socket, "presence", "op")
+            second = await next_frame(socket, "presence", "op", "lint")
             return first, second, after_first, await rev_of(board)
 
     first, second, after_first, after_second = run(body)
@@ -1131,14 +1168,20 @@ def test_a_resent_undo_applies_once(board: Blueprint, users: dict[str, Any]) -> 
     assert Offer.objects.filter(key="welcome").count() == 1
 
 
-# --- The lint travels only when it changed -------------------------------------------------------
+# --- The lint follows operations, only when it changed -------------------------------------------
 
 
-def lint_ids(frame: dict[str, Any]) -> list[str]:
-    return [f["id"] for f in frame["fragments"] if f.get("id") in ("lint-summary", "lint")]
+async def lint_after(socket: WebsocketCommunicator) -> dict[str, Any] | None:
+    """The lint frame that follows an operation, or None when none comes (well past the push's
+    delay, settings.LIVE_LINT_SECONDS)."""
+    if await socket.receive_nothing(timeout=0.3):
+        return None
+    return await next_frame(socket, "presence", "beat")
 
 
-def test_a_socket_sends_the_lint_again_only_when_it_changed(board: Blueprint, users: dict[str, Any]) -> None:
+def test_a_socket_is_sent_the_lint_again_only_when_it_changed(
+    board: Blueprint, users: dict[str, Any]
+) -> None:
     editor = session_cookie(users["editor"])
     never = [
         [
@@ -1147,67 +1190,79 @@ def test_a_socket_sends_the_lint_again_only_when_it_changed(board: Blueprint, us
         ]
     ]
 
-    async def body() -> list[dict[str, Any]]:
+    async def body() -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
         async with board_socket(board.pk, editor) as socket:
-            frames = []
+            received = []
             for payload in (
-                {"key": "welcome", "description": "first"},  # the socket's first frame: with the lint
-                {"key": "welcome", "description": "second"},  # the lint is as it was: without
-                {"key": "welcome", "groups": never},  # a contradiction: with the new lint
-                {"key": "welcome", "description": "third"},  # as it was: without
+                {"key": "welcome", "description": "first"},  # the socket's first lint
+                {"key": "welcome", "description": "second"},  # the lint is as it was: none
+                {"key": "welcome", "groups": never},  # a contradiction: the new lint
+                {"key": "welcome", "description": "third"},  # as it was: none
             ):
                 await apply_async(
                     blueprint_id=board.pk, actor=users["owner"], op_type="offer.update", payload=payload
                 )
-                frames.append(await next_frame(socket))
-            return frames
+                frame = await next_frame(socket)
+                received.append((frame, await lint_after(socket)))
+            return received
 
-    frames = run(body)
-    assert [bool(lint_ids(f)) for f in frames] == [True, False, True, False]
-    assert frames[0]["lint_digest"] == frames[1]["lint_digest"] != frames[2]["lint_digest"]
-    assert frames[2]["lint_digest"] == frames[3]["lint_digest"]
+    received = run(body)
+    assert all(frame["type"] == "op" and not lint_ids(frame) for frame, _ in received)
+    assert [lint is not None for _, lint in received] == [True, False, True, False]
+    first, contradiction = received[0][1], received[2][1]
+    assert first is not None and contradiction is not None
+    assert lint_ids(first) == lint_ids(contradiction) == ["lint-summary", "lint"]
+    assert first["lint_digest"] != contradiction["lint_digest"]
+    assert contradiction["rev"] == received[2][0]["rev"]
     # the digest a frame says is the one its lint panel carries
-    panel = next(f for f in frames[2]["fragments"] if f.get("id") == "lint")
-    assert f'data-digest="{frames[2]["lint_digest"]}"' in panel["html"]
+    panel = next(f for f in contradiction["fragments"] if f.get("id") == "lint")
+    assert f'data-digest="{contradiction["lint_digest"]}"' in panel["html"]
 
 
-def test_a_page_that_asks_for_the_lint_gets_what_a_page_load_shows(
-    board: Blueprint, users: dict[str, Any]
+def test_the_lint_that_follows_a_burst_of_operations_is_what_a_page_load_shows(
+    board: Blueprint, users: dict[str, Any], settings: Any
 ) -> None:
-    editor = session_cookie(users["editor"])
+    settings.LIVE_LINT_SECONDS = 0.2  # the burst comes within it: one lint for all of them
     client = Client()
-    client.force_login(users["editor"])
+    client.force_login(users["viewer"])
     shown = live_dom.page(client.get(reverse("board", args=[board.pk])).content)
-    # an edit the page has not seen changes the lint (a contradiction)
-    operation_apply(
-        blueprint_id=board.pk,
-        actor=users["owner"],
-        op_type="offer.update",
-        payload={
-            "key": "welcome",
-            "groups": [
-                [
-                    {"attribute": "visits_30d", "operator": "at_least", "value": 9},
-                    {"attribute": "visits_30d", "operator": "at_most", "value": 2},
-                ]
-            ],
-        },
-    )
+    viewer = session_cookie(users["viewer"])
+    burst = [
+        (
+            "offer.update",
+            {"key": "welcome", "groups": [[{"attribute": "visits_30d", "operator": "at_least", "value": 9}]]},
+        ),
+        (
+            "offer.create",
+            {
+                "stage": "awareness",
+                "key": "twin",
+                "name": "Twin",
+                "groups": [[{"attribute": "visits_30d", "operator": "at_least", "value": 9}]],
+            },
+        ),
+        ("offer.move", {"key": "twin", "stage": "awareness", "before": "welcome"}),
+    ]
 
-    async def body() -> dict[str, Any]:
-        async with board_socket(board.pk, editor) as socket:
-            await socket.send_json_to({"type": "lint"})
-            return await next_frame(socket)
+    async def body() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        async with board_socket(board.pk, viewer) as socket:
+            for op_type, payload in burst:
+                await apply_async(
+                    blueprint_id=board.pk, actor=users["owner"], op_type=op_type, payload=payload
+                )
+            ops = [await next_frame(socket) for _ in burst]
+            lints = []
+            while (lint := await lint_after(socket)) is not None:
+                lints.append(lint)
+            return ops, lints
 
-    frame = run(body)
-    assert frame["type"] == "lint" and lint_ids(frame) == ["lint-summary", "lint"]
-    live_dom.apply_fragments(shown, frame["fragments"])
-    fresh = live_dom.page(client.get(reverse("board", args=[board.pk])).content)
-    assert live_dom.normalised(live_dom.by_id(shown, "lint")) == live_dom.normalised(
-        live_dom.by_id(fresh, "lint")
-    )
-    assert live_dom.normalised(live_dom.by_id(shown, "lint-summary")) == live_dom.normalised(
-        live_dom.by_id(fresh, "lint-summary")
-    )
-    assert live_dom.by_id(fresh, "lint").get("data-digest") == frame["lint_digest"]
-    assert "contradiction" in live_dom.normalised(live_dom.by_id(shown, "lint")).lower()
+    ops, lints = run(body)
+    assert [f["type"] for f in ops] == ["op"] * len(burst)
+    assert len(lints) == 1 and lints[0]["rev"] == ops[-1]["rev"]
+    for frame in ops:
+        live_dom.apply_frame(shown, frame)
+    live_dom.apply_fragments(shown, lints[0]["fragments"])
+    live = live_dom.board_parts(shown)
+    expected = live_dom.board_parts(live_dom.page(client.get(reverse("board", args=[board.pk])).content))
+    assert live == expected, live_dom.difference(live, expected)
+    assert "duplicate" in live["lint"].lower()

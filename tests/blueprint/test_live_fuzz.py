@@ -122,7 +122,7 @@ class Tab:
     jumped: bool = False
     # a refusal asked for the whole board and it has not come yet (live.js's needsReset)
     needs_reset: bool = False
-    lint_asked: bool = False  # a `lint` request is on its way (live.js's lintAsked)
+    lint_rev: int = 0  # the rev of the lint the page shows (live.js's lintRev)
     journal: list[str] = field(default_factory=list)  # what the page went through, for a failure
 
     def new_id(self) -> str:
@@ -145,7 +145,7 @@ class Tab:
         ]
 
 
-ANSWERS = ("ack", "refused", "sync", "lint", "reset", "undo", "redo", "error")
+ANSWERS = ("ack", "refused", "sync", "reset", "undo", "redo", "error")
 
 
 class Fuzz:
@@ -196,7 +196,7 @@ class Fuzz:
         tab.doc = live_dom.page(response.content)
         board = live_dom.by_id(tab.doc, "board")
         assert board is not None
-        tab.rev = int(board.get("data-rev"))
+        tab.rev = tab.lint_rev = int(board.get("data-rev"))
         tab.syncing, tab.waiting, tab.jumped, tab.needs_reset = False, [], False, False
         self.log(tab, f"page load at rev {tab.rev}")
 
@@ -237,13 +237,12 @@ class Fuzz:
         dropped = len(tab.inbox) + comm.output_queue.qsize()
         tab.inbox = [frame for frame in tab.inbox if frame["type"] == "_fetched"]
         tab.comm, tab.connected, tab.syncing, tab.outstanding, tab.lose_next = None, False, False, 0, 0
-        tab.lint_asked = False
         self.log(tab, f"disconnected: {lost} sent frames and {dropped} received frames lost")
 
     async def send(self, tab: Tab, message: dict[str, Any]) -> None:
         assert tab.comm is not None and tab.connected
         await tab.comm.send_json_to(message)
-        if message["type"] in ("op", "sync", "lint", "undo", "redo"):
+        if message["type"] in ("op", "sync", "undo", "redo"):
             tab.outstanding += 1
 
     async def pull(self, tab: Tab) -> None:
@@ -293,8 +292,7 @@ class Fuzz:
         elif kind == "_fetched":
             await self.board_fetched(tab, frame)
         elif kind == "lint":
-            tab.lint_asked = False
-            live_dom.apply_fragments(tab.doc, frame["fragments"])
+            self.lint_arrived(tab, frame)
         elif kind == "ack":
             self.answer(frame["client_id"], ("ack", frame["rev"], frame["id"]))
             self.settle_op(tab, frame["client_id"])
@@ -333,7 +331,7 @@ class Fuzz:
             return
         await self.apply_op(tab, frame)
 
-    async def apply_op(self, tab: Tab, frame: dict[str, Any], *, checked: bool = True) -> None:
+    async def apply_op(self, tab: Tab, frame: dict[str, Any]) -> None:
         tab.journal.append(
             f"{self.step:4} rev {frame['rev']} {frame['op']}: "
             + "; ".join(
@@ -349,24 +347,22 @@ class Fuzz:
                 self.answer(frame["client_id"], ("frame", frame["rev"], frame["id"]))
             self.settle_op(tab, frame["client_id"])
         tab.mark_rev()
-        if checked:
-            await self.check_lint(tab, frame["lint_digest"])
 
-    async def check_lint(self, tab: Tab, digest: str) -> None:
-        """live.js's checkLint: a page whose lint is not the one a frame was rendered with asks."""
-        panel = live_dom.by_id(tab.doc, "lint")
-        if panel is None or panel.get("data-digest") == digest or tab.lint_asked or not tab.connected:
+    def lint_arrived(self, tab: Tab, frame: dict[str, Any]) -> None:
+        """live.js's lintArrived: a lint older than the one shown is dropped."""
+        if frame["rev"] < tab.lint_rev:
+            self.log(tab, f"lint of rev {frame['rev']} dropped: shows {tab.lint_rev}'s")
             return
-        tab.lint_asked = True
-        self.log(tab, f"lint {panel.get('data-digest')} is not the frame's {digest}: asks")
-        await self.send(tab, {"type": "lint"})
+        tab.lint_rev = frame["rev"]
+        live_dom.apply_fragments(tab.doc, frame["fragments"])
 
     async def sync_arrived(self, tab: Tab, frame: dict[str, Any]) -> None:
         tab.syncing = False
         missed = [op for op in frame["frames"] if op["rev"] > tab.rev]
-        for index, op in enumerate(missed):
-            await self.apply_op(tab, op, checked=index == len(missed) - 1)
+        for op in missed:
+            await self.apply_op(tab, op)
         tab.rev = max(tab.rev, frame["rev"])
+        self.lint_arrived(tab, frame)
         tab.mark_rev()
         await self.drain_waiting(tab)
 
@@ -375,6 +371,7 @@ class Fuzz:
         # the board, then the title and the activity panel, as live.js does
         live_dom.apply_fragments(tab.doc, [{"do": "board", "html": frame["html"]}, *frame["fragments"]])
         tab.rev = frame["rev"]
+        tab.lint_rev = max(tab.lint_rev, tab.rev)
         tab.mark_rev()
         self.log(tab, f"reset to rev {tab.rev}")
         await self.drain_waiting(tab)
