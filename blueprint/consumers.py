@@ -257,10 +257,34 @@ def _access(user: Any, session_key: str | None, blueprint_id: int) -> tuple[bool
     return True, role_of(user, blueprint_id)
 
 
+@dataclass
+class Attempt:
+    """An operation tried for a tab: its access as re-read, and the record or the refusal."""
+
+    signed_in: bool
+    role: str | None
+    record: Any = None
+    refusal: BlueprintError | None = None
+
+
+def _apply_as_member(user: Any, session_key: str | None, blueprint_id: int, **operation: Any) -> Attempt:
+    """The tab's access re-read and, while it holds, the operation applied: one trip to the
+    database thread, where the edits of every tab queue."""
+    signed_in, role = _access(user, session_key, blueprint_id)
+    if not signed_in or role is None:
+        return Attempt(signed_in, role)
+    try:
+        return Attempt(
+            signed_in, role, record=operation_apply(blueprint_id=blueprint_id, actor=user, **operation)
+        )
+    except BlueprintError as exc:
+        return Attempt(signed_in, role, refusal=exc)
+
+
 access_async = database_sync_to_async(_access)
+apply_as_member_async = database_sync_to_async(_apply_as_member)
 rev_async = database_sync_to_async(_rev)
 role_and_rev_async = database_sync_to_async(_role_and_rev)
-operation_apply_async = database_sync_to_async(operation_apply)
 sync_frame_async = rendering(sync_frame)
 board_reset_frame_async = rendering(board_reset_frame)
 undo_step_async = database_sync_to_async(undo_step)
@@ -476,24 +500,27 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         payload = content.get("payload")
         if not isinstance(payload, dict):
             raise FrameProblem("payload", "The payload must be an object.")
-        if not await self._role_still_held():
-            return
+        session = self.scope.get("session")
         try:
-            record = await operation_apply_async(
-                blueprint_id=self.blueprint_id,
-                actor=self.scope["user"],
+            attempt = await apply_as_member_async(
+                self.scope["user"],
+                getattr(session, "session_key", None),
+                self.blueprint_id,
                 op_type=op_type,
                 payload=payload,
                 client_id=client_id,
             )
-        except BlueprintError as exc:
-            await self._send_refused(client_id, exc)
-            return
         except Exception:
             # nothing was committed (the service commits last); the client id makes a retry safe
             logger.exception("%s on blueprint %s failed", op_type, self.blueprint_id)
             await self._send_refused(client_id, SERVER_FAILED)
             return
+        if not await self._access_held(attempt.signed_in, attempt.role):
+            return
+        if attempt.refusal is not None:
+            await self._send_refused(client_id, attempt.refusal)
+            return
+        record = attempt.record
         await self.send_json({"type": "ack", "client_id": client_id, "rev": record.rev, "id": record.pk})
 
     async def _on_sync(self, content: dict[str, Any]) -> None:
@@ -629,6 +656,10 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         signed_in, role = await access_async(
             self.scope["user"], getattr(session, "session_key", None), self.blueprint_id
         )
+        return await self._access_held(signed_in, role)
+
+    async def _access_held(self, signed_in: bool, role: str | None) -> bool:
+        """Act on a tab's access as re-read (see ``_role_still_held``)."""
         if not signed_in or role is None:
             message = (
                 "You are no longer a member of this blueprint."

@@ -379,7 +379,7 @@ def test_an_unexpected_failure_is_logged_and_answered_without_closing_the_socket
     def broken(**kwargs: Any) -> Any:
         raise RuntimeError("the disk is on fire")
 
-    monkeypatch.setattr(consumers, "operation_apply_async", sync_to_async(broken))
+    monkeypatch.setattr(consumers, "operation_apply", broken)
     editor = session_cookie(users["editor"])
 
     async def body() -> dict[str, Any]:
