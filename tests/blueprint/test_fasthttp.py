@@ -35,7 +35,10 @@ Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 
 class InlineFastPath(DecideFastPath):
     """Runs the worker's part on the test's thread, inside its database transaction (the worker
-    thread would not see the test's uncommitted rows); everything else is the real hot path."""
+    thread would not see the test's uncommitted rows), and freezes nothing in the test process;
+    everything else is the real hot path."""
+
+    freeze_after = ()
 
     async def run(self, fn: Any, *args: Any) -> Any:
         return await sync_to_async(fn, thread_sensitive=True)(*args)
@@ -214,3 +217,21 @@ def test_other_requests_go_to_djangos_handler(apps, board: Blueprint, users: dic
     ]:
         sent = [*auth, (b"content-type", b"application/json")]
         assert call(fast, method, path, sent, b"{}") == call(plain, method, path, sent, b"{}")
+
+
+def test_after_its_warm_up_the_hot_path_freezes_the_long_lived_objects(apps, board: Blueprint, users):
+    import gc
+
+    plain, _ = apps
+    fast = InlineFastPath(plain)
+    fast.freeze_after = (2,)
+    key = Token.objects.create(user=users["viewer"]).key
+    sent = [(b"authorization", f"Token {key}".encode()), (b"content-type", b"application/json")]
+    before = gc.get_freeze_count()
+    try:
+        call(fast, "POST", f"/api/v1/blueprints/{board.pk}/decide/", sent, b"{}")
+        assert gc.get_freeze_count() == before
+        call(fast, "POST", f"/api/v1/blueprints/{board.pk}/decide/", sent, b"{}")
+        assert gc.get_freeze_count() > before
+    finally:
+        gc.unfreeze()
