@@ -23,10 +23,11 @@ would decide them.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +40,10 @@ from decisioning.engine import (
     TRUE_WORDS,
     CompiledVersion,
     _expected,
+    _ordered_fails,
+    condition_holds,
 )
-from decisioning.model import BlueprintSpec
+from decisioning.model import BlueprintSpec, StageSpec
 
 DIALECT = "PostgreSQL-compatible ANSI SQL (runs as is on DuckDB and PostgreSQL)"
 FORMATS = ("csv", "parquet")
@@ -235,7 +238,77 @@ def _column_type(attr: AttributeSpec) -> str:
     }.get(attr.type, "TEXT")
 
 
-# --- Checking cells in SQL, exactly as decisioning.engine.check_value does -------------------------------
+# --- The DuckDB batch: what DuckDB is slow at ----------------------------------------------------------
+#
+# The batch query below is DuckDB's alone (the portable query above is what a warehouse runs). Four
+# things DuckDB is slow at are kept out of the rows' path: a CASE around other work (its branches run
+# several times slower than the same expression alone); a list written in the query (made into a vector
+# again for every 2,048 rows: the lists live in a one-row table, #k, joined in); an IN list, or a
+# list_contains on a written list, of six values or more (planned as a join, which loses the rows'
+# order); and the CSV writer's ~40 ns a field (the query writes each CSV line itself).
+
+WORD = 64
+CHUNK = 8  # offers per lookup: lists of 2^8 answers
+MAX_CELLS = 4096  # cells of a number's grid
+SET_LOOKUP_ELEMENTS = 10  # up to this many named elements, a set's pieces are every subset of them
+EPOCH = dt.date(1970, 1, 1).toordinal()
+CONSTANTS = ident("#k")
+LIST_SEPARATOR = "\x1f"  # the unit separator: no key has one
+CAST_INT = "CAST({} AS INTEGER)"
+
+
+def _ubigint(value: int) -> str:
+    return f"CAST({value} AS UBIGINT)"
+
+
+def _list(values: Sequence[Any], kind: str) -> str:
+    """A list literal of type ``kind[]`` (None is NULL, an infinite DOUBLE infinity). Long literal
+    lists cost DuckDB's parser a millisecond per thousand elements, so a list of numbers, or of
+    texts without the separator, is one text split apart."""
+    if not values:
+        return f"CAST([] AS {kind}[])"
+    if kind in ("UBIGINT", "INTEGER", "DOUBLE"):
+        cells = [
+            ("inf" if not math.isfinite(v) else repr(float(v))) if kind == "DOUBLE" else str(v)
+            for v in values
+        ]
+        return f"CAST(string_split({text(','.join(cells))}, ',') AS {kind}[])"
+    nulls = None in values  # written as empty texts, so none may be one
+    if len(values) > 8 and not any(
+        v is not None and (LIST_SEPARATOR in v or (nulls and v == "")) for v in values
+    ):
+        joined = LIST_SEPARATOR.join("" if v is None else v for v in values)
+        split = f"string_split({text(joined)}, {text(LIST_SEPARATOR)})"
+        if nulls:
+            split = f"list_transform({split}, lambda e: NULLIF(e, ''))"
+        return f"CAST({split} AS {kind}[])"
+    return f"CAST([{', '.join('NULL' if v is None else text(v) for v in values)}] AS {kind}[])"
+
+
+class _Constants:
+    """The lists the query looks values up in: the columns of the one-row table ``#k``, which each
+    projection that reads one joins; and the statements that make it (and the types it uses)."""
+
+    def __init__(self) -> None:
+        self.columns: list[str] = []
+        self.setup: list[str] = []
+
+    def add(self, literal: str) -> str:
+        self.columns.append(literal)
+        return f'k."k:{len(self.columns) - 1}"'
+
+    def statements(self) -> list[str]:
+        named = [f"{expression} AS {ident(f'k:{n}')}" for n, expression in enumerate(self.columns)]
+        select = ", ".join(named) if named else "NULL AS " + ident("k:none")
+        return [*self.setup, f"CREATE TEMP TABLE {CONSTANTS} AS SELECT {select}"]
+
+
+# --- The DuckDB batch, 1: every cell checked, exactly as decisioning.engine.check_value does -------------
+#
+# Each cell is trimmed once, then parsed once, then checked; every step is its own projection, so no
+# expression is computed twice for a row (a nested expression that names a sub-expression twice is
+# evaluated twice by DuckDB). The common, well-formed cell takes the cheap test; anything else takes
+# the exact, slower one, whose answer (and message) is the engine's.
 
 
 def _re(pattern: str) -> str:
@@ -251,99 +324,634 @@ def _short_sql(x: str) -> str:
     return f"CASE WHEN length({x}) <= 40 THEN {x} ELSE left({x}, 37) || '…' END"
 
 
-def _check_text_column(key: str, attr: AttributeSpec, raw: str) -> tuple[str, str]:
-    """(checked value, error message or NULL) for a text cell, as SQL expressions."""
-    x = f"trim({raw}, ' ')"
-    blank = f"({raw} IS NULL OR {x} = '')"
-    expected = _expected(attr, True)
-    got = f"'Expected {_escape(expected)}; got ''' || {_short_sql(x)} || '''.'"
-    if attr.type == "number":
-        ok = f"regexp_full_match({x}, {NUMBER_RE})"
-        value = f"CASE WHEN {ok} THEN TRY_CAST({x} AS DOUBLE) END"
-        range_error = f"'Expected {_escape(expected)}; ''' || {_short_sql(x)} || ''' is out of range.'"
-        error = f"CASE WHEN {blank} THEN NULL WHEN NOT {ok} THEN {got} WHEN NOT isfinite({value}) THEN {range_error} END"
-        return f"CASE WHEN NOT {blank} AND {ok} AND isfinite({value}) THEN {value} END", error
-    if attr.type == "boolean":
-        low = f"lower({x})"
-        words = ", ".join(text(w) for w in (*TRUE_WORDS, *FALSE_WORDS))
-        trues = ", ".join(text(w) for w in TRUE_WORDS)
-        error = f"CASE WHEN {blank} THEN NULL WHEN {low} NOT IN ({words}) THEN {got} END"
-        return f"CASE WHEN {blank} THEN NULL WHEN {low} IN ({words}) THEN {low} IN ({trues}) END", error
-    if attr.type == "date":
-        return _check_date(expected, x, blank)
-    if attr.type == "set":
-        elements = (
-            f"list_filter(list_transform(string_split({x}, '|'), lambda e: trim(e, ' ')), lambda e: e <> '')"
-        )
-        return _check_set(attr, expected, elements, blank)
-    if attr.choices:  # a choice, or a text with a list of values: engine.check_value refuses others
-        choices = ", ".join(text(c) for c in attr.choices)
-        bad = f"'''' || {_short_sql(x)} || ''' is not a choice of {_escape(attr.label)}; expected {_escape(expected)}.'"
-        error = f"CASE WHEN {blank} THEN NULL WHEN {x} NOT IN ({choices}) THEN {bad} END"
-        return f"CASE WHEN {blank} THEN NULL WHEN {x} IN ({choices}) THEN {x} END", error
-    return f"CASE WHEN {blank} THEN NULL ELSE {x} END", "NULL"
-
-
-def _check_date(expected: str, x: str, blank: str) -> tuple[str, str]:
-    ok = f"(regexp_full_match({x}, {DATE_RE}) AND substr({x}, 1, 4) <> '0000' AND TRY_CAST(substr({x}, 1, 10) AS DATE) IS NOT NULL)"
-    got = f"'Expected {_escape(expected)}; got ''' || {_short_sql(x)} || '''.'"
-    error = f"CASE WHEN {blank} THEN NULL WHEN NOT {ok} THEN {got} END"
-    return f"CASE WHEN NOT {blank} AND {ok} THEN CAST(substr({x}, 1, 10) AS DATE) END", error
-
-
-def _check_set(attr: AttributeSpec, expected: str, elements: str, blank: str) -> tuple[str, str]:
-    joined = f"array_to_string({elements}, '|')"
-    if not attr.choices:
-        return f"CASE WHEN {blank} THEN NULL ELSE {joined} END", "NULL"
-    choices = ", ".join(text(c) for c in attr.choices)
-    first_bad = f"list_filter({elements}, lambda e: e NOT IN ({choices}))[1]"
-    bad = (
-        f"'''' || {_short_sql(first_bad)} || ''' is not a choice of {_escape(attr.label)}; "
-        f"expected {_escape(expected)}.'"
-    )
-    error = f"CASE WHEN {blank} THEN NULL WHEN {first_bad} IS NOT NULL THEN {bad} END"
-    return f"CASE WHEN {blank} OR {first_bad} IS NOT NULL THEN NULL ELSE {joined} END", error
-
-
 def _escape(message: str) -> str:
     return message.replace("'", "''")
 
 
-def _check_typed_column(key: str, attr: AttributeSpec, raw: str, column_type: str) -> tuple[str, str]:
-    """A Parquet column of its own type: converted when the type fits the attribute, else refused."""
+def _trimmed(raw: str) -> str:
+    """The cell without surrounding spaces, NULL when blank (a missing value). ``trim`` is costly
+    in DuckDB, so only cells that start or end with a space go through it."""
+    return f"CASE WHEN prefix({raw}, ' ') OR suffix({raw}, ' ') THEN NULLIF(trim({raw}, ' '), '') ELSE NULLIF({raw}, '') END"
+
+
+@dataclass
+class _Cell:
+    """One attribute's cell through the checking projections: ``first`` reads the raw column (a text
+    column is trimmed there, into ``t``); ``parsed`` names what is costly to compute, once, over
+    ``t``; then ``value`` is the checked value (used only for rows without errors) and ``error`` the
+    message (None when no cell can be wrong), over ``t`` and the parsed columns."""
+
+    first: str
+    value: str
+    error: str | None
+    parsed: dict[str, str] = field(default_factory=dict)
+
+
+def _text_cell(attr: AttributeSpec, raw: str, t: str, constants: _Constants) -> _Cell:
+    expected = _expected(attr, True)
+    got = f"'Expected {_escape(expected)}; got ''' || {_short_sql(t)} || '''.'"
+    first = _trimmed(raw)
+    key = attr.key
+    if attr.type == "number":
+        n, ok = ident(f"n:{key}"), ident(f"ok:{key}")
+        out_of_range = f"'Expected {_escape(expected)}; ''' || {_short_sql(t)} || ''' is out of range.'"
+        error = (
+            f"CASE WHEN {t} IS NULL THEN NULL WHEN NOT {ok} THEN {got} "
+            f"WHEN NOT isfinite({n}) THEN {out_of_range} END"
+        )
+        parsed = {n: f"TRY_CAST({t} AS DOUBLE)", ok: f"regexp_full_match({t}, {NUMBER_RE})"}
+        return _Cell(first, n, error, parsed)
+    if attr.type == "boolean":
+        words = constants.add(_list([*TRUE_WORDS, *FALSE_WORDS], "VARCHAR"))
+        trues = constants.add(_list(TRUE_WORDS, "VARCHAR"))
+        low = ident(f"n:{key}")
+        return _Cell(
+            first,
+            f"list_contains({trues}, {low})",
+            f"CASE WHEN NOT list_contains({words}, {low}) THEN {got} END",
+            {low: f"lower({t})"},
+        )
+    if attr.type == "date":
+        d, ok = ident(f"n:{key}"), ident(f"ok:{key}")
+        parsed = {
+            d: f"TRY_CAST(substr({t}, 1, 10) AS DATE)",
+            ok: f"regexp_full_match({t}, {DATE_RE}) AND substr({t}, 1, 4) <> '0000'",
+        }
+        error = f"CASE WHEN {t} IS NULL THEN NULL WHEN NOT ({ok} AND {d} IS NOT NULL) THEN {got} END"
+        return _Cell(first, d, error, parsed)
+    if attr.type == "set":
+        elements = (
+            f"list_filter(list_transform(string_split({t}, '|'), lambda e: trim(e, ' ')), lambda e: e <> '')"
+        )
+        # well formed: no spaces around an element, no empty one between two; in a closed set, each a choice
+        if attr.choices:
+            one = "|".join(_re_literal(c) for c in _plain_choices(attr))
+            fast = f"regexp_full_match({t}, {text(f'(?:{one})(?:[|](?:{one}))*')})" if one else "FALSE"
+        else:
+            fast = f"regexp_full_match({t}, '[^| ]+(?:[|][^| ]+)*')"
+        ok = ident(f"ok:{key}")
+        value = f"CASE WHEN {ok} THEN string_split({t}, '|') ELSE {elements} END"
+        if not attr.choices:
+            return _Cell(first, value, None, {ok: fast})
+        error = _set_choice_error(attr, expected, elements, constants)
+        return _Cell(first, value, f"CASE WHEN {t} IS NULL OR {ok} THEN NULL ELSE {error} END", {ok: fast})
+    if attr.choices:  # a choice, or a text with a list of values: engine.check_value refuses others
+        choices = constants.add(_list(attr.choices, "VARCHAR"))
+        bad = f"'''' || {_short_sql(t)} || ''' is not a choice of {_escape(attr.label)}; expected {_escape(expected)}.'"
+        return _Cell(first, t, f"CASE WHEN NOT list_contains({choices}, {t}) THEN {bad} END")
+    return _Cell(first, t, None)
+
+
+def _set_choice_error(attr: AttributeSpec, expected: str, elements: str, constants: _Constants) -> str:
+    """The message for the first element that is not a choice, NULL when there is none."""
+    choices = constants.add(_list(attr.choices, "VARCHAR"))
+    first_bad = f"list_filter({elements}, lambda e: NOT list_contains({choices}, e))[1]"
+    message = (
+        f"'''' || {_short_sql(first_bad)} || ''' is not a choice of {_escape(attr.label)}; "
+        f"expected {_escape(expected)}.'"
+    )
+    return f"CASE WHEN {first_bad} IS NOT NULL THEN {message} END"
+
+
+def _plain_choices(attr: AttributeSpec) -> list[str]:
+    """The choices a well-formed element is as it stands: not empty, no separator, no spaces around."""
+    return [c for c in attr.choices if c and SET_SEPARATOR not in c and c == c.strip(" ")]
+
+
+def _re_literal(value: str) -> str:
+    """A regular expression (RE2) that matches exactly ``value``."""
+    return "".join(ch if ch.isalnum() else f"\\x{{{ord(ch):x}}}" for ch in value)
+
+
+NUMERIC_TYPES = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "FLOAT",
+    "DOUBLE",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+)
+
+
+def _typed_cell(attr: AttributeSpec, raw: str, column_type: str, t: str, constants: _Constants) -> _Cell:
+    """A Parquet column of its own type: taken as it is when the type fits the attribute, else refused."""
     upper = column_type.upper()
     if upper == "VARCHAR":
-        return _check_text_column(key, attr, raw)
-    wrong = f"CASE WHEN {raw} IS NOT NULL THEN 'Expected {_escape(_expected(attr, True))}; the column is {_escape(column_type)}.' END"
-    numeric = upper in (
-        "TINYINT",
-        "SMALLINT",
-        "INTEGER",
-        "BIGINT",
-        "HUGEINT",
-        "FLOAT",
-        "DOUBLE",
-        "UTINYINT",
-        "USMALLINT",
-        "UINTEGER",
-        "UBIGINT",
-    ) or upper.startswith("DECIMAL")
-    if attr.type == "number" and numeric:
-        value = f"CAST({raw} AS DOUBLE)"
-        error = f"CASE WHEN {raw} IS NOT NULL AND NOT isfinite({value}) THEN 'Expected {_escape(_expected(attr, True))}; the number must be finite.' END"
-        return f"CASE WHEN isfinite({value}) THEN {value} END", error
+        return _text_cell(attr, raw, t, constants)
+    expected = _escape(_expected(attr, True))
+    if attr.type == "number" and (upper in NUMERIC_TYPES or upper.startswith("DECIMAL")):
+        value = f"CAST({t} AS DOUBLE)"
+        finite = f"CASE WHEN NOT isfinite({value}) THEN 'Expected {expected}; the number must be finite.' END"
+        return _Cell(raw, value, finite)
     if attr.type == "boolean" and upper == "BOOLEAN":
-        return raw, "NULL"
+        return _Cell(raw, t, None)
     if attr.type == "date" and (upper == "DATE" or upper.startswith("TIMESTAMP")):
-        return f"CAST({raw} AS DATE)", "NULL"
+        return _Cell(raw, f"CAST({t} AS DATE)", None)
     if attr.type == "set" and upper == "VARCHAR[]":
         elements = (
-            f"list_filter(list_transform({raw}, lambda e: trim(e, ' ')), lambda e: e IS NOT NULL AND e <> '')"
+            f"list_filter(list_transform({t}, lambda e: trim(e, ' ')), lambda e: e IS NOT NULL AND e <> '')"
         )
-        value, error = _check_set(attr, _expected(attr, True), elements, f"({raw} IS NULL)")
-        separator = f"CASE WHEN {raw} IS NOT NULL AND len(list_filter({raw}, lambda e: POSITION('|' IN e) > 0)) > 0 THEN 'Set elements may not contain ''|'' here.' END"
-        return value, f"COALESCE({error}, {separator})"
-    return "NULL", wrong
+        if attr.choices:
+            plain = _plain_choices(attr)
+            fits = (
+                f"coalesce(list_contains({constants.add(_list(plain, 'VARCHAR'))}, e), FALSE)"
+                if plain
+                else "FALSE"
+            )
+        else:
+            fits = "coalesce(e <> '' AND NOT contains(e, '|') AND NOT prefix(e, ' ') AND NOT suffix(e, ' '), FALSE)"
+        # every element as it should be (an empty list takes the exact path, which keeps it empty)
+        ok = ident(f"ok:{attr.key}")
+        value = f"CASE WHEN {ok} THEN {t} ELSE {elements} END"
+        separator = (
+            f"CASE WHEN len(list_filter({t}, lambda e: POSITION('|' IN e) > 0)) > 0 "
+            "THEN 'Set elements may not contain ''|'' here.' END"
+        )
+        if attr.choices:
+            separator = f"COALESCE({_set_choice_error(attr, _expected(attr, True), elements, constants)}, {separator})"
+        error = f"CASE WHEN {t} IS NULL OR {ok} THEN NULL ELSE {separator} END"
+        return _Cell(raw, value, error, {ok: f"list_bool_and(list_transform({t}, lambda e: {fits}))"})
+    wrong = f"CASE WHEN {t} IS NOT NULL THEN 'Expected {expected}; the column is {_escape(column_type)}.' END"
+    return _Cell(raw, "NULL", wrong)
+
+
+# --- The DuckDB batch, 2: every row decided with bitmasks, as the compiled engine decides ------------------
+#
+# The portable query evaluates every condition for every row and builds each eligible list from a
+# CASE per offer: for the bench's version (12 stages of 15 offers of 3 conditions) 540 conditions and
+# 180 CASEs a row. Here, as in decisioning.engine (_Codegen), every condition group gets a bit; each
+# attribute's values are cut where some condition starts or stops holding, and each piece maps to the
+# mask of the groups it fails. A row then costs one piece per attribute (a cell of a grid and a
+# comparison or two for numbers and dates, a list position for texts, element tests for sets), one
+# lookup per attribute and 64-bit word of the mask it fails, and per stage two lookups: the chosen
+# offer and the eligible list, by the bits of the stage's offers that hold.
+
+
+@dataclass
+class _StageBits:
+    index: int
+    stage: StageSpec
+    entry: int | None  # the mask of its entry groups; None: everyone enters
+    offers: list[tuple[int, str]]  # (bit, key) in priority order: consecutive bits
+    fallback: str | None
+
+
+@dataclass
+class _Layout:
+    """Which bit stands for which condition group, for the stages decided."""
+
+    stages: list[_StageBits]
+    direct: int  # bits that hold unless some attribute fails them
+    folds: list[tuple[int, int]]  # (the groups of a many-group offer, its offer bit)
+    by_attribute: dict[str, list[tuple[Condition, int]]]
+    size: int
+
+    @property
+    def words(self) -> int:
+        return max(1, -(-self.size // WORD))
+
+    def split(self, mask: int) -> list[int]:
+        return [(mask >> (WORD * k)) & (2**WORD - 1) for k in range(self.words)]
+
+
+def _layout(spec: BlueprintSpec, stage: int) -> _Layout:
+    # Each stage's offers take consecutive bits, in one word when they fit one, so that its answers
+    # read them in a few runs; entry groups and the groups of many-group offers fill the gaps. Words
+    # are filled first come, first served: every word costs a lookup per attribute and row.
+    fill: list[int] = []  # the bits taken at the start of each word
+
+    def place(n: int) -> int:
+        """The first of ``n`` consecutive free bits."""
+        if n <= WORD:
+            for k, used in enumerate(fill):
+                if used + n <= WORD:
+                    fill[k] += n
+                    return k * WORD + used
+        first = len(fill)
+        fill.extend([WORD] * (n // WORD) + ([n % WORD] if n % WORD else []))
+        return first * WORD
+
+    stages: list[_StageBits] = []
+    for index, st in enumerate(spec.stages):
+        if stage >= 0 and index != stage:
+            continue
+        keys = [o.key for o in st.offers if not o.fallback]
+        first = place(len(keys))
+        offers = [(1 << (first + n), key) for n, key in enumerate(keys)]
+        fallback = next((o.key for o in st.offers if o.fallback), None)
+        stages.append(_StageBits(index, st, None, offers, fallback))
+    direct = 0
+    folds: list[tuple[int, int]] = []
+    by_attribute: dict[str, list[tuple[Condition, int]]] = {}
+
+    def take(group: Sequence[Condition]) -> int:
+        nonlocal direct
+        bit = 1 << place(1)
+        direct |= bit
+        for c in group:
+            by_attribute.setdefault(c.attribute, []).append((c, bit))
+        return bit
+
+    for bits in stages:
+        if bits.stage.entry:
+            bits.entry = 0
+            for group in bits.stage.entry:
+                bits.entry |= take(group)
+        specs = [o for o in bits.stage.offers if not o.fallback]
+        for (bit, _), offer in zip(bits.offers, specs, strict=True):
+            if len(offer.groups) <= 1:
+                direct |= bit  # no groups: everyone; one group: the offer's bit is the group's
+                for c in offer.groups[0] if offer.groups else ():
+                    by_attribute.setdefault(c.attribute, []).append((c, bit))
+            else:
+                folds.append((sum(take(group) for group in offer.groups), bit))
+    by_attribute = {k: v for k, v in by_attribute.items() if k in spec.catalog}
+    return _Layout(stages, direct, folds, by_attribute, WORD * len(fill))
+
+
+def _fails(conditions: Sequence[tuple[Condition, int]], value: Any) -> int:
+    return sum({bit for c, bit in conditions if not condition_holds(c, value, 0)})
+
+
+def _grid(x: str, p: str, bounds: Sequence[float], integral: bool, constants: _Constants) -> tuple[str, str]:
+    """Where ``x`` (a DOUBLE, or whole days) lies among the sorted ``bounds``: piece 2i below bound
+    i, 2i + 1 at bound i. Returns the expression of x's cell (a list position, for column ``p``) and
+    the piece's, over ``x`` and ``p``.
+
+    The line is cut into cells of width 2^-k, ``floor(x * 2^k)``; per cell the lists hold twice the
+    number of bounds in the cells before it and the bounds inside it (padded with infinity), which x
+    is compared with. Exact whatever the rounding: the cell is a non-decreasing function of x,
+    computed alike here and in DuckDB (one IEEE multiplication, then floor), so every bound in a cell
+    before x's is below x and every bound in a cell after it is above.
+    """
+    k = 0 if integral else 40
+    while True:
+        scale = 2.0**k
+        low, high = math.floor(bounds[0] * scale), math.floor(bounds[-1] * scale)
+        if high - low + 1 <= MAX_CELLS or k < -1000:
+            break
+        k -= 1
+    by_cell: list[list[float]] = [[] for _ in range(high - low + 1)]
+    for bound in bounds:
+        by_cell[math.floor(bound * scale) - low].append(bound)
+    before = [0]
+    for found in by_cell:
+        before.append(before[-1] + 2 * len(found))
+    # list positions: 1 below every cell, then the cells, then above every cell
+    twice_before = constants.add(_list([0, *before], "INTEGER"))
+    inside = [
+        constants.add(
+            _list([math.inf, *(b[j] if j < len(b) else math.inf for b in by_cell), math.inf], "DOUBLE")
+        )
+        for j in range(max(len(b) for b in by_cell))
+    ]
+    cell = f"CAST(least(greatest(floor({x} * CAST({scale!r} AS DOUBLE)), {low - 1}), {high + 1}) - {low} AS INTEGER) + 2"
+    piece = " + ".join(
+        [f"{twice_before}[{p}]"]
+        + [f"CAST({x} >= {c}[{p}] AS INTEGER) + CAST({x} > {c}[{p}] AS INTEGER)" for c in inside]
+    )
+    return cell, piece
+
+
+@dataclass
+class _Lookup:
+    """An attribute's part in the decision: the columns of the projection that places its value
+    (``cells``, then ``pieces``, both over the checked value ``v:key``), and per word the expression
+    of the groups it fails (None: it has no condition there)."""
+
+    cells: dict[str, str]
+    pieces: dict[str, str]
+    fails: list[str | None]
+
+
+def _lookup(
+    key: str,
+    attr: AttributeSpec,
+    conditions: Sequence[tuple[Condition, int]],
+    layout: _Layout,
+    at: dt.date,
+    constants: _Constants,
+) -> _Lookup:
+    v = ident("v:" + key)
+    name = ident("i:" + key)
+    everything = sum({bit for _, bit in conditions})
+    cells: dict[str, str] = {}
+    if attr.type in ("number", "date"):
+        bounds, table, _ = _ordered_fails(conditions, at.toordinal() if attr.type == "date" else 0)
+        table = [*table, everything]  # then the missing value
+        if bounds:
+            x, p = ident("x:" + key), ident("p:" + key)
+            if attr.type == "date":
+                cells[x] = f"({v} - DATE '1970-01-01')"
+                bounds = [b - EPOCH for b in bounds]
+            else:
+                cells[x] = v
+            integral = attr.type == "date" or all(float(b).is_integer() for b in bounds)
+            cells[p], piece = _grid(x, p, bounds, integral, constants)
+            index = f"COALESCE({piece}, {len(table) - 1})"
+        else:
+            index = f"CASE WHEN {v} IS NULL THEN 1 ELSE 0 END"
+    elif attr.type == "set":
+        named = sorted(
+            {
+                e
+                for c, _ in conditions
+                for e in (c.value if isinstance(c.value, list) else [c.value])
+                if SET_SEPARATOR not in e
+            }
+        )
+        if len(named) > SET_LOOKUP_ELEMENTS:
+            return _set_terms(key, v, conditions, layout, constants)
+        # the piece is the subset of the named elements the set holds (missing: none of them)
+        index = (
+            " + ".join(
+                f"CAST(list_contains({v}, {text(e)}) IS TRUE AS INTEGER) * {1 << j}"
+                for j, e in enumerate(named)
+            )
+            or "0"
+        )
+        table = [
+            _fails(conditions, frozenset(e for j, e in enumerate(named) if code >> j & 1))
+            for code in range(1 << len(named))
+        ]
+    elif attr.type == "boolean":
+        index = f"CASE WHEN {v} THEN 2 WHEN NOT {v} THEN 1 ELSE 0 END"
+        table = [everything, _fails(conditions, False), _fails(conditions, True)]
+    else:
+        values: set[str] = set(attr.choices) if attr.type == "choice" else set()
+        for c, _ in conditions:
+            values.update(c.value if isinstance(c.value, list) else [c.value])
+        ordered = sorted(values)
+        # 0: missing, or a text no condition names
+        index = f"COALESCE(list_position({constants.add(_list(ordered, 'VARCHAR'))}, {v}), 0)"
+        table = [everything, *(_fails(conditions, value) for value in ordered)]
+    words = [layout.split(mask) for mask in table]
+    fails: list[str | None] = []
+    for k, touched in enumerate(layout.split(everything)):
+        fails.append(
+            f"{constants.add(_list([w[k] for w in words], 'UBIGINT'))}[{name} + 1]" if touched else None
+        )
+    return _Lookup(cells, {name: index}, fails)
+
+
+def _set_terms(
+    key: str, v: str, conditions: Sequence[tuple[Condition, int]], layout: _Layout, constants: _Constants
+) -> _Lookup:
+    """A set with many named elements: a test per condition (does the set hold one of its elements?)."""
+    pieces: dict[str, str] = {}
+    terms: list[list[str]] = [[] for _ in range(layout.words)]
+    for j, (c, bit) in enumerate(conditions):
+        elements = [
+            e for e in (c.value if isinstance(c.value, list) else [c.value]) if SET_SEPARATOR not in e
+        ]
+        name = ident(f"h:{key}:{j}")
+        pieces[name] = (
+            f"list_has_any({v}, {constants.add(_list(elements, 'VARCHAR'))}) IS TRUE" if elements else "FALSE"
+        )
+        for k, word in enumerate(layout.split(bit)):
+            if word:
+                terms[k].append(f"CASE WHEN {name} THEN {_ubigint(0)} ELSE {_ubigint(word)} END")
+    return _Lookup({}, pieces, [" | ".join(t) if t else None for t in terms])
+
+
+def _runs(bits: _StageBits, size: int) -> list[tuple[int, int, list[str]]]:
+    """A stage's offers as (word, shift, keys) runs of at most ``size`` offers within one word."""
+    out: list[tuple[int, int, list[str]]] = []
+    for bit, key in bits.offers:
+        word, shift = divmod(bit.bit_length() - 1, WORD)
+        if out and out[-1][0] == word and len(out[-1][2]) < size:
+            out[-1][2].append(key)
+        else:
+            out.append((word, shift, [key]))
+    return out
+
+
+def _joined(keys: Sequence[str], lead: bool) -> list[str]:
+    """Per code (a bit per key), the keys held joined by | (after a | when ``lead`` and any)."""
+    out = []
+    for code in range(1 << len(keys)):
+        held = "|".join(k for j, k in enumerate(keys) if code >> j & 1)
+        out.append("|" + held if lead and held else held)
+    return out
+
+
+def batch_sql(
+    compiled: CompiledVersion,
+    relation: str,
+    columns: Mapping[str, str],
+    *,
+    at: dt.date,
+    stage: int = -1,
+    lines: bool = False,
+) -> tuple[list[str], str]:
+    """Check, then decide, every row of ``relation`` (a row number ``#row``, then the file's columns
+    of the ``columns`` types): ``row``, ``error`` (NULL when the row is good), then per stage its
+    four columns, NULL for a row with an error; the rows come out in order. DuckDB only. With
+    ``lines``, one column instead, named by the CSV header: each row as its CSV line.
+
+    Returns the statements that make the lookup table ``#k`` (and its types), and the query.
+    """
+    spec = compiled.spec
+    layout = _layout(spec, stage)
+    constants = _Constants()
+    row = ident("#row")
+    error = ident(ERROR)
+    good = ident("#good")
+    firsts, parsed, checked, errors, error_columns = [row], [row], [row], [], []
+    for key, attr in spec.catalog.items():
+        t, v, e = (ident(f"{p}:{key}") for p in ("t", "v", "e"))
+        if key not in columns:
+            checked.append(f"NULL AS {v}")
+            continue
+        cell = _typed_cell(attr, "r." + ident(key), columns[key], t, constants)
+        firsts.append(f"{cell.first} AS {t}")
+        parsed += [t, *(f"{expression} AS {name}" for name, expression in cell.parsed.items())]
+        checked.append(f"{cell.value} AS {v}")
+        if cell.error is not None:
+            checked.append(f"{cell.error} AS {e}")
+            errors.append(f"{text(key + ': ')} || {e}")
+            error_columns.append(e)
+    lookups = [
+        _lookup(key, spec.catalog[key], conditions, layout, at, constants)
+        for key, conditions in layout.by_attribute.items()
+    ]
+    # the error text only where there is one; #good: NULL for a row with an error, else 0, OR-ed into
+    # each word, so that every answer of the row is NULL
+    no_error = " AND ".join(f"{e} IS NULL" for e in error_columns) or "TRUE"
+    placed = [row, *error_columns, f"CASE WHEN {no_error} THEN {_ubigint(0)} END AS {good}"]
+    placed += [ident("v:" + key) for key in layout.by_attribute]
+    placed += [f"{expression} AS {name}" for lookup in lookups for name, expression in lookup.cells.items()]
+    error_sql = (
+        f"CASE WHEN {good} IS NULL THEN NULLIF(CONCAT_WS(' / ', {', '.join(errors)}), '') END"
+        if errors
+        else "CAST(NULL AS VARCHAR)"
+    )
+    indexed = [row, f"{error_sql} AS {error}", good]
+    indexed += [f"{expression} AS {name}" for lookup in lookups for name, expression in lookup.pieces.items()]
+    w = [ident(f"w:{k}") for k in range(layout.words)]
+    words = [row, error]
+    for k, direct in enumerate(layout.split(layout.direct)):
+        failed = [fail for lookup in lookups if (fail := lookup.fails[k]) is not None]
+        held = f"{_ubigint(direct)} & ~({' | '.join(failed)})" if failed else _ubigint(direct)
+        words.append(f"({held}) | {good} AS {w[k]}")
+
+    def any_of(mask: int) -> str:
+        return " OR ".join(f"({w[k]} & {_ubigint(m)}) <> 0" for k, m in enumerate(layout.split(mask)) if m)
+
+    folded = [row, error, *w]
+    if layout.folds:  # an offer of many groups holds when one of its groups does
+        folded = [row, error]
+        for k in range(layout.words):
+            adds = [
+                f"CASE WHEN {any_of(groups)} THEN {_ubigint(layout.split(bit)[k])} ELSE {_ubigint(0)} END"
+                for groups, bit in layout.folds
+                if layout.split(bit)[k]
+            ]
+            folded.append(f"{' | '.join([w[k], *adds])} AS {w[k]}")
+    entered = [row, error, *w]
+    coded = [row, error]
+    answers = [f"{row} AS {ident(ROW)}", error]
+    # CSV lines: the row's fields written out here, each stage's from two or three lookups, so that
+    # the CSV writer writes one ready text a row (it spends ~40 ns on each field otherwise)
+    line = [f"CAST({row} AS VARCHAR)", "','", f"COALESCE({_csv_field(error)}, '')"]
+    offer_type = ident("#offer")
+    offer_keys = [key for bits in layout.stages for _, key in bits.offers]
+    offer_keys += [bits.fallback for bits in layout.stages if bits.fallback is not None]
+    if offer_keys and not lines:
+        # the offer columns are an ENUM of the keys: the Parquet writer then writes a small
+        # dictionary's index, not a text, per row (a third of the time), and readers see texts
+        constants.setup.append(
+            f"CREATE TYPE {offer_type} AS ENUM ({', '.join(text(k) for k in dict.fromkeys(offer_keys))})"
+        )
+    for bits in layout.stages:
+        # entered: NULL for a row with an error; the offers of the stage that hold, as codes of runs
+        # of CHUNK offers (0 outside the stage) and, when they all lie in one word, as one number
+        inside = ident(f"in:{bits.index}")
+        one = CAST_INT.format(inside)
+        entered.append(
+            f"({any_of(bits.entry)}) AS {inside}"
+            if bits.entry
+            else f"CASE WHEN {w[0]} IS NOT NULL THEN TRUE END AS {inside}"
+        )
+        coded.append(inside)
+        runs = _runs(bits, CHUNK)
+        held_all = ident(f"h:{bits.index}")
+        single = len({word for word, _, _ in runs}) == 1 and len(bits.offers) < WORD - 1
+        codes = []
+        if single:
+            word, first_shift, _ = runs[0]
+            mask = (1 << len(bits.offers)) - 1
+            coded.append(f"CAST(({w[word]} >> {first_shift}) & {mask} AS BIGINT) AS {held_all}")
+            for _, shift, keys in runs:
+                codes.append(f"(({held_all} >> {shift - first_shift}) & {(1 << len(keys)) - 1}) * {one}")
+        else:
+            for n, (word, shift, keys) in enumerate(runs):
+                code = ident(f"c:{bits.index}:{n}")
+                codes.append(code)
+                held = f"CAST(({w[word]} >> {shift}) & {(1 << len(keys)) - 1} AS INTEGER)"
+                coded.append(f"{held} * {one} AS {code}")
+        names = [ident(c) for c in stage_columns(bits.stage.key)]
+        line.append("','")
+        if not bits.offers:
+            fallback = text(bits.fallback) if bits.fallback is not None else "NULL"
+            answers.append(f"{inside} AS {names[0]}")
+            answers.append(f"CASE WHEN {inside} THEN {fallback} END AS {names[1]}")
+            answers.append(
+                f"CASE WHEN {inside} IS NOT NULL THEN {'TRUE' if bits.fallback else 'FALSE'} AND {inside} END AS {names[2]}"
+            )
+            answers.append(f"CASE WHEN {inside} IS NOT NULL THEN '' END AS {names[3]}")
+            ends = constants.add(
+                _list(
+                    [
+                        'false,,false,""',
+                        f'true,{bits.fallback or ""},{"true" if bits.fallback else "false"},""',
+                    ],
+                    "VARCHAR",
+                )
+            )
+            line.append(f"COALESCE({ends}[{one} + 1], ',,,')")
+            continue
+        # the chosen offer: its place in a list of keys, then the fallback's (when none holds);
+        # 0 (NULL) outside the stage. For offers in one word, the lowest bit that holds: bit_count of
+        # h XOR h - 1 is its place + 1, and 64 when none does. Else, one list of every run's codes end
+        # to end, the index the first run with an offer held.
+        if single:
+            keys = [key for _, key in bits.offers]
+            first_keys: list[str | None] = [*keys, *([None] * (WORD - 1 - len(keys))), bits.fallback]
+            place = f"bit_count(xor({held_all}, {held_all} - 1))"
+            nothing = f"{held_all} = 0"
+        else:
+            sizes = [1 << len(keys) for _, _, keys in runs]
+            first_keys = []
+            for (_, _, keys), size in zip(runs, sizes, strict=True):
+                first_keys += [None] + [keys[(c & -c).bit_length() - 1] for c in range(1, size)]
+            first_keys.append(bits.fallback)
+            place = ""
+            for code, size in reversed(list(zip(codes, sizes, strict=True))):
+                place = (
+                    f"{code} + {CAST_INT.format(f'{code} = 0')} * ({size}{' + ' + place if place else ''})"
+                )
+            place = f"({place}) + 1"
+            nothing = " AND ".join(f"{c} = 0" for c in codes)
+        # the eligible list: per run, the keys held joined by |; a run after one with offers held
+        # reads them after a | (the first half of its list), so that the runs' texts joined are the list
+        parts = []
+        for n, ((_, _, keys), code) in enumerate(zip(runs, codes, strict=True)):
+            last = n == len(runs) - 1
+            alone = _joined(keys, False)
+            if lines and last:  # an empty list is written "" in CSV
+                alone[0] = '""'
+            if n == 0:
+                parts.append(f"{constants.add(_list(alone, 'VARCHAR'))}[{code} + 1]")
+                continue
+            listed = constants.add(_list(_joined(keys, True) + alone, "VARCHAR"))
+            none_before = " AND ".join(f"{c} = 0" for c in codes[:n])
+            parts.append(f"{listed}[{code} + 1 + {1 << len(keys)} * {CAST_INT.format(none_before)}]")
+        if lines:
+            heads: list[str | None] = [
+                "false,,false,"
+                if n == 0
+                else None
+                if k is None
+                else f"true,{k},{'true' if k == bits.fallback and n == len(first_keys) - 1 else 'false'},"
+                for n, k in enumerate([None, *first_keys])
+            ]
+            heads[-1] = f"true,{bits.fallback or ''},{'true' if bits.fallback else 'false'},"
+            line.append(f"COALESCE({constants.add(_list(heads, 'VARCHAR'))}[{place} * {one} + 1], ',,,')")
+            line += parts
+            continue
+        chosen = constants.add(_list(first_keys, offer_type))
+        answers.append(f"{inside} AS {names[0]}")
+        answers.append(f"{chosen}[{place} * {one}] AS {names[1]}")
+        answers.append(
+            f"{inside} AND {nothing} AS {names[2]}"
+            if bits.fallback is not None
+            else f"CASE WHEN {inside} IS NOT NULL THEN FALSE END AS {names[2]}"
+        )
+        answers.append(f"{' || '.join(parts)} AS {names[3]}")
+    if lines:
+        header = ",".join([ROW, ERROR, *(c for bits in layout.stages for c in stage_columns(bits.stage.key))])
+        answers = [f"concat({', '.join(line)}) AS {ident(header)}"]
+    query = f"SELECT {', '.join(firsts)} FROM {relation} AS r"
+    for projection in (parsed, checked, placed, indexed, words, folded, entered, coded, answers):
+        listed = ", ".join(projection)
+        joined = f" CROSS JOIN {CONSTANTS} AS k" if 'k."k:' in listed else ""
+        query = f"SELECT {listed}\nFROM ({query}) AS q{joined}"
+    return constants.statements(), query
+
+
+def _csv_field(value: str) -> str:
+    """A text as DuckDB's CSV writer writes it: in quotes (doubled inside) when it is empty or holds a
+    comma, a quote, a # or a line break."""
+    return (
+        f"CASE WHEN {value} = '' OR regexp_matches({value}, '[,\"#\\n\\r]') "
+        f"THEN '\"' || replace({value}, '\"', '\"\"') || '\"' ELSE {value} END"
+    )
 
 
 # --- Running a batch ---------------------------------------------------------------------------------
@@ -357,76 +965,60 @@ def _connect() -> Any:
     return con
 
 
-def _source_relation(con: Any, path: Path, fmt: str) -> tuple[str, dict[str, str]]:
-    """The raw table function for the file and its columns' types."""
+def _source_relation(
+    con: Any, path: Path, fmt: str, wanted: Collection[str] | None = None
+) -> tuple[str, dict[str, str]]:
+    """The file as a relation of ``#row`` (from 1) and its columns (those in ``wanted``, if given),
+    and the columns' types."""
     quoted = text(str(path))
     if fmt == "csv":
-        relation = (
+        reader = (
             f"read_csv({quoted}, header = true, all_varchar = true, delim = ',', quote = '\"', "
             f"escape = '\"', null_padding = true)"
         )
-        number = "row_number() OVER ()"
     elif fmt == "parquet":
-        relation = f"read_parquet({quoted}, file_row_number = true)"
-        number = "file_row_number + 1"
+        reader = f"read_parquet({quoted}, file_row_number = true)"
     else:
         raise BatchError(f"Unknown format '{fmt}'; use csv or parquet.")
     try:
-        described = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+        described = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
     except Exception as exc:  # duckdb raises many kinds for an unreadable file
         raise BatchError(
             f"The {fmt.upper()} file could not be read: {str(exc).splitlines()[0][:300]}"
         ) from None
     columns = {str(row[0]): str(row[1]) for row in described}
-    return f"(SELECT {number} AS {ident(ROW)}, * FROM {relation})", columns
+    if fmt == "parquet":
+        # read in parallel and in order, its row numbers with it
+        return f"(SELECT file_row_number + 1 AS {ident('#row')}, * FROM {reader})", columns
+    # row_number() over the CSV reader would make the whole query one thread; over a table DuckDB
+    # numbers the rows in parallel, in their order, so the CSV is read into one first (the columns
+    # needed only)
+    kept = [name for name in columns if wanted is None or name in wanted]
+    selected = ", ".join(ident(name) for name in kept) or f"NULL AS {ident('#none')}"
+    try:
+        con.execute(f"CREATE TEMP TABLE {ident('#profiles')} AS SELECT {selected} FROM {reader}")
+    except Exception as exc:
+        raise BatchError(f"The CSV file could not be read: {str(exc).splitlines()[0][:300]}") from None
+    relation = f"(SELECT row_number() OVER () AS {ident('#row')}, * FROM {ident('#profiles')})"
+    return relation, {name: columns[name] for name in kept}
 
 
-def checked_view_sql(compiled: CompiledVersion, relation: str, columns: Mapping[str, str]) -> str:
-    """A SELECT of ``row``, ``error`` (NULL when the row is good) and every attribute checked."""
-    values: list[str] = []
-    errors: list[str] = []
-    for key, attr in compiled.spec.catalog.items():
-        if key not in columns:
-            values.append(f"NULL AS {ident(key)}")
-            continue
-        raw = "r." + ident(key)
-        value, error = _check_typed_column(key, attr, raw, columns[key])
-        values.append(f"{value} AS {ident(key)}")
-        if error != "NULL":
-            errors.append(f"CASE WHEN ({error}) IS NOT NULL THEN {text(key + ': ')} || ({error}) END")
-    error_sql = f"CONCAT_WS(' / ', {', '.join(errors)})" if errors else "''"
-    select = ",\n  ".join(values) if values else "NULL AS " + ident("_")
-    return (
-        f"SELECT r.{ident(ROW)}, NULLIF({error_sql}, '') AS {ident(ERROR)},\n  {select}\nFROM {relation} AS r"
-    )
-
-
-def batch_sql(
+def _prepared(
+    con: Any,
     compiled: CompiledVersion,
-    relation: str,
-    columns: Mapping[str, str],
+    source: Path,
+    source_format: str,
     *,
     at: dt.date,
     stage: int = -1,
-    ordered: bool = True,
+    lines: bool = False,
 ) -> str:
-    """Check, then decide; a row with an error gets no decision (NULL answers)."""
-    checked = checked_view_sql(compiled, relation, columns)
-    decided = decision_sql(compiled.spec, at=at, source=f"({checked})", keep=[ROW, ERROR], stage=stage)
-    answer_columns = [
-        name
-        for i, st in enumerate(compiled.spec.stages)
-        if stage < 0 or i == stage
-        for name in stage_columns(st.key)
-    ]
-    shown = ", ".join(
-        f"CASE WHEN {ident(ERROR)} IS NULL THEN {ident(name)} END AS {ident(name)}" for name in answer_columns
-    )
-    shown = f", {shown}" if shown else ""
-    # A Parquet file is read in order (its row numbers come with it); CSV rows are numbered by a
-    # window, whose output order DuckDB does not promise, so they are sorted back.
-    order = f"\nORDER BY {ident(ROW)}" if ordered else ""
-    return f"SELECT {ident(ROW)}, {ident(ERROR)}{shown}\nFROM ({decided}) AS decided{order}"
+    """The batch query over ``source``, its tables made on ``con``."""
+    relation, columns = _source_relation(con, source, source_format, compiled.spec.catalog)
+    setup, query = batch_sql(compiled, relation, columns, at=at, stage=stage, lines=lines)
+    for statement in setup:
+        con.execute(statement)
+    return query
 
 
 def batch_run(
@@ -447,15 +1039,15 @@ def batch_run(
         raise BatchError(f"Unknown format '{target_format}'; use csv or parquet.")
     con = _connect()
     try:
-        relation, columns = _source_relation(con, source, source_format)
-        query = batch_sql(compiled, relation, columns, at=at, stage=stage, ordered=source_format == "csv")
-        options = "FORMAT parquet" if target_format == "parquet" else "FORMAT csv, HEADER true"
+        csv = target_format == "csv"
+        query = _prepared(con, compiled, source, source_format, at=at, stage=stage, lines=csv)
+        # CSV: the query writes each line itself (batch_sql), so the writer must not quote it again
+        options = "FORMAT csv, HEADER true, QUOTE '', ESCAPE ''" if csv else "FORMAT parquet"
         try:
-            con.execute(f"COPY ({query}) TO {text(str(target))} ({options})")
-            counted = con.execute(f"SELECT count(*) FROM {relation}").fetchone()
+            written = con.execute(f"COPY ({query}) TO {text(str(target))} ({options})").fetchone()
         except Exception as exc:
             raise BatchError(f"The file could not be decided: {str(exc).splitlines()[0][:300]}") from None
-        return int(counted[0]) if counted else 0
+        return int(written[0]) if written else 0
     finally:
         con.close()
 
@@ -463,11 +1055,10 @@ def batch_run(
 def batch_rows(
     compiled: CompiledVersion, source: Path, *, at: dt.date, stage: int = -1, source_format: str = "csv"
 ) -> Iterator[tuple[Any, ...]]:
-    """The batch's answer rows (``row``, ``error``, then the stage columns), read in chunks."""
+    """The batch's answer rows (``row``, ``error``, then the stage columns), in order, read in chunks."""
     con = _connect()
     try:
-        relation, columns = _source_relation(con, source, source_format)
-        cursor = con.execute(batch_sql(compiled, relation, columns, at=at, stage=stage))
+        cursor = con.execute(_prepared(con, compiled, source, source_format, at=at, stage=stage))
         while True:
             chunk = cursor.fetchmany(10_000)
             if not chunk:
@@ -495,8 +1086,7 @@ def coverage_counts(
     nothing; how many rows are bad (not counted in any stage), with the first few errors."""
     con = _connect()
     try:
-        relation, columns = _source_relation(con, source, source_format)
-        query = batch_sql(compiled, relation, columns, at=at)
+        query = _prepared(con, compiled, source, source_format, at=at)
         try:
             con.execute(f"CREATE TEMP TABLE answers AS {query}")
             total, bad = con.execute(

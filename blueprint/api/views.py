@@ -9,6 +9,7 @@ viewer's or approver's write is refused (403). Every error has the shape of ``ap
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.contrib.auth import authenticate
@@ -18,7 +19,7 @@ from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -28,6 +29,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from blueprint.api import serializers as s
+from blueprint.api.auth import TokenAuthentication
 from blueprint.api.openapi import (
     BLUEPRINT_ID,
     DELETE_ERRORS,
@@ -80,6 +82,12 @@ class ApiView(APIView):
     renderer_classes = [JSONRenderer]
 
 
+@functools.cache
+def field_names(shape: type[serializers.Serializer]) -> frozenset[str]:
+    """The fields a body shape declares (building a serializer's fields deep-copies them all)."""
+    return frozenset(shape().fields)
+
+
 def parse_body(request: Request, shape: type[serializers.Serializer]) -> dict[str, Any]:
     """The body as the raw JSON object, refusing fields ``shape`` does not declare.
 
@@ -88,7 +96,7 @@ def parse_body(request: Request, shape: type[serializers.Serializer]) -> dict[st
     data = request.data
     if not isinstance(data, dict):
         raise ValidationError({"body": ["Expected a JSON object."]})
-    allowed = set(shape().fields)
+    allowed = field_names(shape)
     unknown = sorted(set(data) - allowed)
     if unknown:
         expected = ", ".join(sorted(allowed))
