@@ -10,20 +10,24 @@ knows every tab without a database, and a crashed worker's tabs simply stop bein
 from __future__ import annotations
 
 import asyncio
+import functools
+import heapq
+import itertools
 import json
 import logging
 import re
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from importlib import import_module
 from typing import Any, TypeVar
 
 from channels.consumer import get_handler_name
-from channels.db import DatabaseSyncToAsync, database_sync_to_async
+from channels.db import DatabaseSyncToAsync
 from channels.exceptions import AcceptConnection, DenyConnection, StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -132,15 +136,81 @@ def _frame_text(
     return json.dumps(frame)
 
 
-# Frames are rendered in a thread of their own, not the one operations are applied in: a frame is
-# a read of what is committed, and it must not wait behind the edits queued for the database (nor
-# they behind it), so thirty tabs' edits and the frames of them overlap (an edit's commit waits on
-# the disk, a render does not).
-RENDERS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="board-render")
+@dataclass(order=True)
+class _Job:
+    priority: int
+    seq: int
+    future: Future[Any] = field(compare=False)
+    call: Callable[[], Any] = field(compare=False)
+
+
+class _BoardThread:
+    """The one thread the live board's database work runs on, frames first.
+
+    Renders (op frames, lint, syncs, resets) and edits (access checks, operations, undo) share one
+    thread and its database connection, so they do not fight each other for the GIL (with a thread
+    each, every query hands the GIL over and waits to get it back, and under load an edit took twice
+    its CPU in wall time). What is queued runs by lane: a frame is someone waiting to see an edit
+    that is already committed, so it goes before edits still waiting to be applied; in order within
+    a lane."""
+
+    def __init__(self) -> None:
+        self._queue: list[_Job] = []
+        self._ready = threading.Condition()
+        self._seq = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def lane(self, priority: int) -> _Lane:
+        return _Lane(self, priority)
+
+    def submit(self, priority: int, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        with self._ready:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="board-database", daemon=True)
+                self._thread.start()
+            heapq.heappush(self._queue, _Job(priority, next(self._seq), future, functools.partial(fn, *args)))
+            self._ready.notify()
+        return future
+
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                while not self._queue:
+                    self._ready.wait()
+                job = heapq.heappop(self._queue)
+            future = job.future
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result = job.call()
+            except BaseException as exc:  # handed to the awaiting coroutine
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+
+
+@dataclass(frozen=True)
+class _Lane:
+    """An executor (what asgiref's SyncToAsync needs: ``submit``) for one lane of the thread."""
+
+    thread: _BoardThread
+    priority: int
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        return self.thread.submit(self.priority, fn, *args)
+
+
+BOARD_THREAD = _BoardThread()
+FRAMES, EDITS = BOARD_THREAD.lane(0), BOARD_THREAD.lane(1)
 
 
 def rendering(func: Callable[..., T]) -> Callable[..., Coroutine[Any, Any, T]]:
-    return DatabaseSyncToAsync(func, thread_sensitive=False, executor=RENDERS)
+    return DatabaseSyncToAsync(func, thread_sensitive=False, executor=FRAMES)  # type: ignore[arg-type]
+
+
+def editing(func: Callable[..., T]) -> Callable[..., Coroutine[Any, Any, T]]:
+    return DatabaseSyncToAsync(func, thread_sensitive=False, executor=EDITS)  # type: ignore[arg-type]
 
 
 _frame_text_async = rendering(_frame_text)
@@ -281,13 +351,13 @@ def _apply_as_member(user: Any, session_key: str | None, blueprint_id: int, **op
         return Attempt(signed_in, role, refusal=exc)
 
 
-access_async = database_sync_to_async(_access)
-apply_as_member_async = database_sync_to_async(_apply_as_member)
-rev_async = database_sync_to_async(_rev)
-role_and_rev_async = database_sync_to_async(_role_and_rev)
+access_async = editing(_access)
+apply_as_member_async = editing(_apply_as_member)
+rev_async = editing(_rev)
+role_and_rev_async = editing(_role_and_rev)
 sync_frame_async = rendering(sync_frame)
 board_reset_frame_async = rendering(board_reset_frame)
-undo_step_async = database_sync_to_async(undo_step)
+undo_step_async = editing(undo_step)
 version_frame_async = rendering(version_frame)
 
 
