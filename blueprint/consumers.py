@@ -80,8 +80,8 @@ class FrameProblem(Exception):
 
 
 class FrameCache:
-    """``op`` frames by (operation, can_edit), serialised once and shared by every socket of this
-    process.
+    """Frames as sent, by what they answer (an operation and the role kind, a version broadcast),
+    serialised once and shared by every socket of this process.
 
     The first socket to need a frame starts its render; the others await the same task, so thirty
     tabs cost one render and one JSON encoding. Entries live a few seconds: a broadcast reaches
@@ -91,22 +91,17 @@ class FrameCache:
 
     def __init__(self, size: int = 256, ttl: float = 5.0) -> None:
         self.size, self.ttl = size, ttl
-        self._entries: OrderedDict[tuple[int, int, bool], tuple[float, asyncio.Task[str | None]]] = (
-            OrderedDict()
-        )
+        self._entries: OrderedDict[tuple[Any, ...], tuple[float, asyncio.Task[str | None]]] = OrderedDict()
 
     async def frame(
-        self, blueprint_id: int, operation_id: int, *, can_edit: bool, committed_at: float | None = None
+        self, key: tuple[Any, ...], render: Callable[[], Coroutine[Any, Any, str | None]]
     ) -> str | None:
-        """The frame's text; ``committed_at`` (from the broadcast, the same for every socket)
-        replaces the log's time, so a receiver can measure commit-to-screen latency."""
-        key = (blueprint_id, operation_id, can_edit)
+        """The frame's text for ``key``, from ``render()`` when no socket asked for it lately."""
         now = time.monotonic()
         entry = self._entries.get(key)
         loop = asyncio.get_running_loop()
         if entry is None or now - entry[0] > self.ttl or entry[1].get_loop() is not loop:
-            task = loop.create_task(_frame_text_async(blueprint_id, operation_id, can_edit, committed_at))
-            entry = (now, task)
+            entry = (now, loop.create_task(render()))
             self._entries[key] = entry
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
@@ -123,6 +118,11 @@ class FrameCache:
 
     def clear(self) -> None:
         self._entries.clear()
+
+
+def _version_text(blueprint_id: int) -> str | None:
+    frame = version_frame(blueprint_id)
+    return None if frame is None else json.dumps(frame)
 
 
 def _frame_text(
@@ -358,7 +358,7 @@ role_and_rev_async = editing(_role_and_rev)
 sync_frame_async = rendering(sync_frame)
 board_reset_frame_async = rendering(board_reset_frame)
 undo_step_async = editing(undo_step)
-version_frame_async = rendering(version_frame)
+version_text_async = rendering(_version_text)
 
 
 class BoardConsumer(AsyncJsonWebsocketConsumer):
@@ -656,11 +656,14 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
     async def board_operation(self, message: dict[str, Any]) -> None:
         lint_push.changed(self.blueprint_id)  # the lint follows, once for a burst of operations
         try:
+            operation_id, can_edit = int(message["operation_id"]), self._can_edit()
+            # ``committed_at`` (the same for every socket) replaces the log's time, so a receiver
+            # can measure commit-to-screen latency
             text = await frame_cache.frame(
-                self.blueprint_id,
-                int(message["operation_id"]),
-                can_edit=self._can_edit(),
-                committed_at=message.get("committed_at"),
+                ("op", self.blueprint_id, operation_id, can_edit),
+                lambda: _frame_text_async(
+                    self.blueprint_id, operation_id, can_edit, message.get("committed_at")
+                ),
             )
         except Exception:
             # the client sees the gap in rev with the next operation (or the heartbeat) and syncs
@@ -678,12 +681,16 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         """A version was published or decided: the badge, redrawn (published versions are no part
         of the operation log, so this frame carries no rev)."""
         try:
-            frame = await version_frame_async(self.blueprint_id)
+            # once per broadcast in this process: the badge is the same for every role
+            text = await frame_cache.frame(
+                ("version", self.blueprint_id, message.get("sent")),
+                lambda: version_text_async(self.blueprint_id),
+            )
         except Exception:
             logger.exception("rendering the version badge of blueprint %s failed", self.blueprint_id)
             return
-        if frame is not None:
-            await self.send_json(frame)
+        if text is not None:
+            await self.send(text_data=text)
 
     async def board_membership(self, message: dict[str, Any]) -> None:
         user_id = message.get("user_id")

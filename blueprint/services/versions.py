@@ -16,6 +16,7 @@ handlers, and is one step on the restorer's undo stack.
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -370,6 +371,7 @@ def version_broadcast(blueprint_id: int, number: int) -> None:
     version badge). After commit; like every broadcast, only a hint: a failure is logged."""
     board_group_send(
         board_group_name(blueprint_id),
-        {"type": "board.version", "number": number},
+        # ``sent`` tells this broadcast from the next (publish, then approve, of one number)
+        {"type": "board.version", "number": number, "sent": uuid.uuid4().hex},
         f"version broadcast for blueprint {blueprint_id}",
     )

@@ -162,9 +162,6 @@ def _reset(ctx: BoardContext) -> Frame:
     }
 
 
-LINT_IDS = ("lint-summary", "lint")
-
-
 def _lint_fragments(ctx: BoardContext) -> list[Fragment]:
     """The lint summary and panel for the board as it is now. Any operation may change the lint of
     any stage (a renamed attribute rewrites messages, a moved offer changes who wins), so both go

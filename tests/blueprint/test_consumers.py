@@ -1259,3 +1259,43 @@ def test_the_lint_that_follows_a_burst_of_operations_is_what_a_page_load_shows(
     expected = live_dom.board_parts(live_dom.page(client.get(reverse("board", args=[board.pk])).content))
     assert live == expected, live_dom.difference(live, expected)
     assert "duplicate" in live["lint"].lower()
+
+
+def test_a_version_broadcast_costs_one_badge_render_per_process_however_many_tabs(
+    board: Blueprint, users: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from blueprint import consumers
+    from blueprint.services.versions import version_broadcast
+    from blueprint.views.live import version_frame
+
+    renders: list[int] = []
+
+    def counted(blueprint_id: int) -> Any:
+        renders.append(blueprint_id)
+        return version_frame(blueprint_id)
+
+    monkeypatch.setattr(consumers, "version_frame", counted)
+    cookies = [session_cookie(users[role]) for role in ("editor", "viewer")] * 3
+
+    async def body() -> list[list[dict[str, Any]]]:
+        sockets = []
+        for cookie in cookies:
+            socket = communicator(board.pk, cookie)
+            assert (await socket.connect(timeout=TIMEOUT))[0]
+            sockets.append(socket)
+        try:
+            received = []
+            for _ in range(2):  # a publish, then a decision: two broadcasts, two renders
+                await sync_to_async(version_broadcast)(board.pk, 1)
+                received.append(
+                    [await next_frame(socket, "welcome", "presence", "beat") for socket in sockets]
+                )
+            return received
+        finally:
+            for socket in sockets:
+                await socket.disconnect()
+
+    received = run(body)
+    assert all(frame["type"] == "version" for frames in received for frame in frames)
+    assert all(frame == received[0][0] for frames in received for frame in frames)
+    assert renders == [board.pk, board.pk]

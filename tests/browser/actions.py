@@ -3,9 +3,46 @@ htmx, drag a card."""
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Callable
 from typing import Any
 
 from playwright.sync_api import expect
+
+Answer = Callable[[dict[str, Any]], None]
+
+
+def route_board_socket(
+    page: Any,
+    *,
+    to_server: Callable[[dict[str, Any], Answer], bool] | None = None,
+    to_page: Callable[[dict[str, Any]], bool] | None = None,
+) -> list[Any]:
+    """Put the page's board socket behind filters, as a bad network or a failing server would be,
+    and reload the page so it connects through them. Each filter gets a frame and says whether it
+    goes on; ``to_server`` may also answer the page itself (``answer(frame)``). Returns the server
+    ends of the connections made, to send a held frame on later."""
+    servers: list[Any] = []
+
+    def route(ws: Any) -> None:
+        server = ws.connect_to_server()
+        servers.append(server)
+
+        def up(message: str | bytes) -> None:
+            if to_server is None or to_server(json.loads(message), lambda frame: ws.send(json.dumps(frame))):
+                server.send(message)
+
+        def down(message: str | bytes) -> None:
+            if to_page is None or to_page(json.loads(message)):
+                ws.send(message)
+
+        ws.on_message(up)
+        server.on_message(down)
+
+    page.route_web_socket(re.compile(r"/ws/blueprints/"), route)
+    page.reload()
+    return servers
 
 
 def signed_in_page(browser: Any, base_url: str, username: str, errors: list[str]) -> tuple[Any, Any]:

@@ -9,7 +9,6 @@ is survived by every open board.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -21,7 +20,7 @@ from playwright.sync_api import expect
 
 from blueprint.models import Offer, Operation
 from tests.browser import actions
-from tests.browser.actions import settled, signed_in_page
+from tests.browser.actions import route_board_socket, settled, signed_in_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -290,25 +289,17 @@ def test_a_lost_frame_is_noticed_by_the_gap_in_rev_and_fetched_with_a_sync(open_
     sent: list[dict[str, Any]] = []
     dropped: list[dict[str, Any]] = []
 
-    def socket_route(ws: Any) -> None:
-        server = ws.connect_to_server()
+    def to_server(frame: dict[str, Any], answer: Any) -> bool:
+        sent.append(frame)
+        return True
 
-        def to_server(message: str | bytes) -> None:
-            sent.append(json.loads(message))
-            server.send(message)
+    def to_page(frame: dict[str, Any]) -> bool:
+        if frame.get("type") == "op" and not dropped:
+            dropped.append(frame)  # lost on the way
+            return False
+        return True
 
-        def to_page(message: str | bytes) -> None:
-            frame = json.loads(message)
-            if frame.get("type") == "op" and not dropped:
-                dropped.append(frame)  # lost on the way
-                return
-            ws.send(message)
-
-        ws.on_message(to_server)
-        server.on_message(to_page)
-
-    editor.page.route_web_socket(re.compile(r"/ws/blueprints/"), socket_route)
-    editor.page.reload()
+    route_board_socket(editor.page, to_server=to_server, to_page=to_page)
     editor.saved()
     rev = int(editor.page.locator("#board").get_attribute("data-rev"))
 

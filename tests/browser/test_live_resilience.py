@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
 from blueprint.models import Offer, Operation
-from tests.browser.actions import signed_in_page
+from tests.browser.actions import route_board_socket, signed_in_page
 from tests.browser.test_live import Board, open_board, owner_and_editor  # noqa: F401  # fixtures
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -37,30 +36,20 @@ def test_a_sync_answered_with_an_error_does_not_freeze_the_board(open_board, boa
     editor = open_board("editor", board)
     failed = {"done": False}
 
-    def socket_route(ws: Any) -> None:
-        server = ws.connect_to_server()
+    def to_server(frame: dict[str, Any], answer: Any) -> bool:
+        if frame.get("type") == "sync" and not failed["done"]:
+            failed["done"] = True
+            answer(
+                {
+                    "type": "error",
+                    "detail": "The server could not handle that message; try again later.",
+                    "errors": {"frame": ["Server error."]},
+                }
+            )
+            return False
+        return True
 
-        def to_server(message: str | bytes) -> None:
-            frame = json.loads(message)
-            if frame.get("type") == "sync" and not failed["done"]:
-                failed["done"] = True
-                ws.send(
-                    json.dumps(
-                        {
-                            "type": "error",
-                            "detail": "The server could not handle that message; try again later.",
-                            "errors": {"frame": ["Server error."]},
-                        }
-                    )
-                )
-                return
-            server.send(message)
-
-        ws.on_message(to_server)
-        server.on_message(lambda message: ws.send(message))
-
-    editor.page.route_web_socket(re.compile(r"/ws/blueprints/"), socket_route)
-    editor.page.reload()
+    route_board_socket(editor.page, to_server=to_server)
     editor.saved()
     expect(editor.page.locator("#toasts .toast")).to_have_count(1)  # the error was shown
     assert failed["done"]
@@ -82,21 +71,13 @@ def test_a_lost_last_frame_is_recovered_without_waiting_for_another_edit(open_bo
     editor = open_board("editor", board)
     dropped: list[dict[str, Any]] = []
 
-    def socket_route(ws: Any) -> None:
-        server = ws.connect_to_server()
+    def to_page(frame: dict[str, Any]) -> bool:
+        if frame.get("type") == "op" and not dropped:
+            dropped.append(frame)  # lost on the way, as the channel layer may
+            return False
+        return True
 
-        def to_page(message: str | bytes) -> None:
-            frame = json.loads(message)
-            if frame.get("type") == "op" and not dropped:
-                dropped.append(frame)  # lost on the way, as the channel layer may
-                return
-            ws.send(message)
-
-        ws.on_message(lambda message: server.send(message))
-        server.on_message(to_page)
-
-    editor.page.route_web_socket(re.compile(r"/ws/blueprints/"), socket_route)
-    editor.page.reload()
+    route_board_socket(editor.page, to_page=to_page)
     editor.saved()
 
     owner.page.locator("#offer-gold_card").hover()
@@ -230,32 +211,22 @@ def test_an_op_the_server_fails_on_does_not_leave_the_page_saving_a_move_it_neve
     editor = open_board("editor", board)
     failed: list[dict[str, Any]] = []
 
-    def socket_route(ws: Any) -> None:
-        server = ws.connect_to_server()
+    def to_server(frame: dict[str, Any], answer: Any) -> bool:
+        if frame.get("type") == "op" and not failed:
+            failed.append(frame)
+            answer(
+                {
+                    "type": "refused",
+                    "client_id": frame["client_id"],
+                    "status": 500,
+                    "detail": "The server could not save this change just now; it was not saved. Trying again.",
+                    "errors": {"server": ["Server error."]},
+                }
+            )
+            return False
+        return True
 
-        def to_server(message: str | bytes) -> None:
-            frame = json.loads(message)
-            if frame.get("type") == "op" and not failed:
-                failed.append(frame)
-                ws.send(
-                    json.dumps(
-                        {
-                            "type": "refused",
-                            "client_id": frame["client_id"],
-                            "status": 500,
-                            "detail": "The server could not save this change just now; it was not saved. Trying again.",
-                            "errors": {"server": ["Server error."]},
-                        }
-                    )
-                )
-                return
-            server.send(message)
-
-        ws.on_message(to_server)
-        server.on_message(lambda message: ws.send(message))
-
-    editor.page.route_web_socket(re.compile(r"/ws/blueprints/"), socket_route)
-    editor.page.reload()
+    route_board_socket(editor.page, to_server=to_server)
     editor.saved()
     editor.page.locator("#offer-gold_card").hover()
     editor.page.locator("#offer-gold_card-up").click()
@@ -338,24 +309,15 @@ def test_a_move_arriving_while_ones_own_move_is_on_its_way_leaves_the_same_order
     )
     owner = open_board("owner", board)
     editor = open_board("editor", board)
-    held: list[Any] = []
-    servers: list[Any] = []
+    held: list[str] = []
 
-    def socket_route(ws: Any) -> None:
-        server = ws.connect_to_server()
-        servers.append(server)
+    def to_server(frame: dict[str, Any], answer: Any) -> bool:
+        if frame.get("type") == "op" and not held:
+            held.append(json.dumps(frame))  # on its way, slowly
+            return False
+        return True
 
-        def to_server(message: str | bytes) -> None:
-            if json.loads(message).get("type") == "op" and not held:
-                held.append(message)  # on its way, slowly
-                return
-            server.send(message)
-
-        ws.on_message(to_server)
-        server.on_message(lambda message: ws.send(message))
-
-    editor.page.route_web_socket(re.compile(r"/ws/blueprints/"), socket_route)
-    editor.page.reload()
+    servers = route_board_socket(editor.page, to_server=to_server)
     editor.saved()
     assert awareness_order(editor) == ["welcome", "gold_card", "third"]
 
