@@ -134,17 +134,11 @@ def summary(times: list[float]) -> dict[str, float]:
     return {"median_ms": statistics.median(ordered) * 1000, "p95_ms": p95 * 1000, "runs": len(ordered)}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--renders", type=int, default=20, help="timed renders of each board page (default 20)"
-    )
-    parser.add_argument("--moves", type=int, default=200, help="timed offer.move operations (default 200)")
-    parser.add_argument("--seed", type=int, default=20)
-    args = parser.parse_args()
-
+def django_in_a_fresh_sqlite() -> tempfile.TemporaryDirectory[str]:
+    """Set Django up as production runs it (DEBUG off) on the embedded defaults, whatever the shell
+    has: a fresh SQLite file in a temporary folder (returned, for the caller to clean up), migrated,
+    and the in-memory channel layer."""
     tmp = tempfile.TemporaryDirectory(prefix="blueprint-bench-")
-    # Embedded defaults, whatever the shell has: a fresh SQLite file and the in-memory channel layer.
     for name in ("DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"):
         os.environ.pop(name, None)
     os.environ["SQLITE_PATH"] = str(Path(tmp.name) / "bench.sqlite3")
@@ -154,19 +148,35 @@ def main() -> int:
 
     import django
     from django.conf import settings
+    from django.core.management import call_command
 
     # WhiteNoise warns that STATIC_ROOT is missing until collectstatic has run; not a bench matter.
     warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
 
     django.setup()
-    # Measure what production runs: no query log, no template debug information. Template engines
-    # are built on first use, so this takes effect before any page is rendered.
+    # No query log, no template debug information. Template engines are built on first use, so
+    # this takes effect before any page is rendered.
     settings.DEBUG = False
+    call_command("migrate", verbosity=0, interactive=False)
+    return tmp
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--renders", type=int, default=20, help="timed renders of each board page (default 20)"
+    )
+    parser.add_argument("--moves", type=int, default=200, help="timed offer.move operations (default 200)")
+    parser.add_argument("--seed", type=int, default=20)
+    args = parser.parse_args()
+
+    tmp = django_in_a_fresh_sqlite()
+    from django.conf import settings
+
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     logging.getLogger("django.request").setLevel(logging.CRITICAL)  # a failing page is reported below
 
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
     from django.db import connection, transaction
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -175,7 +185,6 @@ def main() -> int:
     from blueprint.models import Offer, Stage
     from blueprint.services import blueprint_create, operation_apply, operations_apply
 
-    call_command("migrate", verbosity=0, interactive=False)
     rng = random.Random(args.seed)
     owner = get_user_model().objects.create_user(username="bench-owner", password="bench")
 

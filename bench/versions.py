@@ -22,15 +22,17 @@ bench/report.py to ``bench/results/versions.json``.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
-import tempfile
-import warnings
 from pathlib import Path
 from typing import Any
 
-from board import board_operations, summary, timed  # bench/, the script's own folder
+from board import (  # bench/, the script's own folder
+    board_operations,
+    django_in_a_fresh_sqlite,
+    summary,
+    timed,
+)
 from report import report_write
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,24 +45,12 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=20)
     args = parser.parse_args()
 
-    tmp = tempfile.TemporaryDirectory(prefix="blueprint-bench-")
-    for name in ("DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"):
-        os.environ.pop(name, None)
-    os.environ["SQLITE_PATH"] = str(Path(tmp.name) / "bench.sqlite3")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "blueprint.settings"
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    sys.path.insert(0, str(ROOT))
-    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
-
-    import django
+    tmp = django_in_a_fresh_sqlite()
     from django.conf import settings
 
-    django.setup()
-    settings.DEBUG = False
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
     from django.db import transaction
 
     from blueprint import version_selectors
@@ -71,7 +61,6 @@ def main() -> int:
     from blueprint.services.versions import version_restore
     from blueprint.version_selectors import version_badge, version_badge_of
 
-    call_command("migrate", verbosity=0, interactive=False)
     rng = random.Random(args.seed)
     users = get_user_model().objects
     owner = users.create_user(username="bench-owner", password="bench")
