@@ -32,15 +32,19 @@ from channels.exceptions import AcceptConnection, DenyConnection, StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.sessions.models import Session
+from django.db import connections, router
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from blueprint.errors import BlueprintError
-from blueprint.models import EDIT_ROLES, Blueprint
+from blueprint.models import EDIT_ROLES, Blueprint, Operation
 from blueprint.selectors import member_face
-from blueprint.services.operations import board_group_name, operation_apply, role_of
+from blueprint.services.operations import board_group_name, broadcast_extras, operation_apply, role_of
 from blueprint.services.undo import undo_step
 from blueprint.views.live import (
     board_reset_frame,
+    frame_of,
     lint_frame,
     operation_frame,
     sync_frame,
@@ -123,6 +127,26 @@ class FrameCache:
 def _version_text(blueprint_id: int) -> str | None:
     frame = version_frame(blueprint_id)
     return None if frame is None else json.dumps(frame)
+
+
+# A frame bigger than this (a whole board, after an attribute changed) is not carried by the
+# broadcast: each worker renders its own rather than pushing it through the channel layer.
+BROADCAST_FRAME_BYTES = 32 * 1024
+
+
+def _frame_at_commit(record: Operation, message: dict[str, Any]) -> dict[str, Any]:
+    """The editors' ``op`` frame, for the broadcast: rendered once, where the operation was applied,
+    right after its commit, so editors' tabs in every worker are sent it as it arrives, with no
+    render or trip to the database of their own (viewers' frames, without the editing tools, are
+    rendered by each worker that has viewers). Rendered after the commit, it shows the board as it
+    is then, as any frame does (see blueprint.views.live)."""
+    frame = frame_of(record, record.blueprint, can_edit=True)
+    frame["committed_at"] = message["committed_at"]
+    text = json.dumps(frame)
+    return {"frame": text} if len(text) <= BROADCAST_FRAME_BYTES else {}
+
+
+broadcast_extras.append(_frame_at_commit)
 
 
 def _frame_text(
@@ -309,9 +333,55 @@ def _rev(blueprint_id: int) -> int | None:
 def _signed_in(user_id: int, session_key: str | None) -> bool:
     """Whether the tab's session still signs this user in, as a page request would find: not
     logged out or expired, the password not changed since (the session's auth hash), the account
-    still there and active. A socket outlives the request that opened it, so it asks again."""
+    still there and active. A socket outlives the request that opened it, so it asks again, with
+    every operation: with database sessions that is one query (``_SESSION_QUERY``), and decoding
+    the session is done once per content."""
     if not session_key:
         return False
+    if settings.SESSION_ENGINE != DATABASE_SESSIONS:
+        return _signed_in_by_store(user_id, session_key)
+    connection = connections[router.db_for_read(Session)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _session_query(connection),
+            [session_key, connection.ops.adapt_datetimefield_value(timezone.now()), user_id, True],
+        )
+        row = cursor.fetchone()
+    return row is not None and row[0] is not None and _session_holds(row[0], user_id, row[1])
+
+
+DATABASE_SESSIONS = "django.contrib.sessions.backends.db"
+
+
+@functools.cache
+def _session_query(connection: Any) -> str:
+    """The session's data (NULL when there is no such live session) and the password of the user,
+    when they exist and are active: the two rows a page request reads to know who is signed in."""
+    q = connection.ops.quote_name
+    users = get_user_model()._meta
+    sessions = Session._meta
+    column = {f.name: q(f.column) for f in [*users.concrete_fields, *sessions.concrete_fields]}
+    return (
+        f"SELECT s.{column['session_data']}, u.{column['password']} FROM {q(users.db_table)} u "
+        f"LEFT JOIN {q(sessions.db_table)} s ON s.{column['session_key']} = %s AND s.{column['expire_date']} > %s "
+        f"WHERE u.{q(users.pk.column)} = %s AND u.{column['is_active']} = %s"
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _session_holds(session_data: str, user_id: int, password: str) -> bool:
+    """Whether a session's stored data signs ``user_id`` in while their password is ``password``
+    (the auth hash of the session is the password's, keyed with the secret). Pure: cached."""
+    data = import_module(DATABASE_SESSIONS).SessionStore().decode(session_data)
+    if str(data.get(SESSION_KEY)) != str(user_id):
+        return False
+    stored = data.get(HASH_SESSION_KEY)
+    user = get_user_model()(pk=user_id, password=password)
+    return bool(stored) and constant_time_compare(stored, user.get_session_auth_hash())
+
+
+def _signed_in_by_store(user_id: int, session_key: str) -> bool:
+    """``_signed_in`` through the configured session engine's own store (not database sessions)."""
     data = import_module(settings.SESSION_ENGINE).SessionStore(session_key).load()
     if str(data.get(SESSION_KEY)) != str(user_id):
         return False
@@ -338,17 +408,16 @@ class Attempt:
 
 
 def _apply_as_member(user: Any, session_key: str | None, blueprint_id: int, **operation: Any) -> Attempt:
-    """The tab's access re-read and, while it holds, the operation applied: one trip to the
-    database thread, where the edits of every tab queue."""
-    signed_in, role = _access(user, session_key, blueprint_id)
-    if not signed_in or role is None:
-        return Attempt(signed_in, role)
+    """The tab's session re-read and, while it holds, the operation applied: one trip to the
+    database thread, where the edits of every tab queue. The service checks the role, under the
+    board's lock; only a refusal re-reads it here, to tell a refused edit from a member removed
+    or given another role (``role`` is None after an applied operation: an editing role)."""
+    if not _signed_in(user.pk, session_key):
+        return Attempt(False, None)
     try:
-        return Attempt(
-            signed_in, role, record=operation_apply(blueprint_id=blueprint_id, actor=user, **operation)
-        )
+        return Attempt(True, None, record=operation_apply(blueprint_id=blueprint_id, actor=user, **operation))
     except BlueprintError as exc:
-        return Attempt(signed_in, role, refusal=exc)
+        return Attempt(True, role_of(user, blueprint_id), refusal=exc)
 
 
 access_async = editing(_access)
@@ -585,7 +654,7 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
             logger.exception("%s on blueprint %s failed", op_type, self.blueprint_id)
             await self._send_refused(client_id, SERVER_FAILED)
             return
-        if not await self._access_held(attempt.signed_in, attempt.role):
+        if attempt.record is None and not await self._access_held(attempt.signed_in, attempt.role):
             return
         if attempt.refusal is not None:
             await self._send_refused(client_id, attempt.refusal)
@@ -657,6 +726,10 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         lint_push.changed(self.blueprint_id)  # the lint follows, once for a burst of operations
         try:
             operation_id, can_edit = int(message["operation_id"]), self._can_edit()
+            carried = message.get("frame")
+            if can_edit and isinstance(carried, str):
+                await self.send(text_data=carried)  # rendered at commit (_frame_at_commit)
+                return
             # ``committed_at`` (the same for every socket) replaces the log's time, so a receiver
             # can measure commit-to-screen latency
             text = await frame_cache.frame(

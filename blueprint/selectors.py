@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -40,6 +40,9 @@ class Board:
     attributes: list[Attribute]
     catalog: dict[str, AttributeSpec]
     stages: list[Column]
+    # False: only some stages were loaded (board_load's ``stages_of``), enough to draw them and
+    # their cards, never to lint or snapshot the board
+    whole: bool = True
 
     def column(self, key: str) -> Column | None:
         return next((c for c in self.stages if c.stage.key == key), None)
@@ -52,17 +55,46 @@ def sentences_for(groups: list[Any], catalog: dict[str, AttributeSpec]) -> list[
     return [[condition_sentence(c, catalog.get(c.get("attribute", ""))) for c in group] for group in groups]
 
 
-def board_load(blueprint: Blueprint) -> Board:
+def board_load(blueprint: Blueprint, *, stages_of: tuple[list[str], str] | None = None) -> Board:
+    """The board, in journey and priority order. ``stages_of`` = (stage keys, offer key) loads only
+    those stages and the one the offer is in, with their offers: what a live frame about one
+    offer draws, in the same queries, without reading a big board whole."""
     attributes = list(Attribute.objects.filter(blueprint=blueprint))
     catalog = {a.key: a.spec() for a in attributes}
-    stages = sorted(Stage.objects.filter(blueprint=blueprint), key=lambda s: (s.rank, s.pk))
+    stage_rows = Stage.objects.filter(blueprint=blueprint)
+    if stages_of is not None:
+        keys, offer_key = stages_of
+        stage_rows = stage_rows.filter(Q(key__in=keys) | Q(offers__key=offer_key)).distinct()
+    stages = sorted(stage_rows, key=lambda s: (s.rank, s.pk))
     columns = {s.pk: Column(stage=s, entry_sentences=sentences_for(s.entry, catalog)) for s in stages}
-    offers = sorted(Offer.objects.filter(blueprint=blueprint), key=lambda o: (o.rank, o.pk))
+    offer_rows = Offer.objects.filter(blueprint=blueprint)
+    if stages_of is not None:
+        offer_rows = offer_rows.filter(stage_id__in=list(columns))
+    offers = sorted(offer_rows, key=lambda o: (o.rank, o.pk))
     for offer in offers:
         column = columns[offer.stage_id]
         offer.stage = column.stage  # spare a query per offer
         column.offers.append(Card(offer=offer, sentences=sentences_for(offer.groups, catalog)))
-    return Board(blueprint=blueprint, attributes=attributes, catalog=catalog, stages=list(columns.values()))
+    return Board(
+        blueprint=blueprint,
+        attributes=attributes,
+        catalog=catalog,
+        stages=list(columns.values()),
+        whole=stages_of is None,
+    )
+
+
+def operation_by_client_id(blueprint_id: int, client_id: str) -> Operation | None:
+    """The operation a client sent with ``client_id`` before, if any (how a retry applies once).
+
+    The query repeats the unique index's condition (a client id is never empty there): SQLite does
+    not work out that ``client_id = 'x'`` implies ``client_id <> ''``, and without it reads the
+    blueprint's whole log on every operation."""
+    if not client_id:
+        return None
+    return (
+        Operation.objects.filter(blueprint_id=blueprint_id, client_id=client_id).exclude(client_id="").first()
+    )
 
 
 def blueprint_spec(board: Board) -> BlueprintSpec:
@@ -127,6 +159,8 @@ lint_cache = _LintCache()
 
 def board_lint(board: Board, *, at: dt.date | dt.datetime | None = None) -> LintReport:
     """Lint the board for decision day ``at`` (default: today where the server is, TIME_ZONE)."""
+    if not board.whole:
+        raise ValueError("the lint reads the whole board; this one was loaded in part")
     day = at.date() if isinstance(at, dt.datetime) else at
     return lint_cache.report(board, day or timezone.localdate())
 
@@ -219,6 +253,8 @@ def board_json(board: Board) -> dict[str, Any]:
 def board_snapshot(board: Board) -> dict[str, Any]:
     """The board's content as a canonical snapshot (``blueprint.snapshots``): what publishing stores
     and the JSON export gives."""
+    if not board.whole:
+        raise ValueError("a snapshot is of the whole board; this one was loaded in part")
     bp = board.blueprint
     return {
         "format": SNAPSHOT_FORMAT,

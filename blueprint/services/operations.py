@@ -48,7 +48,7 @@ from blueprint.models import (
     UndoStep,
 )
 from blueprint.ranks import RESPACE_AFTER, evenly_spaced, is_valid_rank, rank_at, strictly_increasing
-from blueprint.selectors import attribute_fields, offer_fields, stage_fields
+from blueprint.selectors import attribute_fields, offer_fields, operation_by_client_id, stage_fields
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User as AuthUser
@@ -154,7 +154,9 @@ def operations_apply(
             handler = HANDLERS.get(op_type)
             if handler is None:
                 raise InvalidInput(f"Unknown operation '{op_type}'.", field="type")
-            records.append(_apply_locked(blueprint_id, actor, op_type, handler, dict(payload), "")[0])
+            records.append(
+                _apply_locked(blueprint_id, actor, op_type, handler, dict(payload), "", extras=False)[0]
+            )
     return records
 
 
@@ -223,9 +225,12 @@ def _apply_locked(
     client_id: str,
     *,
     mark: str = "",
+    extras: bool = True,
 ) -> tuple[Operation, bool]:
     """Apply one operation under the blueprint lock; the record and whether it is new (False: the
-    earlier record of a retried client id). The caller holds a transaction."""
+    earlier record of a retried client id). The caller holds a transaction. ``extras=False``: the
+    broadcast carries only the rev (see ``broadcast_extras``), for operations that build a board
+    by the hundred rather than edit one someone is looking at."""
     try:
         blueprint = Blueprint.objects.select_for_update().get(pk=blueprint_id)
     except (Blueprint.DoesNotExist, ValueError, TypeError):
@@ -233,7 +238,7 @@ def _apply_locked(
     if actor is not None:
         require_role(actor, blueprint, EDIT_ROLES, "edit this blueprint")
     if client_id:
-        earlier = Operation.objects.filter(blueprint=blueprint, client_id=client_id).first()
+        earlier = operation_by_client_id(blueprint.pk, client_id)
         if earlier is not None:
             same_actor = earlier.actor_id == (
                 actor.pk if actor is not None and actor.is_authenticated else None
@@ -251,35 +256,49 @@ def _apply_locked(
         suffix = f" ({mark})" if mark else ""
         blueprint.rev += 1
         blueprint.save(update_fields=["rev", "updated_at"])
-        with transaction.atomic():
-            record = Operation.objects.create(
-                blueprint=blueprint,
-                rev=blueprint.rev,
-                actor=cast("AuthUser", actor) if actor is not None and actor.is_authenticated else None,
-                type=op_type,
-                payload=applied.payload,
-                inverse=applied.inverse,
-                client_id=client_id,
-                summary=applied.summary[: 300 - len(suffix)] + suffix,
-            )
+        record = Operation.objects.create(
+            blueprint=blueprint,
+            rev=blueprint.rev,
+            actor=cast("AuthUser", actor) if actor is not None and actor.is_authenticated else None,
+            type=op_type,
+            payload=applied.payload,
+            inverse=applied.inverse,
+            client_id=client_id,
+            summary=applied.summary[: 300 - len(suffix)] + suffix,
+        )
     except IntegrityError:
+        # no savepoint to go back to: the caller's transaction rolls back with the Conflict
         raise Conflict("The board changed at the same moment; try again.") from None
     finally:
         applying_operation.reset(token)
-    transaction.on_commit(lambda: operation_broadcast(record))
+    transaction.on_commit(lambda: operation_broadcast(record, extras=extras))
     return record, True
 
 
-def operation_broadcast(record: Operation) -> None:
+# What else an operation's broadcast carries, from the code that serves the board in this process
+# (the live board adds the frame it sends: blueprint.consumers). Each is called with the record,
+# right after its commit, and the message so far, and returns fields to add; one that fails is
+# logged and left out (receivers do without).
+broadcast_extras: list[Callable[[Operation, dict[str, Any]], dict[str, Any]]] = []
+
+
+def operation_broadcast(record: Operation, *, extras: bool = True) -> None:
     """Tell everyone on the board. The channel layer is only a hint: a lost message is recovered
     by clients from ``rev``, so a failure here is logged, never raised."""
-    message = {
+    if get_channel_layer() is None:
+        return
+    message: dict[str, Any] = {
         "type": "board.operation",
         "rev": record.rev,
         "operation_id": record.pk,
         # when the edit became true, so a receiver can measure commit-to-screen latency
         "committed_at": time.time(),
     }
+    for extra in broadcast_extras if extras else ():
+        try:
+            message.update(extra(record, message))
+        except Exception:
+            logger.warning("adding to the broadcast of %s failed", record, exc_info=True)
     board_group_send(board_group_name(record.blueprint_id), message, f"broadcast of {record}")
 
 

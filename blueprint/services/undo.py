@@ -20,6 +20,7 @@ from django.db.models import Q
 
 from blueprint.errors import BlueprintError, Conflict, InvalidInput, NotFound
 from blueprint.models import EDIT_ROLES, Blueprint, Operation, UndoStep
+from blueprint.selectors import operation_by_client_id
 from blueprint.services.operations import User, operations_apply_inverse, require_role
 
 Target = tuple[str, str]
@@ -129,7 +130,7 @@ def _retried(blueprint: Blueprint, user_id: int, client_id: str, redo: bool) -> 
     """The answer to an undo or redo request seen before, or None when this client id is new.
 
     An applied one left its client id on its first new record; a skipped one on its step."""
-    earlier = Operation.objects.filter(blueprint=blueprint, client_id=client_id).first()
+    earlier = operation_by_client_id(blueprint.pk, client_id)
     if earlier is not None:
         if earlier.actor_id != user_id or not earlier.summary.endswith(f"({_mark(redo)})"):
             raise Conflict(

@@ -12,6 +12,7 @@ code (the consumer wraps them in ``database_sync_to_async``).
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django.db.models import Count
@@ -19,7 +20,7 @@ from django.template.loader import render_to_string
 
 from blueprint.errors import NotFound
 from blueprint.models import Blueprint, Operation, Role
-from blueprint.selectors import member_face, operations_after, operations_recent
+from blueprint.selectors import board_load, member_face, operations_after, operations_recent
 from blueprint.version_selectors import version_badge_of
 from blueprint.views.board import BoardContext
 
@@ -43,10 +44,18 @@ def operation_frame(blueprint_id: int, operation_id: int, *, can_edit: bool) -> 
     )
     if operation is None:
         return None
-    ctx = _board_context(blueprint_id, can_edit=can_edit)
-    if ctx is None:
+    blueprint = Blueprint.objects.filter(pk=blueprint_id).first()
+    if blueprint is None:
         return None
-    placements = _placements_after(ctx, operation.rev)
+    return frame_of(operation, blueprint, can_edit=can_edit)
+
+
+def frame_of(operation: Operation, blueprint: Blueprint, *, can_edit: bool) -> Frame:
+    """The ``op`` frame of ``operation`` (its actor loaded) on ``blueprint`` as just read, or as
+    it is right after the operation's commit (a copy is drawn: the instance is left as it is)."""
+    ctx = _context(copy.copy(blueprint), can_edit=can_edit, stages_of=_offer_stages(operation))
+    # only a placing operation's fragment names the element it goes before (see _following)
+    placements = _placements_after(ctx, operation.rev) if operation.type in PLACING else []
     return _op_frame(ctx, operation, frozenset((kind, key) for _, kind, key in placements))
 
 
@@ -106,12 +115,28 @@ def version_frame(blueprint_id: int) -> Frame | None:
 
 def _board_context(blueprint_id: int, *, can_edit: bool) -> BoardContext | None:
     blueprint = Blueprint.objects.filter(pk=blueprint_id).first()
-    if blueprint is None:
-        return None
+    return None if blueprint is None else _context(blueprint, can_edit=can_edit)
+
+
+def _context(
+    blueprint: Blueprint, *, can_edit: bool, stages_of: tuple[list[str], str] | None = None
+) -> BoardContext:
+    """The board as it is now; only some of its stages with ``stages_of`` (see ``board_load``)."""
     # The partials read only whether the role may edit (and frames are shared by everyone who
     # may, whatever their role), so a representative role stands in for the receiver's.
     blueprint.role = Role.EDITOR if can_edit else Role.VIEWER  # type: ignore[attr-defined]
-    return BoardContext(None, blueprint)
+    board = None if stages_of is None else board_load(blueprint, stages_of=stages_of)
+    return BoardContext(None, blueprint, board)
+
+
+def _offer_stages(operation: Operation) -> tuple[list[str], str] | None:
+    """What the frame of an operation on one offer draws: (the stages it names, the offer), whose
+    columns hold every fragment of the frame (see ``_fragments``); None for any other operation,
+    which may need the whole board."""
+    if operation.type not in ("offer.create", "offer.update", "offer.move", "offer.delete"):
+        return None
+    named = _stages_named(operation)
+    return named, str(operation.payload.get("key", ""))
 
 
 def _placements_after(ctx: BoardContext, rev: int) -> list[tuple[int, str, str]]:
@@ -310,13 +335,19 @@ def _offer_fragment(ctx: BoardContext, key: str, later: Later, *, place: bool) -
 def _stages_touched(ctx: BoardContext, operation: Operation, key: str) -> list[str]:
     """The stages whose offer count may have changed: the one named, the one left (from the
     inverse) and the one the offer is in now, each once."""
+    named = _stages_named(operation)
+    found = ctx.find_card(key)
+    if found is not None:
+        named.append(found[0].stage.key)
+    return list(dict.fromkeys(named))
+
+
+def _stages_named(operation: Operation) -> list[str]:
+    """The stages an offer operation names: in its payload and in its inverse (the one left)."""
     named = [operation.payload.get("stage")]
     named += [
         step.get("payload", {}).get("stage") for step in operation.inverse[:1] if isinstance(step, dict)
     ]
-    found = ctx.find_card(key)
-    if found is not None:
-        named.append(found[0].stage.key)
     return [s for s in dict.fromkeys(named) if isinstance(s, str) and s]
 
 

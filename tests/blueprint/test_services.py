@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
 import pytest
 
+from blueprint import consumers  # noqa: F401  # adds the live board's frame to broadcasts
 from blueprint.errors import BlueprintError, Conflict, Forbidden, InvalidInput, NotFound
 from blueprint.models import Blueprint, Membership, Offer, Operation, Role, Stage
 from blueprint.selectors import board_json, board_load
@@ -18,6 +20,7 @@ from blueprint.services import (
     membership_set,
     operation_apply,
 )
+from blueprint.views.live import operation_frame
 
 
 def apply(bp: Blueprint, op_type: str, payload: dict[str, Any], actor: Any = None, **kw: Any) -> Operation:
@@ -117,9 +120,13 @@ def test_an_operation_is_broadcast_to_the_board_group_after_commit(
     assert len(sent) == 1
     group, message = sent[0]
     committed_at = message.pop("committed_at")
+    frame = json.loads(message.pop("frame"))  # the live board's, rendered once (blueprint.consumers)
     assert group == f"board-{board.pk}"
     assert message == {"type": "board.operation", "rev": record.rev, "operation_id": record.pk}
     assert abs(committed_at - time.time()) < 5
+    expected = operation_frame(board.pk, record.pk, can_edit=True)
+    assert expected is not None
+    assert frame == {**expected, "committed_at": committed_at}
 
 
 # --- Every operation and its inverse ---------------------------------------------------------
