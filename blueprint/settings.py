@@ -178,8 +178,9 @@ else:
 LIVE_TIMINGS: dict[str, int] = {}
 LIVE_HEARTBEAT_SECONDS = 15.0
 LIVE_PRESENCE_EXPIRES_SECONDS = 45.0
-# The lint panel follows a burst of edits this long after its last render (blueprint.consumers.LintPush).
-LIVE_LINT_SECONDS = 0.25
+# The lint panel follows a burst of edits this long after its last render (blueprint.consumers.LintPush):
+# half a second keeps a busy board's lint current while leaving the CPU to the edits themselves.
+LIVE_LINT_SECONDS = 0.5
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
