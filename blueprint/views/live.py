@@ -1,9 +1,10 @@
 """The live board's frames: operations turned into the HTML fragments a page load would show.
 
 Rendering only — the socket (blueprint/consumers.py) decides who gets what and when. Every
-fragment is rendered from the database as it is now, not as it was when the operation was applied,
-so a frame never brings back a state that a later operation already changed; the client applies
-frames in ``rev`` order, and the last one to touch an element leaves it as the database has it.
+fragment is rendered from the database as it is now (right after the operation's commit, or when a
+worker renders it later), not from what the operation did, so a frame never brings back a state
+that an operation committed before its render already changed; the client applies frames in
+``rev`` order, and the last one to touch an element leaves it as the database has it.
 The fragment rules are those of the live-board protocol (which fragments each operation sends).
 
 Each function loads the board once, however many fragments it renders. Call them from sync
