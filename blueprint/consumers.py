@@ -18,6 +18,7 @@ import logging
 import re
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
@@ -40,7 +41,13 @@ from django.utils.crypto import constant_time_compare
 from blueprint.errors import BlueprintError
 from blueprint.models import EDIT_ROLES, Blueprint, Operation
 from blueprint.selectors import member_face
-from blueprint.services.operations import board_group_name, broadcast_extras, operation_apply, role_of
+from blueprint.services.operations import (
+    board_group_name,
+    board_operations_group_name,
+    broadcast_extras,
+    operation_apply,
+    role_of,
+)
 from blueprint.services.undo import undo_step
 from blueprint.views.live import (
     board_reset_frame,
@@ -317,6 +324,89 @@ class LintPush:
 lint_push = LintPush()
 
 
+@dataclass(eq=False)
+class _Hub:
+    layer: Any
+    channel: str = ""
+    boards: dict[int, set[BoardConsumer]] = field(default_factory=dict)
+    ready: asyncio.Task[None] | None = None  # its channel made, its receiving started
+    task: asyncio.Task[None] | None = None
+
+
+class OperationHub:
+    """The operations of the boards this process's tabs show, received once per process.
+
+    Each worker has one channel in the group of a board's operations (``board_operations_group``)
+    as long as it has a tab on the board, rather than each tab having one: an operation crosses the
+    channel layer once per worker, not once per tab (with Redis, thirty tabs meant thirty copies of
+    every frame stored, sent and decoded), and is handed to the worker's tabs of that board in the
+    order it came. Joining is renewed with each tab's heartbeat; a worker whose last tab on a board
+    left stays in its group until the layer expires it (it drops what comes meanwhile), so a tab
+    that joins as another leaves is never left out by a late discard.
+    """
+
+    def __init__(self) -> None:
+        self._hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Hub] = weakref.WeakKeyDictionary()
+
+    async def join(self, socket: BoardConsumer) -> None:
+        hub = await self._hub(socket.channel_layer)
+        hub.boards.setdefault(socket.blueprint_id, set()).add(socket)
+        await self.renew(socket)
+
+    async def renew(self, socket: BoardConsumer) -> None:
+        hub = await self._hub(socket.channel_layer)
+        await hub.layer.group_add(board_operations_group_name(socket.blueprint_id), hub.channel)
+
+    def leave(self, socket: BoardConsumer) -> None:
+        hub = self._hubs.get(asyncio.get_running_loop())
+        if hub is None:
+            return
+        sockets = hub.boards.get(socket.blueprint_id)
+        if sockets is not None:
+            sockets.discard(socket)
+            if not sockets:
+                del hub.boards[socket.blueprint_id]
+
+    async def _hub(self, layer: Any) -> _Hub:
+        loop = asyncio.get_running_loop()
+        hub = self._hubs.get(loop)
+        if hub is None or hub.layer is not layer or (hub.task is not None and hub.task.done()):
+            # in place before the first await: tabs connecting at once share one hub
+            hub = self._hubs[loop] = _Hub(layer)
+            hub.ready = loop.create_task(self._start(hub, loop))
+        assert hub.ready is not None
+        await asyncio.shield(hub.ready)
+        return hub
+
+    async def _start(self, hub: _Hub, loop: asyncio.AbstractEventLoop) -> None:
+        # the default prefix: with Redis, every channel of a process shares its one real channel
+        hub.channel = await hub.layer.new_channel()
+        hub.task = loop.create_task(self._receive(hub))
+
+    async def _receive(self, hub: _Hub) -> None:
+        while True:
+            try:
+                message = await hub.layer.receive(hub.channel)
+                if message.get("type") != "board.operation":
+                    continue
+                sockets = list(hub.boards.get(int(message["blueprint_id"]), ()))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("receiving the boards' operations failed")
+                await asyncio.sleep(0.1)
+                continue
+            for socket in sockets:
+                try:
+                    await socket.board_operation(message)
+                except Exception:
+                    # that tab sees the gap in rev with the next operation (or its heartbeat)
+                    logger.exception("handing operation %s to a tab failed", message.get("operation_id"))
+
+
+operation_hub = OperationHub()
+
+
 # --- Database calls (sync, run in the database thread) ----------------------------------------
 
 
@@ -484,8 +574,10 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         self.group = board_group_name(self.blueprint_id)
         # Join before reading rev: an operation committed after the read is then broadcast to us.
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await operation_hub.join(self)
         role, rev = await role_and_rev_async(user, self.blueprint_id)
         if role is None:
+            operation_hub.leave(self)
             await self.channel_layer.group_discard(self.group, self.channel_name)
             await self.close(code=CLOSE_NOT_MEMBER)
             return
@@ -516,6 +608,7 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         if not self.joined:
             return
         self.joined = False
+        operation_hub.leave(self)
         lint_push.leave(self)
         try:
             await self.channel_layer.group_send(
@@ -531,6 +624,7 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
             try:
                 # also renews the group membership, which channels_redis expires after a day
                 await self.channel_layer.group_add(self.group, self.channel_name)
+                await operation_hub.renew(self)
                 await self.channel_layer.group_send(
                     self.group, {"type": "presence.update", "member": self.me}
                 )
@@ -723,6 +817,9 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
     # --- From the group ---------------------------------------------------------------------
 
     async def board_operation(self, message: dict[str, Any]) -> None:
+        """An operation, from this process's OperationHub."""
+        if not self.joined:
+            return
         lint_push.changed(self.blueprint_id)  # the lint follows, once for a burst of operations
         try:
             operation_id, can_edit = int(message["operation_id"]), self._can_edit()

@@ -69,6 +69,12 @@ def board_group_name(blueprint_id: int) -> str:
     return f"board-{blueprint_id}"
 
 
+def board_operations_group_name(blueprint_id: int) -> str:
+    """The group of a board's operations: one member per worker process with tabs on the board
+    (blueprint.consumers.OperationHub), which hands each operation to its tabs."""
+    return f"board-{blueprint_id}.operations"
+
+
 @dataclass
 class Applied:
     """What a handler did: the payload as stored, how to undo it, and a sentence for people."""
@@ -289,6 +295,7 @@ def operation_broadcast(record: Operation, *, extras: bool = True) -> None:
         return
     message: dict[str, Any] = {
         "type": "board.operation",
+        "blueprint_id": record.blueprint_id,
         "rev": record.rev,
         "operation_id": record.pk,
         # when the edit became true, so a receiver can measure commit-to-screen latency
@@ -299,7 +306,7 @@ def operation_broadcast(record: Operation, *, extras: bool = True) -> None:
             message.update(extra(record, message))
         except Exception:
             logger.warning("adding to the broadcast of %s failed", record, exc_info=True)
-    board_group_send(board_group_name(record.blueprint_id), message, f"broadcast of {record}")
+    board_group_send(board_operations_group_name(record.blueprint_id), message, f"broadcast of {record}")
 
 
 def board_group_send(group: str, message: dict[str, Any], what: str) -> None:

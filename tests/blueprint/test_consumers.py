@@ -1077,6 +1077,41 @@ def test_many_tabs_in_one_process_cost_one_render_per_operation_and_role(
     assert all(lint is None for _, lint in updated)
 
 
+def test_an_operation_crosses_the_channel_layer_once_per_process_whatever_its_tabs(
+    board: Blueprint, users: dict[str, Any]
+) -> None:
+    """The process's OperationHub is the one member of the board's operations group; it hands each
+    operation to every tab, and a tab that joins as another leaves is not left out."""
+    cookie = session_cookie(users["editor"])
+
+    async def rename(name: str) -> None:
+        await apply_async(
+            blueprint_id=board.pk,
+            actor=users["owner"],
+            op_type="offer.update",
+            payload={"key": "welcome", "name": name},
+        )
+
+    async def body() -> tuple[set[str], list[str], list[str]]:
+        layer = get_channel_layer()
+        group = f"board-{board.pk}.operations"
+        async with board_socket(board.pk, cookie) as first:
+            async with board_socket(board.pk, cookie) as second, board_socket(board.pk, cookie) as third:
+                members = set(layer.groups[group])
+                await rename("Welcome gift")
+                names = [(await next_frame(socket))["summary"] for socket in (first, second, third)]
+            # the other two have left; another tab joins while the first is still here
+            async with board_socket(board.pk, cookie) as fourth:
+                await rename("Welcome present")
+                after = [(await next_frame(socket))["summary"] for socket in (first, fourth)]
+        return members, names, after
+
+    members, names, after = run(body)
+    assert len(members) == 1  # one channel for three tabs
+    assert len(set(names)) == 1 and "Welcome gift" in names[0]
+    assert len(set(after)) == 1 and "Welcome present" in after[0]
+
+
 def test_a_sync_loads_the_board_once_however_many_operations_it_sends(
     board: Blueprint, users: dict[str, Any]
 ) -> None:

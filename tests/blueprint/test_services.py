@@ -121,8 +121,13 @@ def test_an_operation_is_broadcast_to_the_board_group_after_commit(
     group, message = sent[0]
     committed_at = message.pop("committed_at")
     frame = json.loads(message.pop("frame"))  # the live board's, rendered once (blueprint.consumers)
-    assert group == f"board-{board.pk}"
-    assert message == {"type": "board.operation", "rev": record.rev, "operation_id": record.pk}
+    assert group == f"board-{board.pk}.operations"
+    assert message == {
+        "type": "board.operation",
+        "blueprint_id": board.pk,
+        "rev": record.rev,
+        "operation_id": record.pk,
+    }
     assert abs(committed_at - time.time()) < 5
     expected = operation_frame(board.pk, record.pk, can_edit=True)
     assert expected is not None

@@ -385,7 +385,7 @@ def test_undo_records_are_broadcast_one_by_one_after_commit(
 
     class Layer:
         async def group_send(self, group: str, message: dict[str, Any]) -> None:
-            assert group == f"board-{board.pk}"
+            assert group == f"board-{board.pk}.operations"
             sent.append(message)
 
     monkeypatch.setattr("blueprint.services.operations.get_channel_layer", lambda: Layer())
