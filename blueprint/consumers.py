@@ -336,7 +336,7 @@ class _Hub:
 class OperationHub:
     """The operations of the boards this process's tabs show, received once per process.
 
-    Each worker has one channel in the group of a board's operations (``board_operations_group``)
+    Each worker has one channel in the group of a board's operations (``board_operations_group_name``)
     as long as it has a tab on the board, rather than each tab having one: an operation crosses the
     channel layer once per worker, not once per tab (with Redis, thirty tabs meant thirty copies of
     every frame stored, sent and decoded), and is handed to the worker's tabs of that board in the
@@ -424,16 +424,17 @@ def _signed_in(user_id: int, session_key: str | None) -> bool:
     """Whether the tab's session still signs this user in, as a page request would find: not
     logged out or expired, the password not changed since (the session's auth hash), the account
     still there and active. A socket outlives the request that opened it, so it asks again, with
-    every operation: with database sessions that is one query (``_SESSION_QUERY``), and decoding
+    every operation: with database sessions that is one query (``_session_query``), and decoding
     the session is done once per content."""
     if not session_key:
         return False
     if settings.SESSION_ENGINE != DATABASE_SESSIONS:
         return _signed_in_by_store(user_id, session_key)
-    connection = connections[router.db_for_read(Session)]
+    alias = router.db_for_read(Session) or "default"
+    connection = connections[alias]
     with connection.cursor() as cursor:
         cursor.execute(
-            _session_query(connection),
+            _session_query(alias),
             [session_key, connection.ops.adapt_datetimefield_value(timezone.now()), user_id, True],
         )
         row = cursor.fetchone()
@@ -444,10 +445,11 @@ DATABASE_SESSIONS = "django.contrib.sessions.backends.db"
 
 
 @functools.cache
-def _session_query(connection: Any) -> str:
+def _session_query(alias: str) -> str:
     """The session's data (NULL when there is no such live session) and the password of the user,
-    when they exist and are active: the two rows a page request reads to know who is signed in."""
-    q = connection.ops.quote_name
+    when they exist and are active: the two rows a page request reads to know who is signed in.
+    One per database alias (its quoting), not per connection: a connection is per thread."""
+    q: Any = connections[alias].ops.quote_name
     users = get_user_model()._meta
     sessions = Session._meta
     column = {f.name: q(f.column) for f in [*users.concrete_fields, *sessions.concrete_fields]}
