@@ -474,17 +474,21 @@ class DecideApi(ApiView):
         ),
     )
     def post(self, request: Request, blueprint_id: int) -> Response:
-        body = parse_body(request, DecideInput)
-        version = body.get("version")
-        version_choice(version)  # a malformed version is a 400 whoever asks
-        compiled = decision_target(request.user, blueprint_id, version)
-        if "profile" not in body:
-            raise InvalidInput("Give the customer's profile: attribute key → value.", field="profile")
-        stage = stage_option(body.get("stage"))
-        at = decision_day(body.get("at"))
-        explain = flag(body.get("explain"), "explain")
-        decision = compiled.decide(body["profile"], stage=stage, at=at, explain=explain)
-        return Response(decision.as_json())
+        return Response(decide_answer(request.user, blueprint_id, parse_body(request, DecideInput)))
+
+
+def decide_answer(user: Any, blueprint_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    """The answer of ``POST decide/`` to ``body`` (a JSON object of DecideInput's fields) from
+    ``user``; raises ``BlueprintError`` as the endpoint refuses. Also blueprint.fasthttp's."""
+    version = body.get("version")
+    version_choice(version)  # a malformed version is a 400 whoever asks
+    compiled = decision_target(user, blueprint_id, version)
+    if "profile" not in body:
+        raise InvalidInput("Give the customer's profile: attribute key → value.", field="profile")
+    stage = stage_option(body.get("stage"))
+    at = decision_day(body.get("at"))
+    explain = flag(body.get("explain"), "explain")
+    return compiled.decide(body["profile"], stage=stage, at=at, explain=explain).as_json()
 
 
 class DecideBatchApi(StreamingApiView):

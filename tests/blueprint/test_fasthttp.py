@@ -203,6 +203,51 @@ def test_decides_through_both_handlers_are_identical(apps, board: Blueprint, use
         compared += 1
     assert compared > 300
     assert {200, 400, 401, 403, 404, 409, 413, 415} <= seen, seen
+    # the express lane answered the plain token requests once it had learnt their headers
+    assert fast.handler.express.answered > 20
+
+
+def test_the_express_lane_answers_only_what_the_whole_stack_would_answer_the_same(
+    apps, board: Blueprint, users: dict[str, Any], settings
+):
+    plain, fast = apps
+    version = version_publish(blueprint_id=board.pk, actor=users["editor"], note="test")
+    version_approve(blueprint_id=board.pk, number=version.number, actor=users["approver"])
+    key = Token.objects.create(user=users["viewer"]).key
+    path = f"/api/v1/blueprints/{board.pk}/decide/"
+    body = json.dumps({"profile": {"segment": "Gold"}}).encode()
+    plain_headers = [
+        (b"authorization", f"Token {key}".encode()),
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    assert call(fast, "POST", path, plain_headers, body)[0] == 200  # learnt from the whole stack
+    assert fast.handler.express.answered == 0
+    assert call(fast, "POST", path, plain_headers, body) == call(plain, "POST", path, plain_headers, body)
+    assert fast.handler.express.answered == 1
+    variants = [
+        [*plain_headers, (b"cookie", b"sessionid=x")],
+        [*plain_headers, (b"accept", b"text/html")],
+        [*plain_headers[:2], (b"content-length", b"3")],  # shorter than the body
+        [*plain_headers[:2], (b"content-length", b"999999999")],
+        [*plain_headers, (b"authorization", b"Token twice")],
+        [(b"authorization", f"token  {key} extra".encode()), *plain_headers[1:]],
+        [(b"host", b"evil.example"), *plain_headers],
+    ]
+    for headers in variants:
+        assert call(fast, "POST", path, headers, body) == call(plain, "POST", path, headers, body), headers
+    assert call(fast, "POST", path + "?format=json", plain_headers, body) == call(
+        plain, "POST", path + "?format=json", plain_headers, body
+    )
+    assert fast.handler.express.answered == 1  # none of these by the express lane
+    # behind a redirect to HTTPS (the middleware reads it when made: new applications)
+    settings.SECURE_SSL_REDIRECT = True
+    plain = get_asgi_application()
+    fast = InlineFastPath(plain)
+    for _ in range(2):
+        redirected = call(fast, "POST", path, plain_headers, body)
+        assert redirected == call(plain, "POST", path, plain_headers, body) and redirected[0] == 301
+    assert fast.handler.express.answered == 0
 
 
 def test_other_requests_go_to_djangos_handler(apps, board: Blueprint, users: dict[str, Any]):
