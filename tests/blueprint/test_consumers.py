@@ -102,6 +102,16 @@ async def rev_of(blueprint: Blueprint) -> int:
 apply_async = sync_to_async(operation_apply)
 
 
+async def connected(blueprint_id: int, cookies: list[bytes]) -> list[WebsocketCommunicator]:
+    """A socket per cookie, each connected (their first frames unread)."""
+    sockets = []
+    for cookie in cookies:
+        socket = communicator(blueprint_id, cookie)
+        assert (await socket.connect(timeout=TIMEOUT))[0]
+        sockets.append(socket)
+    return sockets
+
+
 # --- Who may connect --------------------------------------------------------------------------
 
 
@@ -1038,11 +1048,7 @@ def test_many_tabs_in_one_process_cost_one_render_per_operation_and_role(
     cookies = [session_cookie(users[role]) for role in ("editor", "viewer")] * 4
 
     async def body() -> list[list[tuple[dict[str, Any], dict[str, Any] | None]]]:
-        sockets = []
-        for cookie in cookies:
-            socket = communicator(board.pk, cookie)
-            assert (await socket.connect(timeout=TIMEOUT))[0]
-            sockets.append(socket)
+        sockets = await connected(board.pk, cookies)
         try:
             received = []
             for op_type, payload in (
@@ -1321,11 +1327,7 @@ def test_a_version_broadcast_costs_one_badge_render_per_process_however_many_tab
     cookies = [session_cookie(users[role]) for role in ("editor", "viewer")] * 3
 
     async def body() -> list[list[dict[str, Any]]]:
-        sockets = []
-        for cookie in cookies:
-            socket = communicator(board.pk, cookie)
-            assert (await socket.connect(timeout=TIMEOUT))[0]
-            sockets.append(socket)
+        sockets = await connected(board.pk, cookies)
         try:
             received = []
             for _ in range(2):  # a publish, then a decision: two broadcasts, two renders
