@@ -43,6 +43,7 @@ import io
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import IO, Any
 
 from django.conf import settings
@@ -50,8 +51,7 @@ from django.core import signals
 from django.core.exceptions import RequestAborted, RequestDataTooBig
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.handlers.base import BaseHandler
-from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseBase
-from django.http.request import split_domain_port, validate_host
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseBase
 from django.urls import set_script_prefix
 from rest_framework.renderers import JSONRenderer
 
@@ -71,20 +71,20 @@ class _SyncHandler(BaseHandler):
     def __init__(self) -> None:
         super().__init__()
         self.load_middleware(is_async=False)
-        self.express = _Express()
+        self.express = _Express(self.request_class)
 
     def respond(self, scope: Scope, body: IO[bytes]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         """The response to one request: status, headers (cookies included) and content. By the
         express lane when it can answer, else by Django's whole stack."""
-        key = _express_key(scope)
-        if key is not None:
-            answer = self.express.answer(scope, body, key)
+        lane = self.express.lane(scope, body)
+        if lane is not None:
+            answer = self.express.answer(lane)
             if answer is not None:
                 return answer
-            body.seek(0)
+            body = lane.rest(body)
         status, headers, content = self.respond_in_full(scope, body)
-        if key is not None and status == 200:
-            self.express.learn(scope, headers)
+        if lane is not None and status == 200:
+            self.express.learn(lane, headers)
         return status, headers, content
 
     def respond_in_full(self, scope: Scope, body: IO[bytes]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
@@ -119,21 +119,19 @@ class _SyncHandler(BaseHandler):
 # else that could change the answer — with the same steps the view takes (the token lookup of
 # blueprint.api.auth, the strict JSON parser, decisioning.api.decide_answer, DRF's JSON renderer)
 # and the headers Django's stack gave the last such answer (security headers, CSP, Vary, Allow…),
-# learnt from it, per scheme. Anything else, and any request it cannot answer with a 200 — a bad
+# learnt from it, for secure requests and plain ones. Anything else, and any request it cannot answer with a 200 — a bad
 # token, a bad body, a refusal — goes through the whole stack, which answers it as always (a
 # decide changes nothing, so trying first costs only the time tried). The byte-for-byte comparison
 # in tests/blueprint/test_fasthttp.py covers both lanes.
 
-EXPRESS_MEDIA = {b"application/json": "utf-8", b"application/json; charset=utf-8": "utf-8"}
+EXPRESS_MEDIA = frozenset({b"application/json", b"application/json; charset=utf-8"})
 EXPRESS_ACCEPT = (None, b"*/*", b"application/json")
 
 
 def _express_key(scope: Scope) -> str | None:
-    """The token of a request the express lane may answer; None for any other (see above)."""
-    if scope.get("query_string") or settings.USE_X_FORWARDED_HOST:
+    """The token of a request the express lane may answer, by its headers; None for any other."""
+    if scope.get("query_string"):
         return None
-    if settings.SECURE_SSL_REDIRECT and scope.get("scheme") != "https":
-        return None  # the whole stack redirects it
     seen: dict[bytes, bytes] = {}
     for name, value in scope.get("headers", ()):
         name = name.lower()
@@ -142,56 +140,83 @@ def _express_key(scope: Scope) -> str | None:
         seen[name] = value
     if seen.get(b"content-type") not in EXPRESS_MEDIA or seen.get(b"accept") not in EXPRESS_ACCEPT:
         return None
-    host = seen.get(b"host", b"").decode("latin1")
-    domain, _ = split_domain_port(host)
-    allowed = settings.ALLOWED_HOSTS or ([".localhost", "127.0.0.1", "[::1]"] if settings.DEBUG else [])
-    if not domain or not validate_host(domain, allowed):
-        return None  # the whole stack answers 400
     words = seen.get(b"authorization", b"").split()
     if len(words) != 2 or words[0].lower() != b"token" or not words[1].isascii():
         return None
     return words[1].decode("ascii")
 
 
+@dataclass
+class _Lane:
+    """A request the express lane may answer: its token and Django's request for it."""
+
+    key: str
+    request: HttpRequest
+    body: bytes | None = None  # as Django read it (which closes the file it came in)
+
+    def rest(self, body: IO[bytes]) -> IO[bytes]:
+        """The body again, for the whole stack."""
+        if self.body is not None:
+            return io.BytesIO(self.body)
+        body.seek(0)
+        return body
+
+    @property
+    def secure(self) -> bool:
+        return self.request.is_secure()
+
+
 class _Express:
     """Answers of the express lane, and the headers learnt for them."""
 
-    def __init__(self) -> None:
-        # scheme → (the headers, the place of Content-Length among them)
-        self.headers: dict[str, tuple[list[tuple[bytes, bytes]], int]] = {}
+    def __init__(self, request_class: type[HttpRequest]) -> None:
+        self.request_class = request_class
+        # secure or not → (the headers, the place of Content-Length among them)
+        self.headers: dict[bool, tuple[list[tuple[bytes, bytes]], int]] = {}
         self.answered = 0
 
-    def learn(self, scope: Scope, headers: list[tuple[bytes, bytes]]) -> None:
+    def lane(self, scope: Scope, body: IO[bytes]) -> _Lane | None:
+        """The request, when the express lane may answer it. Its host, scheme and body are Django's
+        own reading of it (ALLOWED_HOSTS, proxy headers, the upload limit)."""
+        key = _express_key(scope)
+        if key is None:
+            return None
+        try:
+            request = self.request_class(scope, body)  # type: ignore[call-arg]
+            request.get_host()  # DisallowedHost: the whole stack answers 400
+        except Exception:
+            return None
+        if settings.SECURE_SSL_REDIRECT and not request.is_secure():
+            return None  # the whole stack redirects it
+        return _Lane(key, request)
+
+    def learn(self, lane: _Lane, headers: list[tuple[bytes, bytes]]) -> None:
         """Keep the headers of a 200 the whole stack gave an express-lane request."""
         places = [n for n, (name, _) in enumerate(headers) if name.lower() == b"content-length"]
         if len(places) == 1 and not any(name.lower() == b"set-cookie" for name, _ in headers):
-            self.headers[str(scope.get("scheme"))] = (list(headers), places[0])
+            self.headers[lane.secure] = (list(headers), places[0])
 
-    def answer(
-        self, scope: Scope, body: IO[bytes], key: str
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
-        learnt = self.headers.get(str(scope.get("scheme")))
+    def answer(self, lane: _Lane) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+        learnt = self.headers.get(lane.secure)
         if learnt is None:
             return None
         from blueprint.api.auth import TokenAuthentication
-        from blueprint.api.parsers import StrictJSONParser, max_body_bytes
+        from blueprint.api.parsers import StrictJSONParser
         from blueprint.api.views import field_names
         from decisioning.api import DecideInput, decide_answer
 
-        raw = body.read(max_body_bytes() + 1)
-        declared = dict(scope.get("headers", ())).get(b"content-length", b"")
-        # Django reads the declared length, and refuses one past the limit: only a body that is
-        # exactly as long as it says, and within the limit, is answered here
-        if len(raw) > max_body_bytes() or not declared.isdigit() or int(declared) != len(raw):
-            return None
-        signals.request_started.send(sender=ASGIHandler, scope=scope)
+        request = lane.request
+        signals.request_started.send(sender=ASGIHandler, scope=request.scope)  # type: ignore[attr-defined]
         try:
-            user, _ = TokenAuthentication().authenticate_credentials(key)
-            data = StrictJSONParser().parse(io.BytesIO(raw), "application/json", {"encoding": "utf-8"})
+            user, _ = TokenAuthentication().authenticate_credentials(lane.key)
+            # the body as Django reads it (RequestDataTooBig past the limit), parsed as DRF would
+            lane.body = request.body
+            data = StrictJSONParser().parse(io.BytesIO(lane.body), "application/json", {"encoding": "utf-8"})
             if not isinstance(data, dict) or not set(data) <= field_names(DecideInput):
                 return None
-            match = DECIDE_PATH.fullmatch(scope["path"])
-            assert match is not None
+            match = DECIDE_PATH.fullmatch(request.path_info)
+            if match is None:
+                return None
             answer = decide_answer(user, int(match.group(1)), data)
             content = JSONRenderer().render(answer, "application/json", {})
         except Exception:  # the whole stack answers it, as it answers every refusal
