@@ -610,7 +610,8 @@ def _grid(x: str, p: str, bounds: Sequence[float], integral: bool, constants: _C
         )
         for j in range(max(len(b) for b in by_cell))
     ]
-    cell = f"CAST(least(greatest(floor({x} * CAST({scale!r} AS DOUBLE)), {low - 1}), {high + 1}) - {low} AS INTEGER) + 2"
+    # a BIGINT: what list positions are (an INTEGER would be cast at each of the lookups below)
+    cell = f"CAST(least(greatest(floor({x} * CAST({scale!r} AS DOUBLE)), {low - 1}), {high + 1}) - {low} AS BIGINT) + 2"
     piece = " + ".join(
         [f"{twice_before}[{p}]"]
         + [f"CAST({x} >= {c}[{p}] AS INTEGER) + CAST({x} > {c}[{p}] AS INTEGER)" for c in inside]
@@ -694,9 +695,10 @@ def _lookup(
     fails: list[str | None] = []
     for k, touched in enumerate(layout.split(everything)):
         fails.append(
-            f"{constants.add(_list([w[k] for w in words], 'UBIGINT'))}[{name} + 1]" if touched else None
+            f"{constants.add(_list([w[k] for w in words], 'UBIGINT'))}[{name}]" if touched else None
         )
-    return _Lookup(cells, {name: index}, fails)
+    # the piece as a list position (from 1, a BIGINT), computed once for the lookups of every word
+    return _Lookup(cells, {name: f"CAST({index} AS BIGINT) + 1"}, fails)
 
 
 def _set_terms(
@@ -912,6 +914,20 @@ def batch_sql(
             listed = constants.add(_list(_joined(keys, True) + alone, "VARCHAR"))
             none_before = " AND ".join(f"{c} = 0" for c in codes[:n])
             parts.append(f"{listed}[{code} + 1 + {1 << len(keys)} * {CAST_INT.format(none_before)}]")
+        if len(parts) > 1:
+            # most rows hold no offer of a stage, or only offers of its first run: those skip the
+            # other runs' lookups and the joining of texts (a CASE computes a branch only for the
+            # rows that take it); a row with an error has NULL codes and takes the last branch
+            if single:
+                held_none = f"{held_all} * {one} = 0"
+                first_only = f"{held_all} < {1 << len(runs[0][2])}"
+            else:
+                held_none = nothing
+                first_only = " AND ".join(f"{c} = 0" for c in codes[1:])
+            empty = "'\"\"'" if lines else "''"
+            parts = [
+                f"CASE WHEN {held_none} THEN {empty} WHEN {first_only} THEN {parts[0]} ELSE {' || '.join(parts)} END"
+            ]
         if lines:
             heads: list[str | None] = [
                 "false,,false,"
