@@ -694,9 +694,7 @@ def _lookup(
     words = [layout.split(mask) for mask in table]
     fails: list[str | None] = []
     for k, touched in enumerate(layout.split(everything)):
-        fails.append(
-            f"{constants.add(_list([w[k] for w in words], 'UBIGINT'))}[{name}]" if touched else None
-        )
+        fails.append(f"{constants.add(_list([w[k] for w in words], 'UBIGINT'))}[{name}]" if touched else None)
     # the piece as a list position (from 1, a BIGINT), computed once for the lookups of every word
     return _Lookup(cells, {name: f"CAST({index} AS BIGINT) + 1"}, fails)
 
@@ -750,11 +748,13 @@ def batch_sql(
     at: dt.date,
     stage: int = -1,
     lines: bool = False,
+    numbered: bool = True,
 ) -> tuple[list[str], str]:
     """Check, then decide, every row of ``relation`` (a row number ``#row``, then the file's columns
     of the ``columns`` types): ``row``, ``error`` (NULL when the row is good), then per stage its
     four columns, NULL for a row with an error; the rows come out in order. DuckDB only. With
-    ``lines``, one column instead, named by the CSV header: each row as its CSV line.
+    ``lines``, one column instead, named by the CSV header: each row as its CSV line (from the comma
+    after its number, when not ``numbered``).
 
     Returns the statements that make the lookup table ``#k`` (and its types), and the query.
     """
@@ -820,7 +820,7 @@ def batch_sql(
     answers = [f"{row} AS {ident(ROW)}", error]
     # CSV lines: the row's fields written out here, each stage's from two or three lookups, so that
     # the CSV writer writes one ready text a row (it spends ~40 ns on each field otherwise)
-    line = [f"CAST({row} AS VARCHAR)", "','", f"COALESCE({_csv_field(error)}, '')"]
+    line = [f"CAST({row} AS VARCHAR)" if numbered else "''", "','", f"COALESCE({_csv_field(error)}, '')"]
     offer_type = ident("#offer")
     offer_keys = [key for bits in layout.stages for _, key in bits.offers]
     offer_keys += [bits.fallback for bits in layout.stages if bits.fallback is not None]
@@ -982,10 +982,10 @@ def _connect() -> Any:
 
 
 def _source_relation(
-    con: Any, path: Path, fmt: str, wanted: Collection[str] | None = None
+    con: Any, path: Path, fmt: str, wanted: Collection[str] | None = None, *, numbered: bool = True
 ) -> tuple[str, dict[str, str]]:
-    """The file as a relation of ``#row`` (from 1) and its columns (those in ``wanted``, if given),
-    and the columns' types."""
+    """The file as a relation of ``#row`` (from 1; NULL for a CSV not ``numbered``) and its columns
+    (those in ``wanted``, if given), and the columns' types."""
     quoted = text(str(path))
     if fmt == "csv":
         reader = (
@@ -1011,6 +1011,9 @@ def _source_relation(
     # needed only)
     kept = [name for name in columns if wanted is None or name in wanted]
     selected = ", ".join(ident(name) for name in kept) or f"NULL AS {ident('#none')}"
+    if not numbered:  # read as the query runs, in parallel (batch_run numbers the lines it writes)
+        relation = f"(SELECT CAST(NULL AS BIGINT) AS {ident('#row')}, {selected} FROM {reader})"
+        return relation, {name: columns[name] for name in kept}
     try:
         con.execute(f"CREATE TEMP TABLE {ident('#profiles')} AS SELECT {selected} FROM {reader}")
     except Exception as exc:
@@ -1028,10 +1031,11 @@ def _prepared(
     at: dt.date,
     stage: int = -1,
     lines: bool = False,
+    numbered: bool = True,
 ) -> str:
     """The batch query over ``source``, its tables made on ``con``."""
-    relation, columns = _source_relation(con, source, source_format, compiled.spec.catalog)
-    setup, query = batch_sql(compiled, relation, columns, at=at, stage=stage, lines=lines)
+    relation, columns = _source_relation(con, source, source_format, compiled.spec.catalog, numbered=numbered)
+    setup, query = batch_sql(compiled, relation, columns, at=at, stage=stage, lines=lines, numbered=numbered)
     for statement in setup:
         con.execute(statement)
     return query
@@ -1056,7 +1060,24 @@ def batch_run(
     con = _connect()
     try:
         csv = target_format == "csv"
-        query = _prepared(con, compiled, source, source_format, at=at, stage=stage, lines=csv)
+        # CSV to CSV: DuckDB's CSV reader gives no row numbers, and numbering its rows as they are
+        # read (a window) would make the whole query one thread; numbering them by reading the
+        # file into a table first costs a third more. So the lines are decided as the file is
+        # read, in parallel, into a table in their order, and numbered by its row ids as written
+        numbered = not (csv and source_format == "csv")
+        query = _prepared(
+            con, compiled, source, source_format, at=at, stage=stage, lines=csv, numbered=numbered
+        )
+        if not numbered:
+            decided = ident("#lines")
+            try:
+                con.execute(f"CREATE TEMP TABLE {decided} AS {query}")
+            except Exception as exc:
+                raise BatchError(
+                    f"The CSV file could not be read: {str(exc).splitlines()[0][:300]}"
+                ) from None
+            header = ident(con.execute(f"DESCRIBE {decided}").fetchall()[0][0])
+            query = f"SELECT CAST(rowid + 1 AS VARCHAR) || {header} AS {header} FROM {decided}"
         # CSV: the query writes each line itself (batch_sql), so the writer must not quote it again
         options = "FORMAT csv, HEADER true, QUOTE '', ESCAPE ''" if csv else "FORMAT parquet"
         try:

@@ -150,6 +150,46 @@ def test_bad_cells_get_the_engines_own_messages_and_the_good_rows_their_answers(
         assert answer["s.offer"] == "" and answer["s.entered"] == ""
 
 
+def test_a_large_csv_is_decided_in_parallel_and_each_answer_keeps_its_rows_number(tmp_path):
+    # big enough for DuckDB to read it in parallel chunks (the CSV to CSV path numbers the lines as
+    # they were written into a table, in order): each row's number, error and answer must be its own
+    snapshot = {
+        "attributes": ATTRIBUTES,
+        "stages": [
+            {
+                "key": "s",
+                "name": "S",
+                "offers": [
+                    {"key": "old", "groups": [[raw("age", "at_least", 60)]]},
+                    {"key": "even", "groups": [[raw("city", "is", "Even")]]},
+                ],
+            }
+        ],
+    }
+    engine = compile_snapshot(snapshot, {"number": 1})
+    rows = 400_000
+    source, target = tmp_path / "in.csv", tmp_path / "out.csv"
+    duckdb.execute(
+        f"""COPY (SELECT i % 100 AS age,
+                         CASE WHEN i % 1000 = 7 THEN 'x' || i ELSE 'Gold' END AS segment,
+                         CASE WHEN i % 2 = 0 THEN 'Even' ELSE 'Odd' END AS city,
+                         'padding to make the file larger than a few of the reader''s buffers' AS note
+                  FROM range(1, {rows + 1}) AS r(i))
+            TO '{source}' (FORMAT csv, HEADER true)"""
+    )
+    assert source.stat().st_size > 30_000_000
+    assert batch_run(engine, source, target, at=AT) == rows
+    with target.open(newline="", encoding="utf-8") as handle:
+        for n, answer in enumerate(csv.DictReader(handle), start=1):
+            assert int(answer["row"]) == n
+            if n % 1000 == 7:
+                assert answer["error"].startswith(f"segment: 'x{n}' is not a choice")
+                continue
+            eligible = [key for key, holds in (("old", n % 100 >= 60), ("even", n % 2 == 0)) if holds]
+            assert (answer["error"], answer["s.eligible"]) == ("", "|".join(eligible)), n
+            assert answer["s.offer"] == (eligible[0] if eligible else "")
+
+
 def test_columns_the_catalog_lacks_are_ignored_and_absent_ones_are_missing(tmp_path):
     snapshot = {
         "attributes": ATTRIBUTES,
