@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import gc
 import json
 import os
 import random
@@ -45,7 +44,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from report import report_write  # bench/, the script's own folder
+from report import collector_off, report_write  # bench/, the script's own folder
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -508,20 +507,6 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[index]
 
 
-class _CollectorWatch:
-    """A ``gc.callbacks`` entry that times each collection."""
-
-    def __init__(self) -> None:
-        self.ms: list[float] = []
-        self.began = 0.0
-
-    def __call__(self, phase: str, info: dict[str, Any]) -> None:
-        if phase == "start":
-            self.began = time.perf_counter()
-        else:
-            self.ms.append((time.perf_counter() - self.began) * 1000)
-
-
 async def open_loop(
     ports: Sequence[int],
     requests: list[bytes],
@@ -569,31 +554,20 @@ async def open_loop(
             except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
                 failures[type(exc).__name__] = failures.get(type(exc).__name__, 0) + 1
 
-    # the load generator's own collector must not pause it: a full collection of this process (its
-    # 20,000 profiles, Django, DuckDB) takes 100-200 ms, during which no request leaves on schedule and
-    # every answer waits to be read, which the latencies would charge to the servers. So it is off
-    # for the run (the run's garbage is collected after it), and any collection still made is timed
-    pauses = _CollectorWatch()
-    gc.collect()
-    gc.disable()
-    gc.callbacks.append(pauses)
-    start = loop.time() + 0.05
-    cpu_start = time.process_time()  # this process is the load generator only
     total = int(rate * seconds)
     tasks = []
-    for n in range(total):
-        scheduled = start + n / rate
-        delay = scheduled - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(n, scheduled)))
-    try:
+    with collector_off() as pauses:
+        start = loop.time() + 0.05
+        cpu_start = time.process_time()  # this process is the load generator only
+        for n in range(total):
+            scheduled = start + n / rate
+            delay = scheduled - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(n, scheduled)))
         await asyncio.gather(*tasks)
-    finally:
-        gc.callbacks.remove(pauses)
-        gc.enable()
-    wall = loop.time() - start
-    client_cpu = time.process_time() - cpu_start
+        wall = loop.time() - start
+        client_cpu = time.process_time() - cpu_start
     for connections in idle.values():
         for _, writer in connections:
             writer.close()
@@ -610,8 +584,8 @@ async def open_loop(
         "p99_ms": round(percentile(ms, 99), 2),
         "max_ms": round(max(ms), 2) if ms else None,
         "client_cpu_share_of_a_core": round(client_cpu / wall, 2),
-        "client_gc_collections": len(pauses.ms),
-        "client_gc_ms_max": round(max(pauses.ms, default=0.0), 1),
+        "client_gc_collections": len(pauses),
+        "client_gc_ms_max": round(max(pauses, default=0.0), 1),
     }
 
 

@@ -7,7 +7,8 @@ that never leave that stage, so every operation succeeds). Two set-ups, one afte
 (a) one daphne worker, the in-memory channel layer, SQLite (a temporary file);
 (b) two daphne workers, channels_redis and PostgreSQL, 15 clients on each worker.
 
-The servers run with DEBUG off, as in production, on loopback; the clients run in this process.
+The servers run with DEBUG off, as in production, on loopback; the clients run in this process, whose
+collector is off while they measure (its pauses would count as latency).
 Measured, for every ``op`` frame every client receives: commit-to-receive latency = the time it
 arrives - the frame's ``committed_at`` (the same machine's clock). Baseline, in the same run and
 under the same load: each client's ``ping`` → ``pong`` round trip, sent half-way between its
@@ -42,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from report import report_write  # bench/, the script's own folder
+from report import collector_off, report_write  # bench/, the script's own folder
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -223,32 +224,33 @@ async def drive(tabs: list[Tab], blueprint_id: int, seconds: float, rate: float)
     """Connect every tab, run the load for ``seconds``, then drain, sync and close."""
     await asyncio.gather(*(tab.connect(blueprint_id) for tab in tabs))
     await asyncio.sleep(2)  # presence settles: every tab has announced itself to the others
-    period = 1 / rate
-    began = time.monotonic()
+    with collector_off() as pauses:
+        period = 1 / rate
+        began = time.monotonic()
 
-    async def run(tab: Tab) -> None:
-        rng = random.Random(tab.n)
-        offset = tab.n / len(tabs) * period  # the tabs' edits spread evenly over each second
-        k = 0
-        while True:
-            at = began + offset + k * period
-            if at - began >= seconds:
-                return
-            await asyncio.sleep(max(0.0, at - time.monotonic()))
-            await tab.edit(rng, k)
-            await asyncio.sleep(max(0.0, at + period / 2 - time.monotonic()))
-            await tab.ping()
-            k += 1
+        async def run(tab: Tab) -> None:
+            rng = random.Random(tab.n)
+            offset = tab.n / len(tabs) * period  # the tabs' edits spread evenly over each second
+            k = 0
+            while True:
+                at = began + offset + k * period
+                if at - began >= seconds:
+                    return
+                await asyncio.sleep(max(0.0, at - time.monotonic()))
+                await tab.edit(rng, k)
+                await asyncio.sleep(max(0.0, at + period / 2 - time.monotonic()))
+                await tab.ping()
+                k += 1
 
-    await asyncio.gather(*(run(tab) for tab in tabs))
-    sending_s = time.monotonic() - began
-    # answers to everything sent, then every acknowledged rev on every tab (or a time-out)
-    deadline = time.monotonic() + 30
-    while any(tab.sent for tab in tabs) and time.monotonic() < deadline:
-        await asyncio.sleep(0.1)
-    acked = {rev for tab in tabs for rev in tab.acks.values()}
-    while time.monotonic() < deadline and not all(acked <= tab.live_revs for tab in tabs):
-        await asyncio.sleep(0.1)
+        await asyncio.gather(*(run(tab) for tab in tabs))
+        sending_s = time.monotonic() - began
+        # answers to everything sent, then every acknowledged rev on every tab (or a time-out)
+        deadline = time.monotonic() + 30
+        while any(tab.sent for tab in tabs) and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        acked = {rev for tab in tabs for rev in tab.acks.values()}
+        while time.monotonic() < deadline and not all(acked <= tab.live_revs for tab in tabs):
+            await asyncio.sleep(0.1)
     missed_live = {tab.n: sorted(acked - tab.live_revs) for tab in tabs}
     for tab in tabs:
         await tab.send({"type": "sync", "since": tab.contiguous_rev()})
@@ -264,6 +266,7 @@ async def drive(tabs: list[Tab], blueprint_id: int, seconds: float, rate: float)
         "acked": acked,
         "missed_live": missed_live,
         "lost_after_sync": lost_after_sync,
+        "client_gc_ms": pauses,
     }
 
 
@@ -358,6 +361,8 @@ def run_setup(
         "over_capacity": over_capacity(servers),
         "server_cpu_percent": [100 * c / wall for c in cpu],
         "bench_client_cpu_percent": 100 * me / wall,
+        # the clients' own collector is off while they measure (report.collector_off)
+        "bench_client_collections": len(outcome["client_gc_ms"]),
         # how busy the machine was with everything else: other work inflates every figure
         "cpu_pressure_percent": (
             None if stall_before is None or stall_after is None else 100 * (stall_after - stall_before) / wall

@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import os
 import platform
 import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,3 +49,32 @@ def report_write(name: str, fields: dict[str, Any]) -> Path:
     (RESULTS / f"{name}.json").write_text(text)
     print(f"Written to {stamped.relative_to(ROOT)}")
     return stamped
+
+
+@contextmanager
+def collector_off() -> Iterator[list[float]]:
+    """The bench process's own collector off while it measures, collected before and after.
+
+    The benches' clients run in this process, and a full collection of it (Django, DuckDB, the
+    generated data) takes up to a few hundred milliseconds, during which no request leaves on
+    schedule and no answer is read: the latencies would charge that pause to the servers. Yields
+    the durations (ms) of any collection still made (the interpreter's own, when memory is short).
+    """
+    pauses: list[float] = []
+    began = [0.0]
+
+    def watch(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            began[0] = time.perf_counter()
+        else:
+            pauses.append((time.perf_counter() - began[0]) * 1000)
+
+    gc.collect()
+    gc.disable()
+    gc.callbacks.append(watch)
+    try:
+        yield pauses
+    finally:
+        gc.callbacks.remove(watch)
+        gc.enable()
+        gc.collect()
