@@ -746,7 +746,10 @@ document.addEventListener("htmx:beforeRequest", (event) => {
   const xhr = event.detail.xhr;
   // what the page showed when the answer was rendered, roughly: frames applied meanwhile are
   // applied again after the swap, so the answer cannot put an older state back
-  if (xhr) xhr.blueprintRev = rev;
+  if (xhr) {
+    xhr.blueprintRev = rev;
+    xhr.blueprintBoard = document.getElementById("board");
+  }
   if (xhr && isPost(event)) {
     inFlight.add(xhr);
     showStatus();
@@ -773,11 +776,22 @@ document.addEventListener("htmx:afterSettle", requestDone);
 
 // An answer rendered while frames were arriving may show an older state than the page did:
 // apply those frames again on top of it (fragments always show the present, so that is safe).
+// An answer that is the whole board says which rev it shows: only frames after that one are
+// applied again (the answer to the first stage, say, whose frame — the whole board too — often
+// arrives first; drawing it a third time would close a form opened meanwhile).
 document.addEventListener("htmx:afterSettle", (event) => {
   const xhr = event.detail.xhr;
   if (!xhr || typeof xhr.blueprintRev !== "number") return;
-  const since = xhr.blueprintRev;
+  let since = xhr.blueprintRev;
+  const before = xhr.blueprintBoard;
   delete xhr.blueprintRev;
+  delete xhr.blueprintBoard;
+  const board = document.getElementById("board");
+  const shown = board && board !== before ? Number(board.dataset.rev) : NaN;
+  if (!Number.isNaN(shown) && board.dataset.rev !== "") {
+    since = shown;
+    if (rev <= shown) rev = shown; // the frames up to it are in the answer; later ones come
+  }
   if (rev > since) {
     rev = since;
     requestSync(rev);

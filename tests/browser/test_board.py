@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
@@ -30,6 +31,47 @@ def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "the condition did not come true in time"
         time.sleep(0.05)
+
+
+def test_an_answer_that_shows_the_board_its_frame_already_drew_is_not_drawn_over_again(
+    asgi_server, log_in, page, console_errors, catalog
+):
+    # The first stage's op frame is the whole board, and it reaches the socket before the POST's
+    # answer (held back here), which is the whole board too, at the same rev. The page must keep
+    # that answer: asking for a sync from before it would draw the board a third time, over
+    # whatever the editor opened meanwhile (the next "Add stage" form, half typed)
+    log_in("editor")
+    sent: list[dict[str, Any]] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(json.loads(payload))))
+    page.goto(f"{asgi_server.url}/blueprints/{catalog.pk}/")
+    page.get_by_text("No stages yet").wait_for()
+
+    def held_back(route: Any) -> None:
+        answer = route.fetch()  # the operation is applied, and its frame on its way to the page
+        time.sleep(0.7)  # the page draws the frame meanwhile (this only holds the answer)
+        route.fulfill(response=answer)
+
+    page.route(re.compile(r"/board/stages/$"), held_back)
+    eventually(lambda: any(m.get("type") == "sync" for m in sent))  # the socket's own, on opening
+    del sent[:]
+    settled(page)
+    page.get_by_role("button", name="+ Add stage").click()
+    settled(page)
+    page.fill("#stage-new-form input[name=name]", "Awareness")
+    page.locator("#stage-new-form button[type=submit]").click()
+    page.locator(".column-name", has_text="Awareness").wait_for()
+    settled(page)
+    page.evaluate("document.getElementById('board').dataset.kept = 'yes'")
+    page.get_by_role("button", name="+ Add stage").click()
+    settled(page)
+    page.fill("#stage-new-form input[name=name]", "Onboarding")
+    page.wait_for_timeout(1000)  # a sync asked for would have been answered by now
+    assert [m for m in sent if m.get("type") == "sync"] == [], sent
+    assert page.locator("#board").get_attribute("data-kept") == "yes"
+    expect(page.locator("#stage-new-form input[name=name]")).to_have_value("Onboarding")
+    page.locator("#stage-new-form button[type=submit]").click()
+    page.locator(".column-name", has_text="Onboarding").wait_for()
+    assert page.locator(".column-name").all_inner_texts() == ["Awareness", "Onboarding"]
 
 
 def test_building_a_stage_and_an_offer_then_dragging_it_to_another_stage(
