@@ -49,7 +49,7 @@ from decisioning.selectors import (
     version_choice,
     version_label,
 )
-from decisioning.sql import BatchError, coverage_counts, export_sql, file_check, temporary_path
+from decisioning.sql import BatchError, CsvNotTabular, export_sql, file_check, temporary_path
 
 DAY_FORM = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 DAY_HELP = "Expected a day as YYYY-MM-DD, e.g. 2025-06-30."
@@ -597,13 +597,19 @@ class DecideBatchApi(StreamingApiView):
             big = source.stat().st_size >= batch.DUCKDB_FROM_BYTES
             if out != "json" and (kind == "parquet" or out == "parquet" or big):
                 # DuckDB decides the whole file first, so an unreadable one is still a clean 400
-                target = batch.duckdb_file(
-                    compiled, source, at=at, stage=index, source_format=kind, target_format=out
-                )
-                content_type = f"{CSV}; charset=utf-8" if out == "csv" else PARQUET
-                return streamed(
-                    batch.stream_file(target, cleanup=[target, source]), content_type, f"decisions.{out}"
-                )
+                try:
+                    target = batch.duckdb_file(
+                        compiled, source, at=at, stage=index, source_format=kind, target_format=out
+                    )
+                except CsvNotTabular:
+                    if out == "parquet":
+                        raise
+                    target = None  # read row by row below, each odd row an error of its own
+                if target is not None:
+                    content_type = f"{CSV}; charset=utf-8" if out == "csv" else PARQUET
+                    return streamed(
+                        batch.stream_file(target, cleanup=[target, source]), content_type, f"decisions.{out}"
+                    )
             if kind == "parquet":
                 file_check(source, kind)  # before the answer starts: a bad file is still a 400
         except BatchError as exc:
@@ -668,7 +674,7 @@ class CoverageApi(StreamingApiView):
         try:
             if kind == "csv" and (problem := batch.utf8_problem(source)):
                 raise InvalidInput(problem, field="body")
-            counts = coverage_counts(compiled, source, at=at, source_format=kind)
+            counts = batch.sample_coverage(compiled, source, at=at, source_format=kind)
         except BatchError as exc:
             raise InvalidInput(str(exc), field="body") from None
         finally:

@@ -22,7 +22,17 @@ from pathlib import Path
 from typing import IO, Any
 
 from decisioning.engine import CompiledVersion, ProfileProblems, StageDecision
-from decisioning.sql import ERROR, ROW, batch_rows, batch_run, stage_columns, temporary_path
+from decisioning.sql import (
+    ERROR,
+    ERRORS_LISTED,
+    ROW,
+    CsvNotTabular,
+    batch_rows,
+    batch_run,
+    coverage_counts,
+    stage_columns,
+    temporary_path,
+)
 
 CHUNK = 64 * 1024
 # CSV bodies from this size on are decided by DuckDB (its start-up costs ~20 ms; it then runs far faster)
@@ -260,3 +270,66 @@ def _split_error(error: str) -> dict[str, list[str]]:
         key, _, message = part.partition(": ")
         out.setdefault(f"profile.{key}", []).append(message)
     return out
+
+
+# --- Coverage ---------------------------------------------------------------------------------------
+
+
+def sample_coverage(
+    compiled: CompiledVersion, source: Path, *, at: dt.date, source_format: str
+) -> dict[str, Any]:
+    """How a sample spreads over the offers (``sql.coverage_counts``): by DuckDB, or, for a CSV it
+    cannot read as a table, row by row by the engine, with the same counts and messages."""
+    try:
+        return coverage_counts(compiled, source, at=at, source_format=source_format)
+    except CsvNotTabular:
+        with source.open(encoding="utf-8-sig", newline="") as text:
+            answers = python_answers(
+                compiled, csv_profiles(text), at=at, stage=-1, explain=False, csv_input=True
+            )
+            return coverage_of(compiled, answers)
+
+
+def coverage_of(
+    compiled: CompiledVersion,
+    answers: Iterable[tuple[int, list[StageDecision] | None, ProfileProblems | None, dict[str, Any] | None]],
+) -> dict[str, Any]:
+    """``sql.coverage_counts``'s answer, counted from the engine's answers."""
+    total = bad = 0
+    errors: list[dict[str, Any]] = []
+    entered: dict[str, dict[str | None, int]] = {st.key: {} for st in compiled.spec.stages}
+    for row, decisions, problems, _ in answers:
+        total += 1
+        if problems is not None:
+            bad += 1
+            if len(errors) < ERRORS_LISTED:
+                errors.append({"row": row, "error": error_text(problems)})
+            continue
+        for d in decisions or ():
+            if d.entered:
+                counts = entered[d.stage]
+                counts[d.offer] = counts.get(d.offer, 0) + 1
+    stages = []
+    for st in compiled.spec.stages:
+        counted = entered[st.key]
+        in_stage = sum(counted.values())
+        fallback_key = next((o.key for o in st.offers if o.fallback), None)
+        stages.append(
+            {
+                "stage": st.key,
+                "name": st.name,
+                "entered": in_stage,
+                "not_entered": total - bad - in_stage,
+                "offers": [
+                    {
+                        "offer": o.key,
+                        "name": o.name,
+                        "fallback": o.fallback,
+                        "count": counted.get(o.key, 0) if (not o.fallback or o.key == fallback_key) else 0,
+                    }
+                    for o in st.offers
+                ],
+                "none": counted.get(None, 0),
+            }
+        )
+    return {"rows": total, "bad_rows": bad, "errors": errors, "stages": stages}

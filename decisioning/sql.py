@@ -22,6 +22,7 @@ would decide them.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import math
 import os
@@ -53,6 +54,13 @@ ERROR = "error"
 
 class BatchError(Exception):
     """The file as a whole could not be read (not CSV, not Parquet, unreadable)."""
+
+
+class CsvNotTabular(BatchError):
+    """DuckDB could not read a CSV as rows as wide as its header: a row with more cells than the
+    header (which DuckDB either refuses the file for, or reads as an unnamed column), a quote left
+    open. Python's CSV reader reads such a file row by row, giving the odd rows an error each, which
+    is what the callers do instead (the same answers as for a small body)."""
 
 
 # --- Literals and names -------------------------------------------------------------------------------
@@ -996,13 +1004,14 @@ def _source_relation(
         reader = f"read_parquet({quoted}, file_row_number = true)"
     else:
         raise BatchError(f"Unknown format '{fmt}'; use csv or parquet.")
+    refused = CsvNotTabular if fmt == "csv" else BatchError
     try:
         described = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
     except Exception as exc:  # duckdb raises many kinds for an unreadable file
-        raise BatchError(
-            f"The {fmt.upper()} file could not be read: {str(exc).splitlines()[0][:300]}"
-        ) from None
+        raise refused(f"The {fmt.upper()} file could not be read: {str(exc).splitlines()[0][:300]}") from None
     columns = {str(row[0]): str(row[1]) for row in described}
+    if fmt == "csv" and 0 < len(header := _csv_header(path)) < len(columns):
+        raise CsvNotTabular(f"The CSV has a row with more cells than its header ({len(header)}).")
     if fmt == "parquet":
         # read in parallel and in order, its row numbers with it
         return f"(SELECT file_row_number + 1 AS {ident('#row')}, * FROM {reader})", columns
@@ -1017,9 +1026,22 @@ def _source_relation(
     try:
         con.execute(f"CREATE TEMP TABLE {ident('#profiles')} AS SELECT {selected} FROM {reader}")
     except Exception as exc:
-        raise BatchError(f"The CSV file could not be read: {str(exc).splitlines()[0][:300]}") from None
+        raise CsvNotTabular(f"The CSV file could not be read: {str(exc).splitlines()[0][:300]}") from None
     relation = f"(SELECT row_number() OVER () AS {ident('#row')}, * FROM {ident('#profiles')})"
     return relation, {name: columns[name] for name in kept}
+
+
+def _csv_header(path: Path) -> list[str]:
+    """The CSV's first record, as Python's CSV reader (the engine's path) reads it."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return next(csv.reader(handle), [])
+
+
+def _undecided(source_format: str, exc: Exception) -> BatchError:
+    """What a failure while deciding a file is: for a CSV, one DuckDB could not read as a table (it
+    is read as it goes); else the file could not be decided."""
+    refused = CsvNotTabular if source_format == "csv" else BatchError
+    return refused(f"The file could not be decided: {str(exc).splitlines()[0][:300]}")
 
 
 def _prepared(
@@ -1059,32 +1081,30 @@ def batch_run(
         raise BatchError(f"Unknown format '{target_format}'; use csv or parquet.")
     con = _connect()
     try:
-        csv = target_format == "csv"
+        to_csv = target_format == "csv"
         # CSV to CSV: DuckDB's CSV reader gives no row numbers, and numbering its rows as they are
         # read (a window) would make the whole query one thread; reading the file into a table
         # first, to number its rows there, made the batch a tenth slower. So the lines are decided
         # as the file is read, in parallel, into a table in their order, and numbered by its row
         # ids as they are written
-        numbered = not (csv and source_format == "csv")
+        numbered = not (to_csv and source_format == "csv")
         query = _prepared(
-            con, compiled, source, source_format, at=at, stage=stage, lines=csv, numbered=numbered
+            con, compiled, source, source_format, at=at, stage=stage, lines=to_csv, numbered=numbered
         )
         if not numbered:
             decided = ident("#lines")
             try:
                 con.execute(f"CREATE TEMP TABLE {decided} AS {query}")
             except Exception as exc:
-                raise BatchError(
-                    f"The CSV file could not be read: {str(exc).splitlines()[0][:300]}"
-                ) from None
+                raise _undecided(source_format, exc) from None
             header = ident(con.execute(f"DESCRIBE {decided}").fetchall()[0][0])
             query = f"SELECT CAST(rowid + 1 AS VARCHAR) || {header} AS {header} FROM {decided}"
         # CSV: the query writes each line itself (batch_sql), so the writer must not quote it again
-        options = "FORMAT csv, HEADER true, QUOTE '', ESCAPE ''" if csv else "FORMAT parquet"
+        options = "FORMAT csv, HEADER true, QUOTE '', ESCAPE ''" if to_csv else "FORMAT parquet"
         try:
             written = con.execute(f"COPY ({query}) TO {text(str(target))} ({options})").fetchone()
         except Exception as exc:
-            raise BatchError(f"The file could not be decided: {str(exc).splitlines()[0][:300]}") from None
+            raise _undecided(source_format, exc) from None
         return int(written[0]) if written else 0
     finally:
         con.close()
@@ -1166,7 +1186,7 @@ def coverage_counts(
                     }
                 )
         except Exception as exc:
-            raise BatchError(f"The file could not be decided: {str(exc).splitlines()[0][:300]}") from None
+            raise _undecided(source_format, exc) from None
         return {
             "rows": int(total),
             "bad_rows": int(bad),

@@ -33,7 +33,7 @@ from blueprint.errors import BlueprintError
 from blueprint.models import EDIT_ROLES, Blueprint
 from blueprint.selectors import blueprint_for_user
 from decisioning.api import batch_max_bytes
-from decisioning.batch import utf8_problem
+from decisioning.batch import sample_coverage, utf8_problem
 from decisioning.engine import (
     SET_SEPARATOR,
     CompiledVersion,
@@ -52,7 +52,7 @@ from decisioning.selectors import (
     version_label,
     version_options,
 )
-from decisioning.sql import BatchError, coverage_counts, temporary_path
+from decisioning.sql import BatchError, temporary_path
 
 INVALID_FORM = 422
 TEMPLATE = "decisioning/simulator.html"
@@ -552,7 +552,7 @@ def coverage(request: HttpRequest, blueprint_id: int) -> HttpResponse:
         kind = "parquet" if _is_parquet(source) else "csv"
         if kind == "csv" and (problem := utf8_problem(source)):
             raise BatchError(problem)
-        counts = coverage_counts(compiled, source, at=at, source_format=kind)
+        counts = sample_coverage(compiled, source, at=at, source_format=kind)
     except BatchError as exc:
         return render(request, partial, {**context, "errors": {"sample": str(exc)}}, status=INVALID_FORM)
     finally:

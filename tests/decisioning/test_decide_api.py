@@ -452,6 +452,33 @@ def test_profiles_that_are_not_objects_and_ragged_csv_rows_get_row_errors(as_rol
     assert rows[2][:4] == ["2", "", "true", "gold_card"]  # a short row: the rest is missing
 
 
+def test_a_big_csv_with_ragged_rows_gets_the_same_row_errors_as_a_small_one(
+    as_role, board, users, monkeypatch
+):
+    # DuckDB refuses a file with a row wider than its header (or reads the surplus as a column of
+    # its own); the batch and the coverage then read it row by row, as they read a small body
+    publish(board, users)
+    client = as_role("viewer")
+    ragged = b"segment,visits_30d\nGold,5,extra\nGold\n" + b"Silver,2\n" * 30_000 + b"Gold,1,2,3\n"
+    small = client.generic("POST", url(board, "decide/batch/?format=csv"), ragged, content_type="text/csv")
+    expected = list(csv.reader(io.StringIO(streamed(small).decode())))
+    monkeypatch.setattr(batch, "DUCKDB_FROM_BYTES", 1)
+    big = client.generic("POST", url(board, "decide/batch/?format=csv"), ragged, content_type="text/csv")
+    assert list(csv.reader(io.StringIO(streamed(big).decode()))) == expected
+    assert expected[1][:2] == ["1", "row: The row has 3 cells; the header has 2."]
+    assert expected[-1][:2] == ["30003", "row: The row has 4 cells; the header has 2."]
+    assert expected[2][:4] == ["2", "", "true", "gold_card"]
+    refused = client.generic(
+        "POST", url(board, "decide/batch/?format=parquet"), ragged, content_type="text/csv"
+    )
+    assert_error(refused, 400, "body", "more cells than its header")
+    counted = client.generic("POST", url(board, "coverage/"), ragged, content_type="text/csv")
+    assert counted.status_code == 200, counted.content
+    body = counted.json()
+    assert (body["rows"], body["bad_rows"]) == (30_003, 2)
+    assert [e["row"] for e in body["errors"]] == [1, 30_003]
+
+
 JSON_VALUES = st.recursive(
     st.none()
     | st.booleans()

@@ -15,8 +15,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from decisioning.batch import coverage_of, csv_profiles, python_answers
 from decisioning.engine import ProfileProblems, compile_snapshot
-from decisioning.sql import BatchError, batch_rows, batch_run, decision_sql, export_sql, stage_columns
+from decisioning.sql import (
+    BatchError,
+    CsvNotTabular,
+    batch_rows,
+    batch_run,
+    coverage_counts,
+    decision_sql,
+    export_sql,
+    stage_columns,
+)
 from tests.decisioning.oracle import AT, ATTRIBUTES, profiles, raw, reference_decide, snapshots
 from tests.decisioning.test_engine_properties import as_csv_cells
 
@@ -188,6 +198,43 @@ def test_a_large_csv_is_decided_in_parallel_and_each_answer_keeps_its_rows_numbe
             eligible = [key for key, holds in (("old", n % 100 >= 60), ("even", n % 2 == 0)) if holds]
             assert (answer["error"], answer["s.eligible"]) == ("", "|".join(eligible)), n
             assert answer["s.offer"] == (eligible[0] if eligible else "")
+
+
+def test_a_csv_duckdb_cannot_read_as_a_table_is_said_so_for_the_row_by_row_reader(tmp_path):
+    engine = compile_snapshot({"attributes": ATTRIBUTES, "stages": []}, {"number": 1})
+    sniffed = tmp_path / "sniffed.csv"  # the wide row among those DuckDB samples: an extra column
+    sniffed.write_text("age,segment\n61,Gold,extra\n12,Gold\n")
+    deep = tmp_path / "deep.csv"  # far past them: DuckDB refuses the file while reading it
+    deep.write_text("age,segment\n" + "30,Gold\n" * 50_000 + "61,Gold,extra\n")
+    for source in (sniffed, deep):
+        with pytest.raises(CsvNotTabular):
+            batch_run(engine, source, tmp_path / "out.csv", at=AT)
+        with pytest.raises(CsvNotTabular):
+            coverage_counts(engine, source, at=AT)
+    short = tmp_path / "short.csv"  # short rows are only missing values
+    short.write_text("age,segment\n61\n")
+    assert batch_run(engine, short, tmp_path / "out.csv", at=AT) == 1
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    snapshot=snapshots(),
+    batch=st.lists(st.tuples(profiles(), st.integers(0, 11)), min_size=1, max_size=25),
+    bad=st.sets(st.integers(0, 24)),
+)
+def test_coverage_counted_row_by_row_is_duckdbs(tmp_path, snapshot, batch, bad):
+    engine = compile_snapshot(snapshot, {"number": 1})
+    rows = [as_csv_cells(p, flavour) for p, flavour in batch]
+    for n in bad & set(range(len(rows))):
+        rows[n] = {**rows[n], "age": "not a number"}
+    source = write_csv(tmp_path / "in.csv", rows)
+    with source.open(encoding="utf-8", newline="") as text:
+        answers = python_answers(engine, csv_profiles(text), at=AT, stage=-1, explain=False, csv_input=True)
+        assert coverage_of(engine, answers) == coverage_counts(engine, source, at=AT)
 
 
 def test_columns_the_catalog_lacks_are_ignored_and_absent_ones_are_missing(tmp_path):
