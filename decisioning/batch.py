@@ -29,6 +29,7 @@ from decisioning.sql import (
     CsvNotTabular,
     batch_rows,
     batch_run,
+    coverage_answer,
     coverage_counts,
     stage_columns,
     temporary_path,
@@ -309,27 +310,4 @@ def coverage_of(
             if d.entered:
                 counts = entered[d.stage]
                 counts[d.offer] = counts.get(d.offer, 0) + 1
-    stages = []
-    for st in compiled.spec.stages:
-        counted = entered[st.key]
-        in_stage = sum(counted.values())
-        fallback_key = next((o.key for o in st.offers if o.fallback), None)
-        stages.append(
-            {
-                "stage": st.key,
-                "name": st.name,
-                "entered": in_stage,
-                "not_entered": total - bad - in_stage,
-                "offers": [
-                    {
-                        "offer": o.key,
-                        "name": o.name,
-                        "fallback": o.fallback,
-                        "count": counted.get(o.key, 0) if (not o.fallback or o.key == fallback_key) else 0,
-                    }
-                    for o in st.offers
-                ],
-                "none": counted.get(None, 0),
-            }
-        )
-    return {"rows": total, "bad_rows": bad, "errors": errors, "stages": stages}
+    return coverage_answer(compiled, total, bad, errors, entered)

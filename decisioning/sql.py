@@ -1154,47 +1154,59 @@ def coverage_counts(
                 f"SELECT {ident(ROW)}, {ident(ERROR)} FROM answers WHERE {ident(ERROR)} IS NOT NULL "
                 f"ORDER BY {ident(ROW)} LIMIT {ERRORS_LISTED}"
             ).fetchall()
-            stages = []
+            counted = {}
             for st in compiled.spec.stages:
                 entered, offer, _, _ = (ident(c) for c in stage_columns(st.key))
-                counted = dict(
+                counted[st.key] = dict(
                     con.execute(
                         f"SELECT {offer}, count(*) FROM answers WHERE {ident(ERROR)} IS NULL AND {entered} "
                         f"GROUP BY {offer}"
                     ).fetchall()
                 )
-                in_stage = sum(counted.values())
-                fallback_key = next((o.key for o in st.offers if o.fallback), None)
-                stages.append(
-                    {
-                        "stage": st.key,
-                        "name": st.name,
-                        "entered": in_stage,
-                        "not_entered": int(total) - int(bad) - in_stage,
-                        "offers": [
-                            {
-                                "offer": o.key,
-                                "name": o.name,
-                                "fallback": o.fallback,
-                                "count": int(counted.get(o.key, 0))
-                                if (not o.fallback or o.key == fallback_key)
-                                else 0,
-                            }
-                            for o in st.offers
-                        ],
-                        "none": int(counted.get(None, 0)),
-                    }
-                )
         except Exception as exc:
             raise _undecided(source_format, exc) from None
-        return {
-            "rows": int(total),
-            "bad_rows": int(bad),
-            "errors": [{"row": int(r), "error": str(e)} for r, e in errors],
-            "stages": stages,
-        }
+        return coverage_answer(
+            compiled, int(total), int(bad), [{"row": int(r), "error": str(e)} for r, e in errors], counted
+        )
     finally:
         con.close()
+
+
+def coverage_answer(
+    compiled: CompiledVersion,
+    total: int,
+    bad: int,
+    errors: list[dict[str, Any]],
+    counted: Mapping[str, Mapping[str | None, int]],
+) -> dict[str, Any]:
+    """The coverage of a sample of ``total`` rows, ``bad`` of them with errors (the first few
+    ``errors``), from how many good rows entered each stage with each offer (None: no offer)."""
+    stages = []
+    for st in compiled.spec.stages:
+        by_offer = counted.get(st.key, {})
+        in_stage = sum(by_offer.values())
+        fallback_key = next((o.key for o in st.offers if o.fallback), None)
+        stages.append(
+            {
+                "stage": st.key,
+                "name": st.name,
+                "entered": in_stage,
+                "not_entered": total - bad - in_stage,
+                "offers": [
+                    {
+                        "offer": o.key,
+                        "name": o.name,
+                        "fallback": o.fallback,
+                        "count": int(by_offer.get(o.key, 0))
+                        if (not o.fallback or o.key == fallback_key)
+                        else 0,
+                    }
+                    for o in st.offers
+                ],
+                "none": int(by_offer.get(None, 0)),
+            }
+        )
+    return {"rows": total, "bad_rows": bad, "errors": errors, "stages": stages}
 
 
 def file_check(source: Path, source_format: str) -> None:

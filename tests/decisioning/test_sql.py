@@ -64,15 +64,21 @@ def as_reference(row: dict[str, Any], snapshot: dict[str, Any]) -> list[dict[str
     return out
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
-@given(
-    snapshot=snapshots(),
-    batch=st.lists(st.tuples(profiles(), st.integers(0, 11)), min_size=1, max_size=25),
-)
+def examples(n: int) -> Any:
+    """Hypothesis settings for a test that writes and decides files: ``n`` examples, no deadline."""
+    return settings(
+        max_examples=n,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
+
+
+# profiles, each with the CSV flavour its cells are written in (as_csv_cells)
+CSV_BATCHES = st.lists(st.tuples(profiles(), st.integers(0, 11)), min_size=1, max_size=25)
+
+
+@examples(40)
+@given(snapshot=snapshots(), batch=CSV_BATCHES)
 def test_duckdb_over_csv_decides_as_the_reference_and_the_engine(tmp_path, snapshot, batch):
     engine = compile_snapshot(snapshot, {"number": 1})
     source = write_csv(tmp_path / "in.csv", [as_csv_cells(p, flavour) for p, flavour in batch])
@@ -87,11 +93,7 @@ def test_duckdb_over_csv_decides_as_the_reference_and_the_engine(tmp_path, snaps
         assert [d.as_json() for d in engine.decide(profile, at=AT).decisions] == expected
 
 
-@settings(
-    max_examples=15,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+@examples(15)
 @given(snapshot=snapshots(), batch=st.lists(profiles(), min_size=1, max_size=20))
 def test_duckdb_over_parquet_decides_as_the_reference(tmp_path, snapshot, batch):
     engine = compile_snapshot(snapshot, {"number": 1})
@@ -216,16 +218,8 @@ def test_a_csv_duckdb_cannot_read_as_a_table_is_said_so_for_the_row_by_row_reade
     assert batch_run(engine, short, tmp_path / "out.csv", at=AT) == 1
 
 
-@settings(
-    max_examples=15,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
-@given(
-    snapshot=snapshots(),
-    batch=st.lists(st.tuples(profiles(), st.integers(0, 11)), min_size=1, max_size=25),
-    bad=st.sets(st.integers(0, 24)),
-)
+@examples(15)
+@given(snapshot=snapshots(), batch=CSV_BATCHES, bad=st.sets(st.integers(0, 24)))
 def test_coverage_counted_row_by_row_is_duckdbs(tmp_path, snapshot, batch, bad):
     engine = compile_snapshot(snapshot, {"number": 1})
     rows = [as_csv_cells(p, flavour) for p, flavour in batch]
