@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.files.uploadedfile import UploadedFile
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -416,9 +416,13 @@ def simulator(request: HttpRequest, blueprint_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def simulator_decide(request: HttpRequest, blueprint_id: int) -> HttpResponse:
-    """The form posted (htmx): the ``simulator`` partial with the answer, or 422 with the errors."""
+    """The form posted: through htmx, the ``simulator`` partial with the answer (the address then
+    names the customer), or 422 with the errors; posted plainly (before the page's scripts ran, or
+    without them), a redirect to the page with the customer in its address, or the whole page with
+    the errors."""
     blueprint = _member(request, blueprint_id)
     version = request.POST.get("version", "")[:20] or LIVE
+    htmx = bool(getattr(request, "htmx", False))
     try:
         compiled = decision_version(blueprint, version_choice(version))
     except BlueprintError as exc:
@@ -426,11 +430,17 @@ def simulator_decide(request: HttpRequest, blueprint_id: int) -> HttpResponse:
         return HttpResponse(message, status=exc.status, content_type="text/plain; charset=utf-8")
     form = _form_from_post(request, compiled, version)
     context, status = _simulate(request, blueprint, form, compiled)
+    url = (
+        reverse("simulator", args=[blueprint.pk]) + "?" + context["result"]["query"] if status == 200 else ""
+    )
+    if not htmx:
+        if url:
+            response = HttpResponseRedirect(url)
+            response.status_code = 303  # see other: the page, got
+            return response
+        return render(request, TEMPLATE, context, status=status)
     response = render(request, f"{TEMPLATE}#simulator", context, status=status)
-    if status == 200 and getattr(request, "htmx", False):
-        url = reverse("simulator", args=[blueprint.pk]) + "?" + context["result"]["query"]
-        response = replace_url(response, url)
-    return response
+    return replace_url(response, url) if url else response
 
 
 # --- Coverage ------------------------------------------------------------------------------------------

@@ -102,6 +102,34 @@ def test_posting_a_profile_shows_the_chosen_offers_and_why_not(as_role, board, u
     assert "profile=" in response["HX-Replace-Url"]
 
 
+def test_the_form_posted_without_htmx_leads_to_the_page_that_names_the_customer(as_role, board, users):
+    # a click before the page's scripts have run posts the form plainly: the answer is then the
+    # page itself, whose address names the customer, not the fragment htmx would swap in
+    live(board, users)
+    viewer = as_role("viewer")
+    posted = viewer.post(
+        f"/blueprints/{board.pk}/simulator/decide/",
+        {"version": "live", "at": "2025-06-15", "p-segment": "Gold"},
+    )
+    assert posted.status_code == 303
+    assert (
+        posted["Location"].startswith(f"/blueprints/{board.pk}/simulator/?")
+        and "profile=" in posted["Location"]
+    )
+    page = viewer.get(posted["Location"])
+    assert page.status_code == 200
+    doc = page_of(page)
+    assert doc.xpath("//li[contains(@class, 'sim-chosen')]/@data-offer-key") == ["gold_card"]
+    assert doc.xpath("//select[@name='p-segment']/option[@selected]/@value") == ["Gold"]
+    refused = viewer.post(
+        f"/blueprints/{board.pk}/simulator/decide/", {"version": "live", "p-visits_30d": "lots"}
+    )
+    assert refused.status_code == 422
+    whole = page_of(refused)
+    assert whole.xpath("//title") and whole.xpath("//*[@id='simulator']")
+    assert "Expected a number" in whole.text_content()
+
+
 def test_a_bad_value_comes_back_as_422_with_the_fields_error_and_its_value_kept(as_role, board):
     response = as_role("editor").post(
         f"/blueprints/{board.pk}/simulator/decide/",
