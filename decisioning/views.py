@@ -435,9 +435,9 @@ def simulator_decide(request: HttpRequest, blueprint_id: int) -> HttpResponse:
     )
     if not htmx:
         if url:
-            response = HttpResponseRedirect(url)
-            response.status_code = 303  # see other: the page, got
-            return response
+            redirect = HttpResponseRedirect(url)
+            redirect.status_code = 303  # see other: the page, got
+            return redirect
         return render(request, TEMPLATE, context, status=status)
     response = render(request, f"{TEMPLATE}#simulator", context, status=status)
     return replace_url(response, url) if url else response
