@@ -604,8 +604,8 @@ class DecideBatchApi(StreamingApiView):
                 except CsvNotTabular:
                     if out == "parquet":
                         raise
-                    target = None  # read row by row below, each odd row an error of its own
-                if target is not None:
+                    # read row by row below, as a small body is: each odd row an error of its own
+                else:
                     content_type = f"{CSV}; charset=utf-8" if out == "csv" else PARQUET
                     return streamed(
                         batch.stream_file(target, cleanup=[target, source]), content_type, f"decisions.{out}"

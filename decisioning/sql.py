@@ -990,10 +990,11 @@ def _connect() -> Any:
 
 
 def _source_relation(
-    con: Any, path: Path, fmt: str, wanted: Collection[str] | None = None, *, numbered: bool = True
+    con: Any, path: Path, fmt: str, wanted: Collection[str] | None = None
 ) -> tuple[str, dict[str, str]]:
-    """The file as a relation of ``#row`` (from 1; NULL for a CSV not ``numbered``) and its columns
-    (those in ``wanted``, if given), and the columns' types."""
+    """The file as a relation of ``#row`` (from 1; NULL for a CSV, whose reader numbers no rows:
+    ``_prepared`` numbers its answers) and its columns (those in ``wanted``, if given), and the
+    columns' types."""
     quoted = text(str(path))
     if fmt == "csv":
         reader = (
@@ -1010,24 +1011,14 @@ def _source_relation(
     except Exception as exc:  # duckdb raises many kinds for an unreadable file
         raise refused(f"The {fmt.upper()} file could not be read: {str(exc).splitlines()[0][:300]}") from None
     columns = {str(row[0]): str(row[1]) for row in described}
-    if fmt == "csv" and 0 < len(header := _csv_header(path)) < len(columns):
-        raise CsvNotTabular(f"The CSV has a row with more cells than its header ({len(header)}).")
     if fmt == "parquet":
         # read in parallel and in order, its row numbers with it
         return f"(SELECT file_row_number + 1 AS {ident('#row')}, * FROM {reader})", columns
-    # row_number() over the CSV reader would make the whole query one thread; over a table DuckDB
-    # numbers the rows in parallel, in their order, so the CSV is read into one first (the columns
-    # needed only)
+    if 0 < len(header := _csv_header(path)) < len(columns):
+        raise CsvNotTabular(f"The CSV has a row with more cells than its header ({len(header)}).")
     kept = [name for name in columns if wanted is None or name in wanted]
     selected = ", ".join(ident(name) for name in kept) or f"NULL AS {ident('#none')}"
-    if not numbered:  # read as the query runs, in parallel (batch_run numbers the lines it writes)
-        relation = f"(SELECT CAST(NULL AS BIGINT) AS {ident('#row')}, {selected} FROM {reader})"
-        return relation, {name: columns[name] for name in kept}
-    try:
-        con.execute(f"CREATE TEMP TABLE {ident('#profiles')} AS SELECT {selected} FROM {reader}")
-    except Exception as exc:
-        raise CsvNotTabular(f"The CSV file could not be read: {str(exc).splitlines()[0][:300]}") from None
-    relation = f"(SELECT row_number() OVER () AS {ident('#row')}, * FROM {ident('#profiles')})"
+    relation = f"(SELECT CAST(NULL AS BIGINT) AS {ident('#row')}, {selected} FROM {reader})"
     return relation, {name: columns[name] for name in kept}
 
 
@@ -1053,14 +1044,29 @@ def _prepared(
     at: dt.date,
     stage: int = -1,
     lines: bool = False,
-    numbered: bool = True,
 ) -> str:
-    """The batch query over ``source``, its tables made on ``con``."""
-    relation, columns = _source_relation(con, source, source_format, compiled.spec.catalog, numbered=numbered)
+    """The batch query over ``source``, its answers in order and numbered from 1, its tables made
+    on ``con``."""
+    relation, columns = _source_relation(con, source, source_format, compiled.spec.catalog)
+    numbered = source_format != "csv"
     setup, query = batch_sql(compiled, relation, columns, at=at, stage=stage, lines=lines, numbered=numbered)
     for statement in setup:
         con.execute(statement)
-    return query
+    if numbered:
+        return query
+    # DuckDB's CSV reader gives no row numbers, and numbering its rows as they are read (a window)
+    # would make the whole query one thread; reading the file into a table first to number them
+    # there made a batch a tenth slower. So the answers are decided as the file is read, in
+    # parallel, into a table in their order, and numbered by its row ids
+    decided = ident("#decided")
+    try:
+        con.execute(f"CREATE TEMP TABLE {decided} AS {query}")
+    except Exception as exc:
+        raise _undecided(source_format, exc) from None
+    first = ident(con.execute(f"DESCRIBE {decided}").fetchall()[0][0])  # the row, or the line
+    if lines:
+        return f"SELECT CAST(rowid + 1 AS VARCHAR) || {first} AS {first} FROM {decided}"
+    return f"SELECT rowid + 1 AS {first}, * EXCLUDE ({first}) FROM {decided}"
 
 
 def batch_run(
@@ -1082,23 +1088,7 @@ def batch_run(
     con = _connect()
     try:
         to_csv = target_format == "csv"
-        # CSV to CSV: DuckDB's CSV reader gives no row numbers, and numbering its rows as they are
-        # read (a window) would make the whole query one thread; reading the file into a table
-        # first, to number its rows there, made the batch a tenth slower. So the lines are decided
-        # as the file is read, in parallel, into a table in their order, and numbered by its row
-        # ids as they are written
-        numbered = not (to_csv and source_format == "csv")
-        query = _prepared(
-            con, compiled, source, source_format, at=at, stage=stage, lines=to_csv, numbered=numbered
-        )
-        if not numbered:
-            decided = ident("#lines")
-            try:
-                con.execute(f"CREATE TEMP TABLE {decided} AS {query}")
-            except Exception as exc:
-                raise _undecided(source_format, exc) from None
-            header = ident(con.execute(f"DESCRIBE {decided}").fetchall()[0][0])
-            query = f"SELECT CAST(rowid + 1 AS VARCHAR) || {header} AS {header} FROM {decided}"
+        query = _prepared(con, compiled, source, source_format, at=at, stage=stage, lines=to_csv)
         # CSV: the query writes each line itself (batch_sql), so the writer must not quote it again
         options = "FORMAT csv, HEADER true, QUOTE '', ESCAPE ''" if to_csv else "FORMAT parquet"
         try:

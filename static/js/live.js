@@ -351,11 +351,15 @@ async function fetchBoard() {
   needsReset = false;
   const fetched = Number(fresh.dataset.rev);
   swapIn(fresh, () => board.before(fresh), board);
-  if (Number.isNaN(fetched)) return;
-  // frames applied while it was on its way may be newer than the board: apply them again
+  if (!Number.isNaN(fetched)) boardShows(fetched);
+}
+
+// The page now shows the whole board as it was at rev `shown`: the frames up to it are in it, later
+// ones come; those applied while it was on its way may be newer than it, and are applied again.
+function boardShows(shown) {
   const applied = rev;
-  rev = fetched;
-  if (applied > fetched) requestSync(fetched);
+  rev = shown;
+  if (applied > shown) requestSync(shown);
   markRev();
 }
 
@@ -782,15 +786,15 @@ document.addEventListener("htmx:afterSettle", requestDone);
 document.addEventListener("htmx:afterSettle", (event) => {
   const xhr = event.detail.xhr;
   if (!xhr || typeof xhr.blueprintRev !== "number") return;
-  let since = xhr.blueprintRev;
+  const since = xhr.blueprintRev;
   const before = xhr.blueprintBoard;
   delete xhr.blueprintRev;
   delete xhr.blueprintBoard;
   const board = document.getElementById("board");
-  const shown = board && board !== before ? Number(board.dataset.rev) : NaN;
-  if (!Number.isNaN(shown) && board.dataset.rev !== "") {
-    since = shown;
-    if (rev <= shown) rev = shown; // the frames up to it are in the answer; later ones come
+  const shown = board && board !== before ? Number(board.dataset.rev || NaN) : NaN;
+  if (!Number.isNaN(shown)) {
+    boardShows(shown); // the answer was the whole board
+    return;
   }
   if (rev > since) {
     rev = since;
