@@ -81,6 +81,18 @@ def carry(page: Any, source: Any, target: Any) -> None:
     for i in range(1, steps + 1):
         page.mouse.move(x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps)
         page.wait_for_timeout(15)
+    # SortableJS looks where the pointer is every 50 ms, not on each move: a hand rests over the
+    # target until the card shows there, and so does this (a release before then drops it on the
+    # way, where the last look found it)
+    page.wait_for_function(
+        """target => {
+            const list = target.closest(".offer-list, .columns");
+            const carried = document.querySelector(".drag-ghost");
+            return Boolean(list && carried && list.contains(carried));
+        }""",
+        arg=target.element_handle(),
+        timeout=5_000,
+    )
 
 
 def drag(page: Any, source: Any, target: Any) -> None:
