@@ -5,8 +5,8 @@
 // users) do the same through the same path. The page moves at once; a move the server refuses
 // comes back as `refused`, and live.js then reloads the board as the database holds it.
 //
-// While a drag is under way live.js holds every incoming change (`blueprint:drag` {active}), so
-// nothing is swapped out from under the pointer.
+// From the press on a card or a column handle until it is let go, live.js holds every incoming
+// change (`blueprint:drag` {active}), so nothing is swapped out from under the pointer.
 
 import { announce } from "./announce.js";
 
@@ -78,7 +78,12 @@ const common = {
   ghostClass: "drag-ghost",
   chosenClass: "drag-chosen",
   dragClass: "drag-dragging",
-  onStart: () => dragging(true),
+  // held from the press, not from the drag's start a few pixels later: a card swapped out between
+  // the two is one SortableJS still holds, and the drag dies with it
+  onChoose: () => dragging(true),
+  // a press let go without a drag ends here; a drop ends in `dropped` (onEnd), which comes after
+  // this in the same call and reads the move first
+  onUnchoose: () => setTimeout(() => dragging(false)),
 };
 
 function within(root, selector) {

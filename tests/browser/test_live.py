@@ -243,6 +243,43 @@ def test_changes_wait_while_a_card_is_being_dragged(owner_and_editor, board):
     assert owner.unexpected_errors() == []
 
 
+def test_a_change_to_a_pressed_card_waits_until_it_is_let_go(owner_and_editor, board):
+    # Pressed, not yet moved: SortableJS has chosen the card. Drawn again now, the drag would carry
+    # a card no longer in the page, and die (the flaky drag of test_board.py)
+    owner, editor = owner_and_editor
+    card = owner.page.locator("#offer-welcome")
+    box = card.bounding_box()
+    owner.page.mouse.move(box["x"] + 30, box["y"] + box["height"] - 12)
+    owner.page.mouse.down()
+    form = edit_offer(editor.page, "welcome", "Welcome bonus")
+    form.locator("input[name=name]").fill("Welcome gift")
+    form.locator("button[type=submit]").click()
+    editor.saved()
+    owner.page.wait_for_timeout(500)  # the frame has reached the owner's page by now: it waits there
+    assert card.locator(".card-name").inner_text() == "Welcome bonus"
+    carry(owner, "welcome", "#stage-onboarding .offer-list")  # the press goes on into a drag
+    owner.page.mouse.up()
+    expect(owner.page.locator("#stage-onboarding #offer-welcome .card-name")).to_have_text("Welcome gift")
+    converged(board, owner, editor)
+    assert Offer.objects.get(key="welcome").stage.key == "onboarding"
+
+    # a press let go where it was is no drag: what came meanwhile is shown then
+    box = owner.page.locator("#offer-app_tour").bounding_box()
+    owner.page.mouse.move(box["x"] + 30, box["y"] + box["height"] - 12)
+    owner.page.mouse.down()
+    form = edit_offer(editor.page, "app_tour", "App tour")
+    form.locator("input[name=name]").fill("Tour")
+    form.locator("button[type=submit]").click()
+    editor.saved()
+    owner.page.wait_for_timeout(500)
+    assert owner.page.locator("#offer-app_tour .card-name").inner_text() == "App tour"
+    owner.page.mouse.up()
+    expect(owner.page.locator("#offer-app_tour .card-name")).to_have_text("Tour")
+    converged(board, owner, editor)
+    assert owner.unexpected_errors() == []
+    assert editor.unexpected_errors() == []
+
+
 def test_a_move_made_offline_is_applied_once_when_the_connection_is_back(owner_and_editor, board):
     owner, editor = owner_and_editor
     editor.page.context.set_offline(True)
