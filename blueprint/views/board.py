@@ -190,6 +190,8 @@ class BoardContext:
 
 # --- Access -----------------------------------------------------------------------------------
 
+REV_HEADER = "Blueprint-Rev"
+
 BoardView = Callable[Concatenate[HtmxHttpRequest, Blueprint, P], HttpResponseBase]
 
 
@@ -197,6 +199,10 @@ def board_member(*, edit: bool) -> Callable[[BoardView[P]], Callable[..., HttpRe
     """Resolve the blueprint for a member (404 for anyone else); ``edit`` asks for owner/editor (403).
 
     A logged-out htmx request is sent to the log-in page instead of having it swapped into the board.
+
+    Every answer says, in ``Blueprint-Rev``, the rev it shows the board at (at least: it is rendered
+    after that rev was committed, and after this request's own operation). The page re-applies only
+    the live frames newer than that on top of what it swaps in (static/js/live.js).
     """
 
     def decorate(view: BoardView[P]) -> Callable[..., HttpResponseBase]:
@@ -215,7 +221,9 @@ def board_member(*, edit: bool) -> Callable[[BoardView[P]], Callable[..., HttpRe
                     f"Your role on this blueprint is {blueprint.role}; only owners and editors may change it.",  # type: ignore[attr-defined]
                     403,
                 )
-            return view(request, blueprint, *args, **kwargs)
+            response = view(request, blueprint, *args, **kwargs)
+            response.headers.setdefault(REV_HEADER, str(blueprint.rev))
+            return response
 
         return wrapper
 

@@ -7,7 +7,7 @@
 // wires the new content for htmx, and keeps #board[data-rev] current. Other modules talk to this
 // one through events on `document`, so none of them needs to import it:
 //   blueprint:op       {op, payload}    → an operation to send (dragdrop.js)
-//   blueprint:drag     {active}         → hold every change while a card or column is dragged
+//   blueprint:drag     {active}         → hold every change while a card or column is pressed or dragged
 //   blueprint:editing  {editing}        → what this tab edits, for presence (presence.js)
 //   blueprint:presence {members, you}  ← who is on the board (presence.js draws it)
 //   blueprint:swapped  {element}        ← new content is in the page
@@ -780,14 +780,15 @@ document.addEventListener("htmx:afterSettle", requestDone);
 
 // An answer rendered while frames were arriving may show an older state than the page did:
 // apply those frames again on top of it (fragments always show the present, so that is safe).
-// An answer that is the whole board says which rev it shows: only frames after that one are
-// applied again (the answer to the first stage, say, whose frame — the whole board too — often
-// arrives first; drawing it a third time would close a form opened meanwhile).
+// The answer says which rev it shows (the Blueprint-Rev header; the whole board's data-rev): only
+// frames after that one are applied again. The answer to one's own new offer, say, whose frame
+// often arrives first, shows that frame already; drawing its card again would come under a drag
+// begun meanwhile, and drawing the whole board again would close a form opened meanwhile.
 document.addEventListener("htmx:afterSettle", (event) => {
   const xhr = event.detail.xhr;
   if (!xhr || typeof xhr.blueprintRev !== "number") return;
-  const since = xhr.blueprintRev;
   const before = xhr.blueprintBoard;
+  const answered = Math.max(xhr.blueprintRev, answerRev(xhr));
   delete xhr.blueprintRev;
   delete xhr.blueprintBoard;
   const board = document.getElementById("board");
@@ -796,12 +797,19 @@ document.addEventListener("htmx:afterSettle", (event) => {
     boardShows(shown); // the answer was the whole board
     return;
   }
-  if (rev > since) {
-    rev = since;
+  if (rev > answered) {
+    rev = answered;
     requestSync(rev);
   }
   markRev();
 });
+
+// The rev the server rendered an answer at, or -1 when it does not say.
+function answerRev(xhr) {
+  const header = xhr.getResponseHeader("Blueprint-Rev");
+  const value = header === null ? NaN : Number(header);
+  return Number.isInteger(value) ? value : -1;
+}
 
 // Lost on the way: the form stays as typed, says so, and goes again when the socket is back.
 window.addEventListener(

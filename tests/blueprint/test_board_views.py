@@ -413,6 +413,20 @@ def test_fragments_rendered_after_a_write_carry_the_new_rev(client, users, board
     assert f'data-rev="{rev(board)}"' in response.content.decode()
 
 
+def test_every_answer_says_the_rev_it_shows_the_board_at(client, users, board):
+    # the page re-applies only the live frames newer than this over what it swaps in
+    login(client, users, "editor")
+    before = rev(board)
+    assert client.get(url(board, "offers/welcome/edit/"), **HX)["Blueprint-Rev"] == str(before)
+    data = {"name": "Welcome gift", **conditions([("visits_30d", "at_least", 5)])}
+    created = client.post(url(board, "stages/awareness/offers/"), data, **HX)
+    assert created.status_code == 200
+    assert created["Blueprint-Rev"] == str(rev(board)) == str(before + 1)
+    # a refused form changed nothing, and says so
+    refused = client.post(url(board, "stages/awareness/offers/"), {"name": ""}, **HX)
+    assert refused.status_code == 422 and refused["Blueprint-Rev"] == str(before + 1)
+
+
 def test_editing_an_offer_swaps_its_card_and_keeps_its_place(client, users, board):
     login(client, users, "owner")
     form = client.get(url(board, "offers/welcome/edit/"), **HX).content.decode()
