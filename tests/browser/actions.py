@@ -67,16 +67,47 @@ def settled(scope: Any) -> None:
     expect(scope.locator(".htmx-added, .htmx-settling, .htmx-request")).to_have_count(0)
 
 
-def carry(page: Any, source: Any, target: Any) -> None:
-    """Press on ``source`` and carry it over ``target`` in small steps, as SortableJS's fallback
-    drag expects; the caller releases (``page.mouse.up()``)."""
-    start = source.bounding_box()
-    end = target.bounding_box()
-    # grab the card low on its left, away from the edit and move buttons in its top corner
-    x0, y0 = start["x"] + 30, start["y"] + start["height"] - 12
-    x1, y1 = end["x"] + end["width"] / 2, end["y"] + end["height"] / 2
-    page.mouse.move(x0, y0)
+def shown_box(element: Any) -> dict[str, float]:
+    """The part of ``element`` one can see and point at: its box cut by the viewport and by every
+    scrolling ancestor (the board, a column). A list half scrolled away has its centre out of sight,
+    over the page's header, say, where a drop lands nowhere."""
+    element.scroll_into_view_if_needed()
+    box: dict[str, float] = element.evaluate(
+        """el => {
+            let { left, top, right, bottom } = el.getBoundingClientRect();
+            right = Math.min(right, innerWidth);
+            bottom = Math.min(bottom, innerHeight);
+            for (let up = el.parentElement; up; up = up.parentElement) {
+                if (getComputedStyle(up).overflow === "visible") continue;
+                const clip = up.getBoundingClientRect();
+                left = Math.max(left, clip.left);
+                top = Math.max(top, clip.top);
+                right = Math.min(right, clip.right);
+                bottom = Math.min(bottom, clip.bottom);
+            }
+            return { x: left, y: top, width: right - left, height: bottom - top };
+        }"""
+    )
+    assert box["width"] > 0 and box["height"] > 0, f"nothing of {element} is in sight"
+    return box
+
+
+def press(page: Any, card: Any) -> tuple[float, float]:
+    """Press the mouse on ``card``, low on its left, away from the edit and move buttons in its top
+    corner; returns where."""
+    box = shown_box(card)
+    x, y = box["x"] + min(30, box["width"] / 2), box["y"] + max(box["height"] - 12, box["height"] / 2)
+    page.mouse.move(x, y)
     page.mouse.down()
+    return x, y
+
+
+def carry(page: Any, source: Any, target: Any, *, pressed: tuple[float, float] | None = None) -> None:
+    """Press on ``source`` (unless it is ``pressed`` already, there) and carry it over ``target``
+    in small steps, as SortableJS's fallback drag expects; the caller releases (``page.mouse.up()``)."""
+    end = shown_box(target)
+    x0, y0 = pressed or press(page, source)
+    x1, y1 = end["x"] + end["width"] / 2, end["y"] + end["height"] / 2
     steps = 20
     for i in range(1, steps + 1):
         page.mouse.move(x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps)
