@@ -51,8 +51,8 @@ class Board:
     def status(self) -> Any:
         return self.page.locator("#sync-status")
 
-    def saved(self) -> None:
-        expect(self.status()).to_have_attribute("data-state", "saved")
+    def saved(self, timeout: float = 5_000) -> None:
+        expect(self.status()).to_have_attribute("data-state", "saved", timeout=timeout)
         expect(self.status()).to_have_text("All changes saved")
 
     def order(self) -> list[list[str]]:
@@ -248,25 +248,21 @@ def test_a_change_to_a_pressed_card_waits_until_it_is_let_go(owner_and_editor, b
     # a card no longer in the page, and die (the flaky drag of test_board.py)
     owner, editor = owner_and_editor
     card = owner.page.locator("#offer-welcome")
-    box = card.bounding_box()
-    owner.page.mouse.move(box["x"] + 30, box["y"] + box["height"] - 12)
-    owner.page.mouse.down()
+    pressed = actions.press(owner.page, card)
     form = edit_offer(editor.page, "welcome", "Welcome bonus")
     form.locator("input[name=name]").fill("Welcome gift")
     form.locator("button[type=submit]").click()
     editor.saved()
     owner.page.wait_for_timeout(500)  # the frame has reached the owner's page by now: it waits there
     assert card.locator(".card-name").inner_text() == "Welcome bonus"
-    carry(owner, "welcome", "#stage-onboarding .offer-list")  # the press goes on into a drag
+    actions.carry(owner.page, card, owner.page.locator("#stage-onboarding .offer-list"), pressed=pressed)
     owner.page.mouse.up()
     expect(owner.page.locator("#stage-onboarding #offer-welcome .card-name")).to_have_text("Welcome gift")
     converged(board, owner, editor)
     assert Offer.objects.get(key="welcome").stage.key == "onboarding"
 
     # a press let go where it was is no drag: what came meanwhile is shown then
-    box = owner.page.locator("#offer-app_tour").bounding_box()
-    owner.page.mouse.move(box["x"] + 30, box["y"] + box["height"] - 12)
-    owner.page.mouse.down()
+    actions.press(owner.page, owner.page.locator("#offer-app_tour"))
     form = edit_offer(editor.page, "app_tour", "App tour")
     form.locator("input[name=name]").fill("Tour")
     form.locator("button[type=submit]").click()
@@ -384,7 +380,9 @@ def test_both_boards_carry_on_after_a_server_restart(owner_and_editor, board, as
     owner, editor = owner_and_editor
     asgi_server.restart()
     for me in (owner, editor):
-        me.saved()
+        # the pages try again at growing intervals, up to live.js's retryMax (10 s) apart: a server
+        # that took a few seconds to come back may wait that long for them
+        me.saved(timeout=15_000)
         expect(me.page.locator("#presence .presence-person")).to_have_count(2)
     owner.page.locator("#offer-gold_card").hover()
     owner.page.locator("#offer-gold_card-up").click()
