@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from blueprint.models import Offer, Operation
+from blueprint.models import Blueprint, Offer, Operation
 from blueprint.services import operation_apply
 from tests.browser.actions import drag, settled
 
@@ -34,6 +34,25 @@ def eventually(condition: Callable[[], bool], page: Any, timeout: float = 10.0) 
         page.wait_for_timeout(50)
 
 
+def frames_sent(page: Any) -> list[dict[str, Any]]:
+    """Every frame the page sends on its board socket from now on, as they go."""
+    sent: list[dict[str, Any]] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(json.loads(payload))))
+    return sent
+
+
+def hold_back(page: Any, url: re.Pattern[str]) -> None:
+    """Hold the answers to ``url`` back a while: the operation is applied, and its frame reaches
+    the page first (this only holds the answer)."""
+
+    def held_back(route: Any) -> None:
+        answer = route.fetch()
+        time.sleep(0.7)
+        route.fulfill(response=answer)
+
+    page.route(url, held_back)
+
+
 def test_an_answer_that_shows_the_board_its_frame_already_drew_is_not_drawn_over_again(
     asgi_server, log_in, page, console_errors, catalog
 ):
@@ -42,17 +61,10 @@ def test_an_answer_that_shows_the_board_its_frame_already_drew_is_not_drawn_over
     # that answer: asking for a sync from before it would draw the board a third time, over
     # whatever the editor opened meanwhile (the next "Add stage" form, half typed)
     log_in("editor")
-    sent: list[dict[str, Any]] = []
-    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(json.loads(payload))))
+    sent = frames_sent(page)
     page.goto(f"{asgi_server.url}/blueprints/{catalog.pk}/")
     page.get_by_text("No stages yet").wait_for()
-
-    def held_back(route: Any) -> None:
-        answer = route.fetch()  # the operation is applied, and its frame on its way to the page
-        time.sleep(0.7)  # the page draws the frame meanwhile (this only holds the answer)
-        route.fulfill(response=answer)
-
-    page.route(re.compile(r"/board/stages/$"), held_back)
+    hold_back(page, re.compile(r"/board/stages/$"))
     eventually(lambda: any(m.get("type") == "sync" for m in sent), page)  # the socket's own, on opening
     del sent[:]
     settled(page)
@@ -88,16 +100,9 @@ def test_the_answer_to_a_new_offer_whose_frame_came_first_is_not_followed_by_a_s
         payload={"key": "awareness", "name": "Awareness"},
     )
     log_in("editor")
-    sent: list[dict[str, Any]] = []
-    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(json.loads(payload))))
+    sent = frames_sent(page)
     page.goto(f"{asgi_server.url}/blueprints/{catalog.pk}/")
-
-    def held_back(route: Any) -> None:
-        answer = route.fetch()
-        time.sleep(0.7)
-        route.fulfill(response=answer)
-
-    page.route(re.compile(r"/board/stages/awareness/offers/$"), held_back)
+    hold_back(page, re.compile(r"/board/stages/awareness/offers/$"))
     eventually(lambda: any(m.get("type") == "sync" for m in sent), page)
     del sent[:]
     settled(page)
@@ -109,7 +114,9 @@ def test_the_answer_to_a_new_offer_whose_frame_came_first_is_not_followed_by_a_s
     settled(page)
     page.wait_for_timeout(1000)  # a sync asked for would have been sent by now
     assert [m for m in sent if m.get("type") == "sync"] == [], sent
-    expect(page.locator("#board")).to_have_attribute("data-rev", str(Operation.objects.count()))
+    expect(page.locator("#board")).to_have_attribute(
+        "data-rev", str(Blueprint.objects.get(pk=catalog.pk).rev)
+    )
     assert console_errors == []
 
 
