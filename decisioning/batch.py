@@ -86,7 +86,8 @@ def error_json(row: int, problems: ProfileProblems) -> dict[str, Any]:
 
 def csv_profiles(text: IO[str]) -> Iterator[dict[str, str] | str]:
     """The data rows of a CSV text as header → cell; a row with more cells than the header is a
-    message instead. Empty lines are skipped."""
+    message instead, unless the surplus cells are all empty (a spreadsheet's trailing separators:
+    DuckDB reads such a row as its first cells, and so does this). Empty lines are skipped."""
     reader = csv.reader(text)
     header = next(reader, None)
     if header is None:
@@ -96,8 +97,10 @@ def csv_profiles(text: IO[str]) -> Iterator[dict[str, str] | str]:
         if not cells:
             continue
         if len(cells) > width:
-            yield f"The row has {len(cells)} cells; the header has {width}."
-            continue
+            if any(cells[width:]):
+                yield f"The row has {len(cells)} cells; the header has {width}."
+                continue
+            del cells[width:]
         yield dict(zip(header, cells, strict=False))
 
 

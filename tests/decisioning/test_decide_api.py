@@ -452,6 +452,34 @@ def test_profiles_that_are_not_objects_and_ragged_csv_rows_get_row_errors(as_rol
     assert rows[2][:4] == ["2", "", "true", "gold_card"]  # a short row: the rest is missing
 
 
+def test_a_row_with_trailing_empty_cells_is_decided_alike_by_both_paths(as_role, board, users, monkeypatch):
+    # a spreadsheet's export often ends rows with separators: DuckDB reads such a row as its first
+    # cells, and so does the row-by-row path; a surplus cell with anything in it is still an error
+    publish(board, users)
+    client = as_role("viewer")
+    body = b"segment,visits_30d\n" + b"Silver,2\n" * 30_000 + b'Gold,5\nGold,5,\nGold,5,,""\nGold,5,,x\n'
+
+    def decided() -> list[list[str]]:
+        response = client.generic("POST", url(board, "decide/batch/?format=csv"), body, content_type="text/csv")
+        return list(csv.reader(io.StringIO(streamed(response).decode())))
+
+    by_rows = decided()
+    plain = by_rows[-4]
+    assert plain[:2] == ["30001", ""] and "true" in plain
+    assert by_rows[-3] == ["30002", *plain[1:]]
+    assert by_rows[-2] == ["30003", *plain[1:]]
+    assert by_rows[-1][:2] == ["30004", "row: The row has 4 cells; the header has 2."]
+    monkeypatch.setattr(batch, "DUCKDB_FROM_BYTES", 1)
+    assert decided() == by_rows
+    trailing_only = body.rsplit(b"Gold,5,,x\n", 1)[0]  # DuckDB itself reads this one
+    response = client.generic(
+        "POST", url(board, "decide/batch/?format=csv"), trailing_only, content_type="text/csv"
+    )
+    assert list(csv.reader(io.StringIO(streamed(response).decode()))) == by_rows[:-1]
+    counted = client.generic("POST", url(board, "coverage/"), trailing_only, content_type="text/csv")
+    assert (counted.json()["rows"], counted.json()["bad_rows"]) == (30_003, 0)
+
+
 def test_a_big_csv_with_ragged_rows_gets_the_same_row_errors_as_a_small_one(
     as_role, board, users, monkeypatch
 ):
