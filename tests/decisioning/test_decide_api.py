@@ -460,7 +460,9 @@ def test_a_row_with_trailing_empty_cells_is_decided_alike_by_both_paths(as_role,
     body = b"segment,visits_30d\n" + b"Silver,2\n" * 30_000 + b'Gold,5\nGold,5,\nGold,5,,""\nGold,5,,x\n'
 
     def decided() -> list[list[str]]:
-        response = client.generic("POST", url(board, "decide/batch/?format=csv"), body, content_type="text/csv")
+        response = client.generic(
+            "POST", url(board, "decide/batch/?format=csv"), body, content_type="text/csv"
+        )
         return list(csv.reader(io.StringIO(streamed(response).decode())))
 
     by_rows = decided()
