@@ -809,6 +809,12 @@ class CompiledVersion:
     def stage_keys(self) -> tuple[str, ...]:
         return tuple(stage.key for stage in self.spec.stages)
 
+    @cached_property
+    def derived(self) -> dict[Any, Any]:
+        """What other modules derive from the version and keep as long as it is compiled (the
+        batch SQL of ``decisioning.sql``, by its arguments)."""
+        return {}
+
     def stage_of(self, stage: str | None) -> int:
         """The index of the stage asked for (-1: all), or ``InvalidInput`` naming ``stage``."""
         if stage is None or stage == "":

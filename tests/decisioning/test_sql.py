@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from decisioning import sql
 from decisioning.batch import coverage_of, csv_profiles, python_answers
 from decisioning.engine import ProfileProblems, compile_snapshot
 from decisioning.sql import (
@@ -246,6 +247,28 @@ def test_columns_the_catalog_lacks_are_ignored_and_absent_ones_are_missing(tmp_p
         (True, "gold", False, "gold"),
         (True, None, False, ""),
     ]
+
+
+def test_the_batch_query_is_made_once_per_layout_and_each_file_gets_its_own_answers(tmp_path, monkeypatch):
+    snapshot = {
+        "attributes": ATTRIBUTES,
+        "stages": [
+            {"key": "s", "name": "S", "offers": [{"key": "gold", "groups": [[raw("segment", "is", "Gold")]]}]}
+        ],
+    }
+    engine = compile_snapshot(snapshot, {"number": 1})
+    made, original = [], sql._batch_sql
+    monkeypatch.setattr(sql, "_batch_sql", lambda *a, **k: made.append(a) or original(*a, **k))
+    gold = write_csv(tmp_path / "gold.csv", [{"segment": "Gold"}])
+    silver = write_csv(tmp_path / "silver.csv", [{"segment": "Silver"}, {"segment": "Gold"}])
+    assert [r[3] for r in batch_rows(engine, gold, at=AT)] == ["gold"]
+    assert [r[3] for r in batch_rows(engine, silver, at=AT)] == [None, "gold"]
+    assert len(made) == 1
+    # another day, another layout of columns: a query of their own
+    assert [r[3] for r in batch_rows(engine, silver, at=AT + dt.timedelta(days=1))] == [None, "gold"]
+    other = write_csv(tmp_path / "other.csv", [{"segment": "Gold", "age": "3"}], header=["age", "segment"])
+    assert [r[3] for r in batch_rows(engine, other, at=AT)] == ["gold"]
+    assert len(made) == 3
 
 
 def test_one_stage_alone_answers_only_its_columns(tmp_path):
