@@ -719,17 +719,12 @@ def bench_http(
     )
     setup = json.loads(made.stdout.strip().splitlines()[-1])
     path = f"/api/v1/blueprints/{setup['blueprint']}/decide/"
-    bodies = [
-        http_request(path, setup["token"], {"profile": p, "version": setup["version"], "at": AT.isoformat()})
-        for p in profiles[:1000]
-    ]
+    asked = [{"profile": p, "version": setup["version"], "at": AT.isoformat()} for p in profiles[:1000]]
+    bodies = [http_request(path, setup["token"], body) for body in asked]
     # the baseline: the cheapest answer the same servers give on the same path, the same request
     # without its token: a JSON 401 through the decide hot path's middleware, routing, DRF view and
     # authentication, with no database read, no decision and no answer to render
-    empty = [
-        http_request(path, None, {"profile": p, "version": setup["version"], "at": AT.isoformat()})
-        for p in profiles[:1000]
-    ]
+    empty = [http_request(path, None, body) for body in asked]
     servers = [Daphne(env=env, log=work / f"daphne-{n}.log") for n in range(workers)]
     for server in servers:
         server.launch()
