@@ -749,6 +749,7 @@ def _joined(keys: Sequence[str], lead: bool) -> list[str]:
 
 
 SOURCE = ident("#source")  # the relation, in a batch query kept for the next batch
+FROM_SOURCE = f"FROM {SOURCE} AS r"
 SQL_KEPT = 16  # batch queries kept per compiled version (one per file layout, day and stage)
 
 
@@ -762,24 +763,32 @@ def batch_sql(
     lines: bool = False,
     numbered: bool = True,
 ) -> tuple[list[str], str]:
-    """``_batch_sql`` over ``relation``; made once per version and arguments (it takes ~20 ms)."""
+    """Check, then decide, every row of ``relation`` (a row number ``#row``, then the file's columns
+    of the ``columns`` types): ``row``, ``error`` (NULL when the row is good), then per stage its
+    four columns, NULL for a row with an error; the rows come out in order. DuckDB only. With
+    ``lines``, one column instead, named by the CSV header: each row as its CSV line (from the comma
+    after its number, when not ``numbered``).
+
+    Returns the statements that make the lookup table ``#k`` (and its types), and the query. Both
+    are made once per version and arguments (it takes ~20 ms), over ``SOURCE``; the relation is put
+    in per call.
+    """
     key = ("batch_sql", tuple(columns.items()), at, stage, lines, numbered)
     made = compiled.derived.get(key)
     if made is None:
         if len(compiled.derived) >= SQL_KEPT:
             compiled.derived.clear()
         made = compiled.derived[key] = _batch_sql(
-            compiled, SOURCE, columns, at=at, stage=stage, lines=lines, numbered=numbered
+            compiled, columns, at=at, stage=stage, lines=lines, numbered=numbered
         )
     setup, query = made
     # the source is the innermost relation, so the last text of the query that names it
-    head, _, tail = query.rpartition(f"FROM {SOURCE} AS r")
+    head, _, tail = query.rpartition(FROM_SOURCE)
     return list(setup), f"{head}FROM {relation} AS r{tail}"
 
 
 def _batch_sql(
     compiled: CompiledVersion,
-    relation: str,
     columns: Mapping[str, str],
     *,
     at: dt.date,
@@ -787,14 +796,7 @@ def _batch_sql(
     lines: bool,
     numbered: bool,
 ) -> tuple[list[str], str]:
-    """Check, then decide, every row of ``relation`` (a row number ``#row``, then the file's columns
-    of the ``columns`` types): ``row``, ``error`` (NULL when the row is good), then per stage its
-    four columns, NULL for a row with an error; the rows come out in order. DuckDB only. With
-    ``lines``, one column instead, named by the CSV header: each row as its CSV line (from the comma
-    after its number, when not ``numbered``).
-
-    Returns the statements that make the lookup table ``#k`` (and its types), and the query.
-    """
+    """``batch_sql``'s statements and query, over ``SOURCE``."""
     spec = compiled.spec
     layout = _layout(spec, stage)
     constants = _Constants()
@@ -990,7 +992,7 @@ def _batch_sql(
     if lines:
         header = ",".join([ROW, ERROR, *(c for bits in layout.stages for c in stage_columns(bits.stage.key))])
         answers = [f"concat({', '.join(line)}) AS {ident(header)}"]
-    query = f"SELECT {', '.join(firsts)} FROM {relation} AS r"
+    query = f"SELECT {', '.join(firsts)} {FROM_SOURCE}"
     for projection in (parsed, checked, placed, indexed, words, folded, entered, coded, answers):
         listed = ", ".join(projection)
         joined = f" CROSS JOIN {CONSTANTS} AS k" if 'k."k:' in listed else ""
