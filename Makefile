@@ -91,7 +91,7 @@ run: setup
 	@echo "  Log in at http://127.0.0.1:$(PORT)/accounts/login/ as owner, editor, approver or viewer; password: demo"
 	@echo "  Stop with Ctrl-C."
 	@echo
-	exec $(VENV)/bin/daphne -b 127.0.0.1 -p $(PORT) blueprint.asgi:application
+	exec $(PY) manage.py serve --port $(PORT)
 
 test: setup
 	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)

@@ -14,11 +14,11 @@ published) and 20,000 customer profiles near its thresholds, some attributes mis
    (goal: under 2 s) and CSV in to CSV out (goal: under 4 s), against DuckDB copying the same file
    unchanged (read and write, no decisions) in the same run; a sample of its answers is checked
    against the engine.
-3. **HTTP** — ``POST /api/v1/blueprints/{id}/decide/`` on a real daphne on loopback (DEBUG off,
-   SQLite, token auth), driven open-loop (requests sent on schedule whether or not earlier ones
+3. **HTTP** — ``POST /api/v1/blueprints/{id}/decide/`` on the real server (``manage.py serve``:
+   uvicorn, one process per core) on loopback (DEBUG off, SQLite, token auth), driven open-loop (requests sent on schedule whether or not earlier ones
    were answered; latency counted from the scheduled time): a sustained 500 requests/s (goal: p99
    under 25 ms), then rising rates until p99 passes 50 ms; baseline: the same requests without
-   their token at 500/s (a JSON 401 from the same hot path: no database, no decision). The
+   their token at 500/s (a JSON 401 through the same stack: no database, no decision). The
    load generator's own collector is off during each run (its pauses would count as the servers'
    latency); each run reports the collections it still made.
    Where the time goes is shown by profiling the same request in process.
@@ -59,12 +59,11 @@ import duckdb  # noqa: E402
 import rule_engine  # noqa: E402
 from growthbook.core import evalCondition  # noqa: E402
 
-from blueprint.fasthttp import FREEZE_AFTER  # noqa: E402
 from decisioning.engine import CompiledVersion, compile_snapshot  # noqa: E402
 from decisioning.lint import lint_blueprint  # noqa: E402
 from decisioning.model import spec_from_json  # noqa: E402
 from decisioning.sql import batch_rows, batch_run  # noqa: E402
-from tests.servers import Daphne, server_env  # noqa: E402
+from tests.servers import AppServer, server_env  # noqa: E402
 
 STAGES, OFFERS, CONDITIONS = 12, 15, 3
 AT = dt.date(2025, 6, 30)
@@ -621,7 +620,7 @@ plain_ms = (time.perf_counter() - start) * 1000 / 400
 start = time.perf_counter()
 for p in profiles[:400]: client.get("/api/v1/nothing-here/")
 empty_ms = (time.perf_counter() - start) * 1000 / 400
-# the same JSON 404 through Django's ASGI handler, as daphne calls it, without the network
+# the same JSON 404 through Django's own ASGI handler (what blueprint.serving avoids), without the network
 import asyncio
 from django.core.asgi import get_asgi_application
 app = get_asgi_application()
@@ -725,7 +724,7 @@ def bench_http(
     # without its token: a JSON 401 through the decide hot path's middleware, routing, DRF view and
     # authentication, with no database read, no decision and no answer to render
     empty = [http_request(path, None, body) for body in asked]
-    servers = [Daphne(env=env, log=work / f"daphne-{n}.log") for n in range(workers)]
+    servers = [AppServer(env=env, log=work / f"server-{n}.log") for n in range(workers)]
     for server in servers:
         server.launch()
     steps: list[dict[str, Any]] = []
@@ -733,10 +732,9 @@ def bench_http(
         for server in servers:
             server.wait_ready()
         ports = [server.port for server in servers]
-        # warm: compile the version, fill the caches, and take every worker past the hot path's
-        # one-time collections (blueprint.fasthttp.FREEZE_AFTER), as a server that has been up a
-        # minute is: a measured run then sees the steady state, not those few pauses
-        warm_up = (max(FREEZE_AFTER) + 200) * len(ports)
+        # warm: compile the version, fill the caches and start every request thread, as a server
+        # that has been up a minute is: a measured run then sees the steady state
+        warm_up = 1200 * len(ports)
         asyncio.run(open_loop(ports, bodies, 300, warm_up / 300))
         service = asyncio.run(closed_loop(ports[0], bodies, 300))
         service_empty = asyncio.run(closed_loop(ports[0], empty, 300, expect="401"))
@@ -762,7 +760,7 @@ def bench_http(
         if r["p99_ms"] < LIMIT_P99_MS and not r["failures"] and r["achieved_per_s"] >= 0.95 * r["rate"]
     ]
     return {
-        "server": f"daphne × {workers} (one per core, requests spread over them as a proxy would), DEBUG off, SQLite, token auth",
+        "server": f"manage.py serve (uvicorn) × {workers} (one per core, requests spread over them as a proxy would), DEBUG off, SQLite, token auth",
         "service_time_one_at_a_time": service,
         "service_time_baseline_401": service_empty,
         "baseline_401_at_500": baseline,
@@ -820,7 +818,7 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=None, help="DuckDB rows (default 1,000,000)")
     parser.add_argument("--only", choices=["inprocess", "duckdb", "http"], default=None)
     parser.add_argument(
-        "--workers", type=int, default=os.cpu_count() or 1, help="daphne processes (default: one per core)"
+        "--workers", type=int, default=os.cpu_count() or 1, help="server processes (default: one per core)"
     )
     args = parser.parse_args()
     rows = args.rows or (50_000 if args.quick else 1_000_000)

@@ -4,8 +4,8 @@ Thirty WebSocket clients open one board; each owns one card and sends one operat
 it (an ``offer.update`` of its description or an ``offer.move`` within its stage, next to cards
 that never leave that stage, so every operation succeeds). Two set-ups, one after the other:
 
-(a) one daphne worker, the in-memory channel layer, SQLite (a temporary file);
-(b) two daphne workers, channels_redis and PostgreSQL, 15 clients on each worker.
+(a) one server process, the in-memory channel layer, SQLite (a temporary file);
+(b) two server processes, channels_redis and PostgreSQL, 15 clients on each worker.
 
 The servers run with DEBUG off, as in production, on loopback; the clients run in this process, whose
 collector is off while they measure (its pauses would count as latency).
@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.servers import (  # noqa: E402
-    Daphne,
+    AppServer,
     postgres_bin,
     postgres_start,
     redis_server_path,
@@ -126,7 +126,7 @@ class Tab:
     """One bench client: a socket on one worker, its card, and what it saw."""
 
     n: int
-    worker: Daphne
+    worker: AppServer
     cookie: str
     card: str
     stage: str
@@ -270,7 +270,7 @@ async def drive(tabs: list[Tab], blueprint_id: int, seconds: float, rate: float)
     }
 
 
-def over_capacity(workers: list[Daphne]) -> int:
+def over_capacity(workers: list[AppServer]) -> int:
     count = 0
     for worker in workers:
         for line in worker.log.read_text(errors="replace").splitlines():
@@ -311,7 +311,7 @@ def run_setup(
         text=True,
     )
     board = json.loads(made.stdout.strip().splitlines()[-1])
-    servers = [Daphne(env=env, log=logs / f"{name}-worker{n + 1}.log") for n in range(workers)]
+    servers = [AppServer(env=env, log=logs / f"{name}-worker{n + 1}.log") for n in range(workers)]
     for server in servers:
         server.launch()
     try:

@@ -1,26 +1,30 @@
-"""ASGI entry point: Django for HTTP (single decides through ``blueprint.fasthttp``'s worker thread),
-Channels for the board's WebSocket."""
+"""ASGI entry point, served by uvicorn (README "Serving"): HTTP through Django's handler on a pool of
+long-lived threads (``blueprint.serving``), the board's WebSocket through Channels."""
 
 from __future__ import annotations
 
 import os
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "blueprint.settings")
-# Build the Django app before importing anything that touches models (the consumers).
-django_asgi_app = get_asgi_application()
+
+from django.conf import settings
+from django.core.wsgi import get_wsgi_application
+
+# Build the Django app (django.setup()) before importing anything that touches models (the consumers).
+django_wsgi_app = get_wsgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from blueprint.fasthttp import DecideFastPath  # noqa: E402
 from blueprint.origins import SameOriginValidator  # noqa: E402
 from blueprint.routing import websocket_urlpatterns  # noqa: E402
+from blueprint.serving import HttpThreads  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": DecideFastPath(django_asgi_app),
+        "http": HttpThreads(
+            django_wsgi_app, threads=settings.HTTP_THREADS, max_body=settings.HTTP_MAX_BODY_BYTES
+        ),
         "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -66,7 +66,6 @@ if not DEBUG and not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -170,6 +169,35 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# The cache holds what processes must share: the API's throttle counts. One process: its memory;
+# with REDIS_URL (several processes), Redis.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Serving (blueprint/serving.py, README "Serving") ----------------------------------------
+# uvicorn runs WEB_CONCURRENCY processes (it reads the variable itself); each serves HTTP requests on
+# HTTP_THREADS long-lived threads, one request per thread at a time. The in-memory channel layer
+# lives in one process, so several processes need REDIS_URL.
+WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", 1)
+if WEB_CONCURRENCY < 1:
+    raise ImproperlyConfigured("WEB_CONCURRENCY must be 1 or more (the number of server processes).")
+if WEB_CONCURRENCY > 1 and not REDIS_URL:
+    raise ImproperlyConfigured(
+        f"WEB_CONCURRENCY={WEB_CONCURRENCY} needs REDIS_URL: the board's live updates must reach every "
+        "process, and the in-memory channel layer lives in one."
+    )
+HTTP_THREADS = env_int("HTTP_THREADS", 4)
+if not 1 <= HTTP_THREADS <= 64:
+    raise ImproperlyConfigured("HTTP_THREADS must be from 1 to 64 (threads per server process).")
+# The largest body the batch and coverage endpoints take, and the ceiling of any request's body
+# (checked before it is read: blueprint.serving).
+DECIDE_BATCH_MAX_BYTES = 64 * 1024 * 1024
+HTTP_MAX_BODY_BYTES = DECIDE_BATCH_MAX_BYTES
+# The largest WebSocket message the server reads (the board's frames from the browser are small).
+WS_MAX_MESSAGE_BYTES = 1024 * 1024
+
 # The live board's clocks. The browser's (ms): a ping every `ping`, offline when no pong comes
 # within `pongWait`, reconnects backing off from `retryFirst` to `retryMax`, unsaved forms sent
 # again after `formRetry`. The server's (s): each tab re-announces itself, re-checks its access and
@@ -260,7 +288,11 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
+# Behind a reverse proxy: trust its X-Forwarded-Proto (HTTPS) and, from the addresses in
+# FORWARDED_ALLOW_IPS, its X-Forwarded-For (the client's address, which log-in throttling counts by).
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+FORWARDED_ALLOW_IPS = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 X_FRAME_OPTIONS = "DENY"
 
 # The board's own scripts are ES modules from /static/; htmx is told not to inject its inline

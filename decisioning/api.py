@@ -479,7 +479,7 @@ class DecideApi(ApiView):
 
 def decide_answer(user: Any, blueprint_id: int, body: dict[str, Any]) -> dict[str, Any]:
     """The answer of ``POST decide/`` to ``body`` (a JSON object of DecideInput's fields) from
-    ``user``; raises ``BlueprintError`` as the endpoint refuses. Also blueprint.fasthttp's."""
+    ``user``; raises ``BlueprintError`` as the endpoint refuses."""
     version = body.get("version")
     version_choice(version)  # a malformed version is a 400 whoever asks
     compiled = decision_target(user, blueprint_id, version)

@@ -17,7 +17,7 @@ ROLES = ("owner", "editor", "approver", "viewer")
 def django_db_modify_db_settings(
     django_db_modify_db_settings_parallel_suffix: None, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """On SQLite, the test database is a file, so the daphne that browser tests start shares it.
+    """On SQLite, the test database is a file, so the server that browser tests start shares it.
 
     An in-memory database lives inside this process only. PostgreSQL is left as it is (its test
     database already has a name, with pytest-django's xdist suffix). ``tmp_path_factory`` gives

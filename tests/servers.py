@@ -1,4 +1,4 @@
-"""Throw-away servers on loopback for the tests and the live bench: PostgreSQL, Redis and daphne.
+"""Throw-away servers on loopback for the tests and the benches: PostgreSQL, Redis and the app itself.
 
 Each is started on a free port of 127.0.0.1 with its files in a temporary directory, waited for
 until it really answers, and stopped with SIGTERM (then SIGKILL). Nothing here imports Django, so
@@ -229,7 +229,7 @@ def redis_start() -> Redis:
     return server
 
 
-# --- daphne ---------------------------------------------------------------------------------
+# --- The app ---------------------------------------------------------------------------------
 
 
 def server_env(overrides: Mapping[str, str]) -> dict[str, str]:
@@ -240,16 +240,18 @@ def server_env(overrides: Mapping[str, str]) -> dict[str, str]:
 
 
 @dataclass
-class Daphne:
-    """One daphne process serving ``blueprint.asgi:application`` on 127.0.0.1.
+class AppServer:
+    """The app served as ``make run`` serves it (``manage.py serve``: uvicorn) on 127.0.0.1.
 
     ``env`` is its whole environment (build it with ``server_env``); its output goes to ``log``.
+    ``workers`` is the number of processes (more than one needs ``REDIS_URL`` in ``env``).
     ``restart()`` stops it and starts a new process on the same port.
     """
 
     env: dict[str, str] = field(repr=False)
     log: Path
     port: int = field(default_factory=free_port)
+    workers: int = 1
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
     _log_file: IO[bytes] | None = field(default=None, init=False, repr=False)
 
@@ -268,13 +270,12 @@ class Daphne:
         self.process = _popen(
             [
                 sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
+                "manage.py",
+                "serve",
+                "--port",
                 str(self.port),
-                "blueprint.asgi:application",
+                "--workers",
+                str(self.workers),
             ],
             cwd=ROOT,
             env=self.env,
@@ -296,7 +297,7 @@ class Daphne:
                 pass
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"daphne did not answer {self.url}/healthz:\n{self.log_tail()}")
+                raise RuntimeError(f"the server did not answer {self.url}/healthz:\n{self.log_tail()}")
             time.sleep(0.1)
 
     def stop(self) -> None:

@@ -1,4 +1,4 @@
-"""Two daphne workers sharing PostgreSQL and Redis, as in production: one board, sockets on both.
+"""Two server processes sharing PostgreSQL and Redis, as in production: one board, sockets on both.
 
 Starts a throw-away PostgreSQL and redis-server on loopback, migrates, makes the board through the
 services, starts two workers with DATABASE_URL and REDIS_URL, logs in through the login form and
@@ -29,7 +29,7 @@ import pytest
 from tests.blueprint import live_dom
 from tests.servers import (
     ROOT,
-    Daphne,
+    AppServer,
     log_in,
     postgres_bin,
     postgres_start,
@@ -62,7 +62,7 @@ print(json.dumps({"blueprint": bp.pk}))
 
 
 class Cluster:
-    def __init__(self, postgres_url: str, workers: list[Daphne], blueprint_id: int) -> None:
+    def __init__(self, postgres_url: str, workers: list[AppServer], blueprint_id: int) -> None:
         self.postgres_url = postgres_url
         self.workers = workers
         self.blueprint_id = blueprint_id
@@ -74,7 +74,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     require_installed("PostgreSQL", postgres_bin() is not None, package="postgresql")
     postgres = postgres_start()
     redis = redis_start()
-    workers: list[Daphne] = []
+    workers: list[AppServer] = []
     try:
         env = server_env(
             {
@@ -91,7 +91,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         )
         blueprint_id = json.loads(made.stdout.strip().splitlines()[-1])["blueprint"]
         logs = tmp_path_factory.mktemp("workers")
-        workers = [Daphne(env=env, log=logs / f"worker{n}.log") for n in (1, 2)]
+        workers = [AppServer(env=env, log=logs / f"worker{n}.log") for n in (1, 2)]
         for worker in workers:
             worker.launch()
         for worker in workers:
@@ -112,7 +112,7 @@ class Tab:
     and holds later frames until its answer.
     """
 
-    def __init__(self, name: str, worker: Daphne, cookie: str, blueprint_id: int) -> None:
+    def __init__(self, name: str, worker: AppServer, cookie: str, blueprint_id: int) -> None:
         self.name, self.worker, self.cookie, self.blueprint_id = name, worker, cookie, blueprint_id
         self.frames: list[dict[str, Any]] = []
         self.changed = asyncio.Condition()
@@ -254,7 +254,7 @@ def database_order(postgres_url: str, blueprint_id: int) -> list[list[str]]:
     return [[stage, *offers] for stage, offers in order.items()]
 
 
-def api_token(worker: Daphne, username: str) -> str:
+def api_token(worker: AppServer, username: str) -> str:
     request = urllib.request.Request(
         f"{worker.url}/api/v1/auth/token/",
         data=json.dumps({"username": username, "password": "demo"}).encode(),
@@ -264,7 +264,7 @@ def api_token(worker: Daphne, username: str) -> str:
         return str(json.load(response)["token"])
 
 
-def api_patch(worker: Daphne, token: str, path: str, body: dict[str, Any]) -> int:
+def api_patch(worker: AppServer, token: str, path: str, body: dict[str, Any]) -> int:
     request = urllib.request.Request(
         f"{worker.url}/api/v1/{path}",
         data=json.dumps(body).encode(),

@@ -1,7 +1,7 @@
 """Headless Chromium (Debian's, never a downloaded one) against a real ASGI server.
 
 The board opens a WebSocket, which pytest-django's live server (WSGI) cannot serve, so the pages
-come from a daphne subprocess (``asgi_server``) sharing the test database: a SQLite file (see
+come from a server subprocess (uvicorn, as `make run` serves) (``asgi_server``) sharing the test database: a SQLite file (see
 ``django_db_modify_db_settings`` in tests/conftest.py) or the PostgreSQL test database. Tests
 write their data with ``transactional_db``, so it is committed and the server sees it.
 
@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.servers import Daphne, server_env
+from tests.servers import AppServer, server_env
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -53,8 +53,8 @@ def _database_env(settings_dict: dict[str, Any]) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def asgi_server(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daphne]:
-    """daphne serving blueprint.asgi:application on 127.0.0.1, one per xdist worker, started on first use.
+def asgi_server(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    """The app served on 127.0.0.1 (`manage.py serve`), one per xdist worker, started on first use.
 
     ``.url`` is its address; ``.restart()`` stops it (SIGTERM, then SIGKILL) and starts a new
     process on the same port, returning once it answers /healthz. Its output goes to
@@ -70,7 +70,7 @@ def asgi_server(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory)
             "DB_CONN_MAX_AGE": "0",
         }
     )
-    server = Daphne(env=env, log=tmp_path_factory.mktemp("asgi") / "daphne.log")
+    server = AppServer(env=env, log=tmp_path_factory.mktemp("asgi") / "server.log")
     server.start()
     yield server
     server.close()
@@ -80,12 +80,12 @@ def asgi_server(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
     server = getattr(item, "funcargs", {}).get("asgi_server")
-    if isinstance(server, Daphne):
+    if isinstance(server, AppServer):
         if call.when == "setup":
             item.stash[_LOG_START] = server.log_size()
         if report.failed:
             since = item.stash.get(_LOG_START, 0)
-            report.sections.append((f"daphne log ({server.log})", server.log_tail(since) or "(empty)"))
+            report.sections.append((f"server log ({server.log})", server.log_tail(since) or "(empty)"))
     return report
 
 
@@ -128,7 +128,7 @@ def page(browser: Any, console_errors: list[str]) -> Iterator[Any]:
 
 
 @pytest.fixture
-def log_in(asgi_server: Daphne, page: Any) -> Any:
+def log_in(asgi_server: AppServer, page: Any) -> Any:
     def log_in_as(username: str, password: str = "demo") -> Any:
         page.goto(f"{asgi_server.url}/accounts/login/")
         page.fill("input[name=username]", username)

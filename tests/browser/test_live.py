@@ -1,4 +1,4 @@
-"""The live board in two real browsers at once, against daphne: what one person does, the other sees.
+"""The live board in two real browsers at once, against the real server: what one person does, the other sees.
 
 Each test opens the same board as the owner and as the editor, in two browser contexts (two
 sessions, two sockets), and checks what the live-board protocol promises: edits arrive without a

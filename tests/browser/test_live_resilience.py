@@ -117,7 +117,7 @@ def test_a_viewer_made_editor_while_on_the_board_can_move_cards(open_board, boar
 
 
 class FreezableProxy:
-    """A TCP relay in front of daphne that can go silent without closing anything: what a laptop
+    """A TCP relay in front of the server that can go silent without closing anything: what a laptop
     on conference Wi-Fi sees when the access point drops it (no FIN, no RST, nothing)."""
 
     def __init__(self, target_port: int) -> None:
