@@ -21,12 +21,12 @@ from django.core.asgi import get_asgi_application
 from django.db import close_old_connections
 from django.middleware.csrf import get_token
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from blueprint.fasthttp import DECIDE_PATH, DecideFastPath
 from blueprint.models import Blueprint, Membership, Role
 from blueprint.services import version_approve, version_publish
 from decisioning.engine import cache_clear
+from tests.accounts import api_token
 
 pytestmark = pytest.mark.django_db
 
@@ -140,7 +140,7 @@ def test_decides_through_both_handlers_are_identical(apps, board: Blueprint, use
     unpublished = Blueprint.objects.create(name="No live version", channels=["web"])
     for role in ("owner", "viewer"):
         Membership.objects.create(blueprint=unpublished, user=users[role], role=Role(role))
-    tokens = {role: Token.objects.create(user=user).key for role, user in users.items()}
+    tokens = {role: api_token(user) for role, user in users.items()}
 
     credentials: list[list[tuple[bytes, bytes]]] = [
         *([(b"authorization", f"Token {key}".encode())] for key in tokens.values()),
@@ -212,7 +212,7 @@ def plain_decide(board: Blueprint, users: dict[str, Any]) -> tuple[str, bytes, l
     path, body and headers (the request the express lane takes)."""
     version = version_publish(blueprint_id=board.pk, actor=users["editor"], note="test")
     version_approve(blueprint_id=board.pk, number=version.number, actor=users["approver"])
-    key = Token.objects.create(user=users["viewer"]).key
+    key = api_token(users["viewer"])
     body = json.dumps({"profile": {"segment": "Gold"}}).encode()
     headers = [
         (b"authorization", f"Token {key}".encode()),
@@ -263,7 +263,7 @@ def test_the_express_lane_answers_only_what_the_whole_stack_would_answer_the_sam
 
 def test_other_requests_go_to_djangos_handler(apps, board: Blueprint, users: dict[str, Any]):
     plain, fast = apps
-    key = Token.objects.create(user=users["viewer"]).key
+    key = api_token(users["viewer"])
     auth = [(b"authorization", f"Token {key}".encode())]
     for method, path in [
         ("GET", f"/api/v1/blueprints/{board.pk}/decide/"),
@@ -281,7 +281,7 @@ def test_after_its_warm_up_the_hot_path_freezes_the_long_lived_objects(apps, boa
     plain, _ = apps
     fast = InlineFastPath(plain)
     fast.freeze_after = (2,)
-    key = Token.objects.create(user=users["viewer"]).key
+    key = api_token(users["viewer"])
     sent = [(b"authorization", f"Token {key}".encode()), (b"content-type", b"application/json")]
     before = gc.get_freeze_count()
     try:
