@@ -961,6 +961,8 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
             await self._send_presence()
 
     async def _send_presence(self) -> None:
+        if not self.joined:
+            return  # closed: the presence it sent on leaving comes back to it too
         members = sorted((m for m, _ in self.members.values()), key=lambda m: (m["name"], m["tab"]))
         await self.send_json({"type": "presence", "members": members})
 

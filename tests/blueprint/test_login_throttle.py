@@ -10,8 +10,9 @@ import re
 from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync
 from axes.models import AccessAttempt
-from django.test import Client
+from django.test import AsyncClient, Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -160,3 +161,21 @@ def test_behind_a_proxy_the_address_it_appended_is_counted(users: dict[str, Any]
     assert form_log_in("viewer", "demo", address=proxy, HTTP_X_FORWARDED_FOR="203.0.113.9").status_code == 429
     assert form_log_in("viewer", "demo", address=proxy, HTTP_X_FORWARDED_FOR="203.0.113.10").signed_in
     assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"203.0.113.9"}
+
+
+def test_the_asgi_handler_answers_a_lock_out_the_same(users: dict[str, Any]) -> None:
+    """Under ASGI the middleware runs async, where django-axes calls its lock-out answer with other
+    arguments than in sync code; the page must not depend on them."""
+
+    async def body() -> list[Any]:
+        client = AsyncClient(REMOTE_ADDR="127.0.0.1")
+        return [
+            await client.post("/accounts/login/", {"username": "owner", "password": password})
+            for password in [f"wrong {n}" for n in range(LIMIT)] + ["demo"]
+        ]
+
+    *_, locked, right = async_to_sync(body)()
+    for response in (locked, right):
+        assert response.status_code == 429
+        assert 0 < retry_after(response) <= COOL_OFF.total_seconds()
+        assert "Try again at" in response.content.decode()
