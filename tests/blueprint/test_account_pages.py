@@ -121,3 +121,16 @@ def test_the_password_change_page_says_what_a_change_ends(users: dict[str, Any])
         "/accounts/password_change/", {"old_password": "nope", "new_password1": "x", "new_password2": "y"}
     )
     assert refused.status_code == 200 and 'aria-invalid="true"' in refused.content.decode()
+
+
+def test_an_administrator_sees_and_revokes_tokens_in_the_admin(users: dict[str, Any]) -> None:
+    from django.contrib.auth import get_user_model
+
+    secret = api_token(users["viewer"], "Leaked")
+    token = ApiToken.objects.get()
+    admin = get_user_model().objects.create_superuser("root", password="a long admin password 1")
+    client = signed_in(admin)
+    listing = client.get("/admin/accounts/apitoken/").content.decode()
+    assert "Leaked" in listing and secret not in listing and token.digest not in listing
+    assert client.post(f"/admin/accounts/apitoken/{token.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert not token_works(secret)
