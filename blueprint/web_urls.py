@@ -6,7 +6,6 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("blueprint.views.pages_urls")),
-    path("", include("blueprint.views.accounts_urls")),
     path("", include("blueprint.views.board_urls")),
     path("", include("blueprint.views.versions_urls")),
     path("", include("blueprint.views.exports_urls")),

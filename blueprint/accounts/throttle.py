@@ -102,7 +102,6 @@ def lockout_sentence(until: dt.datetime) -> str:
     minutes = max(1, math.ceil((until - timezone.now()).total_seconds() / 60))
     wait = "a minute" if minutes == 1 else f"{minutes} minutes"
     return (
-        "Too many failed log-ins for this account or from this address. "
-        f"Try again at {try_again_at(until)} (in {wait}); until then every log-in is refused, "
-        "even with the right password."
+        "Too many wrong passwords for this account or from this address. "
+        f"Try again at {try_again_at(until)} (in {wait}); until then the right password is refused too."
     )

@@ -92,7 +92,7 @@ TOKEN_ID = OpenApiParameter(
 )
 LOCKED_OUT = OpenApiResponse(
     ErrorOutput,
-    description="Too many failed log-ins for this account or from this address: the Retry-After header "
+    description="Too many wrong passwords for this account or from this address: the Retry-After header "
     "says in how many seconds to try again; until then the right password is refused too.",
 )
 

@@ -1,7 +1,9 @@
-"""The person's own pages: API tokens, and the log-in page's answer to a lock-out.
+"""The person's own pages: API tokens, the password change, and the answer to a lock-out.
 
 The log-in and password pages are Django's (django.contrib.auth.urls) with the templates in
-templates/registration/. The tokens page follows the pages' pattern (blueprint/views/pages.py): an
+templates/registration/; the password change checks the old password through ``authenticate``, so
+django-axes counts a wrong one like a failed log-in (Django's form checks it directly, and a stolen
+session could guess the password there without limit). The tokens page follows the pages' pattern (blueprint/views/pages.py): an
 htmx request gets the ``tokens`` partial, a plain one the whole page, a refusal keeps the form as
 typed beside its errors. A new token's secret is shown in the answer that made it and never again.
 """
@@ -12,8 +14,11 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import authenticate
+from django.contrib.auth import forms as auth_forms
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -30,19 +35,45 @@ from blueprint.views.pages import FormState
 TOKEN_FORM_FIELDS = ("name", "expires_in_days")
 
 
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    """Django's, with the old password checked by ``authenticate`` (counted by django-axes)."""
+
+    def __init__(self, user: Any, *args: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
+        super().__init__(user, *args, **kwargs)
+        self.request = request
+
+    def clean_old_password(self) -> str:
+        old_password: str = self.cleaned_data["old_password"]
+        who = authenticate(self.request, username=self.user.get_username(), password=old_password)
+        if who is None or who.pk != self.user.pk:
+            raise ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
+        return old_password
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    form_class = PasswordChangeForm
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "request": self.request}
+
+
 def login_locked_out(request: HttpRequest, *args: Any) -> HttpResponse:
-    """django-axes' answer to a refused log-in (``AXES_LOCKOUT_CALLABLE``): the log-in page again,
-    429 with Retry-After, saying when to try again. (Axes' middleware calls it with more arguments
-    that it passes inconsistently between sync and async; the request carries all it needs.)"""
+    """django-axes' answer to a refused password (``AXES_LOCKOUT_CALLABLE``): the page that asked
+    for it again — the log-in page, or the password change — 429 with Retry-After, saying when to
+    try again. (Axes' middleware passes other arguments, differently in sync and async code; the
+    request carries all it needs.)"""
     until = lockout_ends(request, getattr(request, "axes_credentials", None))
-    username = request.POST.get("username", "") if request.method == "POST" else ""
-    context = {
-        "form": AuthenticationForm(request, initial={"username": username[:150]}),
-        "next": request.POST.get("next", "") or request.GET.get("next", ""),
-        "locked_out": lockout_sentence(until),
-        "try_again_at": try_again_at(until),
-    }
-    response = render(request, "registration/login.html", context, status=429)
+    context: dict[str, Any] = {"locked_out": lockout_sentence(until), "try_again_at": try_again_at(until)}
+    match = getattr(request, "resolver_match", None)
+    if match is not None and match.url_name == "password_change" and request.user.is_authenticated:
+        context["form"] = PasswordChangeForm(request.user, request=request)
+        template = "registration/password_change_form.html"
+    else:
+        username = request.POST.get("username", "") if request.method == "POST" else ""
+        context["form"] = auth_forms.AuthenticationForm(request, initial={"username": username[:150]})
+        context["next"] = request.POST.get("next", "") or request.GET.get("next", "")
+        template = "registration/login.html"
+    response = render(request, template, context, status=429)
     response["Retry-After"] = str(retry_after_seconds(until))
     return response
 

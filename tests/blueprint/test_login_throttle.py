@@ -85,7 +85,7 @@ def test_the_right_password_is_refused_during_the_cool_off_and_works_after_it(us
 def test_wrong_passwords_on_the_api_end_in_429_with_retry_after(users: dict[str, Any]) -> None:
     answers = [api_log_in("owner", f"wrong {n}") for n in range(LIMIT)]
     assert [a.status_code for a in answers] == [400] * (LIMIT - 1) + [429]
-    message = assert_error(answers[-1], 429, "non_field_errors", "Too many failed log-ins")
+    message = assert_error(answers[-1], 429, "non_field_errors", "Too many wrong passwords")
     assert "Try again at" in message
     assert COOL_OFF.total_seconds() - 5 <= retry_after(answers[-1]) <= COOL_OFF.total_seconds()
 
@@ -179,3 +179,29 @@ def test_the_asgi_handler_answers_a_lock_out_the_same(users: dict[str, Any]) -> 
         assert response.status_code == 429
         assert 0 < retry_after(response) <= COOL_OFF.total_seconds()
         assert "Try again at" in response.content.decode()
+
+
+def test_wrong_old_passwords_on_the_password_change_page_count_as_failed_log_ins(
+    users: dict[str, Any],
+) -> None:
+    """A stolen session must not be a way to guess the password without limit."""
+    session = Client()
+    session.force_login(users["owner"])
+
+    def change(old: str) -> Any:
+        new = "a much longer new password 42"
+        return session.post(
+            "/accounts/password_change/", {"old_password": old, "new_password1": new, "new_password2": new}
+        )
+
+    answers = [change(f"guess {n}") for n in range(LIMIT - 1)]
+    assert [a.status_code for a in answers] == [200] * (LIMIT - 1)
+    assert "Your old password was entered incorrectly" in answers[0].content.decode()
+    assert form_log_in("owner", "one more guess").status_code == 429  # one count with the log-in page
+    refused = change("demo")
+    assert refused.status_code == 429 and retry_after(refused) > 0
+    assert "Try again at" in refused.content.decode() and 'name="old_password"' in refused.content.decode()
+    users["owner"].refresh_from_db()
+    assert users["owner"].check_password("demo")  # unchanged
+    cool_off_passes()
+    assert change("demo").status_code == 302
