@@ -31,7 +31,7 @@ from blueprint.api.openapi import MAX_ID, answers
 from blueprint.api.parsers import StrictJSONParser
 from blueprint.api.serializers import ErrorOutput
 from blueprint.api.views import ApiView, parse_body, render
-from blueprint.services.accounts import DEFAULT_LIFETIME, api_token_create, api_token_revoke
+from blueprint.services.accounts import DEFAULT_LIFETIME, api_token_check, api_token_create, api_token_revoke
 
 LIFETIME_HELP = (
     "Days until the token stops working, from 1 to API_TOKEN_MAX_DAYS (365 unless the operator changed it)."
@@ -137,6 +137,9 @@ class TokenCreateApi(APIView):
         body = parse_body(request, TokenLogInInput)
         given = LogInInput(data={k: v for k, v in body.items() if k in ("username", "password")})
         given.is_valid(raise_exception=True)
+        name = body.get("name", f"Log-in through the API, {timezone.localtime():%Y-%m-%d %H:%M}")
+        lifetime = body.get("expires_in_days", DEFAULT_LIFETIME)
+        api_token_check(name=name, expires_in_days=lifetime)  # bad input changes nothing, counts nothing
         # DRF's request, not Django's: axes marks a lock-out on it and this view answers it; Django's
         # request stays unmarked, so the log-in page's lock-out middleware leaves this answer alone
         user = authenticate(request, **given.validated_data)  # type: ignore[arg-type]
@@ -145,12 +148,7 @@ class TokenCreateApi(APIView):
                 raise LoginLockedOut(lockout_ends(request, getattr(request, "axes_credentials", None)))
             raise ValidationError({"password": ["The username and password do not match an active account."]})
         user_logged_in.send(sender=type(user), request=request, user=user)  # resets its failures
-        name = body.get("name")
-        if name is None:
-            name = f"Log-in through the API, {timezone.localtime():%Y-%m-%d %H:%M}"
-        token, secret = api_token_create(
-            user=user, name=name, expires_in_days=body.get("expires_in_days", DEFAULT_LIFETIME)
-        )
+        token, secret = api_token_create(user=user, name=name, expires_in_days=lifetime)
         return render(
             TokenLogInOutput, {"token": secret, "id": token.pk, "name": token.name, "expires": token.expiry}
         )

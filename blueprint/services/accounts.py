@@ -67,6 +67,13 @@ def _token_days(days: Any, *, made_with: ApiToken | None, now: dt.datetime) -> d
     return lifetime
 
 
+def api_token_check(*, name: Any, expires_in_days: Any = DEFAULT_LIFETIME) -> None:
+    """Refuse, as ``api_token_create`` would, a name or lifetime it would refuse (400 naming the
+    field): for a caller that must know before it does anything else (a log-in)."""
+    _token_name(name)
+    _token_days(expires_in_days, made_with=None, now=timezone.now())
+
+
 def api_token_create(
     *, user: Any, name: Any, expires_in_days: Any = DEFAULT_LIFETIME, made_with: ApiToken | None = None
 ) -> tuple[ApiToken, str]:

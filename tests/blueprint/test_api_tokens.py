@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from axes.models import AccessAttempt
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -183,3 +184,17 @@ def test_a_person_holds_a_bounded_number_of_tokens(users: dict[str, Any]) -> Non
     ApiToken.objects.filter(name="t0").update(expiry=now - dt.timedelta(seconds=1))
     assert client.post("/api/v1/auth/tokens/", {"name": "one more"}, format="json").status_code == 201
     assert not ApiToken.objects.filter(name="t0").exists()
+
+
+@pytest.mark.parametrize(("field", "value"), [("name", ""), ("name", None), ("expires_in_days", 0)])
+def test_a_log_in_with_a_bad_name_or_lifetime_is_refused_before_the_password_is_checked(
+    users: dict[str, Any], field: str, value: Any
+) -> None:
+    before = users["viewer"].last_login
+    body = {"username": "viewer", "password": "wrong", field: value}
+    assert_error(APIClient().post("/api/v1/auth/token/", body, format="json"), 400, field)
+    assert not AccessAttempt.objects.exists()  # not counted as a failed log-in
+    body["password"] = "demo"
+    assert_error(APIClient().post("/api/v1/auth/token/", body, format="json"), 400, field)
+    users["viewer"].refresh_from_db()
+    assert users["viewer"].last_login == before and not ApiToken.objects.exists()
