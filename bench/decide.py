@@ -483,7 +483,7 @@ def bench_duckdb(snapshot: dict[str, Any], rows: int, work: Path) -> dict[str, A
 SET_UP = """
 import json, os
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
+from blueprint.services.accounts import api_token_create
 from blueprint.services import blueprint_create, operations_apply, version_publish
 snapshot = json.load(open(os.environ["BENCH_SNAPSHOT"]))
 owner = get_user_model().objects.create_user(username="bench-owner")
@@ -495,7 +495,7 @@ for st in snapshot["stages"]:
         ops.append(("offer.create", {**o, "stage": st["key"]}))
 operations_apply(blueprint_id=bp.pk, actor=owner, operations=ops)
 version = version_publish(blueprint_id=bp.pk, actor=owner, note="bench")
-print(json.dumps({"blueprint": bp.pk, "version": version.number, "token": Token.objects.create(user=owner).key}))
+print(json.dumps({"blueprint": bp.pk, "version": version.number, "token": api_token_create(user=owner, name="Decide bench")[1]}))
 """
 
 

@@ -41,6 +41,7 @@ from django.utils.crypto import constant_time_compare
 from blueprint.errors import BlueprintError
 from blueprint.models import EDIT_ROLES, Blueprint, Operation
 from blueprint.selectors import member_face
+from blueprint.services.accounts import account_group_name
 from blueprint.services.operations import (
     board_group_name,
     board_operations_group_name,
@@ -574,6 +575,10 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_NOT_MEMBER)
             return
         self.group = board_group_name(self.blueprint_id)
+        # The person's group: a password change, a deactivation or a log-out closes the socket
+        # at once (blueprint.services.accounts.account_sockets_close), not at the next heartbeat.
+        self.account_group = account_group_name(user.pk)
+        await self.channel_layer.group_add(self.account_group, self.channel_name)
         # Join before reading rev: an operation committed after the read is then broadcast to us.
         await self.channel_layer.group_add(self.group, self.channel_name)
         await operation_hub.join(self)
@@ -581,6 +586,7 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         if role is None:
             operation_hub.leave(self)
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.channel_layer.group_discard(self.account_group, self.channel_name)
             await self.close(code=CLOSE_NOT_MEMBER)
             return
         self.joined = True
@@ -618,14 +624,16 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
             )
         finally:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.channel_layer.group_discard(self.account_group, self.channel_name)
 
     async def _beat(self) -> None:
         """Re-announce this tab and forget tabs nobody has heard of lately (a crashed worker's)."""
         while True:
             await asyncio.sleep(self.heartbeat_seconds)
             try:
-                # also renews the group membership, which channels_redis expires after a day
+                # also renews the group memberships, which channels_redis expires after a day
                 await self.channel_layer.group_add(self.group, self.channel_name)
+                await self.channel_layer.group_add(self.account_group, self.channel_name)
                 await operation_hub.renew(self)
                 await self.channel_layer.group_send(
                     self.group, {"type": "presence.update", "member": self.me}
@@ -873,6 +881,20 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         except Exception:
             logger.exception("re-reading a role on blueprint %s failed", self.blueprint_id)
 
+    async def account_ended(self, message: dict[str, Any]) -> None:
+        """The person's access ended (password changed, deactivated, deleted) or, with a
+        ``session_key``, that session logged out: say so and close 4401, as a stale session would."""
+        session_key = message.get("session_key")
+        if session_key and session_key != getattr(self.scope.get("session"), "session_key", None):
+            return
+        if not self.joined:
+            return
+        ANSWERING.set(None)  # it answers no message of the tab's
+        text = "You are signed out; sign in again to go on."
+        await self._send_error(text, {"session": [text]})
+        await self._leave()
+        await self.close(code=CLOSE_ANONYMOUS)
+
     async def presence_join(self, message: dict[str, Any]) -> None:
         member = message["member"]
         if member["tab"] == self.channel_name:
@@ -939,6 +961,8 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
             await self._send_presence()
 
     async def _send_presence(self) -> None:
+        if not self.joined:
+            return  # closed: the presence it sent on leaving comes back to it too
         members = sorted((m for m, _ in self.members.values()), key=lambda m: (m["name"], m["tab"]))
         await self.send_json({"type": "presence", "members": members})
 

@@ -8,6 +8,7 @@ Production: DEBUG=0, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL (PostgreSQL) and RE
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -75,13 +76,15 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
     "template_partials",
     "csp",
     "blueprint",
+    "blueprint.accounts",
     "decisioning",
 ]
 
@@ -96,6 +99,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # last, as django-axes asks: a log-in refused for too many failures becomes its 429 page
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "blueprint.urls"
@@ -221,6 +226,58 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/blueprints/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
+# django-axes counts every failed log-in — the log-in page, the admin's and the API's auth/token/ —
+# in one store (the database, shared by every worker), by account and by address: after
+# LOGIN_FAILURE_LIMIT failures for either within LOGIN_COOLOFF_MINUTES, log-ins for it are refused
+# with 429 and Retry-After until that long after the last counted failure, the right password too.
+# A successful log-in forgives the failures of that account from that address only (see
+# blueprint/accounts/throttle.py); attempts during a lock-out do not extend it.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
+LOGIN_COOLOFF_MINUTES = env_int("LOGIN_COOLOFF_MINUTES", 15)
+if not 1 <= LOGIN_FAILURE_LIMIT <= 1000:
+    raise ImproperlyConfigured(f"LOGIN_FAILURE_LIMIT={LOGIN_FAILURE_LIMIT} must be from 1 to 1000.")
+if not 1 <= LOGIN_COOLOFF_MINUTES <= 7 * 24 * 60:
+    raise ImproperlyConfigured(
+        f"LOGIN_COOLOFF_MINUTES={LOGIN_COOLOFF_MINUTES} must be from 1 to 10080 (a week)."
+    )
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_HANDLER = "blueprint.accounts.throttle.LoginAttempts"
+AXES_CLIENT_IP_CALLABLE = "blueprint.accounts.throttle.client_address"
+AXES_LOCKOUT_CALLABLE = "blueprint.views.accounts.login_locked_out"
+AXES_DISABLE_ACCESS_LOG = True  # successful log-ins are not kept: nothing reads them
+AXES_VERBOSE = False
+# Behind a reverse proxy (BEHIND_PROXY=1), the address is the one the proxy appended to
+# X-Forwarded-For: LOGIN_PROXY_COUNT proxies from the right (what a client sends itself is ignored).
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+LOGIN_PROXY_COUNT = env_int("LOGIN_PROXY_COUNT", 1)
+if LOGIN_PROXY_COUNT < 1:
+    raise ImproperlyConfigured(f"LOGIN_PROXY_COUNT={LOGIN_PROXY_COUNT} must be 1 or more.")
+
+# API tokens (django-rest-knox with our model): every token expires. API_TOKEN_DAYS is the lifetime
+# of a token from POST auth/token/ and the default of auth/tokens/; at most API_TOKEN_MAX_DAYS.
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 30)
+API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 365)
+if not 1 <= API_TOKEN_MAX_DAYS <= 3650:
+    raise ImproperlyConfigured(f"API_TOKEN_MAX_DAYS={API_TOKEN_MAX_DAYS} must be from 1 to 3650.")
+if not 1 <= API_TOKEN_DAYS <= API_TOKEN_MAX_DAYS:
+    raise ImproperlyConfigured(f"API_TOKEN_DAYS={API_TOKEN_DAYS} must be from 1 to API_TOKEN_MAX_DAYS.")
+KNOX_TOKEN_MODEL = "accounts.ApiToken"
+# knox's migrations would make the table of its own token model even though ours replaces it
+MIGRATION_MODULES = {"knox": None}
+REST_KNOX = {
+    "TOKEN_MODEL": KNOX_TOKEN_MODEL,
+    "TOKEN_TTL": timedelta(days=API_TOKEN_DAYS),
+    "AUTH_HEADER_PREFIX": "Token",
+}
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -288,9 +345,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-# Behind a reverse proxy: trust its X-Forwarded-Proto (HTTPS) and, from the addresses in
-# FORWARDED_ALLOW_IPS, its X-Forwarded-For (the client's address, which log-in throttling counts by).
-BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+# Behind a reverse proxy (BEHIND_PROXY, above): trust its X-Forwarded-Proto (HTTPS), and let uvicorn
+# take the client's address for its log from the X-Forwarded-For of proxies in FORWARDED_ALLOW_IPS.
 FORWARDED_ALLOW_IPS = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 X_FRAME_OPTIONS = "DENY"
@@ -319,5 +375,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    # django-axes says every log-in at INFO; its failures and lock-outs are WARNINGs
+    "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
 }

@@ -9,6 +9,7 @@ from blueprint.views.health import healthz
 urlpatterns = [
     path("", RedirectView.as_view(url="/blueprints/", permanent=False)),
     path("healthz", healthz, name="healthz"),
+    path("", include("blueprint.views.accounts_urls")),  # first: it replaces the password change
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("blueprint.api.urls")),

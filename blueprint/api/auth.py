@@ -1,64 +1,60 @@
-"""Token authentication for the API: DRF's, with its one query compiled once per thread.
+"""Token authentication for the API: django-rest-knox's, in one indexed query.
 
-DRF's ``TokenAuthentication`` looks the key up with ``Token.objects.select_related("user").get(key=…)``
-on every request; building and compiling that queryset is most of its cost (the query itself is
-one indexed join). Here the same query is compiled by the ORM once per thread and database, and
-each request only executes it with the key and turns the row into the token and its user with the
-ORM's own column converters and ``Model.from_db`` — the same objects, the same checks (inactive
-users refused) and the same messages, so nothing a caller sees changes.
+``Authorization: Token <secret>``. Knox stores a SHA-512 digest of each secret and its first
+characters (``token_key``, indexed) to find it by; its own class also loads every other token of
+the person on every request to delete the expired ones. Here one query finds the token and its
+user by ``token_key``; the digest is compared in constant time; an expired token, or an inactive
+person's, is refused. When the token was last used is written at most once a minute.
 """
 
 from __future__ import annotations
 
-import threading
+import binascii
+from hmac import compare_digest
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.db import connections, router
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from rest_framework import authentication, exceptions
+from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
+from knox.auth import TokenAuthentication as KnoxTokenAuthentication
+from knox.crypto import hash_token
+from knox.settings import CONSTANTS
+from rest_framework import exceptions
 
-_compiled = threading.local()  # per thread: alias → (connection, sql, converters, token fields, user fields)
-
-
-def _lookup(model: Any, alias: str) -> tuple[Any, str, Any, Any, list[str], list[str]]:
-    connection = connections[alias]
-    cached = getattr(_compiled, alias, None)
-    if cached is not None and cached[0] is connection:
-        return cached
-    user_model = get_user_model()
-    queryset = model.objects.using(alias).select_related("user").filter(key="")
-    compiler = queryset.query.get_compiler(using=alias)
-    sql, params = compiler.as_sql()
-    if list(params) != [""]:  # the key must be the query's only parameter
-        raise AssertionError(f"unexpected token query parameters: {params!r}")
-    expressions = [column for column, _, _ in compiler.select]
-    converters = compiler.get_converters(expressions)
-    token_fields = [f.attname for f in model._meta.concrete_fields]
-    user_fields = [f.attname for f in user_model._meta.concrete_fields]
-    if len(expressions) != len(token_fields) + len(user_fields):
-        raise AssertionError("unexpected columns in the token query")
-    cached = (connection, sql, compiler, converters, token_fields, user_fields)
-    setattr(_compiled, alias, cached)
-    return cached
+from blueprint.accounts.models import ApiToken
+from blueprint.services.accounts import api_token_touch
 
 
-class TokenAuthentication(authentication.TokenAuthentication):
-    def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
-        model = self.get_model()
-        alias = router.db_for_read(model)
-        connection, sql, compiler, converters, token_fields, user_fields = _lookup(model, alias)
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [key])
-            rows = cursor.fetchall()
-        if converters:
-            rows = list(compiler.apply_converters(rows, converters))
-        if not rows:
-            raise exceptions.AuthenticationFailed(_("Invalid token."))
-        row = rows[0]
-        token: Any = model.from_db(alias, token_fields, row[: len(token_fields)])
-        user: Any = get_user_model().from_db(alias, user_fields, row[len(token_fields) :])
-        token.user = user
-        if not user.is_active:
-            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
-        return (user, token)
+class TokenAuthentication(KnoxTokenAuthentication):
+    def authenticate_credentials(self, token: bytes | str) -> tuple[Any, ApiToken]:
+        if isinstance(token, bytes):
+            try:
+                token = token.decode("ascii")
+            except UnicodeDecodeError:
+                raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
+        try:
+            digest = hash_token(token)
+        except (TypeError, ValueError, binascii.Error):
+            raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
+        now = timezone.now()
+        for found in ApiToken.objects.select_related("user").filter(
+            token_key=token[: CONSTANTS.TOKEN_KEY_LENGTH]
+        ):
+            if not compare_digest(digest, found.digest):
+                continue
+            if found.expiry is not None and found.expiry <= now:
+                raise exceptions.AuthenticationFailed(
+                    _("This token expired; make a new one (auth/token/ or the API tokens page).")
+                )
+            if not found.user.is_active:
+                raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+            api_token_touch(found, now=now)
+            return found.user, found
+        raise exceptions.AuthenticationFailed(_("Invalid token."))
+
+
+class TokenScheme(KnoxTokenScheme):
+    """The OpenAPI security scheme (drf-spectacular): the name DRF's token scheme had."""
+
+    target_class = "blueprint.api.auth.TokenAuthentication"
+    name = "tokenAuth"

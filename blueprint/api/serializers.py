@@ -38,7 +38,7 @@ def _client_id() -> serializers.CharField:
 # Fields named like Serializer attributes (errors, context, label, source) are fine at run time,
 # because the metaclass moves declared fields out of the class; mypy sees only the clash.
 
-# --- Errors and auth ---------------------------------------------------------------------------
+# --- Errors ------------------------------------------------------------------------------------
 
 
 class ErrorOutput(serializers.Serializer):
@@ -47,15 +47,6 @@ class ErrorOutput(serializers.Serializer):
         child=serializers.ListField(child=serializers.CharField()),
         help_text='Messages by field path, e.g. {"groups[0][1].operator": ["…"]}.',
     )
-
-
-class TokenInput(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
-
-
-class TokenOutput(serializers.Serializer):
-    token = serializers.CharField(help_text="Send it as 'Authorization: Token <token>'.")
 
 
 # --- Conditions --------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver, path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from blueprint.api import versions, views
+from blueprint.api import tokens, versions, views
 from blueprint.api.exports import ExportApi, ImportApi
 from decisioning.api import CoverageApi, DecideApi, DecideBatchApi, DecisionSqlApi, LintApi
 
@@ -65,7 +65,9 @@ app_name = "api"
 BP = "blueprints/<api_id:blueprint_id>"
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("auth/token/", views.TokenCreateApi.as_view(), name="token"),
+    path("auth/token/", tokens.TokenCreateApi.as_view(), name="token"),
+    path("auth/tokens/", tokens.TokenListApi.as_view(), name="tokens"),
+    path("auth/tokens/<api_id:token_id>/", tokens.TokenDetailApi.as_view(), name="token-detail"),
     path("blueprints/", views.BlueprintListApi.as_view(), name="blueprints"),
     path(f"{BP}/", views.BlueprintDetailApi.as_view(), name="blueprint"),
     path(f"{BP}/members/", views.MemberListApi.as_view(), name="members"),

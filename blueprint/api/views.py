@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from django.contrib.auth import authenticate
 from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.urls import Resolver404, resolve
@@ -20,9 +19,8 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -189,34 +187,6 @@ def render(
 
 def members_of(blueprint: Blueprint) -> list[dict[str, str]]:
     return [{"username": m.user.get_username(), "role": m.role} for m in memberships_of(blueprint)]
-
-
-# --- Auth ----------------------------------------------------------------------------------------
-
-
-class TokenCreateApi(APIView):
-    authentication_classes: list[Any] = []
-    permission_classes = [AllowAny]
-    parser_classes = [StrictJSONParser]
-    renderer_classes = [JSONRenderer]
-
-    @extend_schema(
-        operation_id="auth_token_create",
-        tags=["auth"],
-        auth=[],
-        request=s.TokenInput,
-        responses=answers({200: s.TokenOutput}, (400, 413, 415)),
-        summary="Exchange a username and password for an API token",
-    )
-    def post(self, request: Request) -> Response:
-        parse_body(request, s.TokenInput)
-        given = s.TokenInput(data=request.data)
-        given.is_valid(raise_exception=True)
-        user = authenticate(request._request, **given.validated_data)
-        if user is None:
-            raise ValidationError({"password": ["The username and password do not match an active account."]})
-        token, _ = Token.objects.get_or_create(user=user)
-        return render(s.TokenOutput, {"token": token.key})
 
 
 # --- Blueprints ------------------------------------------------------------------------------------

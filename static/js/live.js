@@ -37,6 +37,7 @@ let socket = null;
 let connected = false; // welcomed by the server: frames flow both ways
 let everConnected = false;
 let stopped = false; // the server said this tab may not connect (signed out, not a member)
+let signedOut = false; // … because the person is signed out (4401)
 let attempts = 0;
 let retryTimer = 0;
 let pingTimer = 0;
@@ -99,6 +100,16 @@ function lost(code) {
   // 4401 signed out, 4403 removed from the board, 4404 not a member: trying again cannot help
   if ([4401, 4403, 4404].includes(code)) {
     stopped = true;
+    signedOut = code === 4401;
+    // signed out while the board was open (the password changed, the account was deactivated, a
+    // log-out elsewhere): load the page again, which is now the log-in page and comes back here.
+    // Not with changes waiting (they stay in this tab; the status says so), nor when the first
+    // connection was refused (no reload loop if the page and the socket ever disagree).
+    if (signedOut && everConnected && !unsaved()) {
+      showStatus();
+      location.reload();
+      return;
+    }
   } else {
     retryLater();
   }
@@ -886,9 +897,13 @@ function showStatus() {
   const count = unsaved();
   let state;
   let text;
-  if (stopped) {
+  if (stopped && signedOut) {
     state = "offline";
-    // signed out or no longer a member: only a reload (and perhaps a log-in) can help
+    // only a log-in can help: reloading the page leads to it
+    text = count ? `Signed out — ${changes(count)} not saved; log in again` : "Signed out — reload to log in";
+  } else if (stopped) {
+    state = "offline";
+    // no longer a member: only a reload can help
     text = count ? `Disconnected — ${changes(count)} not saved` : "Disconnected — reload the page";
   } else if (!connected && count) {
     state = "offline";

@@ -23,7 +23,6 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -34,6 +33,7 @@ from schemathesis.specs.openapi.checks import (
 from blueprint.models import Blueprint, Version
 from blueprint.selectors import board_load
 from blueprint.services import version_publish
+from tests.accounts import api_token
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.django_db]
 
@@ -104,7 +104,7 @@ def steer_case(case: Any, board: Blueprint) -> None:
 
 @pytest.fixture
 def tokens(users: dict[str, Any]) -> dict[str, str]:
-    return {role: Token.objects.create(user=user).key for role, user in users.items()}
+    return {role: api_token(user) for role, user in users.items()}
 
 
 @pytest.mark.parametrize("role", ["owner", "editor", "viewer", "anonymous"])

@@ -32,6 +32,11 @@ SETTINGS_VARS = (
     "CSRF_COOKIE_SECURE",
     "DB_CONN_MAX_AGE",
     "LOG_LEVEL",
+    "LOGIN_FAILURE_LIMIT",
+    "LOGIN_COOLOFF_MINUTES",
+    "LOGIN_PROXY_COUNT",
+    "API_TOKEN_DAYS",
+    "API_TOKEN_MAX_DAYS",
 )
 SHOW = (
     "import django; django.setup(); from django.conf import settings as s; "
@@ -129,6 +134,32 @@ def test_a_bad_redis_url_stops_the_start_with_a_message(tmp_path: Path, url: str
 def test_a_bad_number_stops_the_start_with_a_message(tmp_path: Path) -> None:
     line = refusal(run(SHOW, tmp_path, SECURE_HSTS_SECONDS="a year"))
     assert "SECURE_HSTS_SECONDS='a year' is not a whole number" in line
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"LOGIN_FAILURE_LIMIT": "0"}, "LOGIN_FAILURE_LIMIT=0 must be from 1 to 1000"),
+        ({"LOGIN_COOLOFF_MINUTES": "0"}, "LOGIN_COOLOFF_MINUTES=0 must be from 1 to 10080"),
+        ({"LOGIN_PROXY_COUNT": "0"}, "LOGIN_PROXY_COUNT=0 must be 1 or more"),
+        ({"API_TOKEN_DAYS": "400"}, "API_TOKEN_DAYS=400 must be from 1 to API_TOKEN_MAX_DAYS"),
+        ({"API_TOKEN_MAX_DAYS": "0"}, "API_TOKEN_MAX_DAYS=0 must be from 1 to 3650"),
+    ],
+)
+def test_a_log_in_limit_or_token_lifetime_out_of_range_stops_the_start(
+    tmp_path: Path, env: dict[str, str], message: str
+) -> None:
+    assert message in refusal(run(SHOW, tmp_path, **env))
+
+
+def test_log_in_limits_and_token_lifetimes_come_from_the_environment(tmp_path: Path) -> None:
+    show = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.AXES_FAILURE_LIMIT, s.AXES_COOLOFF_TIME.total_seconds(), s.REST_KNOX['TOKEN_TTL'].days)"
+    )
+    assert run(show, tmp_path).stdout.split() == ["10", "900.0", "30"]
+    changed = run(show, tmp_path, LOGIN_FAILURE_LIMIT="5", LOGIN_COOLOFF_MINUTES="60", API_TOKEN_DAYS="7")
+    assert changed.stdout.split() == ["5", "3600.0", "7"]
 
 
 def test_the_deploy_check_is_clean_with_production_settings(tmp_path: Path) -> None:

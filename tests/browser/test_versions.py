@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import expect
-from rest_framework.authtoken.models import Token
 
 from blueprint.services import operation_apply, version_approve, version_publish
+from tests.accounts import api_token
 from tests.browser.actions import signed_in_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -100,7 +100,7 @@ def test_an_edit_marks_the_draft_unpublished_on_the_open_board_and_lint_errors_r
     expect(badge).to_contain_text("Draft is version 1")
     # someone else makes a twin of an offer through the API (of the server the page talks to): the
     # badge says so, and the checks have an error
-    token = Token.objects.create(user=users["owner"]).key
+    token = api_token(users["owner"])
     twin = {
         "key": "twin",
         "name": "Twin",

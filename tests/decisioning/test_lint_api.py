@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from blueprint.models import Blueprint
 from blueprint.services import operation_apply
+from tests.accounts import api_token
 
 pytestmark = pytest.mark.django_db
 
@@ -317,7 +317,7 @@ def test_an_anonymous_caller_is_asked_to_log_in(board: Blueprint) -> None:
 
 def test_a_token_is_enough_to_read_the_lint(board: Blueprint, users: dict[str, Any]) -> None:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=users['viewer']).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(users['viewer'])}")
     body = lint_of(client, board)
     assert body["rev"] == board.rev and len(body["warnings"]) == 2
 
