@@ -818,24 +818,27 @@ def batch_sql(
     stage: int = -1,
     lines: bool = False,
     numbered: bool = True,
+    errors_by_key: bool = False,
 ) -> tuple[list[str], str]:
     """Check, then decide, every row of ``relation`` (a row number ``#row``, then the file's columns
     of the ``columns`` types): ``row``, ``error`` (NULL when the row is good), then per stage its
     four columns, NULL for a row with an error; the rows come out in order. DuckDB only. With
     ``lines``, one column instead, named by the CSV header: each row as its CSV line (from the comma
-    after its number, when not ``numbered``).
+    after its number, when not ``numbered``). With ``errors_by_key``, ``error`` is a list of
+    ``{k: key, m: message}`` instead of their text ("age: … / vip: …"), which people's words in a
+    label or a cell could make ambiguous.
 
     Returns the statements that make the lookup table ``#k`` (and its types), and the query. Both
     are made once per version and arguments (it takes ~20 ms), over ``SOURCE``; the relation is put
     in per call.
     """
-    key = ("batch_sql", tuple(columns.items()), at, stage, lines, numbered)
+    key = ("batch_sql", tuple(columns.items()), at, stage, lines, numbered, errors_by_key)
     made = compiled.derived.get(key)
     if made is None:
         if len(compiled.derived) >= SQL_KEPT:
             compiled.derived.clear()
         made = compiled.derived[key] = _batch_sql(
-            compiled, columns, at=at, stage=stage, lines=lines, numbered=numbered
+            compiled, columns, at=at, stage=stage, lines=lines, numbered=numbered, errors_by_key=errors_by_key
         )
     setup, query = made
     # the source is the innermost relation, so the last text of the query that names it
@@ -851,6 +854,7 @@ def _batch_sql(
     stage: int,
     lines: bool,
     numbered: bool,
+    errors_by_key: bool = False,
 ) -> tuple[list[str], str]:
     """``batch_sql``'s statements and query, over ``SOURCE``."""
     spec = compiled.spec
@@ -859,7 +863,7 @@ def _batch_sql(
     row = ident("#row")
     error = ident(ERROR)
     good = ident("#good")
-    firsts, parsed, checked, errors, error_columns = [row], [row], [row], [], []
+    firsts, parsed, checked, errors, error_columns, by_key = [row], [row], [row], [], [], []
     for key, attr in spec.catalog.items():
         t, v, e = (ident(f"{p}:{key}") for p in ("t", "v", "e"))
         if key not in columns:
@@ -872,6 +876,7 @@ def _batch_sql(
         if cell.error is not None:
             checked.append(f"{cell.error} AS {e}")
             errors.append(f"{text(key + ': ')} || {e}")
+            by_key.append(f"{{'k': {text(key)}, 'm': {e}}}")
             error_columns.append(e)
     lookups = [
         _lookup(key, spec.catalog[key], conditions, layout, at, constants)
@@ -883,11 +888,18 @@ def _batch_sql(
     placed = [row, *error_columns, f"CASE WHEN {no_error} THEN {_ubigint(0)} END AS {good}"]
     placed += [ident("v:" + key) for key in layout.by_attribute]
     placed += [f"{expression} AS {name}" for lookup in lookups for name, expression in lookup.cells.items()]
-    error_sql = (
-        f"CASE WHEN {good} IS NULL THEN NULLIF(CONCAT_WS(' / ', {', '.join(errors)}), '') END"
-        if errors
-        else "CAST(NULL AS VARCHAR)"
-    )
+    if errors_by_key:
+        error_sql = (
+            f"CASE WHEN {good} IS NULL THEN list_filter([{', '.join(by_key)}], lambda e: e.m IS NOT NULL) END"
+            if by_key
+            else "CAST(NULL AS STRUCT(k VARCHAR, m VARCHAR)[])"
+        )
+    else:
+        error_sql = (
+            f"CASE WHEN {good} IS NULL THEN NULLIF(CONCAT_WS(' / ', {', '.join(errors)}), '') END"
+            if errors
+            else "CAST(NULL AS VARCHAR)"
+        )
     indexed = [row, f"{error_sql} AS {error}", good]
     indexed += [f"{expression} AS {name}" for lookup in lookups for name, expression in lookup.pieces.items()]
     w = [ident(f"w:{k}") for k in range(layout.words)]
@@ -1131,12 +1143,22 @@ def _prepared(
     at: dt.date,
     stage: int = -1,
     lines: bool = False,
+    errors_by_key: bool = False,
 ) -> str:
     """The batch query over ``source``, its answers in order and numbered from 1, its tables made
     on ``con``."""
     relation, columns = _source_relation(con, source, source_format, compiled.spec.catalog)
     numbered = source_format != "csv"
-    setup, query = batch_sql(compiled, relation, columns, at=at, stage=stage, lines=lines, numbered=numbered)
+    setup, query = batch_sql(
+        compiled,
+        relation,
+        columns,
+        at=at,
+        stage=stage,
+        lines=lines,
+        numbered=numbered,
+        errors_by_key=errors_by_key,
+    )
     for statement in setup:
         con.execute(statement)
     if numbered:
@@ -1190,10 +1212,13 @@ def batch_run(
 def batch_rows(
     compiled: CompiledVersion, source: Path, *, at: dt.date, stage: int = -1, source_format: str = "csv"
 ) -> Iterator[tuple[Any, ...]]:
-    """The batch's answer rows (``row``, ``error``, then the stage columns), in order, read in chunks."""
+    """The batch's answer rows (``row``, ``error``, then the stage columns), in order, read in chunks;
+    ``error`` is None or a list of ``{"k": key, "m": message}`` (``batch_sql``'s ``errors_by_key``)."""
     con = _connect()
     try:
-        cursor = con.execute(_prepared(con, compiled, source, source_format, at=at, stage=stage))
+        cursor = con.execute(
+            _prepared(con, compiled, source, source_format, at=at, stage=stage, errors_by_key=True)
+        )
         while True:
             chunk = cursor.fetchmany(10_000)
             if not chunk:
