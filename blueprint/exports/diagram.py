@@ -1,4 +1,4 @@
-"""The blueprint as a picture: Graphviz DOT built with the ``graphviz`` package, drawn by ``dot``.
+"""The blueprint as a picture: Graphviz DOT written here, drawn by ``dot``.
 
 Layout: one cluster per stage, left to right in journey order (the stages' head nodes share one
 rank, ``newrank``, and are chained by the journey arrows, which dot lays out left to right);
@@ -8,9 +8,10 @@ shows the priority, the name, the channel, the conditions as sentences (``condit
 several groups as "either … or …", the fallback marked as such, and the lint findings that are
 about it as a coloured border and short labels.
 
-Every text is escaped for HTML-like labels and wrapped by hand (dot does not wrap), sentences are
-capped (the full text stays in the card's tooltip), and cards have one width, so a 500-offer
-blueprint is a tidy grid that stays legible when zoomed. Rendering needs the ``dot`` executable;
+Every text is quoted (``dot_string``) or escaped for HTML-like labels (``html_text``) and wrapped by
+hand (dot does not wrap), sentences are capped (the full text stays in the card's tooltip), and
+cards have one width, so a 500-offer blueprint is a tidy grid that stays legible when zoomed. The
+SVG dot draws is kept to drawing (``svg_clean``) before it is served or shown. Rendering needs the ``dot`` executable;
 without it ``diagram_render`` raises ``GraphvizMissing`` (503) and the DOT source is still there.
 """
 
@@ -126,7 +127,16 @@ def dot_attributes(values: Mapping[str, str]) -> str:
 
 
 def capped(text: str, limit: int) -> str:
-    text = " ".join(str(text).split())
+    """The text on one line, at most ``limit`` characters (an ellipsis ends a cut one)."""
+    return capped_text(" ".join(str(text).split()), limit)
+
+
+def capped_lines(lines: Sequence[str], limit: int) -> str:
+    """Lines (each on one line) joined by line breaks, at most ``limit`` characters in all."""
+    return capped_text("\n".join(" ".join(str(line).split()) for line in lines), limit)
+
+
+def capped_text(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
@@ -248,13 +258,13 @@ def _mark_rows(marks: Marks | None, *, colspan: int) -> list[str]:
 
 
 def _tooltip(marks: Marks | None, text: str) -> str:
-    """A node's tooltip: its whole name, then its findings, each line capped (``dot_string`` quotes it)."""
+    """A node's tooltip: its whole name, then its findings, a line each, capped (``dot_string`` quotes it)."""
     lines = [text]
     if marks is not None:
         lines += [f"{FINDING_LABELS.get(f.code, f.code)}: {f.message}" for f in marks.findings[:5]]
         if len(marks.findings) > 5:
             lines.append(f"… and {len(marks.findings) - 5} more findings")
-    return "\n".join(capped(line, TOOLTIP_CAP) for line in lines)
+    return capped_lines(lines, TOOLTIP_CAP)
 
 
 def card_label(
@@ -489,18 +499,23 @@ def svg_clean(svg: bytes) -> etree._Element:
     root = etree.fromstring(svg, _PARSER)
     if root.tag != f"{{{SVG_NS}}}svg":
         raise DiagramFailed("Graphviz did not answer an SVG drawing.", field="format")
-    stack = [root]
-    while stack:
-        element = stack.pop()
-        for name in list(element.attrib):
-            value = element.attrib[name]
-            if name not in SVG_ATTRIBUTES or (name != TOOLTIP and _REFERENCE.search(value)):
-                del element.attrib[name]
-        for child in list(element):
-            if child.tag in SVG_ELEMENTS:
-                stack.append(child)
-            else:
-                element.remove(child)  # with its tail text: only the layout's white space
+    dropped = []
+    for element in root.iter():
+        if element.tag not in SVG_ELEMENTS:
+            dropped.append(element)
+            continue
+        attributes = element.attrib
+        if not SVG_ATTRIBUTES.issuperset(attributes):
+            for name in [n for n in attributes if n not in SVG_ATTRIBUTES]:
+                del attributes[name]
+        # one search over all of an element's values; per value only when it finds something
+        if _REFERENCE.search("\n".join(v for n, v in attributes.items() if n != TOOLTIP)):
+            for name in [n for n, v in attributes.items() if n != TOOLTIP and _REFERENCE.search(v)]:
+                del attributes[name]
+    for element in dropped:
+        parent = element.getparent()
+        if parent is not None:
+            parent.remove(element)  # with its tail text: only the layout's white space
     return root
 
 
@@ -509,6 +524,10 @@ def svg_document(svg: bytes) -> bytes:
     return bytes(etree.tostring(svg_clean(svg), encoding="utf-8", xml_declaration=True))
 
 
+_DECLARATION = re.compile(rb"\A<\?xml[^>]*\?>\s*")
+
+
 def svg_inline(svg: bytes) -> str:
-    """``svg_clean``'s drawing as an element to put inside an HTML page (no XML prolog)."""
-    return str(etree.tostring(svg_clean(svg), encoding="unicode"))
+    """``diagram_render``'s SVG (already through ``svg_clean``: it is the only maker of SVG here) as
+    an element to put inside an HTML page: without its XML declaration."""
+    return _DECLARATION.sub(b"", svg, count=1).decode("utf-8")

@@ -103,21 +103,19 @@ def xml_id(*parts: str) -> str:
     return made
 
 
-def _xml_char_ok(code: int) -> bool:
-    return code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or code >= 0x10000
+# what XML 1.0 cannot hold: most C0 controls, lone surrogates, U+FFFE and U+FFFF
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def xml_text(value: Any) -> str:
     """People's text as XML 1.0 character data: a character XML cannot hold (most controls, lone
     surrogates, U+FFFE and U+FFFF) becomes U+FFFD; ElementTree escapes the rest."""
-    text = str(value)
-    if all(_xml_char_ok(ord(ch)) for ch in text):
-        return text
-    return "".join(ch if _xml_char_ok(ord(ch)) else "\ufffd" for ch in text)
+    return _NOT_XML.sub("\ufffd", str(value))
 
 
 _FEEL_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _HEX = frozenset("0123456789abcdefABCDEF")
+_FEEL_PLAIN = re.compile(r"[ !#-\[\]-~]*")  # printable ASCII but " and \: written as it is
 
 
 def feel_string(value: Any) -> str:
@@ -125,9 +123,12 @@ def feel_string(value: Any) -> str:
     breaks, controls, format characters and whatever XML cannot hold written as ``\\uXXXX`` (UTF-16
     units). A hex digit right after such an escape is escaped too, so that no reader can take it
     for a fifth digit of the escape (feelin does)."""
+    text = str(value)
+    if _FEEL_PLAIN.fullmatch(text):
+        return f'"{text}"'
     out = ['"']
     escaped = False
-    for ch in str(value):
+    for ch in text:
         if ch in _FEEL_ESCAPES:
             out.append(_FEEL_ESCAPES[ch])
             escaped = False
@@ -143,7 +144,7 @@ def feel_string(value: Any) -> str:
 
 
 def _feel_hidden(ch: str) -> bool:
-    return unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") or not _xml_char_ok(ord(ch))
+    return unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") or bool(_NOT_XML.match(ch))
 
 
 def feel_number(value: int | float) -> str:

@@ -347,8 +347,9 @@ def test_every_export_of_a_blueprint_with_words_like_code_keeps_its_structure_an
         subjects, sources, graphs, drawings, xmls, dmn_answers, profiles, strict=True
     ):
         check_dot(subject.snapshot, graph)
-        check_svg(svg_document(drawing))
-        inline = svg_inline(drawing)
+        served = svg_document(drawing)  # what diagram_render answers
+        check_svg(served)
+        inline = svg_inline(served)
         check_svg(inline.encode())
         check_html(spec_html(spec_build(subject, svg=inline, dot=source)))
         check_markdown(spec_build(subject, svg=None, dot=source))

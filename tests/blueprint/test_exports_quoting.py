@@ -233,7 +233,7 @@ def test_the_svg_keeps_only_the_drawing() -> None:
     }  # fmt: skip
     assert "".join(root.itertext()).split() == ["a", "Hello"]
     assert root.find(f".//{SVG}a").get(f"{XLINK}title") == "tip & more"
-    assert svg_inline(hostile).startswith("<svg")
+    assert svg_inline(cleaned).startswith("<svg")
 
 
 @needs_dot
