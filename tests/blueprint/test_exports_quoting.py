@@ -7,7 +7,9 @@ DuckDB for SQL, Graphviz for DOT, feelin for FEEL, markdown-it for Markdown.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import io
 import json
 import math
 import subprocess
@@ -34,7 +36,7 @@ from blueprint.exports.diagram import (
 )
 from blueprint.exports.dmn import dmn_xml, feel_number, feel_string
 from blueprint.exports.formats import export_render, spec_of
-from blueprint.exports.spec import md, md_code, spec_html, spec_markdown
+from blueprint.exports.spec import md, md_code, spec_html, spec_markdown, spec_pdf
 from decisioning import sql
 from decisioning.engine import compile_spec
 from tests.blueprint.export_blueprints import ROOT, dmn_evaluate, node_available, subject_of
@@ -249,6 +251,32 @@ def test_the_downloaded_spec_holds_no_link_a_name_wrote_and_no_script_can_run() 
     assert links and [link for link in links if not link.startswith("#")] == []
     (policy,) = page.xpath("//meta[@http-equiv='Content-Security-Policy']/@content")
     assert "default-src 'none'" in policy and "script-src" not in policy
+
+
+def png_bytes() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4), "red").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_the_pdf_spec_reads_no_file_of_the_server_and_nothing_from_the_network(tmp_path: Path) -> None:
+    pdfium = pytest.importorskip("pypdfium2")
+    picture = tmp_path / "server-file.png"
+    picture.write_bytes(png_bytes())
+    inline = "data:image/png;base64," + base64.b64encode(png_bytes()).decode()
+    html = (
+        f'<html><head><link rel="stylesheet" href="http://127.0.0.1:9/x.css"></head><body><p>Spec</p>'
+        f'<img src="{picture.as_uri()}"><img src="{inline}"><div style="background: url({picture.as_uri()})">x</div>'
+        "</body></html>"
+    )
+    document = pdfium.PdfDocument(spec_pdf(html))
+    try:
+        images = [o for o in document[0].get_objects() if o.type == pdfium.raw.FPDF_PAGEOBJ_IMAGE]
+        assert len(images) == 1  # the data: picture, which the spec's diagram is
+    finally:
+        document.close()
 
 
 # --- FEEL, DMN ------------------------------------------------------------------------------------------
