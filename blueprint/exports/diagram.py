@@ -505,11 +505,12 @@ def svg_clean(svg: bytes) -> etree._Element:
             dropped.append(element)
             continue
         attributes = element.attrib
-        if not SVG_ATTRIBUTES.issuperset(attributes):
+        if not SVG_ATTRIBUTES.issuperset(attributes.keys()):
             for name in [n for n in attributes if n not in SVG_ATTRIBUTES]:
                 del attributes[name]
-        # one search over all of an element's values; per value only when it finds something
-        if _REFERENCE.search("\n".join(v for n, v in attributes.items() if n != TOOLTIP)):
+        values = "\n".join(v for n, v in attributes.items() if n != TOOLTIP)
+        # a reference needs a parenthesis, a colon or a bracket: most elements have none
+        if ("(" in values or ":" in values or "<" in values or ">" in values) and _REFERENCE.search(values):
             for name in [n for n, v in attributes.items() if n != TOOLTIP and _REFERENCE.search(v)]:
                 del attributes[name]
     for element in dropped:
