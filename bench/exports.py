@@ -5,7 +5,7 @@ generator — 20 stages of 25 offers, 4 conditions each over 12 attributes of ev
 conditions on about half the stages, a fallback on about a third — with realistic names, channels
 and descriptions, and measures, each the median of ``--runs`` runs:
 
-- the diagram: the DOT source built with the graphviz package, then drawn by ``dot`` as SVG
+- the diagram: the DOT source written by blueprint/exports/diagram.py, then drawn by ``dot`` as SVG
   (goal: under 3 s);
 - the spec as Markdown and as HTML (the HTML draws the diagram too) (goal: under 3 s each);
 - the spec as PDF (WeasyPrint prints the HTML), once, reported without a goal;

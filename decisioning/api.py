@@ -27,6 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
+from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -424,7 +425,7 @@ def streamed(
 ) -> StreamingHttpResponse:
     response = StreamingHttpResponse(chunks, content_type=content_type)
     if filename:
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["Content-Disposition"] = content_disposition_header(True, filename) or "attachment"
     return response
 
 
@@ -719,5 +720,5 @@ class DecisionSqlApi(ApiView):
         )
         number = compiled.version.get("number")
         name = f"blueprint-{blueprint.pk}-v{number}.sql" if number else f"blueprint-{blueprint.pk}-draft.sql"
-        response["Content-Disposition"] = f'inline; filename="{name}"'
+        response["Content-Disposition"] = content_disposition_header(False, name) or "inline"
         return response

@@ -249,7 +249,7 @@ def duckdb_answers(
     for values in batch_rows(compiled, source, at=at, stage=stage, source_format=source_format):
         row, error = int(values[0]), values[1]
         if error is not None:
-            problems = ProfileProblems(_split_error(error))
+            problems = ProfileProblems({f"profile.{e['k']}": [e["m"]] for e in error})
             yield row, None, problems, None
             continue
         decisions: list[StageDecision] = []
@@ -266,14 +266,6 @@ def duckdb_answers(
                     )
                 )
         yield row, decisions, None, None
-
-
-def _split_error(error: str) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for part in error.split(" / "):
-        key, _, message = part.partition(": ")
-        out.setdefault(f"profile.{key}", []).append(message)
-    return out
 
 
 # --- Coverage ---------------------------------------------------------------------------------------

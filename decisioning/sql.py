@@ -26,7 +26,9 @@ import csv
 import datetime as dt
 import math
 import os
+import re
 import tempfile
+import unicodedata
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,24 +65,76 @@ class CsvNotTabular(BatchError):
     is what the callers do instead (the same answers as for a small body)."""
 
 
-# --- Literals and names -------------------------------------------------------------------------------
+# --- Literals, names and comments: every text that enters generated SQL ---------------------------------
+#
+# People's words reach a query as names (``ident``), values (``text``; numbers and dates, ``number`` and
+# ``day``, are written from the values the engine holds) and the export's header lines (``comment``).
+# Nothing else is interpolated into SQL, so a query is always the statement its generator wrote.
+
+# a backslash, which BigQuery, Spark, Snowflake and MySQL read as an escape (it could end a literal
+# early there), and NUL, which C-based tokenizers read as the end of the text
+_LITERAL_SPECIAL = re.compile(r"([\\\x00])")
+# what ends a line for some reader (Python's str.splitlines, editors, SQL tokenizers)
+_LINE_BREAKS = frozenset("\n\v\f\r\x1c\x1d\x1e\x85\u2028\u2029")
+_JOINERS = frozenset("\u200c\u200d")  # format characters that scripts and emoji need
 
 
 def ident(name: str) -> str:
+    """A quoted identifier: the name in double quotes, a double quote doubled. The queries name
+    only keys (``[a-z0-9_-]``) and names the module makes from them (``m:<key>``, ``#row``)."""
     return '"' + name.replace('"', '""') + '"'
 
 
 def text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+    """A string value: the standard literal (in single quotes, a single quote doubled), which ends
+    where the standard says in every dialect. A backslash or a NUL in the value is written as
+    ``CHR(92)`` or ``CHR(0)`` joined to the literal's pieces with ``||``, in parentheses (one
+    operand wherever it stands), so a dialect that reads backslash escapes cannot end it early."""
+    pieces = _LITERAL_SPECIAL.split(value)
+    if len(pieces) == 1:
+        return "'" + value.replace("'", "''") + "'"
+    parts = [
+        f"CHR({ord(piece)})" if _LITERAL_SPECIAL.fullmatch(piece) else "'" + piece.replace("'", "''") + "'"
+        for piece in pieces
+        if piece
+    ]
+    return "(" + " || ".join(parts) + ")"
 
 
 def number(value: int | float) -> str:
-    return repr(value) if isinstance(value, int) else repr(float(value))
+    """A numeric literal: an integer as it is, a float as Python writes it (``1e-07`` is SQL too); a
+    value that is not finite, which no literal spells, as a cast of its name."""
+    if isinstance(value, bool):
+        raise TypeError("a boolean is not a number")
+    if isinstance(value, int):
+        return str(value)
+    as_float = float(value)
+    if math.isfinite(as_float):
+        return repr(as_float)
+    name = "NaN" if math.isnan(as_float) else "Infinity" if as_float > 0 else "-Infinity"
+    return f"CAST({text(name)} AS DOUBLE PRECISION)"
 
 
 def day(value: str | dt.date) -> str:
-    iso = value.isoformat() if isinstance(value, dt.date) else value
-    return f"DATE '{iso}'"
+    """A DATE literal of a date, or of a text the engine reads as one (``YYYY-MM-DD``)."""
+    date = value if isinstance(value, dt.date) else dt.date.fromisoformat(value.strip())
+    return f"DATE {text(date.isoformat())}"
+
+
+def comment(line: str) -> str:
+    """One ``--`` comment line (with its line break) of any text: a line break of any convention or a
+    tab becomes a space, and every other control, format character (the direction marks that make
+    a line read in another order than it runs among them) and lone surrogate becomes U+FFFD, so
+    nothing ends the comment before its line does, or hides what the line says."""
+    shown = []
+    for ch in line:
+        if ch in _LINE_BREAKS or ch == "\t":
+            shown.append(" ")
+        elif unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") and ch not in _JOINERS:
+            shown.append("\ufffd")
+        else:
+            shown.append(ch)
+    return ("-- " + "".join(shown)).rstrip() + "\n"
 
 
 def stage_columns(key: str) -> list[str]:
@@ -112,7 +166,9 @@ class _Query:
             if op == "within_last_days":
                 if self.at is None:
                     return f"{col} BETWEEN CURRENT_DATE - INTERVAL '{int(value)}' DAY AND CURRENT_DATE"
-                low = self.at - dt.timedelta(days=int(value))
+                days = int(value)
+                # no date lies before the calendar's first day: the window starts there at the latest
+                low = self.at - dt.timedelta(days=days) if days < self.at.toordinal() else dt.date.min
                 return f"{col} BETWEEN {day(low)} AND {day(self.at)}"
             literal = day
         elif attr.type == "number":
@@ -214,27 +270,26 @@ def decision_sql(
 
 
 def export_sql(compiled: CompiledVersion, *, at: dt.date | None, title: str) -> str:
-    """The query as a team runs it in its warehouse: a header saying what it is and what it reads."""
+    """The query as a team runs it in its warehouse: a header of comment lines saying what it is and
+    what it reads, then the one statement. Every line of the header is made by ``comment``, so no
+    name or label can end its line, and the text is always exactly one statement."""
     spec = compiled.spec
-    columns = "\n".join(
-        f"--   {ident(key)}  {_column_type(attr)}  ({attr.label})" for key, attr in spec.catalog.items()
-    )
     decided = (
         f"the decision day {at.isoformat()}"
         if at
         else "CURRENT_DATE as the decision day: to decide for another day, replace it with DATE 'YYYY-MM-DD'"
     )
-    header = (
-        f"-- Blueprint decisions: {title}\n"
-        f"-- Dialect: {DIALECT}.\n"
-        f"-- Reads a relation named profiles, one row per customer, with these columns (NULL = missing):\n"
-        f"{columns}\n"
-        f"-- Sets are text with the elements joined by '|' (e.g. 'savings|credit_card').\n"
-        f"-- Answers every input column, then per stage: <stage>.entered, <stage>.offer (key or NULL),\n"
-        f"-- <stage>.fallback and <stage>.eligible (the matching offers' keys joined by '|').\n"
-        f"-- Uses {decided}.\n"
-    )
-    return header + decision_sql(spec, at=at) + ";\n"
+    lines = [
+        f"Blueprint decisions: {title}",
+        f"Dialect: {DIALECT}.",
+        "Reads a relation named profiles, one row per customer, with these columns (NULL = missing):",
+        *(f"  {ident(key)}  {_column_type(attr)}  ({attr.label})" for key, attr in spec.catalog.items()),
+        "Sets are text with the elements joined by '|' (e.g. 'savings|credit_card').",
+        "Answers every input column, then per stage: <stage>.entered, <stage>.offer (key or NULL),",
+        "<stage>.fallback and <stage>.eligible (the matching offers' keys joined by '|').",
+        f"Uses {decided}.",
+    ]
+    return "".join(comment(line) for line in lines) + decision_sql(spec, at=at) + ";\n"
 
 
 def _column_type(attr: AttributeSpec) -> str:
@@ -327,13 +382,17 @@ NUMBER_RE = _re(NUMBER_FORM.pattern)
 DATE_RE = _re(DATE_FORM.pattern)
 
 
+Q = "'"  # the quote the messages put around a cell, as decisioning.engine's do
+
+
+def _not_a_choice(attr: AttributeSpec, expected: str) -> str:
+    """The end of a choice's message, after the cell: ``' is not a choice of <label>; expected ….``"""
+    return text(f"{Q} is not a choice of {attr.label}; expected {expected}.")
+
+
 def _short_sql(x: str) -> str:
     """engine._short: at most 40 characters, else 37 and an ellipsis."""
     return f"CASE WHEN length({x}) <= 40 THEN {x} ELSE left({x}, 37) || '…' END"
-
-
-def _escape(message: str) -> str:
-    return message.replace("'", "''")
 
 
 def _trimmed(raw: str) -> str:
@@ -357,12 +416,12 @@ class _Cell:
 
 def _text_cell(attr: AttributeSpec, raw: str, t: str, constants: _Constants) -> _Cell:
     expected = _expected(attr, True)
-    got = f"'Expected {_escape(expected)}; got ''' || {_short_sql(t)} || '''.'"
+    got = f"{text(f'Expected {expected}; got ' + Q)} || {_short_sql(t)} || '''.'"
     first = _trimmed(raw)
     key = attr.key
     if attr.type == "number":
         n, ok = ident(f"n:{key}"), ident(f"ok:{key}")
-        out_of_range = f"'Expected {_escape(expected)}; ''' || {_short_sql(t)} || ''' is out of range.'"
+        out_of_range = f"{text(f'Expected {expected}; ' + Q)} || {_short_sql(t)} || ''' is out of range.'"
         error = (
             f"CASE WHEN {t} IS NULL THEN NULL WHEN NOT {ok} THEN {got} "
             f"WHEN NOT isfinite({n}) THEN {out_of_range} END"
@@ -405,7 +464,7 @@ def _text_cell(attr: AttributeSpec, raw: str, t: str, constants: _Constants) -> 
         return _Cell(first, value, f"CASE WHEN {t} IS NULL OR {ok} THEN NULL ELSE {error} END", {ok: fast})
     if attr.choices:  # a choice, or a text with a list of values: engine.check_value refuses others
         choices = constants.add(_list(attr.choices, "VARCHAR"))
-        bad = f"'''' || {_short_sql(t)} || ''' is not a choice of {_escape(attr.label)}; expected {_escape(expected)}.'"
+        bad = f"'''' || {_short_sql(t)} || {_not_a_choice(attr, expected)}"
         return _Cell(first, t, f"CASE WHEN NOT list_contains({choices}, {t}) THEN {bad} END")
     return _Cell(first, t, None)
 
@@ -414,10 +473,7 @@ def _set_choice_error(attr: AttributeSpec, expected: str, elements: str, constan
     """The message for the first element that is not a choice, NULL when there is none."""
     choices = constants.add(_list(attr.choices, "VARCHAR"))
     first_bad = f"list_filter({elements}, lambda e: NOT list_contains({choices}, e))[1]"
-    message = (
-        f"'''' || {_short_sql(first_bad)} || ''' is not a choice of {_escape(attr.label)}; "
-        f"expected {_escape(expected)}.'"
-    )
+    message = f"'''' || {_short_sql(first_bad)} || {_not_a_choice(attr, expected)}"
     return f"CASE WHEN {first_bad} IS NOT NULL THEN {message} END"
 
 
@@ -451,10 +507,10 @@ def _typed_cell(attr: AttributeSpec, raw: str, column_type: str, t: str, constan
     upper = column_type.upper()
     if upper == "VARCHAR":
         return _text_cell(attr, raw, t, constants)
-    expected = _escape(_expected(attr, True))
+    expected = _expected(attr, True)
     if attr.type == "number" and (upper in NUMERIC_TYPES or upper.startswith("DECIMAL")):
         value = f"CAST({t} AS DOUBLE)"
-        finite = f"CASE WHEN NOT isfinite({value}) THEN 'Expected {expected}; the number must be finite.' END"
+        finite = f"CASE WHEN NOT isfinite({value}) THEN {text(f'Expected {expected}; the number must be finite.')} END"
         return _Cell(raw, value, finite)
     if attr.type == "boolean" and upper == "BOOLEAN":
         return _Cell(raw, t, None)
@@ -484,7 +540,7 @@ def _typed_cell(attr: AttributeSpec, raw: str, column_type: str, t: str, constan
             separator = f"COALESCE({_set_choice_error(attr, _expected(attr, True), elements, constants)}, {separator})"
         error = f"CASE WHEN {t} IS NULL OR {ok} THEN NULL ELSE {separator} END"
         return _Cell(raw, value, error, {ok: f"list_bool_and(list_transform({t}, lambda e: {fits}))"})
-    wrong = f"CASE WHEN {t} IS NOT NULL THEN 'Expected {expected}; the column is {_escape(column_type)}.' END"
+    wrong = f"CASE WHEN {t} IS NOT NULL THEN {text(f'Expected {expected}; the column is {column_type}.')} END"
     return _Cell(raw, "NULL", wrong)
 
 
@@ -762,24 +818,27 @@ def batch_sql(
     stage: int = -1,
     lines: bool = False,
     numbered: bool = True,
+    errors_by_key: bool = False,
 ) -> tuple[list[str], str]:
     """Check, then decide, every row of ``relation`` (a row number ``#row``, then the file's columns
     of the ``columns`` types): ``row``, ``error`` (NULL when the row is good), then per stage its
     four columns, NULL for a row with an error; the rows come out in order. DuckDB only. With
     ``lines``, one column instead, named by the CSV header: each row as its CSV line (from the comma
-    after its number, when not ``numbered``).
+    after its number, when not ``numbered``). With ``errors_by_key``, ``error`` is a list of
+    ``{k: key, m: message}`` instead of their text ("age: … / vip: …"), which people's words in a
+    label or a cell could make ambiguous.
 
     Returns the statements that make the lookup table ``#k`` (and its types), and the query. Both
     are made once per version and arguments (it takes ~20 ms), over ``SOURCE``; the relation is put
     in per call.
     """
-    key = ("batch_sql", tuple(columns.items()), at, stage, lines, numbered)
+    key = ("batch_sql", tuple(columns.items()), at, stage, lines, numbered, errors_by_key)
     made = compiled.derived.get(key)
     if made is None:
         if len(compiled.derived) >= SQL_KEPT:
             compiled.derived.clear()
         made = compiled.derived[key] = _batch_sql(
-            compiled, columns, at=at, stage=stage, lines=lines, numbered=numbered
+            compiled, columns, at=at, stage=stage, lines=lines, numbered=numbered, errors_by_key=errors_by_key
         )
     setup, query = made
     # the source is the innermost relation, so the last text of the query that names it
@@ -795,6 +854,7 @@ def _batch_sql(
     stage: int,
     lines: bool,
     numbered: bool,
+    errors_by_key: bool = False,
 ) -> tuple[list[str], str]:
     """``batch_sql``'s statements and query, over ``SOURCE``."""
     spec = compiled.spec
@@ -803,7 +863,7 @@ def _batch_sql(
     row = ident("#row")
     error = ident(ERROR)
     good = ident("#good")
-    firsts, parsed, checked, errors, error_columns = [row], [row], [row], [], []
+    firsts, parsed, checked, errors, error_columns, by_key = [row], [row], [row], [], [], []
     for key, attr in spec.catalog.items():
         t, v, e = (ident(f"{p}:{key}") for p in ("t", "v", "e"))
         if key not in columns:
@@ -816,6 +876,7 @@ def _batch_sql(
         if cell.error is not None:
             checked.append(f"{cell.error} AS {e}")
             errors.append(f"{text(key + ': ')} || {e}")
+            by_key.append(f"{{'k': {text(key)}, 'm': {e}}}")
             error_columns.append(e)
     lookups = [
         _lookup(key, spec.catalog[key], conditions, layout, at, constants)
@@ -827,11 +888,18 @@ def _batch_sql(
     placed = [row, *error_columns, f"CASE WHEN {no_error} THEN {_ubigint(0)} END AS {good}"]
     placed += [ident("v:" + key) for key in layout.by_attribute]
     placed += [f"{expression} AS {name}" for lookup in lookups for name, expression in lookup.cells.items()]
-    error_sql = (
-        f"CASE WHEN {good} IS NULL THEN NULLIF(CONCAT_WS(' / ', {', '.join(errors)}), '') END"
-        if errors
-        else "CAST(NULL AS VARCHAR)"
-    )
+    if errors_by_key:
+        error_sql = (
+            f"CASE WHEN {good} IS NULL THEN list_filter([{', '.join(by_key)}], lambda e: e.m IS NOT NULL) END"
+            if by_key
+            else "CAST(NULL AS STRUCT(k VARCHAR, m VARCHAR)[])"
+        )
+    else:
+        error_sql = (
+            f"CASE WHEN {good} IS NULL THEN NULLIF(CONCAT_WS(' / ', {', '.join(errors)}), '') END"
+            if errors
+            else "CAST(NULL AS VARCHAR)"
+        )
     indexed = [row, f"{error_sql} AS {error}", good]
     indexed += [f"{expression} AS {name}" for lookup in lookups for name, expression in lookup.pieces.items()]
     w = [ident(f"w:{k}") for k in range(layout.words)]
@@ -1075,12 +1143,22 @@ def _prepared(
     at: dt.date,
     stage: int = -1,
     lines: bool = False,
+    errors_by_key: bool = False,
 ) -> str:
     """The batch query over ``source``, its answers in order and numbered from 1, its tables made
     on ``con``."""
     relation, columns = _source_relation(con, source, source_format, compiled.spec.catalog)
     numbered = source_format != "csv"
-    setup, query = batch_sql(compiled, relation, columns, at=at, stage=stage, lines=lines, numbered=numbered)
+    setup, query = batch_sql(
+        compiled,
+        relation,
+        columns,
+        at=at,
+        stage=stage,
+        lines=lines,
+        numbered=numbered,
+        errors_by_key=errors_by_key,
+    )
     for statement in setup:
         con.execute(statement)
     if numbered:
@@ -1134,10 +1212,13 @@ def batch_run(
 def batch_rows(
     compiled: CompiledVersion, source: Path, *, at: dt.date, stage: int = -1, source_format: str = "csv"
 ) -> Iterator[tuple[Any, ...]]:
-    """The batch's answer rows (``row``, ``error``, then the stage columns), in order, read in chunks."""
+    """The batch's answer rows (``row``, ``error``, then the stage columns), in order, read in chunks;
+    ``error`` is None or a list of ``{"k": key, "m": message}`` (``batch_sql``'s ``errors_by_key``)."""
     con = _connect()
     try:
-        cursor = con.execute(_prepared(con, compiled, source, source_format, at=at, stage=stage))
+        cursor = con.execute(
+            _prepared(con, compiled, source, source_format, at=at, stage=stage, errors_by_key=True)
+        )
         while True:
             chunk = cursor.fetchmany(10_000)
             if not chunk:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.http import HttpResponse
+from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers
@@ -229,7 +230,7 @@ class ExportApi(ApiView):
         at = query_day(request, "at")
         rendered = export_render(export_subject(blueprint, version=version, at=at), fmt)
         response = HttpResponse(rendered.body, content_type=rendered.media_type)
-        response["Content-Disposition"] = f'attachment; filename="{rendered.filename}"'
+        response["Content-Disposition"] = content_disposition_header(True, rendered.filename) or "attachment"
         return response
 
 

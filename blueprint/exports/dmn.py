@@ -8,19 +8,20 @@ Per stage there is one decision, "<stage>: offer", whose decision table has
   offer sits at its offer's place in that list, and breaks as soon as two offers share an output
   or a tool reorders the list; FIRST keeps priority where people see it, in the rule order;
 - one input per attribute the stage's offers use, its input expression the attribute's variable
-  (an ``inputData`` of the same name; keys that are not FEEL names get an ``a_`` prefix), its
+  (an ``inputData`` of the same name: ``a_<key>``, see "Names, ids and literals" below), its
   ``typeRef`` from the catalog type (text and choice → string, number, boolean, date; a set is a
   FEEL list of strings, item definition ``tStringList``), and for choices the allowed values;
 - one rule per group of each offer (an offer matches when any group does: OR of ANDs), each input
   entry a FEEL unary test — ``"Gold"``, ``"Gold","Silver"``, ``>= 18``, ``[18..30]``,
   ``>= date("2025-01-01")``, ``? != null and (list contains(?, "savings"))``, and for "within the
-  last N days" ``? != null and ? >= decision_date - duration("PND") and ? <= decision_date`` against the input
-  ``decision_date`` (the decision day); an attribute the group does not test is ``-``;
+  last N days" ``? != null and (? >= decision_date - duration("PND") and ? <= decision_date)``
+  against the input ``decision_date`` (the decision day); an attribute the group does not test is ``-``;
 - the fallback as the last rule, every entry ``-``;
 - two outputs: ``offer`` (the offer's key) and ``fallback`` (true for the fallback's rule).
 
-Entry conditions are a **separate decision**, "<stage>: entry", with its own FIRST table (one rule
-per entry group giving ``true``, then a last rule giving ``false``), which the stage's decision
+Entry conditions are a **separate decision**, "<stage>: entry" (named ``stage_<key>_entry``, id
+``entry.<key>``; the offer's ``stage_<key>_offer``, ``decision.<key>``), with its own FIRST table (one
+rule per entry group giving ``true``, then a last rule giving ``false``), which the stage's decision
 requires and reads as its first input column (``true`` in every rule). Entry and offers stay apart
 as they are on the board, a tool shows who is in the stage once rather than repeating the entry
 in every rule, and OR-groups of entry and offer do not multiply into a cross product of rules.
@@ -35,10 +36,12 @@ A missing attribute is null in FEEL and must meet no test (DESIGN §4). The simp
 
 from __future__ import annotations
 
-import json
+import math
 import re
+import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from blueprint.conditions import AttributeSpec, Condition, Group
@@ -50,7 +53,7 @@ DMNDI = "https://www.omg.org/spec/DMN/20191111/DMNDI/"
 DC = "http://www.omg.org/spec/DMN/20180521/DC/"
 DI = "http://www.omg.org/spec/DMN/20180521/DI/"
 FEEL = "https://www.omg.org/spec/DMN/20191111/FEEL/"
-DECISION_DATE = "decision_date"
+DECISION_DATE = "decision_date"  # the exporter's own variable: no attribute or decision name is like it
 LIST_TYPE = "tStringList"
 
 TYPE_REFS = {"text": "string", "choice": "string", "number": "number", "boolean": "boolean", "date": "date"}
@@ -60,28 +63,105 @@ ET.register_namespace("dmndi", DMNDI)
 ET.register_namespace("dc", DC)
 ET.register_namespace("di", DI)
 
-_FEEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
+
+# --- Names, ids and literals: every text the document takes from a blueprint ---------------------------
+#
+# Keys are ``[a-z0-9_-]+`` and may be anything in it: a FEEL keyword or built-in (``and``, ``in``,
+# ``date``, ``for``), a number, ``decision_date``. So no key is ever a FEEL name or an id as it is:
+# FEEL names are a prefix no FEEL keyword or built-in has (``a_`` for an attribute, ``stage_`` for a
+# stage's decisions) and the key with ``-`` (which FEEL reads as a minus) written ``_D_``, an upper-case
+# letter no key holds; ids are words and keys joined by ``.``, which no key holds. Both mappings are
+# one-to-one, so two keys never give one name or one id, and none gives the exporter's own.
+
+_KEY = re.compile(r"[a-z0-9_-]+\Z")
+_ID = re.compile(r"[A-Za-z0-9_-]+(?:[.][A-Za-z0-9_-]+)*\Z")
+_DASH = "_D_"
+
+
+def _feel_key(key: str) -> str:
+    if not _KEY.match(key):
+        raise ValueError(f"not a key: {key!r}")
+    return key.replace("-", _DASH)
 
 
 def variable_name(key: str) -> str:
-    """The FEEL variable of an attribute: its key, or ``a_<key>`` when the key is no FEEL name."""
-    return key if _FEEL_NAME.match(key) and key not in ("true", "false", "null", "not") else f"a_{key}"
+    """The FEEL variable of an attribute (its ``inputData``): ``a_<key>``, ``-`` written ``_D_``."""
+    return "a_" + _feel_key(key)
 
 
-def _xml_id(*parts: str) -> str:
-    return "_".join(re.sub(r"[^A-Za-z0-9_.-]", "_", p) for p in parts)
+def decision_name(stage_key: str, what: str) -> str:
+    """The FEEL name of a stage's decision (``what``: entry or offer): ``stage_<key>_<what>``."""
+    return f"stage_{_feel_key(stage_key)}_{what}"
+
+
+def xml_id(*parts: str) -> str:
+    """An id: its parts (fixed words, keys, numbers, ids made here) joined by ``.``; the first part
+    is always a word."""
+    made = ".".join(parts)
+    if not _ID.match(made):
+        raise ValueError(f"not an id: {made!r}")
+    return made
+
+
+# what XML 1.0 cannot hold: most C0 controls, lone surrogates, U+FFFE and U+FFFF
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(value: Any) -> str:
+    """People's text as XML 1.0 character data: a character XML cannot hold (most controls, lone
+    surrogates, U+FFFE and U+FFFF) becomes U+FFFD; ElementTree escapes the rest."""
+    return _NOT_XML.sub("\ufffd", str(value))
+
+
+_FEEL_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_HEX = frozenset("0123456789abcdefABCDEF")
+_FEEL_PLAIN = re.compile(r"[ !#-\[\]-~]*")  # printable ASCII but " and \: written as it is
 
 
 def feel_string(value: Any) -> str:
-    # JSON's string escapes are FEEL's (\" \\ \n \uXXXX)
-    return json.dumps(str(value), ensure_ascii=False)
+    """A FEEL string literal of exactly ``value``: in double quotes; ``"`` and ``\\`` escaped; line
+    breaks, controls, format characters and whatever XML cannot hold written as ``\\uXXXX`` (UTF-16
+    units). A hex digit right after such an escape is escaped too, so that no reader can take it
+    for a fifth digit of the escape (feelin does)."""
+    text = str(value)
+    if _FEEL_PLAIN.fullmatch(text):
+        return f'"{text}"'
+    out = ['"']
+    escaped = False
+    for ch in text:
+        if ch in _FEEL_ESCAPES:
+            out.append(_FEEL_ESCAPES[ch])
+            escaped = False
+        elif (escaped and ch in _HEX) or _feel_hidden(ch):
+            units = ch.encode("utf-16-be", "surrogatepass")
+            out += [f"\\u{int.from_bytes(units[i : i + 2], 'big'):04X}" for i in range(0, len(units), 2)]
+            escaped = True
+        else:
+            out.append(ch)
+            escaped = False
+    out.append('"')
+    return "".join(out)
+
+
+def _feel_hidden(ch: str) -> bool:
+    return unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") or bool(_NOT_XML.match(ch))
+
+
+def feel_number(value: int | float) -> str:
+    """A FEEL number literal: digits with an optional fraction and sign; FEEL has no exponent."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"not a finite number: {value!r}")
+    if isinstance(value, int):
+        return str(value)
+    written = format(Decimal(repr(value)), "f")
+    return written.rstrip("0").rstrip(".") if "." in written else written
 
 
 def _scalar(value: Any, attr_type: str) -> str:
     if attr_type == "date":
         return f"date({feel_string(value)})"
     if attr_type == "number":
-        return repr(value) if isinstance(value, float) else str(value)
+        return feel_number(value)
     if attr_type == "boolean":
         return "true" if value else "false"
     return feel_string(value)
@@ -90,10 +170,8 @@ def _scalar(value: Any, attr_type: str) -> str:
 def unary_test(condition: Condition, attr_type: str) -> str:
     """One condition as a FEEL unary test on its attribute's input."""
     op, value = condition.operator, condition.value
-    if attr_type == "set":
-        elements = value if isinstance(value, list) else [value]
-        tests = " or ".join(f"list contains(?, {feel_string(e)})" for e in elements)
-        return f"? != null and ({tests})"
+    if attr_type == "set" or op == "within_last_days":
+        return f"? != null and {boolean_test(condition, attr_type)}"
     if op == "is":
         return _scalar(value, attr_type)
     if op == "is_one_of":
@@ -104,8 +182,28 @@ def unary_test(condition: Condition, attr_type: str) -> str:
         return f"<= {_scalar(value, attr_type)}"
     if op == "between":
         return f"[{_scalar(value[0], attr_type)}..{_scalar(value[1], attr_type)}]"
+    raise ValueError(f"no FEEL form for operator {op}")
+
+
+def boolean_test(condition: Condition, attr_type: str) -> str:
+    """One condition as a FEEL boolean expression of ``?`` (so that several can be joined with
+    ``and``), in parentheses; the caller adds ``? != null``."""
+    op, value = condition.operator, condition.value
+    if attr_type == "set":
+        elements = value if isinstance(value, list) else [value]
+        return "(" + " or ".join(f"list contains(?, {feel_string(e)})" for e in elements) + ")"
     if op == "within_last_days":
-        return f'? != null and ? >= {DECISION_DATE} - duration("P{int(value)}D") and ? <= {DECISION_DATE}'
+        return f'(? >= {DECISION_DATE} - duration("P{int(value)}D") and ? <= {DECISION_DATE})'
+    if op == "is":
+        return f"(? = {_scalar(value, attr_type)})"
+    if op == "is_one_of":
+        return f"(? in [{', '.join(_scalar(v, attr_type) for v in value)}])"
+    if op == "at_least":
+        return f"(? >= {_scalar(value, attr_type)})"
+    if op == "at_most":
+        return f"(? <= {_scalar(value, attr_type)})"
+    if op == "between":
+        return f"(? >= {_scalar(value[0], attr_type)} and ? <= {_scalar(value[1], attr_type)})"
     raise ValueError(f"no FEEL form for operator {op}")
 
 
@@ -121,22 +219,9 @@ def group_entries(group: Group, attributes: Sequence[str], catalog: Mapping[str,
             entries.append(unary_test(tests[0], attr_type))
         else:
             # several conditions on one attribute: each as a boolean of ?, all of them
-            joined = " and ".join(f"({_as_boolean(unary_test(c, attr_type))})" for c in tests)
+            joined = " and ".join(boolean_test(c, attr_type) for c in tests)
             entries.append(f"? != null and {joined}")
     return entries
-
-
-def _as_boolean(test: str) -> str:
-    """A unary test as a boolean expression of ``?`` (so several can be joined with ``and``)."""
-    if "?" in test:
-        return test
-    if test.startswith((">=", "<=")):
-        return f"? {test}"
-    if test.startswith("["):
-        return f"? in {test}"
-    if "," in test and not test.startswith("date("):
-        return f"? in [{test}]"
-    return f"? = {test}"
 
 
 def _used(groups: Iterable[Group]) -> list[str]:
@@ -152,10 +237,14 @@ def _needs_day(groups: Iterable[Group]) -> bool:
     return any(c.operator == "within_last_days" for group in groups for c in group)
 
 
+DAY_ID = "day"  # the inputData of the decision day: a word no id made from a key is
+
+
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-    element = ET.SubElement(parent, f"{{{DMN}}}{tag}", attrs)
+    """A DMN element; every attribute value and text passes through ``xml_text``."""
+    element = ET.SubElement(parent, f"{{{DMN}}}{tag}", {k: xml_text(v) for k, v in attrs.items()})
     if text is not None:
-        element.text = text
+        element.text = xml_text(text)
     return element
 
 
@@ -168,20 +257,23 @@ class _Builder:
             f"{{{DMN}}}definitions",
             {
                 "id": "blueprint",
-                "name": subject.title,
+                "name": xml_text(subject.title),
                 "namespace": "https://blueprint.example/dmn/"
-                + re.sub(r"[^a-z0-9]+", "-", subject.title.lower()),
+                + (re.sub(r"[^a-z0-9]+", "-", subject.title.lower()).strip("-") or "blueprint"),
                 "expressionLanguage": FEEL,
                 "typeLanguage": FEEL,
                 "exporter": "Blueprint",
-                "exporterVersion": subject.label,
+                "exporterVersion": xml_text(subject.label),
             },
         )
         _sub(
             self.root, "description", f"{subject.title} — {subject.label} — {subject.version.get('hash', '')}"
         )
         self.inputs: list[str] = []  # inputData ids, in order
-        self.decisions: list[tuple[str, list[str], list[str]]] = []  # id, required inputs, required decisions
+        # id, required inputs, required decisions; and which ids are stage decisions and entry decisions
+        self.decisions: list[tuple[str, list[str], list[str]]] = []
+        self.stage_ids: list[str] = []
+        self.entry_ids: set[str] = set()
 
     def build(self) -> ET.Element:
         stages = self.spec.stages
@@ -197,15 +289,9 @@ class _Builder:
         for key in _used(everything):
             self.input_data(key)
         if _needs_day(everything):
-            data = _sub(self.root, "inputData", id=_xml_id("input", DECISION_DATE), name=DECISION_DATE)
-            _sub(
-                data,
-                "variable",
-                id=_xml_id("input", DECISION_DATE, "var"),
-                name=DECISION_DATE,
-                typeRef="date",
-            )
-            self.inputs.append(_xml_id("input", DECISION_DATE))
+            data = _sub(self.root, "inputData", id=DAY_ID, name=DECISION_DATE, label="Decision day")
+            _sub(data, "variable", id=xml_id(DAY_ID, "var"), name=DECISION_DATE, typeRef="date")
+            self.inputs.append(DAY_ID)
         for stage in stages:
             entry_id = self.entry_decision(stage) if stage.entry else None
             self.stage_decision(stage, entry_id)
@@ -217,11 +303,10 @@ class _Builder:
     def input_data(self, key: str) -> None:
         attr = self.catalog.get(key)
         name = variable_name(key)
-        data = _sub(
-            self.root, "inputData", id=_xml_id("input", key), name=name, label=attr.label if attr else key
-        )
-        _sub(data, "variable", id=_xml_id("input", key, "var"), name=name, typeRef=self.type_ref(key))
-        self.inputs.append(_xml_id("input", key))
+        iid = xml_id("input", key)
+        data = _sub(self.root, "inputData", id=iid, name=name, label=attr.label if attr else key)
+        _sub(data, "variable", id=xml_id(iid, "var"), name=name, typeRef=self.type_ref(key))
+        self.inputs.append(iid)
 
     def type_ref(self, key: str) -> str:
         attr = self.catalog.get(key)
@@ -231,68 +316,56 @@ class _Builder:
 
     def input_column(self, table: ET.Element, did: str, key: str) -> None:
         attr = self.catalog.get(key)
-        column = _sub(table, "input", id=_xml_id(did, "in", key), label=attr.label if attr else key)
-        expression = _sub(
-            column, "inputExpression", id=_xml_id(did, "in", key, "expr"), typeRef=self.type_ref(key)
-        )
+        cid = xml_id(did, "in", key)
+        column = _sub(table, "input", id=cid, label=attr.label if attr else key)
+        expression = _sub(column, "inputExpression", id=xml_id(cid, "expr"), typeRef=self.type_ref(key))
         _sub(expression, "text", variable_name(key))
         if attr is not None and attr.type == "choice" and attr.choices:
-            values = _sub(column, "inputValues", id=_xml_id(did, "in", key, "values"))
+            values = _sub(column, "inputValues", id=xml_id(cid, "values"))
             _sub(values, "text", ",".join(feel_string(c) for c in attr.choices))
 
     def requirements(
-        self, decision: ET.Element, keys: Iterable[str], day: bool, decisions: Sequence[str]
+        self, decision: ET.Element, did: str, keys: Iterable[str], day: bool, decisions: Sequence[str]
     ) -> tuple[list[str], list[str]]:
-        inputs = [_xml_id("input", k) for k in keys] + ([_xml_id("input", DECISION_DATE)] if day else [])
+        inputs = [xml_id("input", k) for k in keys] + ([DAY_ID] if day else [])
         for required in decisions:
-            req = _sub(
-                decision, "informationRequirement", id=_xml_id("req", decision.get("id", ""), required)
-            )
+            req = _sub(decision, "informationRequirement", id=xml_id("req", did, required))
             _sub(req, "requiredDecision", href=f"#{required}")
         for required in inputs:
-            req = _sub(
-                decision, "informationRequirement", id=_xml_id("req", decision.get("id", ""), required)
-            )
+            req = _sub(decision, "informationRequirement", id=xml_id("req", did, required))
             _sub(req, "requiredInput", href=f"#{required}")
         return inputs, list(decisions)
 
     # --- decisions ------------------------------------------------------------------------------
 
-    def decision_name(self, stage: StageSpec, what: str) -> str:
-        """A FEEL name for a stage's decision (its ``label`` is what people read): ``stage_<key>_entry``
-        or ``stage_<key>_offer``, kept apart from the attributes' variables."""
-        name = variable_name(f"stage_{stage.key}_{what}")
-        return name if name not in self.catalog else f"{name}_decision"
-
     def entry_decision(self, stage: StageSpec) -> str:
-        did = _xml_id("entry", stage.key)
-        name = self.decision_name(stage, "entry")
+        did = xml_id("entry", stage.key)
+        name = decision_name(stage.key, "entry")
         decision = _sub(self.root, "decision", id=did, name=name, label=f"{stage.name}: entry")
         _sub(decision, "description", f"Who is in stage “{stage.name}”: true when any entry group holds.")
-        _sub(decision, "variable", id=_xml_id(did, "var"), name=name, typeRef="boolean")
+        _sub(decision, "variable", id=xml_id(did, "var"), name=name, typeRef="boolean")
         keys = _used(stage.entry)
-        inputs, _ = self.requirements(decision, keys, _needs_day(stage.entry), [])
-        table = _sub(decision, "decisionTable", id=_xml_id(did, "table"), hitPolicy="FIRST")
+        inputs, _ = self.requirements(decision, did, keys, _needs_day(stage.entry), [])
+        table = _sub(decision, "decisionTable", id=xml_id(did, "table"), hitPolicy="FIRST")
         for key in keys:
             self.input_column(table, did, key)
-        _sub(
-            table, "output", id=_xml_id(did, "out"), name="in_stage", label="in the stage", typeRef="boolean"
-        )
+        _sub(table, "output", id=xml_id(did, "out"), name="in_stage", label="in the stage", typeRef="boolean")
         for gi, group in enumerate(stage.entry):
             self.rule(
                 table,
-                _xml_id(did, "rule", str(gi)),
+                xml_id(did, "rule", str(gi)),
                 group_entries(group, keys, self.catalog),
                 ["true"],
                 f"entry group {gi + 1}",
             )
-        self.rule(table, _xml_id(did, "rule", "otherwise"), ["-"] * len(keys), ["false"], "not in the stage")
+        self.rule(table, xml_id(did, "rule", "otherwise"), ["-"] * len(keys), ["false"], "not in the stage")
         self.decisions.append((did, inputs, []))
+        self.entry_ids.add(did)
         return did
 
     def stage_decision(self, stage: StageSpec, entry_id: str | None) -> None:
-        did = _xml_id("decision", stage.key)
-        name = self.decision_name(stage, "offer")
+        did = xml_id("decision", stage.key)
+        name = decision_name(stage.key, "offer")
         decision = _sub(self.root, "decision", id=did, name=name, label=f"{stage.name}: offer")
         _sub(
             decision,
@@ -300,34 +373,36 @@ class _Builder:
             f"The offer of stage “{stage.name}” for a customer in it: the first rule that matches, "
             "in priority order; the fallback last.",
         )
-        _sub(decision, "variable", id=_xml_id(did, "var"), name=name)
+        _sub(decision, "variable", id=xml_id(did, "var"), name=name)
         offers = [o for o in stage.offers if not o.fallback]
         fallbacks = [o for o in stage.offers if o.fallback]
         keys = _used(g for o in offers for g in o.groups)
         inputs, required = self.requirements(
-            decision, keys, _needs_day(g for o in offers for g in o.groups), [entry_id] if entry_id else []
+            decision,
+            did,
+            keys,
+            _needs_day(g for o in offers for g in o.groups),
+            [entry_id] if entry_id else [],
         )
-        table = _sub(decision, "decisionTable", id=_xml_id(did, "table"), hitPolicy="FIRST")
+        table = _sub(decision, "decisionTable", id=xml_id(did, "table"), hitPolicy="FIRST")
         lead: list[str] = []
         if entry_id is not None:
-            column = _sub(table, "input", id=_xml_id(did, "in", "entry"), label="In the stage")
-            expression = _sub(
-                column, "inputExpression", id=_xml_id(did, "in", "entry", "expr"), typeRef="boolean"
-            )
-            _sub(expression, "text", self.decision_name(stage, "entry"))
+            column = _sub(table, "input", id=xml_id(did, "entered"), label="In the stage")
+            expression = _sub(column, "inputExpression", id=xml_id(did, "entered", "expr"), typeRef="boolean")
+            _sub(expression, "text", decision_name(stage.key, "entry"))
             lead = ["true"]
         for key in keys:
             self.input_column(table, did, key)
         out = _sub(
-            table, "output", id=_xml_id(did, "out", "offer"), name="offer", label="Offer", typeRef="string"
+            table, "output", id=xml_id(did, "out", "offer"), name="offer", label="Offer", typeRef="string"
         )
         if stage.offers:
-            values = _sub(out, "outputValues", id=_xml_id(did, "out", "offer", "values"))
+            values = _sub(out, "outputValues", id=xml_id(did, "out", "offer", "values"))
             _sub(values, "text", ",".join(feel_string(o.key) for o in stage.offers))
         _sub(
             table,
             "output",
-            id=_xml_id(did, "out", "fallback"),
+            id=xml_id(did, "out", "fallback"),
             name="fallback",
             label="Fallback",
             typeRef="boolean",
@@ -339,7 +414,7 @@ class _Builder:
                 )
                 self.rule(
                     table,
-                    _xml_id(did, "rule", offer.key, str(gi)),
+                    xml_id(did, "rule", offer.key, str(gi)),
                     lead + group_entries(group, keys, self.catalog),
                     [feel_string(offer.key), "false"],
                     note,
@@ -348,12 +423,13 @@ class _Builder:
             fallback: OfferSpec = fallbacks[0]
             self.rule(
                 table,
-                _xml_id(did, "rule", fallback.key, "fallback"),
+                xml_id(did, "rule", fallback.key, "fallback"),
                 lead + ["-"] * len(keys),
                 [feel_string(fallback.key), "true"],
                 f"Fallback: {fallback.name}",
             )
         self.decisions.append((did, inputs, required))
+        self.stage_ids.append(did)
 
     def rule(
         self, table: ET.Element, rid: str, entries: Sequence[str], outputs: Sequence[str], note: str
@@ -361,9 +437,9 @@ class _Builder:
         rule = _sub(table, "rule", id=rid)
         _sub(rule, "description", note)
         for i, entry in enumerate(entries):
-            _sub(_sub(rule, "inputEntry", id=_xml_id(rid, "in", str(i))), "text", entry)
+            _sub(_sub(rule, "inputEntry", id=xml_id(rid, "in", str(i))), "text", entry)
         for i, value in enumerate(outputs):
-            _sub(_sub(rule, "outputEntry", id=_xml_id(rid, "out", str(i))), "text", value)
+            _sub(_sub(rule, "outputEntry", id=xml_id(rid, "out", str(i))), "text", value)
 
     # --- the decision requirements diagram ------------------------------------------------------
 
@@ -371,14 +447,16 @@ class _Builder:
         """DMNDI: inputs in a row at the bottom, decisions above them, entry decisions between, so
         tools that draw the DRD (dmn-js, Camunda Modeler) show it without a layout step."""
         dmndi = ET.SubElement(self.root, f"{{{DMNDI}}}DMNDI")
-        drd = ET.SubElement(dmndi, f"{{{DMNDI}}}DMNDiagram", {"id": "drd", "name": self.subject.title})
+        drd = ET.SubElement(
+            dmndi, f"{{{DMNDI}}}DMNDiagram", {"id": "drd", "name": xml_text(self.subject.title)}
+        )
         width, height, gap = 180.0, 80.0, 40.0
         places: dict[str, tuple[float, float]] = {}
 
         def shape(element_id: str, x: float, y: float) -> None:
             places[element_id] = (x, y)
             node = ET.SubElement(
-                drd, f"{{{DMNDI}}}DMNShape", {"id": f"shape_{element_id}", "dmnElementRef": element_id}
+                drd, f"{{{DMNDI}}}DMNShape", {"id": xml_id("shape", element_id), "dmnElementRef": element_id}
             )
             ET.SubElement(
                 node,
@@ -386,13 +464,12 @@ class _Builder:
                 {"x": f"{x:g}", "y": f"{y:g}", "width": f"{width:g}", "height": f"{height:g}"},
             )
 
-        stage_decisions = [d for d in self.decisions if d[0].startswith("decision_")]
-        entry_decisions = {d[0] for d in self.decisions if d[0].startswith("entry_")}
-        for i, (did, _inputs, required) in enumerate(stage_decisions):
+        by_id = {did: required for did, _inputs, required in self.decisions}
+        for i, did in enumerate(self.stage_ids):
             x = 40 + i * (width + gap)
             shape(did, x, 40)
-            for entry in required:
-                if entry in entry_decisions:
+            for entry in by_id[did]:
+                if entry in self.entry_ids:
                     shape(entry, x, 40 + height + gap)
         for i, iid in enumerate(self.inputs):
             shape(iid, 40 + i * (width + gap), 40 + 2 * (height + gap) + gap)
@@ -402,10 +479,11 @@ class _Builder:
                     continue
                 sx, sy = places[source]
                 tx, ty = places[did]
+                requirement = xml_id("req", did, source)
                 edge = ET.SubElement(
                     drd,
                     f"{{{DMNDI}}}DMNEdge",
-                    {"id": f"edge_{did}_{source}", "dmnElementRef": _xml_id("req", did, source)},
+                    {"id": xml_id("edge", requirement), "dmnElementRef": requirement},
                 )
                 ET.SubElement(edge, f"{{{DI}}}waypoint", {"x": f"{sx + width / 2:g}", "y": f"{sy:g}"})
                 ET.SubElement(

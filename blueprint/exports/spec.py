@@ -316,12 +316,45 @@ def spec_build(subject: ExportSubject, *, svg: str | None, diagram_note: str = "
 
 # --- Markdown -------------------------------------------------------------------------------------
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
+# --- Markdown: the only ways text enters the document ------------------------------------------------
+#
+# People's words are inline text (``md``: one line, every character that could open markup escaped,
+# and a line start that could open a block too), code spans (``md_code``) or a fenced block
+# (``md_block``: a fence longer than any run of backticks inside). So no name adds a heading, a table
+# row or cell, a list, a link, an image, HTML or a fence, or ends one.
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~&])")
+# what opens a block at the start of a line once the text above is escaped: a list item (- + or a
+# number and . or )), a thematic break or setext underline (- =; * and _ are escaped already)
+_MD_BLOCK_START = re.compile(r"[-+=]|[0-9]{1,9}(?=[.)])")
 
 
 def md(text: Any) -> str:
-    """Inline text for Markdown: special characters escaped, on one line."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    """Inline text for Markdown (GFM: a table cell too): on one line, every special character
+    escaped, so it reads as exactly the text it is, wherever it stands."""
+    escaped = _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    start = _MD_BLOCK_START.match(escaped)
+    if start is None:
+        return escaped
+    if start.group().isdigit():  # "1." → "1\."
+        return start.group() + "\\" + escaped[start.end() :]
+    return "\\" + escaped
+
+
+def md_code(text: str) -> str:
+    """A code span of ``text`` (a key, a value): in more backticks than any run inside, with a space
+    inside each end when it starts or ends with one. Not for a table cell if it holds ``|``."""
+    one_line = " ".join(text.split())
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", one_line)), default=0) + 1)
+    pad = " " if one_line.startswith("`") or one_line.endswith("`") else ""
+    return f"{fence}{pad}{one_line}{pad}{fence}"
+
+
+def md_block(text: str, info: str) -> list[str]:
+    """A fenced code block of ``text`` (the DOT source), as lines: the fence longer than any run of
+    backticks in the text, so nothing in it can close the block."""
+    fence = "`" * max(3, max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    return [f"{fence}{info}", *text.splitlines(), fence]
 
 
 def _md_table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -346,7 +379,7 @@ def spec_markdown(spec: Spec) -> str:
     else:
         out += [f"**{md(spec.label)}**", ""]
     out += ["## 1. Purpose and context", ""]
-    out += [md(spec.description) if spec.description else "_No description given._", ""]
+    out += [md(spec.description) or "_No description given._", ""]
     out += [
         f"- **Context:** {md(spec.context) or '—'}",
         f"- **Channels:** {md(', '.join(spec.channels)) or '—'}",
@@ -361,9 +394,7 @@ def spec_markdown(spec: Spec) -> str:
         "Stages left to right, offers top to bottom in priority order. The Graphviz source below draws it "
         "(`dot -Tsvg blueprint.dot -o blueprint.svg`); the HTML and PDF forms of this spec show it drawn.",
         "",
-        "```dot",
-        spec.dot.rstrip(),
-        "```",
+        *md_block(spec.dot.rstrip(), "dot"),
         "",
     ]
     out += ["## 3. Data requirements", ""]
@@ -377,7 +408,7 @@ def spec_markdown(spec: Spec) -> str:
         [
             [
                 md(a.label),
-                f"`{a.key}`",
+                md_code(a.key),
                 md(a.kind),
                 md(a.type),
                 md(a.allowed),
@@ -399,7 +430,7 @@ def spec_markdown(spec: Spec) -> str:
         "",
     ]
     for i, stage in enumerate(spec.stages, start=1):
-        out += [f"### 4.{i} {md(stage.name)} (`{stage.key}`)", ""]
+        out += [f"### 4.{i} {md(stage.name)} ({md_code(stage.key)})", ""]
         if stage.description:
             out += [md(stage.description), ""]
         out += [f"**Entry rules — who is in the stage:** {md(stage.entry_text)}", ""]
@@ -412,7 +443,7 @@ def spec_markdown(spec: Spec) -> str:
                 [
                     r.priority,
                     md(r.name),
-                    f"`{r.key}`",
+                    md_code(r.key),
                     md(r.channel) or "—",
                     md(r.conditions),
                     "yes" if r.fallback else "—",
@@ -459,13 +490,13 @@ def spec_markdown(spec: Spec) -> str:
                 [
                     md(c.name),
                     md(_profile_text(c.profile)),
-                    f"`{c.offer}`" + (" (fallback)" if c.fallback else "") if c.offer else "no offer",
+                    md_code(c.offer) + (" (fallback)" if c.fallback else "") if c.offer else "no offer",
                 ]
                 for c in stage.cases
             ],
         )
         for s in stage.skipped:
-            out += [f"- No case for “{md(s.name)}” (`{s.offer}`): {md(s.reason)}."]
+            out += [f"- No case for “{md(s.name)}” ({md_code(s.offer)}): {md(s.reason)}."]
         if stage.skipped:
             out += [""]
     out += ["## 7. Version, approvals and hash", ""]
@@ -492,11 +523,15 @@ def spec_html(spec: Spec) -> str:
 
 
 def spec_pdf(html: str) -> bytes:
-    """The HTML spec printed by WeasyPrint. Raises ``PdfUnavailable`` when Pango is missing."""
+    """The HTML spec printed by WeasyPrint, reading no resource but ``data:`` URIs. Raises
+    ``PdfUnavailable`` when Pango is missing."""
     try:
         from weasyprint import HTML
+        from weasyprint.urls import URLFetcher
     except (OSError, ImportError):  # WeasyPrint loads Pango when imported
         raise PdfUnavailable(PANGO_HINT, field="format") from None
-    pdf = HTML(string=html).write_pdf()
+    # the document's only resource is its picture, a data: URI: WeasyPrint reads no file of the
+    # server and nothing from the network, whatever the HTML names
+    pdf = HTML(string=html, url_fetcher=URLFetcher(allowed_protocols={"data"})).write_pdf()
     assert pdf is not None
     return bytes(pdf)

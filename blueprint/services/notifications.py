@@ -9,6 +9,7 @@ committed decision stands whether or not the mail got out.
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -21,6 +22,23 @@ from django.utils import timezone
 from blueprint.models import Blueprint, Notification, Version
 
 logger = logging.getLogger(__name__)
+
+SUBJECT_CAP = 200
+# the bidirectional controls, which make a line read in another order than it is written
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def mail_header(text: str, *, cap: int = SUBJECT_CAP) -> str:
+    """A header value (the subject) of people's words: one line — any line break or run of white
+    space one space; any other control, lone surrogate or direction mark left out — of at most
+    ``cap`` characters. (Django refuses a header with a line break, which would fail the send.)"""
+    shown = "".join(
+        ch
+        for ch in text
+        if ch.isspace() or (ch not in _BIDI and unicodedata.category(ch) not in ("Cc", "Cs"))
+    )
+    one_line = " ".join(shown.split())
+    return one_line if len(one_line) <= cap else one_line[: cap - 1].rstrip() + "…"
 
 
 def site_url() -> str:
@@ -56,7 +74,7 @@ def notify(
     )
     mails = [
         EmailMessage(
-            subject=f"[Blueprint] {subject}"[:200],
+            subject=mail_header(f"[Blueprint] {subject}"),
             body=render_to_string(
                 "blueprint/notification_email.txt",
                 {

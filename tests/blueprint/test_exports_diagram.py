@@ -1,4 +1,4 @@
-"""The diagram (blueprint/exports/diagram.py): DOT built with the graphviz package, drawn by dot.
+"""The diagram (blueprint/exports/diagram.py): DOT written and quoted by the module, drawn by dot.
 
 The SVG holds every stage and offer (by id, with the name in its tooltip), stages left to right
 and offers top to bottom in priority order; text is escaped, long text capped and wrapped; the

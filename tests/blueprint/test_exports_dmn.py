@@ -50,7 +50,7 @@ def check_dmn(snapshot: dict[str, Any], seed: int) -> None:
     for profile, result in zip(profiles, answer["results"], strict=True):
         for stage in subject.snapshot["stages"]:
             expected = oracle.decide_stage(subject.snapshot, stage["key"], profile, subject.at)
-            got = result[f"decision_{stage['key']}"]
+            got = result[f"decision.{stage['key']}"]
             if not expected["eligible"] or expected["offer"] is None:
                 assert got is None, (stage["key"], profile)
             else:
@@ -101,13 +101,13 @@ def test_each_stage_is_a_first_table_with_its_entry_as_a_required_decision() -> 
     root = ET.fromstring(dmn_xml(subject))
     assert root.tag == f"{{{DMN}}}definitions"
     decisions = {d.get("id"): d for d in root.iter(f"{{{DMN}}}decision")}
-    assert set(decisions) == {"entry_welcome", "decision_welcome"}
-    table = decisions["decision_welcome"].find(f"{{{DMN}}}decisionTable")
+    assert set(decisions) == {"entry.welcome", "decision.welcome"}
+    table = decisions["decision.welcome"].find(f"{{{DMN}}}decisionTable")
     assert table is not None and table.get("hitPolicy") == "FIRST"
-    required = [e.get("href") for e in decisions["decision_welcome"].iter(f"{{{DMN}}}requiredDecision")]
-    assert required == ["#entry_welcome"]
+    required = [e.get("href") for e in decisions["decision.welcome"].iter(f"{{{DMN}}}requiredDecision")]
+    assert required == ["#entry.welcome"]
     inputs = [i.findtext(f"{{{DMN}}}inputExpression/{{{DMN}}}text") for i in table.iter(f"{{{DMN}}}input")]
-    assert inputs == ["stage_welcome_entry", "segment", "last-visit", "products"]
+    assert inputs == ["stage_welcome_entry", "a_segment", "a_last_D_visit", "a_products"]
     rules = [
         [e.findtext(f"{{{DMN}}}text") for e in rule.iter(f"{{{DMN}}}outputEntry")]
         for rule in table.iter(f"{{{DMN}}}rule")

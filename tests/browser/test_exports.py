@@ -87,3 +87,47 @@ def test_an_export_downloaded_from_the_board_imports_as_a_new_blueprint(
     expect(page.locator("#offer-gold_card")).to_be_visible()
     # the refused import was answered 422 on purpose; nothing else went wrong (no CSP violation)
     assert [e for e in console_errors if "status of 422" not in e] == []
+
+
+LINK_NAME = '<a> URL="javascript:alert(document.domain)" target=<_top>'
+MARKUP_NAME = "<img src=x onerror=alert(1)><script>alert(2)</script>"
+
+
+def test_names_that_look_like_code_run_nothing_on_the_page_or_in_the_downloaded_spec(
+    board: Any, log_in: Any, asgi_server: Any, console_errors: list[str], tmp_path: Path
+) -> None:
+    from blueprint.models import Blueprint
+    from blueprint.services import operation_apply
+
+    Blueprint.objects.filter(pk=board.pk).update(name=MARKUP_NAME)
+    for key, name in (("welcome", LINK_NAME), ("gold_card", MARKUP_NAME)):
+        operation_apply(
+            blueprint_id=board.pk, actor=None, op_type="offer.update", payload={"key": key, "name": name}
+        )
+    dialogs: list[str] = []
+    page = log_in("viewer")
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(f"{asgi_server.url}/blueprints/{board.pk}/diagram/")
+    expect(page.locator(".diagram-page")).to_have_attribute("data-ready", "true")
+    svg = page.locator("#diagram-canvas svg")
+    assert svg.locator("a[href], a[*|href], script, foreignObject, image").count() == 0
+    page.locator("#offer-welcome").click()
+    assert page.url.startswith(asgi_server.url) and dialogs == []
+
+    page.goto(f"{asgi_server.url}/blueprints/{board.pk}/")
+    page.locator(".export-menu > summary").click()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="HTML document").click()
+    saved = tmp_path / "spec.html"
+    download.value.save_as(saved)
+    page.goto(saved.as_uri())  # opened from disk: no server, no server's policy
+    expect(page.locator("#spec h1")).to_have_text(MARKUP_NAME)
+    assert page.locator("#spec svg").count() == 1
+    assert page.locator("script, #spec svg a[href], #spec svg a[*|href]").count() == 0
+    page.locator("#spec svg g.offer").first.click()
+    page.wait_for_timeout(200)
+    assert dialogs == [] and page.url == saved.as_uri()
+    # its own policy lets its style sheet in: the tables are laid out by it
+    assert (
+        page.locator(".spec-table").first.evaluate("el => getComputedStyle(el).borderCollapse") == "collapse"
+    )
