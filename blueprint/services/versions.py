@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from blueprint.errors import Conflict, Forbidden, InvalidInput, NotFound
+from blueprint.limits import LIMITS, over_limit
 from blueprint.models import (
     EDIT_ROLES,
     Approval,
@@ -55,8 +56,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MAX_NOTE = 5000
-MAX_COMMENT = 5000
+MAX_NOTE = LIMITS.note_length
+MAX_COMMENT = LIMITS.note_length
 MAX_APPROVALS = 10
 REVIEW_ROLES = frozenset({Role.OWNER, Role.APPROVER})
 STATUS_WORDS: dict[str, str] = {
@@ -74,8 +75,12 @@ def version_url(version: Version) -> str:
 def _text(value: Any, name: str, limit: int, what: str) -> str:
     if value is None:
         return ""
-    if not isinstance(value, str) or len(value) > limit or "\x00" in value:
-        raise InvalidInput(f"{what} is text of at most {limit} characters.", field=name)
+    if not isinstance(value, str) or "\x00" in value:
+        raise InvalidInput(f"{what} is text without NUL characters.", field=name)
+    if len(value) > limit:
+        raise InvalidInput(
+            over_limit("note_length", f"{what} is text of at most {limit} characters"), field=name
+        )
     return value.replace("\r\n", "\n").strip()
 
 
