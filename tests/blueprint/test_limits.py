@@ -10,6 +10,7 @@ holds because every path reads the table when it runs (``small_counts``).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from typing import Any
@@ -868,3 +869,18 @@ def test_a_copy_of_a_blueprint_past_the_limits_is_refused_naming_the_limit(
         blueprint_duplicate(actor=users["editor"], blueprint_id=board.pk)
     assert "(limit groups_per_offer)" in refused.value.message
     assert Blueprint.objects.count() == blueprints
+
+
+def test_the_readme_shows_the_table_as_it_is() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("## Limits") :]
+    shown = dict(re.findall(r"^\| `([a-z_]+)` \| ([0-9.,]+ ?(?:MiB|KiB)?) \|", section, re.M))
+    for entry in LIMITS.describe():
+        value = entry["value"]
+        if entry["name"].endswith("_bytes"):
+            expected = f"{value / 2**20:g} MiB" if value >= 2**20 else f"{value // 1024} KiB"
+        else:
+            expected = f"{value:,}"
+        assert shown.get(entry["name"]) == expected, entry["name"]
