@@ -192,7 +192,8 @@ def operations_apply_inverse(
     before (an undo of a deletion on a board others filled meanwhile), never further past a limit
     it was past already.
     """
-    before = board_counts(blueprint_id)
+    counting = _counting(steps)
+    before = board_counts(blueprint_id, counting)
     records: list[Operation] = []
     for index, step in enumerate(steps):
         op_type, payload = step.get("type"), step.get("payload")
@@ -215,7 +216,7 @@ def operations_apply_inverse(
                 "This client id was already used for another operation; use a new one.", field="client_id"
             )
         records.append(record)
-    counts_check(before, board_counts(blueprint_id))
+    counts_check(before, board_counts(blueprint_id, counting))
     return records
 
 
@@ -223,25 +224,57 @@ def operations_apply_inverse(
 
 
 @dataclass(frozen=True)
+class Counting:
+    """Which counts some steps can add to: only those are counted (an undo of an edit, none)."""
+
+    stages: bool = False
+    offers: bool = False
+    attributes: bool = False
+    offers_into: frozenset[str] = frozenset()  # stage keys offers are created in or moved to
+
+
+def _counting(steps: Sequence[Mapping[str, Any]]) -> Counting:
+    types = {step.get("type") for step in steps if isinstance(step, Mapping)}
+    into = {
+        step["payload"]["stage"]
+        for step in steps
+        if isinstance(step, Mapping)
+        and step.get("type") in ("offer.create", "offer.move")
+        and isinstance(step.get("payload"), Mapping)
+        and isinstance(step["payload"].get("stage"), str)
+    }
+    return Counting(
+        stages="stage.create" in types,
+        offers="offer.create" in types,
+        attributes="attribute.create" in types,
+        offers_into=frozenset(into),
+    )
+
+
+@dataclass(frozen=True)
 class BoardCounts:
     stages: int
     offers: int
     attributes: int
-    offers_by_stage: dict[str, int]
+    offers_by_stage: dict[str, int]  # of the stages counted, by key
 
 
-def board_counts(blueprint_id: int) -> BoardCounts:
-    """How many stages, offers (in all and per stage key) and attributes the board holds."""
-    by_stage = dict(
-        Offer.objects.filter(blueprint_id=blueprint_id)
-        .values_list("stage__key")
-        .annotate(n=Count("id"))
-        .values_list("stage__key", "n")
-    )
+def board_counts(blueprint_id: int, counting: Counting) -> BoardCounts:
+    """The counts ``counting`` asks for (the others are 0): stages, offers in all and in the given
+    stages, attributes."""
+    by_stage: dict[str, int] = {}
+    if counting.offers_into:
+        by_stage = dict(
+            Offer.objects.filter(blueprint_id=blueprint_id, stage__key__in=counting.offers_into)
+            .order_by()
+            .values_list("stage__key")
+            .annotate(n=Count("id"))
+            .values_list("stage__key", "n")
+        )
     return BoardCounts(
-        stages=Stage.objects.filter(blueprint_id=blueprint_id).count(),
-        offers=sum(by_stage.values()),
-        attributes=Attribute.objects.filter(blueprint_id=blueprint_id).count(),
+        stages=Stage.objects.filter(blueprint_id=blueprint_id).count() if counting.stages else 0,
+        offers=Offer.objects.filter(blueprint_id=blueprint_id).count() if counting.offers else 0,
+        attributes=Attribute.objects.filter(blueprint_id=blueprint_id).count() if counting.attributes else 0,
         offers_by_stage=by_stage,
     )
 

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from blueprint.errors import BlueprintError, Conflict, InvalidInput, LimitExceeded, NotFound
+from blueprint.limits import LIMITS, over_limit
 from blueprint.models import EDIT_ROLES, Blueprint, Operation, UndoStep
 from blueprint.selectors import operation_by_client_id
 from blueprint.services.operations import User, operations_apply_inverse, require_role
@@ -53,8 +54,13 @@ def undo_step(
     ``client_id`` seen before (a retried request) answers what the first request did and changes
     nothing.
     """
-    if not isinstance(client_id, str) or len(client_id) > 64:
-        raise InvalidInput("A client id is a string of at most 64 characters.", field="client_id")
+    if not isinstance(client_id, str) or len(client_id) > LIMITS.client_id_length:
+        raise InvalidInput(
+            over_limit(
+                "client_id_length", f"A client id is a string of at most {LIMITS.client_id_length} characters"
+            ),
+            field="client_id",
+        )
     with transaction.atomic():
         try:
             blueprint = Blueprint.objects.select_for_update().get(pk=blueprint_id)

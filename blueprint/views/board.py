@@ -40,7 +40,7 @@ from blueprint.forms import (
     move_payload,
     new_id,
 )
-from blueprint.limits import for_people
+from blueprint.limits import LIMITS, for_people
 from blueprint.models import EDIT_ROLES, Blueprint, Offer, Operation, Stage
 from blueprint.selectors import Board, blueprint_for_user, board_lint, board_load, operations_recent
 from blueprint.services import operation_apply
@@ -247,7 +247,7 @@ def _apply(
         op_type=op_type,
         payload=payload,
         # a form re-posted after a lost connection carries the same id, so it applies once
-        client_id=request.POST.get("client_id", "")[:64],
+        client_id=request.POST.get("client_id", "")[: LIMITS.client_id_length],
     )
     blueprint.rev = record.rev
     return record

@@ -884,3 +884,22 @@ def test_the_readme_shows_the_table_as_it_is() -> None:
         else:
             expected = f"{value:,}"
         assert shown.get(entry["name"]) == expected, entry["name"]
+
+
+def test_the_import_page_takes_a_file_up_to_the_import_limit(client: Client, users: dict[str, Any]) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(users["editor"])
+    big = {"format": "blueprint-snapshot/1", "blueprint": {"name": "Big", "description": "d" * 6_000_000}}
+    document = json.dumps({**big, "attributes": [], "stages": []}).encode()
+    response = client.post("/blueprints/import/", {"file": SimpleUploadedFile("big.json", document)})
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "At most 5000 characters" in page and "the most an import may be" not in page  # read, then checked
+    too_big = SimpleUploadedFile("huge.json", b" " * (LIMITS.import_body_bytes + 1))
+    response = client.post("/blueprints/import/", {"file": too_big})
+    assert response.status_code == 422
+    assert (
+        f"larger than {LIMITS.import_body_bytes // 2**20} MB, the most an import may be"
+        in response.content.decode()
+    )
