@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from blueprint.limits import LIMITS, over_limit
 
 KINDS = ("attribute", "behaviour", "context")
 TYPES = ("text", "choice", "number", "boolean", "date", "set")
@@ -51,12 +54,32 @@ OPERATOR_LABELS = {
 }
 DATE_OPERATOR_LABELS = {"at_least": "is on or after", "at_most": "is on or before"}
 
-MAX_GROUPS = 20
-MAX_CONDITIONS_PER_GROUP = 30
-MAX_LIST_VALUES = 200
-MAX_TEXT_LENGTH = 200
 MAX_DAYS = 36_500
 MAX_NUMBER = 10**15
+
+# Keys name attributes, stages and offers. A key is the WHOLE string: always ``fullmatch`` (or
+# ``\Z`` where a validator searches), never ``$``, which also matches before a final line break.
+KEY_CHARACTERS = "a-z, 0-9, '-' and '_'"
+KEY_RE = re.compile(rf"[a-z0-9_-]{{1,{LIMITS.key_length}}}")
+KEY_PATTERN = rf"^[a-z0-9_-]{{1,{LIMITS.key_length}}}\Z"  # for validators that search
+
+
+def is_key(value: Any) -> bool:
+    """Whether ``value`` is a key: 1 to ``key_length`` characters of a-z, 0-9, '-' and '_', no more."""
+    return isinstance(value, str) and KEY_RE.fullmatch(value) is not None
+
+
+def key_cleaned(raw: str, taken: Collection[str]) -> str:
+    """A key that passes the rule, made from ``raw`` (a stored key that does not), and not in
+    ``taken``: what is left of it after dropping what a key cannot hold (a final line break, say),
+    with ``_2``, ``_3``, … when that is taken already."""
+    base = re.sub(r"[^a-z0-9_-]+", "_", raw.strip().lower())[: LIMITS.key_length] or "key"
+    key, number = base, 2
+    while key in taken:
+        suffix = f"_{number}"
+        key, number = base[: LIMITS.key_length - len(suffix)] + suffix, number + 1
+    return key
+
 
 # Operators people reach for that say what a customer is *not*. Each maps to how to say it.
 NEGATIVE_OPERATORS: dict[str, str] = {
@@ -137,11 +160,16 @@ def operator_label(operator: str, attr_type: str) -> str:
 # --- Parsing and validation ------------------------------------------------------------------
 
 
-def parse_groups(raw: Any, catalog: Mapping[str, AttributeSpec], *, path: str = "groups") -> Groups:
+def parse_groups(
+    raw: Any, catalog: Mapping[str, AttributeSpec], *, path: str = "groups", bounded: bool = True
+) -> Groups:
     """Validate raw JSON groups against the catalog and return them normalized.
 
     Raises ``ConditionProblems`` naming every bad field (``groups[0][1].value``) and what would be
-    accepted. ``None`` and ``[]`` mean "no conditions": everyone matches.
+    accepted, a limit by its name (``blueprint.limits``). ``None`` and ``[]`` mean "no conditions":
+    everyone matches. ``bounded=False`` leaves out the limits on how many groups, conditions and
+    values, and how long a text: for content the board or a version held already (an undo, a
+    restore), which may be older than the limits; every other rule holds.
     """
     problems = ConditionProblems()
     if raw is None:
@@ -151,8 +179,14 @@ def parse_groups(raw: Any, catalog: Mapping[str, AttributeSpec], *, path: str = 
             path, "Expected a list of groups, each a list of conditions: [[{attribute, operator, value}]]."
         )
         raise problems
-    if len(raw) > MAX_GROUPS:
-        problems.add(path, f"At most {MAX_GROUPS} groups are allowed.")
+    if bounded and len(raw) > LIMITS.groups_per_offer:
+        problems.add(
+            path,
+            over_limit(
+                "groups_per_offer",
+                f"At most {LIMITS.groups_per_offer} groups of conditions are allowed; here are {len(raw)}",
+            ),
+        )
         raise problems
     groups: list[Group] = []
     for gi, raw_group in enumerate(raw):
@@ -163,12 +197,19 @@ def parse_groups(raw: Any, catalog: Mapping[str, AttributeSpec], *, path: str = 
         if not raw_group:
             problems.add(gpath, "A group needs at least one condition; remove the empty group.")
             continue
-        if len(raw_group) > MAX_CONDITIONS_PER_GROUP:
-            problems.add(gpath, f"At most {MAX_CONDITIONS_PER_GROUP} conditions are allowed in one group.")
+        if bounded and len(raw_group) > LIMITS.conditions_per_group:
+            problems.add(
+                gpath,
+                over_limit(
+                    "conditions_per_group",
+                    f"At most {LIMITS.conditions_per_group} conditions are allowed in one group; "
+                    f"here are {len(raw_group)}",
+                ),
+            )
             continue
         conditions: list[Condition] = []
         for ci, raw_condition in enumerate(raw_group):
-            condition = _parse_condition(raw_condition, catalog, f"{gpath}[{ci}]", problems)
+            condition = _parse_condition(raw_condition, catalog, f"{gpath}[{ci}]", problems, bounded)
             if condition is not None:
                 conditions.append(condition)
         groups.append(tuple(conditions))
@@ -179,14 +220,14 @@ def parse_groups(raw: Any, catalog: Mapping[str, AttributeSpec], *, path: str = 
 
 def parse_condition(raw: Any, catalog: Mapping[str, AttributeSpec], *, path: str = "condition") -> Condition:
     problems = ConditionProblems()
-    condition = _parse_condition(raw, catalog, path, problems)
+    condition = _parse_condition(raw, catalog, path, problems, True)
     if problems or condition is None:
         raise problems
     return condition
 
 
 def _parse_condition(
-    raw: Any, catalog: Mapping[str, AttributeSpec], path: str, problems: ConditionProblems
+    raw: Any, catalog: Mapping[str, AttributeSpec], path: str, problems: ConditionProblems, bounded: bool
 ) -> Condition | None:
     if not isinstance(raw, dict):
         problems.add(path, "A condition is an object {attribute, operator, value}.")
@@ -226,7 +267,7 @@ def _parse_condition(
         problems.add(f"{path}.value", f"Give a value: {_value_hint(operator, attr)}.")
         return None
     try:
-        value = _normalize_value(operator, attr, raw["value"])
+        value = _normalize_value(operator, attr, raw["value"], bounded)
     except ValueError as exc:
         problems.add(f"{path}.value", str(exc))
         return None
@@ -288,23 +329,30 @@ def _value_hint(operator: str, attr: AttributeSpec) -> str:
     return f"one value{choices}"
 
 
-def _normalize_value(operator: str, attr: AttributeSpec, value: Any) -> Any:
+def _normalize_value(operator: str, attr: AttributeSpec, value: Any, bounded: bool = True) -> Any:
     if operator in LIST_OPERATORS:
         if not isinstance(value, list) or not value:
             raise ValueError(f"Expected {_value_hint(operator, attr)}.")
-        if len(value) > MAX_LIST_VALUES:
-            raise ValueError(f"At most {MAX_LIST_VALUES} values are allowed in one list.")
+        if bounded and len(value) > LIMITS.values_per_list:
+            raise ValueError(
+                over_limit(
+                    "values_per_list",
+                    f"At most {LIMITS.values_per_list} values are allowed in one list; here are {len(value)}",
+                )
+            )
         items: list[str] = []
+        seen: set[str] = set()
         for item in value:
-            text = _normalize_scalar(attr, item, operator)
-            if text not in items:
+            text = _normalize_scalar(attr, item, operator, bounded)
+            if text not in seen:
+                seen.add(text)
                 items.append(text)
         return items
     if operator == "between":
         if not isinstance(value, list) or len(value) != 2:
             raise ValueError(f"Expected {_value_hint(operator, attr)}.")
-        low = _normalize_scalar(attr, value[0], operator)
-        high = _normalize_scalar(attr, value[1], operator)
+        low = _normalize_scalar(attr, value[0], operator, bounded)
+        high = _normalize_scalar(attr, value[1], operator, bounded)
         if low > high:
             raise ValueError(f"The low end ({low}) is above the high end ({high}); write [low, high].")
         return [low, high]
@@ -313,10 +361,10 @@ def _normalize_value(operator: str, attr: AttributeSpec, value: Any) -> Any:
         if not isinstance(days, int) or days < 0 or days > MAX_DAYS:
             raise ValueError(f"Expected {_value_hint(operator, attr)}.")
         return days
-    return _normalize_scalar(attr, value, operator)
+    return _normalize_scalar(attr, value, operator, bounded)
 
 
-def _normalize_scalar(attr: AttributeSpec, value: Any, operator: str) -> Any:
+def _normalize_scalar(attr: AttributeSpec, value: Any, operator: str, bounded: bool = True) -> Any:
     if attr.type == "number":
         return _to_number(value, operator, attr)
     if attr.type == "boolean":
@@ -337,8 +385,10 @@ def _normalize_scalar(attr: AttributeSpec, value: Any, operator: str) -> Any:
         raise ValueError("A value may not contain a NUL character.")
     if not text:
         raise ValueError(f"Expected {_value_hint(operator, attr)}; an empty value matches no one.")
-    if len(text) > MAX_TEXT_LENGTH:
-        raise ValueError(f"A value may have at most {MAX_TEXT_LENGTH} characters.")
+    if bounded and len(text) > LIMITS.text_length:
+        raise ValueError(
+            over_limit("text_length", f"A value may have at most {LIMITS.text_length} characters")
+        )
     if attr.choices and text not in attr.choices:
         raise ValueError(f"'{text}' is not a choice of {attr.label}; choose from {', '.join(attr.choices)}.")
     return text

@@ -38,7 +38,9 @@ from django.db import connections, router
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
+from blueprint.conditions import KEY_RE
 from blueprint.errors import BlueprintError
+from blueprint.limits import LIMITS, json_too_deep, over_limit
 from blueprint.models import EDIT_ROLES, Blueprint, Operation
 from blueprint.selectors import member_face
 from blueprint.services.accounts import account_group_name
@@ -64,9 +66,9 @@ logger = logging.getLogger(__name__)
 ANSWERING: ContextVar[str | None] = ContextVar("answering", default=None)
 T = TypeVar("T")
 
-MAX_FRAME_BYTES = 64 * 1024
+MAX_FRAME_BYTES = LIMITS.socket_frame_bytes
 MESSAGE_TYPES = ("op", "sync", "presence", "undo", "redo", "ping")
-EDITING_RE = re.compile(r"^(offer|stage)-[a-z0-9_-]{1,64}$")
+EDITING_RE = re.compile(rf"(?:offer|stage)-{KEY_RE.pattern}")  # fullmatch: the whole string
 
 MAX_ID = 2**63 - 1
 # A tab may send this many messages at once, and this many a second after that: far more than a
@@ -706,11 +708,19 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         if text_data is None:
             raise FrameProblem("frame", "Binary frames are not accepted; send JSON text.")
         if len(text_data) > MAX_FRAME_BYTES or len(text_data.encode("utf-8", "replace")) > MAX_FRAME_BYTES:
-            raise FrameProblem("frame", f"A message may be at most {MAX_FRAME_BYTES} bytes.")
+            raise FrameProblem(
+                "frame",
+                over_limit("socket_frame_bytes", f"A message may be at most {MAX_FRAME_BYTES} bytes"),
+            )
         try:
             content = json.loads(text_data, parse_constant=_refuse_constant, parse_float=_finite_float)
-        except (ValueError, RecursionError):
+        except RecursionError:
+            raise FrameProblem("frame", _too_deep()) from None
+        except ValueError:
             raise FrameProblem("frame", "Not valid JSON.") from None
+        deep = json_too_deep(content)
+        if deep is not None:
+            raise FrameProblem(deep[:200], _too_deep())
         if not isinstance(content, dict):
             raise FrameProblem("frame", "Expected a JSON object.")
         message_type = content.get("type")
@@ -785,7 +795,7 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
 
     async def _on_presence(self, content: dict[str, Any]) -> None:
         editing = content.get("editing")
-        if editing is not None and not (isinstance(editing, str) and EDITING_RE.match(editing)):
+        if editing is not None and not (isinstance(editing, str) and EDITING_RE.fullmatch(editing)):
             raise FrameProblem(
                 "editing", "Expected null, or the id of an offer or stage (offer-<key>, stage-<key>)."
             )
@@ -998,9 +1008,19 @@ SERVER_FAILED = _ServerFailed(
 
 def _client_id(content: dict[str, Any]) -> str:
     client_id = content.get("client_id")
-    if not isinstance(client_id, str) or not 1 <= len(client_id) <= 64:
-        raise FrameProblem("client_id", "A client id is a string of 1 to 64 characters.")
+    if not isinstance(client_id, str) or not 1 <= len(client_id) <= LIMITS.client_id_length:
+        raise FrameProblem(
+            "client_id",
+            over_limit(
+                "client_id_length",
+                f"A client id is a string of 1 to {LIMITS.client_id_length} characters",
+            ),
+        )
     return client_id
+
+
+def _too_deep() -> str:
+    return over_limit("json_depth", f"The message is nested too deeply; at most {LIMITS.json_depth} levels")
 
 
 def _refuse_constant(name: str) -> Any:

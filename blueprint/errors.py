@@ -29,6 +29,10 @@ class InvalidInput(BlueprintError):
     status = 400
 
 
+class LimitExceeded(InvalidInput):
+    """More than a limit of ``blueprint.limits`` allows; the message names the limit."""
+
+
 class Forbidden(BlueprintError):
     status = 403
 

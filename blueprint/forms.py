@@ -23,12 +23,13 @@ from typing import Any, ClassVar
 from django.http import QueryDict
 
 from blueprint.conditions import LIST_OPERATORS, AttributeSpec, operator_label, operators_for
+from blueprint.limits import for_people
 
+# Both are matched whole (fullmatch): "$" would also match before a final line break.
 _PATH_RE = re.compile(
-    r"^(?P<field>groups|entry)(?:\[(?P<group>\d+)\](?:\[(?P<cond>\d+)\])?)?(?:\.(?P<part>\w+))?$"
+    r"(?P<field>groups|entry)(?:\[(?P<group>[0-9]+)\](?:\[(?P<cond>[0-9]+)\])?)?(?:\.(?P<part>[a-z_]+))?"
 )
-ROW_ID_RE = re.compile(r"^[a-z0-9]{1,16}$")
-MAX_ROWS = 400  # far above what parse_groups accepts; only guards the loop
+ROW_ID_RE = re.compile(r"[a-z0-9]{1,16}")
 
 
 def new_id() -> str:
@@ -36,7 +37,7 @@ def new_id() -> str:
 
 
 def clean_id(value: str | None) -> str:
-    return value if value and ROW_ID_RE.match(value) else new_id()
+    return value if value and ROW_ID_RE.fullmatch(value) else new_id()
 
 
 @dataclass
@@ -203,7 +204,9 @@ class ConditionEditor:
 
     @classmethod
     def from_query(cls, name: str, data: QueryDict) -> ConditionEditor:
-        rids = [rid for rid in data.getlist("cond")[:MAX_ROWS] if ROW_ID_RE.match(rid)]
+        # No cut-off here: rows past the limits are refused by the service, naming the limit; the
+        # loop is bounded by the fields Django parses at all (form_fields)
+        rids = [rid for rid in data.getlist("cond") if ROW_ID_RE.fullmatch(rid)]
         return cls(name=name, rows=[ConditionRow.from_query(data, rid) for rid in dict.fromkeys(rids)])
 
     def bind(self, catalog: Mapping[str, AttributeSpec]) -> None:
@@ -234,7 +237,7 @@ class ConditionEditor:
 
     def take_problem(self, path: str, messages: list[str]) -> bool:
         """Put a problem under the row or group it names; False if the path is not ours."""
-        match = _PATH_RE.match(path)
+        match = _PATH_RE.fullmatch(path)
         if match is None or match["field"] != self.name:
             return False
         if match["group"] is None:
@@ -361,7 +364,10 @@ class _EditForm:
         return changed_fields(self.payload(), form_as_shown(self.orig))
 
     def show_problems(self, problems: Mapping[str, list[str]]) -> None:
-        self.errors = _field_errors(problems, self.editor, self.OWN)
+        """Put the service's problems beside the fields, in words for people (a limit by what it
+        counts, not by its name)."""
+        plain = {path: [for_people(m) for m in messages] for path, messages in problems.items()}
+        self.errors = _field_errors(plain, self.editor, self.OWN)
 
 
 @dataclass

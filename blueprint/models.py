@@ -10,10 +10,16 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
-from blueprint.conditions import KINDS, TYPES, AttributeSpec
+from blueprint.conditions import KEY_PATTERN, KINDS, TYPES, AttributeSpec
+from blueprint.limits import LIMITS
 
-KEY_PATTERN = r"^[a-z0-9_-]+$"
+# A key is the whole string (KEY_PATTERN ends in \Z, not $): a validator, and a check constraint
+# underneath, so no path can store one that pages cannot put in a URL.
 key_validator = RegexValidator(KEY_PATTERN, "Use lower-case letters, digits, '-' and '_' only.")
+
+
+def key_is_whole(name: str) -> models.CheckConstraint:
+    return models.CheckConstraint(condition=models.Q(key__regex=KEY_PATTERN), name=name)
 
 
 class Role(models.TextChoices):
@@ -27,8 +33,8 @@ EDIT_ROLES = frozenset({Role.OWNER, Role.EDITOR})
 
 
 class Blueprint(models.Model):
-    name = models.CharField(max_length=120)
-    context = models.CharField(max_length=200, blank=True)
+    name = models.CharField(max_length=LIMITS.name_length)
+    context = models.CharField(max_length=LIMITS.context_length, blank=True)
     channels = models.JSONField(default=list, blank=True)
     description = models.TextField(blank=True)
     # Incremented by every operation; clients use it to notice what they missed.
@@ -75,17 +81,20 @@ class Attribute(models.Model):
     """One entry of a blueprint's attribute catalog: the data requirements of the spec."""
 
     blueprint = models.ForeignKey(Blueprint, on_delete=models.CASCADE, related_name="attributes")
-    key = models.CharField(max_length=64, validators=[key_validator])
-    label = models.CharField(max_length=120)
+    key = models.CharField(max_length=LIMITS.key_length, validators=[key_validator])
+    label = models.CharField(max_length=LIMITS.label_length)
     kind = models.CharField(max_length=16, choices=[(k, k.title()) for k in KINDS], default="attribute")
     type = models.CharField(max_length=16, choices=[(t, t.title()) for t in TYPES])
     choices = models.JSONField(default=list, blank=True)
-    unit = models.CharField(max_length=32, blank=True)
+    unit = models.CharField(max_length=LIMITS.unit_length, blank=True)
     description = models.TextField(blank=True)
-    source = models.CharField(max_length=120, blank=True)
+    source = models.CharField(max_length=LIMITS.source_length, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["blueprint", "key"], name="attribute_key_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["blueprint", "key"], name="attribute_key_unique"),
+            key_is_whole("attribute_key_whole"),
+        ]
         ordering = ["id"]
 
     def __str__(self) -> str:
@@ -106,15 +115,18 @@ class Stage(models.Model):
     """A column of the board: a phase of the customer journey."""
 
     blueprint = models.ForeignKey(Blueprint, on_delete=models.CASCADE, related_name="stages")
-    key = models.CharField(max_length=64, validators=[key_validator])
-    name = models.CharField(max_length=120)
+    key = models.CharField(max_length=LIMITS.key_length, validators=[key_validator])
+    name = models.CharField(max_length=LIMITS.name_length)
     description = models.TextField(blank=True)
     # Fractional index (base-62 string); compare with Python's str ordering, not the DB collation.
     rank = models.CharField(max_length=64)
     entry = models.JSONField(default=list, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["blueprint", "key"], name="stage_key_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["blueprint", "key"], name="stage_key_unique"),
+            key_is_whole("stage_key_whole"),
+        ]
 
     def __str__(self) -> str:
         return self.key
@@ -125,16 +137,19 @@ class Offer(models.Model):
 
     blueprint = models.ForeignKey(Blueprint, on_delete=models.CASCADE, related_name="offers")
     stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="offers")
-    key = models.CharField(max_length=64, validators=[key_validator])
-    name = models.CharField(max_length=120)
+    key = models.CharField(max_length=LIMITS.key_length, validators=[key_validator])
+    name = models.CharField(max_length=LIMITS.name_length)
     description = models.TextField(blank=True)
-    channel = models.CharField(max_length=64, blank=True)
+    channel = models.CharField(max_length=LIMITS.channel_length, blank=True)
     fallback = models.BooleanField(default=False)
     rank = models.CharField(max_length=64)
     groups = models.JSONField(default=list, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["blueprint", "key"], name="offer_key_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["blueprint", "key"], name="offer_key_unique"),
+            key_is_whole("offer_key_whole"),
+        ]
 
     def __str__(self) -> str:
         return self.key
@@ -153,7 +168,7 @@ class Operation(models.Model):
     payload = models.JSONField(default=dict)
     # A list of {type, payload} that, applied in order, undoes this operation.
     inverse = models.JSONField(default=list)
-    client_id = models.CharField(max_length=64, blank=True)
+    client_id = models.CharField(max_length=LIMITS.client_id_length, blank=True)
     # What a person reads in the activity panel ("editor moved 'Welcome bonus' to Onboarding").
     summary = models.CharField(max_length=300, blank=True)
 
@@ -198,7 +213,7 @@ class UndoStep(models.Model):
     seq = models.PositiveBigIntegerField()
     # The client id of the undo or redo that last changed it, and what that one was told when it
     # was skipped, so a retried request gets the same answer instead of undoing one more step.
-    client_id = models.CharField(max_length=64, blank=True)
+    client_id = models.CharField(max_length=LIMITS.client_id_length, blank=True)
     notice = models.CharField(max_length=600, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -98,19 +98,20 @@ def operation_by_client_id(blueprint_id: int, client_id: str) -> Operation | Non
 
 
 def blueprint_spec(board: Board) -> BlueprintSpec:
-    """The board as the pure cores read it (lint, decisioning): stages and offers in order."""
+    """The board as the pure cores read it (lint, decisioning): stages and offers in order. Stored
+    conditions were accepted when written, so they are not held to limits set since (unbounded)."""
     return BlueprintSpec(
         catalog=board.catalog,
         stages=tuple(
             StageSpec(
                 key=column.stage.key,
                 name=column.stage.name,
-                entry=parse_groups(column.stage.entry, board.catalog),
+                entry=parse_groups(column.stage.entry, board.catalog, bounded=False),
                 offers=tuple(
                     OfferSpec(
                         key=card.offer.key,
                         name=card.offer.name,
-                        groups=parse_groups(card.offer.groups, board.catalog),
+                        groups=parse_groups(card.offer.groups, board.catalog, bounded=False),
                         fallback=card.offer.fallback,
                     )
                     for card in column.offers

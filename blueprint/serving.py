@@ -158,7 +158,8 @@ class HttpThreads:
         limit = self.max_body
         body = json.dumps(
             {
-                "detail": f"The body is too large: at most {limit} bytes ({limit // (1024 * 1024)} MiB).",
+                "detail": f"The body is too large: at most {limit} bytes ({limit // (1024 * 1024)} MiB) "
+                "are accepted by any endpoint.",
                 "errors": {"body": [f"At most {limit} bytes are accepted."]},
             }
         ).encode()

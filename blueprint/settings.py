@@ -16,6 +16,8 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from blueprint.limits import LIMITS
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -196,12 +198,12 @@ if WEB_CONCURRENCY > 1 and not REDIS_URL:
 HTTP_THREADS = env_int("HTTP_THREADS", 4)
 if not 1 <= HTTP_THREADS <= 64:
     raise ImproperlyConfigured("HTTP_THREADS must be from 1 to 64 (threads per server process).")
-# The largest body the batch and coverage endpoints take, and the ceiling of any request's body
-# (checked before it is read: blueprint.serving).
-DECIDE_BATCH_MAX_BYTES = 64 * 1024 * 1024
-HTTP_MAX_BODY_BYTES = DECIDE_BATCH_MAX_BYTES
-# The largest WebSocket message the server reads (the board's frames from the browser are small).
-WS_MAX_MESSAGE_BYTES = 1024 * 1024
+# The ceiling of any request's body, checked before it is read (blueprint.serving): the largest body
+# the table of limits lets any endpoint take. Each endpoint holds its own, smaller limit.
+HTTP_MAX_BODY_BYTES = max(LIMITS.batch_body_bytes, LIMITS.import_body_bytes, LIMITS.json_body_bytes)
+# The largest WebSocket message uvicorn reads; above the table's socket_frame_bytes, so a frame
+# between the two is refused by the board's consumer with a message naming the limit.
+WS_MAX_MESSAGE_BYTES = 16 * LIMITS.socket_frame_bytes
 
 # The live board's clocks. The browser's (ms): a ping every `ping`, offline when no pong comes
 # within `pongWait`, reconnects backing off from `retryFirst` to `retryMax`, unsaved forms sent
@@ -303,6 +305,11 @@ STORAGES = {
         )
     },
 }
+
+# --- Request bodies: from the one table of limits (blueprint/limits.py, README "Limits") -----
+DATA_UPLOAD_MAX_MEMORY_SIZE = LIMITS.json_body_bytes
+DATA_UPLOAD_MAX_NUMBER_FIELDS = LIMITS.form_fields  # a board form at the limits has this many
+DECIDE_BATCH_MAX_BYTES = LIMITS.batch_body_bytes
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

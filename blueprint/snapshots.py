@@ -21,6 +21,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from blueprint.conditions import is_key, key_cleaned
+
 SNAPSHOT_FORMAT = "blueprint-snapshot/1"
 
 
@@ -55,3 +57,62 @@ def snapshot_steps(snapshot: Mapping[str, Any]) -> list[tuple[str, str, dict[str
 def snapshot_operations(snapshot: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """``snapshot_steps`` without the paths: what ``operations_apply`` takes."""
     return [(op_type, payload) for _path, op_type, payload in snapshot_steps(snapshot)]
+
+
+def snapshot_keys_cleaned(snapshot: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The snapshot with every key that is not whole (``"age\\n"``, stored before keys were matched
+    whole) cleaned as migration 0005 cleaned the board's: ``conditions.key_cleaned``, unique among
+    the keys of its kind, and the conditions that name a renamed attribute follow. The snapshot
+    itself when every key is whole (what a restore of a version published since always meets)."""
+    attributes = [a for a in snapshot.get("attributes") or [] if isinstance(a, Mapping)]
+    stages = [st for st in snapshot.get("stages") or [] if isinstance(st, Mapping)]
+    offers = [o for st in stages for o in st.get("offers") or [] if isinstance(o, Mapping)]
+
+    def renamed(items: list[Mapping[str, Any]]) -> dict[str, str]:
+        keys: list[str] = [item["key"] for item in items if isinstance(item.get("key"), str)]
+        taken = {key for key in keys if is_key(key)}
+        mapping: dict[str, str] = {}
+        for key in keys:
+            if key not in mapping and not is_key(key):
+                mapping[key] = key_cleaned(key, taken)
+                taken.add(mapping[key])
+        return mapping
+
+    attribute_keys, stage_keys, offer_keys = renamed(attributes), renamed(stages), renamed(offers)
+    if not (attribute_keys or stage_keys or offer_keys):
+        return snapshot
+
+    def groups(value: Any) -> Any:
+        if not isinstance(value, list):
+            return value
+        return [
+            [
+                {**c, "attribute": attribute_keys.get(c["attribute"], c["attribute"])}
+                if isinstance(c, Mapping) and isinstance(c.get("attribute"), str)
+                else c
+                for c in group
+            ]
+            if isinstance(group, list)
+            else group
+            for group in value
+        ]
+
+    def keyed(item: Mapping[str, Any], mapping: dict[str, str], conditions: str) -> dict[str, Any]:
+        out = dict(item)
+        if isinstance(out.get("key"), str):
+            out["key"] = mapping.get(out["key"], out["key"])
+        if conditions in out:
+            out[conditions] = groups(out[conditions])
+        return out
+
+    cleaned = dict(snapshot)
+    cleaned["attributes"] = [keyed(a, attribute_keys, "") for a in attributes]
+    cleaned["stages"] = []
+    for stage in stages:
+        cleaned_stage = keyed(stage, stage_keys, "entry")
+        if "offers" in stage:
+            cleaned_stage["offers"] = [
+                keyed(o, offer_keys, "groups") for o in stage["offers"] or [] if isinstance(o, Mapping)
+            ]
+        cleaned["stages"].append(cleaned_stage)
+    return cleaned

@@ -38,7 +38,8 @@ from rest_framework.response import Response
 from blueprint.api.openapi import BLUEPRINT_ID, READ_ERRORS, answers
 from blueprint.api.serializers import ErrorOutput
 from blueprint.api.views import ApiView, member_blueprint, parse_body, render
-from blueprint.errors import BlueprintError, InvalidInput
+from blueprint.errors import BlueprintError, InvalidInput, LimitExceeded
+from blueprint.limits import LIMITS, over_limit
 from blueprint.selectors import board_lint, board_load
 from decisioning import batch
 from decisioning.engine import CompiledVersion
@@ -71,8 +72,9 @@ AT = OpenApiParameter(
 
 
 def batch_max_bytes() -> int:
-    """The largest CSV or Parquet body a batch or coverage request may send (default 64 MiB)."""
-    return int(getattr(settings, "DECIDE_BATCH_MAX_BYTES", 64 * 1024 * 1024))
+    """The largest CSV or Parquet body a batch or coverage request may send (the limit
+    ``batch_body_bytes``, 64 MiB; the setting ``DECIDE_BATCH_MAX_BYTES`` holds it)."""
+    return int(getattr(settings, "DECIDE_BATCH_MAX_BYTES", LIMITS.batch_body_bytes))
 
 
 # --- Shapes: lint ----------------------------------------------------------------------------------
@@ -236,7 +238,11 @@ class DecideOutput(serializers.Serializer):
 
 
 class DecideBatchInput(serializers.Serializer):
-    profiles = serializers.ListField(child=serializers.JSONField(), help_text="Profiles, as in decide.")
+    profiles = serializers.ListField(
+        child=serializers.JSONField(),
+        max_length=LIMITS.batch_profiles,
+        help_text="Profiles, as in decide (at most batch_profiles in one request).",
+    )
     stage = serializers.CharField(required=False, allow_null=True, help_text="Decide this stage only.")
     at = serializers.CharField(required=False, allow_null=True, help_text=AT_INPUT_HELP)
     version = serializers.JSONField(required=False, allow_null=True, help_text=VERSION_INPUT_HELP)
@@ -386,8 +392,9 @@ class PayloadTooLarge(BlueprintError):
 def spool_body(request: Request) -> Path:
     """The raw body in a temporary file, refusing more than ``batch_max_bytes`` (413, saying so)."""
     limit = batch_max_bytes()
-    too_large = (
-        f"The body is too large: at most {limit} bytes (here {limit // (1024 * 1024)} MiB) are accepted."
+    too_large = over_limit(
+        "batch_body_bytes",
+        f"The body is too large: at most {limit} bytes (here {limit // (1024 * 1024)} MiB) are accepted",
     )
     declared = request.META.get("CONTENT_LENGTH") or "0"
     if declared.isdigit() and int(declared) > limit:
@@ -545,6 +552,15 @@ class DecideBatchApi(StreamingApiView):
             given = body.get("profiles")
             if not isinstance(given, list):
                 raise InvalidInput("Give a list of profiles: [{attribute key: value}, …].", field="profiles")
+            if len(given) > LIMITS.batch_profiles:
+                raise LimitExceeded(
+                    over_limit(
+                        "batch_profiles",
+                        f"At most {LIMITS.batch_profiles} profiles in one JSON batch; here are {len(given)}. "
+                        "Send more in several batches, or as a CSV or Parquet file",
+                    ),
+                    field="profiles",
+                )
             rows = given
         else:
             options = query_options(request)

@@ -61,8 +61,12 @@ def spec_from_json(data: Mapping[str, Any]) -> BlueprintSpec:
             OfferSpec(
                 key=offer["key"],
                 name=offer.get("name") or offer["key"],
+                # stored content, accepted when it was written: not held to limits set since
                 groups=parse_groups(
-                    offer.get("groups") or [], catalog, path=f"stages[{si}].offers[{oi}].groups"
+                    offer.get("groups") or [],
+                    catalog,
+                    path=f"stages[{si}].offers[{oi}].groups",
+                    bounded=False,
                 ),
                 fallback=bool(offer.get("fallback")),
             )
@@ -72,7 +76,9 @@ def spec_from_json(data: Mapping[str, Any]) -> BlueprintSpec:
             StageSpec(
                 key=stage["key"],
                 name=stage.get("name") or stage["key"],
-                entry=parse_groups(stage.get("entry") or [], catalog, path=f"stages[{si}].entry"),
+                entry=parse_groups(
+                    stage.get("entry") or [], catalog, path=f"stages[{si}].entry", bounded=False
+                ),
                 offers=offers,
             )
         )

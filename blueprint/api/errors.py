@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from blueprint.errors import BlueprintError
+from blueprint.limits import over_limit
 
 # Errors about the request as a whole still name what to fix: the body, or its Content-Type.
 _FIELD_OF = {
@@ -47,7 +48,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return Response(exc.as_json(), status=exc.status)
     if isinstance(exc, RequestDataTooBig):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        detail = f"The request body is too large; at most {limit} bytes are accepted."
+        detail = over_limit(
+            "json_body_bytes", f"The request body is too large; at most {limit} bytes are accepted"
+        )
         return Response(
             {"detail": detail, "errors": {"body": [detail]}}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
         )

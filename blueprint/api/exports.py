@@ -10,7 +10,7 @@ blueprint, owned by the caller. Errors have the shape of ``api/errors.py``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.http import HttpResponse
@@ -19,17 +19,20 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers
 from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from blueprint.api import serializers as s
 from blueprint.api.openapi import BLUEPRINT_ID, answers
+from blueprint.api.parsers import StrictJSONParser
 from blueprint.api.serializers import ErrorOutput
 from blueprint.api.views import ApiView, blueprint_answer, member_blueprint, parse_body, render
 from blueprint.errors import InvalidInput
 from blueprint.exports.formats import FORMATS, export_render
 from blueprint.exports.selectors import export_subject, parse_version
+from blueprint.limits import LIMITS
 from blueprint.services import blueprint_import
 from decisioning.api import AT, query_day
 
@@ -234,7 +237,29 @@ class ExportApi(ApiView):
         return response
 
 
+class _ImportBody(StrictJSONParser):
+    limit_name = "import_body_bytes"
+
+    def body_limit(self) -> int:
+        return LIMITS.import_body_bytes
+
+
+class ImportJSONParser(BaseParser):
+    """JSON read as ``StrictJSONParser`` reads it, up to ``import_body_bytes``: an export of a
+    blueprint at the limits is bigger than an ordinary body. Not a ``JSONParser``, which DRF feeds
+    from ``request.body``, where Django holds every body to ``json_body_bytes``."""
+
+    media_type = "application/json"
+
+    def parse(
+        self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> Any:
+        return _ImportBody().parse(stream, media_type, parser_context)
+
+
 class ImportApi(ApiView):
+    parser_classes = [ImportJSONParser]
+
     @extend_schema(
         operation_id="blueprints_import",
         tags=["exports"],

@@ -20,8 +20,10 @@ from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
 
+from blueprint.limits import LIMITS, over_limit
+
 # A condition sits five levels down ({groups: [[{value: [...]}]]}); anything much deeper is not a board.
-MAX_DEPTH = 16
+MAX_DEPTH = LIMITS.json_depth
 
 
 class PayloadTooLarge(APIException):
@@ -40,11 +42,16 @@ class BodyProblem(ParseError):
 
 
 def max_body_bytes() -> int:
-    return int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 2_621_440)
+    return int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or LIMITS.json_body_bytes)
 
 
 class StrictJSONParser(JSONParser):
     """JSON only, bounded in size and depth, with strings every database can store."""
+
+    limit_name = "json_body_bytes"  # the limit of blueprint.limits that bounds the body
+
+    def body_limit(self) -> int:
+        return max_body_bytes()
 
     def parse(
         self,
@@ -54,22 +61,28 @@ class StrictJSONParser(JSONParser):
     ) -> Any:
         # Django refuses a declared Content-Length above the limit when DRF reads request.body (see
         # api/errors.py); the cap here covers a body whose length was not declared.
-        limit = max_body_bytes()
+        limit = self.body_limit()
         if stream is None:
             return {}
         raw = stream.read(limit + 1)
         if len(raw) > limit:
-            raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+            raise PayloadTooLarge(
+                over_limit(self.limit_name, f"The request body is larger than {limit} bytes")
+            )
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
             text = codecs.decode(raw, encoding)
             data = json.loads(text, parse_constant=_refuse_constant)
         except RecursionError:
-            raise BodyProblem("body", f"The JSON is nested too deeply; at most {MAX_DEPTH} levels.") from None
+            raise BodyProblem("body", _too_deep()) from None
         except (ValueError, LookupError) as exc:
             raise BodyProblem("body", f"The body is not valid JSON: {exc}") from None
         check_storable(data)
         return data
+
+
+def _too_deep() -> str:
+    return over_limit("json_depth", f"The JSON is nested too deeply; at most {MAX_DEPTH} levels")
 
 
 def _refuse_constant(name: str) -> Any:
@@ -85,7 +98,7 @@ def check_storable(data: Any) -> None:
     while pending:
         value, path, depth = pending.pop()
         if depth > MAX_DEPTH:
-            raise BodyProblem(path, f"The JSON is nested too deeply; at most {MAX_DEPTH} levels.")
+            raise BodyProblem(path, _too_deep())
         if isinstance(value, str):
             _check_text(value, path)
         elif isinstance(value, float) and not math.isfinite(value):

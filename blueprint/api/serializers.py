@@ -13,8 +13,9 @@ from typing import Any
 
 from rest_framework import serializers
 
-from blueprint.conditions import ALL_OPERATORS, KINDS, TYPES
-from blueprint.models import KEY_PATTERN, Role
+from blueprint.conditions import ALL_OPERATORS, KEY_PATTERN, KINDS, TYPES
+from blueprint.limits import LIMITS
+from blueprint.models import Role
 
 KEY_HELP = "Lower-case letters, digits, '-' and '_'; unique within the blueprint and permanent."
 CLIENT_ID_HELP = (
@@ -28,11 +29,11 @@ POSITION_HELP = (
 
 def _key(**kwargs: Any) -> serializers.RegexField:
     kwargs.setdefault("help_text", KEY_HELP)
-    return serializers.RegexField(KEY_PATTERN, max_length=64, **kwargs)
+    return serializers.RegexField(KEY_PATTERN, max_length=LIMITS.key_length, **kwargs)
 
 
 def _client_id() -> serializers.CharField:
-    return serializers.CharField(required=False, max_length=64, help_text=CLIENT_ID_HELP)
+    return serializers.CharField(required=False, max_length=LIMITS.client_id_length, help_text=CLIENT_ID_HELP)
 
 
 # Fields named like Serializer attributes (errors, context, label, source) are fine at run time,
@@ -72,9 +73,11 @@ class ConditionOutput(serializers.Serializer):
 
 def _groups_input(help_text: str) -> serializers.ListField:
     return serializers.ListField(
-        child=serializers.ListField(child=ConditionInput(), min_length=1, max_length=30),
+        child=serializers.ListField(
+            child=ConditionInput(), min_length=1, max_length=LIMITS.conditions_per_group
+        ),
         required=False,
-        max_length=20,
+        max_length=LIMITS.groups_per_offer,
         help_text=help_text,
     )
 
@@ -96,25 +99,47 @@ GROUPS_HELP = (
 ENTRY_HELP = "Who is in the stage, as groups of conditions. Empty: everyone."
 
 
+# --- Limits ------------------------------------------------------------------------------------
+
+
+# Every limit of ``blueprint.limits`` by name (DESIGN.md §7): one field each, from the table itself.
+LimitsOutput: type[serializers.Serializer] = type(
+    "LimitsOutput",
+    (serializers.Serializer,),
+    {
+        entry["name"]: serializers.IntegerField(help_text=f"At most this many {entry['what']}.")
+        for entry in LIMITS.describe()
+    },
+)
+
+
 # --- Blueprints and members --------------------------------------------------------------------
 
 
 class BlueprintCreateInput(serializers.Serializer):
-    name = serializers.CharField(max_length=120)
-    context = serializers.CharField(required=False, allow_blank=True, max_length=200)  # type: ignore[assignment]
+    name = serializers.CharField(max_length=LIMITS.name_length)
+    context = serializers.CharField(required=False, allow_blank=True, max_length=LIMITS.context_length)  # type: ignore[assignment]
     channels = serializers.ListField(
-        child=serializers.CharField(max_length=120), required=False, max_length=20
+        child=serializers.CharField(max_length=LIMITS.choice_length),
+        required=False,
+        max_length=LIMITS.channels_per_blueprint,
     )
-    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    description = serializers.CharField(
+        required=False, allow_blank=True, max_length=LIMITS.description_length
+    )
 
 
 class BlueprintUpdateInput(serializers.Serializer):
-    name = serializers.CharField(required=False, max_length=120)
-    context = serializers.CharField(required=False, allow_blank=True, max_length=200)  # type: ignore[assignment]
+    name = serializers.CharField(required=False, max_length=LIMITS.name_length)
+    context = serializers.CharField(required=False, allow_blank=True, max_length=LIMITS.context_length)  # type: ignore[assignment]
     channels = serializers.ListField(
-        child=serializers.CharField(max_length=120), required=False, max_length=20
+        child=serializers.CharField(max_length=LIMITS.choice_length),
+        required=False,
+        max_length=LIMITS.channels_per_blueprint,
     )
-    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    description = serializers.CharField(
+        required=False, allow_blank=True, max_length=LIMITS.description_length
+    )
     approval_policy = serializers.IntegerField(
         required=False,
         min_value=1,
@@ -158,29 +183,41 @@ class MemberOutput(serializers.Serializer):
 
 class AttributeCreateInput(serializers.Serializer):
     key = _key(required=False, help_text=KEY_HELP + " Made from the label when left out.")
-    label = serializers.CharField(max_length=120)  # type: ignore[assignment]
+    label = serializers.CharField(max_length=LIMITS.label_length)  # type: ignore[assignment]
     kind = serializers.ChoiceField(choices=KINDS, required=False)
     type = serializers.ChoiceField(choices=TYPES)
     choices = serializers.ListField(
-        child=serializers.CharField(max_length=120), required=False, max_length=200
+        child=serializers.CharField(max_length=LIMITS.choice_length),
+        required=False,
+        max_length=LIMITS.choices_per_attribute,
     )
-    unit = serializers.CharField(required=False, allow_blank=True, max_length=32)
-    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
-    source = serializers.CharField(required=False, allow_blank=True, max_length=120)  # type: ignore[assignment]
+    unit = serializers.CharField(required=False, allow_blank=True, max_length=LIMITS.unit_length)
+    description = serializers.CharField(
+        required=False, allow_blank=True, max_length=LIMITS.description_length
+    )
+    source = serializers.CharField(  # type: ignore[assignment]
+        required=False, allow_blank=True, max_length=LIMITS.source_length
+    )
     client_id = _client_id()
 
 
 class AttributeUpdateInput(serializers.Serializer):
     key = _key(required=False, help_text="Keys are permanent: if given, it must be the current key.")
-    label = serializers.CharField(required=False, max_length=120)  # type: ignore[assignment]
+    label = serializers.CharField(required=False, max_length=LIMITS.label_length)  # type: ignore[assignment]
     kind = serializers.ChoiceField(choices=KINDS, required=False)
     type = serializers.ChoiceField(choices=TYPES, required=False)
     choices = serializers.ListField(
-        child=serializers.CharField(max_length=120), required=False, max_length=200
+        child=serializers.CharField(max_length=LIMITS.choice_length),
+        required=False,
+        max_length=LIMITS.choices_per_attribute,
     )
-    unit = serializers.CharField(required=False, allow_blank=True, max_length=32)
-    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
-    source = serializers.CharField(required=False, allow_blank=True, max_length=120)  # type: ignore[assignment]
+    unit = serializers.CharField(required=False, allow_blank=True, max_length=LIMITS.unit_length)
+    description = serializers.CharField(
+        required=False, allow_blank=True, max_length=LIMITS.description_length
+    )
+    source = serializers.CharField(  # type: ignore[assignment]
+        required=False, allow_blank=True, max_length=LIMITS.source_length
+    )
     client_id = _client_id()
 
 
@@ -204,9 +241,11 @@ class AttributeAnswer(AttributeOutput):
 
 class OfferCreateInput(serializers.Serializer):
     key = _key(required=False, help_text=KEY_HELP + " Made from the name when left out.")
-    name = serializers.CharField(max_length=120)
-    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
-    channel = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    name = serializers.CharField(max_length=LIMITS.name_length)
+    description = serializers.CharField(
+        required=False, allow_blank=True, max_length=LIMITS.description_length
+    )
+    channel = serializers.CharField(required=False, allow_blank=True, max_length=LIMITS.channel_length)
     fallback = serializers.BooleanField(
         required=False,
         help_text="The stage's one offer for everyone who qualifies for nothing else; no conditions.",
@@ -220,9 +259,11 @@ class OfferCreateInput(serializers.Serializer):
 
 class OfferUpdateInput(serializers.Serializer):
     key = _key(required=False, help_text="Keys are permanent: if given, it must be the current key.")
-    name = serializers.CharField(required=False, max_length=120)
-    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
-    channel = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    name = serializers.CharField(required=False, max_length=LIMITS.name_length)
+    description = serializers.CharField(
+        required=False, allow_blank=True, max_length=LIMITS.description_length
+    )
+    channel = serializers.CharField(required=False, allow_blank=True, max_length=LIMITS.channel_length)
     fallback = serializers.BooleanField(required=False)
     groups = _groups_input(GROUPS_HELP + " Replaces all groups.")
     client_id = _client_id()
@@ -264,8 +305,10 @@ class OfferMoveAnswer(OfferAnswer):
 
 class StageCreateInput(serializers.Serializer):
     key = _key(required=False, help_text=KEY_HELP + " Made from the name when left out.")
-    name = serializers.CharField(max_length=120)
-    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    name = serializers.CharField(max_length=LIMITS.name_length)
+    description = serializers.CharField(
+        required=False, allow_blank=True, max_length=LIMITS.description_length
+    )
     entry = _groups_input(ENTRY_HELP)
     before = _key(required=False, help_text=POSITION_HELP.format(where="before"))
     after = _key(required=False, help_text=POSITION_HELP.format(where="after"))
@@ -274,8 +317,10 @@ class StageCreateInput(serializers.Serializer):
 
 class StageUpdateInput(serializers.Serializer):
     key = _key(required=False, help_text="Keys are permanent: if given, it must be the current key.")
-    name = serializers.CharField(required=False, max_length=120)
-    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    name = serializers.CharField(required=False, max_length=LIMITS.name_length)
+    description = serializers.CharField(
+        required=False, allow_blank=True, max_length=LIMITS.description_length
+    )
     entry = _groups_input(ENTRY_HELP + " Replaces all groups.")
     client_id = _client_id()
 

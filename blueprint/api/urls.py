@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from blueprint.api import tokens, versions, views
 from blueprint.api.exports import ExportApi, ImportApi
+from blueprint.conditions import KEY_RE
 from decisioning.api import CoverageApi, DecideApi, DecideBatchApi, DecisionSqlApi, LintApi
 
 
@@ -22,7 +23,8 @@ class BlueprintIdConverter:
 
 
 class BoardKeyConverter:
-    regex = "[a-z0-9_-]{1,64}"
+    # Django matches a route whole (\Z), so this is the key rule of blueprint.conditions.KEY_RE
+    regex = KEY_RE.pattern
 
     def to_python(self, value: str) -> str:
         return value
@@ -68,6 +70,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("auth/token/", tokens.TokenCreateApi.as_view(), name="token"),
     path("auth/tokens/", tokens.TokenListApi.as_view(), name="tokens"),
     path("auth/tokens/<api_id:token_id>/", tokens.TokenDetailApi.as_view(), name="token-detail"),
+    path("limits/", views.LimitsApi.as_view(), name="limits"),
     path("blueprints/", views.BlueprintListApi.as_view(), name="blueprints"),
     path(f"{BP}/", views.BlueprintDetailApi.as_view(), name="blueprint"),
     path(f"{BP}/members/", views.MemberListApi.as_view(), name="members"),

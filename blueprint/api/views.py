@@ -46,6 +46,7 @@ from blueprint.api.openapi import (
 )
 from blueprint.api.parsers import StrictJSONParser
 from blueprint.errors import InvalidInput, NotFound
+from blueprint.limits import LIMITS
 from blueprint.models import Blueprint, Operation
 from blueprint.selectors import (
     Board,
@@ -187,6 +188,21 @@ def render(
 
 def members_of(blueprint: Blueprint) -> list[dict[str, str]]:
     return [{"username": m.user.get_username(), "role": m.role} for m in memberships_of(blueprint)]
+
+
+# --- Limits ----------------------------------------------------------------------------------------
+
+
+class LimitsApi(ApiView):
+    @extend_schema(
+        operation_id="limits_retrieve",
+        tags=["limits"],
+        responses=answers({200: s.LimitsOutput}, (401,)),
+        summary="How much a blueprint, a request and a socket message may hold; more is refused with a "
+        "400 naming the limit (413 for a body)",
+    )
+    def get(self, request: Request) -> Response:
+        return render(s.LimitsOutput, LIMITS.as_json())
 
 
 # --- Blueprints ------------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any, cast
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from blueprint.errors import Conflict, Forbidden, InvalidInput, NotFound
+from blueprint.errors import Conflict, Forbidden, InvalidInput, LimitExceeded, NotFound
+from blueprint.limits import LIMITS, over_limit
 from blueprint.models import Blueprint, Membership, Role
 from blueprint.selectors import board_load, board_snapshot
 from blueprint.snapshots import snapshot_operations
@@ -30,7 +31,11 @@ from blueprint.services.operations import (
 def blueprint_create(
     *, actor: User, name: Any, context: Any = "", channels: Any = None, description: Any = ""
 ) -> Blueprint:
-    """Create an empty blueprint; the creator becomes its owner."""
+    """Create an empty blueprint; the creator becomes its owner.
+
+    A person may have created at most ``blueprints_per_person`` blueprints that still exist (an
+    import and a duplicate create one too); checked while their user row is locked, so two
+    requests at once cannot both take the last one (``LimitExceeded``)."""
     if actor is None or not actor.is_authenticated:
         raise Forbidden("Log in to create a blueprint.")
     values = validate_blueprint_fields(
@@ -44,6 +49,16 @@ def blueprint_create(
     )
     with transaction.atomic():
         owner = cast("AuthUser", actor)
+        list(get_user_model().objects.select_for_update().filter(pk=owner.pk).values_list("pk"))
+        if Blueprint.objects.filter(created_by=owner).count() >= LIMITS.blueprints_per_person:
+            raise LimitExceeded(
+                over_limit(
+                    "blueprints_per_person",
+                    f"A person may create at most {LIMITS.blueprints_per_person} blueprints; delete one "
+                    "you no longer need first",
+                ),
+                field="blueprints",
+            )
         blueprint = Blueprint.objects.create(created_by=owner, **values)
         Membership.objects.create(blueprint=blueprint, user=owner, role=Role.OWNER)
     return blueprint
@@ -61,7 +76,7 @@ def blueprint_duplicate(*, actor: User, blueprint_id: int, name: Any = None) -> 
     with transaction.atomic():
         copy = blueprint_create(
             actor=actor,
-            name=name or f"Copy of {source.name}"[:120],
+            name=name or f"Copy of {source.name}"[: LIMITS.name_length],
             context=source.context,
             channels=source.channels,
             description=source.description,
@@ -112,6 +127,14 @@ def membership_set(
         if membership is None:
             if existing_only:
                 raise NotFound(f"'{username[:80]}' is not a member of this blueprint.", field="username")
+            if Membership.objects.filter(blueprint=blueprint).count() >= LIMITS.members_per_blueprint:
+                raise LimitExceeded(
+                    over_limit(
+                        "members_per_blueprint",
+                        f"A blueprint has at most {LIMITS.members_per_blueprint} members; remove one first",
+                    ),
+                    field="username",
+                )
             return Membership.objects.create(blueprint=blueprint, user=user, role=role)
         if membership.role != role:
             _keep_an_owner(blueprint, membership, role)

@@ -15,7 +15,8 @@ from typing import Any
 
 from django.db import transaction
 
-from blueprint.errors import BlueprintError, Forbidden, InvalidInput
+from blueprint.errors import BlueprintError, Forbidden, InvalidInput, LimitExceeded
+from blueprint.limits import LIMITS, over_limit
 from blueprint.models import Blueprint
 from blueprint.services.blueprints import blueprint_create
 from blueprint.services.operations import User, operations_apply
@@ -67,8 +68,9 @@ def _list(value: Any, path: str, what: str, problems: _Problems) -> list[Any]:
 
 
 def snapshot_shape_problems(data: Any) -> dict[str, list[str]]:
-    """The problems of the document's shape (types of its parts, unknown or missing fields), by
-    JSON path; the values themselves are left to the operations."""
+    """The problems of the document's shape (types of its parts, unknown or missing fields, and
+    how many attributes, stages and offers it holds against the limits), by JSON path; the values
+    themselves are left to the operations."""
     problems = _Problems()
     if not isinstance(data, Mapping):
         problems.add(
@@ -82,14 +84,42 @@ def snapshot_shape_problems(data: Any) -> dict[str, list[str]]:
         problems.add("format", f'Expected "{SNAPSHOT_FORMAT}", the format of Blueprint\'s JSON export.')
     if "blueprint" in data:
         _object(data["blueprint"], "blueprint", BLUEPRINT_FIELDS, {"name"}, problems)
-    for ai, attribute in enumerate(_list(data.get("attributes", []), "attributes", "attributes", problems)):
+    attributes = _list(data.get("attributes", []), "attributes", "attributes", problems)
+    _at_most(
+        attributes,
+        "attributes",
+        "attributes_per_blueprint",
+        "A blueprint's catalog holds",
+        "attributes",
+        problems,
+    )
+    for ai, attribute in enumerate(attributes[: LIMITS.attributes_per_blueprint]):
         _object(attribute, f"attributes[{ai}]", ATTRIBUTE_FIELDS, {"key", "type"}, problems)
-    for si, stage in enumerate(_list(data.get("stages", []), "stages", "stages", problems)):
+    stages = _list(data.get("stages", []), "stages", "stages", problems)
+    _at_most(stages, "stages", "stages_per_blueprint", "A blueprint holds", "stages", problems)
+    offers_in_all = 0
+    for si, stage in enumerate(stages[: LIMITS.stages_per_blueprint]):
         if _object(stage, f"stages[{si}]", STAGE_FIELDS, {"key", "name"}, problems):
             offers = _list(stage.get("offers", []), f"stages[{si}].offers", "offers", problems)
-            for oi, offer in enumerate(offers):
+            offers_in_all += len(offers)
+            _at_most(offers, f"stages[{si}].offers", "offers_per_stage", "A stage holds", "offers", problems)
+            for oi, offer in enumerate(offers[: LIMITS.offers_per_stage]):
                 _object(offer, f"stages[{si}].offers[{oi}]", OFFER_FIELDS, {"key", "name"}, problems)
+    if offers_in_all > LIMITS.offers_per_blueprint:
+        problems.add(
+            "stages",
+            over_limit(
+                "offers_per_blueprint",
+                f"A blueprint holds at most {LIMITS.offers_per_blueprint} offers; this one has {offers_in_all}",
+            ),
+        )
     return problems.found
+
+
+def _at_most(items: list[Any], path: str, limit: str, holds: str, what: str, problems: _Problems) -> None:
+    most = getattr(LIMITS, limit)
+    if len(items) > most:
+        problems.add(path, over_limit(limit, f"{holds} at most {most} {what}; this one has {len(items)}"))
 
 
 def blueprint_import(*, actor: User, data: Any) -> Blueprint:
@@ -116,6 +146,8 @@ def blueprint_import(*, actor: User, data: Any) -> Blueprint:
                 channels=fields.get("channels"),
                 description=fields.get("description", ""),
             )
+        except LimitExceeded:
+            raise  # the person's blueprints, not the document
         except InvalidInput as exc:
             problems.merge("blueprint", exc)
             raise InvalidInput(problems.found) from None

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import bisect
 import logging
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
@@ -24,21 +23,24 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
+from django.db.models import Count
 from django.utils.text import slugify
 
 from blueprint.conditions import (
+    KEY_CHARACTERS,
     KINDS,
     TYPES,
     AttributeSpec,
     ConditionProblems,
     attributes_used,
     groups_as_json,
+    is_key,
     parse_groups,
 )
-from blueprint.errors import Conflict, Forbidden, InvalidInput, NotFound
+from blueprint.errors import Conflict, Forbidden, InvalidInput, LimitExceeded, NotFound
+from blueprint.limits import LIMITS, over_limit
 from blueprint.models import (
     EDIT_ROLES,
-    KEY_PATTERN,
     Attribute,
     Blueprint,
     Membership,
@@ -56,13 +58,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 User = AbstractBaseUser | AnonymousUser
-
-MAX_NAME = 120
-MAX_TEXT = 5000
-MAX_KEY = 64
-MAX_CHANNELS = 20
-MAX_CHOICES = 200
-_KEY_RE = re.compile(KEY_PATTERN)
 
 
 def board_group_name(blueprint_id: int) -> str:
@@ -87,6 +82,10 @@ class Applied:
 @dataclass
 class OpContext:
     blueprint: Blueprint
+    # An undo, a redo or a restore: content the board or a version held already, which may be older
+    # than the limits. Not held to the limits on conditions; its counts are checked as a whole, at
+    # the end (``operations_apply_inverse``).
+    replay: bool = False
     _catalog: dict[str, AttributeSpec] | None = field(default=None, repr=False)
 
     @property
@@ -134,8 +133,13 @@ def operation_apply(
     undo stack on this blueprint and clears their redo stack, in the same transaction (a retried
     client id does neither). Raises ``BlueprintError`` subclasses.
     """
-    if not isinstance(client_id, str) or len(client_id) > 64:
-        raise InvalidInput("A client id is a string of at most 64 characters.", field="client_id")
+    if not isinstance(client_id, str) or len(client_id) > LIMITS.client_id_length:
+        raise InvalidInput(
+            over_limit(
+                "client_id_length", f"A client id is a string of at most {LIMITS.client_id_length} characters"
+            ),
+            field="client_id",
+        )
     handler = HANDLERS.get(op_type) if isinstance(op_type, str) else None
     if handler is None:
         raise InvalidInput(f"Unknown operation; use one of: {', '.join(sorted(HANDLERS))}.", field="type")
@@ -181,7 +185,15 @@ def operations_apply_inverse(
     The caller holds a transaction (and should hold the blueprint lock); a ``BlueprintError``
     leaves the transaction for the caller to roll back. Nothing goes on the undo stack: the
     caller keeps the stack. Every record is broadcast after commit, like any operation.
+
+    The steps put back content the board or a version held, which may be older than the limits:
+    they are not held to the limits on conditions, and the counts are checked once, after the
+    last step (``LimitExceeded``): a count may end past its limit only when it was within it
+    before (an undo of a deletion on a board others filled meanwhile), never further past a limit
+    it was past already.
     """
+    counting = _counting(steps)
+    before = board_counts(blueprint_id, counting)
     records: list[Operation] = []
     for index, step in enumerate(steps):
         op_type, payload = step.get("type"), step.get("payload")
@@ -197,13 +209,127 @@ def operations_apply_inverse(
             dict(payload),
             client_id if index == 0 else "",
             mark=mark,
+            replay=True,
         )
         if not fresh:
             raise Conflict(
                 "This client id was already used for another operation; use a new one.", field="client_id"
             )
         records.append(record)
+    counts_check(before, board_counts(blueprint_id, counting))
     return records
+
+
+# --- Counts: the limits that depend on the board ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Counting:
+    """Which counts some steps can add to: only those are counted (an undo of an edit, none)."""
+
+    stages: bool = False
+    offers: bool = False
+    attributes: bool = False
+    offers_into: frozenset[str] = frozenset()  # stage keys offers are created in or moved to
+
+
+def _counting(steps: Sequence[Mapping[str, Any]]) -> Counting:
+    types = {step.get("type") for step in steps if isinstance(step, Mapping)}
+    into = {
+        step["payload"]["stage"]
+        for step in steps
+        if isinstance(step, Mapping)
+        and step.get("type") in ("offer.create", "offer.move")
+        and isinstance(step.get("payload"), Mapping)
+        and isinstance(step["payload"].get("stage"), str)
+    }
+    return Counting(
+        stages="stage.create" in types,
+        offers="offer.create" in types,
+        attributes="attribute.create" in types,
+        offers_into=frozenset(into),
+    )
+
+
+@dataclass(frozen=True)
+class BoardCounts:
+    stages: int
+    offers: int
+    attributes: int
+    offers_by_stage: dict[str, int]  # of the stages counted, by key
+
+
+def board_counts(blueprint_id: int, counting: Counting) -> BoardCounts:
+    """The counts ``counting`` asks for (the others are 0): stages, offers in all and in the given
+    stages, attributes."""
+    by_stage: dict[str, int] = {}
+    if counting.offers_into:
+        by_stage = dict(
+            Offer.objects.filter(blueprint_id=blueprint_id, stage__key__in=counting.offers_into)
+            .order_by()
+            .values_list("stage__key")
+            .annotate(n=Count("id"))
+            .values_list("stage__key", "n")
+        )
+    return BoardCounts(
+        stages=Stage.objects.filter(blueprint_id=blueprint_id).count() if counting.stages else 0,
+        offers=Offer.objects.filter(blueprint_id=blueprint_id).count() if counting.offers else 0,
+        attributes=Attribute.objects.filter(blueprint_id=blueprint_id).count() if counting.attributes else 0,
+        offers_by_stage=by_stage,
+    )
+
+
+def counts_check(before: BoardCounts, after: BoardCounts) -> None:
+    """Refuse (``LimitExceeded``) a replay that leaves a count above its limit and above where it
+    started, when it had started above the limit already (see ``operations_apply_inverse``)."""
+    problems: dict[str, list[str]] = {}
+
+    def grew(name: str, was: int, now: int, field: str, sentence: str) -> None:
+        if now > getattr(LIMITS, name) and was > getattr(LIMITS, name) and now > was:
+            problems.setdefault(field, []).append(over_limit(name, sentence))
+
+    grew(
+        "stages_per_blueprint",
+        before.stages,
+        after.stages,
+        "stages",
+        f"A blueprint holds at most {LIMITS.stages_per_blueprint} stages, and this one has {before.stages} "
+        "already; delete some first",
+    )
+    grew(
+        "offers_per_blueprint",
+        before.offers,
+        after.offers,
+        "offers",
+        f"A blueprint holds at most {LIMITS.offers_per_blueprint} offers, and this one has {before.offers} "
+        "already; delete some first",
+    )
+    grew(
+        "attributes_per_blueprint",
+        before.attributes,
+        after.attributes,
+        "attributes",
+        f"A blueprint's catalog holds at most {LIMITS.attributes_per_blueprint} attributes, and this one "
+        f"has {before.attributes} already; remove some first",
+    )
+    for key, now in sorted(after.offers_by_stage.items()):
+        was = before.offers_by_stage.get(key, 0)
+        grew(
+            "offers_per_stage",
+            was,
+            now,
+            "offers",
+            f"A stage holds at most {LIMITS.offers_per_stage} offers, and stage '{key}' has {was} already; "
+            "move or delete some first",
+        )
+    if problems:
+        raise LimitExceeded(problems)
+
+
+def _count_check(count: int, name: str, field: str, sentence: str) -> None:
+    """Refuse an edit that would add one more to ``count`` past its limit ``name``."""
+    if count >= getattr(LIMITS, name):
+        raise LimitExceeded(over_limit(name, sentence), field=field)
 
 
 def _undo_stack_push(record: Operation, user_id: int) -> None:
@@ -232,6 +358,7 @@ def _apply_locked(
     *,
     mark: str = "",
     extras: bool = True,
+    replay: bool = False,
 ) -> tuple[Operation, bool]:
     """Apply one operation under the blueprint lock; the record and whether it is new (False: the
     earlier record of a retried client id). The caller holds a transaction. ``extras=False``: the
@@ -258,7 +385,7 @@ def _apply_locked(
             return earlier, False
     token = applying_operation.set(True)
     try:
-        applied = handler(OpContext(blueprint), payload)
+        applied = handler(OpContext(blueprint, replay=replay), payload)
         suffix = f" ({mark})" if mark else ""
         blueprint.rev += 1
         blueprint.save(update_fields=["rev", "updated_at"])
@@ -383,8 +510,9 @@ class _Problems:
 
 
 def _text(
-    payload: dict[str, Any], name: str, problems: _Problems, *, required: bool, limit: int
+    payload: dict[str, Any], name: str, problems: _Problems, *, required: bool, limit: str
 ) -> str | None:
+    """The text field ``name``, stripped; ``limit`` names its length limit (``name_length``)."""
     if name not in payload or payload[name] is None:
         if required:
             problems.add(name, "This field is required.")
@@ -400,8 +528,9 @@ def _text(
     if "\x00" in value:
         problems.add(name, "Text may not contain a NUL character.")
         return None
-    if len(value) > limit:
-        problems.add(name, f"At most {limit} characters.")
+    most = getattr(LIMITS, limit)
+    if len(value) > most:
+        problems.add(name, over_limit(limit, f"At most {most} characters; here are {len(value)}"))
         return None
     return value
 
@@ -416,46 +545,66 @@ def _bool(payload: dict[str, Any], name: str, problems: _Problems) -> bool | Non
     return value
 
 
-def _string_list(payload: dict[str, Any], name: str, problems: _Problems, *, limit: int) -> list[str] | None:
+def _string_list(payload: dict[str, Any], name: str, problems: _Problems, *, limit: str) -> list[str] | None:
+    """A list of texts (choices, channels), stripped, blanks and repeats left out; ``limit`` names
+    how many it may hold. Each is at most ``choice_length`` characters."""
     if name not in payload or payload[name] is None:
         return None
     value = payload[name]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         problems.add(name, "Expected a list of text values.")
         return None
+    most = getattr(LIMITS, limit)
     cleaned: list[str] = []
+    seen: set[str] = set()
     for item in value:
         item = item.strip()
         if not item:
             continue
-        if len(item) > MAX_NAME or "\x00" in item:
+        if "\x00" in item:
+            problems.add(name, "A value may not contain a NUL character.")
+            return None
+        if len(item) > LIMITS.choice_length:
             problems.add(
-                name, f"Each value is text of at most {MAX_NAME} characters, without NUL characters."
+                name,
+                over_limit(
+                    "choice_length",
+                    f"Each value is at most {LIMITS.choice_length} characters; '{item[:40]}…' is longer",
+                ),
             )
             return None
-        if item not in cleaned:
+        if item not in seen:
+            seen.add(item)
             cleaned.append(item)
-    if len(cleaned) > limit:
-        problems.add(name, f"At most {limit} values.")
+    if len(cleaned) > most:
+        problems.add(name, over_limit(limit, f"At most {most} values; here are {len(cleaned)}"))
         return None
     return cleaned
 
 
 def _key_value(raw: Any, name: str, problems: _Problems) -> str | None:
     if not isinstance(raw, str) or not raw:
-        problems.add(name, "Expected a key: lower-case letters, digits, '-' and '_'.")
+        problems.add(name, f"Expected a key: {KEY_CHARACTERS}.")
         return None
-    if len(raw) > MAX_KEY or not _KEY_RE.match(raw):
+    if len(raw) > LIMITS.key_length:
         problems.add(
             name,
-            f"'{raw[:80]}' is not a key: use lower-case letters, digits, '-' and '_' (at most {MAX_KEY}).",
+            over_limit(
+                "key_length",
+                f"'{raw[:20]}…' is not a key: a key has at most {LIMITS.key_length} characters, and this one "
+                f"has {len(raw)}",
+            ),
         )
+        return None
+    if not is_key(raw):
+        # repr: a line break or a space at the end is exactly what must show
+        problems.add(name, f"{raw[:80]!r} is not a key: use only {KEY_CHARACTERS}, nothing else.")
         return None
     return raw
 
 
 def key_from_name(name: str, taken: set[str]) -> str:
-    base = slugify(name).replace("-", "_")[: MAX_KEY - 4] or "item"
+    base = slugify(name).replace("-", "_")[: LIMITS.key_length - 4] or "item"
     key, n = base, 2
     while key in taken:
         key, n = f"{base}_{n}", n + 1
@@ -492,7 +641,7 @@ def _groups(payload: dict[str, Any], name: str, ctx: OpContext, problems: _Probl
         problems.add(name, "Expected a list of groups; send [] to remove every condition.")
         return None
     try:
-        return groups_as_json(parse_groups(payload[name], ctx.catalog, path=name))
+        return groups_as_json(parse_groups(payload[name], ctx.catalog, path=name, bounded=not ctx.replay))
     except ConditionProblems as exc:
         for path, messages in exc.problems.items():
             for message in messages:
@@ -654,10 +803,10 @@ def validate_blueprint_fields(payload: dict[str, Any], *, creating: bool) -> dic
     problems = _Problems()
     _only(payload, set(BLUEPRINT_FIELDS), problems)
     values = {
-        "name": _text(payload, "name", problems, required=creating or "name" in payload, limit=MAX_NAME),
-        "context": _text(payload, "context", problems, required=False, limit=200),
-        "channels": _string_list(payload, "channels", problems, limit=MAX_CHANNELS),
-        "description": _text(payload, "description", problems, required=False, limit=MAX_TEXT),
+        "name": _text(payload, "name", problems, required=creating or "name" in payload, limit="name_length"),
+        "context": _text(payload, "context", problems, required=False, limit="context_length"),
+        "channels": _string_list(payload, "channels", problems, limit="channels_per_blueprint"),
+        "description": _text(payload, "description", problems, required=False, limit="description_length"),
     }
     problems.raise_if_any()
     return {k: v for k, v in values.items() if v is not None}
@@ -683,11 +832,13 @@ ATTRIBUTE_FIELDS = ("key", "label", "kind", "type", "choices", "unit", "descript
 
 def _attribute_values(payload: dict[str, Any], problems: _Problems, *, creating: bool) -> dict[str, Any]:
     values: dict[str, Any] = {
-        "label": _text(payload, "label", problems, required=creating or "label" in payload, limit=MAX_NAME),
-        "unit": _text(payload, "unit", problems, required=False, limit=32),
-        "description": _text(payload, "description", problems, required=False, limit=MAX_TEXT),
-        "source": _text(payload, "source", problems, required=False, limit=MAX_NAME),
-        "choices": _string_list(payload, "choices", problems, limit=MAX_CHOICES),
+        "label": _text(
+            payload, "label", problems, required=creating or "label" in payload, limit="label_length"
+        ),
+        "unit": _text(payload, "unit", problems, required=False, limit="unit_length"),
+        "description": _text(payload, "description", problems, required=False, limit="description_length"),
+        "source": _text(payload, "source", problems, required=False, limit="source_length"),
+        "choices": _string_list(payload, "choices", problems, limit="choices_per_attribute"),
     }
     for name, allowed in (("kind", KINDS), ("type", TYPES)):
         if name in payload and payload[name] is not None:
@@ -725,6 +876,13 @@ def _attribute_create(ctx: OpContext, payload: dict[str, Any]) -> Applied:
     _only(payload, set(ATTRIBUTE_FIELDS), problems)
     values = _attribute_values(payload, problems, creating=True)
     taken = set(ctx.catalog)
+    if not ctx.replay:
+        _count_check(
+            len(taken),
+            "attributes_per_blueprint",
+            "attributes",
+            f"A blueprint's catalog holds at most {LIMITS.attributes_per_blueprint} attributes",
+        )
     key = _new_key(payload, values.get("label"), taken, problems, "attribute")
     values.setdefault("kind", "attribute")
     values.setdefault("choices", [])
@@ -758,7 +916,7 @@ def _attribute_update(ctx: OpContext, payload: dict[str, Any]) -> Applied:
         catalog = {**ctx.catalog, attribute.key: attribute.spec()}
         for what, key, groups in _usages(ctx, attribute.key):
             try:
-                parse_groups(groups, catalog)
+                parse_groups(groups, catalog, bounded=False)  # stored: only the new type counts
             except ConditionProblems as exc:
                 problems.add(
                     "type" if "type" in changes else "choices",
@@ -808,10 +966,17 @@ def _stages_except(ctx: OpContext, key: str | None) -> list[Stage]:
 def _stage_create(ctx: OpContext, payload: dict[str, Any]) -> Applied:
     problems = _Problems()
     _only(payload, {*STAGE_FIELDS, "before", "after", "rank"}, problems)
-    name = _text(payload, "name", problems, required=True, limit=MAX_NAME)
-    description = _text(payload, "description", problems, required=False, limit=MAX_TEXT) or ""
+    name = _text(payload, "name", problems, required=True, limit="name_length")
+    description = _text(payload, "description", problems, required=False, limit="description_length") or ""
     entry = _groups(payload, "entry", ctx, problems) or []
     siblings = _stages_except(ctx, None)
+    if not ctx.replay:
+        _count_check(
+            len(siblings),
+            "stages_per_blueprint",
+            "stages",
+            f"A blueprint holds at most {LIMITS.stages_per_blueprint} stages",
+        )
     key = _new_key(payload, name, {s.key for s in siblings}, problems, "stage")
     before, after, rank = _position(payload, problems)
     problems.raise_if_any()
@@ -834,8 +999,8 @@ def _stage_update(ctx: OpContext, payload: dict[str, Any]) -> Applied:
     _only(payload, {*STAGE_FIELDS, "new_key"}, problems)
     _refuse_key_change(payload, stage.key, problems)
     changes: dict[str, Any] = {
-        "name": _text(payload, "name", problems, required="name" in payload, limit=MAX_NAME),
-        "description": _text(payload, "description", problems, required=False, limit=MAX_TEXT),
+        "name": _text(payload, "name", problems, required="name" in payload, limit="name_length"),
+        "description": _text(payload, "description", problems, required=False, limit="description_length"),
         "entry": _groups(payload, "entry", ctx, problems),
     }
     problems.raise_if_any()
@@ -927,12 +1092,25 @@ def _offer_create(ctx: OpContext, payload: dict[str, Any]) -> Applied:
     problems = _Problems()
     _only(payload, {*OFFER_FIELDS, "before", "after", "rank"}, problems)
     stage = _stage(ctx, payload.get("stage"), field="stage")
-    name = _text(payload, "name", problems, required=True, limit=MAX_NAME)
-    description = _text(payload, "description", problems, required=False, limit=MAX_TEXT) or ""
-    channel = _text(payload, "channel", problems, required=False, limit=64) or ""
+    name = _text(payload, "name", problems, required=True, limit="name_length")
+    description = _text(payload, "description", problems, required=False, limit="description_length") or ""
+    channel = _text(payload, "channel", problems, required=False, limit="channel_length") or ""
     fallback = bool(_bool(payload, "fallback", problems))
     groups = _groups(payload, "groups", ctx, problems) or []
     taken = set(Offer.objects.filter(blueprint=ctx.blueprint).values_list("key", flat=True))
+    if not ctx.replay:
+        _count_check(
+            len(taken),
+            "offers_per_blueprint",
+            "offers",
+            f"A blueprint holds at most {LIMITS.offers_per_blueprint} offers",
+        )
+        _count_check(
+            Offer.objects.filter(stage=stage).count(),
+            "offers_per_stage",
+            "offers",
+            f"A stage holds at most {LIMITS.offers_per_stage} offers, and '{stage.name}' is full",
+        )
     key = _new_key(payload, name, taken, problems, "offer")
     before, after, rank = _position(payload, problems)
     _check_fallback(stage, fallback, groups, None, problems)
@@ -971,9 +1149,9 @@ def _offer_update(ctx: OpContext, payload: dict[str, Any]) -> Applied:
     _only(payload, {"key", "new_key", "name", "description", "channel", "fallback", "groups"}, problems)
     _refuse_key_change(payload, offer.key, problems)
     changes: dict[str, Any] = {
-        "name": _text(payload, "name", problems, required="name" in payload, limit=MAX_NAME),
-        "description": _text(payload, "description", problems, required=False, limit=MAX_TEXT),
-        "channel": _text(payload, "channel", problems, required=False, limit=64),
+        "name": _text(payload, "name", problems, required="name" in payload, limit="name_length"),
+        "description": _text(payload, "description", problems, required=False, limit="description_length"),
+        "channel": _text(payload, "channel", problems, required=False, limit="channel_length"),
         "fallback": _bool(payload, "fallback", problems),
         "groups": _groups(payload, "groups", ctx, problems),
     }
@@ -1001,6 +1179,14 @@ def _offer_move(ctx: OpContext, payload: dict[str, Any]) -> Applied:
     before, after, rank = _position(payload, problems)
     if target.pk != offer.stage_id:
         _check_fallback(target, offer.fallback, offer.groups, offer.key, problems)
+        if not ctx.replay:
+            _count_check(
+                Offer.objects.filter(stage=target).count(),
+                "offers_per_stage",
+                "stage",
+                f"A stage holds at most {LIMITS.offers_per_stage} offers, and '{target.name}' is full; "
+                "move or delete one of its offers first",
+            )
     problems.raise_if_any()
     old_stage, old_rank = offer.stage, offer.rank
     undo_place = {**_neighbour(_offers_in(old_stage, offer.key), old_rank), "rank": old_rank}

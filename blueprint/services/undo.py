@@ -18,7 +18,8 @@ from typing import Any, cast
 from django.db import transaction
 from django.db.models import Q
 
-from blueprint.errors import BlueprintError, Conflict, InvalidInput, NotFound
+from blueprint.errors import BlueprintError, Conflict, InvalidInput, LimitExceeded, NotFound
+from blueprint.limits import LIMITS, over_limit
 from blueprint.models import EDIT_ROLES, Blueprint, Operation, UndoStep
 from blueprint.selectors import operation_by_client_id
 from blueprint.services.operations import User, operations_apply_inverse, require_role
@@ -48,11 +49,18 @@ def undo_step(
     operations commit all together or not at all, each with its own ``rev`` and log record by the
     actor, and each is broadcast after commit. Only the actor's own steps are considered. A step
     whose targets someone else has changed since, or whose inverse fails validation, is marked
-    skipped (taken off both stacks) and nothing on the board changes. A ``client_id`` seen before
-    (a retried request) answers what the first request did and changes nothing.
+    skipped (taken off both stacks) and nothing on the board changes; one that would take a count
+    further past a limit it is past already raises ``LimitExceeded`` and stays on the stack. A
+    ``client_id`` seen before (a retried request) answers what the first request did and changes
+    nothing.
     """
-    if not isinstance(client_id, str) or len(client_id) > 64:
-        raise InvalidInput("A client id is a string of at most 64 characters.", field="client_id")
+    if not isinstance(client_id, str) or len(client_id) > LIMITS.client_id_length:
+        raise InvalidInput(
+            over_limit(
+                "client_id_length", f"A client id is a string of at most {LIMITS.client_id_length} characters"
+            ),
+            field="client_id",
+        )
     with transaction.atomic():
         try:
             blueprint = Blueprint.objects.select_for_update().get(pk=blueprint_id)
@@ -93,6 +101,9 @@ def undo_step(
                     mark=_mark(redo),
                     client_id=client_id,
                 )
+        except LimitExceeded:
+            # not skipped: the step waits on the stack until there is room (README "Limits")
+            raise
         except BlueprintError as exc:
             return _skip(step, blueprint.rev, f"Skipped {doing} “{step.summary}”: {exc.message}", client_id)
 

@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from blueprint.errors import Conflict, Forbidden, InvalidInput, NotFound
+from blueprint.limits import LIMITS, over_limit
 from blueprint.models import (
     EDIT_ROLES,
     Approval,
@@ -48,15 +49,15 @@ from blueprint.services.operations import (
     require_role,
 )
 from blueprint.services.undo import undo_stack_push_step
-from blueprint.snapshots import snapshot_hash
+from blueprint.snapshots import snapshot_hash, snapshot_keys_cleaned
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User as AuthUser
 
 logger = logging.getLogger(__name__)
 
-MAX_NOTE = 5000
-MAX_COMMENT = 5000
+MAX_NOTE = LIMITS.note_length
+MAX_COMMENT = LIMITS.note_length
 MAX_APPROVALS = 10
 REVIEW_ROLES = frozenset({Role.OWNER, Role.APPROVER})
 STATUS_WORDS: dict[str, str] = {
@@ -74,8 +75,12 @@ def version_url(version: Version) -> str:
 def _text(value: Any, name: str, limit: int, what: str) -> str:
     if value is None:
         return ""
-    if not isinstance(value, str) or len(value) > limit or "\x00" in value:
-        raise InvalidInput(f"{what} is text of at most {limit} characters.", field=name)
+    if not isinstance(value, str) or "\x00" in value:
+        raise InvalidInput(f"{what} is text without NUL characters.", field=name)
+    if len(value) > limit:
+        raise InvalidInput(
+            over_limit("note_length", f"{what} is text of at most {limit} characters"), field=name
+        )
     return value.replace("\r\n", "\n").strip()
 
 
@@ -331,7 +336,9 @@ def version_restore(*, blueprint_id: int, number: int, actor: User) -> RestoreRe
         require_role(actor, blueprint, EDIT_ROLES, "restore a version into the draft")
         version = _version(blueprint, number)
         draft = board_snapshot(board_load(blueprint))
-        plan = restore_plan(draft, version.snapshot)
+        # keys stored before keys were matched whole are cleaned as the board's were (migration 0005)
+        target = snapshot_keys_cleaned(version.snapshot)
+        plan = restore_plan(draft, target)
         if not plan:
             return RestoreResult(
                 False,
@@ -345,7 +352,7 @@ def version_restore(*, blueprint_id: int, number: int, actor: User) -> RestoreRe
             mark=f"restoring version {version.number}",
         )
         restored = board_snapshot(board_load(Blueprint.objects.get(pk=blueprint.pk)))
-        if without_catalog_order(restored) != without_catalog_order(version.snapshot):
+        if without_catalog_order(restored) != without_catalog_order(target):
             raise Conflict(
                 f"Restoring version {version.number} could not reproduce it exactly, so nothing was changed.",
                 field="number",
@@ -355,7 +362,7 @@ def version_restore(*, blueprint_id: int, number: int, actor: User) -> RestoreRe
         )
         changes = f"{len(records)} change{'s' if len(records) != 1 else ''}"
         message = f"Restored version {version.number} into the draft ({changes}); one undo takes it back."
-        if catalog_order_differs(draft, version.snapshot):
+        if catalog_order_differs(draft, target):
             message += (
                 f" The catalog lists its attributes in another order than version {version.number} did: "
                 "it keeps them in the order they were added."

@@ -40,6 +40,7 @@ from blueprint.forms import (
     move_payload,
     new_id,
 )
+from blueprint.limits import LIMITS, for_people
 from blueprint.models import EDIT_ROLES, Blueprint, Offer, Operation, Stage
 from blueprint.selectors import Board, blueprint_for_user, board_lint, board_load, operations_recent
 from blueprint.services import operation_apply
@@ -246,15 +247,17 @@ def _apply(
         op_type=op_type,
         payload=payload,
         # a form re-posted after a lost connection carries the same id, so it applies once
-        client_id=request.POST.get("client_id", "")[:64],
+        client_id=request.POST.get("client_id", "")[: LIMITS.client_id_length],
     )
     blueprint.rev = record.rev
     return record
 
 
 def _error(exc: BlueprintError) -> HttpResponse:
-    # a toast reads better without the field paths that the API shows
-    return _refusal(" ".join(m for messages in exc.problems.values() for m in messages), exc.status)
+    # a toast reads better without the field paths and limit names that the API shows
+    return _refusal(
+        " ".join(for_people(m) for messages in exc.problems.values() for m in messages), exc.status
+    )
 
 
 # --- The page ---------------------------------------------------------------------------------
@@ -526,7 +529,7 @@ def condition_row(request: HtmxHttpRequest, blueprint: Blueprint) -> HttpRespons
     rid = request.GET.get("cond", "")
     field = "entry" if request.GET.get("field") == "entry" else "groups"
     ctx = BoardContext(request, blueprint)
-    if ROW_ID_RE.match(rid):
+    if ROW_ID_RE.fullmatch(rid):
         row = ConditionRow.from_query(request.GET, rid)
         changed = request.GET.get("changed") == "attribute"
         row.adapt_to(ctx.board.catalog.get(row.attribute), attribute_changed=changed)

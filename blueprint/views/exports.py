@@ -30,12 +30,13 @@ from blueprint.exports.diagram import (
 from blueprint.exports.formats import spec_of
 from blueprint.exports.selectors import export_choices, export_subject, parse_version
 from blueprint.exports.subject import ExportSubject
+from blueprint.limits import LIMITS, MIB, for_people
 from blueprint.models import Blueprint
 from blueprint.selectors import blueprint_for_user
 from blueprint.services import blueprint_import
 from blueprint.views import HtmxHttpRequest
 
-MAX_UPLOAD = 5 * 1024 * 1024  # bytes of an uploaded export
+MAX_UPLOAD = LIMITS.import_body_bytes  # bytes of an uploaded export
 
 
 def _member(request: HtmxHttpRequest, blueprint_id: int) -> Blueprint:
@@ -118,6 +119,7 @@ def import_page(request: HtmxHttpRequest) -> HttpResponse:
     problem by its JSON path (422) and nothing is created."""
     if request.method == "GET":
         return render(request, "exports/import.html", {"errors": {}, "pasted": ""})
+    # pasted text is a form field, held to json_body_bytes by Django; a file to import_body_bytes
     upload = request.FILES.get("file")
     pasted = request.POST.get("json", "")
     errors: dict[str, list[str]] = {}
@@ -126,7 +128,8 @@ def import_page(request: HtmxHttpRequest) -> HttpResponse:
     if upload is not None:
         if upload.size is not None and upload.size > MAX_UPLOAD:
             errors["file"] = [
-                f"The file is larger than {MAX_UPLOAD // (1024 * 1024)} MB; a JSON export is far smaller."
+                f"The file is larger than {MAX_UPLOAD // MIB} MB, the most an import may be; "
+                "a JSON export of a blueprint is smaller."
             ]
         else:
             try:
@@ -151,7 +154,7 @@ def import_page(request: HtmxHttpRequest) -> HttpResponse:
         try:
             created = blueprint_import(actor=request.user, data=data)
         except BlueprintError as exc:
-            errors = exc.problems
+            errors = {path: [for_people(m) for m in messages] for path, messages in exc.problems.items()}
         else:
             return HttpResponseRedirect(reverse("board", args=[created.pk]))
     return render(

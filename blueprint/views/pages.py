@@ -28,6 +28,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from blueprint.conditions import KINDS, TYPES
 from blueprint.errors import BlueprintError, Forbidden, NotFound
 from blueprint.forms import changed_fields, form_as_shown, shown_json
+from blueprint.limits import for_people
 from blueprint.models import EDIT_ROLES, Attribute, Blueprint, Membership, Role
 from blueprint.selectors import (
     Board,
@@ -60,6 +61,17 @@ class FormState:
     errors: dict[str, list[str]] = field(default_factory=dict)
     fields: tuple[str, ...] = ()
     orig: str = ""  # an edit form's payload as first shown (forms.shown_json)
+
+    def __post_init__(self) -> None:
+        # a limit in words for people, without its name; one about no field of the form (how many
+        # blueprints, members) above the form, without a field name either
+        plain: dict[str, list[str]] = {}
+        for name, found in self.errors.items():
+            for message in found:
+                said = for_people(message)
+                about_no_field = said != message and name not in self.fields
+                plain.setdefault("non_field_errors" if about_no_field else name, []).append(said)
+        self.errors = plain
 
     @property
     def other_errors(self) -> list[str]:
@@ -96,7 +108,7 @@ def _raise_access(exc: BlueprintError) -> None:
 
 def _plainly(exc: BlueprintError) -> str:
     """The problems as sentences, without the field paths the API shows."""
-    return " ".join(message for found in exc.problems.values() for message in found)
+    return " ".join(for_people(message) for found in exc.problems.values() for message in found)
 
 
 def _respond(

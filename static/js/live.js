@@ -685,7 +685,9 @@ function refused(frame) {
   }
   serverFailures.delete(clientId);
   settle(clientId);
-  toast(frame.detail || "The server refused that change.", "error");
+  // a limit is named for programs ("(limit offers_per_stage)"); people read the sentence
+  const said = (frame.detail || "").replace(/ \(limit [a-z_]+\)(?=\.)/g, "");
+  toast(said || "The server refused that change.", "error");
   resyncFully();
 }
 
