@@ -21,12 +21,28 @@ lie in every mask; a *region* is a union of boxes. Because the atoms of differen
 independent and none is empty, a box is empty exactly when one of its masks is 0, so every
 question lint asks — is this empty, is this inside that, what is left over — is answered exactly,
 and any non-empty box yields a concrete example profile (``Space.witness``).
+
+A group's conditions also have a *conjunction* (``Space.conjunction``): one box for all of them, in
+which ``includes_any_of`` of several elements asks only that the set be there, with the element
+lists kept beside it. Because every set condition is positive, any number of them hold together
+(a set holding every element named), so a group is empty exactly when its conjunction's box is,
+and two groups meet exactly when their conjunctions' boxes do: the cheap questions (contradiction,
+overlap) are answered without expanding ``includes_any_of`` into one box per element, a product
+that grows exponentially with the conditions of a group.
+
+Cost. Intersection and the conjunctions are polynomial. The coverage questions (``uncovered``,
+``outside``, ``subset``, ``same``, ``cheapest_outside``) are exponential in the worst case (deciding
+whether boxes cover a box is coNP-complete), and so is expanding a group into boxes; they take a
+``decisioning.budget.Budget`` and count their work in it: one step per cover box examined and per
+box built. When it runs out they raise ``BudgetExhausted``, and the caller says what it did not
+check. Without a budget they run to the end.
 """
 
 from __future__ import annotations
 
 import bisect
 import datetime as dt
+import heapq
 import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -34,6 +50,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from blueprint.conditions import MAX_NUMBER, AttributeSpec, Condition, Group, Groups
+from decisioning.budget import Budget
 
 Box = dict[str, int]
 Region = list[Box]
@@ -54,6 +71,9 @@ class Variable:
     missing: int = 0  # the bit of the missing atom, 0 if there is none
     index: dict[Any, int] = field(default_factory=dict)  # value -> atom (text, choice, boolean)
     bounds: list[Any] = field(default_factory=list)  # sorted points (number) or cuts (date)
+    # number and date: every mask a condition gives is a range of atoms (less the empty ones)
+    ordered: bool = False
+    other: int | None = None  # text: the atom of every text no condition names
 
 
 def _range_mask(first: int, last: int) -> int:
@@ -96,6 +116,7 @@ class Space:
             builder(attr, used)
         self.full = {name: v.full for name, v in self.variables.items()}
         self._representatives: dict[tuple[str, int], Any] = {}
+        self._ranges: dict[int, bool] = {}  # number and date masks: whether they are ranges
 
     # --- atoms per type ------------------------------------------------------------------------
 
@@ -129,7 +150,7 @@ class Space:
         if ordered:
             above = min(ordered[-1] + 1, MAX_NUMBER) if ordered[-1] < MAX_NUMBER else _EMPTY
             atoms += [ordered[-1], above]
-        self._add(attr.key, attr.key, atoms, bounds=ordered)
+        self._add(attr.key, attr.key, atoms, bounds=ordered, ordered=True)
 
     def _date(self, attr: AttributeSpec, used: list[Condition]) -> None:
         cuts: set[int] = set()
@@ -142,7 +163,7 @@ class Space:
         # atom 0 is every day before the first cut, atom i the days from cut i-1 to the next cut
         atoms: list[Any] = [ordered[0] - 1] if ordered else [self.at.toordinal()]
         atoms += ordered
-        self._add(attr.key, attr.key, atoms, bounds=ordered)
+        self._add(attr.key, attr.key, atoms, bounds=ordered, ordered=True)
 
     def _date_interval(self, c: Condition) -> tuple[int | None, int | None]:
         """The days (as ordinals, inclusive; None for unbounded) on which a date condition holds."""
@@ -157,18 +178,18 @@ class Space:
         return dt.date.fromisoformat(low).toordinal(), dt.date.fromisoformat(high).toordinal()
 
     def _text(self, attr: AttributeSpec, used: list[Condition]) -> None:
-        named: list[str] = []
-        for c in used:
-            for value in c.value if isinstance(c.value, list) else [c.value]:
-                if value not in named:
-                    named.append(value)
+        named = list(
+            dict.fromkeys(
+                value for c in used for value in (c.value if isinstance(c.value, list) else [c.value])
+            )
+        )
         other = "other"
         counter = 1
         while other in named:
             counter += 1
             other = f"other {counter}"
         atoms = [*named, _Other(other)]
-        self._add(attr.key, attr.key, atoms, index={v: i for i, v in enumerate(named)})
+        self._add(attr.key, attr.key, atoms, index={v: i for i, v in enumerate(named)}, other=len(named))
 
     def _choice(self, attr: AttributeSpec, used: list[Condition]) -> None:
         if not attr.choices:
@@ -236,34 +257,119 @@ class Space:
         final = last if high is None or high + 1 > _MAX_ORDINAL else bisect.bisect_left(cuts, high + 1)
         return _range_mask(first, final)
 
-    def group(self, group: Group) -> Region:
-        """The customers for whom every condition of the group holds."""
+    def group(self, group: Group, budget: Budget | None = None) -> Region:
+        """The customers for whom every condition of the group holds (one box per combination of
+        the elements its ``includes_any_of`` conditions name: counted in ``budget``)."""
         region: Region = [{}]
         for c in group:
-            region = intersect(region, self.condition(c))
+            region = intersect(region, self.condition(c), budget)
             if not region:
                 break
         return region
 
-    def groups(self, groups: Groups) -> Region:
+    def groups(self, groups: Groups, budget: Budget | None = None) -> Region:
         """The customers any group matches; no groups at all is everyone."""
         if not groups:
             return [{}]
-        return [box for group in groups for box in self.group(group)]
+        return [box for group in groups for box in self.group(group, budget)]
+
+    # --- conjunctions: a group as one box --------------------------------------------------------
+
+    def conjunction(self, group: Group) -> Conjunction | None:
+        """The group as one box (see the module's docstring), or None when it can never hold.
+
+        Polynomial: one mask intersection per condition."""
+        box: Box = {}
+        any_of: list[tuple[str, ...]] = []
+        for c in group:
+            region = self.condition(c)
+            if not region:
+                return None
+            part = region[0]
+            if len(region) > 1:
+                # includes_any_of of several elements: the set is there and holds one of them
+                part = {c.attribute: part[c.attribute]}
+                any_of.append(tuple(name for b in region for name in b if name != c.attribute))
+            for name, mask in part.items():
+                mine = box.get(name)
+                both = mask if mine is None else mine & mask
+                if not both:
+                    return None
+                box[name] = both
+        return Conjunction(box, tuple(any_of))
+
+    def example(self, conjunction: Conjunction) -> Box:
+        """A non-empty box of the conjunction's customers: each element list's first element held."""
+        box = dict(conjunction.box)
+        for elements in conjunction.any_of:
+            if not any(box.get(name) == 1 for name in elements):
+                box[elements[0]] = 1
+        return box
+
+    def expand(self, conjunction: Conjunction, budget: Budget | None = None) -> Region:
+        """The conjunction's customers as boxes: one per choice of an element from each list (the
+        lists already met by an element the box holds are skipped). Counts a step per box built."""
+        region: Region = [conjunction.box]
+        for elements in conjunction.any_of:
+            grown: Region = []
+            for box in region:
+                if any(box.get(name) == 1 for name in elements):
+                    grown.append(box)
+                    continue
+                if budget is not None:
+                    budget.spend(len(elements))
+                grown += [{**box, name: 1} for name in elements]
+            region = grown
+        return region
+
+    def meeting(self, left: Sequence[Box], right: Sequence[Box], budget: Budget | None = None) -> list[int]:
+        """For each box of ``left``, the boxes of ``right`` it meets, as a bitset (bit ``j``: ``right[j]``).
+
+        Polynomial, without comparing every pair: per variable, the right boxes that meet each
+        distinct left mask are found once — for numbers and dates, whose condition masks are ranges
+        of atoms, by two sweeps over the ranges' ends; for the others, from the right boxes holding
+        each atom — and a left box meets what meets it on every variable it names. A step is
+        counted per box and mask handled (for the cancel event; a budget with a limit would stop it
+        as anything else)."""
+        everyone = (1 << len(right)) - 1
+        naming: dict[str, list[tuple[int, int]]] = {}
+        for j, box in enumerate(right):
+            for name, mask in box.items():
+                naming.setdefault(name, []).append((j, mask))
+        wanted: dict[str, set[int]] = {}
+        for box in left:
+            for name, mask in box.items():
+                wanted.setdefault(name, set()).add(mask)
+        answers: dict[str, dict[int, int]] = {}
+        for name, masks in wanted.items():
+            entries = naming.get(name, [])
+            if budget is not None:
+                budget.spend(len(entries) + len(masks))
+            free = everyone
+            for j, _ in entries:
+                free &= ~(1 << j)
+            variable = self.variables[name]
+            if variable.ordered and all(
+                self._is_range(m, variable) for m in (*masks, *(m for _, m in entries))
+            ):
+                meets = _meeting_ranges(entries, masks)
+            else:
+                meets = _meeting_atoms(entries, masks, budget)
+            answers[name] = {mask: free | meets[mask] for mask in masks}
+        out = []
+        for box in left:
+            meet = everyone
+            for name, mask in box.items():
+                meet &= answers[name][mask]
+                if not meet:
+                    break
+            out.append(meet)
+        return out
 
     # --- questions -----------------------------------------------------------------------------
 
-    def uncovered(self, box: Box, cover: Sequence[Box]) -> Box | None:
-        """A non-empty part of ``box`` outside every box of ``cover``, or None if they cover it.
-
-        Splits ``box`` on one variable at a time (the unate-recursive scheme of logic minimisers)
-        rather than subtracting the cover box by box, which fragments the rest exponentially in the
-        number of cover boxes. At each step only the cover boxes that meet ``box`` matter; one that
-        holds all of it answers None, none at all answers ``box``. Otherwise the variable that the
-        most of them restrict is split into the classes of atoms they cannot tell apart, so that in
-        each part every one of them either holds the whole variable or misses it: each level fixes
-        one variable for good, and the depth is at most the number of variables.
-        """
+    def _relevant(self, box: Box, cover: Sequence[Box]) -> list[Box] | None:
+        """The boxes of ``cover`` that meet ``box`` without holding all of it; None when one holds it."""
         full = self.full
         relevant: list[Box] = []
         for other in cover:
@@ -279,23 +385,96 @@ class Space:
                 if holds_all:
                     return None
                 relevant.append(other)
+        return relevant
+
+    def uncovered(self, box: Box, cover: Sequence[Box], budget: Budget | None = None) -> Box | None:
+        """A non-empty part of ``box`` outside every box of ``cover``, or None if they cover it.
+
+        Splits ``box`` on one variable at a time (the unate-recursive scheme of logic minimisers)
+        rather than subtracting the cover box by box, which fragments the rest exponentially in the
+        number of cover boxes. At each step only the cover boxes that meet ``box`` matter; one that
+        holds all of it answers None, none at all answers ``box``. Otherwise the variable that the
+        most of them restrict is split into the classes of atoms they cannot tell apart, so that in
+        each part every one of them either holds the whole variable or misses it: each level fixes
+        one variable for good, and the depth is at most the number of variables. A step is counted
+        per cover box examined.
+        """
+        if budget is not None:
+            budget.spend(len(cover) + 1)
+        relevant = self._relevant(box, cover)
+        if relevant is None:
+            return None
         if not relevant:
             return box
-        name = self._split_variable(box, relevant)
-        mine = box.get(name, full[name])
-        for part in self._classes(mine, [other[name] & mine for other in relevant if name in other]):
-            found = self.uncovered({**box, name: part}, relevant)
+        name = self._split_variable(box, relevant, budget)
+        for part in self._classes(name, box.get(name, self.full[name]), relevant, budget):
+            found = self.uncovered({**box, name: part}, relevant, budget)
             if found is not None:
                 return found
         return None
 
-    def _split_variable(self, box: Box, relevant: Sequence[Box]) -> str:
+    def cheapest_outside(
+        self, region: Region, cover: Region, here: Mapping[str, int], budget: Budget | None = None
+    ) -> tuple[Box, frozenset[str]] | None:
+        """A part of ``region`` outside ``cover`` whose customers differ from a given one on the
+        fewest attributes, with those attributes; None when ``region ⊆ cover``.
+
+        ``here`` maps every variable the boxes name to the atoms of the given customer (a box
+        agrees with them on a variable when its mask meets ``here``'s). Best-first search over the
+        splits of ``uncovered``, cheapest first: a box's cost — the attributes on which it misses
+        the customer — only grows as it is split, so the first part with no cover box left in it
+        is a cheapest one. Among equal costs the deepest box goes first, so a part near the
+        customer is found early. The parts of a split that cost more than the one holding the
+        customer wait together, unmade, until the search reaches their cost. A step is counted per
+        cover box examined and per part made."""
+        variables = self.variables
+        heap: list[tuple[int, int, int, Box, frozenset[str], Sequence[Box], str, list[int]]] = []
+        order = itertools.count()
+        for box in region:
+            changed = frozenset(
+                variables[name].attribute for name, mask in box.items() if not mask & here[name]
+            )
+            heapq.heappush(heap, (len(changed), 0, next(order), box, changed, cover, "", []))
+        while heap:
+            cost, depth, _, box, changed, above, name, waiting = heapq.heappop(heap)
+            if waiting:
+                # the next of a split's dearer parts; the others wait on
+                if len(waiting) > 1:
+                    heapq.heappush(heap, (cost, depth, next(order), box, changed, above, name, waiting[1:]))
+                box = {**box, name: waiting[0]}
+                changed = changed | {variables[name].attribute}
+                depth -= 1
+            if budget is not None:
+                budget.spend(len(above) + 1)
+            relevant = self._relevant(box, above)
+            if relevant is None:
+                continue
+            if not relevant:
+                return box, changed
+            name = self._split_variable(box, relevant, budget)
+            parts = self._classes(name, box.get(name, self.full[name]), relevant, budget)
+            attribute = variables[name].attribute
+            dearer: list[int] = []
+            for part in parts:
+                if attribute in changed or part & here[name]:
+                    heapq.heappush(
+                        heap, (cost, depth - 1, next(order), {**box, name: part}, changed, relevant, "", [])
+                    )
+                else:
+                    dearer.append(part)
+            if dearer:
+                heapq.heappush(heap, (cost + 1, depth, next(order), box, changed, relevant, name, dearer))
+        return None
+
+    def _split_variable(self, box: Box, relevant: Sequence[Box], budget: Budget | None = None) -> str:
         """A variable that a cover box closest to holding ``box`` restricts: the one with the fewest
         restricting variables, so that the parts it holds are reached in the fewest splits (on the
         lint bench this explores a third of the parts that splitting the most restricted variable
         does)."""
         full = self.full
         best, fewest = "", 0
+        if budget is not None:
+            budget.spend(len(relevant))
         for other in relevant:
             restricting = [
                 name
@@ -308,21 +487,38 @@ class Space:
                     break
         return best
 
-    @staticmethod
-    def _classes(mine: int, masks: Sequence[int]) -> list[int]:
-        """``mine`` cut into the classes of atoms that every mask holds entirely or not at all;
-        the atoms no mask holds come first (the likeliest place for an uncovered part)."""
-        parts = [mine]
-        for mask in masks:
-            cut: list[int] = []
-            for part in parts:
-                inside, outside = part & mask, part & ~mask
-                if inside and outside:
-                    cut += [outside, inside]
-                else:
-                    cut.append(part)
-            parts = cut
+    def _classes(
+        self, name: str, mine: int, relevant: Sequence[Box], budget: Budget | None = None
+    ) -> list[int]:
+        """``mine`` (variable ``name`` of the box) cut into the classes of atoms that every relevant
+        cover box holds entirely or not at all; the atoms none holds come first (the likeliest place
+        for an uncovered part). For numbers and dates, whose masks are ranges, one sweep over the
+        ranges' ends (clipped to ``mine``'s span); otherwise each distinct mask cuts the parts so far.
+        A step is counted per mask and per part."""
+        masks = {other[name] for other in relevant if name in other}
+        variable = self.variables[name]
+        if variable.ordered and all(self._is_range(mask, variable) for mask in masks):
+            parts = _range_classes(mine, masks)
+        else:
+            parts = [mine]
+            for mask in {mask & mine for mask in masks} - {0, mine}:
+                cut: list[int] = []
+                for part in parts:
+                    inside, outside = part & mask, part & ~mask
+                    if inside and outside:
+                        cut += [outside, inside]
+                    else:
+                        cut.append(part)
+                parts = cut
+        if budget is not None:
+            budget.spend(len(masks) + len(parts))
         return parts
+
+    def _is_range(self, mask: int, variable: Variable) -> bool:
+        found = self._ranges.get(mask)
+        if found is None:
+            found = self._ranges[mask] = _is_range(mask, variable.full)
+        return found
 
     def _minus(self, box: Box, other: Box) -> list[Box]:
         """``box`` minus an intersecting ``other``, as disjoint boxes."""
@@ -339,16 +535,17 @@ class Space:
             current[name] = mine & mask
         return pieces
 
-    def outside(self, region: Region, cover: Region) -> Box | None:
+    def outside(self, region: Region, cover: Region, budget: Budget | None = None) -> Box | None:
         """A non-empty part of ``region`` outside ``cover``, or None when ``region ⊆ cover``."""
         for box in region:
-            found = self.uncovered(box, cover)
+            found = self.uncovered(box, cover, budget)
             if found is not None:
                 return found
         return None
 
-    def minus(self, region: Region, cover: Region) -> Region:
-        """The part of ``region`` outside ``cover``, as boxes."""
+    def minus(self, region: Region, cover: Region, budget: Budget | None = None) -> Region:
+        """The part of ``region`` outside ``cover``, as boxes (which can be exponentially many in
+        the cover's boxes: a step is counted per box made)."""
         for other in cover:
             pieces: Region = []
             for box in region:
@@ -356,14 +553,16 @@ class Space:
                     pieces.append(box)  # disjoint: untouched
                 else:
                     pieces += self._minus(box, other)
+            if budget is not None:
+                budget.spend(len(pieces) + 1)
             region = pieces
         return region
 
-    def subset(self, region: Region, cover: Region) -> bool:
-        return self.outside(region, cover) is None
+    def subset(self, region: Region, cover: Region, budget: Budget | None = None) -> bool:
+        return self.outside(region, cover, budget) is None
 
-    def same(self, one: Region, other: Region) -> bool:
-        return self.subset(one, other) and self.subset(other, one)
+    def same(self, one: Region, other: Region, budget: Budget | None = None) -> bool:
+        return self.subset(one, other, budget) and self.subset(other, one, budget)
 
     # --- example profiles ----------------------------------------------------------------------
 
@@ -421,6 +620,122 @@ class Space:
         return (real & -real).bit_length() - 1
 
 
+@dataclass(frozen=True)
+class Conjunction:
+    """A group's conditions as one box (``Space.conjunction``): ``box`` holds every condition, but
+    ``includes_any_of`` of several elements only as "the set is there"; ``any_of`` keeps, for each,
+    the variables of its elements, one of which the set holds. Made of conditions only, so every
+    element variable it names is held (mask 1): any number of them hold together, and the
+    conjunction is empty exactly when ``box`` is."""
+
+    box: Box
+    any_of: tuple[tuple[str, ...], ...] = ()
+
+    def meet(self, other: Conjunction) -> Conjunction | None:
+        """Both conjunctions at once, or None when no customer is in both."""
+        box = dict(self.box)
+        for name, mask in other.box.items():
+            mine = box.get(name)
+            both = mask if mine is None else mine & mask
+            if not both:
+                return None
+            box[name] = both
+        return Conjunction(box, self.any_of + other.any_of)
+
+
+def _is_range(mask: int, full: int) -> bool:
+    """Whether the mask is every live atom from its lowest to its highest."""
+    low = (mask & -mask).bit_length() - 1
+    high = mask.bit_length() - 1
+    return mask == _range_mask(low, high) & full
+
+
+def _range_classes(mine: int, ranges: Iterable[int]) -> list[int]:
+    """``mine`` cut into the classes of atoms that every range holds entirely or not at all: the
+    atoms between consecutive ends of ranges (clipped to ``mine``'s span, where the ranges' atoms
+    outside it cannot matter), gathered by the set of ranges holding them (kept exactly, as a
+    bitset toggled at each end); the atoms no range holds first."""
+    first, last = (mine & -mine).bit_length() - 1, mine.bit_length()
+    spans = set()
+    for mask in ranges:
+        low, high = max((mask & -mask).bit_length() - 1, first), min(mask.bit_length(), last)
+        if low < high and (low > first or high < last):  # one holding the whole span cuts nothing
+            spans.add((low, high))
+    toggles: dict[int, int] = {}
+    for k, (low, high) in enumerate(spans):
+        bit = 1 << k
+        toggles[low] = toggles.get(low, 0) ^ bit
+        toggles[high] = toggles.get(high, 0) ^ bit
+    classes: dict[int, int] = {0: 0}
+    holders, start = 0, first
+    for point in sorted(toggles):
+        if point > start:
+            segment = _range_mask(start, point - 1) & mine
+            if segment:
+                classes[holders] = classes.get(holders, 0) | segment
+        holders ^= toggles[point]
+        start = point
+    classes[0] |= (mine >> start) << start
+    return [part for part in classes.values() if part]
+
+
+def _meeting_ranges(entries: Sequence[tuple[int, int]], masks: Iterable[int]) -> dict[int, int]:
+    """For each mask, the entries ``(j, mask_j)`` whose range of atoms meets it, as a bitset of j:
+    those starting at or before its end (one sweep) and ending at or after its start (another)."""
+    spans = [((m & -m).bit_length() - 1, m.bit_length() - 1, 1 << j) for j, m in entries]
+    queries = [((m & -m).bit_length() - 1, m.bit_length() - 1, m) for m in masks]
+    starting: dict[int, int] = {}
+    so_far, k = 0, 0
+    by_start = sorted(spans)
+    for _low, high, mask in sorted(queries, key=lambda q: q[1]):
+        while k < len(by_start) and by_start[k][0] <= high:
+            so_far |= by_start[k][2]
+            k += 1
+        starting[mask] = so_far
+    meets: dict[int, int] = {}
+    so_far, k = 0, 0
+    by_end = sorted(spans, key=lambda s: -s[1])
+    for low, _high, mask in sorted(queries, key=lambda q: -q[0]):
+        while k < len(by_end) and by_end[k][1] >= low:
+            so_far |= by_end[k][2]
+            k += 1
+        meets[mask] = starting[mask] & so_far
+    return meets
+
+
+def _meeting_atoms(
+    entries: Sequence[tuple[int, int]], masks: Iterable[int], budget: Budget | None
+) -> dict[int, int]:
+    """For each mask, the entries ``(j, mask_j)`` holding one of its atoms, as a bitset of j."""
+    holding: dict[int, int] = {}
+    for j, mask in entries:
+        bit = 1 << j
+        rest = mask
+        while rest:
+            low = rest & -rest
+            holding[low] = holding.get(low, 0) | bit
+            rest ^= low
+        if budget is not None:
+            budget.spend(mask.bit_count())
+    meets: dict[int, int] = {}
+    for mask in masks:
+        found = 0
+        if mask.bit_count() < len(holding):
+            rest = mask
+            while rest:
+                low = rest & -rest
+                found |= holding.get(low, 0)
+                rest ^= low
+        else:
+            for atom, js in holding.items():
+                if atom & mask:
+                    found |= js
+        if budget is not None:
+            budget.spend(min(mask.bit_count(), len(holding)))
+        meets[mask] = found
+    return meets
+
+
 class _Other(str):
     """The representative of "any text no condition names"."""
 
@@ -440,7 +755,10 @@ _LEFT_OUT = _Marker("left out")
 _NOT_YET = _Marker("not yet")
 
 
-def intersect(one: Region, other: Region) -> Region:
+def intersect(one: Region, other: Region, budget: Budget | None = None) -> Region:
+    """The customers in both regions (a step is counted per pair of boxes)."""
+    if budget is not None:
+        budget.spend(len(one) * len(other))
     """The customers in both regions."""
     result: Region = []
     for a in one:
