@@ -586,12 +586,21 @@ class _Codegen:
                 values: set[Any] = set(attr.choices) if attr.type == "choice" else set()
                 if attr.type == "boolean":
                     values = {True, False}
-                for c, _ in conditions:
-                    values.update(c.value if isinstance(c.value, list) else [c.value])
+                # a group holds for the values every one of its conditions here names (is, is_one_of):
+                # one pass over the values named, not every condition asked about every value
+                allowed: dict[int, set[Any]] = {}
+                for c, bit in conditions:
+                    mine = set(c.value) if isinstance(c.value, list) else {c.value}
+                    values |= mine
+                    allowed[bit] = mine if bit not in allowed else allowed[bit] & mine
+                holding: dict[Any, int] = {}
+                for bit, held in allowed.items():
+                    for v in held:
+                        holding[v] = holding.get(v, 0) | bit
                 self.table(
                     f"C{index}",
                     {
-                        v: sum({bit for c, bit in conditions if not condition_holds(c, v, 0)})
+                        v: everything & ~holding.get(v, 0)
                         for v in values
                         if attr.type != "boolean" or isinstance(v, bool)
                     },

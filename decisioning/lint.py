@@ -311,45 +311,63 @@ class _StageLint:
                 return conditions
         return list(group)  # unreachable for a contradictory group; keeps the message whole
 
-    def implied(self, condition: Condition, others: Sequence[Condition]) -> bool:
-        """Whether ``others`` (on the same attribute, holding together) imply ``condition``.
-
-        For a set, where "includes any of" would expand into a box per element: the others imply
-        it exactly when one of them names only elements it names (if each named another, a set of
-        one such element from each meets them all and not it)."""
-        attr = self.catalog.get(condition.attribute)
-        if attr is not None and attr.type == "set":
-            wanted = set(_values(condition))
-            return any(set(_values(other)) <= wanted for other in others)
-        together = self.space.conjunction(tuple(others))
-        return together is not None and self.space.subset([together.box], self.space.condition(condition))
-
     def redundancies(self, group: Group, gi: int, *, part: str, owner: str, offer: str | None = None) -> None:
-        flagged: set[int] = set()
         # conditions on different attributes never imply one another (the group is not empty), so
-        # only the same attribute's conditions are asked; later ones first, so the later of two
-        # equivalent conditions is the one flagged
-        for ci in range(len(group) - 1, -1, -1):
-            condition = group[ci]
-            others = [
-                (oi, other)
-                for oi, other in enumerate(group)
-                if oi != ci and oi not in flagged and other.attribute == condition.attribute
-            ]
-            if not others:
-                continue
-            self.watch.spend(len(others))
-            if self.implied(condition, [other for _, other in others]):
-                flagged.add(ci)
-                reasons = " and ".join(self.sentence(other) for _, other in others)
-                self.finding(
-                    "redundant-condition",
-                    f"In {owner}, “{self.sentence(condition)}” adds nothing: {reasons} already implies it.",
-                    offers=(offer,) if offer else (),
-                    part=part,
-                    group=gi,
-                    condition=ci,
-                )
+        # each attribute's conditions are asked apart; later ones first, so the later of two
+        # equivalent conditions is the one flagged (and no longer counts for the ones before it)
+        found: list[tuple[int, list[int]]] = []
+        for attribute, positions in _positions_by_attribute(group).items():
+            if len(positions) > 1:
+                found += self.implied(attribute, [group[i] for i in positions], positions)
+        for ci, others in sorted(found, reverse=True):
+            reasons = " and ".join(self.sentence(group[oi]) for oi in others)
+            self.finding(
+                "redundant-condition",
+                f"In {owner}, “{self.sentence(group[ci])}” adds nothing: {reasons} already implies it.",
+                offers=(offer,) if offer else (),
+                part=part,
+                group=gi,
+                condition=ci,
+            )
+
+    def implied(
+        self, attribute: str, conditions: list[Condition], positions: list[int]
+    ) -> list[tuple[int, list[int]]]:
+        """The conditions on one attribute that the others (not already flagged) imply, later ones
+        first, each with the positions of those others.
+
+        Linear for one variable: the others meet in the AND of their masks, the ones before from a
+        prefix, the ones after as they are kept. For a set, where "includes any of" would expand
+        into a box per element, the others imply a condition exactly when one of them names only
+        elements it names (if each named another, a set of one such element from each meets them
+        all and not it)."""
+        attr = self.catalog.get(attribute)
+        kept: list[int] = []  # positions (in ``conditions``) after the one asked, not flagged
+        out: list[tuple[int, list[int]]] = []
+        self.watch.spend(len(conditions))
+        if attr is not None and attr.type == "set":
+            elements = [frozenset(_values(c)) for c in conditions]
+            for k in range(len(conditions) - 1, -1, -1):
+                others = [*range(k), *reversed(kept)]
+                self.watch.spend(len(others))
+                if others and any(elements[m] <= elements[k] for m in others):
+                    out.append((positions[k], [positions[m] for m in others]))
+                else:
+                    kept.append(k)
+            return out
+        full = self.space.full[attribute]
+        masks = [region[0][attribute] if (region := self.space.condition(c)) else 0 for c in conditions]
+        before = [full]
+        for mask in masks[:-1]:
+            before.append(before[-1] & mask)
+        after = full
+        for k in range(len(conditions) - 1, -1, -1):
+            if (k or kept) and not (before[k] & after & ~masks[k]):
+                out.append((positions[k], [positions[m] for m in [*range(k), *reversed(kept)]]))
+            else:
+                kept.append(k)
+                after &= masks[k]
+        return out
 
     def fallbacks(self) -> None:
         stage = self.stage
@@ -627,6 +645,13 @@ class _StageLint:
 
 def _values(condition: Condition) -> list[Any]:
     return condition.value if isinstance(condition.value, list) else [condition.value]
+
+
+def _positions_by_attribute(group: Group) -> dict[str, list[int]]:
+    positions: dict[str, list[int]] = {}
+    for i, condition in enumerate(group):
+        positions.setdefault(condition.attribute, []).append(i)
+    return positions
 
 
 def _by_attribute(conditions: Iterable[Condition]) -> dict[str, list[Condition]]:
