@@ -8,10 +8,12 @@ same input with the same budget always stops at the same place, and an answer ca
 
 The contract:
 
-- ``spend(n)`` counts ``n`` steps. When the count passes ``limit`` it raises ``BudgetExhausted``.
-  The computation catches it where it can say in its answer what it did not check (the lint's
-  ``unchecked`` findings, why-not's ``complete: false``); it never escapes ``lint_blueprint`` or
-  ``decide``. A budget without a limit (``limit=None``) never runs out.
+- ``spend(n)`` counts ``n`` steps the computation is about to do. When they would take the count
+  past ``limit`` they are refused: not counted, ``exhausted`` is set, and ``BudgetExhausted`` is
+  raised. The computation catches it where it can say in its answer what it did not check (the
+  lint's ``unchecked`` findings, why-not's ``complete: false``); it never escapes ``lint_blueprint``
+  or ``decide``. So ``used`` never passes ``limit``, and counts only work done. A budget without a
+  limit (``limit=None``) never runs out.
 - ``cancel`` is an optional ``threading.Event`` that another thread sets when the answer is no longer
   wanted (the client went away, the server is shutting down). Once it is set, ``spend`` raises
   ``Cancelled`` within ``CHECK_EVERY`` steps (and ``check()`` at once). ``Cancelled`` is not caught
@@ -22,7 +24,9 @@ The contract:
 - ``share(parts)`` is a part of what is left, ``remaining // parts``, for one of ``parts`` pieces of
   work done in turn (the stages of a blueprint, the offers of a stage): what a piece leaves unused
   goes to the pieces after it. Use it as a context manager; on leaving, its steps are counted in the
-  parent (whether it ran out or not). It shares the parent's ``cancel``.
+  parent (whether it ran out or not). It shares the parent's ``cancel``. ``turn`` is the policy
+  the computations use for such pieces, with a second pass for the ones their share was not
+  enough for.
 - Without an event, ``spend`` is an addition and a comparison; with one, a look at the event every
   ``CHECK_EVERY`` steps. Not thread-safe: one budget per computation.
 """
@@ -47,13 +51,14 @@ class BudgetExhausted(Exception):
 class Budget:
     """A count of steps with an optional limit and cancel event; see the module's contract."""
 
-    __slots__ = ("_next", "_parent", "cancel", "limit", "used")
+    __slots__ = ("_next", "_parent", "cancel", "exhausted", "limit", "used")
 
     def __init__(self, limit: int | None = None, *, cancel: threading.Event | None = None) -> None:
         if limit is not None and limit < 0:
             raise ValueError("a budget's limit is a number of steps, 0 or more")
         self.limit = limit
         self.used = 0
+        self.exhausted = False  # some steps were refused
         self.cancel = cancel
         self._parent: Budget | None = None
         self._next: float = 0
@@ -67,15 +72,18 @@ class Budget:
         self._next = bound
 
     def spend(self, steps: int = 1) -> None:
-        """Count ``steps``; raises ``Cancelled`` or ``BudgetExhausted`` as the contract says."""
+        """Count ``steps`` about to be done; raises ``Cancelled`` or ``BudgetExhausted`` as the
+        contract says (steps refused for want of budget are not counted: they are not done)."""
         self.used += steps
         if self.used > self._next:
-            self._due()
+            self._due(steps)
 
-    def _due(self) -> None:
+    def _due(self, steps: int) -> None:
         if self.cancel is not None and self.cancel.is_set():
             raise Cancelled
         if self.limit is not None and self.used > self.limit:
+            self.used -= steps
+            self.exhausted = True
             raise BudgetExhausted
         self._schedule()
 
@@ -91,10 +99,6 @@ class Budget:
             return None
         return max(0, self.limit - self.used)
 
-    @property
-    def exhausted(self) -> bool:
-        return self.limit is not None and self.used > self.limit
-
     def share(self, parts: int = 1) -> Budget:
         """A budget of ``remaining // parts`` steps (no limit if this one has none), counted here when
         it is left (``with budget.share(n) as part: …``)."""
@@ -102,6 +106,15 @@ class Budget:
         child = Budget(None if remaining is None else remaining // max(1, parts), cancel=self.cancel)
         child._parent = self
         return child
+
+    def turn(self, left: int, again: bool = False) -> Budget:
+        """The share of the next of ``left`` pieces of work done in turn: ``remaining // left``; on
+        a second pass over the pieces the first was not enough for (``again``), half of what is
+        left for each (all of it for the last), so the budget the easy pieces did not need goes to
+        the hard ones, the first ones first, without one hopeless piece taking it all."""
+        if again:
+            return self.share(1 if left <= 1 else 2)
+        return self.share(left)
 
     def __enter__(self) -> Budget:
         return self
@@ -115,7 +128,7 @@ class Budget:
         parent = self._parent
         if parent is not None:
             self._parent = None
-            # counted without the checks of spend: the child's limit kept it within the parent's
+            # counted without the checks of spend: the child's limit keeps it within the parent's
             parent.used += self.used
             parent._schedule()
 

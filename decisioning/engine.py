@@ -1082,15 +1082,16 @@ def explain_stage(
     whys = WhyNotSolver(stage, catalog, checked, at, budget)
     failed_entry = [c for g in entry for c in g.conditions if not c.result] if not entered else []
     answers: dict[int, tuple[bool | None, dict[str, Any] | None, bool]] = {}
-    # Each offer a share of what the ones before it left; then the ones it was not enough for
-    # again, sharing what is left (so one hard offer cannot starve the others, nor easy ones waste
-    # what a hard one needs). Deterministic: the same profile always gets the same answer.
-    for _ in range(2):
+    # Each offer a share of what the ones before it left; then, in priority order, each offer it
+    # was not enough for half of what is left (so one hard offer cannot starve the others, and the
+    # budget the easy ones did not need goes to the hard ones). Deterministic: the same profile
+    # always gets the same answer.
+    for again in (False, True):
         pending = [
             i for i, o in enumerate(offers) if not o.chosen and (i not in answers or not answers[i][2])
         ]
         for done, index in enumerate(pending):
-            with budget.share(len(pending) - done) as part:
+            with budget.turn(len(pending) - done, again) as part:
                 answers[index] = whys.change_for(index, part)
     for index, o in enumerate(offers):
         if o.chosen:

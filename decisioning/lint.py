@@ -40,7 +40,8 @@ always complete: they work on each group's conjunction (``Space.conjunction``, o
 overlapping pairs of a stage are found with bitsets (``Space.meeting``), not pair by pair. Whether
 an offer is hidden, and whether a stage has a gap, are coverage questions, coNP-complete (as is
 expanding ``includes_any_of`` into boxes): they run under a ``decisioning.budget.Budget`` of
-``LINT_STEPS`` steps, shared out stage by stage, each stage a share of what the ones before it left;
+``LINT_STEPS`` steps, shared out stage by stage, each stage a share of what the ones before it left
+(and the stages it was not enough for linted again with half of what is left, in journey order);
 in a stage, half for the hidden offers (each offer a share, and again for those it was not enough
 for) and the rest for the gap. What a budget stops becomes an ``unchecked`` finding. The same
 blueprint and day always give the same report (steps, not time).
@@ -73,7 +74,7 @@ LEVELS = {
 
 # The steps of one lint (decisioning.budget): about a second of work at most (bench/lint.py
 # measures the heaviest blueprint the limits allow).
-LINT_STEPS = 2_000_000
+LINT_STEPS = 3_000_000
 OVERLAPS_LISTED = 200  # overlap findings listed per stage; the rest are counted
 
 
@@ -211,14 +212,20 @@ def lint_blueprint(
     budget = budget if budget is not None else lint_budget()
     day = _day(at)
     space = Space(spec.catalog, _conditions(spec), day)
-    findings: list[Finding] = []
-    not_listed: list[NotListed] = []
-    for index, stage in enumerate(spec.stages):
-        budget.check()
-        with budget.share(len(spec.stages) - index) as part:
-            stage_lint = _StageLint(space, spec.catalog, stage, part)
-            findings.extend(stage_lint.findings())
-            not_listed.extend(stage_lint.not_listed)
+    linted: dict[int, _StageLint] = {}
+    # Each stage a share of what the ones before it left; then, in journey order, each stage it was
+    # not enough for half of what is left, linted again (a check settles with any budget at least
+    # the one it settled with: the searches are deterministic).
+    for again in (False, True):
+        pending = [i for i in range(len(spec.stages)) if i not in linted or linted[i].unsettled]
+        for done, index in enumerate(pending):
+            budget.check()
+            with budget.turn(len(pending) - done, again) as part:
+                stage_lint = _StageLint(space, spec.catalog, spec.stages[index], part)
+                stage_lint.findings()
+            linted[index] = stage_lint
+    findings = [f for i in sorted(linted) for f in linted[i].out]
+    not_listed = [n for i in sorted(linted) for n in linted[i].not_listed]
     return LintReport(at=day, findings=tuple(findings), not_listed=tuple(not_listed), steps=budget.used)
 
 
@@ -261,6 +268,11 @@ class _StageLint:
 
     def finding(self, code: str, message: str, **fields: Any) -> None:
         self.out.append(Finding(code=code, message=message, stage=self.stage.key, **fields))
+
+    @property
+    def unsettled(self) -> bool:
+        """Some check of the stage did not finish."""
+        return any(f.code == "unchecked" for f in self.out)
 
     def sentence(self, condition: Condition) -> str:
         return condition_sentence(condition, self.catalog.get(condition.attribute))
@@ -481,17 +493,19 @@ class _StageLint:
     ) -> set[int]:
         """Find duplicate and shadowed offers; return the positions of those that are never shown.
 
-        Half the stage's budget, each offer a share of what the ones before it left, then again for
-        those it was not enough for, sharing what is left. Offers still unsettled are named in one
-        ``unchecked`` finding."""
+        Half the stage's budget: each offer a share of what the ones before it left; then again, in
+        priority order, each offer it was not enough for half of what is left (so hard offers get
+        the budget the easy ones did not need, the first ones first). Offers still unsettled are
+        named in one ``unchecked`` finding."""
         settled: dict[int, Finding | None] = {}
         if regions is not None:
-            with self.budget.share(2) as phase:
-                for _ in range(2):
+            # half for the gap, unless a fallback leaves none to check
+            with self.budget.share(1 if any(o.fallback for o in self.stage.offers) else 2) as phase:
+                for again in (False, True):
                     pending = [j for j in range(len(offers)) if j not in settled]
                     for done, j in enumerate(pending):
                         try:
-                            with phase.share(len(pending) - done) as part:
+                            with phase.turn(len(pending) - done, again) as part:
                                 settled[j] = self.hidden(offers, regions, meets, j, part)
                         except BudgetExhausted:
                             continue

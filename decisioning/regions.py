@@ -42,9 +42,11 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import heapq
 import itertools
 import math
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -74,6 +76,7 @@ class Variable:
     # number and date: every mask a condition gives is a range of atoms (less the empty ones)
     ordered: bool = False
     other: int | None = None  # text: the atom of every text no condition names
+    bits: dict[Any, int] = field(default_factory=dict)  # value -> its atom's bit, made when first asked
 
 
 def _range_mask(first: int, last: int) -> int:
@@ -117,6 +120,9 @@ class Space:
         self.full = {name: v.full for name, v in self.variables.items()}
         self._representatives: dict[tuple[str, int], Any] = {}
         self._spans: dict[int, Any] = {}  # number and date masks: their ranges (Space._span)
+        # by id: the condition itself is kept, so the id cannot be taken by another while it is here
+        self._regions: dict[int, tuple[Condition, Region]] = {}
+        self._conjunctions: dict[int, tuple[Group, Conjunction | None]] = {}
 
     # --- atoms per type ------------------------------------------------------------------------
 
@@ -214,7 +220,14 @@ class Space:
     # --- conditions as regions -----------------------------------------------------------------
 
     def condition(self, c: Condition) -> Region:
-        """The customers a condition holds for."""
+        """The customers a condition holds for (kept per condition: a long ``is_one_of`` costs a
+        lookup per value, and the lint asks about each condition several times)."""
+        found = self._regions.get(id(c))
+        if found is None or found[0] is not c:
+            found = self._regions[id(c)] = (c, self._condition(c))
+        return list(found[1])
+
+    def _condition(self, c: Condition) -> Region:
         variable = self.variables[c.attribute]
         attr = self.catalog.get(c.attribute)
         kind = attr.type if attr else "text"
@@ -228,11 +241,10 @@ class Space:
             mask = self._date_mask(variable, c)
         else:
             values = c.value if isinstance(c.value, list) else [c.value]
-            mask = 0
-            for value in values:
-                atom = variable.index.get(value)
-                if atom is not None:
-                    mask |= 1 << atom
+            bits = variable.bits
+            if not bits:
+                bits.update((value, 1 << atom) for value, atom in variable.index.items())
+            mask = functools.reduce(operator.or_, map(bits.get, values, itertools.repeat(0)), 0)
         return [{c.attribute: mask}] if mask else []
 
     def _number_mask(self, variable: Variable, c: Condition) -> int:
@@ -278,7 +290,13 @@ class Space:
     def conjunction(self, group: Group) -> Conjunction | None:
         """The group as one box (see the module's docstring), or None when it can never hold.
 
-        Polynomial: one mask intersection per condition."""
+        Polynomial: one mask intersection per condition; kept per group, as conditions are."""
+        found = self._conjunctions.get(id(group))
+        if found is None or found[0] is not group:
+            found = self._conjunctions[id(group)] = (group, self._conjunction(group))
+        return found[1]
+
+    def _conjunction(self, group: Group) -> Conjunction | None:
         box: Box = {}
         any_of: list[tuple[str, ...]] = []
         for c in group:
@@ -354,7 +372,7 @@ class Space:
             ):
                 meets = _meeting_ranges(entries, masks)
             else:
-                meets = _meeting_atoms(entries, masks, budget)
+                meets = _meeting_atoms(entries, masks, len(right), budget)
             answers[name] = {mask: free | meets[mask] for mask in masks}
         out = []
         for box in left:
@@ -368,25 +386,36 @@ class Space:
 
     # --- questions -----------------------------------------------------------------------------
 
-    def _scan(self, box: Box, cover: Sequence[Box]) -> list[tuple[Box, int]] | None:
+    def _scan(
+        self, box: Box, cover: Sequence[Box], budget: Budget | None = None
+    ) -> list[tuple[Box, int]] | None:
         """The boxes of ``cover`` that meet ``box`` without holding all of it, each with the number
-        of variables on which it does not hold ``box``; None when one holds all of it."""
+        of variables on which it does not hold ``box``; None when one holds all of it. A step is
+        counted per variable of a cover box looked at (one per box before, the rest after)."""
         full = self.full
         relevant: list[tuple[Box, int]] = []
-        for other in cover:
-            apart = 0
-            for name, mask in other.items():
-                mine = box.get(name, full[name])
-                both = mine & mask
-                if not both:
-                    break
-                if both != mine:
-                    apart += 1
-            else:
-                if not apart:
-                    return None
-                relevant.append((other, apart))
-        return relevant
+        if budget is not None:
+            budget.spend(len(cover) + 1)
+        looked = 0
+        try:
+            for other in cover:
+                apart = 0
+                for name, mask in other.items():
+                    looked += 1
+                    mine = box.get(name, full[name])
+                    both = mine & mask
+                    if not both:
+                        break
+                    if both != mine:
+                        apart += 1
+                else:
+                    if not apart:
+                        return None
+                    relevant.append((other, apart))
+            return relevant
+        finally:
+            if budget is not None:
+                budget.spend(max(0, looked - len(cover)))
 
     @staticmethod
     def _narrow(
@@ -429,9 +458,7 @@ class Space:
         boxes are found from its parent's by looking at that one variable. Depth first, without
         recursion (the variables can be many). A step is counted per cover box examined.
         """
-        if budget is not None:
-            budget.spend(len(cover) + 1)
-        relevant = self._scan(box, cover)
+        relevant = self._scan(box, cover, budget)
         stack: list[tuple[Box, list[tuple[Box, int]], str, int, list[int], int]] = []
         while True:
             if relevant is not None:
@@ -477,11 +504,11 @@ class Space:
             heapq.heappush(heap, (len(changed), 0, next(order), box, cover, "", 0, [], changed))
         while heap:
             cost, depth, _, box, above, name, mine, parts, changed = heapq.heappop(heap)
-            if budget is not None:
-                budget.spend(len(above) + 1)
             if not name:
-                relevant = self._scan(box, above)
+                relevant = self._scan(box, above, budget)
             else:
+                if budget is not None:
+                    budget.spend(len(above) + 1)
                 if len(parts) > 1:
                     heapq.heappush(
                         heap, (cost, depth, next(order), box, above, name, mine, parts[1:], changed)
@@ -749,34 +776,58 @@ def _meeting_ranges(entries: Sequence[tuple[int, int]], masks: Iterable[int]) ->
 
 
 def _meeting_atoms(
-    entries: Sequence[tuple[int, int]], masks: Iterable[int], budget: Budget | None
+    entries: Sequence[tuple[int, int]], masks: Iterable[int], size: int, budget: Budget | None
 ) -> dict[int, int]:
-    """For each mask, the entries ``(j, mask_j)`` holding one of its atoms, as a bitset of j."""
-    holding: dict[int, int] = {}
-    for j, mask in entries:
-        bit = 1 << j
-        rest = mask
-        while rest:
-            low = rest & -rest
-            holding[low] = holding.get(low, 0) | bit
-            rest ^= low
+    """For each mask, the entries ``(j, mask_j)`` (``j`` below ``size``) holding one of its atoms,
+    as a bitset of j.
+
+    First, per atom, the entries holding it: when the masks are dense (long ``is_one_of`` lists),
+    by transposing the bit matrix as text (``zip`` of the rows' binary digits, at C speed), else bit
+    by bit. Then each mask's answer from its bytes: per byte position and value, the entries
+    holding one of those eight atoms, made once (a long list costs a lookup per byte, not per atom)."""
+    width = max((mask.bit_length() for _, mask in entries), default=0)
+    ones = sum(mask.bit_count() for _, mask in entries)
+    holding: list[int] = [0] * width
+    if ones * 32 > size * width:
+        rows = ["0" * width] * size
+        for j, mask in entries:
+            rows[j] = format(mask, f"0{width}b")
+        for atom, column in enumerate(reversed(list(zip(*rows, strict=True)))):
+            holding[atom] = int("".join(reversed(column)), 2)
         if budget is not None:
-            budget.spend(mask.bit_count())
-    meets: dict[int, int] = {}
-    for mask in masks:
-        found = 0
-        if mask.bit_count() < len(holding):
+            budget.spend(size * width // 32 + 1)
+    else:
+        for j, mask in entries:
+            bit = 1 << j
             rest = mask
             while rest:
                 low = rest & -rest
-                found |= holding.get(low, 0)
+                holding[low.bit_length() - 1] |= bit
                 rest ^= low
-        else:
-            for atom, js in holding.items():
-                if atom & mask:
-                    found |= js
         if budget is not None:
-            budget.spend(min(mask.bit_count(), len(holding)))
+            budget.spend(ones + 1)
+    by_byte: dict[tuple[int, int], int] = {}
+    meets: dict[int, int] = {}
+    for mask in masks:
+        found = 0
+        rest = mask
+        position = 0
+        while rest:
+            byte = rest & 0xFF
+            if byte:
+                key = (position, byte)
+                union = by_byte.get(key)
+                if union is None:
+                    union = 0
+                    for bit in range(8):
+                        if byte >> bit & 1 and position + bit < width:
+                            union |= holding[position + bit]
+                    by_byte[key] = union
+                found |= union
+            rest >>= 8
+            position += 8
+        if budget is not None:
+            budget.spend(mask.bit_length() // 8 + 1)
         meets[mask] = found
     return meets
 
