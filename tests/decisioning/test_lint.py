@@ -1119,8 +1119,10 @@ def test_the_report_keeps_errors_warnings_and_infos_apart_by_code() -> None:
     }
     report = LintReport(
         at=AT,
-        findings=tuple(Finding(code=code, message=code, stage="st") for code in LEVELS)
-        + (Finding(code="unchecked", message="gap", stage="st", check="gap"),),
+        findings=(
+            *(Finding(code=code, message=code, stage="st") for code in LEVELS),
+            Finding(code="unchecked", message="gap", stage="st", check="gap"),
+        ),
     )
     assert [f.code for f in report.errors] == [
         "contradiction",

@@ -23,7 +23,18 @@ from blueprint.services import operation_apply
 pytestmark = pytest.mark.django_db
 
 READERS = ("owner", "editor", "approver", "viewer")
-FINDING_KEYS = {"code", "level", "message", "stage", "offers", "example", "part", "group", "condition"}
+FINDING_KEYS = {
+    "code",
+    "level",
+    "message",
+    "stage",
+    "offers",
+    "example",
+    "part",
+    "group",
+    "condition",
+    "check",
+}
 
 
 def client_for(user: Any) -> APIClient:
@@ -98,7 +109,8 @@ def test_the_lint_names_the_decision_day_the_rev_and_its_findings_by_level(
 ) -> None:
     before = timezone.localdate()
     body = lint_of(as_role("viewer"), board)
-    assert set(body) == {"at", "rev", "errors", "warnings", "infos"}
+    assert set(body) == {"at", "rev", "errors", "warnings", "infos", "complete", "not_listed", "steps"}
+    assert body["complete"] is True and body["not_listed"] == [] and body["steps"] >= 0
     assert body["at"] in {before.isoformat(), timezone.localdate().isoformat()}
     assert body["rev"] == board.rev
     assert body["errors"] == []
