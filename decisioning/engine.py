@@ -939,6 +939,7 @@ class CompiledVersion:
         skipped: list[StageDecision] = []
         stages = [(i, s) for i, s in enumerate(self.spec.stages) if want < 0 or i == want]
         for done, (index, stage) in enumerate(stages):
+            budget.check()
             with budget.share(len(stages) - done) as part:
                 decision = explain_stage(stage, self.spec.catalog, checked, at, today, part)
             (decisions if decision.entered or index == want else skipped).append(decision)
@@ -1091,6 +1092,7 @@ def explain_stage(
             i for i, o in enumerate(offers) if not o.chosen and (i not in answers or not answers[i][2])
         ]
         for done, index in enumerate(pending):
+            budget.check()
             with budget.turn(len(pending) - done, again) as part:
                 answers[index] = whys.change_for(index, part)
     for index, o in enumerate(offers):

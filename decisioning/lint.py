@@ -138,9 +138,13 @@ class NotListed:
 
     @property
     def message(self) -> str:
+        pairs = f"{self.found:,} pair{'' if self.found == 1 else 's'} of offers"
+        listed = {0: "none is listed", 1: "the first is listed"}.get(
+            self.listed, f"the first {self.listed:,} are listed"
+        )
         return (
-            f"Overlaps in “{self.stage_name}”: {self.found:,} pairs of offers can meet the same customer; "
-            f"the first {self.listed:,} are listed, {self.more:,} more are not."
+            f"Overlaps in “{self.stage_name}”: {pairs} can meet the same customer; "
+            f"{listed}, {self.more:,} more {'is' if self.more == 1 else 'are'} not."
         )
 
     def as_json(self) -> dict[str, Any]:
