@@ -12,8 +12,9 @@ The contract:
   past ``limit`` they are refused: not counted, ``exhausted`` is set, and ``BudgetExhausted`` is
   raised. The computation catches it where it can say in its answer what it did not check (the
   lint's ``unchecked`` findings, why-not's ``complete: false``); it never escapes ``lint_blueprint``
-  or ``decide``. So ``used`` never passes ``limit``, and counts only work done. A budget without a
-  limit (``limit=None``) never runs out.
+  or ``decide``. Work whose size is known only once it is done spends an upper bound first and
+  ``refund``s the rest after. So ``used`` never passes ``limit``, and counts only work done. A
+  budget without a limit (``limit=None``) never runs out.
 - ``cancel`` is an optional ``threading.Event`` that another thread sets when the answer is no longer
   wanted (the client went away, the server is shutting down). Once it is set, ``spend`` raises
   ``Cancelled`` within ``CHECK_EVERY`` steps (and ``check()`` at once). ``Cancelled`` is not caught
@@ -86,6 +87,12 @@ class Budget:
             self.exhausted = True
             raise BudgetExhausted
         self._schedule()
+
+    def refund(self, steps: int) -> None:
+        """Give back steps spent and not done: ``spend`` an upper bound before a piece of work,
+        ``refund`` what it did not need after (so the limit is never passed, even by work whose
+        size is known only once it is done)."""
+        self.used -= steps
 
     def check(self) -> None:
         """Raise ``Cancelled`` at once if the cancel event is set."""

@@ -941,7 +941,15 @@ class CompiledVersion:
         for done, (index, stage) in enumerate(stages):
             budget.check()
             with budget.share(len(stages) - done) as part:
-                decision = explain_stage(stage, self.spec.catalog, checked, at, today, part)
+                decision = explain_stage(
+                    stage,
+                    self.spec.catalog,
+                    checked,
+                    at,
+                    today,
+                    part,
+                    self.derived.setdefault("sentences", {}),
+                )
             (decisions if decision.entered or index == want else skipped).append(decision)
         return Decision(self.version, at, decisions, skipped, explained=True)
 
@@ -1032,15 +1040,31 @@ def cache_clear() -> None:
 # --- Explaining one stage -----------------------------------------------------------------------------
 
 
+Sentences = dict[int, tuple[Condition, str]]  # by the condition's id (the condition kept with it)
+
+
+def _sentence(c: Condition, catalog: Mapping[str, AttributeSpec], sentences: Sentences) -> str:
+    """The condition's sentence, kept per condition (a long list takes a while to write, and every
+    explanation of a version writes every condition)."""
+    found = sentences.get(id(c))
+    if found is None or found[0] is not c:
+        found = sentences[id(c)] = (c, condition_sentence(c, catalog.get(c.attribute)))
+    return found[1]
+
+
 def _outcomes(
-    groups: Groups, catalog: Mapping[str, AttributeSpec], checked: Mapping[str, Any], today: int
+    groups: Groups,
+    catalog: Mapping[str, AttributeSpec],
+    checked: Mapping[str, Any],
+    today: int,
+    sentences: Sentences,
 ) -> list[GroupOutcome]:
     return [
         GroupOutcome(
             [
                 ConditionOutcome(
                     c,
-                    condition_sentence(c, catalog.get(c.attribute)),
+                    _sentence(c, catalog, sentences),
                     checked.get(c.attribute),
                     condition_holds(c, checked.get(c.attribute), today),
                 )
@@ -1058,15 +1082,18 @@ def explain_stage(
     at: dt.date,
     today: int,
     budget: Budget | None = None,
+    sentences: Sentences | None = None,
 ) -> StageDecision:
     """The decision of one stage with every outcome, read literally from the conditions; the
     why-nots share ``budget`` (none: no bound), each offer a share of what the ones before it left."""
     budget = budget if budget is not None else Budget()
-    entry = _outcomes(stage.entry, catalog, checked, today)
+    sentences = sentences if sentences is not None else {}
+    entry = _outcomes(stage.entry, catalog, checked, today, sentences)
     entered = not entry or any(g.result for g in entry)
     offers: list[OfferOutcome] = []
     for offer in stage.offers:
-        groups = _outcomes(offer.groups, catalog, checked, today)
+        budget.check()
+        groups = _outcomes(offer.groups, catalog, checked, today, sentences)
         matched = not offer.fallback and (not groups or any(g.result for g in groups))
         offers.append(OfferOutcome(offer.key, offer.name, offer.fallback, matched, False, groups))
     eligible = tuple(o.key for o in offers if o.matched)

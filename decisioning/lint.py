@@ -216,20 +216,24 @@ def lint_blueprint(
     budget = budget if budget is not None else lint_budget()
     day = _day(at)
     space = Space(spec.catalog, _conditions(spec), day)
-    linted: dict[int, _StageLint] = {}
-    # Each stage a share of what the ones before it left; then, in journey order, each stage it was
-    # not enough for half of what is left, linted again (a check settles with any budget at least
-    # the one it settled with: the searches are deterministic).
+    watch = Budget(cancel=budget.cancel)  # no limit: the polynomial work, for the cancel event
+    linted = [_StageLint(space, spec.catalog, stage, watch) for stage in spec.stages]
+    for stage_lint in linted:
+        stage_lint.analyse()
+    # The coverage checks: each stage a share of what the ones before it left; then, in journey
+    # order, each stage it was not enough for half of what is left, checked again (a check settles
+    # with any budget at least the one it settled with: the searches are deterministic).
     for again in (False, True):
-        pending = [i for i in range(len(spec.stages)) if i not in linted or linted[i].unsettled]
-        for done, index in enumerate(pending):
+        pending = [s for s in linted if s.unsettled or not again]
+        for done, stage_lint in enumerate(pending):
             budget.check()
             with budget.turn(len(pending) - done, again) as part:
-                stage_lint = _StageLint(space, spec.catalog, spec.stages[index], part)
-                stage_lint.findings()
-            linted[index] = stage_lint
-    findings = [f for i in sorted(linted) for f in linted[i].out]
-    not_listed = [n for i in sorted(linted) for n in linted[i].not_listed]
+                stage_lint.settle(part)
+    for stage_lint in linted:
+        budget.check()
+        stage_lint.finish()
+    findings = [f for s in linted for f in s.out]
+    not_listed = [n for s in linted for n in s.not_listed]
     return LintReport(at=day, findings=tuple(findings), not_listed=tuple(not_listed), steps=budget.used)
 
 
@@ -261,14 +265,24 @@ def _quoted(names: Sequence[str], most: int | None = None) -> str:
 
 
 class _StageLint:
-    def __init__(self, space: Space, catalog: Mapping[str, AttributeSpec], stage: StageSpec, budget: Budget):
+    """The lint of one stage: ``analyse`` (polynomial, once), then ``settle`` the coverage checks
+    within a budget (again with a bigger one if it was not enough)."""
+
+    def __init__(self, space: Space, catalog: Mapping[str, AttributeSpec], stage: StageSpec, watch: Budget):
         self.space = space
         self.catalog = catalog
         self.stage = stage
-        self.budget = budget  # for the coverage questions
-        self.watch = Budget(cancel=budget.cancel)  # no limit: the polynomial work, for the cancel event
+        self.watch = watch  # no limit: the polynomial work, for the cancel event
+        self.budget = Budget(0)  # for the coverage questions, given by settle
         self.out: list[Finding] = []
         self.not_listed: list[NotListed] = []
+        self.analysed = 0  # the findings of analyse, first in out
+        self.population: list[Conjunction] = []
+        self.never_shown: set[int] = set()
+        self.settled = 0  # the end of the hidden-offer findings in out
+        self.offers: list[OfferSpec] = []
+        self.reaches: list[list[Conjunction]] = []
+        self.meeting: list[int] = []
 
     def finding(self, code: str, message: str, **fields: Any) -> None:
         self.out.append(Finding(code=code, message=message, stage=self.stage.key, **fields))
@@ -281,22 +295,42 @@ class _StageLint:
     def sentence(self, condition: Condition) -> str:
         return condition_sentence(condition, self.catalog.get(condition.attribute))
 
-    def findings(self) -> list[Finding]:
+    def analyse(self) -> None:
+        """The checks that need no budget: entry, fallbacks, empty stage, contradictions,
+        redundancies, and which offers meet (for the overlaps and the coverage checks)."""
         stage = self.stage
-        population = self.entry()
+        self.population = self.entry()
         self.fallbacks()
         if not stage.offers:
             self.finding("empty-stage", f"Stage “{stage.name}” has no offers yet.")
-            return self.out
-        offers = [o for o in stage.offers if not o.fallback]
-        reaches = [self.reach(offer, population) for offer in offers]
-        meets = self.meets(offers, reaches, population)
-        regions = self.regions(reaches)
-        hidden = self.duplicates_and_shadows(offers, regions, meets)
-        self.overlaps(offers, reaches, meets, hidden)
-        if not any(o.fallback for o in stage.offers):
-            self.gap(population, regions)
-        return self.out
+        else:
+            self.offers = [o for o in stage.offers if not o.fallback]
+            self.reaches = [self.reach(offer, self.population) for offer in self.offers]
+            self.meeting = self.meets(self.offers, self.reaches, self.population)
+        self.analysed = len(self.out)
+
+    def settle(self, budget: Budget) -> None:
+        """The coverage checks within ``budget`` (their findings replace those of an earlier
+        budget)."""
+        if not self.stage.offers:
+            return
+        self.budget = budget
+        del self.out[self.analysed :]
+        regions = self.regions(self.reaches)
+        self.never_shown = self.duplicates_and_shadows(self.offers, regions, self.meeting)
+        self.settled = len(self.out)
+        if not any(o.fallback for o in self.stage.offers):
+            self.gap(self.population, regions)
+
+    def finish(self) -> None:
+        """The overlaps of the offers not found hidden, after the hidden-offer findings (once the
+        budget has done what it could: their examples are written once)."""
+        if not self.stage.offers:
+            return
+        gap = self.out[self.settled :]
+        del self.out[self.settled :]
+        self.overlaps(self.offers, self.reaches, self.meeting, self.never_shown)
+        self.out += gap
 
     # --- groups --------------------------------------------------------------------------------
 

@@ -326,16 +326,19 @@ class Space:
 
     def expand(self, conjunction: Conjunction, budget: Budget | None = None) -> Region:
         """The conjunction's customers as boxes: one per choice of an element from each list (the
-        lists already met by an element the box holds are skipped). Counts a step per box built."""
+        lists already met by an element the box holds are skipped). Counts a step per element
+        looked at and per variable of each box built."""
         region: Region = [conjunction.box]
         for elements in conjunction.any_of:
             grown: Region = []
             for box in region:
+                if budget is not None:
+                    budget.spend(len(elements))
                 if any(box.get(name) == 1 for name in elements):
                     grown.append(box)
                     continue
                 if budget is not None:
-                    budget.spend(len(elements))
+                    budget.spend(len(elements) * (len(box) + 1))
                 grown += [{**box, name: 1} for name in elements]
             region = grown
         return region
@@ -391,12 +394,14 @@ class Space:
     ) -> list[tuple[Box, int]] | None:
         """The boxes of ``cover`` that meet ``box`` without holding all of it, each with the number
         of variables on which it does not hold ``box``; None when one holds all of it. A step is
-        counted per variable of a cover box looked at (one per box before, the rest after)."""
+        counted per variable of a cover box looked at (all of them spent before, the ones not
+        looked at given back after)."""
         full = self.full
         relevant: list[tuple[Box, int]] = []
+        most = sum(map(len, cover)) + 1
         if budget is not None:
-            budget.spend(len(cover) + 1)
-        looked = 0
+            budget.spend(most)
+        looked = 1
         try:
             for other in cover:
                 apart = 0
@@ -415,7 +420,7 @@ class Space:
             return relevant
         finally:
             if budget is not None:
-                budget.spend(max(0, looked - len(cover)))
+                budget.refund(most - looked)
 
     @staticmethod
     def _narrow(
@@ -497,6 +502,8 @@ class Space:
         Item = tuple[int, int, int, Box, Sequence[Any], str, int, list[int], frozenset[str]]
         heap: list[Item] = []
         order = itertools.count()
+        if budget is not None:
+            budget.spend(sum(map(len, region)) + 1)
         for box in region:
             changed = frozenset(
                 variables[name].attribute for name, mask in box.items() if not mask & here[name]
@@ -564,25 +571,33 @@ class Space:
         cover box holds entirely or not at all; the atoms none holds come first (the likeliest place
         for an uncovered part). For numbers and dates, whose masks are ranges, one sweep over the
         ranges' ends (clipped to ``mine``'s span); otherwise each distinct mask cuts the parts so far.
-        A step is counted per mask and per part."""
+        A step is counted per mask, and per part a mask cuts (or made by the sweep: at most two a
+        mask and one more, spent before and what was not made given back)."""
+        if budget is not None:
+            budget.spend(len(relevant) + 1)
         masks = {other[name] for other, _ in relevant if name in other}
         variable = self.variables[name]
         spans = [self._span(mask, variable) for mask in masks] if variable.ordered else [None]
         if None not in spans:
+            most = 2 * len(spans) + 1
+            if budget is not None:
+                budget.spend(most)
             parts = _range_classes(mine, cast("list[tuple[int, int]]", spans))
-        else:
-            parts = [mine]
-            for mask in {mask & mine for mask in masks} - {0, mine}:
-                cut: list[int] = []
-                for part in parts:
-                    inside, outside = part & mask, part & ~mask
-                    if inside and outside:
-                        cut += [outside, inside]
-                    else:
-                        cut.append(part)
-                parts = cut
-        if budget is not None:
-            budget.spend(len(masks) + len(parts))
+            if budget is not None:
+                budget.refund(most - len(parts))
+            return parts
+        parts = [mine]
+        for mask in {mask & mine for mask in masks} - {0, mine}:
+            if budget is not None:
+                budget.spend(len(parts))
+            cut: list[int] = []
+            for part in parts:
+                inside, outside = part & mask, part & ~mask
+                if inside and outside:
+                    cut += [outside, inside]
+                else:
+                    cut.append(part)
+            parts = cut
         return parts
 
     def _span(self, mask: int, variable: Variable) -> tuple[int, int] | None:
@@ -810,22 +825,17 @@ def _meeting_atoms(
     meets: dict[int, int] = {}
     for mask in masks:
         found = 0
-        rest = mask
-        position = 0
-        while rest:
-            byte = rest & 0xFF
+        for position, byte in enumerate(mask.to_bytes((mask.bit_length() + 7) // 8, "little")):
             if byte:
-                key = (position, byte)
-                union = by_byte.get(key)
+                union = by_byte.get((position, byte))
                 if union is None:
                     union = 0
                     for bit in range(8):
-                        if byte >> bit & 1 and position + bit < width:
-                            union |= holding[position + bit]
-                    by_byte[key] = union
+                        atom = 8 * position + bit
+                        if byte >> bit & 1 and atom < width:
+                            union |= holding[atom]
+                    by_byte[position, byte] = union
                 found |= union
-            rest >>= 8
-            position += 8
         if budget is not None:
             budget.spend(mask.bit_length() // 8 + 1)
         meets[mask] = found
@@ -852,9 +862,9 @@ _NOT_YET = _Marker("not yet")
 
 
 def intersect(one: Region, other: Region, budget: Budget | None = None) -> Region:
-    """The customers in both regions (a step is counted per pair of boxes)."""
+    """The customers in both regions (a step is counted per pair of boxes and variable merged)."""
     if budget is not None:
-        budget.spend(len(one) * len(other))
+        budget.spend(len(one) * (len(other) + sum(map(len, other))) + sum(map(len, one)) * len(other))
     """The customers in both regions."""
     result: Region = []
     for a in one:
