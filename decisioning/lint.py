@@ -656,8 +656,9 @@ class _StageLint:
         ]
         for mine in reach:
             for theirs in groups:
-                both = mine.meet(theirs)
-                if both is not None:
+                if _meet(mine.box, theirs.box):
+                    both = mine.meet(theirs)
+                    assert both is not None
                     return self.space.example(both)
         raise AssertionError("the offers were found to meet")
 
@@ -693,6 +694,17 @@ class _StageLint:
                 "the example is one of them. Add a fallback, or an offer for them.",
                 example=self.space.witness(left),
             )
+
+
+def _meet(one: Mapping[str, int], other: Mapping[str, int]) -> bool:
+    """Whether two boxes share a customer (no variable on which their masks are disjoint)."""
+    if len(other) < len(one):
+        one, other = other, one
+    for name, mask in one.items():
+        theirs = other.get(name)
+        if theirs is not None and not theirs & mask:
+            return False
+    return True
 
 
 def _values(condition: Condition) -> list[Any]:

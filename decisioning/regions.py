@@ -57,6 +57,7 @@ from decisioning.budget import Budget
 Box = dict[str, int]
 Region = list[Box]
 
+SWEEP_FROM = 16  # masks of a number or date variable from which its classes come from one sweep
 MISSING: Any = None  # the representative of the "missing" atom: the profile lacks the attribute
 ELEMENT_SEPARATOR = "\x00"  # set attributes: variable "key\x00element" says whether the set holds it
 _MAX_ORDINAL = dt.date.max.toordinal()
@@ -569,15 +570,18 @@ class Space:
     ) -> list[int]:
         """``mine`` (variable ``name`` of the box) cut into the classes of atoms that every relevant
         cover box holds entirely or not at all; the atoms none holds come first (the likeliest place
-        for an uncovered part). For numbers and dates, whose masks are ranges, one sweep over the
-        ranges' ends (clipped to ``mine``'s span); otherwise each distinct mask cuts the parts so far.
+        for an uncovered part). For numbers and dates with many masks, which are ranges, one sweep
+        over the ranges' ends (clipped to ``mine``'s span); otherwise each distinct mask cuts the
+        parts so far.
         A step is counted per mask, and per part a mask cuts (or made by the sweep: at most two a
         mask and one more, spent before and what was not made given back)."""
         if budget is not None:
             budget.spend(len(relevant) + 1)
         masks = {other[name] for other, _ in relevant if name in other}
         variable = self.variables[name]
-        spans = [self._span(mask, variable) for mask in masks] if variable.ordered else [None]
+        # the sweep pays off when the masks are many (cutting part by part is quadratic in them)
+        many = variable.ordered and len(masks) > SWEEP_FROM
+        spans = [self._span(mask, variable) for mask in masks] if many else [None]
         if None not in spans:
             most = 2 * len(spans) + 1
             if budget is not None:
