@@ -389,8 +389,10 @@ case = json.load(open({case!r}))
 at = dt.date.fromisoformat({at!r})
 if {what!r} == "lint":
     spec = spec_from_json(case["snapshot"])
-    start = time.perf_counter(); report = lint_blueprint(spec, at=at); took = time.perf_counter() - start
-    print(json.dumps({{"ms": took * 1000, "findings": len(report.findings)}}))
+    took = []
+    for _ in range({runs!r}):
+        start = time.perf_counter(); report = lint_blueprint(spec, at=at); took.append(time.perf_counter() - start)
+    print(json.dumps({{"ms": sorted(took)[len(took) // 2] * 1000, "findings": len(report.findings), "runs": len(took)}}))
 else:
     engine = compile_snapshot(case["snapshot"], {{"number": 1}})
     start = time.perf_counter(); engine.decide(case["profile"], at=at, explain=True); took = time.perf_counter() - start
@@ -398,9 +400,12 @@ else:
 """
 
 
-def before(what: str, snapshot: dict[str, Any], profile: dict[str, Any] | None = None) -> dict[str, Any]:
+def before(
+    what: str, snapshot: dict[str, Any], profile: dict[str, Any] | None = None, runs: int = 1
+) -> dict[str, Any]:
     """The same lint or explanation by the code of commit ``BEFORE`` (its decisioning package put
-    aside as ``decisioning_before``), in a subprocess stopped after ``BEFORE_TIMEOUT_S``."""
+    aside as ``decisioning_before``), in a subprocess stopped after ``BEFORE_TIMEOUT_S``; a lint
+    ``runs`` times, the median."""
     with tempfile.TemporaryDirectory() as tmp:
         package = Path(tmp) / "decisioning_before"
         package.mkdir()
@@ -416,7 +421,7 @@ def before(what: str, snapshot: dict[str, Any], profile: dict[str, Any] | None =
         case = Path(tmp) / "case.json"
         case.write_text(json.dumps({"snapshot": snapshot, "profile": profile}))
         script = _BEFORE_SCRIPT.format(
-            root=str(ROOT), package=tmp, case=str(case), at=AT.isoformat(), what=what
+            root=str(ROOT), package=tmp, case=str(case), at=AT.isoformat(), what=what, runs=runs
         )
         try:
             done = subprocess.run(
@@ -573,6 +578,9 @@ def main() -> int:
     headline = measure(main_spec, args.runs)
     headline["goal_ms"] = GOAL_MS
     headline["goal_met"] = headline["median_ms"] < GOAL_MS and headline["p95_ms"] < GOAL_MS
+    headline["cpu_ms"] = cpu_ms(lambda: lint_blueprint(main_spec, at=AT))
+    raw = blueprint_json(random.Random(args.seed), stages=STAGES, offers_per_stage=OFFERS_PER_STAGE)
+    headline["before"] = before("lint", raw, runs=args.runs)
 
     scaling = []
     for offers_per_stage in SCALING:
@@ -598,6 +606,11 @@ def main() -> int:
     print(
         f"{'lint_blueprint, 20 stages × 25 offers':<36}{'< ' + format(GOAL_MS, '.0f') + ' ms':>10}"
         f"{h['median_ms']:>8.1f} ms{h['p95_ms']:>8.1f} ms{h['runs']:>6}  {'met' if h['goal_met'] else 'MISSED'}"
+    )
+    then = h["before"].get("ms")
+    print(
+        f"{'':<36}processor time {h['cpu_ms']:.1f} ms; commit {BEFORE} in this run, median: "
+        + (f"{then:.1f} ms (now {h['median_ms'] / then:.2f}×)" if then else str(h["before"]))
     )
     print()
     print(
