@@ -43,7 +43,7 @@ from blueprint.limits import LIMITS, over_limit
 from blueprint.selectors import board_lint, board_load
 from decisioning import batch
 from decisioning.engine import CompiledVersion
-from decisioning.lint import LEVELS
+from decisioning.lint import LEVELS, LINT_STEPS, OVERLAPS_LISTED
 from decisioning.selectors import (
     decision_day,
     decision_target,
@@ -114,6 +114,25 @@ class FindingOutput(serializers.Serializer):
     condition = serializers.IntegerField(
         allow_null=True, help_text="redundant-condition: the index of the condition in the group (from 0)."
     )
+    check = serializers.ChoiceField(
+        choices=["shadowed-offer", "gap"],
+        allow_null=True,
+        help_text=(
+            "unchecked: the check that did not finish within the lint's budget — shadowed-offer (whether "
+            "the offers named can ever be shown, or duplicate one above; an error, so publishing is "
+            "refused) or gap (a warning). Nothing is claimed about what it would have found. Null for "
+            "every other finding."
+        ),
+    )
+
+
+class NotListedOutput(serializers.Serializer):
+    stage = serializers.CharField(help_text="The key of the stage.")
+    code = serializers.ChoiceField(choices=["overlap"], help_text="The findings counted but not listed.")
+    level = serializers.ChoiceField(choices=["error", "warning", "info"])
+    found = serializers.IntegerField(help_text="How many the stage has, all checked.")
+    listed = serializers.IntegerField(help_text="How many of them are listed (the first, in priority order).")
+    message = serializers.CharField(help_text="The same in plain language.")
 
 
 class LintOutput(serializers.Serializer):
@@ -125,6 +144,25 @@ class LintOutput(serializers.Serializer):
     errors = FindingOutput(many=True, help_text="Publishing is refused while any stands.")  # type: ignore[assignment]
     warnings = FindingOutput(many=True, help_text="Gaps, empty stages, redundant conditions.")
     infos = FindingOutput(many=True, help_text="Overlaps: two offers can meet one customer; the higher wins.")
+    complete = serializers.BooleanField(
+        help_text=(
+            "Every check finished. False when some stage was too complex to check in full within the "
+            "lint's budget: each such check is an `unchecked` finding (errors or warnings)."
+        )
+    )
+    not_listed = NotListedOutput(
+        many=True,
+        help_text=(
+            f"Findings found and counted but not listed, per stage: at most {OVERLAPS_LISTED} overlaps of a "
+            "stage are listed (pairs of offers grow with the square of the offers)."
+        ),
+    )
+    steps = serializers.IntegerField(
+        help_text=(
+            "The work the coverage checks took, in counted steps (not time: the same board and day "
+            f"always give the same answer); the budget is {LINT_STEPS:,}."
+        )
+    )
 
 
 # --- Shapes: decisions -------------------------------------------------------------------------------
@@ -184,14 +222,31 @@ class WhyNotOutput(serializers.Serializer):
     taken_by = serializers.ListField(
         child=serializers.CharField(), help_text="Higher-priority offers that match this customer."
     )
-    possible = serializers.BooleanField(help_text="False: no customer can get this offer (see the lint).")
+    possible = serializers.BooleanField(
+        allow_null=True,
+        help_text=(
+            "False: no customer can get this offer (see the lint). Null: not settled, the stage is too "
+            "complex to search in full (see complete)."
+        ),
+    )
     change = serializers.DictField(
         child=serializers.JSONField(allow_null=True),
         allow_null=True,
         help_text=(
             "The smallest change to the profile (fewest attributes) that gets this offer chosen: "
-            "attribute → new value, null to leave it out. Null when impossible."
+            "attribute → new value, null to leave it out. Null when impossible, or when the search did "
+            "not finish (complete is false)."
         ),
+    )
+    complete = serializers.BooleanField(
+        help_text=(
+            "The search finished: possible and change are exact. False when the explanation's budget "
+            "(counted steps, shared by the offers of the decision) ran out first; then not_checked says "
+            "what was not settled, and the failed conditions and taken_by are still exact."
+        )
+    )
+    not_checked = serializers.CharField(
+        allow_null=True, help_text="What the search did not settle, in plain language; null when complete."
     )
 
 

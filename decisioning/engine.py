@@ -47,12 +47,16 @@ from typing import Any
 
 from blueprint.conditions import AttributeSpec, Condition, Groups, condition_sentence
 from blueprint.errors import InvalidInput
+from decisioning.budget import Budget, BudgetExhausted
 from decisioning.model import BlueprintSpec, StageSpec, spec_from_json
 from decisioning.regions import ELEMENT_SEPARATOR, MISSING, Box, Region, Space, intersect
 
 NAN = math.nan
 SET_SEPARATOR = "|"
 CACHE_SIZE = 64
+# The steps (decisioning.budget) of one explained decision's "why not", shared by its offers: about a
+# second of work at most (bench/lint.py measures the heaviest the limits allow).
+EXPLAIN_STEPS = 1_000_000
 
 # What a profile value may look like. Both engines (this one and decisioning.sql) accept exactly these.
 NUMBER_FORM = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -65,6 +69,11 @@ TRUE_WORDS = ("true", "yes", "1")
 FALSE_WORDS = ("false", "no", "0")
 
 Version = dict[str, Any]  # {"number": n} or {"draft": True, "rev": r}
+
+
+def explain_budget(cancel: threading.Event | None = None) -> Budget:
+    """The budget of one explained decision: ``EXPLAIN_STEPS``, stopped by ``cancel`` when it is set."""
+    return Budget(EXPLAIN_STEPS, cancel=cancel)
 
 
 # --- Checking a profile against the catalog -------------------------------------------------------
@@ -307,8 +316,27 @@ class WhyNot:
     not_entered: bool  # the stage's entry conditions fail
     failed: list[ConditionOutcome]  # of the offer's (and, when not entered, the entry's) conditions
     taken_by: list[str]  # higher offers that match and so come first
-    possible: bool  # some profile gets this offer (False: lint reports it as shadowed or contradictory)
-    change: dict[str, Any] | None  # attribute → new checked value (None: leave it out); None if impossible
+    # some profile gets this offer (False: lint reports it as shadowed or contradictory; None: not
+    # settled within the budget)
+    possible: bool | None
+    # attribute → new checked value (None: leave it out); None if impossible or not searched in full
+    change: dict[str, Any] | None
+    complete: bool = True  # False: the budget stopped the search, so possible or change is not settled
+
+    @property
+    def not_checked(self) -> str | None:
+        """What the budget left unsettled, in words for the people reading the answer."""
+        if self.complete:
+            return None
+        if self.possible is None:
+            return (
+                "Not settled: whether any customer can get this offer, and what would change that, were not "
+                "searched in full. The stage has too many offers and conditions to search within the limit."
+            )
+        return (
+            "The smallest change was not searched in full: the stage has too many offers and conditions "
+            "to search within the limit."
+        )
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -319,6 +347,8 @@ class WhyNot:
             "change": None
             if self.change is None
             else {key: value_json(value) for key, value in self.change.items()},
+            "complete": self.complete,
+            "not_checked": self.not_checked,
         }
 
 
@@ -431,16 +461,37 @@ def _ordered_fails(
     conditions: Sequence[tuple[Condition, int]], today: int
 ) -> tuple[list[float], list[int], int]:
     """For a number or date attribute: the sorted bounds of its conditions, the fail mask of each
-    stretch between them (index 2i is below bound i, 2i + 1 is bound i itself), and the mask of all."""
-    intervals = [(_interval(c, today), bit) for c, bit in conditions]
-    bounds = sorted({x for (low, high), _ in intervals for x in (low, high) if math.isfinite(x)})
-    reps: list[float] = []
-    for i, bound in enumerate(bounds):
-        below = bounds[i - 1] if i else bound - 1
-        reps += [(below + bound) / 2 if i else bound - 1, bound]
-    reps.append(bounds[-1] + 1 if bounds else 0)
-    fails = [sum({bit for (low, high), bit in intervals if not low <= rep <= high}) for rep in reps]
-    everything = sum({bit for _, bit in intervals})
+    stretch between them (index 2i is below bound i, 2i + 1 is bound i itself, 2n above them all),
+    and the mask of all.
+
+    One sweep: a bit's conditions on the attribute hold together on one interval (the intersection
+    of theirs), so it holds on a run of stretches, from the first to the last its interval reaches,
+    and the bits holding on each stretch are toggled on at the start of a run and off after it. Linear
+    in the stretches (times the width of a mask), where asking every condition about every stretch was
+    quadratic in the conditions."""
+    held: dict[int, tuple[float, float]] = {}
+    for c, bit in conditions:
+        low, high = _interval(c, today)
+        before = held.get(bit)
+        held[bit] = (low, high) if before is None else (max(before[0], low), min(before[1], high))
+    bounds = sorted({x for low, high in held.values() for x in (low, high) if math.isfinite(x)})
+    position = {bound: i for i, bound in enumerate(bounds)}
+    last = 2 * len(bounds)
+    toggles = [0] * (last + 2)
+    everything = 0
+    for bit, (low, high) in held.items():
+        everything |= bit
+        if low > high:
+            continue  # the conditions of the group on this attribute never hold together
+        first = 2 * position[low] + 1 if math.isfinite(low) else 0
+        final = 2 * position[high] + 1 if math.isfinite(high) else last
+        toggles[first] ^= bit
+        toggles[final + 1] ^= bit
+    fails: list[int] = []
+    holding = 0
+    for stretch in range(last + 1):
+        holding ^= toggles[stretch]
+        fails.append(everything & ~holding)
     return bounds, fails, everything
 
 
@@ -535,12 +586,21 @@ class _Codegen:
                 values: set[Any] = set(attr.choices) if attr.type == "choice" else set()
                 if attr.type == "boolean":
                     values = {True, False}
-                for c, _ in conditions:
-                    values.update(c.value if isinstance(c.value, list) else [c.value])
+                # a group holds for the values every one of its conditions here names (is, is_one_of):
+                # one pass over the values named, not every condition asked about every value
+                allowed: dict[int, set[Any]] = {}
+                for c, bit in conditions:
+                    mine = set(c.value) if isinstance(c.value, list) else {c.value}
+                    values |= mine
+                    allowed[bit] = mine if bit not in allowed else allowed[bit] & mine
+                holding: dict[Any, int] = {}
+                for bit, held in allowed.items():
+                    for v in held:
+                        holding[v] = holding.get(v, 0) | bit
                 self.table(
                     f"C{index}",
                     {
-                        v: sum({bit for c, bit in conditions if not condition_holds(c, v, 0)})
+                        v: everything & ~holding.get(v, 0)
                         for v in values
                         if attr.type != "boolean" or isinstance(v, bool)
                     },
@@ -836,9 +896,12 @@ class CompiledVersion:
         explain: bool = False,
         *,
         csv: bool = False,
+        budget: Budget | None = None,
     ) -> Decision:
         """Decide for one profile (raw JSON values, or CSV cells with ``csv``); see the module doc.
 
+        ``budget`` bounds the "why not" of an explanation (default ``explain_budget()``; give one
+        with a cancel event to stop it from another thread: it raises ``Cancelled``).
         Raises ``ProfileProblems`` for a bad profile and ``InvalidInput`` for an unknown stage.
         """
         day = at if at is not None else _today()
@@ -846,7 +909,7 @@ class CompiledVersion:
         if explain or csv or not isinstance(profile, dict):
             checked = self.check(profile, csv=csv)
             if explain:
-                return self.explain(checked, day, want)
+                return self.explain(checked, day, want, budget)
             raw = self.run_checked(checked, day.toordinal(), want)
         else:
             raw = self.run_json(profile, day.toordinal(), want)
@@ -865,14 +928,28 @@ class CompiledVersion:
 
     # --- explain -------------------------------------------------------------------------------
 
-    def explain(self, checked: Mapping[str, Any], at: dt.date, want: int = -1) -> Decision:
+    def explain(
+        self, checked: Mapping[str, Any], at: dt.date, want: int = -1, budget: Budget | None = None
+    ) -> Decision:
+        """Every stage (or the one asked for) explained; the why-nots share ``budget`` (default
+        ``explain_budget()``), each stage a share of what the ones before it left."""
+        budget = budget if budget is not None else explain_budget()
         today = at.toordinal()
         decisions: list[StageDecision] = []
         skipped: list[StageDecision] = []
-        for index, stage in enumerate(self.spec.stages):
-            if want >= 0 and index != want:
-                continue
-            decision = explain_stage(stage, self.spec.catalog, checked, at, today)
+        stages = [(i, s) for i, s in enumerate(self.spec.stages) if want < 0 or i == want]
+        for done, (index, stage) in enumerate(stages):
+            budget.check()
+            with budget.share(len(stages) - done) as part:
+                decision = explain_stage(
+                    stage,
+                    self.spec.catalog,
+                    checked,
+                    at,
+                    today,
+                    part,
+                    self.derived.setdefault("sentences", {}),
+                )
             (decisions if decision.entered or index == want else skipped).append(decision)
         return Decision(self.version, at, decisions, skipped, explained=True)
 
@@ -963,15 +1040,31 @@ def cache_clear() -> None:
 # --- Explaining one stage -----------------------------------------------------------------------------
 
 
+Sentences = dict[int, tuple[Condition, str]]  # by the condition's id (the condition kept with it)
+
+
+def _sentence(c: Condition, catalog: Mapping[str, AttributeSpec], sentences: Sentences) -> str:
+    """The condition's sentence, kept per condition (a long list takes a while to write, and every
+    explanation of a version writes every condition)."""
+    found = sentences.get(id(c))
+    if found is None or found[0] is not c:
+        found = sentences[id(c)] = (c, condition_sentence(c, catalog.get(c.attribute)))
+    return found[1]
+
+
 def _outcomes(
-    groups: Groups, catalog: Mapping[str, AttributeSpec], checked: Mapping[str, Any], today: int
+    groups: Groups,
+    catalog: Mapping[str, AttributeSpec],
+    checked: Mapping[str, Any],
+    today: int,
+    sentences: Sentences,
 ) -> list[GroupOutcome]:
     return [
         GroupOutcome(
             [
                 ConditionOutcome(
                     c,
-                    condition_sentence(c, catalog.get(c.attribute)),
+                    _sentence(c, catalog, sentences),
                     checked.get(c.attribute),
                     condition_holds(c, checked.get(c.attribute), today),
                 )
@@ -988,13 +1081,19 @@ def explain_stage(
     checked: Mapping[str, Any],
     at: dt.date,
     today: int,
+    budget: Budget | None = None,
+    sentences: Sentences | None = None,
 ) -> StageDecision:
-    """The decision of one stage with every outcome, read literally from the conditions."""
-    entry = _outcomes(stage.entry, catalog, checked, today)
+    """The decision of one stage with every outcome, read literally from the conditions; the
+    why-nots share ``budget`` (none: no bound), each offer a share of what the ones before it left."""
+    budget = budget if budget is not None else Budget()
+    sentences = sentences if sentences is not None else {}
+    entry = _outcomes(stage.entry, catalog, checked, today, sentences)
     entered = not entry or any(g.result for g in entry)
     offers: list[OfferOutcome] = []
     for offer in stage.offers:
-        groups = _outcomes(offer.groups, catalog, checked, today)
+        budget.check()
+        groups = _outcomes(offer.groups, catalog, checked, today, sentences)
         matched = not offer.fallback and (not groups or any(g.result for g in groups))
         offers.append(OfferOutcome(offer.key, offer.name, offer.fallback, matched, False, groups))
     eligible = tuple(o.key for o in offers if o.matched)
@@ -1008,8 +1107,21 @@ def explain_stage(
             chosen, is_fallback = fallback.key, True
     for o in offers:
         o.chosen = o.key == chosen
-    whys = WhyNotSolver(stage, catalog, checked, at)
+    whys = WhyNotSolver(stage, catalog, checked, at, budget)
     failed_entry = [c for g in entry for c in g.conditions if not c.result] if not entered else []
+    answers: dict[int, tuple[bool | None, dict[str, Any] | None, bool]] = {}
+    # Each offer a share of what the ones before it left; then, in priority order, each offer it
+    # was not enough for half of what is left (so one hard offer cannot starve the others, and the
+    # budget the easy ones did not need goes to the hard ones). Deterministic: the same profile
+    # always gets the same answer.
+    for again in (False, True):
+        pending = [
+            i for i, o in enumerate(offers) if not o.chosen and (i not in answers or not answers[i][2])
+        ]
+        for done, index in enumerate(pending):
+            budget.check()
+            with budget.turn(len(pending) - done, again) as part:
+                answers[index] = whys.change_for(index, part)
     for index, o in enumerate(offers):
         if o.chosen:
             continue
@@ -1017,13 +1129,14 @@ def explain_stage(
         if o.fallback and entered:
             taken_by = list(eligible)
         failed = [c for g in o.groups for c in g.conditions if not c.result] if not o.fallback else []
-        possible, change = whys.change_for(index)
+        possible, change, complete = answers[index]
         o.why_not = WhyNot(
             not_entered=not entered,
             failed=failed_entry + failed,
             taken_by=taken_by,
             possible=possible,
             change=change,
+            complete=complete,
         )
     return StageDecision(
         stage.key,
@@ -1038,92 +1151,153 @@ def explain_stage(
 class WhyNotSolver:
     """The smallest change of a profile that gets an offer of one stage chosen, found exactly.
 
-    The customers who get offer ``i`` form a region (``decisioning.regions``): the stage's entry,
-    and the offer's groups, minus every higher offer (for the fallback: minus every offer). A region
-    is a union of boxes; a box fixes a set of values for some attributes. The profile already lies in
-    a box on every attribute whose value is among the box's values, so the cheapest box is the one
-    with the fewest attributes outside; those attributes get the box's value nearest to theirs.
+    The customers who get offer ``i`` form a region (``decisioning.regions``): the stage's entry and
+    the offer's groups, outside every higher offer (for the fallback: outside every offer). The
+    profile lies in one atom of each variable; a part of the region costs the attributes on which
+    it misses the profile's atoms, and ``Space.cheapest_outside`` finds a cheapest part, best
+    first, without subtracting the higher offers box by box (which fragments the region
+    exponentially in their number). Those attributes get the part's value nearest to theirs.
+
+    Deciding whether boxes cover a box is coNP-complete, so the search runs under a ``Budget``:
+    half of an offer's share for the cheapest part; if that runs out, the rest for any part at all
+    (is the offer possible?). What the budget left unsettled is said in the answer, never guessed.
     """
 
     def __init__(
-        self, stage: StageSpec, catalog: Mapping[str, AttributeSpec], checked: Mapping[str, Any], at: dt.date
+        self,
+        stage: StageSpec,
+        catalog: Mapping[str, AttributeSpec],
+        checked: Mapping[str, Any],
+        at: dt.date,
+        budget: Budget | None = None,
     ) -> None:
         self.stage = stage
         self.catalog = catalog
         self.checked = checked
         self.at = at
         self.today = at.toordinal()
+        self.budget = budget
         conditions = [c for g in stage.entry for c in g]
         conditions += [c for o in stage.offers if not o.fallback for g in o.groups for c in g]
         self.conditions = [c for c in conditions if c.attribute in catalog]
         self.space = Space(catalog, self.conditions, at)
-        self.entry = self.space.groups(stage.entry)
-        self.reach: list[Region] = [[] if o.fallback else self.space.groups(o.groups) for o in stage.offers]
         self.first_fallback = next((i for i, o in enumerate(stage.offers) if o.fallback), None)
+        self._regions: tuple[Region, list[Region]] | None = None
+        self._too_big = False
         self._current: dict[str, int] = {}
 
-    def region_of(self, index: int) -> Region:
-        """The customers who get offer ``index``."""
+    def regions(self) -> tuple[Region, list[Region]] | None:
+        """The stage's entry and each offer's groups as boxes, built once (one box per combination
+        of the elements of ``includes_any_of`` conditions: counted in the budget); None when they
+        are too many for it."""
+        if self._regions is None and not self._too_big:
+            try:
+                entry = self.space.groups(self.stage.entry, self.budget)
+                reach = [
+                    [] if o.fallback else self.space.groups(o.groups, self.budget) for o in self.stage.offers
+                ]
+            except BudgetExhausted:
+                self._too_big = True
+                return None
+            self._regions = (entry, reach)
+        return self._regions
+
+    def problem(self, index: int, budget: Budget | None = None) -> tuple[Region, Region] | None:
+        """The customers who would get offer ``index`` were it not for the offers that come first, and
+        those offers' customers; None when the regions are too many boxes for the budget."""
+        regions = self.regions()
+        if regions is None:
+            return None
+        entry, reach = regions
         offer = self.stage.offers[index]
         if offer.fallback:
             if index != self.first_fallback:
-                return []
-            target = self.entry
-            higher = [box for i, r in enumerate(self.reach) for box in r if i != index]
-        else:
-            target = intersect(self.entry, self.reach[index])
-            higher = [box for r in self.reach[:index] for box in r]
+                return [], []
+            return entry, [box for i, r in enumerate(reach) for box in r if i != index]
+        return intersect(entry, reach[index], budget), [box for r in reach[:index] for box in r]
+
+    def region_of(self, index: int) -> Region:
+        """The customers who get offer ``index`` (the region less the offers first, as boxes:
+        exponential in those offers; for tests on small stages)."""
+        found = self.problem(index)
+        assert found is not None, "no budget was given"
+        target, higher = found
         return self.space.minus(target, higher) if target else []
 
-    def change_for(self, index: int) -> tuple[bool, dict[str, Any] | None]:
-        region = self.region_of(index)
-        if not region:
-            return False, None
-        best: tuple[int, Box, set[str]] | None = None
-        for box in region:
-            outside = self.outside(box)
-            if best is None or len(outside) < best[0]:
-                best = (len(outside), box, outside)
-                if not outside:
-                    break
-        assert best is not None
-        _, box, outside = best
-        return True, {key: self.new_value(key, box) for key in sorted(outside)}
+    def change_for(
+        self, index: int, budget: Budget | None = None
+    ) -> tuple[bool | None, dict[str, Any] | None, bool]:
+        """(possible, the smallest change or None, complete) for offer ``index`` within ``budget``."""
+        budget = budget if budget is not None else Budget()
+        try:
+            found = self.problem(index, budget)
+        except BudgetExhausted:
+            return None, None, False
+        if found is None:
+            return None, None, False
+        target, higher = found
+        if not target:
+            return False, None, True
+        here = {name: self.current_mask(name) for name in self.space.variables}
+        try:
+            with budget.share(2) as part:
+                cheapest = self.space.cheapest_outside(target, higher, here, part)
+        except BudgetExhausted:
+            try:
+                with budget.share(1) as part:
+                    possible = self.space.outside(target, higher, part) is not None
+            except BudgetExhausted:
+                return None, None, False
+            return possible, None, not possible
+        if cheapest is None:
+            return False, None, True
+        box, changed = cheapest
+        return True, {key: self.new_value(key, box) for key in sorted(changed)}, True
 
     # the profile's own place among the atoms of each variable
 
     def current_mask(self, name: str) -> int:
+        """The atom of variable ``name`` the profile's value lies in, as a mask. Every mask of the
+        search holds the atoms that no condition tells apart together, so one atom stands for them."""
         found = self._current.get(name)
         if found is not None:
             return found
         variable = self.space.variables[name]
+        kind = self._type(variable.attribute)
+        value = self.checked.get(variable.attribute)
+        atom: int | None = None
         if ELEMENT_SEPARATOR in name:
-            attribute, element = name.split(ELEMENT_SEPARATOR, 1)
-            value = self.checked.get(attribute)
+            element = name.split(ELEMENT_SEPARATOR, 1)[1]
             mask = 1 if value is not None and element in value else 2
-        elif self._type(variable.attribute) == "set":
-            mask = 1 if variable.attribute in self.checked else variable.missing
+        elif value is None:
+            mask = variable.missing
+        elif kind == "set":
+            mask = 1  # atom 0 of the presence variable: the customer has the set
         else:
-            # Atoms with the same outcome under every condition are in every box together, so the
-            # value's atoms are those whose representative every condition treats as the value.
-            mine = self._signature(variable.attribute, self.checked.get(variable.attribute))
-            mask = 0
-            for bit, atom in enumerate(variable.atoms):
-                if (
-                    variable.full >> bit & 1
-                    and self._signature(variable.attribute, self._value(variable.attribute, atom)) == mine
-                ):
-                    mask |= 1 << bit
+            if kind == "number":
+                position = bisect.bisect_left(variable.bounds, value)
+                on_bound = position < len(variable.bounds) and variable.bounds[position] == value
+                atom = 2 * position + (1 if on_bound else 0)
+            elif kind == "date":
+                atom = bisect.bisect_right(variable.bounds, value.toordinal())
+            else:
+                atom = variable.index.get(value, variable.other)
+            mask = 1 << atom if atom is not None else 0
+            if not mask & variable.full:
+                mask = self._signature_mask(variable)
         self._current[name] = mask
         return mask
 
-    def outside(self, box: Box) -> set[str]:
-        """The attributes whose value the box does not hold."""
-        return {
-            self.space.variables[name].attribute
-            for name, mask in box.items()
-            if not mask & self.current_mask(name)
-        }
+    def _signature_mask(self, variable: Any) -> int:
+        """The atoms whose representative every condition treats as the profile's value (for a value
+        no atom was found for at once: one beyond the largest number a condition may name)."""
+        key = variable.attribute
+        mine = self._signature(key, self.checked.get(key))
+        mask = 0
+        for bit, atom in enumerate(variable.atoms):
+            if variable.full >> bit & 1 and self._signature(key, self._value(key, atom)) == mine:
+                mask |= 1 << bit
+        return mask
 
     def _type(self, key: str) -> str:
         attr = self.catalog.get(key)

@@ -23,24 +23,42 @@ order:
     the offers above it (otherwise not a duplicate); it names itself first, then every higher
     offer that takes some of its customers. Example: a customer it matches.
   - ``overlap`` (info): two offers, neither duplicate nor shadowed, whose reaches meet; the
-    higher one first. Example: a customer both match.
+    higher one first. Example: a customer both match. The first ``OVERLAPS_LISTED`` of a stage
+    (in priority order) are listed; the others are counted (``LintReport.not_listed``).
 - ``gap`` (warning): a stage with offers and no fallback where some customer of the population
   matches none; the example is such a customer.
+- ``unchecked`` (the level of the check it is about: error for ``shadowed-offer``, which covers
+  ``duplicate-offer`` too; warning for ``gap``): a check that did not finish within the lint's
+  budget, naming the stage (and the offers) it is about. Nothing is claimed about what it would
+  have found: a stage too complex to check is never called clean.
 
 Every example profile is a concrete customer (attribute key → value; absent keys are missing)
 that really does what the finding says when evaluated on day ``at``.
+
+Cost. Contradictions, redundancies, fallbacks and overlaps are polynomial in the conditions and
+always complete: they work on each group's conjunction (``Space.conjunction``, one box), and the
+overlapping pairs of a stage are found with bitsets (``Space.meeting``), not pair by pair. Whether
+an offer is hidden, and whether a stage has a gap, are coverage questions, coNP-complete (as is
+expanding ``includes_any_of`` into boxes): they run under a ``decisioning.budget.Budget`` of
+``LINT_STEPS`` steps, shared out stage by stage, each stage a share of what the ones before it left
+(and the stages it was not enough for linted again with half of what is left, in journey order);
+in a stage, half for the hidden offers (each offer a share, and again for those it was not enough
+for) and the rest for the gap. What a budget stops becomes an ``unchecked`` finding. The same
+blueprint and day always give the same report (steps, not time).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from blueprint.conditions import AttributeSpec, Condition, Group, condition_sentence
+from decisioning.budget import Budget, BudgetExhausted
 from decisioning.model import BlueprintSpec, OfferSpec, StageSpec
-from decisioning.regions import Region, Space, intersect
+from decisioning.regions import Conjunction, Region, Space, intersect
 
 LEVELS = {
     "contradiction": "error",
@@ -51,7 +69,18 @@ LEVELS = {
     "gap": "warning",
     "empty-stage": "warning",
     "overlap": "info",
+    "unchecked": "error",  # the level of the check it is about (Finding.check); error if none
 }
+
+# The steps of one lint (decisioning.budget): about a second of work at most (bench/lint.py
+# measures the heaviest blueprint the limits allow).
+LINT_STEPS = 3_000_000
+OVERLAPS_LISTED = 200  # overlap findings listed per stage; the rest are counted
+
+
+def lint_budget(cancel: threading.Event | None = None) -> Budget:
+    """The budget of one lint: ``LINT_STEPS``, stopped by ``cancel`` when it is set."""
+    return Budget(LINT_STEPS, cancel=cancel)
 
 
 @dataclass(frozen=True)
@@ -65,9 +94,12 @@ class Finding:
     part: str | None = None
     group: int | None = None  # the index of the group, for contradiction and redundant-condition
     condition: int | None = None  # the index of the condition in the group, for redundant-condition
+    check: str | None = None  # unchecked: the code of the check that did not finish
 
     @property
     def level(self) -> str:
+        if self.code == "unchecked" and self.check is not None:
+            return LEVELS[self.check]
         return LEVELS[self.code]
 
     def as_json(self) -> dict[str, Any]:
@@ -81,6 +113,48 @@ class Finding:
             "part": self.part,
             "group": self.group,
             "condition": self.condition,
+            "check": self.check,
+        }
+
+
+@dataclass(frozen=True)
+class NotListed:
+    """Findings of one code in one stage that were found and counted but not listed."""
+
+    stage: str
+    stage_name: str
+    code: str
+    found: int  # all of them
+    listed: int  # the first ones, in the report's findings
+    offers: Mapping[str, int] = field(default_factory=dict)  # offer key → its findings not listed
+
+    @property
+    def level(self) -> str:
+        return LEVELS[self.code]
+
+    @property
+    def more(self) -> int:
+        return self.found - self.listed
+
+    @property
+    def message(self) -> str:
+        pairs = f"{self.found:,} pair{'' if self.found == 1 else 's'} of offers"
+        listed = {0: "none is listed", 1: "the first is listed"}.get(
+            self.listed, f"the first {self.listed:,} are listed"
+        )
+        return (
+            f"Overlaps in “{self.stage_name}”: {pairs} can meet the same customer; "
+            f"{listed}, {self.more:,} more {'is' if self.more == 1 else 'are'} not."
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "stage": self.stage,
+            "code": self.code,
+            "level": self.level,
+            "found": self.found,
+            "listed": self.listed,
+            "message": self.message,
         }
 
 
@@ -88,6 +162,8 @@ class Finding:
 class LintReport:
     at: dt.date
     findings: tuple[Finding, ...] = field(default_factory=tuple)
+    not_listed: tuple[NotListed, ...] = ()
+    steps: int = 0  # the budgeted steps the coverage questions took
 
     def of_level(self, level: str) -> list[Finding]:
         return [f for f in self.findings if f.level == level]
@@ -104,23 +180,61 @@ class LintReport:
     def infos(self) -> list[Finding]:
         return self.of_level("info")
 
+    @property
+    def unchecked(self) -> list[Finding]:
+        """The checks that did not finish within the budget."""
+        return [f for f in self.findings if f.code == "unchecked"]
+
+    @property
+    def complete(self) -> bool:
+        """Every check finished: what the report does not say, it has checked is not there."""
+        return not self.unchecked
+
+    def count(self, level: str) -> int:
+        """The findings of a level, those not listed included."""
+        return len(self.of_level(level)) + sum(n.more for n in self.not_listed if n.level == level)
+
     def as_json(self) -> dict[str, Any]:
         return {
             "at": self.at.isoformat(),
             "errors": [f.as_json() for f in self.errors],
             "warnings": [f.as_json() for f in self.warnings],
             "infos": [f.as_json() for f in self.infos],
+            "complete": self.complete,
+            "not_listed": [n.as_json() for n in self.not_listed],
+            "steps": self.steps,
         }
 
 
-def lint_blueprint(spec: BlueprintSpec, *, at: dt.date | dt.datetime | None = None) -> LintReport:
-    """Every finding of DESIGN §3 for the blueprint, stage by stage in journey order."""
+def lint_blueprint(
+    spec: BlueprintSpec, *, at: dt.date | dt.datetime | None = None, budget: Budget | None = None
+) -> LintReport:
+    """Every finding of DESIGN §3 for the blueprint, stage by stage in journey order.
+
+    ``budget`` bounds the coverage questions (default ``lint_budget()``; give one with a cancel
+    event to stop the lint from another thread: it raises ``Cancelled``)."""
+    budget = budget if budget is not None else lint_budget()
     day = _day(at)
     space = Space(spec.catalog, _conditions(spec), day)
-    findings: list[Finding] = []
-    for stage in spec.stages:
-        findings.extend(_StageLint(space, spec.catalog, stage).findings())
-    return LintReport(at=day, findings=tuple(findings))
+    watch = Budget(cancel=budget.cancel)  # no limit: the polynomial work, for the cancel event
+    linted = [_StageLint(space, spec.catalog, stage, watch) for stage in spec.stages]
+    for stage_lint in linted:
+        stage_lint.analyse()
+    # The coverage checks: each stage a share of what the ones before it left; then, in journey
+    # order, each stage it was not enough for half of what is left, checked again (a check settles
+    # with any budget at least the one it settled with: the searches are deterministic).
+    for again in (False, True):
+        pending = [s for s in linted if s.unsettled or not again]
+        for done, stage_lint in enumerate(pending):
+            budget.check()
+            with budget.turn(len(pending) - done, again) as part:
+                stage_lint.settle(part)
+    for stage_lint in linted:
+        budget.check()
+        stage_lint.finish()
+    findings = [f for s in linted for f in s.out]
+    not_listed = [n for s in linted for n in s.not_listed]
+    return LintReport(at=day, findings=tuple(findings), not_listed=tuple(not_listed), steps=budget.used)
 
 
 def _day(at: dt.date | dt.datetime | None) -> dt.date:
@@ -140,50 +254,93 @@ def _conditions(spec: BlueprintSpec) -> Iterator[Condition]:
                 yield from group
 
 
-def _quoted(names: Sequence[str]) -> str:
+def _quoted(names: Sequence[str], most: int | None = None) -> str:
     quoted = [f"“{n}”" for n in names]
+    if most is not None and len(quoted) > most:
+        rest = len(quoted) - most
+        quoted = [*quoted[:most], f"{rest} more"]
     if len(quoted) <= 1:
         return "".join(quoted)
     return ", ".join(quoted[:-1]) + " and " + quoted[-1]
 
 
 class _StageLint:
-    def __init__(self, space: Space, catalog: Mapping[str, AttributeSpec], stage: StageSpec):
+    """The lint of one stage: ``analyse`` (polynomial, once), then ``settle`` the coverage checks
+    within a budget (again with a bigger one if it was not enough)."""
+
+    def __init__(self, space: Space, catalog: Mapping[str, AttributeSpec], stage: StageSpec, watch: Budget):
         self.space = space
         self.catalog = catalog
         self.stage = stage
+        self.watch = watch  # no limit: the polynomial work, for the cancel event
+        self.budget = Budget(0)  # for the coverage questions, given by settle
         self.out: list[Finding] = []
+        self.not_listed: list[NotListed] = []
+        self.analysed = 0  # the findings of analyse, first in out
+        self.population: list[Conjunction] = []
+        self.never_shown: set[int] = set()
+        self.settled = 0  # the end of the hidden-offer findings in out
+        self.offers: list[OfferSpec] = []
+        self.reaches: list[list[Conjunction]] = []
+        self.meeting: list[int] = []
 
     def finding(self, code: str, message: str, **fields: Any) -> None:
         self.out.append(Finding(code=code, message=message, stage=self.stage.key, **fields))
 
+    @property
+    def unsettled(self) -> bool:
+        """Some check of the stage did not finish."""
+        return any(f.code == "unchecked" for f in self.out)
+
     def sentence(self, condition: Condition) -> str:
         return condition_sentence(condition, self.catalog.get(condition.attribute))
 
-    def findings(self) -> list[Finding]:
+    def analyse(self) -> None:
+        """The checks that need no budget: entry, fallbacks, empty stage, contradictions,
+        redundancies, and which offers meet (for the overlaps and the coverage checks)."""
         stage = self.stage
-        population = self.entry()
+        self.population = self.entry()
         self.fallbacks()
         if not stage.offers:
             self.finding("empty-stage", f"Stage “{stage.name}” has no offers yet.")
-            return self.out
-        offers = [o for o in stage.offers if not o.fallback]
-        reaches = [self.reach(offer, population) for offer in offers]
-        hidden = self.duplicates_and_shadows(offers, reaches)
-        self.overlaps(offers, reaches, hidden)
-        if not any(o.fallback for o in stage.offers):
-            self.gap(population, reaches)
-        return self.out
+        else:
+            self.offers = [o for o in stage.offers if not o.fallback]
+            self.reaches = [self.reach(offer, self.population) for offer in self.offers]
+            self.meeting = self.meets(self.offers, self.reaches, self.population)
+        self.analysed = len(self.out)
+
+    def settle(self, budget: Budget) -> None:
+        """The coverage checks within ``budget`` (their findings replace those of an earlier
+        budget)."""
+        if not self.stage.offers:
+            return
+        self.budget = budget
+        del self.out[self.analysed :]
+        regions = self.regions(self.reaches)
+        self.never_shown = self.duplicates_and_shadows(self.offers, regions, self.meeting)
+        self.settled = len(self.out)
+        if not any(o.fallback for o in self.stage.offers):
+            self.gap(self.population, regions)
+
+    def finish(self) -> None:
+        """The overlaps of the offers not found hidden, after the hidden-offer findings (once the
+        budget has done what it could: their examples are written once)."""
+        if not self.stage.offers:
+            return
+        gap = self.out[self.settled :]
+        del self.out[self.settled :]
+        self.overlaps(self.offers, self.reaches, self.meeting, self.never_shown)
+        self.out += gap
 
     # --- groups --------------------------------------------------------------------------------
 
-    def entry(self) -> Region:
+    def entry(self) -> list[Conjunction]:
         stage = self.stage
-        population: Region = []
+        population: list[Conjunction] = []
         for gi, group in enumerate(stage.entry):
-            region = self.space.group(group)
+            conjunction = self.space.conjunction(group)
             where = f"group {gi + 1} of the entry" if len(stage.entry) > 1 else "the entry"
-            if not region:
+            if conjunction is None:
                 clash = self.clash(group)
                 self.finding(
                     "contradiction",
@@ -193,43 +350,74 @@ class _StageLint:
                     group=gi,
                 )
                 continue
-            population += region
+            population.append(conjunction)
             self.redundancies(group, gi, part="entry", owner=f"the entry of stage “{stage.name}”")
-        return population if stage.entry else [{}]
+        return population if stage.entry else [Conjunction({})]
 
     def clash(self, group: Group) -> list[Condition]:
         """The conditions on the one attribute that cannot all hold (the group is contradictory)."""
         for _attribute, conditions in _by_attribute(group).items():
-            if not self.space.group(tuple(conditions)):
+            if self.space.conjunction(tuple(conditions)) is None:
                 return conditions
         return list(group)  # unreachable for a contradictory group; keeps the message whole
 
     def redundancies(self, group: Group, gi: int, *, part: str, owner: str, offer: str | None = None) -> None:
-        flagged: set[int] = set()
         # conditions on different attributes never imply one another (the group is not empty), so
-        # only the same attribute's conditions are asked; later ones first, so the later of two
-        # equivalent conditions is the one flagged
-        for ci in range(len(group) - 1, -1, -1):
-            condition = group[ci]
-            others = [
-                (oi, other)
-                for oi, other in enumerate(group)
-                if oi != ci and oi not in flagged and other.attribute == condition.attribute
-            ]
-            if not others:
-                continue
-            implied_by = self.space.group(tuple(other for _, other in others))
-            if self.space.subset(implied_by, self.space.condition(condition)):
-                flagged.add(ci)
-                reasons = " and ".join(self.sentence(other) for _, other in others)
-                self.finding(
-                    "redundant-condition",
-                    f"In {owner}, “{self.sentence(condition)}” adds nothing: {reasons} already implies it.",
-                    offers=(offer,) if offer else (),
-                    part=part,
-                    group=gi,
-                    condition=ci,
-                )
+        # each attribute's conditions are asked apart; later ones first, so the later of two
+        # equivalent conditions is the one flagged (and no longer counts for the ones before it)
+        found: list[tuple[int, list[int]]] = []
+        for attribute, positions in _positions_by_attribute(group).items():
+            if len(positions) > 1:
+                found += self.implied(attribute, [group[i] for i in positions], positions)
+        for ci, others in sorted(found, reverse=True):
+            reasons = " and ".join(self.sentence(group[oi]) for oi in others)
+            self.finding(
+                "redundant-condition",
+                f"In {owner}, “{self.sentence(group[ci])}” adds nothing: {reasons} already implies it.",
+                offers=(offer,) if offer else (),
+                part=part,
+                group=gi,
+                condition=ci,
+            )
+
+    def implied(
+        self, attribute: str, conditions: list[Condition], positions: list[int]
+    ) -> list[tuple[int, list[int]]]:
+        """The conditions on one attribute that the others (not already flagged) imply, later ones
+        first, each with the positions of those others.
+
+        Linear for one variable: the others meet in the AND of their masks, the ones before from a
+        prefix, the ones after as they are kept. For a set, where "includes any of" would expand
+        into a box per element, the others imply a condition exactly when one of them names only
+        elements it names (if each named another, a set of one such element from each meets them
+        all and not it)."""
+        attr = self.catalog.get(attribute)
+        kept: list[int] = []  # positions (in ``conditions``) after the one asked, not flagged
+        out: list[tuple[int, list[int]]] = []
+        self.watch.spend(len(conditions))
+        if attr is not None and attr.type == "set":
+            elements = [frozenset(_values(c)) for c in conditions]
+            for k in range(len(conditions) - 1, -1, -1):
+                others = [*range(k), *reversed(kept)]
+                self.watch.spend(len(others))
+                if others and any(elements[m] <= elements[k] for m in others):
+                    out.append((positions[k], [positions[m] for m in others]))
+                else:
+                    kept.append(k)
+            return out
+        full = self.space.full[attribute]
+        masks = [region[0][attribute] if (region := self.space.condition(c)) else 0 for c in conditions]
+        before = [full]
+        for mask in masks[:-1]:
+            before.append(before[-1] & mask)
+        after = full
+        for k in range(len(conditions) - 1, -1, -1):
+            if (k or kept) and not (before[k] & after & ~masks[k]):
+                out.append((positions[k], [positions[m] for m in [*range(k), *reversed(kept)]]))
+            else:
+                kept.append(k)
+                after &= masks[k]
+        return out
 
     def fallbacks(self) -> None:
         stage = self.stage
@@ -252,16 +440,18 @@ class _StageLint:
                     part="offer",
                 )
 
-    def reach(self, offer: OfferSpec, population: Region) -> Region:
-        """The customers of the stage the offer matches, with contradictions and redundancies found."""
+    def reach(self, offer: OfferSpec, population: list[Conjunction]) -> list[Conjunction]:
+        """The customers of the stage the offer matches, as conjunctions (one per group and entry
+        group that meet), with contradictions and redundancies found."""
         if not offer.groups:
-            return population
-        reach: Region = []
+            return list(population)
+        reach: list[Conjunction] = []
         several = len(offer.groups) > 1
         for gi, group in enumerate(offer.groups):
+            self.watch.spend(len(group) + len(population))
             which = f"Group {gi + 1} of “{offer.name}”" if several else f"“{offer.name}”"
-            region = self.space.group(group)
-            if not region:
+            conjunction = self.space.conjunction(group)
+            if conjunction is None:
                 clash = self.clash(group)
                 self.finding(
                     "contradiction",
@@ -272,7 +462,7 @@ class _StageLint:
                     group=gi,
                 )
                 continue
-            inside = intersect(region, population)
+            inside = [both for p in population if (both := conjunction.meet(p)) is not None]
             if not inside:
                 self.finding(
                     "contradiction",
@@ -293,68 +483,210 @@ class _StageLint:
 
     # --- offers against offers -----------------------------------------------------------------
 
-    def duplicates_and_shadows(self, offers: list[OfferSpec], reaches: list[Region]) -> set[int]:
-        """Find duplicate and shadowed offers; return the positions of those that are never shown."""
+    def meets(
+        self, offers: list[OfferSpec], reaches: list[list[Conjunction]], population: list[Conjunction]
+    ) -> list[int]:
+        """For each offer, the other offers whose reach meets its reach, as a bitset of positions.
+
+        A customer in both reaches is in the population, one of the first offer's groups and one of
+        the second's, so it is enough to meet the first's reach with the second's groups on their
+        own: the bitsets stay as wide as the stage has groups, whatever its entry."""
+        groups: list[Conjunction] = []
+        spans: list[tuple[int, int]] = []
+        for offer, reach in zip(offers, reaches, strict=True):
+            start = len(groups)
+            if reach:
+                if offer.groups:
+                    groups += [c for g in offer.groups if (c := self.space.conjunction(g)) is not None]
+                else:
+                    groups.append(Conjunction({}))
+            spans.append((start, len(groups)))
+        left = [c.box for reach in reaches for c in reach]
+        found = self.space.meeting(left, [c.box for c in groups], self.watch)
+        meets: list[int] = []
+        position = 0
+        for i, reach in enumerate(reaches):
+            touched = 0
+            for bits in found[position : position + len(reach)]:
+                touched |= bits
+            position += len(reach)
+            mine = 0
+            for j, (start, end) in enumerate(spans):
+                if j != i and end > start and (touched >> start) & ((1 << (end - start)) - 1):
+                    mine |= 1 << j
+            meets.append(mine)
+        return meets
+
+    def regions(self, reaches: list[list[Conjunction]]) -> list[Region] | None:
+        """The reaches as boxes for the coverage questions (an "includes any of" becomes one box
+        per element); None when they are too many for a quarter of the stage's budget."""
+        try:
+            with self.budget.share(4) as part:
+                return [[box for c in reach for box in self.space.expand(c, part)] for reach in reaches]
+        except BudgetExhausted:
+            return None
+
+    def duplicates_and_shadows(
+        self, offers: list[OfferSpec], regions: list[Region] | None, meets: list[int]
+    ) -> set[int]:
+        """Find duplicate and shadowed offers; return the positions of those that are never shown.
+
+        Half the stage's budget: each offer a share of what the ones before it left; then again, in
+        priority order, each offer it was not enough for half of what is left (so hard offers get
+        the budget the easy ones did not need, the first ones first). Offers still unsettled are
+        named in one ``unchecked`` finding."""
+        settled: dict[int, Finding | None] = {}
+        if regions is not None:
+            # half for the gap, unless a fallback leaves none to check
+            with self.budget.share(1 if any(o.fallback for o in self.stage.offers) else 2) as phase:
+                for again in (False, True):
+                    pending = [j for j in range(len(offers)) if j not in settled]
+                    for done, j in enumerate(pending):
+                        try:
+                            with phase.turn(len(pending) - done, again) as part:
+                                settled[j] = self.hidden(offers, regions, meets, j, part)
+                        except BudgetExhausted:
+                            continue
+        self.out += [found for _, found in sorted(settled.items()) if found is not None]
+        unsettled = [offers[j] for j in range(len(offers)) if j not in settled]
+        if unsettled:
+            self.finding(
+                "unchecked",
+                f"Stage “{self.stage.name}” is too complex to check in full: whether "
+                f"{_quoted([o.name for o in unsettled], 3)} can ever be shown (or only duplicate an offer "
+                "above) was not settled within the limit of the checks. Publishing is refused until it is: "
+                "split the stage, or give its offers fewer groups and conditions.",
+                offers=tuple(o.key for o in unsettled),
+                part="offer",
+                check="shadowed-offer",
+            )
+        return {j for j, found in settled.items() if found is not None}
+
+    def hidden(
+        self, offers: list[OfferSpec], regions: list[Region], meets: list[int], j: int, budget: Budget
+    ) -> Finding | None:
+        """The finding of offer ``j`` if it is never shown, else None; raises ``BudgetExhausted``
+        when ``budget`` runs out."""
         stage = self.stage
         space = self.space
-        hidden: set[int] = set()
-        above: Region = []
-        for j, (offer, reach) in enumerate(zip(offers, reaches, strict=True)):
-            # a twin's reach lies inside the reach above too, so only a hidden offer is asked for one
-            if reach and space.subset(reach, above):
-                hidden.add(j)
-                twin = next((i for i in range(j) if reaches[i] and space.same(reaches[i], reach)), None)
-                if twin is not None:
-                    self.finding(
-                        "duplicate-offer",
-                        f"“{offer.name}” matches exactly the same customers as “{offers[twin].name}” in stage "
-                        f"“{stage.name}”, so it can never be shown. Merge them, or say what sets them apart.",
-                        offers=(offer.key, offers[twin].key),
-                        example=space.witness(reach[0]),
-                        part="offer",
-                    )
-                else:
-                    takers = self.takers(reaches[:j], reach)
-                    self.finding(
-                        "shadowed-offer",
-                        f"“{offer.name}” can never be shown in stage “{stage.name}”: every customer it matches "
-                        f"is taken first by {_quoted([offers[i].name for i in takers])}, above it.",
-                        offers=(offer.key, *(offers[i].key for i in takers)),
-                        example=space.witness(reach[0]),
-                        part="offer",
-                    )
-            above += reach
-        return hidden
+        reach = regions[j]
+        # only offers that meet it can take its customers
+        higher = [i for i in range(j) if meets[j] >> i & 1]
+        if not reach or not space.subset(reach, [box for i in higher for box in regions[i]], budget):
+            return None
+        offer = offers[j]
+        twin = next((i for i in higher if regions[i] and space.same(regions[i], reach, budget)), None)
+        if twin is not None:
+            return Finding(
+                "duplicate-offer",
+                f"“{offer.name}” matches exactly the same customers as “{offers[twin].name}” in stage "
+                f"“{stage.name}”, so it can never be shown. Merge them, or say what sets them apart.",
+                stage=stage.key,
+                offers=(offer.key, offers[twin].key),
+                example=space.witness(reach[0]),
+                part="offer",
+            )
+        takers = self.takers([regions[i] for i in higher], reach, budget)
+        return Finding(
+            "shadowed-offer",
+            f"“{offer.name}” can never be shown in stage “{stage.name}”: every customer it matches "
+            f"is taken first by {_quoted([offers[higher[i]].name for i in takers])}, above it.",
+            stage=stage.key,
+            offers=(offer.key, *(offers[higher[i]].key for i in takers)),
+            example=space.witness(reach[0]),
+            part="offer",
+        )
 
-    def takers(self, above: list[Region], reach: Region) -> list[int]:
+    def takers(self, above: list[Region], reach: Region, budget: Budget) -> list[int]:
         """The higher offers that actually take some of ``reach``: those that match a customer of it
         whom no offer above them matched."""
         takers = []
         earlier: Region = []
         for i, higher in enumerate(above):
-            if any(self.space.uncovered(box, earlier) is not None for box in intersect(higher, reach)):
+            if any(
+                self.space.uncovered(box, earlier, budget) is not None
+                for box in intersect(higher, reach, budget)
+            ):
                 takers.append(i)
             earlier += higher
         return takers
 
-    def overlaps(self, offers: list[OfferSpec], reaches: list[Region], hidden: set[int]) -> None:
+    def overlaps(
+        self, offers: list[OfferSpec], reaches: list[list[Conjunction]], meets: list[int], hidden: set[int]
+    ) -> None:
+        """Every overlapping pair of shown offers counted; the first ``OVERLAPS_LISTED`` listed, with
+        an example customer in both."""
         shown = [i for i in range(len(offers)) if i not in hidden and reaches[i]]
+        found = 0
+        more: dict[str, int] = {}
         for position, i in enumerate(shown):
+            self.watch.spend(len(shown))
             for j in shown[position + 1 :]:
-                both = intersect(reaches[i], reaches[j])
-                if both:
-                    self.finding(
-                        "overlap",
-                        f"“{offers[i].name}” and “{offers[j].name}” can both match the same customer in stage "
-                        f"“{self.stage.name}”; “{offers[i].name}” comes first, so it wins.",
-                        offers=(offers[i].key, offers[j].key),
-                        example=self.space.witness(both[0]),
-                        part="offer",
-                    )
+                if not meets[i] >> j & 1:
+                    continue
+                found += 1
+                if found > OVERLAPS_LISTED:
+                    for key in (offers[i].key, offers[j].key):
+                        more[key] = more.get(key, 0) + 1
+                    continue
+                self.finding(
+                    "overlap",
+                    f"“{offers[i].name}” and “{offers[j].name}” can both match the same customer in stage "
+                    f"“{self.stage.name}”; “{offers[i].name}” comes first, so it wins.",
+                    offers=(offers[i].key, offers[j].key),
+                    example=self.space.witness(self.both(reaches[i], offers[j])),
+                    part="offer",
+                )
+        if found > OVERLAPS_LISTED:
+            self.not_listed.append(
+                NotListed(
+                    stage=self.stage.key,
+                    stage_name=self.stage.name,
+                    code="overlap",
+                    found=found,
+                    listed=OVERLAPS_LISTED,
+                    offers=more,
+                )
+            )
 
-    def gap(self, population: Region, reaches: list[Region]) -> None:
-        covered = [box for reach in reaches for box in reach]
-        left = self.space.outside(population, covered)
+    def both(self, reach: list[Conjunction], offer: OfferSpec) -> dict[str, int]:
+        """A box of customers in ``reach`` whom ``offer`` matches too (they are known to meet)."""
+        groups = [c for g in offer.groups if (c := self.space.conjunction(g)) is not None] or [
+            Conjunction({})
+        ]
+        for mine in reach:
+            for theirs in groups:
+                if _meet(mine.box, theirs.box):
+                    both = mine.meet(theirs)
+                    assert both is not None
+                    return self.space.example(both)
+        raise AssertionError("the offers were found to meet")
+
+    def gap(self, population: list[Conjunction], regions: list[Region] | None) -> None:
+        """The gap, with all the stage's budget that is left; an ``unchecked`` finding if it is not
+        enough."""
+        left = None
+        try:
+            if regions is None:
+                raise BudgetExhausted
+            with self.budget.share(1) as part:
+                covered = [box for region in regions for box in region]
+                for conjunction in population:
+                    for box in self.space.expand(conjunction, part):
+                        left = self.space.uncovered(box, covered, part)
+                        if left is not None:
+                            break
+                    if left is not None:
+                        break
+        except BudgetExhausted:
+            self.finding(
+                "unchecked",
+                f"Stage “{self.stage.name}” is too complex to check for gaps in full: whether every customer "
+                "in it gets an offer was not settled within the limit of the checks. Add a fallback, so that "
+                "no one goes without, or give its offers fewer groups and conditions.",
+                check="gap",
+            )
+            return
         if left is not None:
             self.finding(
                 "gap",
@@ -362,6 +694,28 @@ class _StageLint:
                 "the example is one of them. Add a fallback, or an offer for them.",
                 example=self.space.witness(left),
             )
+
+
+def _meet(one: Mapping[str, int], other: Mapping[str, int]) -> bool:
+    """Whether two boxes share a customer (no variable on which their masks are disjoint)."""
+    if len(other) < len(one):
+        one, other = other, one
+    for name, mask in one.items():
+        theirs = other.get(name)
+        if theirs is not None and not theirs & mask:
+            return False
+    return True
+
+
+def _values(condition: Condition) -> list[Any]:
+    return condition.value if isinstance(condition.value, list) else [condition.value]
+
+
+def _positions_by_attribute(group: Group) -> dict[str, list[int]]:
+    positions: dict[str, list[int]] = {}
+    for i, condition in enumerate(group):
+        positions.setdefault(condition.attribute, []).append(i)
+    return positions
 
 
 def _by_attribute(conditions: Iterable[Condition]) -> dict[str, list[Condition]]:

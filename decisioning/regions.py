@@ -21,23 +21,43 @@ lie in every mask; a *region* is a union of boxes. Because the atoms of differen
 independent and none is empty, a box is empty exactly when one of its masks is 0, so every
 question lint asks — is this empty, is this inside that, what is left over — is answered exactly,
 and any non-empty box yields a concrete example profile (``Space.witness``).
+
+A group's conditions also have a *conjunction* (``Space.conjunction``): one box for all of them, in
+which ``includes_any_of`` of several elements asks only that the set be there, with the element
+lists kept beside it. Because every set condition is positive, any number of them hold together
+(a set holding every element named), so a group is empty exactly when its conjunction's box is,
+and two groups meet exactly when their conjunctions' boxes do: the cheap questions (contradiction,
+overlap) are answered without expanding ``includes_any_of`` into one box per element, a product
+that grows exponentially with the conditions of a group.
+
+Cost. Intersection and the conjunctions are polynomial. The coverage questions (``uncovered``,
+``outside``, ``subset``, ``same``, ``cheapest_outside``) are exponential in the worst case (deciding
+whether boxes cover a box is coNP-complete), and so is expanding a group into boxes; they take a
+``decisioning.budget.Budget`` and count their work in it: one step per cover box examined and per
+box built. When it runs out they raise ``BudgetExhausted``, and the caller says what it did not
+check. Without a budget they run to the end.
 """
 
 from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
+import heapq
 import itertools
 import math
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from blueprint.conditions import MAX_NUMBER, AttributeSpec, Condition, Group, Groups
+from decisioning.budget import Budget
 
 Box = dict[str, int]
 Region = list[Box]
 
+SWEEP_FROM = 16  # masks of a number or date variable from which its classes come from one sweep
 MISSING: Any = None  # the representative of the "missing" atom: the profile lacks the attribute
 ELEMENT_SEPARATOR = "\x00"  # set attributes: variable "key\x00element" says whether the set holds it
 _MAX_ORDINAL = dt.date.max.toordinal()
@@ -54,6 +74,10 @@ class Variable:
     missing: int = 0  # the bit of the missing atom, 0 if there is none
     index: dict[Any, int] = field(default_factory=dict)  # value -> atom (text, choice, boolean)
     bounds: list[Any] = field(default_factory=list)  # sorted points (number) or cuts (date)
+    # number and date: every mask a condition gives is a range of atoms (less the empty ones)
+    ordered: bool = False
+    other: int | None = None  # text: the atom of every text no condition names
+    bits: dict[Any, int] = field(default_factory=dict)  # value -> its atom's bit, made when first asked
 
 
 def _range_mask(first: int, last: int) -> int:
@@ -96,6 +120,10 @@ class Space:
             builder(attr, used)
         self.full = {name: v.full for name, v in self.variables.items()}
         self._representatives: dict[tuple[str, int], Any] = {}
+        self._spans: dict[int, Any] = {}  # number and date masks: their ranges (Space._span)
+        # by id: the condition itself is kept, so the id cannot be taken by another while it is here
+        self._regions: dict[int, tuple[Condition, Region]] = {}
+        self._conjunctions: dict[int, tuple[Group, Conjunction | None]] = {}
 
     # --- atoms per type ------------------------------------------------------------------------
 
@@ -129,7 +157,7 @@ class Space:
         if ordered:
             above = min(ordered[-1] + 1, MAX_NUMBER) if ordered[-1] < MAX_NUMBER else _EMPTY
             atoms += [ordered[-1], above]
-        self._add(attr.key, attr.key, atoms, bounds=ordered)
+        self._add(attr.key, attr.key, atoms, bounds=ordered, ordered=True)
 
     def _date(self, attr: AttributeSpec, used: list[Condition]) -> None:
         cuts: set[int] = set()
@@ -142,7 +170,7 @@ class Space:
         # atom 0 is every day before the first cut, atom i the days from cut i-1 to the next cut
         atoms: list[Any] = [ordered[0] - 1] if ordered else [self.at.toordinal()]
         atoms += ordered
-        self._add(attr.key, attr.key, atoms, bounds=ordered)
+        self._add(attr.key, attr.key, atoms, bounds=ordered, ordered=True)
 
     def _date_interval(self, c: Condition) -> tuple[int | None, int | None]:
         """The days (as ordinals, inclusive; None for unbounded) on which a date condition holds."""
@@ -157,18 +185,18 @@ class Space:
         return dt.date.fromisoformat(low).toordinal(), dt.date.fromisoformat(high).toordinal()
 
     def _text(self, attr: AttributeSpec, used: list[Condition]) -> None:
-        named: list[str] = []
-        for c in used:
-            for value in c.value if isinstance(c.value, list) else [c.value]:
-                if value not in named:
-                    named.append(value)
+        named = list(
+            dict.fromkeys(
+                value for c in used for value in (c.value if isinstance(c.value, list) else [c.value])
+            )
+        )
         other = "other"
         counter = 1
         while other in named:
             counter += 1
             other = f"other {counter}"
         atoms = [*named, _Other(other)]
-        self._add(attr.key, attr.key, atoms, index={v: i for i, v in enumerate(named)})
+        self._add(attr.key, attr.key, atoms, index={v: i for i, v in enumerate(named)}, other=len(named))
 
     def _choice(self, attr: AttributeSpec, used: list[Condition]) -> None:
         if not attr.choices:
@@ -193,7 +221,14 @@ class Space:
     # --- conditions as regions -----------------------------------------------------------------
 
     def condition(self, c: Condition) -> Region:
-        """The customers a condition holds for."""
+        """The customers a condition holds for (kept per condition: a long ``is_one_of`` costs a
+        lookup per value, and the lint asks about each condition several times)."""
+        found = self._regions.get(id(c))
+        if found is None or found[0] is not c:
+            found = self._regions[id(c)] = (c, self._condition(c))
+        return list(found[1])
+
+    def _condition(self, c: Condition) -> Region:
         variable = self.variables[c.attribute]
         attr = self.catalog.get(c.attribute)
         kind = attr.type if attr else "text"
@@ -207,11 +242,10 @@ class Space:
             mask = self._date_mask(variable, c)
         else:
             values = c.value if isinstance(c.value, list) else [c.value]
-            mask = 0
-            for value in values:
-                atom = variable.index.get(value)
-                if atom is not None:
-                    mask |= 1 << atom
+            bits = variable.bits
+            if not bits:
+                bits.update((value, 1 << atom) for value, atom in variable.index.items())
+            mask = functools.reduce(operator.or_, map(bits.get, values, itertools.repeat(0)), 0)
         return [{c.attribute: mask}] if mask else []
 
     def _number_mask(self, variable: Variable, c: Condition) -> int:
@@ -236,84 +270,330 @@ class Space:
         final = last if high is None or high + 1 > _MAX_ORDINAL else bisect.bisect_left(cuts, high + 1)
         return _range_mask(first, final)
 
-    def group(self, group: Group) -> Region:
-        """The customers for whom every condition of the group holds."""
+    def group(self, group: Group, budget: Budget | None = None) -> Region:
+        """The customers for whom every condition of the group holds (one box per combination of
+        the elements its ``includes_any_of`` conditions name: counted in ``budget``)."""
         region: Region = [{}]
         for c in group:
-            region = intersect(region, self.condition(c))
+            region = intersect(region, self.condition(c), budget)
             if not region:
                 break
         return region
 
-    def groups(self, groups: Groups) -> Region:
+    def groups(self, groups: Groups, budget: Budget | None = None) -> Region:
         """The customers any group matches; no groups at all is everyone."""
         if not groups:
             return [{}]
-        return [box for group in groups for box in self.group(group)]
+        return [box for group in groups for box in self.group(group, budget)]
+
+    # --- conjunctions: a group as one box --------------------------------------------------------
+
+    def conjunction(self, group: Group) -> Conjunction | None:
+        """The group as one box (see the module's docstring), or None when it can never hold.
+
+        Polynomial: one mask intersection per condition; kept per group, as conditions are."""
+        found = self._conjunctions.get(id(group))
+        if found is None or found[0] is not group:
+            found = self._conjunctions[id(group)] = (group, self._conjunction(group))
+        return found[1]
+
+    def _conjunction(self, group: Group) -> Conjunction | None:
+        box: Box = {}
+        any_of: list[tuple[str, ...]] = []
+        for c in group:
+            region = self.condition(c)
+            if not region:
+                return None
+            part = region[0]
+            if len(region) > 1:
+                # includes_any_of of several elements: the set is there and holds one of them
+                part = {c.attribute: part[c.attribute]}
+                any_of.append(tuple(name for b in region for name in b if name != c.attribute))
+            for name, mask in part.items():
+                mine = box.get(name)
+                both = mask if mine is None else mine & mask
+                if not both:
+                    return None
+                box[name] = both
+        return Conjunction(box, tuple(any_of))
+
+    def example(self, conjunction: Conjunction) -> Box:
+        """A non-empty box of the conjunction's customers: each element list's first element held."""
+        box = dict(conjunction.box)
+        for elements in conjunction.any_of:
+            if not any(box.get(name) == 1 for name in elements):
+                box[elements[0]] = 1
+        return box
+
+    def expand(self, conjunction: Conjunction, budget: Budget | None = None) -> Region:
+        """The conjunction's customers as boxes: one per choice of an element from each list (the
+        lists already met by an element the box holds are skipped). Counts a step per element
+        looked at and per variable of each box built."""
+        region: Region = [conjunction.box]
+        for elements in conjunction.any_of:
+            grown: Region = []
+            for box in region:
+                if budget is not None:
+                    budget.spend(len(elements))
+                if any(box.get(name) == 1 for name in elements):
+                    grown.append(box)
+                    continue
+                if budget is not None:
+                    budget.spend(len(elements) * (len(box) + 1))
+                grown += [{**box, name: 1} for name in elements]
+            region = grown
+        return region
+
+    def meeting(self, left: Sequence[Box], right: Sequence[Box], budget: Budget | None = None) -> list[int]:
+        """For each box of ``left``, the boxes of ``right`` it meets, as a bitset (bit ``j``: ``right[j]``).
+
+        Polynomial, without comparing every pair: per variable, the right boxes that meet each
+        distinct left mask are found once — for numbers and dates, whose condition masks are ranges
+        of atoms, by two sweeps over the ranges' ends; for the others, from the right boxes holding
+        each atom — and a left box meets what meets it on every variable it names. A step is
+        counted per box and mask handled (for the cancel event; a budget with a limit would stop it
+        as anything else)."""
+        everyone = (1 << len(right)) - 1
+        naming: dict[str, list[tuple[int, int]]] = {}
+        for j, box in enumerate(right):
+            for name, mask in box.items():
+                naming.setdefault(name, []).append((j, mask))
+        wanted: dict[str, set[int]] = {}
+        for box in left:
+            for name, mask in box.items():
+                wanted.setdefault(name, set()).add(mask)
+        answers: dict[str, dict[int, int]] = {}
+        for name, masks in wanted.items():
+            entries = naming.get(name, [])
+            if budget is not None:
+                budget.spend(len(entries) + len(masks))
+            free = everyone
+            for j, _ in entries:
+                free &= ~(1 << j)
+            variable = self.variables[name]
+            if variable.ordered and all(
+                self._is_range(m, variable) for m in (*masks, *(m for _, m in entries))
+            ):
+                meets = _meeting_ranges(entries, masks)
+            else:
+                meets = _meeting_atoms(entries, masks, len(right), budget)
+            answers[name] = {mask: free | meets[mask] for mask in masks}
+        out = []
+        for box in left:
+            meet = everyone
+            for name, mask in box.items():
+                meet &= answers[name][mask]
+                if not meet:
+                    break
+            out.append(meet)
+        return out
 
     # --- questions -----------------------------------------------------------------------------
 
-    def uncovered(self, box: Box, cover: Sequence[Box]) -> Box | None:
+    def _scan(
+        self, box: Box, cover: Sequence[Box], budget: Budget | None = None
+    ) -> list[tuple[Box, int]] | None:
+        """The boxes of ``cover`` that meet ``box`` without holding all of it, each with the number
+        of variables on which it does not hold ``box``; None when one holds all of it. A step is
+        counted per variable of a cover box looked at (all of them spent before, the ones not
+        looked at given back after)."""
+        full = self.full
+        relevant: list[tuple[Box, int]] = []
+        most = sum(map(len, cover)) + 1
+        if budget is not None:
+            budget.spend(most)
+        looked = 1
+        try:
+            for other in cover:
+                apart = 0
+                for name, mask in other.items():
+                    looked += 1
+                    mine = box.get(name, full[name])
+                    both = mine & mask
+                    if not both:
+                        break
+                    if both != mine:
+                        apart += 1
+                else:
+                    if not apart:
+                        return None
+                    relevant.append((other, apart))
+            return relevant
+        finally:
+            if budget is not None:
+                budget.refund(most - looked)
+
+    @staticmethod
+    def _narrow(
+        name: str, mine: int, part: int, relevant: Sequence[tuple[Box, int]]
+    ) -> list[tuple[Box, int]] | None:
+        """``_scan`` of the box with variable ``name`` narrowed from ``mine`` to ``part``, one of the
+        classes of ``_classes``, from the box's: every relevant box holds ``part`` or misses it,
+        and nothing changes on the other variables, so only ``name`` is looked at."""
+        narrowed: list[tuple[Box, int]] = []
+        for other, apart in relevant:
+            mask = other.get(name)
+            if mask is not None:
+                if not mask & part:
+                    continue
+                if mask & mine != mine:  # did not hold the box on name; holds the part
+                    apart -= 1
+                    if not apart:
+                        return None
+            narrowed.append((other, apart))
+        return narrowed
+
+    def _split(
+        self, box: Box, relevant: Sequence[tuple[Box, int]], budget: Budget | None
+    ) -> tuple[str, int, list[int]]:
+        """The variable to split ``box`` on next, its mask in the box and the parts."""
+        name = self._split_variable(box, relevant, budget)
+        mine = box.get(name, self.full[name])
+        return name, mine, self._classes(name, mine, relevant, budget)
+
+    def uncovered(self, box: Box, cover: Sequence[Box], budget: Budget | None = None) -> Box | None:
         """A non-empty part of ``box`` outside every box of ``cover``, or None if they cover it.
 
         Splits ``box`` on one variable at a time (the unate-recursive scheme of logic minimisers)
         rather than subtracting the cover box by box, which fragments the rest exponentially in the
         number of cover boxes. At each step only the cover boxes that meet ``box`` matter; one that
-        holds all of it answers None, none at all answers ``box``. Otherwise the variable that the
-        most of them restrict is split into the classes of atoms they cannot tell apart, so that in
-        each part every one of them either holds the whole variable or misses it: each level fixes
-        one variable for good, and the depth is at most the number of variables.
+        holds all of it answers None, none at all answers ``box``. Otherwise a variable they
+        restrict is split into the classes of atoms they cannot tell apart, so that in each part
+        every one of them either holds the whole variable or misses it: each level fixes one
+        variable for good, the depth is at most the number of variables, and a part's relevant
+        boxes are found from its parent's by looking at that one variable. Depth first, without
+        recursion (the variables can be many). A step is counted per cover box examined.
         """
-        full = self.full
-        relevant: list[Box] = []
-        for other in cover:
-            holds_all = True
-            for name, mask in other.items():
-                mine = box.get(name, full[name])
-                both = mine & mask
-                if not both:
-                    break
-                if both != mine:
-                    holds_all = False
+        relevant = self._scan(box, cover, budget)
+        stack: list[tuple[Box, list[tuple[Box, int]], str, int, list[int], int]] = []
+        while True:
+            if relevant is not None:
+                if not relevant:
+                    return box
+                name, mine, parts = self._split(box, relevant, budget)
+                stack.append((box, relevant, name, mine, parts, 0))
+            while stack and stack[-1][5] == len(stack[-1][4]):
+                stack.pop()
+            if not stack:
+                return None
+            parent, above, name, mine, parts, tried = stack[-1]
+            stack[-1] = (parent, above, name, mine, parts, tried + 1)
+            if budget is not None:
+                budget.spend(len(above) + 1)
+            box = {**parent, name: parts[tried]}
+            relevant = self._narrow(name, mine, parts[tried], above)
+
+    def cheapest_outside(
+        self, region: Region, cover: Region, here: Mapping[str, int], budget: Budget | None = None
+    ) -> tuple[Box, frozenset[str]] | None:
+        """A part of ``region`` outside ``cover`` whose customers differ from a given one on the
+        fewest attributes, with those attributes; None when ``region ⊆ cover``.
+
+        ``here`` maps every variable the boxes name to the atoms of the given customer (a box
+        agrees with them on a variable when its mask meets ``here``'s). Best-first search over the
+        splits of ``uncovered``, cheapest first: a box's cost — the attributes on which it misses
+        the customer — only grows as it is split, so the first part with no cover box left in it
+        is a cheapest one. Among equal costs the deepest box goes first, so a part near the
+        customer is found early. The parts of a split wait in the queue unmade, in two bundles (as
+        dear as their box, dearer), until the search reaches them. A step is counted per cover box
+        examined and per part made."""
+        variables = self.variables
+        # (cost, -depth, order, box, its relevant cover boxes, and for a bundle of parts of a
+        # split: the variable, its mask in the box, the parts left, the attributes they change)
+        Item = tuple[int, int, int, Box, Sequence[Any], str, int, list[int], frozenset[str]]
+        heap: list[Item] = []
+        order = itertools.count()
+        if budget is not None:
+            budget.spend(sum(map(len, region)) + 1)
+        for box in region:
+            changed = frozenset(
+                variables[name].attribute for name, mask in box.items() if not mask & here[name]
+            )
+            heapq.heappush(heap, (len(changed), 0, next(order), box, cover, "", 0, [], changed))
+        while heap:
+            cost, depth, _, box, above, name, mine, parts, changed = heapq.heappop(heap)
+            if not name:
+                relevant = self._scan(box, above, budget)
             else:
-                if holds_all:
-                    return None
-                relevant.append(other)
-        if not relevant:
-            return box
-        name = self._split_variable(box, relevant)
-        mine = box.get(name, full[name])
-        for part in self._classes(mine, [other[name] & mine for other in relevant if name in other]):
-            found = self.uncovered({**box, name: part}, relevant)
-            if found is not None:
-                return found
+                if budget is not None:
+                    budget.spend(len(above) + 1)
+                if len(parts) > 1:
+                    heapq.heappush(
+                        heap, (cost, depth, next(order), box, above, name, mine, parts[1:], changed)
+                    )
+                box = {**box, name: parts[0]}
+                relevant = self._narrow(name, mine, parts[0], above)
+            if relevant is None:
+                continue
+            if not relevant:
+                return box, changed
+            name, mine, parts = self._split(box, relevant, budget)
+            attribute = variables[name].attribute
+            same = [part for part in parts if attribute in changed or part & here[name]]
+            dearer = [part for part in parts if not (attribute in changed or part & here[name])]
+            if same:
+                heapq.heappush(heap, (cost, depth - 1, next(order), box, relevant, name, mine, same, changed))
+            if dearer:
+                bundle = (
+                    cost + 1,
+                    depth - 1,
+                    next(order),
+                    box,
+                    relevant,
+                    name,
+                    mine,
+                    dearer,
+                    changed | {attribute},
+                )
+                heapq.heappush(heap, bundle)
         return None
 
-    def _split_variable(self, box: Box, relevant: Sequence[Box]) -> str:
+    def _split_variable(
+        self, box: Box, relevant: Sequence[tuple[Box, int]], budget: Budget | None = None
+    ) -> str:
         """A variable that a cover box closest to holding ``box`` restricts: the one with the fewest
         restricting variables, so that the parts it holds are reached in the fewest splits (on the
         lint bench this explores a third of the parts that splitting the most restricted variable
         does)."""
+        if budget is not None:
+            budget.spend(len(relevant))
+        closest, _ = min(relevant, key=lambda pair: pair[1])
         full = self.full
-        best, fewest = "", 0
-        for other in relevant:
-            restricting = [
-                name
-                for name, mask in other.items()
-                if box.get(name, full[name]) & mask != box.get(name, full[name])
-            ]
-            if not best or len(restricting) < fewest:
-                best, fewest = restricting[0], len(restricting)
-                if fewest == 1:
-                    break
-        return best
+        return next(
+            name
+            for name, mask in closest.items()
+            if box.get(name, full[name]) & mask != box.get(name, full[name])
+        )
 
-    @staticmethod
-    def _classes(mine: int, masks: Sequence[int]) -> list[int]:
-        """``mine`` cut into the classes of atoms that every mask holds entirely or not at all;
-        the atoms no mask holds come first (the likeliest place for an uncovered part)."""
+    def _classes(
+        self, name: str, mine: int, relevant: Sequence[tuple[Box, int]], budget: Budget | None = None
+    ) -> list[int]:
+        """``mine`` (variable ``name`` of the box) cut into the classes of atoms that every relevant
+        cover box holds entirely or not at all; the atoms none holds come first (the likeliest place
+        for an uncovered part). For numbers and dates with many masks, which are ranges, one sweep
+        over the ranges' ends (clipped to ``mine``'s span); otherwise each distinct mask cuts the
+        parts so far.
+        A step is counted per mask, and per part a mask cuts (or made by the sweep: at most two a
+        mask and one more, spent before and what was not made given back)."""
+        if budget is not None:
+            budget.spend(len(relevant) + 1)
+        masks = {other[name] for other, _ in relevant if name in other}
+        variable = self.variables[name]
+        # the sweep pays off when the masks are many (cutting part by part is quadratic in them)
+        many = variable.ordered and len(masks) > SWEEP_FROM
+        spans = [self._span(mask, variable) for mask in masks] if many else [None]
+        if None not in spans:
+            most = 2 * len(spans) + 1
+            if budget is not None:
+                budget.spend(most)
+            parts = _range_classes(mine, cast("list[tuple[int, int]]", spans))
+            if budget is not None:
+                budget.refund(most - len(parts))
+            return parts
         parts = [mine]
-        for mask in masks:
+        for mask in {mask & mine for mask in masks} - {0, mine}:
+            if budget is not None:
+                budget.spend(len(parts))
             cut: list[int] = []
             for part in parts:
                 inside, outside = part & mask, part & ~mask
@@ -323,6 +603,19 @@ class Space:
                     cut.append(part)
             parts = cut
         return parts
+
+    def _span(self, mask: int, variable: Variable) -> tuple[int, int] | None:
+        """A number or date mask's first atom and the one after its last, when it is every live
+        atom between them (as every mask a condition gives is); None otherwise. Kept per mask."""
+        found = self._spans.get(mask, _NOT_YET)
+        if found is _NOT_YET:
+            low, high = (mask & -mask).bit_length() - 1, mask.bit_length()
+            found = (low, high) if mask == _range_mask(low, high - 1) & variable.full else None
+            self._spans[mask] = found
+        return found
+
+    def _is_range(self, mask: int, variable: Variable) -> bool:
+        return self._span(mask, variable) is not None
 
     def _minus(self, box: Box, other: Box) -> list[Box]:
         """``box`` minus an intersecting ``other``, as disjoint boxes."""
@@ -339,16 +632,17 @@ class Space:
             current[name] = mine & mask
         return pieces
 
-    def outside(self, region: Region, cover: Region) -> Box | None:
+    def outside(self, region: Region, cover: Region, budget: Budget | None = None) -> Box | None:
         """A non-empty part of ``region`` outside ``cover``, or None when ``region ⊆ cover``."""
         for box in region:
-            found = self.uncovered(box, cover)
+            found = self.uncovered(box, cover, budget)
             if found is not None:
                 return found
         return None
 
-    def minus(self, region: Region, cover: Region) -> Region:
-        """The part of ``region`` outside ``cover``, as boxes."""
+    def minus(self, region: Region, cover: Region, budget: Budget | None = None) -> Region:
+        """The part of ``region`` outside ``cover``, as boxes (which can be exponentially many in
+        the cover's boxes: a step is counted per box made)."""
         for other in cover:
             pieces: Region = []
             for box in region:
@@ -356,14 +650,16 @@ class Space:
                     pieces.append(box)  # disjoint: untouched
                 else:
                     pieces += self._minus(box, other)
+            if budget is not None:
+                budget.spend(len(pieces) + 1)
             region = pieces
         return region
 
-    def subset(self, region: Region, cover: Region) -> bool:
-        return self.outside(region, cover) is None
+    def subset(self, region: Region, cover: Region, budget: Budget | None = None) -> bool:
+        return self.outside(region, cover, budget) is None
 
-    def same(self, one: Region, other: Region) -> bool:
-        return self.subset(one, other) and self.subset(other, one)
+    def same(self, one: Region, other: Region, budget: Budget | None = None) -> bool:
+        return self.subset(one, other, budget) and self.subset(other, one, budget)
 
     # --- example profiles ----------------------------------------------------------------------
 
@@ -421,6 +717,135 @@ class Space:
         return (real & -real).bit_length() - 1
 
 
+@dataclass(frozen=True)
+class Conjunction:
+    """A group's conditions as one box (``Space.conjunction``): ``box`` holds every condition, but
+    ``includes_any_of`` of several elements only as "the set is there"; ``any_of`` keeps, for each,
+    the variables of its elements, one of which the set holds. Made of conditions only, so every
+    element variable it names is held (mask 1): any number of them hold together, and the
+    conjunction is empty exactly when ``box`` is."""
+
+    box: Box
+    any_of: tuple[tuple[str, ...], ...] = ()
+
+    def meet(self, other: Conjunction) -> Conjunction | None:
+        """Both conjunctions at once, or None when no customer is in both."""
+        box = dict(self.box)
+        for name, mask in other.box.items():
+            mine = box.get(name)
+            both = mask if mine is None else mine & mask
+            if not both:
+                return None
+            box[name] = both
+        return Conjunction(box, self.any_of + other.any_of)
+
+
+def _range_classes(mine: int, ranges: Iterable[tuple[int, int]]) -> list[int]:
+    """``mine`` cut into the classes of atoms that every range (first atom, one after the last)
+    holds entirely or not at all: the atoms between consecutive ends of ranges (clipped to
+    ``mine``'s span, where the ranges' atoms outside it cannot matter), gathered by the set of
+    ranges holding them (kept exactly, as a bitset toggled at each end); the atoms no range holds
+    first."""
+    first, last = (mine & -mine).bit_length() - 1, mine.bit_length()
+    spans = set()
+    for low, high in ranges:
+        low, high = max(low, first), min(high, last)
+        if low < high and (low > first or high < last):  # one holding the whole span cuts nothing
+            spans.add((low, high))
+    toggles: dict[int, int] = {}
+    for k, (low, high) in enumerate(spans):
+        bit = 1 << k
+        toggles[low] = toggles.get(low, 0) ^ bit
+        toggles[high] = toggles.get(high, 0) ^ bit
+    classes: dict[int, int] = {0: 0}
+    holders, start = 0, first
+    for point in sorted(toggles):
+        if point > start:
+            segment = _range_mask(start, point - 1) & mine
+            if segment:
+                classes[holders] = classes.get(holders, 0) | segment
+        holders ^= toggles[point]
+        start = point
+    classes[0] |= (mine >> start) << start
+    return [part for part in classes.values() if part]
+
+
+def _meeting_ranges(entries: Sequence[tuple[int, int]], masks: Iterable[int]) -> dict[int, int]:
+    """For each mask, the entries ``(j, mask_j)`` whose range of atoms meets it, as a bitset of j:
+    those starting at or before its end (one sweep) and ending at or after its start (another)."""
+    spans = [((m & -m).bit_length() - 1, m.bit_length() - 1, 1 << j) for j, m in entries]
+    queries = [((m & -m).bit_length() - 1, m.bit_length() - 1, m) for m in masks]
+    starting: dict[int, int] = {}
+    so_far, k = 0, 0
+    by_start = sorted(spans)
+    for _low, high, mask in sorted(queries, key=lambda q: q[1]):
+        while k < len(by_start) and by_start[k][0] <= high:
+            so_far |= by_start[k][2]
+            k += 1
+        starting[mask] = so_far
+    meets: dict[int, int] = {}
+    so_far, k = 0, 0
+    by_end = sorted(spans, key=lambda s: -s[1])
+    for low, _high, mask in sorted(queries, key=lambda q: -q[0]):
+        while k < len(by_end) and by_end[k][1] >= low:
+            so_far |= by_end[k][2]
+            k += 1
+        meets[mask] = starting[mask] & so_far
+    return meets
+
+
+def _meeting_atoms(
+    entries: Sequence[tuple[int, int]], masks: Iterable[int], size: int, budget: Budget | None
+) -> dict[int, int]:
+    """For each mask, the entries ``(j, mask_j)`` (``j`` below ``size``) holding one of its atoms,
+    as a bitset of j.
+
+    First, per atom, the entries holding it: when the masks are dense (long ``is_one_of`` lists),
+    by transposing the bit matrix as text (``zip`` of the rows' binary digits, at C speed), else bit
+    by bit. Then each mask's answer from its bytes: per byte position and value, the entries
+    holding one of those eight atoms, made once (a long list costs a lookup per byte, not per atom)."""
+    width = max((mask.bit_length() for _, mask in entries), default=0)
+    ones = sum(mask.bit_count() for _, mask in entries)
+    holding: list[int] = [0] * width
+    if ones * 32 > size * width:
+        rows = ["0" * width] * size
+        for j, mask in entries:
+            rows[j] = format(mask, f"0{width}b")
+        for atom, column in enumerate(reversed(list(zip(*rows, strict=True)))):
+            holding[atom] = int("".join(reversed(column)), 2)
+        if budget is not None:
+            budget.spend(size * width // 32 + 1)
+    else:
+        for j, mask in entries:
+            bit = 1 << j
+            rest = mask
+            while rest:
+                low = rest & -rest
+                holding[low.bit_length() - 1] |= bit
+                rest ^= low
+        if budget is not None:
+            budget.spend(ones + 1)
+    by_byte: dict[tuple[int, int], int] = {}
+    meets: dict[int, int] = {}
+    for mask in masks:
+        found = 0
+        for position, byte in enumerate(mask.to_bytes((mask.bit_length() + 7) // 8, "little")):
+            if byte:
+                union = by_byte.get((position, byte))
+                if union is None:
+                    union = 0
+                    for bit in range(8):
+                        atom = 8 * position + bit
+                        if byte >> bit & 1 and atom < width:
+                            union |= holding[atom]
+                    by_byte[position, byte] = union
+                found |= union
+        if budget is not None:
+            budget.spend(mask.bit_length() // 8 + 1)
+        meets[mask] = found
+    return meets
+
+
 class _Other(str):
     """The representative of "any text no condition names"."""
 
@@ -440,7 +865,10 @@ _LEFT_OUT = _Marker("left out")
 _NOT_YET = _Marker("not yet")
 
 
-def intersect(one: Region, other: Region) -> Region:
+def intersect(one: Region, other: Region, budget: Budget | None = None) -> Region:
+    """The customers in both regions (a step is counted per pair of boxes and variable merged)."""
+    if budget is not None:
+        budget.spend(len(one) * (len(other) + sum(map(len, other))) + sum(map(len, one)) * len(other))
     """The customers in both regions."""
     result: Region = []
     for a in one:

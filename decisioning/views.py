@@ -194,9 +194,10 @@ class CardView:
     groups: list[list[ChipView]]
     failed: list[ChipView]
     taken_by: list[str]
-    possible: bool
+    possible: bool | None  # None: not settled within the explanation's budget
     changes: list[ChangeView]
     try_url: str
+    not_checked: str | None = None  # what the why-not search did not settle, in words
 
 
 @dataclass
@@ -306,6 +307,7 @@ def _stage_views(
                     possible=why.possible if why else True,
                     changes=changes,
                     try_url=try_url,
+                    not_checked=why.not_checked if why else None,
                 )
             )
         views.append(

@@ -4,7 +4,11 @@ The report (``selectors.board_lint``) is exact and may be long — a board of 50
 thousands of overlaps — so the panel lists at most ``LIST_LIMIT`` findings per level (errors
 first, then warnings, then notes) and says how many more there are, while the markers cover every
 finding: ``LintPanel.marks`` maps each offer, stage and flagged condition to its worst level and a
-short tooltip. The template puts the marks in the panel as a JSON data block (``json_script``);
+short tooltip. The report itself lists at most ``OVERLAPS_LISTED`` overlaps per stage and counts
+the rest (``LintReport.not_listed``): the counts and the markers include them, and the notes say
+so per stage. A check the lint's budget stopped is an ``unchecked`` finding like any other (an
+error when it is about hidden offers, so publishing is refused; a warning for a gap): the panel
+lists it as "Not fully checked", and never says "No problems" while one stands. The template puts the marks in the panel as a JSON data block (``json_script``);
 static/js/lint.js draws them on the cards, so the panel is the one fragment a live frame needs to
 send for the whole lint.
 """
@@ -44,6 +48,7 @@ CODE_LABELS = {
     "gap": "Gap",
     "empty-stage": "Empty stage",
     "overlap": "Overlap",
+    "unchecked": "Not fully checked",
 }
 
 
@@ -85,6 +90,8 @@ class LevelGroup:
     count: int
     help: str
     findings: list[FindingView]
+    # findings the lint counted but did not list, per stage, in words
+    not_listed: list[str] = field(default_factory=list)
 
     @property
     def word(self) -> str:
@@ -143,6 +150,7 @@ class LintPanel:
                         + [[row.label, row.value, row.missing] for row in f.example or []]
                         for f in g.findings
                     ],
+                    "not_listed": g.not_listed,
                 }
                 for g in self.groups
             ],
@@ -160,25 +168,30 @@ def lint_panel(report: LintReport, board: Board) -> LintPanel:
     counts = {level: 0 for level in LEVELS}
     for level in LEVELS:
         findings = report.of_level(level)
-        counts[level] = len(findings)
-        if not findings:
+        counts[level] = report.count(level)
+        if not counts[level]:
             continue
         groups.append(
             LevelGroup(
                 level=level,
                 title=LEVEL_WORDS[level][1].capitalize(),
-                count=len(findings),
+                count=counts[level],
                 help=LEVEL_HELP[level],
                 findings=[
                     _finding_view(f, board, columns, _unique_id(f, seen), report.at)
                     for f in findings[:LIST_LIMIT]
                 ],
+                not_listed=[n.message for n in report.not_listed if n.level == level],
             )
         )
+    unlisted: dict[str, int] = {}
+    for n in report.not_listed:
+        for key, more in n.offers.items():
+            unlisted[key] = unlisted.get(key, 0) + more
     return LintPanel(
         counts=counts,
         groups=groups,
-        marks=_marks(report.findings, names),
+        marks=_marks(report.findings, names, unlisted),
         has_stages=bool(board.stages),
     )
 
@@ -285,8 +298,13 @@ def _date(value: Any, at: dt.date) -> str:
 # --- Markers -----------------------------------------------------------------------------------
 
 
-def _marks(findings: Sequence[Finding], names: Mapping[str, str]) -> dict[str, Any]:
+def _marks(
+    findings: Sequence[Finding], names: Mapping[str, str], unlisted: Mapping[str, int] | None = None
+) -> dict[str, Any]:
     """Every offer, stage and condition a finding is about → its worst level and a tooltip.
+
+    ``unlisted``: per offer, the notes (overlaps) the report counted without listing them; they
+    count on the offer's marker as the listed ones do.
 
     ``offers``/``stages``: key → {level, label ("1 error, 2 notes"), title (the messages of its
     errors and warnings, worst first; absent when it has notes only)}. A finding about a stage as a
@@ -317,22 +335,26 @@ def _marks(findings: Sequence[Finding], names: Mapping[str, str]) -> dict[str, A
                     "title": f"{LEVEL_WORDS[finding.level][0].capitalize()}: {finding.message}",
                 }
             )
+    unlisted = unlisted or {}
+    for key in unlisted:
+        offers.setdefault(key, [])
     return {
-        "offers": {key: _mark(found) for key, found in offers.items() if key in names},
+        "offers": {key: _mark(found, unlisted.get(key, 0)) for key, found in offers.items() if key in names},
         "stages": {key: _mark(found) for key, found in stages.items()},
         "chips": chips,
     }
 
 
-def _mark(findings: Iterable[Finding]) -> dict[str, str]:
+def _mark(findings: Iterable[Finding], unlisted_notes: int = 0) -> dict[str, str]:
     """The marker of one card or stage head: its worst level, what it counts ("1 error, 3 notes")
     and, when it has errors or warnings, a tooltip quoting them (at most ``TITLE_LIMIT``). Notes are
     only counted: a card of a big stage can overlap dozens of others, and the marks of every card
     travel with every live frame."""
     ordered = sorted(findings, key=lambda f: LEVELS.index(f.level))
     counts = {level: sum(1 for f in ordered if f.level == level) for level in LEVELS}
+    counts["info"] += unlisted_notes
     mark = {
-        "level": ordered[0].level,
+        "level": ordered[0].level if ordered else "info",
         "label": ", ".join(counted(level, n) for level, n in counts.items() if n),
     }
     problems = [f for f in ordered if f.level != "info"]

@@ -419,3 +419,71 @@ def test_a_hidden_offer_is_marked_and_the_offers_that_hide_it_are_not(
     assert offers["gold_again"]["level"] == "error"
     # the two above it keep only their overlap with each other, a note: they are not at fault
     assert offers["welcome"] == offers["gold_card"] == {"level": "info", "label": "1 note"}
+
+
+# --- What the lint's budget leaves (issue 14 §2) ---------------------------------------------------
+
+
+@pytest.fixture
+def fresh_lint() -> Any:
+    """The lint cache keyed by content and day: emptied, so a changed budget is used."""
+    from blueprint.selectors import lint_cache
+
+    lint_cache.reports.clear()
+    yield
+    lint_cache.reports.clear()
+
+
+def test_overlaps_counted_but_not_listed_are_in_the_counts_on_the_cards_and_said_per_stage(
+    catalog: Blueprint, users: dict[str, Any], monkeypatch: pytest.MonkeyPatch, fresh_lint: Any
+) -> None:
+    from decisioning import lint as lint_core
+
+    monkeypatch.setattr(lint_core, "OVERLAPS_LISTED", 2)
+    apply(catalog, "stage.create", {"key": "s", "name": "Retention"})
+    for n in (4, 3, 2, 1):  # wider and wider: every pair of the four overlaps, 6 notes
+        groups = [[{"attribute": "visits_30d", "operator": "at_least", "value": n}]]
+        apply(
+            catalog, "offer.create", {"stage": "s", "key": f"o{n}", "name": f"At least {n}", "groups": groups}
+        )
+    doc = page_of(catalog, users["editor"])
+    assert [f["code"] for f in findings(doc) if f["level"] == "info"] == ["overlap", "overlap"]
+    assert summary(doc) == "Checks: 1 warning, 6 notes"  # the gap, and every overlap counted
+    said = [
+        " ".join(p.text_content().split())
+        for p in live_dom.by_id(doc, "lint-notes").xpath('.//p[contains(@class, "lint-not-listed")]')
+    ]
+    assert said == [
+        "Overlaps in “Retention”: 6 pairs of offers can meet the same customer; the first 2 are listed, "
+        "4 more are not."
+    ]
+    # every card is marked with all its overlaps, listed or not
+    assert {key: mark["label"] for key, mark in marks(doc)["offers"].items()} == {
+        f"o{n}": "3 notes" for n in (1, 2, 3, 4)
+    }
+
+
+def test_a_check_the_budget_stopped_is_listed_as_not_fully_checked_and_never_called_clean(
+    board: Blueprint, users: dict[str, Any], monkeypatch: pytest.MonkeyPatch, fresh_lint: Any
+) -> None:
+    from decisioning import lint as lint_core
+
+    monkeypatch.setattr(lint_core, "LINT_STEPS", 0)
+    doc = page_of(board, users["editor"])
+    listed = findings(doc)
+    unchecked = [f for f in listed if f["code"] == "unchecked"]
+    assert [(f["level"], f["stage"]) for f in unchecked] == [
+        ("error", "awareness"),
+        ("error", "onboarding"),
+        ("warning", "awareness"),
+        ("warning", "onboarding"),
+    ]
+    assert unchecked[0]["what"] == "Error: Not fully checked · Awareness"
+    assert "too complex to check in full" in unchecked[0]["message"]
+    assert unchecked[0]["offers"] == ["welcome", "gold_card"]
+    assert not any(f["code"] == "gap" for f in listed)  # no claim either way
+    lint = live_dom.by_id(doc, "lint")
+    assert not lint.xpath('.//*[contains(@class, "lint-clean")]')  # never "No problems"
+    assert summary(doc).startswith("Checks: 2 errors, 2 warnings")
+    # the cards whose check did not finish carry an error marker
+    assert marks(doc)["offers"]["welcome"]["level"] == "error"

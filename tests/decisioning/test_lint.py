@@ -1076,12 +1076,13 @@ def test_the_report_as_json_sorts_findings_by_level_with_every_field() -> None:
         )
     )
     data = report.as_json()
-    assert set(data) == {"at", "errors", "warnings", "infos"}
+    assert set(data) == {"at", "errors", "warnings", "infos", "complete", "not_listed", "steps"}
     assert data["at"] == "2025-06-15"
+    assert data["complete"] is True and data["not_listed"] == []
     assert [f["code"] for f in data["errors"]] == ["contradiction"]
     assert [f["code"] for f in data["warnings"]] == ["redundant-condition", "gap"]
     assert [f["code"] for f in data["infos"]] == ["overlap"]
-    fields = {"code", "level", "message", "stage", "offers", "example", "part", "group", "condition"}
+    fields = {"code", "level", "message", "stage", "offers", "example", "part", "group", "condition", "check"}
     for level, key in (("error", "errors"), ("warning", "warnings"), ("info", "infos")):
         for finding in data[key]:
             assert set(finding) == fields
@@ -1097,6 +1098,7 @@ def test_the_report_as_json_sorts_findings_by_level_with_every_field() -> None:
         "part": "offer",
         "group": 0,
         "condition": 0,
+        "check": None,
     }
     overlap = data["infos"][0]
     assert overlap["offers"] == ["gold", "adults"] and isinstance(overlap["example"], dict)
@@ -1113,18 +1115,29 @@ def test_the_report_keeps_errors_warnings_and_infos_apart_by_code() -> None:
         "gap": "warning",
         "empty-stage": "warning",
         "overlap": "info",
+        "unchecked": "error",
     }
     report = LintReport(
         at=AT,
-        findings=tuple(Finding(code=code, message=code, stage="st") for code in LEVELS),
+        findings=(
+            *(Finding(code=code, message=code, stage="st") for code in LEVELS),
+            Finding(code="unchecked", message="gap", stage="st", check="gap"),
+        ),
     )
     assert [f.code for f in report.errors] == [
         "contradiction",
         "duplicate-offer",
         "shadowed-offer",
         "fallback-invalid",
+        "unchecked",
     ]
-    assert [f.code for f in report.warnings] == ["redundant-condition", "gap", "empty-stage"]
+    # a check that did not finish has the level of the check
+    assert [(f.code, f.check) for f in report.warnings] == [
+        ("redundant-condition", None),
+        ("gap", None),
+        ("empty-stage", None),
+        ("unchecked", "gap"),
+    ]
     assert [f.code for f in report.infos] == ["overlap"]
 
 

@@ -23,7 +23,18 @@ from tests.accounts import api_token
 pytestmark = pytest.mark.django_db
 
 READERS = ("owner", "editor", "approver", "viewer")
-FINDING_KEYS = {"code", "level", "message", "stage", "offers", "example", "part", "group", "condition"}
+FINDING_KEYS = {
+    "code",
+    "level",
+    "message",
+    "stage",
+    "offers",
+    "example",
+    "part",
+    "group",
+    "condition",
+    "check",
+}
 
 
 def client_for(user: Any) -> APIClient:
@@ -98,7 +109,8 @@ def test_the_lint_names_the_decision_day_the_rev_and_its_findings_by_level(
 ) -> None:
     before = timezone.localdate()
     body = lint_of(as_role("viewer"), board)
-    assert set(body) == {"at", "rev", "errors", "warnings", "infos"}
+    assert set(body) == {"at", "rev", "errors", "warnings", "infos", "complete", "not_listed", "steps"}
+    assert body["complete"] is True and body["not_listed"] == [] and body["steps"] >= 0
     assert body["at"] in {before.isoformat(), timezone.localdate().isoformat()}
     assert body["rev"] == board.rev
     assert body["errors"] == []
@@ -356,3 +368,77 @@ def test_the_lint_api_gives_a_gap_example_the_catalog_allows(
     body = client.get(f"/api/v1/blueprints/{blueprint.pk}/lint/?at=2025-06-15").json()
     (gap,) = [f for f in body["warnings"] if f["code"] == "gap"]
     assert gap["example"].get("channel") in (None, "app", "email"), gap["example"]
+
+
+# --- What the lint's budget leaves (issue 14 §2) ---------------------------------------------------
+
+
+def lint_cache_clear() -> None:
+    from blueprint.selectors import lint_cache
+
+    lint_cache.reports.clear()
+
+
+@pytest.fixture
+def fresh_lint() -> Any:
+    """The lint cache keyed by content and day: emptied, so a changed budget is used."""
+    lint_cache_clear()
+    yield
+    lint_cache_clear()
+
+
+def test_a_check_the_budget_stopped_is_an_unchecked_finding_and_the_lint_says_it_is_not_complete(
+    board: Blueprint, as_role: Any, monkeypatch: pytest.MonkeyPatch, fresh_lint: Any
+) -> None:
+    from decisioning import lint as lint_core
+
+    monkeypatch.setattr(lint_core, "LINT_STEPS", 0)
+    body = lint_of(as_role("viewer"), board)
+    assert body["complete"] is False and body["steps"] == 0
+    errors = [(f["code"], f["check"], f["stage"], f["offers"]) for f in body["errors"]]
+    assert errors == [
+        ("unchecked", "shadowed-offer", "awareness", ["welcome", "gold_card"]),
+        ("unchecked", "shadowed-offer", "onboarding", ["app_tour"]),
+    ]
+    assert [(f["code"], f["check"]) for f in body["warnings"]] == [("unchecked", "gap"), ("unchecked", "gap")]
+    assert all(f["example"] is None for f in body["errors"] + body["warnings"])
+
+
+def test_publishing_is_refused_while_a_check_for_errors_did_not_finish(
+    board: Blueprint, as_role: Any, monkeypatch: pytest.MonkeyPatch, fresh_lint: Any
+) -> None:
+    from decisioning import lint as lint_core
+
+    editor = as_role("editor")
+    monkeypatch.setattr(lint_core, "LINT_STEPS", 0)
+    refused = editor.post(url(board, "versions/"), {"note": "now"}, format="json")
+    assert refused.status_code == 400, refused.content
+    problems = refused.json()["errors"]
+    assert any("too complex to check in full" in message for message in problems["lint"])
+    assert any("Publishing is refused until it is" in message for message in problems["lint"])
+    # with the budget back, the same board publishes (it has only warnings)
+    monkeypatch.setattr(lint_core, "LINT_STEPS", 3_000_000)
+    lint_cache_clear()
+    published = editor.post(url(board, "versions/"), {"note": "now"}, format="json")
+    assert published.status_code == 201, published.content
+
+
+def test_overlaps_beyond_the_listed_ones_are_counted_per_stage(
+    board: Blueprint, as_role: Any, monkeypatch: pytest.MonkeyPatch, fresh_lint: Any
+) -> None:
+    from decisioning import lint as lint_core
+
+    monkeypatch.setattr(lint_core, "OVERLAPS_LISTED", 0)
+    body = lint_of(as_role("viewer"), board)
+    assert body["infos"] == [] and body["complete"] is True
+    assert body["not_listed"] == [
+        {
+            "stage": "awareness",
+            "code": "overlap",
+            "level": "info",
+            "found": 1,
+            "listed": 0,
+            "message": "Overlaps in “Awareness”: 1 pair of offers can meet the same customer; "
+            "none is listed, 1 more is not.",
+        }
+    ]

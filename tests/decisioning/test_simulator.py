@@ -261,3 +261,20 @@ def test_a_bad_version_or_day_is_refused_without_a_server_error(as_role, board):
     assert post.status_code == 422 and "YYYY-MM-DD" in post.content.decode()
     bad = editor.post(f"/blueprints/{board.pk}/simulator/decide/", {"version": "x"}, HTTP_HX_REQUEST="true")
     assert bad.status_code == 400
+
+
+def test_when_the_search_for_the_smallest_change_ran_out_the_simulator_says_so_in_words(
+    as_role, board, monkeypatch
+):
+    from decisioning import engine
+
+    monkeypatch.setattr(engine, "EXPLAIN_STEPS", 0)
+    profile = {"segment": "Gold", "visits_30d": 1}
+    response = as_role("editor").get(sim_url(board, f"?version=draft&profile={quote(json.dumps(profile))}"))
+    assert response.status_code == 200
+    welcome = page_of(response).xpath("//li[@id='sim-offer-welcome']")[0]
+    said = " ".join(welcome.xpath("string(.//div[@class='sim-why'])").split())
+    assert "Not settled: whether any customer can get this offer" in said
+    assert "No customer can get this offer" not in said  # an unsettled answer is not a "no"
+    assert not welcome.xpath(".//a[@class='sim-try']")
+    assert "is 1" in said  # the failed condition, exact all the same
