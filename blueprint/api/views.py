@@ -88,8 +88,15 @@ def field_names(shape: type[serializers.Serializer]) -> frozenset[str]:
     return frozenset(shape().fields)
 
 
+@functools.cache
+def not_nullable(shape: type[serializers.Serializer]) -> frozenset[str]:
+    """The fields of a body shape that may not be null (the schema says so: no ``nullable``)."""
+    return frozenset(name for name, field in shape().fields.items() if not field.allow_null)
+
+
 def parse_body(request: Request, shape: type[serializers.Serializer]) -> dict[str, Any]:
-    """The body as the raw JSON object, refusing fields ``shape`` does not declare.
+    """The body as the raw JSON object, refusing fields ``shape`` does not declare and null for a
+    field it does not let be null (as the schema says; the services read null as "left out").
 
     Values are not converted: the services validate them and name the field.
     """
@@ -103,6 +110,9 @@ def parse_body(request: Request, shape: type[serializers.Serializer]) -> dict[st
         raise ValidationError(
             {str(name)[:80]: [f"Unknown field; expected some of: {expected}."] for name in unknown}
         )
+    nulls = sorted(name for name, value in data.items() if value is None and name in not_nullable(shape))
+    if nulls:
+        raise ValidationError({name: ["This field may not be null; leave it out instead."] for name in nulls})
     return dict(data)
 
 
