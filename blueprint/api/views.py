@@ -46,6 +46,7 @@ from blueprint.api.openapi import (
     WRITE_ERRORS,
     answers,
 )
+from blueprint.api.options import query_options
 from blueprint.api.parsers import StrictJSONParser
 from blueprint.errors import InvalidInput, NotFound
 from blueprint.models import Blueprint, Operation
@@ -650,7 +651,7 @@ def log_entry(record: Operation) -> dict[str, Any]:
 def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
     """A whole-number query parameter within [low, high], or a 400 naming it."""
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 18) or not low <= int(raw) <= high:
         raise InvalidInput(f"Expected a whole number from {low} to {high}.", field=name)
@@ -669,6 +670,7 @@ class OperationLogApi(ApiView):
     )
     def get(self, request: Request, blueprint_id: int) -> Response:
         blueprint = member_blueprint(request, blueprint_id)
+        query_options(request, ("since", "limit"))  # an empty, unknown or repeated one: a 400 naming it
         limit = query_int(request, "limit", LOG_DEFAULT_LIMIT, 1, LOG_MAX_LIMIT)
         # without a since, the newest ones (so a small limit still ends at the current rev)
         newest = max(blueprint.rev - min(limit, LOG_DEFAULT_SPAN), 0)

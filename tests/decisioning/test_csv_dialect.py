@@ -228,7 +228,7 @@ def csv_bodies(draw: Any) -> tuple[bytes, bool]:
     return data, not breaks and not sql.DUCKDB_READS_OTHERWISE.search(data)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=csv_bodies())
 def test_duckdb_reads_every_body_it_accepts_cell_for_cell_as_the_row_reader(tmp_path, body):
     data, fast = body
@@ -312,7 +312,7 @@ def answered(path: Path, *, duckdb_first: bool) -> tuple[list[list[str]], dict[s
     return list(csv.reader(io.StringIO(text, newline=""))), coverage
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=csv_bodies())
 def test_a_body_gets_the_same_answers_and_errors_by_either_path(tmp_path, body):
     data, _ = body

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from blueprint.errors import InvalidInput
 from blueprint.services import operation_apply
 from decisioning import batch, sql
+from decisioning.api import streamed as streamed_answer
 from decisioning.engine import CompiledVersion, cache_clear
 from decisioning.selectors import AT_MAX, AT_MIN, MOMENT_PATTERN, decision_day
 from tests.decisioning.test_decide_api import assert_error, client_for, publish, streamed, url
@@ -81,20 +82,25 @@ def test_a_cell_over_128_kib_is_an_error_of_its_row_and_the_others_are_answered(
     assert counted.status_code == 200 and counted.json()["bad_rows"] == 1
 
 
-def test_a_big_csv_with_a_quote_left_open_answers_every_row_before_it(as_role, live):
-    # 600 KB: DuckDB's reader refuses it, the rows are read one by one, and the quote's row runs to the end
-    body = HEADER + b"Gold,5,a\n" * 60_000 + b'Silver,1,"open\n' + b"Gold,5,b\n" * 10_000
+def test_a_big_csv_with_a_quote_left_open_answers_every_row_before_it(as_role, live, monkeypatch):
+    # a big body: DuckDB's reader refuses it, the rows are read one by one, and the quote's row runs to the end
+    monkeypatch.setattr(batch, "DUCKDB_FROM_BYTES", 1)
+    body = HEADER + b"Gold,5,a\n" * 3 + b'Silver,1,"open\n' + b"Gold,5,b\n" * 20_000
     client = as_role("viewer")
     rows = csv_answer(post_csv(client, live, "decide/batch/?format=csv", body))
-    assert len(rows) == 1 + 60_001
-    assert rows[-1][:2] == [
-        "60001",
-        'row: Cell 3 opens a quote (") that is never closed, so the row runs to the end of the file; '
-        'close it, doubling the quotes inside ("").',
+    assert [r[:2] for r in rows[1:]] == [
+        ["1", ""],
+        ["2", ""],
+        ["3", ""],
+        [
+            "4",
+            'row: Cell 3 opens a quote (") that is never closed, so the row runs to the end of the file; '
+            'close it, doubling the quotes inside ("").',
+        ],
     ]
     counted = post_csv(client, live, "coverage/", body)
     assert counted.status_code == 200, counted.content
-    assert (counted.json()["rows"], counted.json()["bad_rows"]) == (60_001, 1)
+    assert (counted.json()["rows"], counted.json()["bad_rows"]) == (4, 1)
 
 
 @pytest.mark.parametrize(
@@ -253,7 +259,7 @@ def test_the_days_at_the_ends_of_the_range_decide_export_and_lint(as_role, recen
         assert [r[1] for r in rows[1:]] == ["", ""]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.from_regex(MOMENT_PATTERN, fullmatch=True))
 def test_every_decision_time_the_schema_allows_is_accepted(text):
     day = decision_day(text)
@@ -306,6 +312,10 @@ def test_the_simulator_refuses_a_day_out_of_range_in_the_form(as_role, live):
         ("get", "lint/?colour=red", "colour"),
         ("json", "decide/batch/?at=2025-01-01", "at"),  # in the body too
         ("get", "versions/1/diff/?against=", "against"),
+        ("get", "operations/?since=", "since"),
+        ("get", "operations/?limit=", "limit"),
+        ("get", "export/?format=", "format"),
+        ("get", "export/?version=", "version"),
     ],
 )
 def test_an_empty_unknown_or_repeated_option_is_refused_naming_it(as_role, live, method, path, field):
@@ -448,3 +458,11 @@ def test_a_fault_that_stops_the_answer_ends_it_well_formed_saying_so(as_role, li
     else:
         rows = csv_answer(response)
         assert [r[:2] for r in rows[1:]] == [["1", ""], ["", stopped]]
+
+
+def test_an_answer_whose_stream_still_raises_ends_instead_of_hanging():
+    def chunks() -> Any:
+        yield b"a"
+        raise RuntimeError("a bug")
+
+    assert b"".join(streamed_answer(chunks(), "text/plain").streaming_content) == b"a"
