@@ -41,6 +41,9 @@ QUOTE = '"'
 
 _SPACES = re.compile(r" *")
 _UNQUOTED = re.compile(r"[^,\r\n]*")
+# One cell of a whole line with quotes in it, as the dialect reads it when nothing is odd: quoted
+# (spaces around ignored) or not (leading spaces dropped; a quote only after its first character).
+_CELL = re.compile(r' *"((?:[^"]|"")*)" *(?=,|$)| *((?:[^ ",][^,]*)?)(?=,|$)')
 
 
 @dataclass(frozen=True)
@@ -80,10 +83,30 @@ def _records(lines: _Lines) -> Iterator[list[str] | BadRecord]:
         body = _without_line_break(line)
         if not body and body is not line:
             continue  # a blank line
-        if QUOTE not in line and len(body) <= ROW_MAX_CHARS and (body is not line or len(line) < limit):
+        whole = len(body) <= ROW_MAX_CHARS and (body is not line or len(line) < limit)
+        if whole and QUOTE not in line:
             yield body.split(SEPARATOR)
             continue
-        yield _record(line, read)
+        cells = _quoted_line(body) if whole else None
+        yield cells if cells is not None else _record(line, read)
+
+
+def _quoted_line(body: str) -> list[str] | None:
+    """The cells of a whole line with quotes, when every cell is plainly quoted or plainly not (no
+    quote left open, no text after a closing one): what ``_record`` would read, many times faster.
+    None otherwise, for ``_record`` to read."""
+    cells: list[str] = []
+    pos, end = 0, len(body)
+    while True:
+        match = _CELL.match(body, pos)
+        if match is None:
+            return None
+        quoted = match.group(1)
+        cells.append(quoted.replace('""', '"') if quoted is not None else match.group(2))
+        pos = match.end()
+        if pos == end:
+            return cells
+        pos += 1  # the separator
 
 
 def _without_line_break(line: str) -> str:

@@ -203,7 +203,7 @@ BREAKS = st.sampled_from(["\n", "\r\n"])
 @st.composite
 def csv_bodies(draw: Any) -> tuple[bytes, bool]:
     """A body, and whether DuckDB must read it itself (no line break inside quotes, and none of the
-    quoting ``sql.DUCKDB_READS_OTHERWISE`` leaves to the row reader)."""
+    quoting ``sql.reads_otherwise`` finds, left to the row reader)."""
     width = draw(st.integers(2, len(NAMES)))
     names = NAMES[:width]
     rows = draw(st.lists(st.lists(CELLS, min_size=0, max_size=width + 1), min_size=0, max_size=8))
@@ -225,7 +225,7 @@ def csv_bodies(draw: Any) -> tuple[bytes, bool]:
     text = newline.join(lines) + (newline if draw(st.booleans()) else "")
     data = (b"\xef\xbb\xbf" if draw(st.booleans()) else b"") + text.encode()
     breaks = any("\r" in c or "\n" in c for row in rows for c in row)
-    return data, not breaks and not sql.DUCKDB_READS_OTHERWISE.search(data)
+    return data, not breaks and not sql.reads_otherwise(data)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -294,7 +294,7 @@ def answered(path: Path, *, duckdb_first: bool) -> tuple[list[list[str]], dict[s
         except CsvNotTabular:
             pass
         else:
-            text = target.read_text(encoding="utf-8")
+            text = target.read_bytes().decode()
             target.unlink()
             return list(csv.reader(io.StringIO(text, newline=""))), batch.sample_coverage(
                 ENGINE, path, at=AT, source_format="csv"
