@@ -46,6 +46,14 @@ BOARD_DEPENDENT: dict[str, str] = {
     "stage_offers_create": r"key|stage|before|after|groups.*|fallback",  # stage: the path's only
     "offers_update": r"key|groups.*|fallback",
     "attributes_create": r"key",
+    "attributes_update": r"key|type|choices",  # type: a type change the board's conditions refuse
+    "offers_move": r"stage|before|after",
+    "stages_move": r"before|after",
+    "members_create": r"username",  # an account that does not exist, or is a member already
+    "members_update": r"role|username",  # the last owner; a path naming no account
+    "blueprints_undo": r"(?!)",
+    "versions_create": r"(?!)",
+    "versions_reject": r"(?!)",
 }
 
 # Rules across fields that an OpenAPI 3.0 schema cannot state (each is said in the descriptions):
