@@ -336,6 +336,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # request bodies: no undeclared fields, no texts the parser or the services refuse
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "blueprint.api.openapi.request_shapes",
+    ],
     # one name per choice set: a version's status, and an export's (which may also be "draft")
     "ENUM_NAME_OVERRIDES": {
         "VersionStatusEnum": ["in_review", "approved", "rejected", "superseded"],

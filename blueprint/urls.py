@@ -15,3 +15,9 @@ urlpatterns = [
     path("api/v1/", include("blueprint.api.urls")),
     path("", include("blueprint.web_urls")),
 ]
+
+# Under /api/ Django's own errors answer the API's JSON shape, elsewhere its pages (api/errors.py)
+handler400 = "blueprint.api.errors.bad_request"
+handler403 = "blueprint.api.errors.permission_denied"
+handler404 = "blueprint.api.errors.page_not_found"
+handler500 = "blueprint.api.errors.server_error"

@@ -20,7 +20,7 @@ Any member may lint and decide with any published version; the draft is for owne
 from __future__ import annotations
 
 import datetime as dt
-import re
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,44 +29,57 @@ from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from blueprint.api.openapi import BLUEPRINT_ID, READ_ERRORS, answers
+from blueprint.api.options import query_options
 from blueprint.api.serializers import ErrorOutput
 from blueprint.api.views import ApiView, member_blueprint, parse_body, render
 from blueprint.errors import BlueprintError, InvalidInput, LimitExceeded
 from blueprint.limits import LIMITS, over_limit
+from blueprint.models import KEY_PATTERN
 from blueprint.selectors import board_lint, board_load
 from decisioning import batch
 from decisioning.engine import CompiledVersion
 from decisioning.lint import LEVELS, LINT_STEPS, OVERLAPS_LISTED
 from decisioning.selectors import (
+    AT_RANGE,
+    DAY_PATTERN,
+    MOMENT_PATTERN,
+    VERSION_MAX,
     decision_day,
     decision_target,
     decision_version,
     version_choice,
     version_label,
 )
-from decisioning.sql import BatchError, CsvNotTabular, export_sql, file_check, temporary_path
+from decisioning.selectors import query_day as day_of
+from decisioning.sql import BatchError, CsvNotTabular, export_sql, temporary_path
 
-DAY_FORM = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-DAY_HELP = "Expected a day as YYYY-MM-DD, e.g. 2025-06-30."
+logger = logging.getLogger(__name__)
+
 CSV = "text/csv"
 PARQUET = "application/vnd.apache.parquet"
 SQL = "application/sql"
 
 AT = OpenApiParameter(
     "at",
-    {"type": "string", "format": "date", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+    {"type": "string", "pattern": DAY_PATTERN},
     OpenApiParameter.QUERY,
     required=False,
     description=(
-        "The decision day (YYYY-MM-DD) that places `within_last_days` conditions on the calendar; "
-        "nothing else depends on it. Default: today in the server's time zone."
+        f"The decision day (YYYY-MM-DD, {AT_RANGE}) that places `within_last_days` conditions on the "
+        "calendar; nothing else depends on it. Default: today in the server's time zone."
     ),
 )
 
@@ -172,9 +185,32 @@ VERSION_INPUT_HELP = (
     'or "draft" for the board as it is now (owners and editors).'
 )
 AT_INPUT_HELP = (
-    "The decision time: a day (YYYY-MM-DD) or an ISO date-time (its day in the server's time zone). "
-    "`within_last_days` counts back from it. Default: today in the server's time zone."
+    f"The decision time: a day (YYYY-MM-DD) or an ISO date-time (its day in the server's time zone), "
+    f"written {AT_RANGE}. `within_last_days` counts back from it. Default: today in the server's time zone."
 )
+VERSION_TEXT_SCHEMA = {"type": "string", "pattern": r"^(live|draft|[1-9][0-9]{0,8})$"}
+MOMENT_SCHEMA = {"type": "string", "pattern": MOMENT_PATTERN}
+STAGE_SCHEMA = {"type": "string", "pattern": r"^[a-z0-9_-]{1,64}$"}
+
+
+@extend_schema_field(
+    {"oneOf": [{"type": "integer", "minimum": 1, "maximum": VERSION_MAX}, VERSION_TEXT_SCHEMA]}
+)
+class VersionField(serializers.JSONField):
+    """``version`` in a body: a number, as JSON or as text, "live" or "draft" (selectors.version_choice)."""
+
+
+@extend_schema_field({"type": "string", "pattern": MOMENT_PATTERN})
+class MomentField(serializers.CharField):
+    """``at`` in a body (selectors.decision_day)."""
+
+
+def _stage_input(help_text: str) -> serializers.RegexField:
+    return serializers.RegexField(
+        KEY_PATTERN, max_length=64, required=False, allow_null=True, help_text=help_text
+    )
+
+
 PROFILE_HELP = (
     "The customer: attribute key → value, checked against the catalog. Numbers are JSON numbers, "
     'booleans true/false, dates "YYYY-MM-DD" (or an ISO date-time, whose date is used), sets lists '
@@ -191,11 +227,9 @@ class VersionOutput(serializers.Serializer):
 
 class DecideInput(serializers.Serializer):
     profile = serializers.DictField(child=serializers.JSONField(), help_text=PROFILE_HELP)
-    stage = serializers.CharField(
-        required=False, allow_null=True, help_text="Decide this stage only (its key)."
-    )
-    at = serializers.CharField(required=False, allow_null=True, help_text=AT_INPUT_HELP)
-    version = serializers.JSONField(required=False, allow_null=True, help_text=VERSION_INPUT_HELP)
+    stage = _stage_input("Decide this stage only (its key).")
+    at = MomentField(required=False, allow_null=True, help_text=AT_INPUT_HELP)
+    version = VersionField(required=False, allow_null=True, help_text=VERSION_INPUT_HELP)
     explain = serializers.BooleanField(
         required=False, help_text="Also give every offer's outcome, each condition's result and why not."
     )
@@ -298,9 +332,9 @@ class DecideBatchInput(serializers.Serializer):
         max_length=LIMITS.batch_profiles,
         help_text="Profiles, as in decide (at most batch_profiles in one request).",
     )
-    stage = serializers.CharField(required=False, allow_null=True, help_text="Decide this stage only.")
-    at = serializers.CharField(required=False, allow_null=True, help_text=AT_INPUT_HELP)
-    version = serializers.JSONField(required=False, allow_null=True, help_text=VERSION_INPUT_HELP)
+    stage = _stage_input("Decide this stage only.")
+    at = MomentField(required=False, allow_null=True, help_text=AT_INPUT_HELP)
+    version = VersionField(required=False, allow_null=True, help_text=VERSION_INPUT_HELP)
     explain = serializers.BooleanField(required=False, help_text="Explain every answer (JSON answers only).")
 
 
@@ -358,21 +392,14 @@ class CoverageOutput(serializers.Serializer):
 
 
 def query_day(request: Request, name: str) -> dt.date | None:
-    """A day given as YYYY-MM-DD in the query, None when absent or empty, or a 400 naming it."""
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return None
-    if not DAY_FORM.fullmatch(raw):
-        raise InvalidInput(DAY_HELP, field=name)
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise InvalidInput(f"No such day: {raw}. {DAY_HELP}", field=name) from None
+    """A day given as YYYY-MM-DD in the query (``decisioning.selectors.query_day``), None when
+    absent; 400 naming it when empty, malformed or out of range."""
+    return day_of(request.query_params.get(name), field=name)
 
 
 def flag(raw: Any, name: str) -> bool:
-    """A yes/no option from a JSON body (true/false) or a query (true/false/1/0/yes/no)."""
-    if raw is None or raw is False or raw == "":
+    """A yes/no option from a JSON body (true/false; null: no) or a query (true/false/1/0/yes/no)."""
+    if raw is None or raw is False:
         return False
     if raw is True:
         return True
@@ -382,9 +409,10 @@ def flag(raw: Any, name: str) -> bool:
 
 
 def stage_option(raw: Any) -> str | None:
-    if raw is None or raw == "":
+    """A ``stage`` as given (None: every stage); the version's stages check the key itself."""
+    if raw is None:
         return None
-    if not isinstance(raw, str):
+    if not isinstance(raw, str) or not raw:
         raise InvalidInput("Expected the key of a stage.", field="stage")
     return raw
 
@@ -416,11 +444,13 @@ class StreamingApiView(ApiView):
         return JSONRenderer(), "application/json"
 
 
-def answer_format(request: Request) -> str:
-    """json, csv or parquet: ``?format=`` first, then the Accept header; JSON by default."""
-    asked = request.query_params.get("format")
-    if asked:
-        if asked not in ("json", "csv", "parquet"):
+ANSWER_FORMATS = ("json", "csv", "parquet")
+
+
+def answer_format(request: Request, asked: str | None) -> str:
+    """json, csv or parquet: ``?format=`` (``asked``) first, then the Accept header; JSON by default."""
+    if asked is not None:
+        if asked not in ANSWER_FORMATS:
             raise InvalidInput("Expected json, csv or parquet.", field="format")
         return asked
     accept = request.headers.get("Accept", "")
@@ -469,26 +499,30 @@ def spool_body(request: Request) -> Path:
     return path
 
 
-def query_options(request: Request) -> dict[str, Any]:
-    allowed = {"stage", "at", "version", "explain", "format"}
-    unknown = sorted(set(request.query_params) - allowed)
-    if unknown:
-        raise InvalidInput(
-            {
-                name[:80]: [f"Unknown option; expected some of: {', '.join(sorted(allowed))}."]
-                for name in unknown
-            }
-        )
-    return {key: request.query_params.get(key) for key in ("stage", "at", "version", "explain")}
+# The options of a batch in the query. A JSON body may carry all but the format itself: each once,
+# in the body or in the query (a CSV or Parquet body only in the query).
+BATCH_OPTIONS = ("stage", "at", "version", "explain", "format")
+IN_BODY_OR_QUERY = "Give it in the body or in the query, not in both."
+BOTH_WAYS = "For a JSON body, here or in the body (not both). "
 
 
 def streamed(
     chunks: Iterator[bytes], content_type: str, filename: str | None = None
 ) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(chunks, content_type=content_type)
+    """A streamed answer. The batch's streams end a fault themselves, saying so (``batch.STOPPED``);
+    should anything still raise once the answer has started, it is logged and the answer ends there:
+    an exception escaping a streamed answer leaves Daphne's client waiting for ever."""
+    response = StreamingHttpResponse(_ended_on_fault(chunks), content_type=content_type)
     if filename:
         response["Content-Disposition"] = content_disposition_header(True, filename) or "attachment"
     return response
+
+
+def _ended_on_fault(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    try:
+        yield from chunks
+    except Exception:
+        logger.exception("A streamed answer stopped")
 
 
 BAD_BATCH = (400, 401, 403, 404, 409, 413, 415)
@@ -509,6 +543,7 @@ class LintApi(ApiView):
     )
     def get(self, request: Request, blueprint_id: int) -> Response:
         blueprint = member_blueprint(request, blueprint_id)
+        query_options(request, ("at",))
         at = query_day(request, "at")
         report = board_lint(board_load(blueprint), at=at)
         return render(LintOutput, {**report.as_json(), "rev": blueprint.rev})
@@ -567,14 +602,23 @@ class DecideBatchApi(StreamingApiView):
                 description="The answers' format (else the Accept header; default JSON).",
             ),
             OpenApiParameter(
-                "stage", str, required=False, description="CSV/Parquet bodies: decide this stage only."
+                "stage",
+                STAGE_SCHEMA,
+                required=False,
+                description=BOTH_WAYS + "Decide this stage only.",
             ),
-            OpenApiParameter("at", str, required=False, description="CSV/Parquet bodies: " + AT_INPUT_HELP),
+            OpenApiParameter("at", MOMENT_SCHEMA, required=False, description=BOTH_WAYS + AT_INPUT_HELP),
             OpenApiParameter(
-                "version", str, required=False, description="CSV/Parquet bodies: " + VERSION_INPUT_HELP
+                "version",
+                VERSION_TEXT_SCHEMA,
+                required=False,
+                description=BOTH_WAYS + VERSION_INPUT_HELP,
             ),
             OpenApiParameter(
-                "explain", bool, required=False, description="CSV bodies, JSON answers: explain each."
+                "explain",
+                bool,
+                required=False,
+                description=BOTH_WAYS + "Explain each answer (JSON answers; not for Parquet bodies).",
             ),
         ],
         request={"application/json": DecideBatchInput, CSV: OpenApiTypes.STR, PARQUET: OpenApiTypes.BINARY},
@@ -598,12 +642,17 @@ class DecideBatchApi(StreamingApiView):
         ),
     )
     def post(self, request: Request, blueprint_id: int) -> HttpResponse | StreamingHttpResponse:
-        out = answer_format(request)
         kind = body_kind(request)
         rows: list[Any] = []
+        options: dict[str, Any] = dict(query_options(request, BATCH_OPTIONS))
+        out = answer_format(request, options["format"])
         if kind == "json":
             body = parse_body(request, DecideBatchInput)
-            options = {key: body.get(key) for key in ("stage", "at", "version", "explain")}
+            for key in ("stage", "at", "version", "explain"):
+                if key in body:
+                    if options[key] is not None:
+                        raise InvalidInput(IN_BODY_OR_QUERY, field=key)
+                    options[key] = body[key]
             given = body.get("profiles")
             if not isinstance(given, list):
                 raise InvalidInput("Give a list of profiles: [{attribute key: value}, …].", field="profiles")
@@ -617,8 +666,6 @@ class DecideBatchApi(StreamingApiView):
                     field="profiles",
                 )
             rows = given
-        else:
-            options = query_options(request)
         blueprint = member_blueprint(request, blueprint_id)
         stage = stage_option(options["stage"])
         at = decision_day(options["at"])
@@ -663,8 +710,9 @@ class DecideBatchApi(StreamingApiView):
         if explain and kind == "parquet":
             raise InvalidInput("Explanations are for JSON or CSV bodies; leave explain out.", field="explain")
         source = spool_body(request)
+        answers_: Iterator[Any] | None = None
         try:
-            if kind == "csv" and (problem := batch.utf8_problem(source)):
+            if kind == "csv" and (problem := batch.csv_problem(source)):
                 raise InvalidInput(problem, field="body")
             big = source.stat().st_size >= batch.DUCKDB_FROM_BYTES
             if out != "json" and (kind == "parquet" or out == "parquet" or big):
@@ -674,25 +722,30 @@ class DecideBatchApi(StreamingApiView):
                         compiled, source, at=at, stage=index, source_format=kind, target_format=out
                     )
                 except CsvNotTabular:
+                    # read row by row, as a small body is: each odd row an error of its own
                     if out == "parquet":
-                        raise
-                    # read row by row below, as a small body is: each odd row an error of its own
+                        target = batch.python_parquet(
+                            compiled, self._csv_rows(compiled, source, at, index, False), stage=index
+                        )
+                        return streamed(
+                            batch.stream_file(target, cleanup=[target]), PARQUET, "decisions.parquet"
+                        )
                 else:
                     content_type = f"{CSV}; charset=utf-8" if out == "csv" else PARQUET
                     return streamed(
                         batch.stream_file(target, cleanup=[target, source]), content_type, f"decisions.{out}"
                     )
             if kind == "parquet":
-                file_check(source, kind)  # before the answer starts: a bad file is still a 400
+                # decided before the answer starts: a file DuckDB cannot read to its end is a 400
+                answers_ = batch.duckdb_answers(compiled, source, at=at, stage=index, source_format=kind)
+                source.unlink(missing_ok=True)
         except BatchError as exc:
             source.unlink(missing_ok=True)
             raise InvalidInput(str(exc), field="body") from None
         except BaseException:
             source.unlink(missing_ok=True)
             raise
-        if kind == "parquet":
-            answers_ = self._parquet_rows(compiled, source, at, index)
-        else:
+        if answers_ is None:
             answers_ = self._csv_rows(compiled, source, at, index, explain)
         return self._answer(compiled, answers_, out, at, index)
 
@@ -708,13 +761,6 @@ class DecideBatchApi(StreamingApiView):
         finally:
             source.unlink(missing_ok=True)
 
-    @staticmethod
-    def _parquet_rows(compiled: CompiledVersion, source: Path, at: dt.date, index: int) -> Iterator[Any]:
-        try:
-            yield from batch.duckdb_answers(compiled, source, at=at, stage=index, source_format="parquet")
-        finally:
-            source.unlink(missing_ok=True)
-
 
 class CoverageApi(StreamingApiView):
     @extend_schema(
@@ -722,8 +768,8 @@ class CoverageApi(StreamingApiView):
         tags=["decisions"],
         parameters=[
             BLUEPRINT_ID,
-            OpenApiParameter("at", str, required=False, description=AT_INPUT_HELP),
-            OpenApiParameter("version", str, required=False, description=VERSION_INPUT_HELP),
+            OpenApiParameter("at", MOMENT_SCHEMA, required=False, description=AT_INPUT_HELP),
+            OpenApiParameter("version", VERSION_TEXT_SCHEMA, required=False, description=VERSION_INPUT_HELP),
         ],
         request={CSV: OpenApiTypes.STR, PARQUET: OpenApiTypes.BINARY},
         responses=answers({200: CoverageOutput}, BAD_BATCH),
@@ -738,13 +784,13 @@ class CoverageApi(StreamingApiView):
             raise InvalidInput(
                 f"Send the sample as CSV (Content-Type: {CSV}) or Parquet ({PARQUET}).", field="Content-Type"
             )
-        options = query_options(request)
+        options = query_options(request, ("at", "version"))
         blueprint = member_blueprint(request, blueprint_id)
         at = decision_day(options["at"])
         compiled = decision_version(blueprint, version_choice(options["version"]))
         source = spool_body(request)
         try:
-            if kind == "csv" and (problem := batch.utf8_problem(source)):
+            if kind == "csv" and (problem := batch.csv_problem(source)):
                 raise InvalidInput(problem, field="body")
             counts = batch.sample_coverage(compiled, source, at=at, source_format=kind)
         except BatchError as exc:
@@ -762,12 +808,12 @@ class DecisionSqlApi(ApiView):
         tags=["decisions"],
         parameters=[
             BLUEPRINT_ID,
-            OpenApiParameter("version", str, required=False, description=VERSION_INPUT_HELP),
+            OpenApiParameter("version", VERSION_TEXT_SCHEMA, required=False, description=VERSION_INPUT_HELP),
             OpenApiParameter(
                 "at",
-                {"type": "string", "format": "date"},
+                {"type": "string", "pattern": DAY_PATTERN},
                 required=False,
-                description="Fix the decision day in the query (YYYY-MM-DD); default CURRENT_DATE.",
+                description=f"Fix the decision day in the query (YYYY-MM-DD, {AT_RANGE}); default CURRENT_DATE.",
             ),
         ],
         responses={
@@ -780,11 +826,9 @@ class DecisionSqlApi(ApiView):
     )
     def get(self, request: Request, blueprint_id: int) -> HttpResponse:
         blueprint = member_blueprint(request, blueprint_id)
-        unknown = sorted(set(request.query_params) - {"version", "at"})
-        if unknown:
-            raise InvalidInput({name[:80]: ["Unknown option; expected version or at."] for name in unknown})
+        options = query_options(request, ("version", "at"))
         at = query_day(request, "at")
-        compiled = decision_version(blueprint, version_choice(request.query_params.get("version")))
+        compiled = decision_version(blueprint, version_choice(options["version"]))
         title = f"{blueprint.name} — {version_label(compiled.version)}"
         response = HttpResponse(
             export_sql(compiled, at=at, title=title), content_type=f"{SQL}; charset=utf-8"

@@ -13,27 +13,34 @@ are ``{"version", "at", "results": [{"row", "decisions"} | {"row", "error": {"de
 from __future__ import annotations
 
 import codecs
-import csv
 import datetime as dt
-import io
 import json
+import logging
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from decisioning.csv_dialect import BadRecord, CsvProblem, read_header, records
 from decisioning.engine import CompiledVersion, ProfileProblems, StageDecision
 from decisioning.sql import (
     ERROR,
     ERRORS_LISTED,
     ROW,
     CsvNotTabular,
-    batch_rows,
+    answer_file_rows,
+    answers_to_parquet,
     batch_run,
     coverage_answer,
     coverage_counts,
     stage_columns,
     temporary_path,
 )
+
+logger = logging.getLogger(__name__)
+
+# One answer: (row, decisions, problems, explained json); decisions None when problems are given
+Answer = tuple[int, list[StageDecision] | None, ProfileProblems | None, dict[str, Any] | None]
 
 CHUNK = 64 * 1024
 # CSV bodies from this size on are decided by DuckDB (its start-up costs ~20 ms; it then runs far faster)
@@ -85,23 +92,38 @@ def error_json(row: int, problems: ProfileProblems) -> dict[str, Any]:
 
 
 def csv_profiles(text: IO[str]) -> Iterator[dict[str, str] | str]:
-    """The data rows of a CSV text as header → cell; a row with more cells than the header is a
-    message instead, unless the surplus cells are all empty (a spreadsheet's trailing separators:
-    DuckDB reads such a row as its first cells, and so does this). Empty lines are skipped."""
-    reader = csv.reader(text)
-    header = next(reader, None)
-    if header is None:
+    """The data rows of a CSV text (``decisioning.csv_dialect``) as column name → cell; a row the
+    dialect cannot read, or with more cells than the header (other than empty ones: a spreadsheet's
+    trailing separators, which DuckDB drops too), is a message instead. Never raises: a text whose
+    header ``csv_problem`` would refuse has no rows."""
+    try:
+        names = read_header(text).names
+    except CsvProblem:
         return
-    width = len(header)
-    for cells in reader:
-        if not cells:
+    width = len(names)
+    named = [(i, name) for i, name in enumerate(names) if name]
+    for cells in records(text):
+        if isinstance(cells, BadRecord):
+            yield cells.message
             continue
-        if len(cells) > width:
-            if any(cells[width:]):
-                yield f"The row has {len(cells)} cells; the header has {width}."
-                continue
-            del cells[width:]
-        yield dict(zip(header, cells, strict=False))
+        if len(cells) > width and any(cell.strip(" ") for cell in cells[width:]):
+            yield f"The row has {len(cells)} cells; the header has {width}."
+            continue
+        yield {name: cells[i] for i, name in named if i < len(cells)}
+
+
+def csv_problem(path: Path) -> str | None:
+    """Why a CSV file cannot be read at all (not UTF-8, no usable header), or None; checked before
+    an answer starts, so that nothing later can refuse the whole file."""
+    problem = utf8_problem(path)
+    if problem:
+        return problem
+    with path.open(encoding="utf-8-sig", newline="") as text:
+        try:
+            read_header(text)
+        except CsvProblem as exc:
+            return str(exc)
+    return None
 
 
 def utf8_problem(path: Path) -> str | None:
@@ -125,10 +147,29 @@ def utf8_problem(path: Path) -> str | None:
 # --- Answers out ------------------------------------------------------------------------------------
 
 
+_CSV_QUOTED = re.compile(r'[,"#\r\n]')
+
+
+def _csv_cell(value: Any) -> str:
+    """A value as a CSV cell, quoted as DuckDB's writer (``sql._csv_field``) quotes it: when it holds
+    a separator, a quote, a # or a line break (Python's writer, told lines end in \\n, leaves a
+    lone \\r bare, which ends the row for most readers)."""
+    text = str(value)
+    return '"' + text.replace('"', '""') + '"' if _CSV_QUOTED.search(text) else text
+
+
 def _csv_line(cells: Sequence[Any]) -> bytes:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(cells)
-    return buffer.getvalue().encode()
+    return (",".join(_csv_cell(cell) for cell in cells) + "\n").encode()
+
+
+# A fault while an answer streams cannot change its status any more: the answer ends in a
+# well-formed way that says so (JSON: an "error" beside the results; CSV: a last row without a
+# number), the fault is logged, and the client knows the rows after the last one are missing.
+STOPPED = (
+    "The answer stops here, after row {row}: the rows after it could not be decided (a fault on our "
+    "side, which has been logged). Send them again."
+)
+ROW_FAULT = "This row could not be decided (a fault on our side, which has been logged)."
 
 
 def python_answers(
@@ -139,7 +180,7 @@ def python_answers(
     stage: int,
     explain: bool,
     csv_input: bool,
-) -> Iterator[tuple[int, list[StageDecision] | None, ProfileProblems | None, dict[str, Any] | None]]:
+) -> Iterator[Answer]:
     """(row, decisions, problems, explained json) per profile, by the compiled engine."""
     key = compiled.stage_keys[stage] if stage >= 0 else None
     for number, profile in enumerate(rows, start=1):
@@ -157,32 +198,44 @@ def python_answers(
                 yield number, compiled.decide(profile, stage=key, at=at).decisions, None, None
         except ProfileProblems as problems:
             yield number, None, problems, None
+        except Exception:  # one odd row must not end the others' answers
+            logger.exception("Batch row %s could not be decided", number)
+            yield number, None, ProfileProblems(ROW_FAULT, field="row"), None
 
 
 def stream_json(
     compiled: CompiledVersion,
-    answers: Iterable[tuple[int, list[StageDecision] | None, ProfileProblems | None, dict[str, Any] | None]],
+    answers: Iterable[Answer],
     *,
     at: dt.date,
 ) -> Iterator[bytes]:
     head = {"version": compiled.version, "at": at.isoformat()}
     yield (json.dumps(head)[:-1] + ', "results": [\n').encode()
     first = True
-    for row, decisions, problems, explained in answers:
-        if problems is not None:
-            item: dict[str, Any] = {"row": row, "error": error_json(row, problems)}
-        elif explained is not None:
-            item = {"row": row, "decisions": explained["decisions"], "skipped": explained["skipped"]}
-        else:
-            item = {"row": row, "decisions": [d.as_json() for d in decisions or ()]}
-        yield (("" if first else ",\n") + json.dumps(item, ensure_ascii=False)).encode()
-        first = False
+    last = 0
+    try:
+        for row, decisions, problems, explained in answers:
+            if problems is not None:
+                item: dict[str, Any] = {"row": row, "error": error_json(row, problems)}
+            elif explained is not None:
+                item = {"row": row, "decisions": explained["decisions"], "skipped": explained["skipped"]}
+            else:
+                item = {"row": row, "decisions": [d.as_json() for d in decisions or ()]}
+            chunk = (("" if first else ",\n") + json.dumps(item, ensure_ascii=False)).encode()
+            yield chunk
+            first, last = False, row
+    except Exception:
+        logger.exception("A JSON batch answer stopped after row %s", last)
+        message = STOPPED.format(row=last)
+        stopped = {"detail": message, "errors": {"results": [message]}}
+        yield f'\n], "error": {json.dumps(stopped, ensure_ascii=False)}}}\n'.encode()
+        return
     yield b"\n]}\n"
 
 
 def stream_csv(
     compiled: CompiledVersion,
-    answers: Iterable[tuple[int, list[StageDecision] | None, ProfileProblems | None, dict[str, Any] | None]],
+    answers: Iterable[Answer],
     *,
     stage: int,
 ) -> Iterator[bytes]:
@@ -190,16 +243,61 @@ def stream_csv(
     yield _csv_line(header)
     blank = [""] * (len(header) - 2)
     batch: list[bytes] = []
-    for row, decisions, problems, _ in answers:
-        if problems is not None:
-            batch.append(_csv_line([row, error_text(problems), *blank]))
-        else:
-            batch.append(_csv_line([row, "", *csv_cells(compiled, decisions or [], stage)]))
-        if len(batch) >= 500:
-            yield b"".join(batch)
-            batch = []
+    last = 0
+    try:
+        for row, decisions, problems, _ in answers:
+            if problems is not None:
+                batch.append(_csv_line([row, error_text(problems), *blank]))
+            else:
+                batch.append(_csv_line([row, "", *csv_cells(compiled, decisions or [], stage)]))
+            last = row
+            if len(batch) >= 500:
+                yield b"".join(batch)
+                batch = []
+    except Exception:
+        logger.exception("A CSV batch answer stopped after row %s", last)
+        batch.append(_csv_line(["", STOPPED.format(row=last), *blank]))
     if batch:
         yield b"".join(batch)
+
+
+def python_parquet(compiled: CompiledVersion, answers: Iterable[Answer], *, stage: int) -> Path:
+    """The engine's answers as the Parquet file DuckDB writes for them, in a temporary file (the
+    caller streams and removes it): for a CSV DuckDB does not read, asked for Parquet answers."""
+    header = answer_header(compiled, stage)
+    lines = temporary_path(".jsonl")
+    target = temporary_path(".parquet")
+    try:
+        with lines.open("w", encoding="utf-8") as out:
+            for row, decisions, problems, _ in answers:
+                values: list[Any] = [row, error_text(problems)] if problems is not None else [row, None]
+                if problems is not None:
+                    values += [None] * (len(header) - 2)
+                else:
+                    values += _parquet_cells(compiled, decisions or [], stage)
+                out.write(json.dumps(dict(enumerate(values)), ensure_ascii=False) + "\n")
+        answers_to_parquet(lines, target, header)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    finally:
+        lines.unlink(missing_ok=True)
+    return target
+
+
+def _parquet_cells(compiled: CompiledVersion, decisions: Sequence[StageDecision], stage: int) -> list[Any]:
+    """The stage columns of one answer as DuckDB types them (``csv_cells``, typed)."""
+    by_key = {d.stage: d for d in decisions}
+    cells: list[Any] = []
+    for i, s in enumerate(compiled.spec.stages):
+        if stage >= 0 and i != stage:
+            continue
+        d = by_key.get(s.key)
+        if d is None or not d.entered:
+            cells += [False, None, False, ""]
+        else:
+            cells += [True, d.offer, d.fallback, "|".join(d.eligible)]
+    return cells
 
 
 def stream_file(path: Path, *, cleanup: Sequence[Path] = ()) -> Iterator[bytes]:
@@ -222,8 +320,10 @@ def duckdb_file(
     stage: int,
     source_format: str,
     target_format: str,
+    errors_by_key: bool = False,
 ) -> Path:
-    """Decide a whole file with DuckDB into a temporary file (the caller streams and removes it)."""
+    """Decide a whole file with DuckDB into a temporary file (the caller streams and removes it);
+    with ``errors_by_key`` (Parquet only) each row's ``error`` is a list of ``{k, m}``."""
     target = temporary_path("." + target_format)
     try:
         batch_run(
@@ -234,6 +334,7 @@ def duckdb_file(
             stage=stage,
             source_format=source_format,
             target_format=target_format,
+            errors_by_key=errors_by_key,
         )
     except Exception:
         target.unlink(missing_ok=True)
@@ -243,29 +344,47 @@ def duckdb_file(
 
 def duckdb_answers(
     compiled: CompiledVersion, source: Path, *, at: dt.date, stage: int, source_format: str
-) -> Iterator[tuple[int, list[StageDecision] | None, ProfileProblems | None, dict[str, Any] | None]]:
-    """The DuckDB answers of a file as the engine's decisions (for JSON answers)."""
+) -> Iterator[Answer]:
+    """The DuckDB answers of a file as the engine's decisions (for JSON answers). The whole file is
+    decided when this is called (``BatchError`` then, before any answer starts); the answers are
+    read back as they are iterated."""
+    decided = duckdb_file(
+        compiled,
+        source,
+        at=at,
+        stage=stage,
+        source_format=source_format,
+        target_format="parquet",
+        errors_by_key=True,
+    )
+    return _decided_answers(compiled, decided, stage)
+
+
+def _decided_answers(compiled: CompiledVersion, decided: Path, stage: int) -> Iterator[Answer]:
     keys = [s.key for i, s in enumerate(compiled.spec.stages) if stage < 0 or i == stage]
-    for values in batch_rows(compiled, source, at=at, stage=stage, source_format=source_format):
-        row, error = int(values[0]), values[1]
-        if error is not None:
-            problems = ProfileProblems({f"profile.{e['k']}": [e["m"]] for e in error})
-            yield row, None, problems, None
-            continue
-        decisions: list[StageDecision] = []
-        for i, key in enumerate(keys):
-            entered, offer, fallback, eligible = values[2 + 4 * i : 6 + 4 * i]
-            if entered or stage >= 0:
-                decisions.append(
-                    StageDecision(
-                        key,
-                        bool(entered),
-                        offer,
-                        bool(fallback),
-                        tuple(eligible.split("|")) if eligible else (),
+    try:
+        for values in answer_file_rows(decided):
+            row, error = int(values[0]), values[1]
+            if error is not None:
+                problems = ProfileProblems({f"profile.{e['k']}": [e["m"]] for e in error})
+                yield row, None, problems, None
+                continue
+            decisions: list[StageDecision] = []
+            for i, key in enumerate(keys):
+                entered, offer, fallback, eligible = values[2 + 4 * i : 6 + 4 * i]
+                if entered or stage >= 0:
+                    decisions.append(
+                        StageDecision(
+                            key,
+                            bool(entered),
+                            offer,
+                            bool(fallback),
+                            tuple(eligible.split("|")) if eligible else (),
+                        )
                     )
-                )
-        yield row, decisions, None, None
+            yield row, decisions, None, None
+    finally:
+        decided.unlink(missing_ok=True)
 
 
 # --- Coverage ---------------------------------------------------------------------------------------
@@ -288,7 +407,7 @@ def sample_coverage(
 
 def coverage_of(
     compiled: CompiledVersion,
-    answers: Iterable[tuple[int, list[StageDecision] | None, ProfileProblems | None, dict[str, Any] | None]],
+    answers: Iterable[Answer],
 ) -> dict[str, Any]:
     """``sql.coverage_counts``'s answer, counted from the engine's answers."""
     total = bad = 0

@@ -12,6 +12,7 @@ rev); the snapshot itself is only read from the database on a miss.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from django.db import connection
@@ -20,24 +21,28 @@ from django.utils import timezone
 from blueprint.errors import Conflict, Forbidden, InvalidInput, NotFound
 from blueprint.models import EDIT_ROLES, Blueprint, Membership, Version
 from blueprint.selectors import board_load, board_snapshot, versions_of
-from decisioning.engine import CompiledVersion, compile_snapshot, compiled_for
+from decisioning.engine import DATE_FORM, CompiledVersion, compile_snapshot, compiled_for
 
 DRAFT = "draft"
 LIVE = "live"
 VERSION_HELP = 'Expected a version number (1, 2, …), "draft" (owners and editors) or "live" (the default).'
+# What the OpenAPI schema says too (decisioning.api): a number as JSON or as text, "live" or "draft"
+VERSION_MAX = 2_147_483_647
+VERSION_TEXT = re.compile(r"live|draft|[1-9][0-9]{0,8}")
 
 
 def version_choice(raw: Any) -> int | str:
-    """A ``version`` as given in a body or query: a number, "draft" or "live"; 400 naming it otherwise."""
-    if raw is None or raw == "" or raw == LIVE:
+    """A ``version`` as given in a body or query: a number, "draft" or "live" (None: live); 400
+    naming it otherwise, an empty text included."""
+    if raw is None or raw == LIVE:
         return LIVE
     if raw == DRAFT:
         return DRAFT
     if isinstance(raw, bool):
         raise InvalidInput(VERSION_HELP, field="version")
-    if isinstance(raw, int) and 1 <= raw <= 2_147_483_647:
+    if isinstance(raw, int) and 1 <= raw <= VERSION_MAX:
         return raw
-    if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 9 and int(raw) >= 1:
+    if isinstance(raw, str) and VERSION_TEXT.fullmatch(raw):
         return int(raw)
     raise InvalidInput(VERSION_HELP, field="version")
 
@@ -80,23 +85,70 @@ def decision_version(blueprint: Blueprint, choice: int | str) -> CompiledVersion
     )
 
 
+# The decision days accepted: within_last_days reaches at most 100 years (36,500 days) back and a
+# date-time moves at most a day into the server's time zone, so every date computed from them stays
+# far inside what Python, DuckDB and PostgreSQL can hold. The range is of the day as written.
+AT_MIN = dt.date(1900, 1, 1)
+AT_MAX = dt.date(2999, 12, 31)
+AT_RANGE = f"from {AT_MIN.isoformat()} to {AT_MAX.isoformat()}"
+DAY_FORM = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+DAY_HELP = f"Expected a day as YYYY-MM-DD ({AT_RANGE}), e.g. 2025-06-30."
+MOMENT_HELP = f"Expected a day as YYYY-MM-DD or an ISO date-time such as 2025-06-30T14:05:00Z ({AT_RANGE})."
+# The same, as the OpenAPI schema says it: every day of the range but 29 February (a regular
+# expression that knows leap years is not worth reading), then an optional time and offset, the
+# forms of DATE_FORM (``decisioning.engine``). tests/decisioning/test_input.py holds every text it
+# matches to being accepted.
+_SCHEMA_DAY = (
+    r"(?:19[0-9]{2}|2[0-9]{3})-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+    r"|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+)
+_SCHEMA_TIME = (
+    r"(?:[T ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,6})?)?"
+    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?)?"
+)
+DAY_PATTERN = f"^{_SCHEMA_DAY}$"
+MOMENT_PATTERN = f"^{_SCHEMA_DAY}{_SCHEMA_TIME}$"
+
+
 def decision_day(raw: Any, *, field: str = "at") -> dt.date:
-    """``at`` as given: a day (YYYY-MM-DD) or an ISO date-time (its day in the server's time zone);
-    absent: today in the server's time zone. 400 naming the field otherwise."""
-    if raw is None or raw == "":
+    """``at`` as given: a day (YYYY-MM-DD) or an ISO date-time (its day in the server's time zone)
+    in the forms of profile dates (``engine.DATE_FORM``), written within ``AT_MIN``..``AT_MAX``;
+    absent (None): today in the server's time zone. 400 naming the field otherwise, an empty text
+    included."""
+    if raw is None:
         return timezone.localdate()
-    help_text = "Expected a day as YYYY-MM-DD or an ISO date-time such as 2025-06-30T14:05:00Z."
-    if not isinstance(raw, str) or len(raw) > 40:
-        raise InvalidInput(help_text, field=field)
+    if not isinstance(raw, str) or DATE_FORM.fullmatch(raw) is None:
+        shown = f" Got '{raw[:40]}'." if isinstance(raw, str) and raw else ""
+        raise InvalidInput(MOMENT_HELP + shown, field=field)
     try:
-        if len(raw) == 10:
-            return dt.date.fromisoformat(raw)
-        moment = dt.datetime.fromisoformat(raw)
+        day = dt.date.fromisoformat(raw[:10])
+        moment = dt.datetime.fromisoformat(raw) if len(raw) > 10 else None
     except ValueError:
-        raise InvalidInput(f"{help_text} Got '{raw}'.", field=field) from None
-    if timezone.is_naive(moment):
-        return moment.date()
+        raise InvalidInput(f"{MOMENT_HELP} Got '{raw}'.", field=field) from None
+    _in_range(day, field, MOMENT_HELP)
+    if moment is None or timezone.is_naive(moment):
+        return day
     return timezone.localtime(moment).date()
+
+
+def query_day(raw: str | None, *, field: str = "at") -> dt.date | None:
+    """A day given as YYYY-MM-DD in a query, within ``AT_MIN``..``AT_MAX``; None when absent; 400
+    naming the field otherwise, an empty value included."""
+    if raw is None:
+        return None
+    if not DAY_FORM.fullmatch(raw):
+        raise InvalidInput(DAY_HELP, field=field)
+    try:
+        day = dt.date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(f"No such day: {raw}. {DAY_HELP}", field=field) from None
+    return _in_range(day, field, DAY_HELP)
+
+
+def _in_range(day: dt.date, field: str, help_text: str) -> dt.date:
+    if not AT_MIN <= day <= AT_MAX:
+        raise InvalidInput(f"{help_text} Got {day.isoformat()}.", field=field)
+    return day
 
 
 def version_options(blueprint: Blueprint) -> list[dict[str, Any]]:

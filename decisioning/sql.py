@@ -22,9 +22,9 @@ would decide them.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import math
+import mmap
 import os
 import re
 import tempfile
@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from blueprint.conditions import AttributeSpec, Condition, Groups
+from decisioning.csv_dialect import ROW_MAX_CHARS, CsvProblem, Header, read_header
 from decisioning.engine import (
     DATE_FORM,
     FALSE_WORDS,
@@ -1088,43 +1089,104 @@ def _connect() -> Any:
     return con
 
 
+# A Parquet file is small on the wire and may be huge inside: its metadata is read first, and one
+# that would decompress past these is refused before anything is decided.
+PARQUET_MAX_ROWS = 10_000_000
+PARQUET_MAX_UNCOMPRESSED_BYTES = 2**30
+
+# DuckDB reads a CSV by the dialect of decisioning.csv_dialect: nothing detected, the columns by
+# position as Python read the header, strict about quotes, rows at most ROW_MAX_CHARS bytes (never
+# fewer than Python's characters), trailing empty cells dropped, a short row padded with NULLs.
+# A file it reads otherwise, or refuses, is read row by row (CsvNotTabular).
+CSV_OPTIONS = (
+    "auto_detect = false, header = true, delim = ',', quote = '\"', escape = '\"', comment = '', "
+    f"strict_mode = true, null_padding = true, encoding = 'utf-8', max_line_size = {ROW_MAX_CHARS}"
+)
+# What DuckDB's reader takes otherwise than the dialect: two or more spaces before a quote that opens
+# a cell (it then reads the quotes as text; one space it skips, as the dialect does), and quoted
+# pieces with spaces between them ("a" "b", which it joins). Looked for anywhere, inside quotes too
+# (a false alarm only costs the row-by-row reading), with searches for fixed bytes: a regular
+# expression that starts with a class of characters takes ~1 s over 20 MB, these ~40 ms.
+_QUOTES_APART = re.compile(rb'" +"')
+
+
+def reads_otherwise(data: bytes | mmap.mmap) -> bool:
+    """``data`` holds quoting DuckDB reads otherwise than the dialect."""
+    if _QUOTES_APART.search(data):
+        return True
+    at = data.find(b'  "')
+    while at >= 0:
+        start = at
+        while start > 0 and data[start - 1] == 0x20:
+            start -= 1
+        if start > 0 and data[start - 1] in b",\r\n":  # a cell's start (the header's first: DuckDB skips it)
+            return True
+        at = data.find(b'  "', at + 3)
+    return False
+
+
 def _source_relation(
     con: Any, path: Path, fmt: str, wanted: Collection[str] | None = None
 ) -> tuple[str, dict[str, str]]:
     """The file as a relation of ``#row`` (from 1; NULL for a CSV, whose reader numbers no rows:
     ``_prepared`` numbers its answers) and its columns (those in ``wanted``, if given), and the
-    columns' types."""
+    columns' types. ``CsvNotTabular`` for a CSV DuckDB would not read as the dialect says."""
     quoted = text(str(path))
     if fmt == "csv":
-        reader = (
-            f"read_csv({quoted}, header = true, all_varchar = true, delim = ',', quote = '\"', "
-            f"escape = '\"', null_padding = true)"
-        )
-    elif fmt == "parquet":
-        reader = f"read_parquet({quoted}, file_row_number = true)"
-    else:
+        return _csv_relation(path, quoted, wanted)
+    if fmt != "parquet":
         raise BatchError(f"Unknown format '{fmt}'; use csv or parquet.")
-    refused = CsvNotTabular if fmt == "csv" else BatchError
+    reader = f"read_parquet({quoted}, file_row_number = true)"
     try:
         described = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
+        rows, size = con.execute(
+            f"SELECT (SELECT sum(num_rows) FROM parquet_file_metadata({quoted})), "
+            f"(SELECT sum(total_uncompressed_size) FROM parquet_metadata({quoted}))"
+        ).fetchone() or (0, 0)
     except Exception as exc:  # duckdb raises many kinds for an unreadable file
-        raise refused(f"The {fmt.upper()} file could not be read: {str(exc).splitlines()[0][:300]}") from None
+        raise BatchError(f"The Parquet file could not be read: {str(exc).splitlines()[0][:300]}") from None
+    if (rows or 0) > PARQUET_MAX_ROWS or (size or 0) > PARQUET_MAX_UNCOMPRESSED_BYTES:
+        raise BatchError(
+            f"The Parquet file is too large once uncompressed: at most {PARQUET_MAX_ROWS:,} rows and "
+            f"{PARQUET_MAX_UNCOMPRESSED_BYTES // 2**20:,} MiB of data are decided at once "
+            f"(here {rows or 0:,} rows, {(size or 0) // 2**20:,} MiB); split it."
+        )
     columns = {str(row[0]): str(row[1]) for row in described}
-    if fmt == "parquet":
-        # read in parallel and in order, its row numbers with it
-        return f"(SELECT file_row_number + 1 AS {ident('#row')}, * FROM {reader})", columns
-    if 0 < len(header := _csv_header(path)) < len(columns):
-        raise CsvNotTabular(f"The CSV has a row with more cells than its header ({len(header)}).")
-    kept = [name for name in columns if wanted is None or name in wanted]
-    selected = ", ".join(ident(name) for name in kept) or f"NULL AS {ident('#none')}"
-    relation = f"(SELECT CAST(NULL AS BIGINT) AS {ident('#row')}, {selected} FROM {reader})"
-    return relation, {name: columns[name] for name in kept}
+    # read in parallel and in order, its row numbers with it
+    return f"(SELECT file_row_number + 1 AS {ident('#row')}, * FROM {reader})", columns
 
 
-def _csv_header(path: Path) -> list[str]:
-    """The CSV's first record, as Python's CSV reader (the engine's path) reads it."""
+def _csv_relation(path: Path, quoted: str, wanted: Collection[str] | None) -> tuple[str, dict[str, str]]:
+    header = _csv_header(path)
+    names = header.names
+    if not header.first_line or len(names) < 2 or _read_otherwise(path):
+        # a blank line before the header or a line break in it (DuckDB takes the first line), one
+        # column (DuckDB reads a blank line as a row of it), or quoting it reads its own way
+        raise CsvNotTabular("The CSV is read row by row.")
+    positions = ", ".join(f"{text(f'#{i}')}: 'VARCHAR'" for i in range(len(names)))
+    reader = f"read_csv({quoted}, columns = {{{positions}}}, {CSV_OPTIONS})"
+    kept = {name: i for i, name in enumerate(names) if name and (wanted is None or name in wanted)}
+    selected = ", ".join(f"{ident(f'#{i}')} AS {ident(name)}" for name, i in kept.items())
+    nothing = f"NULL AS {ident('#none')}"
+    relation = f"(SELECT CAST(NULL AS BIGINT) AS {ident('#row')}, {selected or nothing} FROM {reader})"
+    return relation, dict.fromkeys(kept, "VARCHAR")
+
+
+def _read_otherwise(path: Path) -> bool:
+    """The file holds quoting DuckDB reads otherwise than the dialect (``reads_otherwise``)."""
+    if path.stat().st_size == 0:
+        return False
+    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return reads_otherwise(data)
+
+
+def _csv_header(path: Path) -> Header:
+    """The CSV's header as the dialect reads it; ``BatchError`` when the file has no usable one."""
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        return next(csv.reader(handle), [])
+        try:
+            return read_header(handle)
+        except CsvProblem as exc:
+            raise BatchError(str(exc)) from None
 
 
 def _undecided(source_format: str, exc: Exception) -> BatchError:
@@ -1187,8 +1249,10 @@ def batch_run(
     stage: int = -1,
     source_format: str = "csv",
     target_format: str = "csv",
+    errors_by_key: bool = False,
 ) -> int:
-    """Decide every row of ``source`` into ``target``; returns the number of rows.
+    """Decide every row of ``source`` into ``target``; returns the number of rows. With
+    ``errors_by_key`` (Parquet only), ``error`` is a list of ``{k: key, m: message}``.
 
     Raises ``BatchError`` when the file cannot be read at all; bad rows only get an error.
     """
@@ -1197,7 +1261,16 @@ def batch_run(
     con = _connect()
     try:
         to_csv = target_format == "csv"
-        query = _prepared(con, compiled, source, source_format, at=at, stage=stage, lines=to_csv)
+        query = _prepared(
+            con,
+            compiled,
+            source,
+            source_format,
+            at=at,
+            stage=stage,
+            lines=to_csv,
+            errors_by_key=errors_by_key and not to_csv,
+        )
         # CSV: the query writes each line itself (batch_sql), so the writer must not quote it again
         options = "FORMAT csv, HEADER true, QUOTE '', ESCAPE ''" if to_csv else "FORMAT parquet"
         try:
@@ -1224,6 +1297,31 @@ def batch_rows(
             if not chunk:
                 break
             yield from chunk
+    finally:
+        con.close()
+
+
+def answer_file_rows(path: Path) -> Iterator[tuple[Any, ...]]:
+    """The rows of an answer file ``batch_run`` wrote as Parquet, in order, read in chunks."""
+    con = _connect()
+    try:
+        cursor = con.execute(f"SELECT * FROM read_parquet({text(str(path))})")
+        while chunk := cursor.fetchmany(10_000):
+            yield from chunk
+    finally:
+        con.close()
+
+
+def answers_to_parquet(lines: Path, target: Path, header: Sequence[str]) -> None:
+    """Write answers given as JSON lines (one object per row, its values under "0", "1", … in
+    ``header``'s order: the row, the error, then four per stage) as ``batch_run`` writes Parquet."""
+    kinds = ["BIGINT", "VARCHAR"] + ["BOOLEAN", "VARCHAR", "BOOLEAN", "VARCHAR"] * ((len(header) - 2) // 4)
+    columns = ", ".join(f"{text(str(i))}: '{kind}'" for i, kind in enumerate(kinds))
+    named = ", ".join(f"{ident(str(i))} AS {ident(name)}" for i, name in enumerate(header))
+    reader = f"read_json({text(str(lines))}, format = 'newline_delimited', columns = {{{columns}}})"
+    con = _connect()
+    try:
+        con.execute(f"COPY (SELECT {named} FROM {reader}) TO {text(str(target))} (FORMAT parquet)")
     finally:
         con.close()
 
@@ -1309,12 +1407,3 @@ def coverage_answer(
             }
         )
     return {"rows": total, "bad_rows": bad, "errors": errors, "stages": stages}
-
-
-def file_check(source: Path, source_format: str) -> None:
-    """Raise ``BatchError`` unless DuckDB can read the file's columns."""
-    con = _connect()
-    try:
-        _source_relation(con, source, source_format)
-    finally:
-        con.close()

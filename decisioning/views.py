@@ -30,10 +30,11 @@ from django_htmx.http import replace_url
 
 from blueprint.conditions import AttributeSpec
 from blueprint.errors import BlueprintError
+from blueprint.json_input import TOO_DEEP, JsonProblem, loads
 from blueprint.models import EDIT_ROLES, Blueprint
 from blueprint.selectors import blueprint_for_user
 from decisioning.api import batch_max_bytes
-from decisioning.batch import sample_coverage, utf8_problem
+from decisioning.batch import csv_problem, sample_coverage
 from decisioning.engine import (
     SET_SEPARATOR,
     CompiledVersion,
@@ -400,13 +401,14 @@ def simulator(request: HttpRequest, blueprint_id: int) -> HttpResponse:
         form = _form_from_profile(compiled, {}, version, at)
         return render(request, TEMPLATE, {**context, "form": form, "compiled": compiled})
     try:
-        profile = json.loads(raw)
+        profile = loads(raw)
         if not isinstance(profile, dict):
-            raise ValueError("not an object")
-    except ValueError:
+            raise JsonProblem("", "not an object")
+    except JsonProblem as exc:
         form = _form_from_profile(compiled, {}, version, at)
+        why = "it is nested too deeply" if exc.message == TOO_DEEP else "it is not a JSON object"
         form.errors.append(
-            "The profile in the address is not a JSON object (attribute key → value); the form starts empty."
+            f"The customer in the address cannot be read ({why}: attribute key → value); the form starts empty."
         )
         return render(request, TEMPLATE, {**context, "form": form, "compiled": compiled}, status=400)
     form = _form_from_profile(compiled, profile, version, at)
@@ -562,7 +564,7 @@ def coverage(request: HttpRequest, blueprint_id: int) -> HttpResponse:
     source = _saved(upload)
     try:
         kind = "parquet" if _is_parquet(source) else "csv"
-        if kind == "csv" and (problem := utf8_problem(source)):
+        if kind == "csv" and (problem := csv_problem(source)):
             raise BatchError(problem)
         counts = sample_coverage(compiled, source, at=at, source_format=kind)
     except BatchError as exc:

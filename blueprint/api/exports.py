@@ -26,6 +26,7 @@ from rest_framework.response import Response
 
 from blueprint.api import serializers as s
 from blueprint.api.openapi import BLUEPRINT_ID, answers
+from blueprint.api.options import query_options
 from blueprint.api.parsers import StrictJSONParser
 from blueprint.api.serializers import ErrorOutput
 from blueprint.api.views import ApiView, blueprint_answer, member_blueprint, parse_body, render
@@ -226,10 +227,11 @@ class ExportApi(ApiView):
     )
     def get(self, request: Request, blueprint_id: int) -> HttpResponse:
         blueprint = member_blueprint(request, blueprint_id)
-        fmt = request.query_params.get("format") or "json"
+        options = query_options(request, ("format", "version", "at"))  # empty or unknown: a 400
+        fmt = options["format"] or "json"
         if fmt not in FORMATS:
             raise InvalidInput(FORMAT_HELP, field="format")
-        version = parse_version(request.query_params.get("version"))
+        version = parse_version(options["version"])
         at = query_day(request, "at")
         rendered = export_render(export_subject(blueprint, version=version, at=at), fmt)
         response = HttpResponse(rendered.body, content_type=rendered.media_type)

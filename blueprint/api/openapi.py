@@ -108,3 +108,49 @@ LIMIT = OpenApiParameter(
     required=False,
     description="At most this many operations (the oldest after `since` first). Default 100, at most 500.",
 )
+
+
+# --- What every request body is held to, said in the schema -------------------------------------------
+
+# Any text without NUL (the body parser refuses it everywhere); and with something besides spaces,
+# for a text that may not be blank (the services trim texts, then refuse an empty required one).
+# Spaces are what Python's str.strip removes; \s covers them but for \x1c-\x1f and \x85.
+NO_NUL = "^[^\\u0000]*$"
+NOT_BLANK = "^[^\\u0000]*[^\\s\\u0000\\u001c-\\u001f\\u0085][^\\u0000]*$"
+
+
+def request_shapes(result: dict[str, Any], generator: Any, request: Any, public: Any) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: request bodies (the ``…Request`` components) refuse
+    fields they do not declare (``parse_body``) and texts the parser and services refuse; a body
+    with required fields is itself required (an empty one is read as ``{}`` and refused)."""
+    components = result.get("components", {}).get("schemas", {})
+    for name, component in components.items():
+        if name.endswith("Request"):
+            _tighten(component)
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            body = operation.get("requestBody") if isinstance(operation, dict) else None
+            if body is None:
+                continue
+            for content in body.get("content", {}).values():
+                ref = content.get("schema", {}).get("$ref", "")
+                if components.get(ref.rsplit("/", 1)[-1], {}).get("required"):
+                    body["required"] = True
+    return result
+
+
+def _tighten(node: Any) -> None:
+    if not isinstance(node, dict) or "$ref" in node:
+        return
+    kind = node.get("type")
+    if kind == "object" and "properties" in node:
+        node.setdefault("additionalProperties", False)
+        for child in node["properties"].values():
+            _tighten(child)
+    elif kind == "array":
+        _tighten(node.get("items"))
+    elif kind == "string" and not ({"pattern", "enum", "format"} & set(node)):
+        node["pattern"] = NOT_BLANK if node.get("minLength", 0) >= 1 else NO_NUL
+    for key in ("oneOf", "anyOf", "allOf"):
+        for child in node.get(key, ()):
+            _tighten(child)

@@ -1,17 +1,14 @@
-"""JSON bodies the services can take without surprises.
+"""JSON bodies the services can take without surprises: ``blueprint.json_input`` read under DRF.
 
-The services validate every value, but they assume what ``json.loads`` gives for an ordinary
-document. A few bodies would still reach them in shapes that fail far from here: nesting deep
-enough to exhaust the recursion limit, strings that SQLite or PostgreSQL cannot store (lone
-surrogates, NUL), and bodies too large to hold in memory. The parser refuses those with a 400 or
-413 naming where in the body the problem is, so no body can turn into a 500.
+Every body is bounded in size (413 past ``DATA_UPLOAD_MAX_MEMORY_SIZE``) and read by
+``json_input.loads``: nesting at most ``MAX_DEPTH`` levels, no NaN or infinite numbers, only
+strings every database can store. A refused body is a 400 naming where in the body the problem is,
+so no body can turn into a 500.
 """
 
 from __future__ import annotations
 
 import codecs
-import json
-import math
 from collections.abc import Mapping
 from typing import IO, Any
 
@@ -20,10 +17,11 @@ from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
 
+from blueprint.json_input import MAX_DEPTH, JsonProblem, loads
+from blueprint.json_input import check_storable as check_json
 from blueprint.limits import LIMITS, over_limit
 
-# A condition sits five levels down ({groups: [[{value: [...]}]]}); anything much deeper is not a board.
-MAX_DEPTH = LIMITS.json_depth
+__all__ = ["MAX_DEPTH", "BodyProblem", "PayloadTooLarge", "StrictJSONParser", "check_storable"]
 
 
 class PayloadTooLarge(APIException):
@@ -71,52 +69,16 @@ class StrictJSONParser(JSONParser):
             )
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
-            text = codecs.decode(raw, encoding)
-            data = json.loads(text, parse_constant=_refuse_constant)
-        except RecursionError:
-            raise BodyProblem("body", _too_deep()) from None
-        except (ValueError, LookupError) as exc:
+            return loads(codecs.decode(raw, encoding))
+        except (UnicodeDecodeError, LookupError) as exc:
             raise BodyProblem("body", f"The body is not valid JSON: {exc}") from None
-        check_storable(data)
-        return data
-
-
-def _too_deep() -> str:
-    return over_limit("json_depth", f"The JSON is nested too deeply; at most {MAX_DEPTH} levels")
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
+        except JsonProblem as exc:
+            raise BodyProblem(exc.path, exc.message) from None
 
 
 def check_storable(data: Any) -> None:
-    """Refuse nesting deeper than ``MAX_DEPTH``, strings with NUL or lone surrogates, and infinite numbers.
-
-    Walks iteratively, so a hostile document cannot exhaust the stack here either.
-    """
-    pending: list[tuple[Any, str, int]] = [(data, "", 1)]
-    while pending:
-        value, path, depth = pending.pop()
-        if depth > MAX_DEPTH:
-            raise BodyProblem(path, _too_deep())
-        if isinstance(value, str):
-            _check_text(value, path)
-        elif isinstance(value, float) and not math.isfinite(value):
-            # 1e400 parses as infinity, which no JSON answer could echo back.
-            raise BodyProblem(path, "Numbers must be finite.")
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                child = f"{path}.{key}" if path else str(key)
-                _check_text(key, child)
-                pending.append((item, child, depth + 1))
-        elif isinstance(value, list):
-            pending.extend((item, f"{path}[{index}]", depth + 1) for index, item in enumerate(value))
-
-
-def _check_text(text: str, path: str) -> None:
-    if "\x00" in text:
-        raise BodyProblem(path, "Text may not contain the NUL character (\\u0000).")
+    """``json_input.check_storable`` for a document parsed elsewhere, refused as a ``BodyProblem``."""
     try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise BodyProblem(path, "Text may not contain unpaired surrogate characters.") from None
+        check_json(data)
+    except JsonProblem as exc:
+        raise BodyProblem(exc.path, exc.message) from None

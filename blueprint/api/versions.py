@@ -18,6 +18,7 @@ from rest_framework.response import Response
 
 from blueprint.api import serializers as s
 from blueprint.api.openapi import BLUEPRINT_ID, READ_ERRORS, WRITE_ERRORS, answers
+from blueprint.api.options import query_options
 from blueprint.api.views import ApiView, log_entry, member_blueprint, parse_body, render
 from blueprint.diff import KINDS
 from blueprint.errors import InvalidInput, NotFound
@@ -194,8 +195,9 @@ def version_answer(blueprint: Blueprint, number: int) -> dict[str, Any]:
 
 
 def query_against(request: Request) -> str | int:
-    raw = request.query_params.get("against")
-    if raw is None or raw == "":
+    """``?against=`` (the only option of a diff): live when absent; 400 naming it when empty or malformed."""
+    raw = query_options(request, ("against",))["against"]
+    if raw is None:
         return "live"
     if not AGAINST_FORM.fullmatch(raw):
         raise InvalidInput("Expected live, draft, or a version's number.", field="against")

@@ -44,6 +44,7 @@ from blueprint.api.openapi import (
     WRITE_ERRORS,
     answers,
 )
+from blueprint.api.options import query_options
 from blueprint.api.parsers import StrictJSONParser
 from blueprint.errors import InvalidInput, NotFound
 from blueprint.limits import LIMITS
@@ -87,8 +88,15 @@ def field_names(shape: type[serializers.Serializer]) -> frozenset[str]:
     return frozenset(shape().fields)
 
 
+@functools.cache
+def not_nullable(shape: type[serializers.Serializer]) -> frozenset[str]:
+    """The fields of a body shape that may not be null (the schema says so: no ``nullable``)."""
+    return frozenset(name for name, field in shape().fields.items() if not field.allow_null)
+
+
 def parse_body(request: Request, shape: type[serializers.Serializer]) -> dict[str, Any]:
-    """The body as the raw JSON object, refusing fields ``shape`` does not declare.
+    """The body as the raw JSON object, refusing fields ``shape`` does not declare and null for a
+    field it does not let be null (as the schema says; the services read null as "left out").
 
     Values are not converted: the services validate them and name the field.
     """
@@ -102,6 +110,9 @@ def parse_body(request: Request, shape: type[serializers.Serializer]) -> dict[st
         raise ValidationError(
             {str(name)[:80]: [f"Unknown field; expected some of: {expected}."] for name in unknown}
         )
+    nulls = sorted(name for name, value in data.items() if value is None and name in not_nullable(shape))
+    if nulls:
+        raise ValidationError({name: ["This field may not be null; leave it out instead."] for name in nulls})
     return dict(data)
 
 
@@ -626,7 +637,7 @@ def log_entry(record: Operation) -> dict[str, Any]:
 def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
     """A whole-number query parameter within [low, high], or a 400 naming it."""
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 18) or not low <= int(raw) <= high:
         raise InvalidInput(f"Expected a whole number from {low} to {high}.", field=name)
@@ -645,6 +656,7 @@ class OperationLogApi(ApiView):
     )
     def get(self, request: Request, blueprint_id: int) -> Response:
         blueprint = member_blueprint(request, blueprint_id)
+        query_options(request, ("since", "limit"))  # an empty, unknown or repeated one: a 400 naming it
         limit = query_int(request, "limit", LOG_DEFAULT_LIMIT, 1, LOG_MAX_LIMIT)
         # without a since, the newest ones (so a small limit still ends at the current rev)
         newest = max(blueprint.rev - min(limit, LOG_DEFAULT_SPAN), 0)
