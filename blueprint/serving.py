@@ -16,7 +16,7 @@ asgiref's ``ThreadSensitiveContext(executor=…)``. So:
 - code on the thread that calls ``async_to_sync`` (the operation broadcast, /healthz) runs it on
   the server's event loop, where the channel layer lives, as it would under Django's ASGI handler.
 
-Only the lending, two guards and the close are ours:
+Only the lending, two guards, the close and one middleware are ours:
 
 - **The body has a ceiling** (``max_body``): a request declaring more, or sending more, is answered
   413 in the API's JSON shape before the rest is read, so no body can fill the disk.
@@ -25,6 +25,7 @@ Only the lending, two guards and the close are ours:
   request's ``threading.Event``, which code on the request's thread reads with ``request_cancelled()``
   and hands to long computations (``decisioning.budget``), and a streamed answer stops at its next
   chunk. SIGTERM therefore ends a process within uvicorn's graceful timeout plus one budget check.
+  A view stopped that way raises ``Cancelled``; ``StoppedMiddleware`` answers it 499, unlogged.
 - **Django's response is always closed** (``WsgiToAsgi`` never calls ``close()``, which is what
   sends ``request_finished``: the database connection's age check, a streamed answer's clean-up).
 """
@@ -32,7 +33,6 @@ Only the lending, two guards and the close are ours:
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import json
 import threading
 from collections import deque
@@ -42,6 +42,9 @@ from typing import Any
 
 from asgiref.sync import ThreadSensitiveContext
 from asgiref.wsgi import WsgiToAsgi
+from django.http import HttpResponse
+
+from decisioning.budget import Cancelled, stop_event, stopped_by
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -49,14 +52,14 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
-_CANCELLED: contextvars.ContextVar[threading.Event] = contextvars.ContextVar("request_cancelled")
 _NEVER = threading.Event()  # outside a served request (tests' client, shell): never set
 
 
 def request_cancelled() -> threading.Event:
     """The current request's "stop now" event: set when its client disconnects or the server shuts
-    down. Outside a request served by ``HttpThreads`` an event that is never set."""
-    return _CANCELLED.get(_NEVER)
+    down (``decisioning.budget``'s stop event, which every lint, explanation and DuckDB batch of the
+    request reads). Outside a request served by ``HttpThreads`` an event that is never set."""
+    return stop_event() or _NEVER
 
 
 class ClientGone(Exception):
@@ -65,6 +68,26 @@ class ClientGone(Exception):
 
 class BodyTooLarge(Exception):
     pass
+
+
+CLIENT_CLOSED = 499  # the status logged for a request whose client left (nginx's name); no one reads it
+
+
+class StoppedMiddleware:
+    """A view whose work was stopped (``decisioning.budget.Cancelled``: the client left, the server
+    is stopping) ends with an empty 499 instead of a logged server error: there is no answer to give
+    and no one to give it to. Last in ``settings.MIDDLEWARE``'s exceptions, first to see them."""
+
+    def __init__(self, get_response: Callable[[Any], Any]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: Any) -> Any:
+        return self.get_response(request)
+
+    def process_exception(self, request: Any, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, Cancelled):
+            return HttpResponse(status=CLIENT_CLOSED, reason="Client Closed Request")
+        return None
 
 
 def _closing(app: WsgiApp) -> WsgiApp:
@@ -134,15 +157,15 @@ class HttpThreads:
                 cancelled.set()
 
         watcher = asyncio.create_task(notice_disconnect())
-        token = _CANCELLED.set(cancelled)
         try:
-            async with self._turns:
-                executor = self._free.popleft()
-                try:
-                    async with ThreadSensitiveContext(executor=executor):
-                        await self.app(scope, receive_body, send)
-                finally:
-                    self._free.append(executor)
+            with stopped_by(cancelled):
+                async with self._turns:
+                    executor = self._free.popleft()
+                    try:
+                        async with ThreadSensitiveContext(executor=executor):
+                            await self.app(scope, receive_body, send)
+                    finally:
+                        self._free.append(executor)
         except ClientGone:
             return
         except BodyTooLarge:
@@ -151,7 +174,6 @@ class HttpThreads:
             cancelled.set()
             raise
         finally:
-            _CANCELLED.reset(token)
             watcher.cancel()
 
     async def _too_large(self, send: Send) -> None:

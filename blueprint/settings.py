@@ -101,6 +101,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # a view stopped because its client left answers an empty 499, not a logged 500
+    "blueprint.serving.StoppedMiddleware",
     # last, as django-axes asks: a log-in refused for too many failures becomes its 429 page
     "axes.middleware.AxesMiddleware",
 ]

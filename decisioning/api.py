@@ -50,6 +50,7 @@ from blueprint.limits import LIMITS, over_limit
 from blueprint.models import KEY_PATTERN
 from blueprint.selectors import board_lint, board_load
 from decisioning import batch
+from decisioning.budget import Cancelled
 from decisioning.engine import CompiledVersion
 from decisioning.lint import LEVELS, LINT_STEPS, OVERLAPS_LISTED
 from decisioning.selectors import (
@@ -521,6 +522,8 @@ def streamed(
 def _ended_on_fault(chunks: Iterator[bytes]) -> Iterator[bytes]:
     try:
         yield from chunks
+    except Cancelled:
+        return  # the client left
     except Exception:
         logger.exception("A streamed answer stopped")
 

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from decisioning.budget import Cancelled, check_stop
 from decisioning.csv_dialect import BadRecord, CsvProblem, read_header, records
 from decisioning.engine import CompiledVersion, ProfileProblems, StageDecision
 from decisioning.sql import (
@@ -184,6 +185,7 @@ def python_answers(
     """(row, decisions, problems, explained json) per profile, by the compiled engine."""
     key = compiled.stage_keys[stage] if stage >= 0 else None
     for number, profile in enumerate(rows, start=1):
+        check_stop()  # the client left: a long batch stops at its next row
         if isinstance(profile, str):
             yield number, None, ProfileProblems(profile, field="row"), None
             continue
@@ -198,6 +200,8 @@ def python_answers(
                 yield number, compiled.decide(profile, stage=key, at=at).decisions, None, None
         except ProfileProblems as problems:
             yield number, None, problems, None
+        except Cancelled:  # the client left: no answer for anyone
+            raise
         except Exception:  # one odd row must not end the others' answers
             logger.exception("Batch row %s could not be decided", number)
             yield number, None, ProfileProblems(ROW_FAULT, field="row"), None
@@ -224,6 +228,8 @@ def stream_json(
             chunk = (("" if first else ",\n") + json.dumps(item, ensure_ascii=False)).encode()
             yield chunk
             first, last = False, row
+    except Cancelled:
+        return  # the client left: there is no one to tell
     except Exception:
         logger.exception("A JSON batch answer stopped after row %s", last)
         message = STOPPED.format(row=last)
@@ -254,6 +260,8 @@ def stream_csv(
             if len(batch) >= 500:
                 yield b"".join(batch)
                 batch = []
+    except Cancelled:
+        return
     except Exception:
         logger.exception("A CSV batch answer stopped after row %s", last)
         batch.append(_csv_line(["", STOPPED.format(row=last), *blank]))

@@ -28,14 +28,23 @@ The contract:
   parent (whether it ran out or not). It shares the parent's ``cancel``. ``turn`` is the policy
   the computations use for such pieces, with a second pass for the ones their share was not
   enough for.
+- ``stopped_by(event)`` makes ``event`` the stop event of the work done in the current context
+  (a thread, or a task and the threads it hands work to: a ``contextvars`` variable). Every
+  ``Budget`` made there without a ``cancel`` of its own takes it, and ``check_stop()`` raises
+  ``Cancelled`` once it is set; so a transport sets it once per request (``blueprint.serving``
+  does, for every HTTP request) and every lint, explanation and DuckDB batch under it stops when
+  the client goes away, without each caller handing it down.
 - Without an event, ``spend`` is an addition and a comparison; with one, a look at the event every
   ``CHECK_EVERY`` steps. Not thread-safe: one budget per computation.
 """
 
 from __future__ import annotations
 
+import contextvars
 import math
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 
 CHECK_EVERY = 2_000  # steps between looks at the cancel event: about a millisecond of work
@@ -43,6 +52,31 @@ CHECK_EVERY = 2_000  # steps between looks at the cancel event: about a millisec
 
 class Cancelled(Exception):
     """The computation was stopped because its ``cancel`` event was set; there is no answer."""
+
+
+_STOP: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar("stop", default=None)
+
+
+def stop_event() -> threading.Event | None:
+    """The stop event of the current context (``stopped_by``), or None."""
+    return _STOP.get()
+
+
+@contextmanager
+def stopped_by(event: threading.Event) -> Iterator[threading.Event]:
+    """Within the block, ``event`` is the stop event of the work done in this context."""
+    token = _STOP.set(event)
+    try:
+        yield event
+    finally:
+        _STOP.reset(token)
+
+
+def check_stop() -> None:
+    """Raise ``Cancelled`` if the current context's stop event is set."""
+    event = _STOP.get()
+    if event is not None and event.is_set():
+        raise Cancelled
 
 
 class BudgetExhausted(Exception):
@@ -60,10 +94,12 @@ class Budget:
         self.limit = limit
         self.used = 0
         self.exhausted = False  # some steps were refused
-        self.cancel = cancel
+        self.cancel = cancel if cancel is not None else _STOP.get()
         self._parent: Budget | None = None
         self._next: float = 0
         self._schedule()
+        if self.cancel is not None:
+            self._next = 0  # the first spend looks: work asked for after its client left never starts
 
     def _schedule(self) -> None:
         """The count at which ``spend`` next looks further than the addition."""

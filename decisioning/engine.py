@@ -72,7 +72,8 @@ Version = dict[str, Any]  # {"number": n} or {"draft": True, "rev": r}
 
 
 def explain_budget(cancel: threading.Event | None = None) -> Budget:
-    """The budget of one explained decision: ``EXPLAIN_STEPS``, stopped by ``cancel`` when it is set."""
+    """The budget of one explained decision: ``EXPLAIN_STEPS``, stopped by ``cancel`` (by default the
+    context's stop event, ``decisioning.budget.stopped_by``) when it is set."""
     return Budget(EXPLAIN_STEPS, cancel=cancel)
 
 

@@ -79,7 +79,8 @@ OVERLAPS_LISTED = 200  # overlap findings listed per stage; the rest are counted
 
 
 def lint_budget(cancel: threading.Event | None = None) -> Budget:
-    """The budget of one lint: ``LINT_STEPS``, stopped by ``cancel`` when it is set."""
+    """The budget of one lint: ``LINT_STEPS``, stopped by ``cancel`` (by default the context's stop
+    event, ``decisioning.budget.stopped_by``) when it is set."""
     return Budget(LINT_STEPS, cancel=cancel)
 
 

@@ -28,13 +28,16 @@ import mmap
 import os
 import re
 import tempfile
+import threading
 import unicodedata
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from blueprint.conditions import AttributeSpec, Condition, Groups
+from decisioning.budget import Cancelled, check_stop, stop_event
 from decisioning.csv_dialect import ROW_MAX_CHARS, CsvProblem, Header, read_header
 from decisioning.engine import (
     DATE_FORM,
@@ -1081,12 +1084,44 @@ def _csv_field(value: str) -> str:
 # --- Running a batch ---------------------------------------------------------------------------------
 
 
-def _connect() -> Any:
+INTERRUPT_EVERY = 0.05  # seconds between a DuckDB session's looks at the stop event
+
+
+@contextmanager
+def _connect() -> Iterator[Any]:
+    """A DuckDB connection for one piece of work, closed after it. While it is open, the current
+    context's stop event (``decisioning.budget``: set when the client of the request left) is
+    looked at every ``INTERRUPT_EVERY`` seconds and, once set, interrupts the running statement;
+    the work then raises ``Cancelled`` (never a ``BatchError``: the file was not at fault)."""
     import duckdb
 
+    check_stop()
     con = duckdb.connect(config={"threads": max(1, os.cpu_count() or 1)})
-    con.execute("SET preserve_insertion_order = true")
-    return con
+    done = threading.Event()
+    stop = stop_event()
+    if stop is not None:
+        threading.Thread(
+            target=_interrupt_on, args=(con, stop, done), name="duckdb-stop", daemon=True
+        ).start()
+    try:
+        con.execute("SET preserve_insertion_order = true")
+        yield con
+    except duckdb.InterruptException:
+        raise Cancelled from None
+    finally:
+        done.set()
+        con.close()
+
+
+def _interrupt_on(con: Any, stop: threading.Event, done: threading.Event) -> None:
+    """Interrupt ``con``'s statement whenever ``stop`` is set, until ``done`` (a statement started
+    after an interrupt is interrupted in turn)."""
+    while not done.wait(INTERRUPT_EVERY):
+        if stop.is_set():
+            try:
+                con.interrupt()
+            except Exception:  # closed meanwhile
+                return
 
 
 # A Parquet file is small on the wire and may be huge inside: its metadata is read first, and one
@@ -1144,6 +1179,7 @@ def _source_relation(
             f"(SELECT sum(total_uncompressed_size) FROM parquet_metadata({quoted}))"
         ).fetchone() or (0, 0)
     except Exception as exc:  # duckdb raises many kinds for an unreadable file
+        check_stop()
         raise BatchError(f"The Parquet file could not be read: {str(exc).splitlines()[0][:300]}") from None
     if (rows or 0) > PARQUET_MAX_ROWS or (size or 0) > PARQUET_MAX_UNCOMPRESSED_BYTES:
         raise BatchError(
@@ -1191,7 +1227,8 @@ def _csv_header(path: Path) -> Header:
 
 def _undecided(source_format: str, exc: Exception) -> BatchError:
     """What a failure while deciding a file is: for a CSV, one DuckDB could not read as a table (it
-    is read as it goes); else the file could not be decided."""
+    is read as it goes); else the file could not be decided. ``Cancelled`` when it was stopped."""
+    check_stop()  # interrupted because the client left: no one to answer
     refused = CsvNotTabular if source_format == "csv" else BatchError
     return refused(f"The file could not be decided: {str(exc).splitlines()[0][:300]}")
 
@@ -1258,8 +1295,7 @@ def batch_run(
     """
     if target_format not in FORMATS:
         raise BatchError(f"Unknown format '{target_format}'; use csv or parquet.")
-    con = _connect()
-    try:
+    with _connect() as con:
         to_csv = target_format == "csv"
         query = _prepared(
             con,
@@ -1278,8 +1314,6 @@ def batch_run(
         except Exception as exc:
             raise _undecided(source_format, exc) from None
         return int(written[0]) if written else 0
-    finally:
-        con.close()
 
 
 def batch_rows(
@@ -1287,8 +1321,7 @@ def batch_rows(
 ) -> Iterator[tuple[Any, ...]]:
     """The batch's answer rows (``row``, ``error``, then the stage columns), in order, read in chunks;
     ``error`` is None or a list of ``{"k": key, "m": message}`` (``batch_sql``'s ``errors_by_key``)."""
-    con = _connect()
-    try:
+    with _connect() as con:
         cursor = con.execute(
             _prepared(con, compiled, source, source_format, at=at, stage=stage, errors_by_key=True)
         )
@@ -1297,19 +1330,14 @@ def batch_rows(
             if not chunk:
                 break
             yield from chunk
-    finally:
-        con.close()
 
 
 def answer_file_rows(path: Path) -> Iterator[tuple[Any, ...]]:
     """The rows of an answer file ``batch_run`` wrote as Parquet, in order, read in chunks."""
-    con = _connect()
-    try:
+    with _connect() as con:
         cursor = con.execute(f"SELECT * FROM read_parquet({text(str(path))})")
         while chunk := cursor.fetchmany(10_000):
             yield from chunk
-    finally:
-        con.close()
 
 
 def answers_to_parquet(lines: Path, target: Path, header: Sequence[str]) -> None:
@@ -1319,11 +1347,8 @@ def answers_to_parquet(lines: Path, target: Path, header: Sequence[str]) -> None
     columns = ", ".join(f"{text(str(i))}: '{kind}'" for i, kind in enumerate(kinds))
     named = ", ".join(f"{ident(str(i))} AS {ident(name)}" for i, name in enumerate(header))
     reader = f"read_json({text(str(lines))}, format = 'newline_delimited', columns = {{{columns}}})"
-    con = _connect()
-    try:
+    with _connect() as con:
         con.execute(f"COPY (SELECT {named} FROM {reader}) TO {text(str(target))} (FORMAT parquet)")
-    finally:
-        con.close()
 
 
 def temporary_path(suffix: str) -> Path:
@@ -1342,8 +1367,7 @@ def coverage_counts(
 ) -> dict[str, Any]:
     """Per stage: how many rows of the sample are not in it, get each offer, the fallback, or
     nothing; how many rows are bad (not counted in any stage), with the first few errors."""
-    con = _connect()
-    try:
+    with _connect() as con:
         query = _prepared(con, compiled, source, source_format, at=at)
         try:
             con.execute(f"CREATE TEMP TABLE answers AS {query}")
@@ -1368,8 +1392,6 @@ def coverage_counts(
         return coverage_answer(
             compiled, int(total), int(bad), [{"row": int(r), "error": str(e)} for r, e in errors], counted
         )
-    finally:
-        con.close()
 
 
 def coverage_answer(
