@@ -8,6 +8,7 @@ Production: DEBUG=0, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL (PostgreSQL) and RE
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -185,6 +186,16 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Heavy API requests a person may make (blueprint/api/throttles.py): "<n>/<second|minute|hour|day>"
+# (or s, min, h, d); "off" for none.
+API_HEAVY_RATE: str | None = os.environ.get("API_HEAVY_RATE", "120/min").strip()
+if API_HEAVY_RATE.lower() in ("off", "none", "0"):
+    API_HEAVY_RATE = None
+elif not re.fullmatch(r"[1-9][0-9]{0,6}/(s|sec|second|m|min|minute|h|hour|d|day)", API_HEAVY_RATE):
+    raise ImproperlyConfigured(
+        f"API_HEAVY_RATE={API_HEAVY_RATE!r} is not understood: use e.g. 120/min, 2/second, 5000/day or off."
+    )
+
 # --- Serving (blueprint/serving.py, README "Serving") ----------------------------------------
 # uvicorn runs WEB_CONCURRENCY processes (it reads the variable itself); each serves HTTP requests on
 # HTTP_THREADS long-lived threads, one request per thread at a time. The in-memory channel layer
@@ -320,6 +331,7 @@ REST_FRAMEWORK = {
         "blueprint.api.auth.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["blueprint.api.throttles.HeavyThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "blueprint.api.errors.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": [

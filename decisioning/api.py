@@ -41,7 +41,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from blueprint.api.openapi import BLUEPRINT_ID, READ_ERRORS, answers
+from blueprint.api.openapi import BLUEPRINT_ID, READ_ERRORS, THROTTLED, answers
 from blueprint.api.options import query_options
 from blueprint.api.serializers import ErrorOutput
 from blueprint.api.views import ApiView, member_blueprint, parse_body, render
@@ -528,17 +528,19 @@ def _ended_on_fault(chunks: Iterator[bytes]) -> Iterator[bytes]:
         logger.exception("A streamed answer stopped")
 
 
-BAD_BATCH = (400, 401, 403, 404, 409, 413, 415)
+BAD_BATCH = (400, 401, 403, 404, 409, 413, 415, THROTTLED)
 
 # --- The views ---------------------------------------------------------------------------------------
 
 
 class LintApi(ApiView):
+    heavy = True  # rationed per person: blueprint/api/throttles.py
+
     @extend_schema(
         operation_id="blueprints_lint",
         tags=["lint"],
         parameters=[BLUEPRINT_ID, AT],
-        responses=answers({200: LintOutput}, (400, *READ_ERRORS)),
+        responses=answers({200: LintOutput}, (400, *READ_ERRORS, THROTTLED)),
         summary=(
             "The lint of the board (any member): contradictions, duplicate and shadowed offers, "
             "invalid fallbacks, redundant conditions, gaps, empty stages and overlaps"
@@ -553,12 +555,14 @@ class LintApi(ApiView):
 
 
 class DecideApi(ApiView):
+    heavy_when_explained = True  # rationed per person: blueprint/api/throttles.py
+
     @extend_schema(
         operation_id="blueprints_decide",
         tags=["decisions"],
         parameters=[BLUEPRINT_ID],
         request=DecideInput,
-        responses=answers({200: DecideOutput}, (400, 401, 403, 404, 409, 413, 415)),
+        responses=answers({200: DecideOutput}, (400, 401, 403, 404, 409, 413, 415, THROTTLED)),
         examples=[
             OpenApiExample(
                 "A customer, with the reasons",
@@ -593,6 +597,8 @@ def decide_answer(user: Any, blueprint_id: int, body: dict[str, Any]) -> dict[st
 
 
 class DecideBatchApi(StreamingApiView):
+    heavy = True  # rationed per person: blueprint/api/throttles.py
+
     @extend_schema(
         operation_id="blueprints_decide_batch",
         tags=["decisions"],
@@ -766,6 +772,8 @@ class DecideBatchApi(StreamingApiView):
 
 
 class CoverageApi(StreamingApiView):
+    heavy = True  # rationed per person: blueprint/api/throttles.py
+
     @extend_schema(
         operation_id="blueprints_coverage",
         tags=["decisions"],
@@ -804,6 +812,7 @@ class CoverageApi(StreamingApiView):
 
 
 class DecisionSqlApi(ApiView):
+    heavy = True  # rationed per person: blueprint/api/throttles.py
     renderer_classes = [JSONRenderer]
 
     @extend_schema(
@@ -823,7 +832,7 @@ class DecisionSqlApi(ApiView):
             (200, SQL): OpenApiResponse(
                 OpenApiTypes.STR, description="One SELECT over a relation named profiles."
             ),
-            **{code: OpenApiResponse(ErrorOutput) for code in (400, 401, 403, 404, 409)},
+            **{code: OpenApiResponse(ErrorOutput) for code in (400, 401, 403, 404, 409, THROTTLED)},
         },
         summary="The version as one SQL query (CASE per stage) to run in a warehouse",
     )

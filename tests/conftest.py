@@ -36,6 +36,8 @@ def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # the live lint follows edits at once (what tests of it wait for)
     settings.LIVE_LINT_SECONDS = 0.01
+    # the heavy-request throttle counts in the process's cache across tests; its own tests set it
+    settings.API_HEAVY_RATE = None
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from blueprint.api import serializers as s
-from blueprint.api.openapi import BLUEPRINT_ID, answers
+from blueprint.api.openapi import BLUEPRINT_ID, THROTTLED, answers
 from blueprint.api.options import query_options
 from blueprint.api.parsers import StrictJSONParser
 from blueprint.api.serializers import ErrorOutput
@@ -194,6 +194,7 @@ for _code, _what in (
         "The server cannot draw this format: Graphviz's dot is missing (svg, png, diagram-pdf) or "
         "WeasyPrint's Pango is (pdf). The message says what to install; dot and the other forms still work.",
     ),
+    (THROTTLED, "Too many heavy requests from you: wait the seconds `Retry-After` says."),
 ):
     EXPORT_RESPONSES[(_code, "application/json")] = OpenApiResponse(ErrorOutput, description=_what)
 
@@ -213,6 +214,7 @@ class JsonOnly(DefaultContentNegotiation):
 
 
 class ExportApi(ApiView):
+    heavy = True  # rationed per person: blueprint/api/throttles.py
     content_negotiation_class = JsonOnly
 
     @extend_schema(
@@ -260,13 +262,14 @@ class ImportJSONParser(BaseParser):
 
 
 class ImportApi(ApiView):
+    heavy = True  # rationed per person: blueprint/api/throttles.py
     parser_classes = [ImportJSONParser]
 
     @extend_schema(
         operation_id="blueprints_import",
         tags=["exports"],
         request=ImportInput,
-        responses=answers({201: s.BlueprintDetailOutput}, (400, 401, 413, 415)),
+        responses=answers({201: s.BlueprintDetailOutput}, (400, 401, 413, 415, THROTTLED)),
         summary=(
             "Make a new blueprint from a json export (you become its owner); refused, creating nothing, "
             "with every problem named by its JSON path"

@@ -48,7 +48,10 @@ _ERRORS = {
     409: "Conflicts with the board's state (a key in use, the last owner, a concurrent change).",
     413: "The body is larger than the server accepts.",
     415: "The body is not application/json.",
+    429: "Too many heavy requests (lint, explanations, batches, coverage, SQL, exports, import) from "
+    'you: wait the seconds `Retry-After` says (API_HEAVY_RATE, README "Security").',
 }
+THROTTLED = 429
 READ_ERRORS = (401, 404)
 WRITE_ERRORS = (400, 401, 403, 404, 409, 413, 415)
 DELETE_ERRORS = (400, 401, 403, 404, 409)

@@ -37,6 +37,7 @@ SETTINGS_VARS = (
     "LOGIN_PROXY_COUNT",
     "API_TOKEN_DAYS",
     "API_TOKEN_MAX_DAYS",
+    "API_HEAVY_RATE",
 )
 SHOW = (
     "import django; django.setup(); from django.conf import settings as s; "

@@ -1,0 +1,232 @@
+"""``make bench``: the noisy neighbour — one member's heaviest work against another member's decides.
+
+Issue 14 §2: one person's heavy request must never stall everyone else. Two members on one
+deployment (``manage.py serve`` × one process per core, SQLite, DEBUG off, token auth; as
+bench/decide.py's HTTP part):
+
+- member B decides, open loop, ``--rate`` requests a second on schedule, spread over the processes
+  as a proxy would (bench/decide.py's ``open_loop``: latency from the scheduled time to the end of
+  the answer), with bench/decide.py's blueprint and customers, against its published version;
+- member A, on a blueprint of their own at the limits (bench/lint.py's ``worst_case_blueprint``: a
+  stage of 100 offers of 10 groups of 20 conditions over 200 attributes), asks, one after the
+  other without pause, as fast as the answers come, its heaviest questions: ``decide`` with
+  ``explain`` for ``worst_case_profile`` on the draft, and the ``lint`` (each on another decision
+  day, so that no cache answers it).
+
+B's decides are measured alone, then with A at work, in the same run; the figure is B's p99 with A
+against B's p99 alone (goal: under 2×). A's own answer times are reported beside.
+
+Prints the figures and writes them as JSON through bench/report.py to
+``bench/results/neighbour.json``. Exit status: 0 when the goal is met, 1 when not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import http.client
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from report import report_write  # bench/, the script's own folder
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from decide import (  # noqa: E402  (bench/decide.py: the same blueprint, customers and load)
+    AT,
+    SET_UP,
+    generate_profiles,
+    generate_snapshot,
+    http_request,
+    open_loop,
+    percentile,
+    settled,
+)
+from lint import worst_case_blueprint, worst_case_profile  # noqa: E402
+
+from tests.servers import AppServer, server_env  # noqa: E402
+
+GOAL_RATIO = 2.0
+
+# Member A: the heavy blueprint, made through the same services as an import, and a token.
+SET_UP_HEAVY = """
+import json, os
+from django.contrib.auth import get_user_model
+from blueprint.services.accounts import api_token_create
+from blueprint.services import blueprint_create, operations_apply
+snapshot = json.load(open(os.environ["BENCH_HEAVY"]))
+member = get_user_model().objects.create_user(username="bench-neighbour")
+bp = blueprint_create(actor=member, name="The heaviest", channels=["web"])
+ops = [("attribute.create", a) for a in snapshot["attributes"]]
+for st in snapshot["stages"]:
+    ops.append(("stage.create", {"key": st["key"], "name": st["name"], "entry": st["entry"]}))
+    for o in st["offers"]:
+        ops.append(("offer.create", {**o, "stage": st["key"]}))
+operations_apply(blueprint_id=bp.pk, actor=member, operations=ops)
+print(json.dumps({"blueprint": bp.pk, "token": api_token_create(user=member, name="Neighbour")[1]}))
+"""
+
+
+class Neighbour(threading.Thread):
+    """Member A: the heaviest explain and lint, one after the other, until stopped."""
+
+    def __init__(self, port: int, blueprint: int, token: str, profile: dict[str, Any]) -> None:
+        super().__init__(name="neighbour", daemon=True)
+        self.port, self.blueprint, self.token, self.profile = port, blueprint, token, profile
+        self.stop = threading.Event()
+        self.times: dict[str, list[float]] = {"explain": [], "lint": []}
+        self.failures: dict[str, int] = {}
+        self.day = 0
+
+    def ask(self, connection: http.client.HTTPConnection, what: str) -> None:
+        headers = {"Authorization": f"Token {self.token}", "Content-Type": "application/json"}
+        base = f"/api/v1/blueprints/{self.blueprint}/"
+        self.day += 1
+        at = (AT + dt.timedelta(days=self.day)).isoformat()
+        started = time.monotonic()
+        if what == "explain":
+            body = json.dumps({"profile": self.profile, "version": "draft", "explain": True, "at": at})
+            connection.request("POST", base + "decide/", body=body, headers=headers)
+        else:
+            connection.request("GET", f"{base}lint/?at={at}", headers=headers)
+        answer = connection.getresponse()
+        answer.read()
+        if answer.status != 200:
+            self.failures[f"{what} {answer.status}"] = self.failures.get(f"{what} {answer.status}", 0) + 1
+        self.times[what].append(time.monotonic() - started)
+
+    def run(self) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
+        try:
+            while not self.stop.is_set():
+                for what in ("explain", "lint"):
+                    if self.stop.is_set():
+                        break
+                    self.ask(connection, what)
+        finally:
+            connection.close()
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            what: {
+                "answers": len(times),
+                "median_s": round(percentile(times, 50), 2) if times else None,
+                "max_s": round(max(times), 2) if times else None,
+            }
+            for what, times in self.times.items()
+        } | {"failures": self.failures}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rate", type=float, default=200.0, help="member B's decides a second")
+    parser.add_argument("--seconds", type=float, default=20.0, help="each measured run")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="server processes (default: one per core)"
+    )
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="bench-neighbour-") as tmp:
+        work = Path(tmp)
+        env = server_env(
+            {
+                "DJANGO_SETTINGS_MODULE": "blueprint.settings",
+                "SQLITE_PATH": str(work / "db.sqlite3"),
+                "DEBUG": "0",
+                "SECRET_KEY": secrets.token_urlsafe(60),
+                "ALLOWED_HOSTS": "127.0.0.1,localhost",
+                "SECURE_SSL_REDIRECT": "0",
+                "SESSION_COOKIE_SECURE": "0",
+                "CSRF_COOKIE_SECURE": "0",
+                "SECURE_HSTS_SECONDS": "0",
+                "LOG_LEVEL": "ERROR",
+            }
+        )
+        snapshot, heavy = generate_snapshot(), worst_case_blueprint()
+        (work / "snapshot.json").write_text(json.dumps(snapshot))
+        (work / "heavy.json").write_text(json.dumps(heavy))
+        manage = [sys.executable, "manage.py"]
+        subprocess.run([*manage, "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True)
+
+        def set_up(script: str, extra: dict[str, str]) -> dict[str, Any]:
+            made = subprocess.run(
+                [*manage, "shell", "-c", script],
+                cwd=ROOT,
+                env={**env, **extra},
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            return dict(json.loads(made.stdout.strip().splitlines()[-1]))
+
+        b = set_up(SET_UP, {"BENCH_SNAPSHOT": str(work / "snapshot.json")})
+        a = set_up(SET_UP_HEAVY, {"BENCH_HEAVY": str(work / "heavy.json")})
+        profiles = generate_profiles(1000)
+        path = f"/api/v1/blueprints/{b['blueprint']}/decide/"
+        bodies = [
+            http_request(path, b["token"], {"profile": p, "version": b["version"], "at": AT.isoformat()})
+            for p in profiles
+        ]
+        servers = [AppServer(env=env, log=work / f"server-{n}.log") for n in range(args.workers)]
+        for server in servers:
+            server.launch()
+        try:
+            for server in servers:
+                server.wait_ready()
+            ports = [server.port for server in servers]
+            asyncio.run(open_loop(ports, bodies, args.rate, 2400 / args.rate))  # warm: compiled, threads up
+            alone = asyncio.run(open_loop(ports, bodies, args.rate, args.seconds))
+            neighbour = Neighbour(ports[0], a["blueprint"], a["token"], worst_case_profile(heavy))
+            neighbour.start()
+            time.sleep(1.0)  # A's first question under way
+            beside = asyncio.run(open_loop(ports, bodies, args.rate, args.seconds))
+            neighbour.stop.set()
+            neighbour.join(timeout=600)
+            for port in ports:
+                asyncio.run(settled(port, bodies))
+            again = asyncio.run(open_loop(ports, bodies, args.rate, args.seconds))
+        finally:
+            for server in servers:
+                server.close()
+
+    ratio = beside["p99_ms"] / alone["p99_ms"] if alone["p99_ms"] else float("inf")
+    results = {
+        "server": f"manage.py serve (uvicorn) × {args.workers}, DEBUG off, SQLite, token auth",
+        "member_b_rate_per_s": args.rate,
+        "alone": alone,
+        "with_neighbour": beside,
+        "alone_again": again,
+        "neighbour": neighbour.summary(),
+        "p99_ratio": round(ratio, 2),
+        "goal": f"member B's decide p99 with member A at work < {GOAL_RATIO:g}× alone",
+        "goal_met": ratio < GOAL_RATIO and not beside["failures"],
+    }
+    report_write("neighbour", results)
+    print(f"Noisy neighbour: member B decides at {args.rate:g}/s over {args.workers} processes")
+    for name, run in (("alone", alone), ("with A at work", beside), ("alone again", again)):
+        print(
+            f"   {name:<16} p50 {run['p50_ms']} ms  p95 {run['p95_ms']} ms  p99 {run['p99_ms']} ms  "
+            f"max {run['max_ms']} ms  failures {run['failures']}"
+        )
+    summary = neighbour.summary()
+    print(
+        f"   member A: {summary['explain']['answers']} explanations (median {summary['explain']['median_s']} s), "
+        f"{summary['lint']['answers']} lints (median {summary['lint']['median_s']} s); failures {summary['failures']}"
+    )
+    print(f"   B's p99 with A / alone: {results['p99_ratio']}×  (goal < {GOAL_RATIO:g}×)  goal met: {results['goal_met']}")
+    return 0 if results["goal_met"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
