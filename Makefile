@@ -105,6 +105,7 @@ bench: $(PY_STAMP) $(NODE_STAMP)
 	$(PY) bench/lint.py || status=$$?; \
 	$(PY) bench/exports.py || status=$$?; \
 	$(PY) bench/decide.py || status=$$?; \
+	$(PY) bench/neighbour.py || status=$$?; \
 	$(PY) bench/live.py --seconds 60 || status=$$?; \
 	exit $$status
 

@@ -20,10 +20,10 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 
 from blueprint.models import Blueprint
 from blueprint.services import version_approve, version_publish
+from tests.accounts import api_token
 from tests.blueprint.test_api_fuzz import steer_case
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.django_db]
@@ -90,6 +90,12 @@ def live_board(board: Blueprint, users: dict[str, Any]) -> Blueprint:
     return board
 
 
+@pytest.fixture
+def owner_token(users: Any) -> str:
+    """One token for all of a test's examples (a person holds at most 100 live tokens)."""
+    return api_token(users["owner"])
+
+
 @schema.parametrize()
 @settings(
     deadline=None,
@@ -101,10 +107,10 @@ def live_board(board: Blueprint, users: dict[str, Any]) -> Blueprint:
     ],
 )
 def test_no_schema_valid_request_is_refused_for_its_shape(
-    case: Any, live_board: Blueprint, users: Any
+    case: Any, live_board: Blueprint, owner_token: str
 ) -> None:
     steer_case(case, live_board)
-    token = Token.objects.get_or_create(user=users["owner"])[0].key
+    token = owner_token
     with transaction.atomic():
         response = case.call(headers={"Authorization": f"Token {token}"})
         transaction.set_rollback(True)

@@ -120,9 +120,11 @@ def test_a_lifetime_out_of_range_is_refused_with_400_naming_it(users: dict[str, 
         client.post("/api/v1/auth/tokens/", {"name": "x", "expires_in_days": days}, format="json"),
         400,
         "expires_in_days",
-        "from 1 to 365",
+        # null is refused for every field the schema does not let be null, as everywhere in the API
+        "leave it out" if days is None else "from 1 to 365",
     )
-    assert "whole number of days" in messages
+    if days is not None:
+        assert "whole number of days" in messages
     assert not ApiToken.objects.exists()
 
 
