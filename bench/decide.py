@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
@@ -525,27 +526,40 @@ async def open_loop(
     latencies: list[float] = []
     failures: dict[str, int] = {}
 
+    async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> bytes:
+        """Send one request, read its answer; the status line (empty when the server had closed)."""
+        writer.write(request)
+        await writer.drain()
+        status = await reader.readline()
+        if not status:
+            return status
+        length = 0
+        while True:
+            line = await reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        await reader.readexactly(length)
+        return status
+
     async def one(n: int, scheduled: float) -> None:
         nonlocal opened
         async with slots:
             port = ports[n % len(ports)]
+            request = requests[n % len(requests)]
             try:
+                status = b""
                 if idle[port]:
+                    # a kept connection the server closed meanwhile (its keep-alive timeout): sent
+                    # again on a new one, as HTTP clients do; the time counts from the schedule
                     reader, writer = idle[port].pop()
-                else:
+                    with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+                        status = await exchange(reader, writer, request)
+                if not status:
                     reader, writer = await asyncio.open_connection("127.0.0.1", port)
                     opened += 1
-                writer.write(requests[n % len(requests)])
-                await writer.drain()
-                status = await reader.readline()
-                length = 0
-                while True:
-                    line = await reader.readline()
-                    if line in (b"\r\n", b""):
-                        break
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":")[1])
-                await reader.readexactly(length)
+                    status = await exchange(reader, writer, request)
                 latencies.append(loop.time() - scheduled)
                 code = status.split(b" ")[1].decode() if b" " in status else "?"
                 if code != expect:

@@ -1,7 +1,7 @@
 """``make bench``: the noisy neighbour — one member's heaviest work against another member's decides.
 
 Issue 14 §2: one person's heavy request must never stall everyone else. Two members on one
-deployment (``manage.py serve`` × one process per core, SQLite, DEBUG off, token auth; as
+deployment (``manage.py serve`` x one process per core, SQLite, DEBUG off, token auth; as
 bench/decide.py's HTTP part):
 
 - member B decides, open loop, ``--rate`` requests a second on schedule, spread over the processes
@@ -14,7 +14,7 @@ bench/decide.py's HTTP part):
   day, so that no cache answers it).
 
 B's decides are measured alone, then with A at work, in the same run; the figure is B's p99 with A
-against B's p99 alone (goal: under 2×). A's own answer times are reported beside.
+against B's p99 alone (goal: under 2 times). A's own answer times are reported beside.
 
 Prints the figures and writes them as JSON through bench/report.py to
 ``bench/results/neighbour.json``. Exit status: 0 when the goal is met, 1 when not.
@@ -27,12 +27,12 @@ import asyncio
 import datetime as dt
 import http.client
 import json
+import multiprocessing
 import os
 import secrets
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -78,15 +78,18 @@ print(json.dumps({"blueprint": bp.pk, "token": api_token_create(user=member, nam
 """
 
 
-class Neighbour(threading.Thread):
-    """Member A: the heaviest explain and lint, one after the other, until stopped."""
+class Neighbour(multiprocessing.Process):
+    """Member A: the heaviest explain and lint, one after the other, until stopped. A process of its
+    own, so that reading its answers never slows the load generator measuring member B."""
 
     def __init__(self, port: int, blueprint: int, token: str, profile: dict[str, Any]) -> None:
         super().__init__(name="neighbour", daemon=True)
         self.port, self.blueprint, self.token, self.profile = port, blueprint, token, profile
-        self.stop = threading.Event()
+        self.stop = multiprocessing.Event()
+        self.results: multiprocessing.Queue[Any] = multiprocessing.Queue()
         self.times: dict[str, list[float]] = {"explain": [], "lint": []}
         self.failures: dict[str, int] = {}
+        self.sizes: dict[str, int] = {}
         self.day = 0
 
     def ask(self, connection: http.client.HTTPConnection, what: str) -> None:
@@ -101,7 +104,7 @@ class Neighbour(threading.Thread):
         else:
             connection.request("GET", f"{base}lint/?at={at}", headers=headers)
         answer = connection.getresponse()
-        answer.read()
+        self.sizes[what] = len(answer.read())
         if answer.status != 200:
             self.failures[f"{what} {answer.status}"] = self.failures.get(f"{what} {answer.status}", 0) + 1
         self.times[what].append(time.monotonic() - started)
@@ -116,6 +119,12 @@ class Neighbour(threading.Thread):
                     self.ask(connection, what)
         finally:
             connection.close()
+            self.results.put((self.times, self.failures, self.sizes))
+
+    def collect(self) -> None:
+        """After ``stop``: the answer times the process measured."""
+        self.times, self.failures, self.sizes = self.results.get(timeout=600)
+        self.join(timeout=60)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -123,6 +132,7 @@ class Neighbour(threading.Thread):
                 "answers": len(times),
                 "median_s": round(percentile(times, 50), 2) if times else None,
                 "max_s": round(max(times), 2) if times else None,
+                "answer_bytes": self.sizes.get(what),
             }
             for what, times in self.times.items()
         } | {"failures": self.failures}
@@ -192,7 +202,7 @@ def main() -> int:
             time.sleep(1.0)  # A's first question under way
             beside = asyncio.run(open_loop(ports, bodies, args.rate, args.seconds))
             neighbour.stop.set()
-            neighbour.join(timeout=600)
+            neighbour.collect()
             for port in ports:
                 asyncio.run(settled(port, bodies))
             again = asyncio.run(open_loop(ports, bodies, args.rate, args.seconds))
@@ -222,9 +232,12 @@ def main() -> int:
     summary = neighbour.summary()
     print(
         f"   member A: {summary['explain']['answers']} explanations (median {summary['explain']['median_s']} s), "
-        f"{summary['lint']['answers']} lints (median {summary['lint']['median_s']} s); failures {summary['failures']}"
+        f"{summary['lint']['answers']} lints (median {summary['lint']['median_s']} s); failures {summary['failures']}; "
+        f"answers of {summary['explain']['answer_bytes']:,} and {summary['lint']['answer_bytes']:,} bytes"
     )
-    print(f"   B's p99 with A / alone: {results['p99_ratio']}×  (goal < {GOAL_RATIO:g}×)  goal met: {results['goal_met']}")
+    print(
+        f"   B's p99 with A / alone: {results['p99_ratio']}×  (goal < {GOAL_RATIO:g}×)  goal met: {results['goal_met']}"
+    )
     return 0 if results["goal_met"] else 1
 
 

@@ -44,6 +44,7 @@ from asgiref.sync import ThreadSensitiveContext
 from asgiref.wsgi import WsgiToAsgi
 from django.http import HttpResponse
 
+from blueprint.lane import Lane, is_heavy, lane_candidate
 from decisioning.budget import Cancelled, stop_event, stopped_by
 
 Scope = MutableMapping[str, Any]
@@ -113,10 +114,11 @@ class HttpThreads:
     """The ASGI application for HTTP: ``wsgi_app`` (Django's ``WSGIHandler``) on ``threads``
     long-lived threads, one request per thread at a time; bodies over ``max_body`` bytes refused."""
 
-    def __init__(self, wsgi_app: WsgiApp, *, threads: int, max_body: int) -> None:
+    def __init__(self, wsgi_app: WsgiApp, *, threads: int, max_body: int, lane: Lane | None = None) -> None:
         if threads < 1:
             raise ValueError("threads must be at least 1")
         self.app = WsgiToAsgi(_closing(wsgi_app))
+        self.lane = lane
         self.max_body = max_body
         self.threads = threads
         self._free = deque(
@@ -158,12 +160,21 @@ class HttpThreads:
 
         watcher = asyncio.create_task(notice_disconnect())
         try:
+            app_receive = receive_body
+            if self.lane is not None and lane_candidate(scope):
+                body = await _whole_body(receive_body)
+                if is_heavy(scope, body):
+                    answer = await self.lane.answer(scope, body, cancelled)
+                    if answer is not None:
+                        await _send_answer(send, *answer)
+                        return
+                app_receive = _replay(body)
             with stopped_by(cancelled):
                 async with self._turns:
                     executor = self._free.popleft()
                     try:
                         async with ThreadSensitiveContext(executor=executor):
-                            await self.app(scope, receive_body, send)
+                            await self.app(scope, app_receive, send)
                     finally:
                         self._free.append(executor)
         except ClientGone:
@@ -197,6 +208,29 @@ class HttpThreads:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+async def _whole_body(receive: Receive) -> bytes:
+    parts = []
+    while True:
+        message = await receive()
+        parts.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(parts)
+
+
+def _replay(body: bytes) -> Receive:
+    """A ``receive`` that gives the body already read, in one message."""
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+async def _send_answer(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _content_length(scope: Scope) -> int | None:

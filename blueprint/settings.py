@@ -211,6 +211,14 @@ if WEB_CONCURRENCY > 1 and not REDIS_URL:
 HTTP_THREADS = env_int("HTTP_THREADS", 4)
 if not 1 <= HTTP_THREADS <= 64:
     raise ImproperlyConfigured("HTTP_THREADS must be from 1 to 64 (threads per server process).")
+# Requests that analyse a whole board (the lint, explanations, the simulator, the board page,
+# exports) run in LANE_PROCESSES processes of each serving process's own (blueprint/lane.py), so
+# they never hold the GIL of the process answering decides; 0 runs them on the request threads.
+LANE_PROCESSES = env_int("LANE_PROCESSES", 1)
+if not 0 <= LANE_PROCESSES <= 16:
+    raise ImproperlyConfigured(
+        "LANE_PROCESSES must be from 0 to 16 (heavy-request processes per server process)."
+    )
 # The ceiling of any request's body, checked before it is read (blueprint.serving): the largest body
 # the table of limits lets any endpoint take. Each endpoint holds its own, smaller limit.
 HTTP_MAX_BODY_BYTES = max(LIMITS.batch_body_bytes, LIMITS.import_body_bytes, LIMITS.json_body_bytes)

@@ -20,8 +20,10 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync
 
+from blueprint.lane import is_heavy, lane_candidate
 from blueprint.serving import HttpThreads, request_cancelled
 from tests.servers import AppServer, server_env
+from tests.serving_urls import LANE_PATH
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Any]
 
@@ -405,8 +407,32 @@ def test_the_server_answers_others_while_one_request_works_and_stops_it_when_its
     assert b"work stopped: cancelled" in server.log.read_bytes()
 
 
+def test_heavy_requests_are_answered_by_a_lane_process_and_others_by_the_server(server: AppServer) -> None:
+    lane = read_answer(http_get(server.port, f"/{LANE_PATH}"))
+    assert lane.startswith(b"HTTP/1.1 200"), lane
+    pid = int(lane.rsplit(b"answered by ", 1)[1])
+    assert server.process is not None and pid != server.process.pid
+    # the same lane process answers the next one (it lives on)
+    assert read_answer(http_get(server.port, f"/{LANE_PATH}")).endswith(f"answered by {pid}".encode())
+
+
+def test_a_lane_request_leaves_the_server_free_and_stops_when_its_client_leaves(server: AppServer) -> None:
+    working = http_get(server.port, f"/{LANE_PATH}?busy")
+    time.sleep(0.5)  # a core is busy in the lane
+    start = time.monotonic()
+    for _ in range(20):
+        assert read_answer(http_get(server.port, "/healthz")).startswith(b"HTTP/1.1 200")
+    assert time.monotonic() - start < 10
+    working.close()  # the client leaves: the lane is told through its slot's flag
+    deadline = time.monotonic() + 10
+    while b"lane work stopped" not in server.log.read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert b"lane work stopped: cancelled" in server.log.read_bytes()
+
+
 def test_sigterm_stops_the_server_within_ten_seconds_while_a_request_works(server: AppServer) -> None:
     working = http_get(server.port, "/test/work/")
+    in_lane = http_get(server.port, f"/{LANE_PATH}?busy")
     time.sleep(0.5)
     assert server.process is not None
     start = time.monotonic()
@@ -418,4 +444,34 @@ def test_sigterm_stops_the_server_within_ten_seconds_while_a_request_works(serve
     # with the signal it was sent
     assert server.process.returncode == -signal.SIGTERM
     working.close()
+    in_lane.close()
     assert b"Finished server process" in server.log.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query", "body", "heavy"),
+    [
+        ("GET", "/blueprints/3/", b"", b"", True),  # the board page lints
+        ("GET", "/blueprints/3/simulator/", b"profile=%7B%7D", b"", True),
+        ("GET", "/blueprints/3/spec/", b"", b"", True),
+        ("GET", "/blueprints/3/versions/2/", b"", b"", True),
+        ("GET", "/api/v1/blueprints/3/lint/", b"", b"", True),
+        ("GET", "/api/v1/blueprints/3/export/", b"format=pdf", b"", True),
+        ("POST", "/api/v1/blueprints/3/decide/", b"", b'{"profile": {}, "explain": true}', True),
+        ("POST", "/api/v1/blueprints/3/decide/", b"explain=true", b'{"profile": {}}', True),
+        ("POST", "/blueprints/3/simulator/decide/", b"", b"segment=Gold", True),
+        # the decide hot path, edits and everything else stay in the serving process
+        ("POST", "/api/v1/blueprints/3/decide/", b"", b'{"profile": {}}', False),
+        ("POST", "/api/v1/blueprints/3/decide/", b"", b'{"profile": {"explain": "true"}}', False),
+        ("POST", "/api/v1/blueprints/3/stages/", b"", b"{}", False),
+        ("POST", "/blueprints/3/", b"", b"", False),
+        ("GET", "/blueprints/3/catalog/", b"", b"", False),
+        ("GET", "/api/v1/blueprints/3/", b"", b"", False),
+        ("GET", "/healthz", b"", b"", False),
+    ],
+)
+def test_the_heavy_lane_takes_safe_requests_that_analyse_a_whole_board(
+    method: str, path: str, query: bytes, body: bytes, heavy: bool
+) -> None:
+    scope = {"method": method, "path": path, "query_string": query}
+    assert (lane_candidate(scope) and is_heavy(scope, body)) is heavy
