@@ -487,16 +487,17 @@ from django.contrib.auth import get_user_model
 from blueprint.services.accounts import api_token_create
 from blueprint.services import blueprint_create, operations_apply, version_publish
 snapshot = json.load(open(os.environ["BENCH_SNAPSHOT"]))
-owner = get_user_model().objects.create_user(username="bench-owner")
-bp = blueprint_create(actor=owner, name="Decide bench", channels=["web"])
+owner = get_user_model().objects.create_user(username=os.environ.get("BENCH_USER", "bench-owner"))
+bp = blueprint_create(actor=owner, name=os.environ.get("BENCH_NAME", "Decide bench"), channels=["web"])
 ops = [("attribute.create", a) for a in snapshot["attributes"]]
 for st in snapshot["stages"]:
     ops.append(("stage.create", {"key": st["key"], "name": st["name"], "entry": st["entry"]}))
     for o in st["offers"]:
         ops.append(("offer.create", {**o, "stage": st["key"]}))
 operations_apply(blueprint_id=bp.pk, actor=owner, operations=ops)
-version = version_publish(blueprint_id=bp.pk, actor=owner, note="bench")
-print(json.dumps({"blueprint": bp.pk, "version": version.number, "token": api_token_create(user=owner, name="Decide bench")[1]}))
+publish = os.environ.get("BENCH_PUBLISH", "1") == "1"
+version = version_publish(blueprint_id=bp.pk, actor=owner, note="bench").number if publish else None
+print(json.dumps({"blueprint": bp.pk, "version": version, "token": api_token_create(user=owner, name="Bench")[1]}))
 """
 
 

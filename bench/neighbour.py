@@ -59,24 +59,6 @@ from tests.servers import AppServer, server_env  # noqa: E402
 
 GOAL_RATIO = 2.0
 
-# Member A: the heavy blueprint, made through the same services as an import, and a token.
-SET_UP_HEAVY = """
-import json, os
-from django.contrib.auth import get_user_model
-from blueprint.services.accounts import api_token_create
-from blueprint.services import blueprint_create, operations_apply
-snapshot = json.load(open(os.environ["BENCH_HEAVY"]))
-member = get_user_model().objects.create_user(username="bench-neighbour")
-bp = blueprint_create(actor=member, name="The heaviest", channels=["web"])
-ops = [("attribute.create", a) for a in snapshot["attributes"]]
-for st in snapshot["stages"]:
-    ops.append(("stage.create", {"key": st["key"], "name": st["name"], "entry": st["entry"]}))
-    for o in st["offers"]:
-        ops.append(("offer.create", {**o, "stage": st["key"]}))
-operations_apply(blueprint_id=bp.pk, actor=member, operations=ops)
-print(json.dumps({"blueprint": bp.pk, "token": api_token_create(user=member, name="Neighbour")[1]}))
-"""
-
 
 class Neighbour(multiprocessing.Process):
     """Member A: the heaviest explain and lint, one after the other, until stopped. A process of its
@@ -181,7 +163,16 @@ def main() -> int:
             return dict(json.loads(made.stdout.strip().splitlines()[-1]))
 
         b = set_up(SET_UP, {"BENCH_SNAPSHOT": str(work / "snapshot.json")})
-        a = set_up(SET_UP_HEAVY, {"BENCH_HEAVY": str(work / "heavy.json")})
+        # member A: the heavy blueprint as a draft of their own (made as an import makes it), a token
+        a = set_up(
+            SET_UP,
+            {
+                "BENCH_SNAPSHOT": str(work / "heavy.json"),
+                "BENCH_USER": "bench-neighbour",
+                "BENCH_NAME": "The heaviest",
+                "BENCH_PUBLISH": "0",
+            },
+        )
         profiles = generate_profiles(1000)
         path = f"/api/v1/blueprints/{b['blueprint']}/decide/"
         bodies = [
