@@ -41,8 +41,10 @@ Scope = MutableMapping[str, Any]
 Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 
 SLOTS = 256  # requests in the lane at once, running or waiting, per serving process
-_SCOPE_KEYS = ("type", "http_version", "method", "scheme", "path", "raw_path", "query_string")
-_SCOPE_KEYS += ("root_path", "headers", "client", "server")
+_SCOPE_KEYS = (
+    *("type", "http_version", "method", "scheme", "path", "raw_path", "query_string"),
+    *("root_path", "headers", "client", "server"),
+)
 
 # What is heavy: pages and API reads that lint, explain, draw or write a whole board or version.
 _HEAVY_GETS = re.compile(

@@ -160,7 +160,7 @@ class HttpThreads:
 
         watcher = asyncio.create_task(notice_disconnect())
         try:
-            app_receive = receive_body
+            app_receive: Receive = receive_body
             if self.lane is not None and lane_candidate(scope):
                 body = await _whole_body(receive_body)
                 if is_heavy(scope, body):

@@ -188,13 +188,14 @@ else:
 
 # Heavy API requests a person may make (blueprint/api/throttles.py): "<n>/<second|minute|hour|day>"
 # (or s, min, h, d); "off" for none.
-API_HEAVY_RATE: str | None = os.environ.get("API_HEAVY_RATE", "120/min").strip()
-if API_HEAVY_RATE.lower() in ("off", "none", "0"):
-    API_HEAVY_RATE = None
-elif not re.fullmatch(r"[1-9][0-9]{0,6}/(s|sec|second|m|min|minute|h|hour|d|day)", API_HEAVY_RATE):
+_heavy_rate = os.environ.get("API_HEAVY_RATE", "120/min").strip().lower()
+if not re.fullmatch(
+    r"off|none|0|[1-9][0-9]{0,6}/(s|sec|second|m|min|minute|h|hour|d|day)", _heavy_rate.lower()
+):
     raise ImproperlyConfigured(
-        f"API_HEAVY_RATE={API_HEAVY_RATE!r} is not understood: use e.g. 120/min, 2/second, 5000/day or off."
+        f"API_HEAVY_RATE={_heavy_rate!r} is not understood: use e.g. 120/min, 2/second, 5000/day or off."
     )
+API_HEAVY_RATE: str | None = None if _heavy_rate.lower() in ("off", "none", "0") else _heavy_rate
 
 # --- Serving (blueprint/serving.py, README "Serving") ----------------------------------------
 # uvicorn runs WEB_CONCURRENCY processes (it reads the variable itself); each serves HTTP requests on
