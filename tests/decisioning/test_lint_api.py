@@ -357,7 +357,7 @@ def test_the_schema_documents_the_path_and_its_decision_day(board: Blueprint, as
     schema = as_role("viewer").get("/api/v1/schema/", {"format": "json"}).json()
     operation = schema["paths"]["/api/v1/blueprints/{blueprint_id}/lint/"]["get"]
     assert {p["name"] for p in operation["parameters"]} == {"blueprint_id", "at"}
-    assert set(operation["responses"]) == {"200", "400", "401", "404"}
+    assert set(operation["responses"]) == {"200", "400", "401", "404", "429"}
 
 
 def test_the_lint_api_gives_a_gap_example_the_catalog_allows(
