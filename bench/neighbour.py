@@ -13,8 +13,9 @@ bench/decide.py's HTTP part):
   ``explain`` for ``worst_case_profile`` on the draft, and the ``lint`` (each on another decision
   day, so that no cache answers it).
 
-B's decides are measured alone, then with A at work, in the same run; the figure is B's p99 with A
-against B's p99 alone (goal: under 2 times). A's own answer times are reported beside.
+B's decides are measured alone, then with A at work, then alone again, in the same run; the figure
+is B's p99 with A against the mean of B's two p99s alone (goal: under 2 times). A's own answer
+times are reported beside.
 
 Prints the figures and writes them as JSON through bench/report.py to
 ``bench/results/neighbour.json``. Exit status: 0 when the goal is met, 1 when not.
@@ -201,7 +202,10 @@ def main() -> int:
             for server in servers:
                 server.close()
 
-    ratio = beside["p99_ms"] / alone["p99_ms"] if alone["p99_ms"] else float("inf")
+    # alone: before and after, in the same run (on a shared 2-core machine the p99 of the same
+    # decides alone varies by 2x from one half-minute to the next; their mean is the baseline)
+    alone_p99 = (alone["p99_ms"] + again["p99_ms"]) / 2
+    ratio = beside["p99_ms"] / alone_p99 if alone_p99 else float("inf")
     results = {
         "server": f"manage.py serve (uvicorn) × {args.workers}, DEBUG off, SQLite, token auth",
         "member_b_rate_per_s": args.rate,
@@ -209,6 +213,7 @@ def main() -> int:
         "with_neighbour": beside,
         "alone_again": again,
         "neighbour": neighbour.summary(),
+        "alone_p99_ms": round(alone_p99, 2),
         "p99_ratio": round(ratio, 2),
         "goal": f"member B's decide p99 with member A at work < {GOAL_RATIO:g}× alone",
         "goal_met": ratio < GOAL_RATIO and not beside["failures"],
@@ -227,7 +232,7 @@ def main() -> int:
         f"answers of {summary['explain']['answer_bytes']:,} and {summary['lint']['answer_bytes']:,} bytes"
     )
     print(
-        f"   B's p99 with A / alone: {results['p99_ratio']}×  (goal < {GOAL_RATIO:g}×)  goal met: {results['goal_met']}"
+        f"   B's p99 with A / alone (the mean of both runs, {alone_p99:.1f} ms): {results['p99_ratio']}×  (goal < {GOAL_RATIO:g}×)  goal met: {results['goal_met']}"
     )
     return 0 if results["goal_met"] else 1
 
