@@ -2,21 +2,24 @@
 
 The ASGI server (uvicorn, several processes with ``REDIS_URL``; README "Serving") hands every HTTP
 request to ``HttpThreads``. The request runs through Django's *WSGI* handler — the whole
-``settings.MIDDLEWARE``, URL routing, DRF with its authentication, permissions and throttles —
-adapted by asgiref's ``WsgiToAsgi``, on a thread of a fixed pool lent to that request alone with
-asgiref's ``ThreadSensitiveContext(executor=…)``. So:
+``settings.MIDDLEWARE``, URL routing, DRF with its authentication, permissions and throttles — on
+a thread of a fixed pool lent to that request alone. So:
 
 - one slow request occupies one thread of one process; the others go on (up to ``threads``
   requests run at once per process, more wait their turn in order);
 - threads live as long as the process, so their database connections are kept (``CONN_MAX_AGE``)
-  instead of opened per request, and a request makes a handful of hops between the event loop and
-  its thread rather than two per middleware (Django's own ASGI handler starts a thread per request
+  instead of opened per request, and a request makes one hop to its thread and one back (the
+  answer's first chunk comes back with its start; a streamed answer one hop per chunk) rather than
+  two per middleware (Django's own ASGI handler starts a thread per request
   and runs every ``MiddlewareMixin`` hook through ``sync_to_async``: three times the CPU per
   decide, measured in bench/decide.py);
 - code on the thread that calls ``async_to_sync`` (the operation broadcast, /healthz) runs it on
-  the server's event loop, where the channel layer lives, as it would under Django's ASGI handler.
+  the server's event loop, where the channel layer lives, as it would under Django's ASGI handler
+  (the thread is marked as asgiref's ``sync_to_async`` marks its threads).
 
-Only the lending, two guards, the close and one middleware are ours:
+Only this adapter (asgiref's ``WsgiToAsgi`` made three hops an answer and a sixth of a decide's
+time: bench/decide.py), two guards, the close and one middleware are ours; the environ is built by
+asgiref's own ``build_environ``:
 
 - **The body has a ceiling** (``max_body``): a request declaring more, or sending more, is answered
   413 in the API's JSON shape before the rest is read, so no body can fill the disk.
@@ -26,22 +29,26 @@ Only the lending, two guards, the close and one middleware are ours:
   and hands to long computations (``decisioning.budget``), and a streamed answer stops at its next
   chunk. SIGTERM therefore ends a process within uvicorn's graceful timeout plus one budget check.
   A view stopped that way raises ``Cancelled``; ``StoppedMiddleware`` answers it 499, unlogged.
-- **Django's response is always closed** (``WsgiToAsgi`` never calls ``close()``, which is what
-  sends ``request_finished``: the database connection's age check, a streamed answer's clean-up).
+- **Django's response is always closed**, on the request's thread (``close()`` sends
+  ``request_finished``: the database connection's age check, a streamed answer's clean-up).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import json
+import os
 import threading
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
+from tempfile import SpooledTemporaryFile
 from typing import Any
 
-from asgiref.sync import ThreadSensitiveContext
-from asgiref.wsgi import WsgiToAsgi
+from asgiref.sync import SyncToAsync
+from asgiref.wsgi import WsgiToAsgiInstance
 from django.http import HttpResponse
 
 from blueprint.lane import Lane, is_heavy, lane_candidate
@@ -91,23 +98,52 @@ class StoppedMiddleware:
         return None
 
 
-def _closing(app: WsgiApp) -> WsgiApp:
-    """``app`` whose answers are always closed, and stop early once the request is cancelled."""
+class _Answer:
+    """Django's answer to one request, on the request's thread: its start, then its chunks; closed
+    (which sends ``request_finished``: the database connection's age check, a stream's clean-up) on
+    that thread too, where the connection lives."""
 
-    def closing_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
-        answer = app(environ, start_response)
-        cancelled = request_cancelled()
-        try:
-            for chunk in answer:
-                yield chunk
-                if cancelled.is_set():
-                    return
-        finally:
-            close = getattr(answer, "close", None)
-            if close is not None:
-                close()
+    def __init__(self, app: WsgiApp, environ: dict[str, Any], loop: asyncio.AbstractEventLoop) -> None:
+        # async_to_sync on this thread (the operation broadcast, /healthz) runs on the server's
+        # loop, where the channel layer lives, as it does under asgiref's sync_to_async
+        SyncToAsync.threadlocal.main_event_loop = loop
+        SyncToAsync.threadlocal.main_event_loop_pid = os.getpid()
+        self.started: tuple[int, list[tuple[bytes, bytes]]] | None = None
+        self.answer = app(environ, self._start_response)
+        self.chunks = iter(self.answer)
+        self.length: int | None = None
 
-    return closing_app
+    def _start_response(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        self.started = (
+            int(status.split(" ", 1)[0]),
+            [(name.lower().encode("latin1"), value.encode("latin1")) for name, value in headers],
+        )
+        self.length = next((int(v) for n, v in headers if n.lower() == "content-length"), None)
+
+    def next_chunk(self) -> bytes | None:
+        return next(self.chunks, None)
+
+    def close(self) -> None:
+        close = getattr(self.answer, "close", None)
+        if close is not None:
+            close()
+
+
+def _begin(
+    app: WsgiApp, environ: dict[str, Any], loop: asyncio.AbstractEventLoop
+) -> tuple[_Answer, bytes | None, bool]:
+    """On the request's thread: run the app, take its first chunk; closed at once when that is the
+    whole answer (Django's, whose Content-Length says so), so most requests make one hop each way."""
+    answer = _Answer(app, environ, loop)
+    try:
+        first = answer.next_chunk()
+        whole = answer.length is not None and (first is None or len(first) >= answer.length)
+    except BaseException:
+        answer.close()
+        raise
+    if whole:
+        answer.close()
+    return answer, first, whole
 
 
 class HttpThreads:
@@ -117,7 +153,7 @@ class HttpThreads:
     def __init__(self, wsgi_app: WsgiApp, *, threads: int, max_body: int, lane: Lane | None = None) -> None:
         if threads < 1:
             raise ValueError("threads must be at least 1")
-        self.app = WsgiToAsgi(_closing(wsgi_app))
+        self.wsgi_app = wsgi_app
         self.lane = lane
         self.max_body = max_body
         self.threads = threads
@@ -173,8 +209,7 @@ class HttpThreads:
                 async with self._turns:
                     executor = self._free.popleft()
                     try:
-                        async with ThreadSensitiveContext(executor=executor):
-                            await self.app(scope, app_receive, send)
+                        await self._serve(scope, app_receive, send, executor, cancelled)
                     finally:
                         self._free.append(executor)
         except ClientGone:
@@ -186,6 +221,56 @@ class HttpThreads:
             raise
         finally:
             watcher.cancel()
+
+    async def _serve(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        executor: ThreadPoolExecutor,
+        cancelled: threading.Event,
+    ) -> None:
+        """Read the body, run Django on ``executor``'s thread, send its answer (streamed when it is)."""
+        with SpooledTemporaryFile(max_size=65536) as body:
+            while True:
+                message = await receive()
+                body.write(message.get("body", b""))
+                if not message.get("more_body", False):
+                    break
+            body.seek(0)
+            try:
+                environ = _environ(scope, body)
+            except ValueError:  # too many duplicate headers (asgiref's check)
+                await _send_answer(
+                    send, 400, [(b"content-type", b"text/plain")], b"Bad Request: Too many headers"
+                )
+                return
+            loop = asyncio.get_running_loop()
+            context = contextvars.copy_context()  # the stop event, for the request's thread
+
+            def on_thread(fn: Callable[..., Any], *args: Any) -> Awaitable[Any]:
+                return loop.run_in_executor(executor, functools.partial(context.run, fn, *args))
+
+            answer, chunk, whole = await on_thread(_begin, self.wsgi_app, environ, loop)
+            assert answer.started is not None, "the app answered without start_response"
+            status, headers = answer.started
+            if whole:
+                await _send_answer(send, status, headers, (chunk or b"")[: answer.length])
+                return
+            try:
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                sent = 0
+                while chunk is not None and not cancelled.is_set():
+                    if answer.length is not None:
+                        chunk = chunk[: answer.length - sent]
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                    sent += len(chunk)
+                    if sent == answer.length:
+                        break
+                    chunk = await on_thread(answer.next_chunk)
+                await send({"type": "http.response.body", "body": b""})
+            finally:
+                await on_thread(answer.close)
 
     async def _too_large(self, send: Send) -> None:
         limit = self.max_body
@@ -208,6 +293,14 @@ class HttpThreads:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+def _environ(scope: Scope, body: Any) -> dict[str, Any]:
+    """The WSGI environ of the request, as asgiref's adapter builds it."""
+    instance = WsgiToAsgiInstance(None)
+    instance.scope = scope
+    environ: dict[str, Any] = instance.build_environ(scope, body)
+    return environ
 
 
 async def _whole_body(receive: Receive) -> bytes:
