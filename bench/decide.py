@@ -695,18 +695,9 @@ print(json.dumps({{"ms_per_request": round(plain_ms, 3), "json_404_ms_wsgi": rou
     return [out.stdout.strip().splitlines()[-1]]
 
 
-def bench_http(
-    snapshot: dict[str, Any],
-    profiles: list[dict[str, Any]],
-    work: Path,
-    seconds: float,
-    quick: bool,
-    workers: int,
-) -> dict[str, Any]:
-    db = work / "http.sqlite3"
-    snapshot_path = work / "snapshot.json"
-    snapshot_path.write_text(json.dumps(snapshot))
-    (work / "profiles.json").write_text(json.dumps(profiles[:1000]))
+def migrated_env(db: Path) -> dict[str, str]:
+    """The environment of the bench's servers — DEBUG off, SQLite at ``db``, token auth over plain
+    HTTP on loopback — with the database migrated."""
     env = server_env(
         {
             "DJANGO_SETTINGS_MODULE": "blueprint.settings",
@@ -721,8 +712,25 @@ def bench_http(
             "LOG_LEVEL": "ERROR",
         }
     )
+    migrate = [sys.executable, "manage.py", "migrate", "--noinput"]
+    subprocess.run(migrate, cwd=ROOT, env=env, check=True, capture_output=True)
+    return env
+
+
+def bench_http(
+    snapshot: dict[str, Any],
+    profiles: list[dict[str, Any]],
+    work: Path,
+    seconds: float,
+    quick: bool,
+    workers: int,
+) -> dict[str, Any]:
+    db = work / "http.sqlite3"
+    snapshot_path = work / "snapshot.json"
+    snapshot_path.write_text(json.dumps(snapshot))
+    (work / "profiles.json").write_text(json.dumps(profiles[:1000]))
+    env = migrated_env(db)
     manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True)
     made = subprocess.run(
         [*manage, "shell", "-c", SET_UP],
         cwd=ROOT,

@@ -30,7 +30,6 @@ import http.client
 import json
 import multiprocessing
 import os
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -50,13 +49,14 @@ from decide import (  # noqa: E402  (bench/decide.py: the same blueprint, custom
     generate_profiles,
     generate_snapshot,
     http_request,
+    migrated_env,
     open_loop,
     percentile,
     settled,
 )
 from lint import worst_case_blueprint, worst_case_profile  # noqa: E402
 
-from tests.servers import AppServer, server_env  # noqa: E402
+from tests.servers import AppServer  # noqa: E402
 
 GOAL_RATIO = 2.0
 
@@ -132,25 +132,11 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="bench-neighbour-") as tmp:
         work = Path(tmp)
-        env = server_env(
-            {
-                "DJANGO_SETTINGS_MODULE": "blueprint.settings",
-                "SQLITE_PATH": str(work / "db.sqlite3"),
-                "DEBUG": "0",
-                "SECRET_KEY": secrets.token_urlsafe(60),
-                "ALLOWED_HOSTS": "127.0.0.1,localhost",
-                "SECURE_SSL_REDIRECT": "0",
-                "SESSION_COOKIE_SECURE": "0",
-                "CSRF_COOKIE_SECURE": "0",
-                "SECURE_HSTS_SECONDS": "0",
-                "LOG_LEVEL": "ERROR",
-            }
-        )
+        env = migrated_env(work / "db.sqlite3")
         snapshot, heavy = generate_snapshot(), worst_case_blueprint()
         (work / "snapshot.json").write_text(json.dumps(snapshot))
         (work / "heavy.json").write_text(json.dumps(heavy))
         manage = [sys.executable, "manage.py"]
-        subprocess.run([*manage, "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True)
 
         def set_up(script: str, extra: dict[str, str]) -> dict[str, Any]:
             made = subprocess.run(

@@ -118,11 +118,6 @@ class Lane:
         with self.lock:
             self.free.append(slot)
 
-    def close(self) -> None:
-        for slot in range(SLOTS):
-            self.flags[slot] = 1
-        self.pool.shutdown(wait=False, cancel_futures=True)
-
 
 # --- In a lane process -----------------------------------------------------------------------------
 
@@ -168,12 +163,11 @@ def _die_with_server() -> None:
 
 def _serve(slot: int, scope: Scope, body: bytes) -> Answer:
     """Run one request through Django's WSGI handler; its status, headers and whole body."""
-    from asgiref.wsgi import WsgiToAsgiInstance
-
+    from blueprint.serving import wsgi_environ  # (the serving module imports this one)
     from decisioning.budget import stopped_by
 
     assert _app is not None
-    environ = _environ(WsgiToAsgiInstance(_app), scope, body)
+    environ = wsgi_environ(scope, io.BytesIO(body))
     started: list[Any] = []
 
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
@@ -193,9 +187,3 @@ def _serve(slot: int, scope: Scope, body: bytes) -> Answer:
         [(name.lower().encode("latin1"), value.encode("latin1")) for name, value in headers],
         content,
     )
-
-
-def _environ(instance: Any, scope: Scope, body: bytes) -> dict[str, Any]:
-    instance.scope = scope
-    environ: dict[str, Any] = instance.build_environ(scope, io.BytesIO(body))
-    return environ

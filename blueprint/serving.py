@@ -239,7 +239,7 @@ class HttpThreads:
                     break
             body.seek(0)
             try:
-                environ = _environ(scope, body)
+                environ = wsgi_environ(scope, body)
             except ValueError:  # too many duplicate headers (asgiref's check)
                 await _send_answer(
                     send, 400, [(b"content-type", b"text/plain")], b"Bad Request: Too many headers"
@@ -295,7 +295,7 @@ class HttpThreads:
         await send({"type": "http.response.body", "body": body})
 
 
-def _environ(scope: Scope, body: Any) -> dict[str, Any]:
+def wsgi_environ(scope: Scope, body: Any) -> dict[str, Any]:
     """The WSGI environ of the request, as asgiref's adapter builds it."""
     instance = WsgiToAsgiInstance(None)
     instance.scope = scope
