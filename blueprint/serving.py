@@ -36,14 +36,15 @@ asgiref's own ``build_environ``:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
-import functools
+import io
 import json
 import os
+import queue
 import threading
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from concurrent.futures import ThreadPoolExecutor
 from tempfile import SpooledTemporaryFile
 from typing import Any
 
@@ -146,6 +147,48 @@ def _begin(
     return answer, first, whole
 
 
+class RequestThread:
+    """One long-lived thread that runs, one at a time, the calls the event loop hands it, and hands
+    each result back with a single ``call_soon_threadsafe``: a hop costs one queue put and one
+    wake-up each way. (``run_in_executor`` adds a ``concurrent.futures.Future``, its condition and a
+    chained asyncio future: the adapter's server CPU for an empty answer went from 0.62 to 0.42 ms
+    without them, uvicorn's own being 0.15 ms.)
+    A daemon thread: at exit the server does not wait for work it has already told to stop."""
+
+    def __init__(self, name: str) -> None:
+        self._calls: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        threading.Thread(target=self._run, name=name, daemon=True).start()
+
+    def call(self, context: contextvars.Context, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+        """Run ``fn(*args)`` in ``context`` on this thread; the future resolves on the running loop."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._calls.put((loop, future, context, fn, args))
+        return future
+
+    def _run(self) -> None:
+        while True:
+            loop, future, context, fn, args = self._calls.get()
+            outcome: tuple[Callable[[asyncio.Future[Any], Any], None], Any]
+            try:
+                outcome = (_succeed, context.run(fn, *args))
+            except BaseException as error:  # handed to the awaiting coroutine, which raises it
+                outcome = (_fail, error)
+            with contextlib.suppress(RuntimeError):  # the loop has closed: the server is gone
+                loop.call_soon_threadsafe(outcome[0], future, outcome[1])
+            del loop, future, context, fn, args, outcome
+
+
+def _succeed(future: asyncio.Future[Any], result: Any) -> None:
+    if not future.cancelled():
+        future.set_result(result)
+
+
+def _fail(future: asyncio.Future[Any], error: BaseException) -> None:
+    if not future.cancelled():
+        future.set_exception(error)
+
+
 class HttpThreads:
     """The ASGI application for HTTP: ``wsgi_app`` (Django's ``WSGIHandler``) on ``threads``
     long-lived threads, one request per thread at a time; bodies over ``max_body`` bytes refused."""
@@ -157,9 +200,7 @@ class HttpThreads:
         self.lane = lane
         self.max_body = max_body
         self.threads = threads
-        self._free = deque(
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"http-{n}") for n in range(threads)
-        )
+        self._free = deque(RequestThread(f"http-{n}") for n in range(threads))
         self._turns: asyncio.Semaphore | None = None  # made on the server's loop, at the first request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -207,11 +248,11 @@ class HttpThreads:
                 app_receive = _replay(body)
             with stopped_by(cancelled):
                 async with self._turns:
-                    executor = self._free.popleft()
+                    thread = self._free.popleft()
                     try:
-                        await self._serve(scope, app_receive, send, executor, cancelled)
+                        await self._serve(scope, app_receive, send, thread, cancelled)
                     finally:
-                        self._free.append(executor)
+                        self._free.append(thread)
         except ClientGone:
             return
         except BodyTooLarge:
@@ -227,17 +268,11 @@ class HttpThreads:
         scope: Scope,
         receive: Receive,
         send: Send,
-        executor: ThreadPoolExecutor,
+        thread: RequestThread,
         cancelled: threading.Event,
     ) -> None:
-        """Read the body, run Django on ``executor``'s thread, send its answer (streamed when it is)."""
-        with SpooledTemporaryFile(max_size=65536) as body:
-            while True:
-                message = await receive()
-                body.write(message.get("body", b""))
-                if not message.get("more_body", False):
-                    break
-            body.seek(0)
+        """Read the body, run Django on ``thread``, send its answer (streamed when it is)."""
+        with await _body_file(receive) as body:
             try:
                 environ = wsgi_environ(scope, body)
             except ValueError:  # too many duplicate headers (asgiref's check)
@@ -249,7 +284,7 @@ class HttpThreads:
             context = contextvars.copy_context()  # the stop event, for the request's thread
 
             def on_thread(fn: Callable[..., Any], *args: Any) -> Awaitable[Any]:
-                return loop.run_in_executor(executor, functools.partial(context.run, fn, *args))
+                return thread.call(context, fn, *args)
 
             answer, chunk, whole = await on_thread(_begin, self.wsgi_app, environ, loop)
             assert answer.started is not None, "the app answered without start_response"
@@ -301,6 +336,25 @@ def wsgi_environ(scope: Scope, body: Any) -> dict[str, Any]:
     instance.scope = scope
     environ: dict[str, Any] = instance.build_environ(scope, body)
     return environ
+
+
+async def _body_file(receive: Receive) -> io.BytesIO | SpooledTemporaryFile[bytes]:
+    """The request's body as a file read from its start: in memory when it came in one message (a
+    decide's), else spooled to disk past 64 KiB."""
+    message = await receive()
+    if not message.get("more_body", False):
+        return io.BytesIO(message.get("body", b""))
+    spooled: SpooledTemporaryFile[bytes] = SpooledTemporaryFile(max_size=65536)  # noqa: SIM115 (closed by the caller)
+    try:
+        spooled.write(message.get("body", b""))
+        while message.get("more_body", False):
+            message = await receive()
+            spooled.write(message.get("body", b""))
+    except BaseException:
+        spooled.close()
+        raise
+    spooled.seek(0)
+    return spooled
 
 
 async def _whole_body(receive: Receive) -> bytes:
