@@ -5,7 +5,9 @@ templates/registration/; the password change checks the old password through ``a
 django-axes counts a wrong one like a failed log-in (Django's form checks it directly, and a stolen
 session could guess the password there without limit). The tokens page follows the pages' pattern (blueprint/views/pages.py): an
 htmx request gets the ``tokens`` partial, a plain one the whole page, a refusal keeps the form as
-typed beside its errors. A new token's secret is shown in the answer that made it and never again.
+typed beside its errors. A new token's secret is shown once and never again: in the htmx answer
+that made it, or — a plain form post — on the page the post redirects to, which takes it out of the
+session as it shows it (so reloading that page neither shows it again nor makes a second token).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from blueprint.accounts.models import TOKEN_NAME_MAX, ApiToken
@@ -33,6 +36,7 @@ from blueprint.views import HtmxHttpRequest
 from blueprint.views.pages import FormState
 
 TOKEN_FORM_FIELDS = ("name", "expires_in_days")
+NEW_TOKEN_SESSION_KEY = "new_api_token"  # the id and secret of a token just made, until shown
 
 
 class PasswordChangeForm(auth_forms.PasswordChangeForm):
@@ -95,15 +99,24 @@ def _tokens_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
 def _tokens(request: HtmxHttpRequest, *, status: int = 200, **extra: Any) -> HttpResponse:
     context = _tokens_context(request, **extra)
     if request.htmx:
-        return render(
+        response = render(
             request, "accounts/tokens.html#tokens", context, status=422 if status >= 400 else status
         )
-    return render(request, "accounts/tokens.html", context, status=status)
+    else:
+        response = render(request, "accounts/tokens.html", context, status=status)
+    if context.get("secret"):  # never from a cache or the browser's history
+        add_never_cache_headers(response)
+    return response
 
 
 @login_required
 @require_GET
 def api_tokens(request: HtmxHttpRequest) -> HttpResponse:
+    new = request.session.pop(NEW_TOKEN_SESSION_KEY, None)
+    if isinstance(new, dict):
+        created = next((t for t in api_tokens_of(request.user) if t.pk == new.get("id")), None)
+        if created is not None:  # (revoked meanwhile, in another tab: nothing to show)
+            return _tokens(request, created=created, secret=new.get("secret"))
     return _tokens(request)
 
 
@@ -127,8 +140,11 @@ def api_token_create_view(request: HtmxHttpRequest) -> HttpResponse:
     except BlueprintError as exc:
         form = FormState(typed, exc.problems, TOKEN_FORM_FIELDS)
         return _tokens(request, status=exc.status, form=form)
-    # rendered, not redirected: the secret exists in this answer only
-    return _tokens(request, created=token, secret=secret)
+    if request.htmx:  # the answer replaces the list in place: the secret exists in it only
+        return _tokens(request, created=token, secret=secret)
+    # a plain post: redirected, so that reloading the page cannot post (and make a token) again
+    request.session[NEW_TOKEN_SESSION_KEY] = {"id": token.pk, "secret": secret}
+    return HttpResponseRedirect(reverse("api_tokens"), status=303)
 
 
 @login_required

@@ -53,7 +53,12 @@ def test_a_new_tokens_secret_is_shown_once_and_works(users: dict[str, Any], htmx
     response = client.post(
         "/accounts/tokens/new/", {"name": "Notebook", "expires_in_days": "7"}, **(HTMX if htmx else {})
     )
+    if not htmx:  # a plain post is redirected: reloading the page it lands on posts nothing again
+        assert response.status_code == 303 and response["Location"] == "/accounts/tokens/"
+        assert "token-secret" not in response.content.decode()
+        response = client.get("/accounts/tokens/")
     assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
     html = response.content.decode()
     secret = re.search(r'id="token-secret"[^>]*value="([0-9a-f]{64})"', html)
     assert secret, html
@@ -63,7 +68,18 @@ def test_a_new_tokens_secret_is_shown_once_and_works(users: dict[str, Any], htmx
     token = ApiToken.objects.get()
     assert token.name == "Notebook"
     assert dt.timedelta(days=6, hours=23) < token.expiry - timezone.now() <= dt.timedelta(days=7)
-    assert secret.group(1) not in client.get("/accounts/tokens/").content.decode()
+    again = client.get("/accounts/tokens/")
+    assert secret.group(1) not in again.content.decode() and "token-secret" not in again.content.decode()
+    assert "no-store" not in again.get("Cache-Control", "")
+    assert ApiToken.objects.count() == 1
+
+
+def test_a_secret_is_not_shown_for_a_token_revoked_before_its_page_loaded(users: dict[str, Any]) -> None:
+    client = signed_in(users["viewer"])
+    client.post("/accounts/tokens/new/", {"name": "Notebook", "expires_in_days": "7"})
+    client.post(f"/accounts/tokens/{ApiToken.objects.get().pk}/revoke/")
+    page = client.get("/accounts/tokens/").content.decode()
+    assert "token-secret" not in page
 
 
 @pytest.mark.parametrize(
