@@ -525,6 +525,7 @@ async def open_loop(
     opened = 0
     slots = asyncio.Semaphore(max_connections)
     latencies: list[float] = []
+    by_port: dict[int, list[float]] = {port: [] for port in ports}
     failures: dict[str, int] = {}
 
     async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> bytes:
@@ -562,6 +563,7 @@ async def open_loop(
                     opened += 1
                     status = await exchange(reader, writer, request)
                 latencies.append(loop.time() - scheduled)
+                by_port[port].append((loop.time() - scheduled) * 1000)
                 code = status.split(b" ")[1].decode() if b" " in status else "?"
                 if code != expect:
                     failures[code] = failures.get(code, 0) + 1
@@ -598,6 +600,8 @@ async def open_loop(
         "p95_ms": round(percentile(ms, 95), 2),
         "p99_ms": round(percentile(ms, 99), 2),
         "max_ms": round(max(ms), 2) if ms else None,
+        # per server (in the order of ``ports``): where the slow answers were
+        "p99_ms_by_server": [round(percentile(by_port[port], 99), 2) for port in ports],
         "client_cpu_share_of_a_core": round(client_cpu / wall, 2),
         "client_gc_collections": len(pauses),
         "client_gc_ms_max": round(max(pauses, default=0.0), 1),

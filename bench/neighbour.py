@@ -209,7 +209,8 @@ def main() -> int:
     for name, run in (("alone", alone), ("with A at work", beside), ("alone again", again)):
         print(
             f"   {name:<16} p50 {run['p50_ms']} ms  p95 {run['p95_ms']} ms  p99 {run['p99_ms']} ms  "
-            f"max {run['max_ms']} ms  failures {run['failures']}"
+            f"max {run['max_ms']} ms  failures {run['failures']}  p99 by server {run['p99_ms_by_server']} "
+            "(A asks the first)"
         )
     summary = neighbour.summary()
     print(
