@@ -671,7 +671,7 @@ def share(pred):
 groups = {{
   "engine decide (CompiledVersion.decide)": lambda k: k[2] == "decide" and "engine.py" in k[0],
   "database queries (sqlite3 execute)": lambda k: k[2] == "execute" and "sqlite3" in k[0],
-  "authentication (TokenAuthentication)": lambda k: k[2] == "authenticate" and "authentication.py" in k[0],
+  "authentication (TokenAuthentication)": lambda k: k[2] == "authenticate" and k[0].endswith(("knox/auth.py", "authentication.py")),
   "JSON parse of the body": lambda k: k[2] == "parse" and "parsers.py" in k[0],
   "rendering the answer": lambda k: k[2] == "render" and "renderers.py" in k[0],
   "version lookup and compile cache": lambda k: k[2] == "decision_version",

@@ -23,7 +23,9 @@ from typing import IO, Any
 
 from decisioning.budget import Cancelled, check_stop
 from decisioning.csv_dialect import BadRecord, CsvProblem, read_header, records
-from decisioning.engine import CompiledVersion, ProfileProblems, StageDecision
+from decisioning.engine import CompiledVersion
+from decisioning.outcomes import StageDecision
+from decisioning.profiles import ProfileProblems
 from decisioning.sql import (
     ERROR,
     ERRORS_LISTED,

@@ -21,7 +21,8 @@ from django.utils import timezone
 from blueprint.errors import Conflict, Forbidden, InvalidInput, NotFound
 from blueprint.models import EDIT_ROLES, Blueprint, Membership, Version
 from blueprint.selectors import board_load, board_snapshot, versions_of
-from decisioning.engine import DATE_FORM, CompiledVersion, compile_snapshot, compiled_for
+from decisioning.engine import CompiledVersion, compile_snapshot, compiled_for
+from decisioning.profiles import DATE_FORM
 
 DRAFT = "draft"
 LIVE = "live"

@@ -15,7 +15,7 @@ what a team exports with a version (``?at`` fixes the decision day, otherwise ``
 
 ``batch_run(compiled, source, target, …)`` runs the same query in an embedded DuckDB over a CSV or
 Parquet file and writes CSV or Parquet: a view first checks every cell by the rules of
-``decisioning.engine.check_value`` (same accepted forms, same messages), so a bad row gets an
+``decisioning.profiles.check_value`` (same accepted forms, same messages), so a bad row gets an
 ``error`` naming its fields and no decision, and the good rows are decided exactly as ``decide``
 would decide them.
 """
@@ -38,19 +38,12 @@ from typing import Any
 
 from blueprint.conditions import AttributeSpec, Condition, Groups
 from decisioning.budget import Cancelled, check_stop, stop_event
+from decisioning.codegen import ordered_fails
 from decisioning.csv_dialect import ROW_MAX_CHARS, CsvProblem, Header, read_header
-from decisioning.engine import (
-    DATE_FORM,
-    FALSE_WORDS,
-    NUMBER_FORM,
-    SET_SEPARATOR,
-    TRUE_WORDS,
-    CompiledVersion,
-    _expected,
-    _ordered_fails,
-    condition_holds,
-)
+from decisioning.engine import CompiledVersion
+from decisioning.explain import condition_holds
 from decisioning.model import BlueprintSpec, StageSpec
+from decisioning.profiles import DATE_FORM, FALSE_WORDS, NUMBER_FORM, SET_SEPARATOR, TRUE_WORDS, expected_form
 
 DIALECT = "PostgreSQL-compatible ANSI SQL (runs as is on DuckDB and PostgreSQL)"
 FORMATS = ("csv", "parquet")
@@ -370,7 +363,7 @@ class _Constants:
         return [*self.setup, f"CREATE TEMP TABLE {CONSTANTS} AS SELECT {select}"]
 
 
-# --- The DuckDB batch, 1: every cell checked, exactly as decisioning.engine.check_value does -------------
+# --- The DuckDB batch, 1: every cell checked, exactly as decisioning.profiles.check_value does -------------
 #
 # Each cell is trimmed once, then parsed once, then checked; every step is its own projection, so no
 # expression is computed twice for a row (a nested expression that names a sub-expression twice is
@@ -395,7 +388,7 @@ def _not_a_choice(attr: AttributeSpec, expected: str) -> str:
 
 
 def _short_sql(x: str) -> str:
-    """engine._short: at most 40 characters, else 37 and an ellipsis."""
+    """profiles.short_text: at most 40 characters, else 37 and an ellipsis."""
     return f"CASE WHEN length({x}) <= 40 THEN {x} ELSE left({x}, 37) || '…' END"
 
 
@@ -419,7 +412,7 @@ class _Cell:
 
 
 def _text_cell(attr: AttributeSpec, raw: str, t: str, constants: _Constants) -> _Cell:
-    expected = _expected(attr, True)
+    expected = expected_form(attr, True)
     got = f"{text(f'Expected {expected}; got ' + Q)} || {_short_sql(t)} || '''.'"
     first = _trimmed(raw)
     key = attr.key
@@ -466,7 +459,7 @@ def _text_cell(attr: AttributeSpec, raw: str, t: str, constants: _Constants) -> 
             return _Cell(first, value, None, {ok: fast})
         error = _set_choice_error(attr, expected, elements, constants)
         return _Cell(first, value, f"CASE WHEN {t} IS NULL OR {ok} THEN NULL ELSE {error} END", {ok: fast})
-    if attr.choices:  # a choice, or a text with a list of values: engine.check_value refuses others
+    if attr.choices:  # a choice, or a text with a list of values: profiles.check_value refuses others
         choices = constants.add(_list(attr.choices, "VARCHAR"))
         bad = f"'''' || {_short_sql(t)} || {_not_a_choice(attr, expected)}"
         return _Cell(first, t, f"CASE WHEN NOT list_contains({choices}, {t}) THEN {bad} END")
@@ -511,7 +504,7 @@ def _typed_cell(attr: AttributeSpec, raw: str, column_type: str, t: str, constan
     upper = column_type.upper()
     if upper == "VARCHAR":
         return _text_cell(attr, raw, t, constants)
-    expected = _expected(attr, True)
+    expected = expected_form(attr, True)
     if attr.type == "number" and (upper in NUMERIC_TYPES or upper.startswith("DECIMAL")):
         value = f"CAST({t} AS DOUBLE)"
         finite = f"CASE WHEN NOT isfinite({value}) THEN {text(f'Expected {expected}; the number must be finite.')} END"
@@ -541,7 +534,7 @@ def _typed_cell(attr: AttributeSpec, raw: str, column_type: str, t: str, constan
             "THEN 'Set elements may not contain ''|'' here.' END"
         )
         if attr.choices:
-            separator = f"COALESCE({_set_choice_error(attr, _expected(attr, True), elements, constants)}, {separator})"
+            separator = f"COALESCE({_set_choice_error(attr, expected_form(attr, True), elements, constants)}, {separator})"
         error = f"CASE WHEN {t} IS NULL OR {ok} THEN NULL ELSE {separator} END"
         return _Cell(raw, value, error, {ok: f"list_bool_and(list_transform({t}, lambda e: {fits}))"})
     wrong = f"CASE WHEN {t} IS NOT NULL THEN {text(f'Expected {expected}; the column is {column_type}.')} END"
@@ -711,7 +704,7 @@ def _lookup(
     everything = sum({bit for _, bit in conditions})
     cells: dict[str, str] = {}
     if attr.type in ("number", "date"):
-        bounds, table, _ = _ordered_fails(conditions, at.toordinal() if attr.type == "date" else 0)
+        bounds, table, _ = ordered_fails(conditions, at.toordinal() if attr.type == "date" else 0)
         table = [*table, everything]  # then the missing value
         if bounds:
             x, p = ident("x:" + key), ident("p:" + key)

@@ -35,16 +35,9 @@ from blueprint.models import EDIT_ROLES, Blueprint
 from blueprint.selectors import blueprint_for_user
 from decisioning.api import batch_max_bytes
 from decisioning.batch import csv_problem, sample_coverage
-from decisioning.engine import (
-    SET_SEPARATOR,
-    CompiledVersion,
-    ConditionOutcome,
-    Decision,
-    GroupOutcome,
-    ProfileProblems,
-    StageDecision,
-    value_json,
-)
+from decisioning.engine import CompiledVersion
+from decisioning.outcomes import ConditionOutcome, Decision, GroupOutcome, StageDecision, value_json
+from decisioning.profiles import SET_SEPARATOR, ProfileProblems
 from decisioning.selectors import (
     LIVE,
     decision_day,

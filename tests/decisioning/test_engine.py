@@ -10,13 +10,8 @@ from typing import Any
 import pytest
 
 from blueprint.errors import InvalidInput
-from decisioning.engine import (
-    CompiledVersion,
-    ProfileProblems,
-    cache_clear,
-    compile_snapshot,
-    compiled_for,
-)
+from decisioning.engine import CompiledVersion, cache_clear, compile_snapshot, compiled_for
+from decisioning.profiles import ProfileProblems
 from tests.decisioning.oracle import ATTRIBUTES, raw
 
 AT = dt.date(2025, 6, 15)

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from decisioning import sql
 from decisioning.batch import coverage_of, csv_profiles, python_answers
-from decisioning.engine import ProfileProblems, compile_snapshot
+from decisioning.engine import compile_snapshot
+from decisioning.profiles import ProfileProblems
 from decisioning.sql import (
     BatchError,
     CsvNotTabular,
