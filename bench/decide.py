@@ -60,10 +60,10 @@ import duckdb  # noqa: E402
 import rule_engine  # noqa: E402
 from growthbook.core import evalCondition  # noqa: E402
 
+from decisioning.duckdb_run import batch_rows, batch_run  # noqa: E402
 from decisioning.engine import CompiledVersion, compile_snapshot  # noqa: E402
 from decisioning.lint import lint_blueprint  # noqa: E402
 from decisioning.model import spec_from_json  # noqa: E402
-from decisioning.sql import batch_rows, batch_run  # noqa: E402
 from tests.servers import AppServer, server_env  # noqa: E402
 
 STAGES, OFFERS, CONDITIONS = 12, 15, 3

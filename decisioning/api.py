@@ -61,6 +61,7 @@ from decisioning.api_shapes import (
     LintOutput,
 )
 from decisioning.budget import Cancelled
+from decisioning.duckdb_run import BatchError, CsvNotTabular, temporary_path
 from decisioning.engine import CompiledVersion
 from decisioning.selectors import (
     AT_RANGE,
@@ -72,7 +73,7 @@ from decisioning.selectors import (
     version_label,
 )
 from decisioning.selectors import query_day as day_of
-from decisioning.sql import BatchError, CsvNotTabular, export_sql, temporary_path
+from decisioning.sql import export_sql
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@ answer per profile out, in order, as JSON or CSV, produced while the client read
 
 A bad profile gets an ``error`` naming its fields and does not stop the others. Small CSV bodies
 are decided row by row by the compiled engine; large ones (and Parquet) by DuckDB over the same
-rules (``decisioning.sql``), which the tests hold to identical answers.
+rules (``decisioning.duckdb_sql``), which the tests hold to identical answers.
 
 CSV answers have the columns ``row, error`` and, per stage, ``<stage>.entered``,
 ``<stage>.offer``, ``<stage>.fallback``, ``<stage>.eligible`` (keys joined by ``|``). JSON answers
@@ -23,22 +23,21 @@ from typing import IO, Any
 
 from decisioning.budget import Cancelled, check_stop
 from decisioning.csv_dialect import BadRecord, CsvProblem, read_header, records
-from decisioning.engine import CompiledVersion
-from decisioning.outcomes import StageDecision
-from decisioning.profiles import ProfileProblems
-from decisioning.sql import (
-    ERROR,
+from decisioning.duckdb_run import (
     ERRORS_LISTED,
-    ROW,
     CsvNotTabular,
     answer_file_rows,
     answers_to_parquet,
     batch_run,
     coverage_answer,
     coverage_counts,
-    stage_columns,
     temporary_path,
 )
+from decisioning.duckdb_sql import ERROR, ROW
+from decisioning.engine import CompiledVersion
+from decisioning.outcomes import StageDecision
+from decisioning.profiles import ProfileProblems
+from decisioning.sql import stage_columns
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ A CSV body or sample is UTF-8 text (a byte order mark at its start is ignored):
 - a row with fewer cells than the header has the rest missing; surplus cells that are empty (or
   spaces) are ignored (a spreadsheet's trailing separators), any other surplus is an error.
 
-``records`` implements it; ``decisioning.sql`` reads the same files with DuckDB under options that
+``records`` implements it; ``decisioning.duckdb_run`` reads the same files with DuckDB under options that
 make DuckDB refuse (rather than read otherwise) every file whose reading would differ, and a
 refused file is then read here, row by row. The tests hold the two to the same cells.
 

@@ -76,7 +76,7 @@ class CompiledVersion:
     @cached_property
     def derived(self) -> dict[Any, Any]:
         """What other modules derive from the version and keep as long as it is compiled (the
-        batch SQL of ``decisioning.sql``, by its arguments)."""
+        batch SQL of ``decisioning.duckdb_sql``, by its arguments)."""
         return {}
 
     def stage_of(self, stage: str | None) -> int:

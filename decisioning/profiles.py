@@ -2,7 +2,7 @@
 (``profile.age``) with what would be accepted, nothing decided for a bad profile, unknown keys
 ignored. Values come as JSON (numbers, true/false, "YYYY-MM-DD" or an ISO date-time, whose date is
 used, lists for sets) or as CSV cells (text: "42", "true"/"yes"/"1", "a|b|c" for a set, an empty cell
-for missing). Both engines — ``decisioning.engine`` and the DuckDB batch of ``decisioning.sql`` —
+for missing). Both engines — ``decisioning.engine`` and the DuckDB batch of ``decisioning.duckdb_cells`` —
 accept exactly these forms and say exactly these messages."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from blueprint.errors import InvalidInput
 
 SET_SEPARATOR = "|"
 
-# What a profile value may look like. Both engines (this one and decisioning.sql) accept exactly these.
+# What a profile value may look like. Both engines (this one and decisioning.duckdb_cells) accept exactly these.
 NUMBER_FORM = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 DATE_FORM = re.compile(
     r"([0-9]{4}-[0-9]{2}-[0-9]{2})"

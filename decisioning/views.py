@@ -35,6 +35,7 @@ from blueprint.models import EDIT_ROLES, Blueprint
 from blueprint.selectors import blueprint_for_user
 from decisioning.api import batch_max_bytes
 from decisioning.batch import csv_problem, sample_coverage
+from decisioning.duckdb_run import BatchError, temporary_path
 from decisioning.engine import CompiledVersion
 from decisioning.outcomes import ConditionOutcome, Decision, GroupOutcome, StageDecision, value_json
 from decisioning.profiles import SET_SEPARATOR, ProfileProblems
@@ -46,7 +47,6 @@ from decisioning.selectors import (
     version_label,
     version_options,
 )
-from decisioning.sql import BatchError, temporary_path
 
 INVALID_FORM = 422
 TEMPLATE = "decisioning/simulator.html"

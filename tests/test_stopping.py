@@ -23,10 +23,10 @@ from blueprint.models import Blueprint
 from blueprint.selectors import lint_cache
 from blueprint.serving import CLIENT_CLOSED, request_cancelled
 from decisioning.budget import Budget, Cancelled, stop_event, stopped_by
+from decisioning.duckdb_run import batch_run, connect
 from decisioning.engine import compile_snapshot
 from decisioning.lint import lint_blueprint
 from decisioning.model import spec_from_json
-from decisioning.sql import _connect, batch_run
 from tests.decisioning.test_decide_api import CSV_ROWS, publish, write_csv
 from tests.decisioning.test_lint_cost import reported_stage
 
@@ -76,7 +76,7 @@ def test_a_duckdb_statement_is_interrupted_once_the_stop_event_is_set() -> None:
     started = time.monotonic()
     with stopped_by(event), pytest.raises(Cancelled):
         timer.start()
-        with _connect() as con:
+        with connect() as con:
             # minutes of work on two cores, were it not interrupted
             con.execute("SELECT count(*) FROM range(100000000000) t(i) WHERE i % 7 = 3").fetchone()
     assert event.is_set()

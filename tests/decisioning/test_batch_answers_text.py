@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from decisioning import batch
+from decisioning.duckdb_run import batch_run
 from decisioning.engine import compile_snapshot
-from decisioning.sql import batch_run
 from tests.blueprint.export_blueprints import hostile_keys, hostile_texts
 
 AT = dt.date(2025, 6, 15)

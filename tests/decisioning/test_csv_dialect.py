@@ -16,11 +16,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from decisioning import batch, sql
+from decisioning import batch, duckdb_run, sql
 from decisioning.batch import csv_problem, csv_profiles
 from decisioning.csv_dialect import ROW_MAX_CHARS, BadRecord, CsvProblem, read_header, records
+from decisioning.duckdb_run import CsvNotTabular
 from decisioning.engine import compile_snapshot
-from decisioning.sql import CsvNotTabular
 from tests.decisioning.oracle import AT
 
 
@@ -39,7 +39,7 @@ def duckdb_cells(path: Path) -> list[dict[str, str | None]]:
     the checks trim them, an empty one None."""
     con = duckdb.connect()
     try:
-        relation, _ = sql._source_relation(con, path, "csv")
+        relation, _ = duckdb_run._source_relation(con, path, "csv")
         try:
             cursor = con.execute(f"SELECT * EXCLUDE ({sql.ident('#row')}) FROM {relation}")
             rows = cursor.fetchall()
@@ -203,7 +203,7 @@ BREAKS = st.sampled_from(["\n", "\r\n"])
 @st.composite
 def csv_bodies(draw: Any) -> tuple[bytes, bool]:
     """A body, and whether DuckDB must read it itself (no line break inside quotes, and none of the
-    quoting ``sql.reads_otherwise`` finds, left to the row reader)."""
+    quoting ``duckdb_run.reads_otherwise`` finds, left to the row reader)."""
     width = draw(st.integers(2, len(NAMES)))
     names = NAMES[:width]
     rows = draw(st.lists(st.lists(CELLS, min_size=0, max_size=width + 1), min_size=0, max_size=8))
@@ -225,7 +225,7 @@ def csv_bodies(draw: Any) -> tuple[bytes, bool]:
     text = newline.join(lines) + (newline if draw(st.booleans()) else "")
     data = (b"\xef\xbb\xbf" if draw(st.booleans()) else b"") + text.encode()
     breaks = any("\r" in c or "\n" in c for row in rows for c in row)
-    return data, not breaks and not sql.reads_otherwise(data)
+    return data, not breaks and not duckdb_run.reads_otherwise(data)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

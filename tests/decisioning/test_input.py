@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from blueprint.errors import InvalidInput
 from blueprint.services import operation_apply
-from decisioning import batch, sql
+from decisioning import batch, duckdb_run
 from decisioning.api import streamed as streamed_answer
 from decisioning.engine import CompiledVersion, cache_clear
 from decisioning.selectors import AT_MAX, AT_MIN, MOMENT_PATTERN, decision_day
@@ -165,7 +165,7 @@ def test_a_parquet_file_whose_data_is_corrupt_is_refused_before_any_json_answer(
 def test_a_parquet_file_too_large_once_uncompressed_is_refused_naming_the_limit(
     as_role, live, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(sql, "PARQUET_MAX_ROWS", 1000)
+    monkeypatch.setattr(duckdb_run, "PARQUET_MAX_ROWS", 1000)
     body = parquet(tmp_path, "SELECT 'Gold' AS segment FROM range(1001)")
     assert_error(
         post_parquet(as_role("viewer"), live, "decide/batch/", body), 400, "body", "at most 1,000 rows"

@@ -15,20 +15,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from decisioning import sql
+from decisioning import duckdb_sql
 from decisioning.batch import coverage_of, csv_profiles, python_answers
+from decisioning.duckdb_run import BatchError, CsvNotTabular, batch_rows, batch_run, coverage_counts
 from decisioning.engine import compile_snapshot
 from decisioning.profiles import ProfileProblems
-from decisioning.sql import (
-    BatchError,
-    CsvNotTabular,
-    batch_rows,
-    batch_run,
-    coverage_counts,
-    decision_sql,
-    export_sql,
-    stage_columns,
-)
+from decisioning.sql import decision_sql, export_sql, stage_columns
 from tests.decisioning.oracle import AT, ATTRIBUTES, profiles, raw, reference_decide, snapshots
 from tests.decisioning.test_engine_properties import as_csv_cells
 
@@ -258,8 +250,8 @@ def test_the_batch_query_is_made_once_per_layout_and_each_file_gets_its_own_answ
         ],
     }
     engine = compile_snapshot(snapshot, {"number": 1})
-    made, original = [], sql._batch_sql
-    monkeypatch.setattr(sql, "_batch_sql", lambda *a, **k: made.append(a) or original(*a, **k))
+    made, original = [], duckdb_sql._batch_sql
+    monkeypatch.setattr(duckdb_sql, "_batch_sql", lambda *a, **k: made.append(a) or original(*a, **k))
     gold = write_csv(tmp_path / "gold.csv", [{"segment": "Gold"}])
     silver = write_csv(tmp_path / "silver.csv", [{"segment": "Silver"}, {"segment": "Gold"}])
     assert [r[3] for r in batch_rows(engine, gold, at=AT)] == ["gold"]
