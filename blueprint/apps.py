@@ -20,7 +20,7 @@ def refuse_writes_outside_operations(sender: type, instance: Any, raw: bool = Fa
 def tell_the_board_a_membership_ended(sender: type, instance: Any, **kwargs: Any) -> None:
     """However a membership ends — removed by an owner, or with its user or blueprint deleted — the
     member's open sockets on that board re-check their access after commit (and close)."""
-    from blueprint.services.operations import membership_broadcast
+    from blueprint.services.broadcast import membership_broadcast
 
     blueprint_id, user_id = instance.blueprint_id, instance.user_id
     transaction.on_commit(lambda: membership_broadcast(blueprint_id, user_id))

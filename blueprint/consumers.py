@@ -43,13 +43,11 @@ from blueprint.errors import BlueprintError
 from blueprint.limits import LIMITS, json_too_deep, over_limit
 from blueprint.models import EDIT_ROLES, Blueprint, Operation
 from blueprint.selectors import member_face
+from blueprint.services.access import role_of
 from blueprint.services.accounts import account_group_name
+from blueprint.services.broadcast import board_group_name, board_operations_group_name, broadcast_extras
 from blueprint.services.operations import (
-    board_group_name,
-    board_operations_group_name,
-    broadcast_extras,
     operation_apply,
-    role_of,
 )
 from blueprint.services.undo import undo_step
 from blueprint.views.live import (

@@ -1,5 +1,6 @@
 """Writes. Board content changes only through ``operation_apply``."""
 
+from blueprint.services.access import require_role, role_of
 from blueprint.services.blueprints import (
     blueprint_content_operations,
     blueprint_create,
@@ -10,7 +11,7 @@ from blueprint.services.blueprints import (
 )
 from blueprint.services.imports import blueprint_import
 from blueprint.services.notifications import notifications_mark_read
-from blueprint.services.operations import HANDLERS, operation_apply, operations_apply, require_role, role_of
+from blueprint.services.operations import HANDLERS, operation_apply, operations_apply
 from blueprint.services.undo import UndoResult, undo_step
 from blueprint.services.versions import (
     RestoreResult,

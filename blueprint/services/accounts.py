@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from blueprint.accounts.models import TOKEN_NAME_MAX, ApiToken
 from blueprint.errors import Conflict, InvalidInput, NotFound
-from blueprint.services.operations import board_group_send
+from blueprint.services.broadcast import board_group_send
 
 # Tokens a person may hold at once: the page lists them all, and each is a way in.
 API_TOKENS_PER_PERSON = 100

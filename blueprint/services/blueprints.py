@@ -19,11 +19,11 @@ from blueprint.snapshots import snapshot_operations
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User as AuthUser
+from blueprint.services.access import require_role
+from blueprint.services.broadcast import membership_broadcast
 from blueprint.services.operations import (
     User,
-    membership_broadcast,
     operations_apply,
-    require_role,
     validate_blueprint_fields,
 )
 

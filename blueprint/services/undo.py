@@ -22,7 +22,8 @@ from blueprint.errors import BlueprintError, Conflict, InvalidInput, LimitExceed
 from blueprint.limits import LIMITS, over_limit
 from blueprint.models import EDIT_ROLES, Blueprint, Operation, UndoStep
 from blueprint.selectors import operation_by_client_id
-from blueprint.services.operations import User, operations_apply_inverse, require_role
+from blueprint.services.access import require_role
+from blueprint.services.operations import User, operations_apply_inverse
 
 Target = tuple[str, str]
 

@@ -40,13 +40,12 @@ from blueprint.models import (
 )
 from blueprint.restore import catalog_order_differs, restore_plan, without_catalog_order
 from blueprint.selectors import board_lint, board_load, board_snapshot
+from blueprint.services.access import require_role
+from blueprint.services.broadcast import board_group_name, board_group_send
 from blueprint.services.notifications import notify
 from blueprint.services.operations import (
     User,
-    board_group_name,
-    board_group_send,
     operations_apply_inverse,
-    require_role,
 )
 from blueprint.services.undo import undo_stack_push_step
 from blueprint.snapshots import snapshot_hash, snapshot_keys_cleaned

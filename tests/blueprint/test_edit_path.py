@@ -12,7 +12,8 @@ from blueprint.models import Offer, Stage
 
 ROOT = Path(__file__).resolve().parents[2]
 BOARD_MODELS = ("Attribute", "Stage", "Offer", "Operation")
-ALLOWED = {ROOT / "blueprint" / "services" / "operations.py"}
+# the operation service, and its rank placement, which respaces a stage's cards inside an operation
+ALLOWED = {ROOT / "blueprint" / "services" / name for name in ("operations.py", "fields.py")}
 WRITES = re.compile(
     r"\b(?:{models})\.objects\.(?:create|bulk_create|update_or_create|get_or_create|bulk_update)\b"
     r"|\b(?:stage|offer|attribute|operation|record|sibling)\.(?:save|delete)\(".format(

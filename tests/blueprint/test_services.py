@@ -111,7 +111,7 @@ def test_an_operation_is_broadcast_to_the_board_group_after_commit(
         async def group_send(self, group: str, message: dict[str, Any]) -> None:
             sent.append((group, message))
 
-    monkeypatch.setattr("blueprint.services.operations.get_channel_layer", lambda: Layer())
+    monkeypatch.setattr("blueprint.services.broadcast.get_channel_layer", lambda: Layer())
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         record = apply(board, "stage.create", {"name": "Retention"})
     assert sent == []  # nothing is said before the commit

@@ -388,7 +388,7 @@ def test_undo_records_are_broadcast_one_by_one_after_commit(
             assert group == f"board-{board.pk}.operations"
             sent.append(message)
 
-    monkeypatch.setattr("blueprint.services.operations.get_channel_layer", lambda: Layer())
+    monkeypatch.setattr("blueprint.services.broadcast.get_channel_layer", lambda: Layer())
     editor = users["editor"]
     edit(board, editor, "stage.delete", {"key": "awareness"})
     sent.clear()
