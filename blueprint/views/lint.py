@@ -155,7 +155,9 @@ class LintPanel:
                 for g in self.groups
             ],
         }
-        text = json.dumps(shown, sort_keys=True, ensure_ascii=False, default=str)
+        # in the order the page writes it: the markers' JSON keeps its keys' order, so two lints
+        # that list the same marks in another order are drawn differently and must differ here
+        text = json.dumps(shown, ensure_ascii=False, default=str)
         return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
