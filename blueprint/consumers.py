@@ -10,54 +10,38 @@ knows every tab without a database, and a crashed worker's tabs simply stop bein
 from __future__ import annotations
 
 import asyncio
-import functools
-import heapq
-import itertools
 import json
 import logging
 import re
-import threading
 import time
-import weakref
-from collections import OrderedDict
-from collections.abc import Callable, Coroutine
-from concurrent.futures import Future
+from collections.abc import Coroutine
 from contextvars import ContextVar
-from dataclasses import dataclass, field
-from importlib import import_module
 from typing import Any, TypeVar
 
 from channels.consumer import get_handler_name
-from channels.db import DatabaseSyncToAsync
 from channels.exceptions import AcceptConnection, DenyConnection, StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
-from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
-from django.contrib.sessions.models import Session
-from django.db import connections, router
-from django.utils import timezone
-from django.utils.crypto import constant_time_compare
 
 from blueprint.conditions import KEY_RE
 from blueprint.errors import BlueprintError
 from blueprint.limits import LIMITS, json_too_deep, over_limit
-from blueprint.models import EDIT_ROLES, Blueprint, Operation
+from blueprint.live.database import (
+    access_async,
+    apply_as_member_async,
+    board_reset_frame_async,
+    rev_async,
+    role_and_rev_async,
+    sync_frame_async,
+    undo_step_async,
+    version_text_async,
+)
+from blueprint.live.frames import frame_cache, frame_text_async
+from blueprint.live.hub import lint_push, operation_hub
+from blueprint.models import EDIT_ROLES
 from blueprint.selectors import member_face
-from blueprint.services.access import role_of
 from blueprint.services.accounts import account_group_name
-from blueprint.services.broadcast import board_group_name, board_operations_group_name, broadcast_extras
-from blueprint.services.operations import (
-    operation_apply,
-)
-from blueprint.services.undo import undo_step
-from blueprint.views.live import (
-    board_reset_frame,
-    frame_of,
-    lint_frame,
-    operation_frame,
-    sync_frame,
-    version_frame,
-)
+from blueprint.services.broadcast import board_group_name
 
 logger = logging.getLogger(__name__)
 # the type of the message being answered (a task's own), which error frames name as ``about``
@@ -86,441 +70,6 @@ class FrameProblem(Exception):
         super().__init__(message)
         self.errors = {field: [message]}
         self.detail = detail or message
-
-
-# --- One render per operation per process -----------------------------------------------------
-
-
-class FrameCache:
-    """Frames as sent, by what they answer (an operation and the role kind, a version broadcast),
-    serialised once and shared by every socket of this process.
-
-    The first socket to need a frame starts its render; the others await the same task, so thirty
-    tabs cost one render and one JSON encoding. Entries live a few seconds: a broadcast reaches
-    every tab at once, and a frame kept longer would show an older state than the database (and a
-    reused id after a database reset could show a wrong one).
-    """
-
-    def __init__(self, size: int = 256, ttl: float = 5.0) -> None:
-        self.size, self.ttl = size, ttl
-        self._entries: OrderedDict[tuple[Any, ...], tuple[float, asyncio.Task[str | None]]] = OrderedDict()
-
-    async def frame(
-        self, key: tuple[Any, ...], render: Callable[[], Coroutine[Any, Any, str | None]]
-    ) -> str | None:
-        """The frame's text for ``key``, from ``render()`` when no socket asked for it lately."""
-        now = time.monotonic()
-        entry = self._entries.get(key)
-        loop = asyncio.get_running_loop()
-        if entry is None or now - entry[0] > self.ttl or entry[1].get_loop() is not loop:
-            entry = (now, loop.create_task(render()))
-            self._entries[key] = entry
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-        try:
-            # shielded: a tab that disconnects while waiting must not cancel everyone's render
-            return await asyncio.shield(entry[1])
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            if self._entries.get(key) is entry:
-                del self._entries[key]  # the next tab tries again
-            raise
-
-    def clear(self) -> None:
-        self._entries.clear()
-
-
-def _version_text(blueprint_id: int) -> str | None:
-    frame = version_frame(blueprint_id)
-    return None if frame is None else json.dumps(frame)
-
-
-# A frame bigger than this (a whole board, after an attribute changed) is not carried by the
-# broadcast: each worker renders its own rather than pushing it through the channel layer.
-BROADCAST_FRAME_BYTES = 32 * 1024
-
-
-def _frame_at_commit(record: Operation, message: dict[str, Any]) -> dict[str, Any]:
-    """The editors' ``op`` frame, for the broadcast: rendered once, where the operation was applied,
-    right after its commit, so editors' tabs in every worker are sent it as it arrives, with no
-    render or trip to the database of their own (viewers' frames, without the editing tools, are
-    rendered by each worker that has viewers). Rendered after the commit, it shows the board as it
-    is then, as any frame does (see blueprint.views.live)."""
-    frame = frame_of(record, record.blueprint, can_edit=True)
-    frame["committed_at"] = message["committed_at"]
-    text = json.dumps(frame)
-    return {"frame": text} if len(text) <= BROADCAST_FRAME_BYTES else {}
-
-
-broadcast_extras.append(_frame_at_commit)
-
-
-def _frame_text(
-    blueprint_id: int, operation_id: int, can_edit: bool, committed_at: float | None
-) -> str | None:
-    frame = operation_frame(blueprint_id, operation_id, can_edit=can_edit)
-    if frame is None:
-        return None
-    if committed_at:
-        frame["committed_at"] = committed_at
-    return json.dumps(frame)
-
-
-@dataclass(order=True)
-class _Job:
-    priority: int
-    seq: int
-    future: Future[Any] = field(compare=False)
-    call: Callable[[], Any] = field(compare=False)
-
-
-class _BoardThread:
-    """The one thread the live board's database work runs on, frames first.
-
-    Renders (op frames, lint, syncs, resets) and edits (access checks, operations, undo) share one
-    thread and its database connection, so they do not fight each other for the GIL (with a thread
-    each, every query hands the GIL over and waits to get it back, and under load an edit took twice
-    its CPU in wall time). What is queued runs by lane: a frame is someone waiting to see an edit
-    that is already committed, so it goes before edits still waiting to be applied; in order within
-    a lane."""
-
-    def __init__(self) -> None:
-        self._queue: list[_Job] = []
-        self._ready = threading.Condition()
-        self._seq = itertools.count()
-        self._thread: threading.Thread | None = None
-
-    def lane(self, priority: int) -> _Lane:
-        return _Lane(self, priority)
-
-    def submit(self, priority: int, fn: Callable[..., Any], *args: Any) -> Future[Any]:
-        future: Future[Any] = Future()
-        with self._ready:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="board-database", daemon=True)
-                self._thread.start()
-            heapq.heappush(self._queue, _Job(priority, next(self._seq), future, functools.partial(fn, *args)))
-            self._ready.notify()
-        return future
-
-    def _run(self) -> None:
-        while True:
-            with self._ready:
-                while not self._queue:
-                    self._ready.wait()
-                job = heapq.heappop(self._queue)
-            future = job.future
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                result = job.call()
-            except BaseException as exc:  # handed to the awaiting coroutine
-                future.set_exception(exc)
-            else:
-                future.set_result(result)
-
-
-@dataclass(frozen=True)
-class _Lane:
-    """An executor (what asgiref's SyncToAsync needs: ``submit``) for one lane of the thread."""
-
-    thread: _BoardThread
-    priority: int
-
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
-        return self.thread.submit(self.priority, fn, *args)
-
-
-BOARD_THREAD = _BoardThread()
-FRAMES, EDITS = BOARD_THREAD.lane(0), BOARD_THREAD.lane(1)
-
-
-def rendering(func: Callable[..., T]) -> Callable[..., Coroutine[Any, Any, T]]:
-    return DatabaseSyncToAsync(func, thread_sensitive=False, executor=FRAMES)  # type: ignore[arg-type]
-
-
-def editing(func: Callable[..., T]) -> Callable[..., Coroutine[Any, Any, T]]:
-    return DatabaseSyncToAsync(func, thread_sensitive=False, executor=EDITS)  # type: ignore[arg-type]
-
-
-_frame_text_async = rendering(_frame_text)
-lint_frame_async = rendering(lint_frame)
-
-
-frame_cache = FrameCache()
-
-
-@dataclass
-class _BoardLint:
-    sockets: set[BoardConsumer] = field(default_factory=set)
-    dirty: bool = False
-    task: asyncio.Task[None] | None = None
-
-
-class LintPush:
-    """The lint panel after operations, for the sockets of this process.
-
-    The panel and summary are most of what a page is sent (a board in trouble has a finding on
-    every card) and are derived from the board, so they do not travel with every ``op`` frame: after
-    operations on a board, once ``settings.LIVE_LINT_SECONDS`` have passed without a render (a burst
-    of thirty edits costs one or two), the lint as it is then is rendered once per role kind and
-    sent, as a ``lint`` frame with its ``rev``, to each socket whose last lint differs from it. A
-    socket's ``sync`` and ``reset`` bring the lint too, so a page that missed one catches up with its
-    board. Each worker process pushes to its own sockets.
-    """
-
-    def __init__(self) -> None:
-        self._boards: dict[int, _BoardLint] = {}
-
-    def join(self, socket: BoardConsumer) -> None:
-        self._boards.setdefault(socket.blueprint_id, _BoardLint()).sockets.add(socket)
-
-    def leave(self, socket: BoardConsumer) -> None:
-        board = self._boards.get(socket.blueprint_id)
-        if board is not None:
-            board.sockets.discard(socket)
-            if not board.sockets and (board.task is None or board.task.done()):
-                del self._boards[socket.blueprint_id]
-
-    def changed(self, blueprint_id: int) -> None:
-        board = self._boards.get(blueprint_id)
-        if board is None:
-            return
-        board.dirty = True
-        loop = asyncio.get_running_loop()
-        if board.task is None or board.task.done() or board.task.get_loop() is not loop:
-            board.task = loop.create_task(self._push(blueprint_id, board))
-
-    async def _push(self, blueprint_id: int, board: _BoardLint) -> None:
-        while board.dirty:
-            await asyncio.sleep(float(settings.LIVE_LINT_SECONDS))
-            board.dirty = False
-            for can_edit in (True, False):
-                sockets = [s for s in board.sockets if s._can_edit() is can_edit]
-                if not sockets:
-                    continue
-                shown = {s.lint_digest for s in sockets}
-                try:
-                    frame = await lint_frame_async(
-                        blueprint_id, can_edit=can_edit, unless=shown.pop() if len(shown) == 1 else None
-                    )
-                except Exception:
-                    logger.exception("rendering the lint of blueprint %s failed", blueprint_id)
-                    continue  # the next operation tries again; a sync brings it meanwhile
-                if not frame["fragments"]:
-                    continue  # everyone shows it already
-                digest, text = str(frame["lint_digest"]), json.dumps(frame)
-                for socket in sockets:
-                    if socket.lint_digest != digest and socket in board.sockets:
-                        try:
-                            await socket.send_lint(text, digest)
-                        except Exception:
-                            logger.info("a socket on blueprint %s went before its lint", blueprint_id)
-        if not board.sockets and self._boards.get(blueprint_id) is board:
-            del self._boards[blueprint_id]
-
-
-lint_push = LintPush()
-
-
-@dataclass(eq=False)
-class _Hub:
-    layer: Any
-    channel: str = ""
-    boards: dict[int, set[BoardConsumer]] = field(default_factory=dict)
-    ready: asyncio.Task[None] | None = None  # its channel made, its receiving started
-    task: asyncio.Task[None] | None = None
-
-
-class OperationHub:
-    """The operations of the boards this process's tabs show, received once per process.
-
-    Each worker has one channel in the group of a board's operations (``board_operations_group_name``)
-    as long as it has a tab on the board, rather than each tab having one: an operation crosses the
-    channel layer once per worker, not once per tab (with Redis, thirty tabs meant thirty copies of
-    every frame stored, sent and decoded), and is handed to the worker's tabs of that board in the
-    order it came. Joining is renewed with each tab's heartbeat; a worker whose last tab on a board
-    left stays in its group until the layer expires it (it drops what comes meanwhile), so a tab
-    that joins as another leaves is never left out by a late discard.
-    """
-
-    def __init__(self) -> None:
-        self._hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Hub] = weakref.WeakKeyDictionary()
-
-    async def join(self, socket: BoardConsumer) -> None:
-        hub = await self._hub(socket.channel_layer)
-        hub.boards.setdefault(socket.blueprint_id, set()).add(socket)
-        await self.renew(socket)
-
-    async def renew(self, socket: BoardConsumer) -> None:
-        hub = await self._hub(socket.channel_layer)
-        await hub.layer.group_add(board_operations_group_name(socket.blueprint_id), hub.channel)
-
-    def leave(self, socket: BoardConsumer) -> None:
-        hub = self._hubs.get(asyncio.get_running_loop())
-        if hub is None:
-            return
-        sockets = hub.boards.get(socket.blueprint_id)
-        if sockets is not None:
-            sockets.discard(socket)
-            if not sockets:
-                del hub.boards[socket.blueprint_id]
-
-    async def _hub(self, layer: Any) -> _Hub:
-        loop = asyncio.get_running_loop()
-        hub = self._hubs.get(loop)
-        if hub is None or hub.layer is not layer or (hub.task is not None and hub.task.done()):
-            # in place before the first await: tabs connecting at once share one hub
-            hub = self._hubs[loop] = _Hub(layer)
-            hub.ready = loop.create_task(self._start(hub, loop))
-        assert hub.ready is not None
-        await asyncio.shield(hub.ready)
-        return hub
-
-    async def _start(self, hub: _Hub, loop: asyncio.AbstractEventLoop) -> None:
-        # the default prefix: with Redis, every channel of a process shares its one real channel
-        hub.channel = await hub.layer.new_channel()
-        hub.task = loop.create_task(self._receive(hub))
-
-    async def _receive(self, hub: _Hub) -> None:
-        while True:
-            try:
-                message = await hub.layer.receive(hub.channel)
-                if message.get("type") != "board.operation":
-                    continue
-                sockets = list(hub.boards.get(int(message["blueprint_id"]), ()))
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("receiving the boards' operations failed")
-                await asyncio.sleep(0.1)
-                continue
-            for socket in sockets:
-                try:
-                    await socket.board_operation(message)
-                except Exception:
-                    # that tab sees the gap in rev with the next operation (or its heartbeat)
-                    logger.exception("handing operation %s to a tab failed", message.get("operation_id"))
-
-
-operation_hub = OperationHub()
-
-
-# --- Database calls (sync, run in the database thread) ----------------------------------------
-
-
-def _role_and_rev(user: Any, blueprint_id: int) -> tuple[str | None, int]:
-    role = role_of(user, blueprint_id)
-    rev = _rev(blueprint_id)
-    return (role, rev) if rev is not None else (None, 0)
-
-
-def _rev(blueprint_id: int) -> int | None:
-    return Blueprint.objects.filter(pk=blueprint_id).values_list("rev", flat=True).first()
-
-
-def _signed_in(user_id: int, session_key: str | None) -> bool:
-    """Whether the tab's session still signs this user in, as a page request would find: not
-    logged out or expired, the password not changed since (the session's auth hash), the account
-    still there and active. A socket outlives the request that opened it, so it asks again, with
-    every operation: with database sessions that is one query (``_session_query``), and decoding
-    the session is done once per content."""
-    if not session_key:
-        return False
-    if settings.SESSION_ENGINE != DATABASE_SESSIONS:
-        return _signed_in_by_store(user_id, session_key)
-    alias = router.db_for_read(Session) or "default"
-    connection = connections[alias]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _session_query(alias),
-            [session_key, connection.ops.adapt_datetimefield_value(timezone.now()), user_id, True],
-        )
-        row = cursor.fetchone()
-    return row is not None and row[0] is not None and _session_holds(row[0], user_id, row[1])
-
-
-DATABASE_SESSIONS = "django.contrib.sessions.backends.db"
-
-
-@functools.cache
-def _session_query(alias: str) -> str:
-    """The session's data (NULL when there is no such live session) and the password of the user,
-    when they exist and are active: the two rows a page request reads to know who is signed in.
-    One per database alias (its quoting), not per connection: a connection is per thread."""
-    q: Any = connections[alias].ops.quote_name
-    users = get_user_model()._meta
-    sessions = Session._meta
-    column = {f.name: q(f.column) for f in [*users.concrete_fields, *sessions.concrete_fields]}
-    return (
-        f"SELECT s.{column['session_data']}, u.{column['password']} FROM {q(users.db_table)} u "
-        f"LEFT JOIN {q(sessions.db_table)} s ON s.{column['session_key']} = %s AND s.{column['expire_date']} > %s "
-        f"WHERE u.{q(users.pk.column)} = %s AND u.{column['is_active']} = %s"
-    )
-
-
-@functools.lru_cache(maxsize=4096)
-def _session_holds(session_data: str, user_id: int, password: str) -> bool:
-    """Whether a session's stored data signs ``user_id`` in while their password is ``password``
-    (the auth hash of the session is the password's, keyed with the secret). Pure: cached."""
-    data = import_module(DATABASE_SESSIONS).SessionStore().decode(session_data)
-    if str(data.get(SESSION_KEY)) != str(user_id):
-        return False
-    stored = data.get(HASH_SESSION_KEY)
-    user = get_user_model()(pk=user_id, password=password)
-    return bool(stored) and constant_time_compare(stored, user.get_session_auth_hash())
-
-
-def _signed_in_by_store(user_id: int, session_key: str) -> bool:
-    """``_signed_in`` through the configured session engine's own store (not database sessions)."""
-    data = import_module(settings.SESSION_ENGINE).SessionStore(session_key).load()
-    if str(data.get(SESSION_KEY)) != str(user_id):
-        return False
-    user = get_user_model()._default_manager.filter(pk=user_id, is_active=True).first()
-    stored = data.get(HASH_SESSION_KEY)
-    return user is not None and bool(stored) and constant_time_compare(stored, user.get_session_auth_hash())
-
-
-def _access(user: Any, session_key: str | None, blueprint_id: int) -> tuple[bool, str | None]:
-    """(still signed in, role on the blueprint)."""
-    if not _signed_in(user.pk, session_key):
-        return False, None
-    return True, role_of(user, blueprint_id)
-
-
-@dataclass
-class Attempt:
-    """An operation tried for a tab: its access as re-read, and the record or the refusal."""
-
-    signed_in: bool
-    role: str | None
-    record: Any = None
-    refusal: BlueprintError | None = None
-
-
-def _apply_as_member(user: Any, session_key: str | None, blueprint_id: int, **operation: Any) -> Attempt:
-    """The tab's session re-read and, while it holds, the operation applied: one trip to the
-    database thread, where the edits of every tab queue. The service checks the role, under the
-    board's lock; only a refusal re-reads it here, to tell a refused edit from a member removed
-    or given another role (``role`` is None after an applied operation: an editing role)."""
-    if not _signed_in(user.pk, session_key):
-        return Attempt(False, None)
-    try:
-        return Attempt(True, None, record=operation_apply(blueprint_id=blueprint_id, actor=user, **operation))
-    except BlueprintError as exc:
-        return Attempt(True, role_of(user, blueprint_id), refusal=exc)
-
-
-access_async = editing(_access)
-apply_as_member_async = editing(_apply_as_member)
-rev_async = editing(_rev)
-role_and_rev_async = editing(_role_and_rev)
-sync_frame_async = rendering(sync_frame)
-board_reset_frame_async = rendering(board_reset_frame)
-undo_step_async = editing(undo_step)
-version_text_async = rendering(_version_text)
 
 
 class BoardConsumer(AsyncJsonWebsocketConsumer):
@@ -843,13 +392,13 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
             operation_id, can_edit = int(message["operation_id"]), self._can_edit()
             carried = message.get("frame")
             if can_edit and isinstance(carried, str):
-                await self.send(text_data=carried)  # rendered at commit (_frame_at_commit)
+                await self.send(text_data=carried)  # rendered at commit (frame_at_commit)
                 return
             # ``committed_at`` (the same for every socket) replaces the log's time, so a receiver
             # can measure commit-to-screen latency
             text = await frame_cache.frame(
                 ("op", self.blueprint_id, operation_id, can_edit),
-                lambda: _frame_text_async(
+                lambda: frame_text_async(
                     self.blueprint_id, operation_id, can_edit, message.get("committed_at")
                 ),
             )

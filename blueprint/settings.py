@@ -235,7 +235,7 @@ WS_MAX_MESSAGE_BYTES = 16 * LIMITS.socket_frame_bytes
 LIVE_TIMINGS: dict[str, int] = {}
 LIVE_HEARTBEAT_SECONDS = 15.0
 LIVE_PRESENCE_EXPIRES_SECONDS = 45.0
-# The lint panel follows a burst of edits this long after its last render (blueprint.consumers.LintPush):
+# The lint panel follows a burst of edits this long after its last render (blueprint.live.hub.LintPush):
 # half a second keeps a busy board's lint current while leaving the CPU to the edits themselves.
 LIVE_LINT_SECONDS = 0.5
 

@@ -26,7 +26,7 @@ def board_group_name(blueprint_id: int) -> str:
 
 def board_operations_group_name(blueprint_id: int) -> str:
     """The group of a board's operations: one member per worker process with tabs on the board
-    (blueprint.consumers.OperationHub), which hands each operation to its tabs."""
+    (blueprint.live.hub.OperationHub), which hands each operation to its tabs."""
     return f"board-{blueprint_id}.operations"
 
 

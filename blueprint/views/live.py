@@ -193,7 +193,7 @@ def _lint_fragments(ctx: BoardContext) -> list[Fragment]:
     any stage (a renamed attribute rewrites messages, a moved offer changes who wins), so both go
     whole; the panel holds the markers of every card (static/js/lint.js). They are most of what a
     page is sent, and derived from the board, so no ``op`` frame carries them: a ``lint`` frame
-    follows a burst of operations (blueprint.consumers.LintPush), and ``sync`` and ``reset`` bring
+    follows a burst of operations (blueprint.live.hub.LintPush), and ``sync`` and ``reset`` bring
     them."""
     return [
         {"do": "replace", "id": "lint-summary", "html": ctx.render_string("lint_summary", lint=ctx.lint)},

@@ -389,12 +389,12 @@ def test_a_binary_frame_is_answered_with_an_error(board: Blueprint, users: dict[
 def test_an_unexpected_failure_is_logged_and_answered_without_closing_the_socket(
     board: Blueprint, users: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from blueprint import consumers
+    from blueprint.live import database
 
     def broken(**kwargs: Any) -> Any:
         raise RuntimeError("the disk is on fire")
 
-    monkeypatch.setattr(consumers, "operation_apply", broken)
+    monkeypatch.setattr(database, "operation_apply", broken)
     editor = session_cookie(users["editor"])
 
     async def body() -> dict[str, Any]:
@@ -1025,7 +1025,7 @@ def test_replaying_a_sync_answer_brings_an_old_page_up_to_date(
 def test_many_tabs_in_one_process_cost_one_render_per_operation_and_role(
     board: Blueprint, users: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from blueprint import consumers
+    from blueprint.live import frames
     from blueprint.views import live
 
     renders: list[tuple[int, bool]] = []
@@ -1041,8 +1041,8 @@ def test_many_tabs_in_one_process_cost_one_render_per_operation_and_role(
         lint_renders.append(ctx.blueprint.role == "editor")
         return lint_fragments(ctx)
 
-    # editors' frames at commit (consumers), viewers' by the process (views.live.operation_frame)
-    monkeypatch.setattr(consumers, "frame_of", counted)
+    # editors' frames at commit (blueprint.live.frames), viewers' by the process (views.live.operation_frame)
+    monkeypatch.setattr(frames, "frame_of", counted)
     monkeypatch.setattr(live, "frame_of", counted)
     monkeypatch.setattr(live, "_lint_fragments", counted_lint)
     cookies = [session_cookie(users[role]) for role in ("editor", "viewer")] * 4
@@ -1313,7 +1313,7 @@ def test_the_lint_that_follows_a_burst_of_operations_is_what_a_page_load_shows(
 def test_a_version_broadcast_costs_one_badge_render_per_process_however_many_tabs(
     board: Blueprint, users: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from blueprint import consumers
+    from blueprint.live import frames
     from blueprint.services.versions import version_broadcast
     from blueprint.views.live import version_frame
 
@@ -1323,7 +1323,7 @@ def test_a_version_broadcast_costs_one_badge_render_per_process_however_many_tab
         renders.append(blueprint_id)
         return version_frame(blueprint_id)
 
-    monkeypatch.setattr(consumers, "version_frame", counted)
+    monkeypatch.setattr(frames, "version_frame", counted)
     cookies = [session_cookie(users[role]) for role in ("editor", "viewer")] * 3
 
     async def body() -> list[list[dict[str, Any]]]:
