@@ -15,18 +15,24 @@ subsequence), not for every item whose index shifted because something was added
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from blueprint.conditions import LIST_OPERATORS, AttributeSpec, condition_sentence
+from blueprint.conditions import AttributeSpec
+from blueprint.diff_conditions import groups_changes
+from blueprint.diff_words import (
+    Json,
+    canonical,
+    groups_phrase,
+    names_list,
+    plain_list,
+    priority_words,
+    quoted,
+)
 
 BLUEPRINT_FIELDS = ("name", "context", "channels", "description")
 ATTRIBUTE_FIELDS = ("label", "kind", "type", "choices", "unit", "description", "source")
-
-Catalog = Mapping[str, AttributeSpec]
-Json = Any
 
 
 @dataclass(frozen=True)
@@ -180,55 +186,6 @@ class _Side:
         return (stage.get("name") if stage else None) or key
 
 
-# --- Words -----------------------------------------------------------------------------------------
-
-
-def quoted(name: Any) -> str:
-    return f"'{name}'"
-
-
-def _names(names: Sequence[str]) -> str:
-    """'A', 'A' and 'B', 'A', 'B' and 'C'."""
-    quoted_names = [quoted(n) for n in names]
-    if len(quoted_names) <= 1:
-        return "".join(quoted_names)
-    return ", ".join(quoted_names[:-1]) + " and " + quoted_names[-1]
-
-
-def _plain_list(values: Sequence[Any]) -> str:
-    items = [str(v) for v in values]
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _lower_first(text: str) -> str:
-    """'Segment is Gold' → 'segment is Gold'; an initialism keeps its capitals ('VIP level …')."""
-    if len(text) > 1 and text[1].isupper():
-        return text
-    return text[:1].lower() + text[1:]
-
-
-def _whose(condition: Mapping[str, Any], catalog: Catalog) -> str:
-    return _lower_first(condition_sentence(condition, catalog.get(str(condition.get("attribute", "")))))
-
-
-def _group_phrase(group: Sequence[Mapping[str, Any]], catalog: Catalog) -> str:
-    return " and ".join(_whose(c, catalog) for c in group)
-
-
-def _groups_phrase(groups: Sequence[Sequence[Mapping[str, Any]]], catalog: Catalog) -> str:
-    return "; or ".join(_group_phrase(g, catalog) for g in groups)
-
-
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _position(index: int) -> str:
-    return f"priority {index + 1}"
-
-
 # --- Order -----------------------------------------------------------------------------------------
 
 
@@ -270,7 +227,7 @@ def _blueprint_changes(old: _Side, new: _Side) -> list[Change]:
     changes = []
     for field in BLUEPRINT_FIELDS:
         b, a = old.blueprint.get(field), new.blueprint.get(field)
-        if _canonical(b) == _canonical(a):
+        if canonical(b) == canonical(a):
             continue
         if field == "channels":
             b_list, a_list = list(b or []), list(a or [])
@@ -278,9 +235,9 @@ def _blueprint_changes(old: _Side, new: _Side) -> list[Change]:
             removed = [c for c in b_list if c not in a_list]
             parts = []
             if added:
-                parts.append(f"now also include {_plain_list(added)}")
+                parts.append(f"now also include {plain_list(added)}")
             if removed:
-                parts.append(f"no longer include {_plain_list(removed)}")
+                parts.append(f"no longer include {plain_list(removed)}")
             sentence = f"Channels {' and '.join(parts)}" if parts else "Channels listed in a new order"
         elif field == "name":
             sentence = f"The blueprint is now called {quoted(a)} (was {quoted(b)})"
@@ -328,7 +285,7 @@ def _catalog_changes(old: _Side, new: _Side) -> list[Change]:
             continue
         for field in ATTRIBUTE_FIELDS:
             b, a = before.get(field), attribute.get(field)
-            if _canonical(b) != _canonical(a):
+            if canonical(b) != canonical(a):
                 for sentence in _attribute_field_sentences(label, before, field, b, a):
                     changes.append(
                         Change("attribute.changed", sentence, attribute=key, field=field, before=b, after=a)
@@ -375,9 +332,9 @@ def _attribute_field_sentences(
         removed = [c for c in b_list if c not in a_list]
         sentences = []
         if added:
-            sentences.append(f"{name} now also allows {_plain_list(added)}")
+            sentences.append(f"{name} now also allows {plain_list(added)}")
         if removed:
-            sentences.append(f"{name} no longer allows {_plain_list(removed)}")
+            sentences.append(f"{name} no longer allows {plain_list(removed)}")
         return sentences or [f"{name} lists its choices in a different order"]
     if field == "description":
         return [f"{name}: description changed" if a else f"{name}: description removed"]
@@ -428,7 +385,7 @@ def _stage_added(new: _Side, stage: Mapping[str, Any], index: int) -> Change:
         where = f" after {quoted(previous.get('name') or previous['key'])}"
     entry = stage.get("entry") or []
     who = (
-        f": it admits customers whose {_groups_phrase(entry, new.catalog)}"
+        f": it admits customers whose {groups_phrase(entry, new.catalog)}"
         if entry
         else ": it admits everyone"
     )
@@ -443,7 +400,7 @@ def _stage_removed(old: _Side, new: _Side, stage: Mapping[str, Any]) -> Change:
     moved = [k for k in offers if k in new.offer_by_key]
     sentence = f"Stage {quoted(name)} removed"
     if gone:
-        sentence += f", and with it {_names(gone)}"
+        sentence += f", and with it {names_list(gone)}"
     if moved:
         where = ", ".join(
             f"{quoted(new.offer_by_key[k].get('name') or k)} to {quoted(new.stage_name(new.stage_of[k]))}"
@@ -504,7 +461,7 @@ def _stage_own_changes(
     def make(sentence: str, b: Json, a: Json) -> Change:
         return Change("stage.entry", sentence, stage=key, field="entry", before=b, after=a)
 
-    changes += _groups_changes(
+    changes += groups_changes(
         f"Stage {quoted(name)}",
         "admits",
         "everyone",
@@ -540,7 +497,7 @@ def _offer_changes(old: _Side, new: _Side, stage: Mapping[str, Any]) -> list[Cha
                 Change(
                     "offer.moved",
                     f"{quoted(name)} moved from {quoted(old.stage_name(old.stage_of[offer_key]))} "
-                    f"to {quoted(stage_name)}, at {_position(index)}",
+                    f"to {quoted(stage_name)}, at {priority_words(index)}",
                     stage=key,
                     offer=offer_key,
                     field="stage",
@@ -560,7 +517,7 @@ def _offer_changes(old: _Side, new: _Side, stage: Mapping[str, Any]) -> list[Cha
             changes.append(
                 Change(
                     "offer.priority",
-                    f"{quoted(name)} {moved} {_position(index)} (was {old_index + 1}), {where}",
+                    f"{quoted(name)} {moved} {priority_words(index)} (was {old_index + 1}), {where}",
                     stage=key,
                     offer=offer_key,
                     field="priority",
@@ -576,7 +533,7 @@ def _offer_added(
     new: _Side, stage_name: str, stage_key: str, offer: Mapping[str, Any], index: int, count: int
 ) -> Change:
     name = offer.get("name") or offer["key"]
-    where = f" at {_position(index)}" if count > 1 else ""
+    where = f" at {priority_words(index)}" if count > 1 else ""
     if offer.get("fallback"):
         sentence = (
             f"New fallback offer {quoted(name)} in {quoted(stage_name)}: "
@@ -585,7 +542,7 @@ def _offer_added(
     elif offer.get("groups"):
         sentence = (
             f"New offer {quoted(name)} in {quoted(stage_name)}{where}: "
-            f"reaches customers whose {_groups_phrase(offer['groups'], new.catalog)}"
+            f"reaches customers whose {groups_phrase(offer['groups'], new.catalog)}"
         )
     else:
         sentence = f"New offer {quoted(name)} in {quoted(stage_name)}{where}: reaches everyone in the stage"
@@ -644,7 +601,7 @@ def _offer_own_changes(
         )
 
     everyone = "everyone else in the stage" if after.get("fallback") else "everyone in the stage"
-    changes += _groups_changes(
+    changes += groups_changes(
         quoted(name),
         "reaches",
         everyone,
@@ -654,179 +611,4 @@ def _offer_own_changes(
         new.catalog,
         make,
     )
-    return changes
-
-
-# --- Conditions ------------------------------------------------------------------------------------
-
-Group = Sequence[Mapping[str, Any]]
-Make = Callable[[str, Json, Json], Change]
-
-
-def _groups_changes(
-    subject: str,
-    verb: str,
-    everyone: str,
-    before: Sequence[Group],
-    after: Sequence[Group],
-    old_catalog: Catalog,
-    new_catalog: Catalog,
-    make: Make,
-) -> list[Change]:
-    """What changed in who an offer reaches (or a stage admits): groups of conditions, any of which
-    is enough, each holding when all its conditions do."""
-    if _canonical(list(before)) == _canonical(list(after)):
-        return []
-    if not before:
-        return [
-            make(
-                f"{subject} now {verb} only customers whose {_groups_phrase(after, new_catalog)} "
-                f"(was {everyone})",
-                [],
-                [list(g) for g in after],
-            )
-        ]
-    if not after:
-        return [
-            make(
-                f"{subject} now {verb} {everyone} (was only customers whose "
-                f"{_groups_phrase(before, old_catalog)})",
-                [list(g) for g in before],
-                [],
-            )
-        ]
-    unmatched_after = [g for g in after]
-    unmatched_before: list[Group] = []
-    for group in before:
-        same = next((g for g in unmatched_after if _same_group(g, group)), None)
-        if same is None:
-            unmatched_before.append(group)
-        else:
-            unmatched_after.remove(same)
-    changes: list[Change] = []
-    for b_group, a_group in _pair_groups(unmatched_before, unmatched_after):
-        if b_group is None and a_group is not None:
-            changes.append(
-                make(
-                    f"{subject} now also {verb} customers whose {_group_phrase(a_group, new_catalog)}",
-                    None,
-                    list(a_group),
-                )
-            )
-        elif a_group is None and b_group is not None:
-            changes.append(
-                make(
-                    f"{subject} no longer {verb} customers whose {_group_phrase(b_group, old_catalog)}",
-                    list(b_group),
-                    None,
-                )
-            )
-        elif a_group is not None and b_group is not None:
-            changes += _conditions_changes(subject, verb, b_group, a_group, old_catalog, new_catalog, make)
-    return changes
-
-
-def _same_group(a: Group, b: Group) -> bool:
-    return sorted(_canonical(c) for c in a) == sorted(_canonical(c) for c in b)
-
-
-def _pair_groups(before: list[Group], after: list[Group]) -> list[tuple[Group | None, Group | None]]:
-    """Groups that changed, paired with their new form when they share an attribute (greedily, most
-    shared first); the rest are a group taken away or a group added."""
-    candidates = []
-    for i, b in enumerate(before):
-        for j, a in enumerate(after):
-            shared = len({c.get("attribute") for c in b} & {c.get("attribute") for c in a})
-            if shared:
-                candidates.append((-shared, i, j))
-    pairs: list[tuple[Group | None, Group | None]] = []
-    used_b: set[int] = set()
-    used_a: set[int] = set()
-    for _, i, j in sorted(candidates):
-        if i not in used_b and j not in used_a:
-            used_b.add(i)
-            used_a.add(j)
-            pairs.append((before[i], after[j]))
-    pairs += [(b, None) for i, b in enumerate(before) if i not in used_b]
-    pairs += [(None, a) for j, a in enumerate(after) if j not in used_a]
-    return pairs
-
-
-def _conditions_changes(
-    subject: str,
-    verb: str,
-    before: Group,
-    after: Group,
-    old_catalog: Catalog,
-    new_catalog: Catalog,
-    make: Make,
-) -> list[Change]:
-    """One group's conditions, old and new: values added to or taken from a list, a condition whose
-    value or operator changed, and conditions required now or no longer."""
-    old_left = [c for c in before]
-    new_left = []
-    for condition in after:
-        same = next((c for c in old_left if _canonical(c) == _canonical(condition)), None)
-        if same is None:
-            new_left.append(condition)
-        else:
-            old_left.remove(same)
-    pairs: list[tuple[Mapping[str, Any], Mapping[str, Any]]] = []
-    for same_operator in (True, False):
-        for condition in list(new_left):
-            match = next(
-                (
-                    c
-                    for c in old_left
-                    if c.get("attribute") == condition.get("attribute")
-                    and (not same_operator or c.get("operator") == condition.get("operator"))
-                ),
-                None,
-            )
-            if match is not None:
-                pairs.append((match, condition))
-                old_left.remove(match)
-                new_left.remove(condition)
-    changes: list[Change] = []
-    for b, a in pairs:
-        operator = a.get("operator")
-        if (
-            operator == b.get("operator")
-            and operator in LIST_OPERATORS
-            and isinstance(a.get("value"), list)
-            and isinstance(b.get("value"), list)
-        ):
-            added = [v for v in a["value"] if v not in b["value"]]
-            removed = [v for v in b["value"] if v not in a["value"]]
-            if added:
-                shown = {**a, "value": added}
-                changes.append(
-                    make(
-                        f"{subject} now also {verb} customers whose {_whose(shown, new_catalog)}",
-                        dict(b),
-                        dict(a),
-                    )
-                )
-            if removed:
-                shown = {**b, "value": removed}
-                changes.append(
-                    make(
-                        f"{subject} no longer {verb} customers whose {_whose(shown, old_catalog)}",
-                        dict(b),
-                        dict(a),
-                    )
-                )
-            if added or removed:
-                continue
-        changes.append(
-            make(
-                f"{subject} now requires {_whose(a, new_catalog)} (was: {_whose(b, old_catalog)})",
-                dict(b),
-                dict(a),
-            )
-        )
-    for b in old_left:
-        changes.append(make(f"{subject} no longer requires {_whose(b, old_catalog)}", dict(b), None))
-    for a in new_left:
-        changes.append(make(f"{subject} now also requires {_whose(a, new_catalog)}", None, dict(a)))
     return changes
