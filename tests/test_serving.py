@@ -185,16 +185,23 @@ def test_async_code_called_from_a_request_runs_on_the_servers_loop() -> None:
     assert loops == [server_loop]
 
 
-def test_the_client_leaving_tells_the_request_to_stop() -> None:
-    working = threading.Event()
-    stopped = threading.Event()
+class WaitsToBeStopped:
+    """A WSGI app that says when it is working, then waits for its request's stop event."""
 
-    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        working.set()
+    def __init__(self) -> None:
+        self.working = threading.Event()
+        self.stopped = threading.Event()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        self.working.set()
         if wait_for(request_cancelled()):
-            stopped.set()
+            self.stopped.set()
         return answer(start_response, "never read")
 
+
+def test_the_client_leaving_tells_the_request_to_stop() -> None:
+    app = WaitsToBeStopped()
+    working, stopped = app.working, app.stopped
     served = HttpThreads(app, threads=1, max_body=1000)
 
     async def run() -> None:
@@ -245,15 +252,8 @@ def test_a_streamed_answer_stops_once_the_client_has_left() -> None:
 
 def test_the_server_cancelling_a_request_tells_it_to_stop() -> None:
     # uvicorn cancels the requests still working when its graceful shutdown runs out
-    working = threading.Event()
-    stopped = threading.Event()
-
-    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        working.set()
-        if wait_for(request_cancelled()):
-            stopped.set()
-        return answer(start_response, "never read")
-
+    app = WaitsToBeStopped()
+    working, stopped = app.working, app.stopped
     served = HttpThreads(app, threads=1, max_body=1000)
 
     async def run() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from blueprint.conditions import groups_as_json, parse_groups
+from blueprint.exports.cases import acceptance_cases
 from blueprint.exports.dmn import variable_name
 from blueprint.exports.subject import ExportSubject
 from blueprint.snapshots import SNAPSHOT_FORMAT
@@ -348,3 +350,19 @@ def hostile_snapshots(draw: st.DrawFn, *, max_stages: int = 2, max_offers: int =
         "attributes": attributes,
         "stages": stages,
     }
+
+
+def profiles_for(subject: ExportSubject, rng: random.Random, random_ones: int) -> list[dict[str, Any]]:
+    """The blueprint's acceptance cases, and ``random_ones`` profiles from the oracle's candidate
+    grid over its conditions: what every export is held to the reference on."""
+    spec = subject.spec
+    conditions = [
+        c
+        for stage in spec.stages
+        for groups in (stage.entry, *(o.groups for o in stage.offers))
+        for group in groups
+        for c in group
+    ]
+    grid = oracle.candidate_profiles(spec.catalog, conditions, subject.at)
+    picked = rng.sample(grid, min(random_ones, len(grid)))
+    return [c.profile for c in acceptance_cases(subject).cases] + picked

@@ -16,9 +16,14 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from blueprint.exports.cases import acceptance_cases
 from blueprint.exports.dmn import DMN, dmn_xml, unary_test
-from tests.blueprint.export_blueprints import dmn_evaluate, node_available, snapshots, subject_of
+from tests.blueprint.export_blueprints import (
+    dmn_evaluate,
+    node_available,
+    profiles_for,
+    snapshots,
+    subject_of,
+)
 from tests.decisioning import oracle
 
 pytestmark = pytest.mark.skipif(not node_available(), reason="needs node and npm ci (dmn-moddle, feelin)")
@@ -26,24 +31,10 @@ pytestmark = pytest.mark.skipif(not node_available(), reason="needs node and npm
 RANDOM_PROFILES = 25
 
 
-def profiles_for(subject: Any, rng: random.Random) -> list[dict[str, Any]]:
-    spec = subject.spec
-    conditions = [
-        c
-        for stage in spec.stages
-        for groups in (stage.entry, *(o.groups for o in stage.offers))
-        for group in groups
-        for c in group
-    ]
-    grid = oracle.candidate_profiles(spec.catalog, conditions, subject.at)
-    picked = rng.sample(grid, min(RANDOM_PROFILES, len(grid)))
-    return [c.profile for c in acceptance_cases(subject).cases] + picked
-
-
 def check_dmn(snapshot: dict[str, Any], seed: int) -> None:
     subject = subject_of(snapshot)
     xml = dmn_xml(subject)
-    profiles = profiles_for(subject, random.Random(seed))
+    profiles = profiles_for(subject, random.Random(seed), RANDOM_PROFILES)
     answer = dmn_evaluate(xml, subject, profiles)
     assert answer["warnings"] == []
     assert answer["feelErrors"] == []

@@ -38,14 +38,20 @@ from hypothesis import strategies as st
 from lxml import etree
 from markdown_it import MarkdownIt
 
-from blueprint.exports.cases import acceptance_cases, cases_json
+from blueprint.exports.cases import cases_json
 from blueprint.exports.diagram import SVG_ELEMENTS, diagram_dot, graphviz_available, svg_document, svg_inline
 from blueprint.exports.dmn import dmn_xml
 from blueprint.exports.spec import Spec, spec_build, spec_html, spec_markdown
 from blueprint.exports.subject import ExportSubject
 from decisioning import sql
 from decisioning.engine import compile_spec
-from tests.blueprint.export_blueprints import dmn_evaluate_many, hostile_snapshots, node_available, subject_of
+from tests.blueprint.export_blueprints import (
+    dmn_evaluate_many,
+    hostile_snapshots,
+    node_available,
+    profiles_for,
+    subject_of,
+)
 from tests.decisioning import oracle
 
 pytestmark = [
@@ -312,20 +318,6 @@ def check_markdown(spec: Spec) -> None:
 # --- All of it ------------------------------------------------------------------------------------------
 
 
-def profiles_of(subject: ExportSubject, rng: random.Random) -> list[dict[str, Any]]:
-    spec = subject.spec
-    conditions = [
-        c
-        for stage in spec.stages
-        for groups in (stage.entry, *(o.groups for o in stage.offers))
-        for group in groups
-        for c in group
-    ]
-    grid = oracle.candidate_profiles(spec.catalog, conditions, subject.at)
-    picked = rng.sample(grid, min(PROFILES, len(grid)))
-    return [c.profile for c in acceptance_cases(subject).cases] + picked
-
-
 @settings(
     max_examples=10,
     deadline=None,
@@ -340,7 +332,7 @@ def test_every_export_of_a_blueprint_with_words_like_code_keeps_its_structure_an
     graphs = dot_json_many(sources)
     drawings = dot_svg_many(sources)
     assert len(graphs) == len(drawings) == len(subjects)
-    profiles = [profiles_of(subject, random.Random(n)) for n, subject in enumerate(subjects)]
+    profiles = [profiles_for(subject, random.Random(n), PROFILES) for n, subject in enumerate(subjects)]
     xmls = [dmn_xml(subject) for subject in subjects]
     dmn_answers = dmn_evaluate_many(list(zip(xmls, subjects, profiles, strict=True)))
     for subject, source, graph, drawing, xml, answer, some in zip(
