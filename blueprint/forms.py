@@ -444,13 +444,3 @@ class OfferForm(_EditForm):
             "fallback": self.fallback,
             "groups": self.editor.as_groups(),
         }
-
-
-def move_payload(data: QueryDict, key: str, *, with_stage: bool) -> dict[str, Any]:
-    """``{key, stage, before|after}`` from a drop or a move button; blanks are left out."""
-    payload: dict[str, Any] = {"key": key}
-    for name in ("stage", "before", "after") if with_stage else ("before", "after"):
-        value = data.get(name, "").strip()
-        if value:
-            payload[name] = value
-    return payload

@@ -1,14 +1,15 @@
-"""The board page and its HTMX endpoints.
+"""The board page and its form endpoints.
 
 Every view is thin: check the member's role, shape the posted form into an operation payload
-(``blueprint.forms``), call ``operation_apply``, render a named partial of
-``templates/blueprint/board.html``. A partial's name matches the DOM id it replaces
-(``stage`` → ``#stage-<key>``, ``offer`` → ``#offer-<key>``), so the live board can later send the
-same fragments over its socket.
+(``blueprint.forms``), call ``operation_apply``. The change itself reaches every tab, this one
+included, as the operation's live frame (``blueprint.live``): a form's answer says only what the
+form needs. Saved: 204, with the operation's rev in ``Blueprint-Saved-Rev`` (absent when nothing
+changed), and the page closes the form once it shows that rev. Refused for its content: the form
+again with its errors, as 422, which ``static/js/app.js`` lets htmx swap in place. Any other
+refusal: a short text/plain message with its 4xx status, shown as a toast.
 
-Status codes: a form the service refused comes back re-rendered with its errors as 422, which
-``static/js/app.js`` lets htmx swap in place; any other refusal is a short text/plain message with
-its 4xx status, shown as a toast.
+The GET views draw the forms (and the condition editor's rows) from named partials of
+``templates/blueprint/board.html``; the board page draws the whole board.
 """
 
 from __future__ import annotations
@@ -21,12 +22,12 @@ from typing import Any, Concatenate, ParamSpec
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseClientRedirect, retarget
+from django_htmx.http import HttpResponseClientRedirect
 
 from blueprint.conditions import KINDS, AttributeSpec
 from blueprint.errors import BlueprintError, InvalidInput
@@ -37,7 +38,6 @@ from blueprint.forms import (
     OfferForm,
     StageForm,
     clean_id,
-    move_payload,
     new_id,
 )
 from blueprint.limits import LIMITS, for_people
@@ -191,7 +191,7 @@ class BoardContext:
 
 # --- Access -----------------------------------------------------------------------------------
 
-REV_HEADER = "Blueprint-Rev"
+SAVED_REV_HEADER = "Blueprint-Saved-Rev"
 
 BoardView = Callable[Concatenate[HtmxHttpRequest, Blueprint, P], HttpResponseBase]
 
@@ -200,10 +200,6 @@ def board_member(*, edit: bool) -> Callable[[BoardView[P]], Callable[..., HttpRe
     """Resolve the blueprint for a member (404 for anyone else); ``edit`` asks for owner/editor (403).
 
     A logged-out htmx request is sent to the log-in page instead of having it swapped into the board.
-
-    Every answer says, in ``Blueprint-Rev``, the rev it shows the board at (at least: it is rendered
-    after that rev was committed, and after this request's own operation). The page re-applies only
-    the live frames newer than that on top of what it swaps in (static/js/live.js).
     """
 
     def decorate(view: BoardView[P]) -> Callable[..., HttpResponseBase]:
@@ -222,9 +218,7 @@ def board_member(*, edit: bool) -> Callable[[BoardView[P]], Callable[..., HttpRe
                     f"Your role on this blueprint is {blueprint.role}; only owners and editors may change it.",  # type: ignore[attr-defined]
                     403,
                 )
-            response = view(request, blueprint, *args, **kwargs)
-            response.headers.setdefault(REV_HEADER, str(blueprint.rev))
-            return response
+            return view(request, blueprint, *args, **kwargs)
 
         return wrapper
 
@@ -238,9 +232,8 @@ def _refusal(message: str, status: int) -> HttpResponse:
 
 def _apply(
     request: HtmxHttpRequest, blueprint: Blueprint, op_type: str, payload: dict[str, Any]
-) -> Operation:
-    """``operation_apply`` as the member, keeping ``blueprint.rev`` in step with the write, so the
-    fragments rendered after it carry the new ``data-rev`` rather than the one loaded before it."""
+) -> HttpResponse:
+    """``operation_apply`` as the member; the answer to a saved form (see the module's docstring)."""
     record = operation_apply(
         blueprint_id=blueprint.pk,
         actor=request.user,
@@ -249,8 +242,18 @@ def _apply(
         # a form re-posted after a lost connection carries the same id, so it applies once
         client_id=request.POST.get("client_id", "")[: LIMITS.client_id_length],
     )
-    blueprint.rev = record.rev
-    return record
+    return _saved(request, blueprint, record)
+
+
+def _saved(request: HtmxHttpRequest, blueprint: Blueprint, record: Operation | None) -> HttpResponse:
+    """Saved (``record`` None: nothing to change). A form posted without htmx (no script) is sent
+    back to the board, which the page then draws as it is."""
+    if not request.htmx:
+        return HttpResponseRedirect(reverse("board", args=[blueprint.pk]), status=303)
+    response = HttpResponse(status=204)
+    if record is not None:
+        response.headers[SAVED_REV_HEADER] = str(record.rev)
+    return response
 
 
 def _error(exc: BlueprintError) -> HttpResponse:
@@ -293,33 +296,7 @@ def board_fragment(request: HtmxHttpRequest, blueprint: Blueprint) -> HttpRespon
     return ctx.render("board", columns=ctx.columns, board=ctx.board)
 
 
-def _board_response(ctx: BoardContext) -> HttpResponse:
-    response = ctx.render("board", columns=ctx.columns, board=ctx.board)
-    return retarget(response, "#board")
-
-
 # --- Stages -----------------------------------------------------------------------------------
-
-
-@require_GET
-@board_member(edit=False)
-def stage_column(request: HtmxHttpRequest, blueprint: Blueprint, key: str) -> HttpResponse:
-    ctx = BoardContext(request, blueprint)
-    return ctx.render("stage", column=ctx.column(key))
-
-
-@require_GET
-@board_member(edit=False)
-def stage_head(request: HtmxHttpRequest, blueprint: Blueprint, key: str) -> HttpResponse:
-    ctx = BoardContext(request, blueprint)
-    return ctx.render("stage_head", column=ctx.column(key))
-
-
-@require_GET
-@board_member(edit=True)
-def stage_new(request: HtmxHttpRequest, blueprint: Blueprint) -> HttpResponse:
-    """The "Add stage" slot at the end of the board (what Cancel goes back to)."""
-    return BoardContext(request, blueprint).render("stage_new")
 
 
 @require_GET
@@ -332,15 +309,13 @@ def stage_new_form(request: HtmxHttpRequest, blueprint: Blueprint) -> HttpRespon
 @board_member(edit=True)
 def stage_create(request: HtmxHttpRequest, blueprint: Blueprint) -> HttpResponse:
     form = StageForm.from_post(request.POST)
-    ctx = BoardContext(request, blueprint)
     try:
-        _apply(request, blueprint, "stage.create", form.payload())
+        return _apply(request, blueprint, "stage.create", form.payload())
     except InvalidInput as exc:
         form.show_problems(exc.problems)
-        return ctx.render("stage_form", INVALID_FORM, form=form, stage=None)
+        return BoardContext(request, blueprint).render("stage_form", INVALID_FORM, form=form, stage=None)
     except BlueprintError as exc:
         return _error(exc)
-    return _board_response(ctx)
 
 
 @require_GET
@@ -362,10 +337,9 @@ def stage_update(request: HtmxHttpRequest, blueprint: Blueprint, key: str) -> Ht
     form = StageForm.from_post(request.POST)
     changes = form.changes()
     if not changes:
-        ctx = BoardContext(request, blueprint)
-        return ctx.render("stage_head", column=ctx.column(key))
+        return _saved(request, blueprint, None)
     try:
-        _apply(request, blueprint, "stage.update", {"key": key, **changes})
+        return _apply(request, blueprint, "stage.update", {"key": key, **changes})
     except InvalidInput as exc:
         ctx = BoardContext(request, blueprint)
         column = ctx.column(key)
@@ -373,54 +347,18 @@ def stage_update(request: HtmxHttpRequest, blueprint: Blueprint, key: str) -> Ht
         return ctx.render("stage_form", INVALID_FORM, form=form, stage=column.stage, column=column)
     except BlueprintError as exc:
         return _error(exc)
-    ctx = BoardContext(request, blueprint)
-    return ctx.render("stage_head", column=ctx.column(key))
 
 
 @require_POST
 @board_member(edit=True)
 def stage_delete(request: HtmxHttpRequest, blueprint: Blueprint, key: str) -> HttpResponse:
     try:
-        _apply(request, blueprint, "stage.delete", {"key": key})
+        return _apply(request, blueprint, "stage.delete", {"key": key})
     except BlueprintError as exc:
         return _error(exc)
-    return _board_response(BoardContext(request, blueprint))
-
-
-@require_POST
-@board_member(edit=True)
-def stage_move(request: HtmxHttpRequest, blueprint: Blueprint, key: str) -> HttpResponse:
-    """The page has already moved the column; answer with nothing to swap, or a refusal (the client
-    then reloads the board)."""
-    try:
-        _apply(
-            request,
-            blueprint,
-            "stage.move",
-            move_payload(request.POST, key, with_stage=False),
-        )
-    except BlueprintError as exc:
-        return _error(exc)
-    return HttpResponse("")
 
 
 # --- Offers -----------------------------------------------------------------------------------
-
-
-@require_GET
-@board_member(edit=False)
-def offer_card(request: HtmxHttpRequest, blueprint: Blueprint, key: str) -> HttpResponse:
-    ctx = BoardContext(request, blueprint)
-    column, card = ctx.card(key)
-    return ctx.render("offer", column=column, card=card)
-
-
-@require_GET
-@board_member(edit=True)
-def offer_add(request: HtmxHttpRequest, blueprint: Blueprint, stage_key: str) -> HttpResponse:
-    """The "Add offer" slot at the foot of a column (what Cancel goes back to)."""
-    ctx = BoardContext(request, blueprint)
-    return ctx.render("stage_add", column=ctx.column(stage_key))
 
 
 @require_GET
@@ -435,20 +373,13 @@ def offer_new_form(request: HtmxHttpRequest, blueprint: Blueprint, stage_key: st
 def offer_create(request: HtmxHttpRequest, blueprint: Blueprint, stage_key: str) -> HttpResponse:
     form = OfferForm.from_post(request.POST)
     try:
-        _apply(
-            request,
-            blueprint,
-            "offer.create",
-            {"stage": stage_key, **form.payload()},
-        )
+        return _apply(request, blueprint, "offer.create", {"stage": stage_key, **form.payload()})
     except InvalidInput as exc:
         ctx = BoardContext(request, blueprint)
         form.show_problems(exc.problems)
         return ctx.render("offer_form", INVALID_FORM, form=form, offer=None, column=ctx.column(stage_key))
     except BlueprintError as exc:
         return _error(exc)
-    ctx = BoardContext(request, blueprint)
-    return retarget(ctx.render("stage", column=ctx.column(stage_key)), f"#stage-{stage_key}")
 
 
 @require_GET
@@ -470,11 +401,9 @@ def offer_update(request: HtmxHttpRequest, blueprint: Blueprint, key: str) -> Ht
     form = OfferForm.from_post(request.POST)
     changes = form.changes()
     if not changes:
-        ctx = BoardContext(request, blueprint)
-        column, card = ctx.card(key)
-        return ctx.render("offer", column=column, card=card)
+        return _saved(request, blueprint, None)
     try:
-        _apply(request, blueprint, "offer.update", {"key": key, **changes})
+        return _apply(request, blueprint, "offer.update", {"key": key, **changes})
     except InvalidInput as exc:
         ctx = BoardContext(request, blueprint)
         column, card = ctx.card(key)
@@ -482,41 +411,15 @@ def offer_update(request: HtmxHttpRequest, blueprint: Blueprint, key: str) -> Ht
         return ctx.render("offer_form", INVALID_FORM, form=form, offer=card.offer, column=column)
     except BlueprintError as exc:
         return _error(exc)
-    ctx = BoardContext(request, blueprint)
-    column, card = ctx.card(key)
-    return ctx.render("offer", column=column, card=card)
 
 
 @require_POST
 @board_member(edit=True)
 def offer_delete(request: HtmxHttpRequest, blueprint: Blueprint, key: str) -> HttpResponse:
     try:
-        record = _apply(request, blueprint, "offer.delete", {"key": key})
+        return _apply(request, blueprint, "offer.delete", {"key": key})
     except BlueprintError as exc:
         return _error(exc)
-    stage_key = record.inverse[0]["payload"]["stage"]
-    ctx = BoardContext(request, blueprint)
-    return retarget(ctx.render("stage", column=ctx.column(stage_key)), f"#stage-{stage_key}")
-
-
-@require_POST
-@board_member(edit=True)
-def offer_move(request: HtmxHttpRequest, blueprint: Blueprint, key: str) -> HttpResponse:
-    """The page has already moved the card. Answer with the offer counts of the stage(s) it left and
-    entered, swapped out of band; the columns themselves stay, so a form open in one survives."""
-    try:
-        record = _apply(
-            request,
-            blueprint,
-            "offer.move",
-            move_payload(request.POST, key, with_stage=True),
-        )
-    except BlueprintError as exc:
-        return _error(exc)
-    ctx = BoardContext(request, blueprint)
-    stage_keys = dict.fromkeys([record.inverse[0]["payload"]["stage"], record.payload["stage"]])
-    html = "".join(ctx.render_string("stage_count", column=ctx.column(k), oob=True) for k in stage_keys)
-    return HttpResponse(html)
 
 
 # --- The condition editor ---------------------------------------------------------------------

@@ -60,7 +60,7 @@ function attach(root) {
     list.sortable = Sortable.create(list, {
       ...common,
       group: "offers",
-      draggable: ".card[data-move-url]",
+      draggable: ".card[data-offer-key]:not(.editing)",
       filter: "button, a, input, select, textarea, label",
       preventOnFilter: false,
       onEnd: (event) => dropped(event, offerMove),

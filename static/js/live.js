@@ -258,7 +258,10 @@ function applyOp(frame) {
     }
   }
   rev = frame.rev;
-  if (frame.client_id) settle(frame.client_id);
+  if (frame.client_id) {
+    settle(frame.client_id);
+    formSaved(frame.client_id);
+  }
   markRev();
 }
 
@@ -415,7 +418,7 @@ function place({ id, html, parent: parentId, before: beforeId, order }) {
   const fresh = parse(html);
   if (!fresh) return;
   const old = document.getElementById(id);
-  const found = beforeId ? byIdOrForm(beforeId) : null;
+  const found = beforeId ? byId(beforeId) : null;
   const before = found && found.parentElement === parent ? found : null;
   const anchor = before || parent.querySelector(":scope > [data-end]");
   if (old && sameContent(old, fresh)) {
@@ -442,7 +445,7 @@ function reorder(parent, order) {
   if (!Array.isArray(order)) return;
   const wanted = [];
   for (const id of order) {
-    const el = typeof id === "string" ? byIdOrForm(id) : null;
+    const el = typeof id === "string" ? byId(id) : null;
     if (el && el.parentElement === parent) wanted.push(el);
   }
   const shown = [...parent.children].filter((el) => wanted.includes(el));
@@ -457,7 +460,7 @@ function reorder(parent, order) {
 function removeElement(id, by, { quiet = false } = {}) {
   const element = document.getElementById(id);
   if (element) {
-    const lost = openForms(element);
+    const lost = openForms(element).filter((form) => !("deleting" in form.dataset));
     element.remove();
     if (lost.length && !quiet) {
       const who = by || "Someone";
@@ -465,7 +468,8 @@ function removeElement(id, by, { quiet = false } = {}) {
     }
   }
   const form = document.getElementById(`${id}-edit`);
-  if (form && !quiet) markDeleted(form, by);
+  if (form && "deleting" in form.dataset) form.remove();
+  else if (form && !quiet) markDeleted(form, by);
   changed(null);
 }
 
@@ -482,19 +486,89 @@ function markDeleted(form, by) {
   notice.textContent = `${by || "Someone"} ${DELETED_NOTICE}`;
 }
 
-// Cancel on a form whose offer is gone just closes it: asking the server for the card would 404.
+// --- Forms over the board -------------------------------------------------------------------------
+
+// An edit form opens over what it edits (its counterpart: `offer-x-edit` over `offer-x`,
+// `stage-new-form` over `stage-new`), which stays in the page, hidden, right after it: the frames
+// keep it current like everything else. Closing a form — Cancel, Escape, or its change saved and
+// shown — removes the form and shows the counterpart as the frames left it. Nothing but a frame
+// paints the board: a form's POST answers only what the form needs (204 when saved, the form again
+// with its errors when refused).
+
+const closing = new Map(); // open form → the rev after which it closes (its operation's frame)
+
 document.addEventListener(
   "click",
   (event) => {
-    const cancel = event.target.closest && event.target.closest(".deleted [data-cancel]");
+    const cancel = event.target.closest && event.target.closest(".editing[id] [data-cancel]");
     if (!cancel) return;
     event.preventDefault();
     event.stopPropagation();
-    cancel.closest(".editing.deleted").remove();
-    changed(null);
+    closeForm(cancel.closest(".editing[id]"));
   },
   true,
 );
+
+// This tab's form whose operation the page now shows (the frame names the id the form was posted
+// with): it closes without waiting for its POST's answer.
+function formSaved(clientId) {
+  for (const elt of document.querySelectorAll("[data-client-id]")) {
+    if (elt.dataset.clientId !== clientId) continue;
+    const layer = elt.closest(".editing[id]");
+    if (layer && !("deleting" in layer.dataset)) closeForm(layer);
+  }
+}
+
+function closeWhenShown(layer, savedAt) {
+  if (!layer.isConnected) return;
+  if (savedAt <= rev) closeForm(layer);
+  else closing.set(layer, savedAt);
+}
+
+function closeForm(layer) {
+  closing.delete(layer);
+  if (!layer || !layer.isConnected) return;
+  const counterpart = document.getElementById(counterpartId(layer.id));
+  const hadFocus = layer.contains(document.activeElement);
+  unpend(layer.querySelector("form") || layer);
+  layer.remove();
+  if (counterpart) {
+    counterpart.hidden = false;
+    if (hadFocus) {
+      const button = counterpart.querySelector("button:not([disabled])");
+      (button || counterpart).focus({ preventScroll: true });
+    }
+  }
+  changed(null);
+}
+
+// Every open form stands right before its counterpart, which is hidden; a second copy of a form
+// (an Edit pressed twice) goes.
+function layForms() {
+  const seen = new Set();
+  for (const layer of openForms(document)) {
+    if (seen.has(layer.id)) {
+      layer.remove();
+      continue;
+    }
+    seen.add(layer.id);
+    const counterpart = document.getElementById(counterpartId(layer.id));
+    if (!counterpart) continue;
+    if (layer.nextElementSibling !== counterpart) move(layer, counterpart.parentElement, counterpart);
+    counterpart.hidden = true;
+  }
+}
+
+// The forms whose change the page now shows close.
+function closeShown() {
+  const due = [...closing].filter(([layer, savedAt]) => !layer.isConnected || savedAt <= rev);
+  for (const [layer] of due) closeForm(layer);
+}
+
+// A form htmx has just put in (opened, or shown again with its errors) covers its counterpart.
+document.addEventListener("htmx:afterSwap", (event) => {
+  if (boardRequest(event)) layForms();
+});
 
 function prependActivity({ id, html }) {
   const list = document.getElementById("activity-list");
@@ -526,11 +600,11 @@ function swapIn(fresh, insert, old) {
     const counterpart = findIn(fresh, counterpartId(form.id));
     if (counterpart) {
       move(form, counterpart.parentElement, counterpart);
-      counterpart.remove();
+      counterpart.hidden = true;
     }
   }
   if (old && old !== fresh && old.isConnected) {
-    const orphans = openForms(old);
+    const orphans = openForms(old).filter((form) => !("deleting" in form.dataset));
     old.remove();
     if (orphans.length) toast("Someone deleted what you were editing; what you typed there is gone.", "info");
   }
@@ -547,6 +621,7 @@ function swapIn(fresh, insert, old) {
 }
 
 function changed(element) {
+  layForms();
   if (element && element.isConnected && htmx) {
     htmx.process(element);
     // what htmx says after its own swaps, so htmx.onLoad handlers (SortableJS) see this content too
@@ -599,8 +674,8 @@ function findIn(root, id) {
   return root.querySelector(`#${CSS.escape(id)}`);
 }
 
-function byIdOrForm(id) {
-  return document.getElementById(id) || document.getElementById(`${id}-edit`);
+function byId(id) {
+  return document.getElementById(id);
 }
 
 function focusNow() {
@@ -654,6 +729,7 @@ function parse(html) {
 function markRev() {
   const board = document.getElementById("board");
   if (board) board.dataset.rev = String(rev);
+  if (closing.size) closeShown();
 }
 
 // --- The drag ------------------------------------------------------------------------------------
@@ -759,69 +835,50 @@ document.addEventListener("htmx:configRequest", (event) => {
 });
 
 document.addEventListener("htmx:beforeRequest", (event) => {
-  if (!boardRequest(event)) return;
+  if (!boardRequest(event) || !isPost(event)) return;
   const xhr = event.detail.xhr;
-  // what the page showed when the answer was rendered, roughly: frames applied meanwhile are
-  // applied again after the swap, so the answer cannot put an older state back
   if (xhr) {
-    xhr.blueprintRev = rev;
-    xhr.blueprintBoard = document.getElementById("board");
-  }
-  if (xhr && isPost(event)) {
     inFlight.add(xhr);
+    // on the request itself: htmx's own events do not reach the page from a form closed meanwhile
+    xhr.addEventListener("loadend", () => {
+      inFlight.delete(xhr);
+      showStatus();
+    });
     showStatus();
   }
+  // a form's own Delete: the frame that removes what it edits closes it, with no "deleted by" note
+  const elt = event.detail.elt;
+  const layer = elt.matches && elt.matches(".form-delete") && elt.closest(".editing[id]");
+  if (layer) layer.dataset.deleting = "";
 });
 
 // htmx says so on the element that made the request, or on its closest ancestor still in the page
 // when the answer replaced it; either way once per request here.
 function requestDone(event) {
   const xhr = event.detail.xhr;
-  if (!xhr || !inFlight.has(xhr)) return;
-  inFlight.delete(xhr);
-  // detail.elt is where the event was said, an ancestor when the answer replaced the element
+  if (!xhr || xhr.blueprintDone || !isPost(event) || !boardRequest(event)) return;
+  xhr.blueprintDone = true;
   const config = event.detail.requestConfig;
   const elt = (config && config.elt) || event.detail.elt;
   if (event.detail.successful && elt) {
     delete elt.dataset.clientId;
     unpend(elt);
+    // saved: the form closes once the page shows the operation's frame (the server says its rev)
+    const layer = elt.closest && elt.closest(".editing[id]");
+    if (layer && xhr.status === 204) closeWhenShown(layer, savedRev(xhr));
+  } else if (elt && elt.closest) {
+    const layer = elt.closest(".editing[id]");
+    if (layer) delete layer.dataset.deleting;
   }
   showStatus();
 }
 document.addEventListener("htmx:afterRequest", requestDone);
 document.addEventListener("htmx:afterSettle", requestDone);
 
-// An answer rendered while frames were arriving may show an older state than the page did:
-// apply those frames again on top of it (fragments always show the present, so that is safe).
-// The answer says which rev it shows (the Blueprint-Rev header; the whole board's data-rev): only
-// frames after that one are applied again. The answer to one's own new offer, say, whose frame
-// often arrives first, shows that frame already; drawing its card again would come under a drag
-// begun meanwhile, and drawing the whole board again would close a form opened meanwhile.
-document.addEventListener("htmx:afterSettle", (event) => {
-  const xhr = event.detail.xhr;
-  if (!xhr || typeof xhr.blueprintRev !== "number") return;
-  const before = xhr.blueprintBoard;
-  const answered = Math.max(xhr.blueprintRev, answerRev(xhr));
-  delete xhr.blueprintRev;
-  delete xhr.blueprintBoard;
-  const board = document.getElementById("board");
-  const shown = board && board !== before ? Number(board.dataset.rev || NaN) : NaN;
-  if (!Number.isNaN(shown)) {
-    boardShows(shown); // the answer was the whole board
-    return;
-  }
-  if (rev > answered) {
-    rev = answered;
-    requestSync(rev);
-  }
-  markRev();
-});
-
-// The rev the server rendered an answer at, or -1 when it does not say.
-function answerRev(xhr) {
-  const header = xhr.getResponseHeader("Blueprint-Rev");
-  const value = header === null ? NaN : Number(header);
-  return Number.isInteger(value) ? value : -1;
+// The rev of the operation a form's POST made, or 0 when it changed nothing.
+function savedRev(xhr) {
+  const value = Number(xhr.getResponseHeader("Blueprint-Saved-Rev"));
+  return Number.isInteger(value) && value > 0 ? value : 0;
 }
 
 // Lost on the way: the form stays as typed, says so, and goes again when the socket is back.

@@ -53,13 +53,13 @@ def hold_back(page: Any, url: re.Pattern[str]) -> None:
     page.route(url, held_back)
 
 
-def test_an_answer_that_shows_the_board_its_frame_already_drew_is_not_drawn_over_again(
+def test_a_saved_form_is_drawn_by_its_frame_alone_and_closes_with_it(
     asgi_server, log_in, page, console_errors, catalog
 ):
-    # The first stage's op frame is the whole board, and it reaches the socket before the POST's
-    # answer (held back here), which is the whole board too, at the same rev. The page must keep
-    # that answer: asking for a sync from before it would draw the board a third time, over
-    # whatever the editor opened meanwhile (the next "Add stage" form, half typed)
+    # One update path: the first stage's op frame (the whole board) draws it, and closes the form
+    # that made it, while the POST's answer is still held back; that answer (204, nothing to swap)
+    # asks for no sync and draws nothing over what the editor opened meanwhile (the next
+    # "Add stage" form, half typed)
     log_in("editor")
     sent = frames_sent(page)
     page.goto(f"{asgi_server.url}/blueprints/{catalog.pk}/")
@@ -87,12 +87,12 @@ def test_an_answer_that_shows_the_board_its_frame_already_drew_is_not_drawn_over
     assert page.locator(".column-name").all_inner_texts() == ["Awareness", "Onboarding"]
 
 
-def test_the_answer_to_a_new_offer_whose_frame_came_first_is_not_followed_by_a_sync(
+def test_a_new_offer_is_drawn_once_by_its_frame_and_its_answer_asks_for_no_sync(
     asgi_server, log_in, page, console_errors, catalog
 ):
-    # The new offer's frame reaches the socket before the POST's answer (held back here), which
-    # shows its stage as it was at that frame's rev: the page asks for no sync, which would draw
-    # the card again, under a drag just begun (the flaky drag of the test below)
+    # The new offer's frame reaches the socket before the POST's answer (held back here): the
+    # card is drawn once, by the frame, and the answer draws nothing and asks for no sync (which
+    # would draw the card again, under a drag just begun)
     operation_apply(
         blueprint_id=catalog.pk,
         actor=None,

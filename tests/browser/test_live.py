@@ -199,6 +199,48 @@ def test_a_card_the_other_is_typing_into_keeps_the_typing_through_a_live_update(
     assert editor.unexpected_errors() == []
 
 
+def test_a_form_lies_over_a_card_the_frames_keep_current_and_closes_on_its_own_frame(owner_and_editor, board):
+    # One update path: while the editor's form is open the card stays in the page, hidden, and the
+    # owner's rename reaches it by frame; Cancel shows it as it is now, asking the server nothing.
+    # A save or a delete is answered 204 and drawn by its frame alone.
+    owner, editor = owner_and_editor
+    answers: list[tuple[str, str, int]] = []
+    editor.page.on("response", lambda r: answers.append((r.request.method, r.url, r.status)))
+    form = edit_offer(editor.page, "welcome", "Welcome bonus")
+    expect(editor.page.locator("#offer-welcome")).to_be_hidden()
+
+    owner_form = edit_offer(owner.page, "welcome", "Welcome bonus")
+    owner_form.locator("input[name=name]").fill("Welcome, renamed")
+    owner_form.locator("button[type=submit]").click()
+    expect(editor.page.locator("#offer-welcome .card-name")).to_have_text("Welcome, renamed")
+    expect(form).to_be_visible()
+    del answers[:]
+    form.locator("[data-cancel]").click()
+    expect(editor.page.locator("#offer-welcome-edit")).to_have_count(0)
+    expect(editor.page.locator("#offer-welcome .card-name")).to_have_text("Welcome, renamed")
+    assert answers == []  # closed in the page: nothing fetched
+
+    form = edit_offer(editor.page, "welcome", "Welcome, renamed")
+    form.locator("input[name=channel]").fill("email")
+    form.locator("button[type=submit]").click()
+    expect(editor.page.locator("#offer-welcome-edit")).to_have_count(0)
+    expect(editor.page.locator("#offer-welcome .card-channel")).to_have_text("email")
+
+    form = edit_offer(editor.page, "welcome", "Welcome, renamed")
+    editor.page.once("dialog", lambda dialog: dialog.accept())
+    form.locator(".form-delete").click()
+    expect(editor.page.locator("#offer-welcome-edit")).to_have_count(0)
+    expect(editor.page.locator("#offer-welcome")).to_have_count(0)
+    expect(owner.page.locator("#offer-welcome")).to_have_count(0)
+    assert editor.page.locator("#toasts .toast").count() == 0  # no "deleted by" note for one's own
+    editor.saved()  # every answer is in
+    posts = [(url.rsplit("/board/", 1)[-1], status) for method, url, status in answers if method == "POST"]
+    assert posts == [("offers/welcome/update/", 204), ("offers/welcome/delete/", 204)]
+    converged(board, owner, editor)
+    assert owner.unexpected_errors() == []
+    assert editor.unexpected_errors() == []
+
+
 def test_both_moving_the_same_card_at_once_end_in_the_same_order(owner_and_editor, board):
     owner, editor = owner_and_editor
     # the keyboard move buttons, pressed in both pages in the same breath
