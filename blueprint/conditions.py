@@ -4,6 +4,9 @@ A condition is ``{attribute, operator, value}``. An offer (or a stage's entry) h
 conditions: a group matches when all its conditions hold, the offer when any group does. Only
 positive operators exist; negative ones are refused with a suggestion of the positive form.
 
+The operators (their value shapes, the attribute types they apply to, their wording) are the table of
+``decisioning.operators``; this module reads it to validate values and write sentences.
+
 Nothing here touches the database: the catalog arrives as ``AttributeSpec`` values, so the
 board, the API, lint, the decision engine and the spec all share one validator and one renderer.
 """
@@ -18,41 +21,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from blueprint.limits import LIMITS, over_limit
+from decisioning import operators as operator_table
+from decisioning.operators import (
+    ATTRIBUTE_TYPES,
+    OPERATOR_NAMES,
+    OPERATORS,
+    operator_label,
+    operators_for,
+    value_shape,
+)
 
 KINDS = ("attribute", "behaviour", "context")
-TYPES = ("text", "choice", "number", "boolean", "date", "set")
-
-OPERATORS_BY_TYPE: dict[str, tuple[str, ...]] = {
-    "text": ("is", "is_one_of"),
-    "choice": ("is", "is_one_of"),
-    "boolean": ("is",),
-    "number": ("at_least", "at_most", "between"),
-    "date": ("at_least", "at_most", "between", "within_last_days"),
-    "set": ("includes", "includes_any_of"),
-}
-ALL_OPERATORS = (
-    "is",
-    "is_one_of",
-    "at_least",
-    "at_most",
-    "between",
-    "within_last_days",
-    "includes",
-    "includes_any_of",
-)
-LIST_OPERATORS = frozenset({"is_one_of", "includes_any_of"})
-
-OPERATOR_LABELS = {
-    "is": "is",
-    "is_one_of": "is one of",
-    "at_least": "is at least",
-    "at_most": "is at most",
-    "between": "is between",
-    "within_last_days": "is within the last … days",
-    "includes": "includes",
-    "includes_any_of": "includes any of",
-}
-DATE_OPERATOR_LABELS = {"at_least": "is on or after", "at_most": "is on or before"}
+# the operators themselves, their value shapes and wording: decisioning.operators
+TYPES = ATTRIBUTE_TYPES
+ALL_OPERATORS = OPERATOR_NAMES
+LIST_OPERATORS = operator_table.LIST_OPERATORS
+OPERATORS_BY_TYPE = operator_table.OPERATORS_BY_TYPE
 
 MAX_DAYS = 36_500
 MAX_NUMBER = 10**15
@@ -145,16 +129,6 @@ class ConditionProblems(Exception):
 
     def __str__(self) -> str:
         return "; ".join(f"{path}: {' '.join(msgs)}" for path, msgs in self.problems.items())
-
-
-def operators_for(attr_type: str) -> tuple[str, ...]:
-    return OPERATORS_BY_TYPE.get(attr_type, ())
-
-
-def operator_label(operator: str, attr_type: str) -> str:
-    if attr_type == "date" and operator in DATE_OPERATOR_LABELS:
-        return DATE_OPERATOR_LABELS[operator]
-    return OPERATOR_LABELS.get(operator, operator)
 
 
 # --- Parsing and validation ------------------------------------------------------------------
@@ -315,12 +289,13 @@ def _value_hint(operator: str, attr: AttributeSpec) -> str:
     choices = f" from {', '.join(attr.choices)}" if attr.choices else ""
     if attr.type == "boolean":
         return "true or false"
-    if operator in LIST_OPERATORS:
+    shape = value_shape(operator)
+    if shape == "list":
         return f"a list of one or more values{choices}"
-    if operator == "between":
+    if shape == "pair":
         sample = '["2024-01-01", "2024-12-31"]' if attr.type == "date" else "[18, 30]"
         return f"a pair [low, high] with low not above high, e.g. {sample}"
-    if operator == "within_last_days":
+    if shape == "days":
         return f"a whole number of days from 0 to {MAX_DAYS}"
     if attr.type == "number":
         return "a number, e.g. 3 or 2.5"
@@ -330,7 +305,8 @@ def _value_hint(operator: str, attr: AttributeSpec) -> str:
 
 
 def _normalize_value(operator: str, attr: AttributeSpec, value: Any, bounded: bool = True) -> Any:
-    if operator in LIST_OPERATORS:
+    shape = value_shape(operator)
+    if shape == "list":
         if not isinstance(value, list) or not value:
             raise ValueError(f"Expected {_value_hint(operator, attr)}.")
         if bounded and len(value) > LIMITS.values_per_list:
@@ -348,7 +324,7 @@ def _normalize_value(operator: str, attr: AttributeSpec, value: Any, bounded: bo
                 seen.add(text)
                 items.append(text)
         return items
-    if operator == "between":
+    if shape == "pair":
         if not isinstance(value, list) or len(value) != 2:
             raise ValueError(f"Expected {_value_hint(operator, attr)}.")
         low = _normalize_scalar(attr, value[0], operator, bounded)
@@ -356,7 +332,7 @@ def _normalize_value(operator: str, attr: AttributeSpec, value: Any, bounded: bo
         if low > high:
             raise ValueError(f"The low end ({low}) is above the high end ({high}); write [low, high].")
         return [low, high]
-    if operator == "within_last_days":
+    if shape == "days":
         days = _to_number(value, operator, attr)
         if not isinstance(days, int) or days < 0 or days > MAX_DAYS:
             raise ValueError(f"Expected {_value_hint(operator, attr)}.")
@@ -486,23 +462,22 @@ def condition_sentence(condition: Condition | Mapping[str, Any], attr: Attribute
         )
     subject = attr.label if attr else str(key)
     attr_type = attr.type if attr else ""
-    if operator in LIST_OPERATORS and isinstance(value, list):
+    shape = value_shape(operator)
+    if shape == "list" and isinstance(value, list):
         listed = _join_or([_format_scalar(attr, v) for v in value])
-        verb = "includes any of" if operator == "includes_any_of" else "is one of"
-        if len(value) == 1:
-            verb = "includes" if operator == "includes_any_of" else "is"
+        # one value reads as the operator of one value: "Segment is Gold"
+        verb = operator_label(OPERATORS[operator].singular if len(value) == 1 else operator, attr_type)
         return f"{subject} {verb} {listed}"
-    if operator == "between" and isinstance(value, list) and len(value) == 2:
+    if shape == "pair" and isinstance(value, list) and len(value) == 2:
         low, high = value
+        verb = operator_label(operator, attr_type)
         if attr is not None and attr.unit and isinstance(low, int | float) and not isinstance(low, bool):
             # the unit once, at the end: "between 18 and 26 years"
-            return f"{subject} is between {_format_number(low, '')} and {_format_number(high, attr.unit)}"
-        return f"{subject} is between {_format_scalar(attr, low)} and {_format_scalar(attr, high)}"
-    if operator == "within_last_days":
+            return f"{subject} {verb} {_format_number(low, '')} and {_format_number(high, attr.unit)}"
+        return f"{subject} {verb} {_format_scalar(attr, low)} and {_format_scalar(attr, high)}"
+    if shape == "days":
         days = "day" if value == 1 else f"{value} days"
         return f"{subject} is within the last {days}"
-    if attr_type == "boolean" and operator == "is":
-        return f"{subject} is {_format_scalar(attr, value)}"
     return f"{subject} {operator_label(operator, attr_type)} {_format_scalar(attr, value)}"
 
 

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 from django.http import QueryDict
 
-from blueprint.conditions import LIST_OPERATORS, AttributeSpec, operator_label, operators_for
+from blueprint.conditions import AttributeSpec, operator_label, operators_for, value_shape
 from blueprint.limits import for_people
 
 # Both are matched whole (fullmatch): "$" would also match before a final line break.
@@ -114,7 +114,7 @@ class ConditionRow:
             attribute=str(condition.get("attribute", "")),
             operator=str(condition.get("operator", "")),
         )
-        if row.operator == "between" and isinstance(value, list) and len(value) == 2:
+        if value_shape(row.operator) == "pair" and isinstance(value, list) and len(value) == 2:
             row.low, row.high = _as_text(value[0]), _as_text(value[1])
         elif isinstance(value, list):
             row.values = [_as_text(v) for v in value]
@@ -132,9 +132,10 @@ class ConditionRow:
         self.values = [line for value in self.values for line in value_lines(value)]
         if self.operator not in operators_for(spec.type):
             self.operator = operators_for(spec.type)[0] if operators_for(spec.type) else ""
-        if self.operator not in LIST_OPERATORS:
+        shape = value_shape(self.operator)
+        if shape != "list":
             self.values = self.values[:1]
-        if self.operator == "between" and not (self.low or self.high) and self.values:
+        if shape == "pair" and not (self.low or self.high) and self.values:
             self.low, self.values = self.values[0], []
         if spec.choices:
             self.values = [v for v in self.values if v in spec.choices]
@@ -142,11 +143,12 @@ class ConditionRow:
     def raw_value(self) -> tuple[bool, Any]:
         """(present, value) for the JSON condition; an empty field is left out so the service says
         what it expects there rather than complaining about an empty string."""
-        if self.operator == "between":
+        shape = value_shape(self.operator)
+        if shape == "pair":
             if not self.low and not self.high:
                 return False, None
             return True, [self.low, self.high]
-        if self.operator in LIST_OPERATORS:
+        if shape == "list":
             # A free text list is a textarea, one value per line; a ticked checkbox is one value that
             # holds no line break. Commas are never separators: "Washington, D.C." is one city.
             return True, [line for value in self.values for line in value_lines(value)]
@@ -263,9 +265,10 @@ def row_widget(row: ConditionRow, spec: AttributeSpec | None) -> str:
     """Which value input suits the attribute's type and the operator."""
     if spec is None or not row.operator:
         return "none"
-    if row.operator == "between":
+    shape = value_shape(row.operator)
+    if shape == "pair":
         return "date_range" if spec.type == "date" else "number_range"
-    if row.operator == "within_last_days":
+    if shape == "days":
         return "days"
     if spec.type == "boolean":
         return "boolean"
@@ -273,7 +276,7 @@ def row_widget(row: ConditionRow, spec: AttributeSpec | None) -> str:
         return "number"
     if spec.type == "date":
         return "date"
-    if row.operator in LIST_OPERATORS:
+    if shape == "list":
         return "checkboxes" if spec.choices else "text_list"
     return "select" if spec.choices else "text"
 

@@ -155,13 +155,10 @@ class StreamingApiView(ApiView):
         return JSONRenderer(), "application/json"
 
 
-ANSWER_FORMATS = ("json", "csv", "parquet")
-
-
 def answer_format(request: Request, asked: str | None) -> str:
     """json, csv or parquet: ``?format=`` (``asked``) first, then the Accept header; JSON by default."""
     if asked is not None:
-        if asked not in ANSWER_FORMATS:
+        if asked not in batch.ANSWER_FORMATS:
             raise InvalidInput("Expected json, csv or parquet.", field="format")
         return asked
     accept = request.headers.get("Accept", "")
@@ -389,18 +386,13 @@ class DecideBatchApi(StreamingApiView):
         stage = stage_option(options["stage"])
         at = decision_day(options["at"])
         explain = flag(options["explain"], "explain")
-        if explain and out != "json":
-            raise InvalidInput(
-                "Explanations come with JSON answers only; leave explain out or ask for JSON.",
-                field="explain",
-            )
+        if refused := batch.answers_refusal(out, explain=explain):
+            raise InvalidInput(refused.message, field=refused.field)
         compiled = decision_version(blueprint, version_choice(options["version"]))
         index = compiled.stage_of(stage)
+        if refused := batch.body_refusal(kind, out, explain=explain):
+            raise InvalidInput(refused.message, field=refused.field)
         if kind == "json":
-            if out == "parquet":
-                raise InvalidInput(
-                    "Parquet answers are for CSV or Parquet bodies; ask for json or csv.", field="format"
-                )
             answers_ = batch.python_answers(
                 compiled, rows, at=at, stage=index, explain=explain, csv_input=False
             )
@@ -426,15 +418,13 @@ class DecideBatchApi(StreamingApiView):
         index: int,
         explain: bool,
     ) -> StreamingHttpResponse:
-        if explain and kind == "parquet":
-            raise InvalidInput("Explanations are for JSON or CSV bodies; leave explain out.", field="explain")
         source = spool_body(request)
         answers_: Iterator[Any] | None = None
         try:
             if kind == "csv" and (problem := batch.csv_problem(source)):
                 raise InvalidInput(problem, field="body")
-            big = source.stat().st_size >= batch.DUCKDB_FROM_BYTES
-            if out != "json" and (kind == "parquet" or out == "parquet" or big):
+            engine = batch.batch_engine(kind, out, source.stat().st_size)
+            if engine == batch.DUCKDB_FILE:
                 # DuckDB decides the whole file first, so an unreadable one is still a clean 400
                 try:
                     target = batch.duckdb_file(
@@ -454,7 +444,7 @@ class DecideBatchApi(StreamingApiView):
                     return streamed(
                         batch.stream_file(target, cleanup=[target, source]), content_type, f"decisions.{out}"
                     )
-            if kind == "parquet":
+            if engine == batch.DUCKDB_ANSWERS:
                 # decided before the answer starts: a file DuckDB cannot read to its end is a 400
                 answers_ = batch.duckdb_answers(compiled, source, at=at, stage=index, source_format=kind)
                 source.unlink(missing_ok=True)
@@ -511,9 +501,7 @@ class CoverageApi(StreamingApiView):
         compiled = decision_version(blueprint, version_choice(options["version"]))
         source = spool_body(request)
         try:
-            if kind == "csv" and (problem := batch.csv_problem(source)):
-                raise InvalidInput(problem, field="body")
-            counts = batch.sample_coverage(compiled, source, at=at, source_format=kind)
+            counts = batch.file_coverage(compiled, source, at=at, source_format=kind)
         except BatchError as exc:
             raise InvalidInput(str(exc), field="body") from None
         finally:

@@ -18,6 +18,7 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -25,6 +26,7 @@ from decisioning.budget import Cancelled, check_stop
 from decisioning.csv_dialect import BadRecord, CsvProblem, read_header, records
 from decisioning.duckdb_run import (
     ERRORS_LISTED,
+    BatchError,
     CsvNotTabular,
     answer_file_rows,
     answers_to_parquet,
@@ -47,6 +49,65 @@ Answer = tuple[int, list[StageDecision] | None, ProfileProblems | None, dict[str
 CHUNK = 64 * 1024
 # CSV bodies from this size on are decided by DuckDB (its start-up costs ~20 ms; it then runs far faster)
 DUCKDB_FROM_BYTES = 512 * 1024
+
+
+# --- The policy: what a batch may ask for, and which engine decides it -------------------------------
+#
+# A body is "json" (a list of profiles), "csv" or "parquet"; the answers are "json", "csv" or
+# "parquet". The transports ask these functions and run what they say.
+
+ANSWER_FORMATS = ("json", "csv", "parquet")
+# which engine decides a batch (batch_engine)
+BY_ROWS = "rows"  # the compiled engine, row by row, while the answer streams
+DUCKDB_FILE = "duckdb_file"  # DuckDB decides the whole file into the answer file
+DUCKDB_ANSWERS = "duckdb_answers"  # DuckDB decides the whole file, read back as the engine's answers
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An option a batch cannot have, and why."""
+
+    field: str
+    message: str
+
+
+def answers_refusal(answers: str, *, explain: bool) -> Refusal | None:
+    """Why these answers cannot be had, or None: explanations come with JSON answers only."""
+    if explain and answers != "json":
+        return Refusal(
+            "explain", "Explanations come with JSON answers only; leave explain out or ask for JSON."
+        )
+    return None
+
+
+def body_refusal(body: str, answers: str, *, explain: bool) -> Refusal | None:
+    """Why this body cannot give these answers, or None: Parquet answers are written by DuckDB from
+    a file, and a Parquet body is decided by DuckDB, which does not explain."""
+    if body == "json" and answers == "parquet":
+        return Refusal("format", "Parquet answers are for CSV or Parquet bodies; ask for json or csv.")
+    if body == "parquet" and explain:
+        return Refusal("explain", "Explanations are for JSON or CSV bodies; leave explain out.")
+    return None
+
+
+def batch_engine(body: str, answers: str, size: int) -> str:
+    """Which engine decides a batch whose body (of ``size`` bytes) and answers are these: DuckDB
+    for a file whose answers are a file (Parquet in or out, or a CSV of ``DUCKDB_FROM_BYTES`` or
+    more), or whose body is Parquet; else the compiled engine, row by row. A CSV that DuckDB cannot
+    read as a table (``CsvNotTabular``) is read row by row whatever this says."""
+    if body == "json":
+        return BY_ROWS
+    if answers != "json" and (body == "parquet" or answers == "parquet" or size >= DUCKDB_FROM_BYTES):
+        return DUCKDB_FILE
+    if body == "parquet":
+        return DUCKDB_ANSWERS
+    return BY_ROWS
+
+
+def file_format(path: Path) -> str:
+    """ "parquet" for a file that starts as Parquet files do, else "csv"."""
+    with path.open("rb") as handle:
+        return "parquet" if handle.read(4) == b"PAR1" else "csv"
 
 
 def answer_header(compiled: CompiledVersion, stage: int) -> list[str]:
@@ -397,6 +458,16 @@ def _decided_answers(compiled: CompiledVersion, decided: Path, stage: int) -> It
 
 
 # --- Coverage ---------------------------------------------------------------------------------------
+
+
+def file_coverage(
+    compiled: CompiledVersion, source: Path, *, at: dt.date, source_format: str
+) -> dict[str, Any]:
+    """``sample_coverage`` of an uploaded sample, whose CSV is checked first: ``BatchError`` for a
+    file that cannot be read at all."""
+    if source_format == "csv" and (problem := csv_problem(source)):
+        raise BatchError(problem)
+    return sample_coverage(compiled, source, at=at, source_format=source_format)
 
 
 def sample_coverage(

@@ -11,8 +11,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from blueprint.conditions import Condition
-from decisioning.explain import condition_holds, day_ordinal
+from decisioning.explain import condition_holds
 from decisioning.model import BlueprintSpec
+from decisioning.operators import bounds
 from decisioning.outcomes import StageDecision
 
 
@@ -23,19 +24,8 @@ def _py(value: Any) -> str:
 
 def _interval(c: Condition, today: int) -> tuple[float, float]:
     """The values (numbers, or days as ordinals) a number or date condition holds for, [low, high]."""
-    op, v = c.operator, c.value
-    if op == "within_last_days":
-        return today - int(v), today
-    is_day = isinstance(v, str) or (isinstance(v, list) and isinstance(v[0], str))
-
-    def point(x: Any) -> float:
-        return day_ordinal(x) if is_day else x
-
-    if op == "at_least":
-        return point(v), math.inf
-    if op == "at_most":
-        return -math.inf, point(v)
-    return point(v[0]), point(v[1])
+    low, high = bounds(c.operator, c.value, today)
+    return (-math.inf if low is None else low), (math.inf if high is None else high)
 
 
 def ordered_fails(

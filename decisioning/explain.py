@@ -13,12 +13,13 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from blueprint.conditions import AttributeSpec, Condition, Groups, condition_sentence
 from decisioning.budget import Budget, BudgetExhausted
 from decisioning.model import StageSpec
+from decisioning.operators import day_ordinal, require_every_operator
 from decisioning.outcomes import (
     ConditionOutcome,
     GroupOutcome,
@@ -32,39 +33,63 @@ from decisioning.regions import ELEMENT_SEPARATOR, MISSING, Box, Region, Space, 
 # --- Conditions, read literally (explain and why-not use this; the generated code must agree) ------
 
 
+def _is(value: Any, wanted: Any, today: int) -> bool:
+    return bool(value == wanted) and type(value) is type(wanted)
+
+
+def _is_one_of(value: Any, wanted: Any, today: int) -> bool:
+    return value in wanted
+
+
+def _includes(value: Any, wanted: Any, today: int) -> bool:
+    return wanted in value
+
+
+def _includes_any_of(value: Any, wanted: Any, today: int) -> bool:
+    return any(element in value for element in wanted)
+
+
+def _at_least(value: Any, wanted: Any, today: int) -> bool:
+    if isinstance(value, dt.date):
+        return value.toordinal() >= day_ordinal(wanted)
+    return bool(value >= wanted)
+
+
+def _at_most(value: Any, wanted: Any, today: int) -> bool:
+    if isinstance(value, dt.date):
+        return value.toordinal() <= day_ordinal(wanted)
+    return bool(value <= wanted)
+
+
+def _between(value: Any, wanted: Any, today: int) -> bool:
+    if isinstance(value, dt.date):
+        return day_ordinal(wanted[0]) <= value.toordinal() <= day_ordinal(wanted[1])
+    return bool(wanted[0] <= value <= wanted[1])
+
+
+def _within_last_days(value: Any, wanted: Any, today: int) -> bool:
+    return isinstance(value, dt.date) and today - wanted <= value.toordinal() <= today
+
+
+# Per operator, whether it holds for a checked value (never None) on day ordinal ``today``.
+HOLDS: dict[str, Callable[[Any, Any, int], bool]] = {
+    "is": _is,
+    "is_one_of": _is_one_of,
+    "at_least": _at_least,
+    "at_most": _at_most,
+    "between": _between,
+    "within_last_days": _within_last_days,
+    "includes": _includes,
+    "includes_any_of": _includes_any_of,
+}
+require_every_operator(HOLDS, "decisioning.explain.HOLDS")
+
+
 def condition_holds(condition: Condition, value: Any, today: int) -> bool:
     """Whether a condition holds for a checked value (None: missing) on day ordinal ``today``."""
     if value is None:
         return False
-    operator, wanted = condition.operator, condition.value
-    if operator == "is":
-        return bool(value == wanted) and type(value) is type(wanted)
-    if operator == "is_one_of":
-        return value in wanted
-    if operator == "includes":
-        return wanted in value
-    if operator == "includes_any_of":
-        return any(element in value for element in wanted)
-    if isinstance(value, dt.date):
-        day = value.toordinal()
-        if operator == "within_last_days":
-            return today - wanted <= day <= today
-        if operator == "at_least":
-            return day >= day_ordinal(wanted)
-        if operator == "at_most":
-            return day <= day_ordinal(wanted)
-        return day_ordinal(wanted[0]) <= day <= day_ordinal(wanted[1])
-    if operator == "at_least":
-        return bool(value >= wanted)
-    if operator == "at_most":
-        return bool(value <= wanted)
-    if operator == "between":
-        return bool(wanted[0] <= value <= wanted[1])
-    return False
-
-
-def day_ordinal(iso: str) -> int:
-    return dt.date.fromisoformat(iso).toordinal()
+    return HOLDS[condition.operator](value, condition.value, today)
 
 
 def groups_hold(groups: Groups, checked: Mapping[str, Any], today: int) -> bool:

@@ -54,6 +54,7 @@ from typing import Any, cast
 from blueprint.conditions import MAX_NUMBER, AttributeSpec, Condition, Group, Groups
 from decisioning.atoms import meeting_atoms, meeting_ranges, range_classes, range_mask
 from decisioning.budget import Budget
+from decisioning.operators import bounds
 
 Box = dict[str, int]
 Region = list[Box]
@@ -168,15 +169,9 @@ class Space:
 
     def _date_interval(self, c: Condition) -> tuple[int | None, int | None]:
         """The days (as ordinals, inclusive; None for unbounded) on which a date condition holds."""
-        if c.operator == "within_last_days":
-            today = self.at.toordinal()
-            return max(1, today - int(c.value)), today
-        if c.operator == "at_least":
-            return dt.date.fromisoformat(c.value).toordinal(), None
-        if c.operator == "at_most":
-            return None, dt.date.fromisoformat(c.value).toordinal()
-        low, high = c.value
-        return dt.date.fromisoformat(low).toordinal(), dt.date.fromisoformat(high).toordinal()
+        low, high = bounds(c.operator, c.value, self.at.toordinal())
+        # no day comes before the calendar's first
+        return (None if low is None else max(1, int(low))), (None if high is None else int(high))
 
     def _text(self, attr: AttributeSpec, used: list[Condition]) -> None:
         named = list(
@@ -249,12 +244,8 @@ class Space:
         def at(point: float) -> int:  # the atom of a point
             return 2 * bisect.bisect_left(points, point) + 1
 
-        if c.operator == "at_least":
-            return range_mask(at(c.value), last)
-        if c.operator == "at_most":
-            return range_mask(0, at(c.value))
-        low, high = c.value
-        return range_mask(at(low), at(high))
+        low, high = bounds(c.operator, c.value, 0)
+        return range_mask(0 if low is None else at(low), last if high is None else at(high))
 
     def _date_mask(self, variable: Variable, c: Condition) -> int:
         cuts = variable.bounds

@@ -24,12 +24,14 @@ import datetime as dt
 import math
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from blueprint.conditions import AttributeSpec, Condition, Groups
 from decisioning.engine import CompiledVersion
 from decisioning.model import BlueprintSpec
+from decisioning.operators import require_every_operator
 from decisioning.profiles import SET_SEPARATOR
 
 DIALECT = "PostgreSQL-compatible ANSI SQL (runs as is on DuckDB and PostgreSQL)"
@@ -111,6 +113,74 @@ def stage_columns(key: str) -> list[str]:
     return [f"{key}.entered", f"{key}.offer", f"{key}.fallback", f"{key}.eligible"]
 
 
+# --- Conditions -------------------------------------------------------------------------------------
+#
+# Per operator, a condition as an SQL test of its column: (decision day or None for CURRENT_DATE,
+# the column, the attribute's type, the condition's value) -> the test.
+
+
+def _literal(attr_type: str) -> Callable[[Any], str]:
+    return day if attr_type == "date" else number if attr_type == "number" else text
+
+
+def _is(at: dt.date | None, col: str, attr_type: str, value: Any) -> str:
+    if attr_type == "boolean":
+        return f"{col} = {'TRUE' if value else 'FALSE'}"
+    return f"{col} = {_literal(attr_type)(value)}"
+
+
+def _is_one_of(at: dt.date | None, col: str, attr_type: str, value: Any) -> str:
+    literal = _literal(attr_type)
+    return f"{col} IN ({', '.join(literal(v) for v in value)})"
+
+
+def _at_least(at: dt.date | None, col: str, attr_type: str, value: Any) -> str:
+    return f"{col} >= {_literal(attr_type)(value)}"
+
+
+def _at_most(at: dt.date | None, col: str, attr_type: str, value: Any) -> str:
+    return f"{col} <= {_literal(attr_type)(value)}"
+
+
+def _between(at: dt.date | None, col: str, attr_type: str, value: Any) -> str:
+    literal = _literal(attr_type)
+    return f"{col} BETWEEN {literal(value[0])} AND {literal(value[1])}"
+
+
+def _within_last_days(at: dt.date | None, col: str, attr_type: str, value: Any) -> str:
+    if at is None:
+        return f"{col} BETWEEN CURRENT_DATE - INTERVAL '{int(value)}' DAY AND CURRENT_DATE"
+    days = int(value)
+    # no date lies before the calendar's first day: the window starts there at the latest
+    low = at - dt.timedelta(days=days) if days < at.toordinal() else dt.date.min
+    return f"{col} BETWEEN {day(low)} AND {day(at)}"
+
+
+def _includes_any_of(at: dt.date | None, col: str, attr_type: str, value: Any) -> str:
+    """A set holds one of the elements (``includes``: the one)."""
+    elements = value if isinstance(value, list) else [value]
+    # an element holding the separator cannot be told apart in the joined text: no profile
+    # read from CSV or Parquet has one (the batch refuses them), so it never holds
+    usable = [e for e in elements if SET_SEPARATOR not in e]
+    if not usable:
+        return "FALSE"
+    tests = [f"POSITION({text('|' + e + '|')} IN '|' || {col} || '|') > 0" for e in usable]
+    return tests[0] if len(tests) == 1 else "(" + " OR ".join(tests) + ")"
+
+
+SQL_TESTS: dict[str, Callable[[dt.date | None, str, str, Any], str]] = {
+    "is": _is,
+    "is_one_of": _is_one_of,
+    "at_least": _at_least,
+    "at_most": _at_most,
+    "between": _between,
+    "within_last_days": _within_last_days,
+    "includes": _includes_any_of,
+    "includes_any_of": _includes_any_of,
+}
+require_every_operator(SQL_TESTS, "decisioning.sql.SQL_TESTS")
+
+
 # --- The decision query -----------------------------------------------------------------------------
 
 
@@ -121,43 +191,7 @@ class _Query:
 
     def condition(self, c: Condition) -> str:
         attr = self.spec.catalog[c.attribute]
-        col = "p." + ident(c.attribute)
-        op, value = c.operator, c.value
-        if attr.type == "set":
-            elements = value if isinstance(value, list) else [value]
-            # an element holding the separator cannot be told apart in the joined text: no profile
-            # read from CSV or Parquet has one (the batch refuses them), so it never holds
-            usable = [e for e in elements if SET_SEPARATOR not in e]
-            if not usable:
-                return "FALSE"
-            tests = [f"POSITION({text('|' + e + '|')} IN '|' || {col} || '|') > 0" for e in usable]
-            return tests[0] if len(tests) == 1 else "(" + " OR ".join(tests) + ")"
-        if attr.type == "date":
-            if op == "within_last_days":
-                if self.at is None:
-                    return f"{col} BETWEEN CURRENT_DATE - INTERVAL '{int(value)}' DAY AND CURRENT_DATE"
-                days = int(value)
-                # no date lies before the calendar's first day: the window starts there at the latest
-                low = self.at - dt.timedelta(days=days) if days < self.at.toordinal() else dt.date.min
-                return f"{col} BETWEEN {day(low)} AND {day(self.at)}"
-            literal = day
-        elif attr.type == "number":
-            literal = number  # type: ignore[assignment]
-        else:
-            literal = text  # type: ignore[assignment]
-        if op == "at_least":
-            return f"{col} >= {literal(value)}"
-        if op == "at_most":
-            return f"{col} <= {literal(value)}"
-        if op == "between":
-            return f"{col} BETWEEN {literal(value[0])} AND {literal(value[1])}"
-        if op == "is":
-            if attr.type == "boolean":
-                return f"{col} = {'TRUE' if value else 'FALSE'}"
-            return f"{col} = {literal(value)}"
-        if op == "is_one_of":
-            return f"{col} IN ({', '.join(literal(v) for v in value)})"
-        raise AssertionError(f"unknown operator {op}")
+        return SQL_TESTS[c.operator](self.at, "p." + ident(c.attribute), attr.type, c.value)
 
     def groups(self, groups: Groups) -> str:
         if not groups:

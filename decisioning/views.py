@@ -34,7 +34,7 @@ from blueprint.json_input import TOO_DEEP, JsonProblem, loads
 from blueprint.models import EDIT_ROLES, Blueprint
 from blueprint.selectors import blueprint_for_user
 from decisioning.api import batch_max_bytes
-from decisioning.batch import csv_problem, sample_coverage
+from decisioning.batch import file_coverage, file_format
 from decisioning.duckdb_run import BatchError, temporary_path
 from decisioning.engine import CompiledVersion
 from decisioning.outcomes import ConditionOutcome, Decision, GroupOutcome, StageDecision, value_json
@@ -556,10 +556,7 @@ def coverage(request: HttpRequest, blueprint_id: int) -> HttpResponse:
         return render(request, partial, {**context, "errors": errors}, status=INVALID_FORM)
     source = _saved(upload)
     try:
-        kind = "parquet" if _is_parquet(source) else "csv"
-        if kind == "csv" and (problem := csv_problem(source)):
-            raise BatchError(problem)
-        counts = sample_coverage(compiled, source, at=at, source_format=kind)
+        counts = file_coverage(compiled, source, at=at, source_format=file_format(source))
     except BatchError as exc:
         return render(request, partial, {**context, "errors": {"sample": str(exc)}}, status=INVALID_FORM)
     finally:
@@ -581,8 +578,3 @@ def _saved(upload: UploadedFile) -> Path:
         for chunk in upload.chunks():
             handle.write(chunk)
     return path
-
-
-def _is_parquet(path: Path) -> bool:
-    with path.open("rb") as handle:
-        return handle.read(4) == b"PAR1"

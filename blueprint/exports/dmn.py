@@ -40,13 +40,15 @@ import math
 import re
 import unicodedata
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from blueprint.conditions import AttributeSpec, Condition, Group
 from blueprint.exports.subject import ExportSubject
 from decisioning.model import OfferSpec, StageSpec
+from decisioning.operators import OPERATORS, require_every_operator
 
 DMN = "https://www.omg.org/spec/DMN/20191111/MODEL/"
 DMNDI = "https://www.omg.org/spec/DMN/20191111/DMNDI/"
@@ -167,44 +169,75 @@ def _scalar(value: Any, attr_type: str) -> str:
     return feel_string(value)
 
 
+@dataclass(frozen=True)
+class FeelForm:
+    """An operator in FEEL, from a condition's value and its attribute's type: ``test``, a boolean
+    expression of ``?`` in parentheses (so that several can be joined with ``and``; the caller adds
+    ``? != null``), and ``unary``, the simple unary test, false for null. Without ``unary`` the
+    unary test is ``? != null and`` the boolean one."""
+
+    test: Callable[[Any, str], str]
+    unary: Callable[[Any, str], str] | None = None
+
+
+def _elements_test(value: Any, attr_type: str) -> str:
+    elements = value if isinstance(value, list) else [value]
+    return "(" + " or ".join(f"list contains(?, {feel_string(e)})" for e in elements) + ")"
+
+
+FEEL_FORMS: dict[str, FeelForm] = {
+    "is": FeelForm(
+        test=lambda value, attr_type: f"(? = {_scalar(value, attr_type)})",
+        unary=lambda value, attr_type: _scalar(value, attr_type),
+    ),
+    "is_one_of": FeelForm(
+        test=lambda value, attr_type: f"(? in [{', '.join(_scalar(v, attr_type) for v in value)}])",
+        unary=lambda value, attr_type: ",".join(_scalar(v, attr_type) for v in value),
+    ),
+    "at_least": FeelForm(
+        test=lambda value, attr_type: f"(? >= {_scalar(value, attr_type)})",
+        unary=lambda value, attr_type: f">= {_scalar(value, attr_type)}",
+    ),
+    "at_most": FeelForm(
+        test=lambda value, attr_type: f"(? <= {_scalar(value, attr_type)})",
+        unary=lambda value, attr_type: f"<= {_scalar(value, attr_type)}",
+    ),
+    "between": FeelForm(
+        test=lambda value, attr_type: (
+            f"(? >= {_scalar(value[0], attr_type)} and ? <= {_scalar(value[1], attr_type)})"
+        ),
+        unary=lambda value, attr_type: f"[{_scalar(value[0], attr_type)}..{_scalar(value[1], attr_type)}]",
+    ),
+    "within_last_days": FeelForm(
+        test=lambda value, attr_type: (
+            f'(? >= {DECISION_DATE} - duration("P{int(value)}D") and ? <= {DECISION_DATE})'
+        ),
+    ),
+    "includes": FeelForm(test=_elements_test),
+    "includes_any_of": FeelForm(test=_elements_test),
+}
+require_every_operator(FEEL_FORMS, "blueprint.exports.dmn.FEEL_FORMS")
+
+
+def _feel_form(condition: Condition, attr_type: str) -> FeelForm:
+    form = FEEL_FORMS.get(condition.operator)
+    if form is None:
+        raise ValueError(f"no FEEL form for operator {condition.operator}")
+    return form
+
+
 def unary_test(condition: Condition, attr_type: str) -> str:
     """One condition as a FEEL unary test on its attribute's input."""
-    op, value = condition.operator, condition.value
-    if attr_type == "set" or op == "within_last_days":
-        return f"? != null and {boolean_test(condition, attr_type)}"
-    if op == "is":
-        return _scalar(value, attr_type)
-    if op == "is_one_of":
-        return ",".join(_scalar(v, attr_type) for v in value)
-    if op == "at_least":
-        return f">= {_scalar(value, attr_type)}"
-    if op == "at_most":
-        return f"<= {_scalar(value, attr_type)}"
-    if op == "between":
-        return f"[{_scalar(value[0], attr_type)}..{_scalar(value[1], attr_type)}]"
-    raise ValueError(f"no FEEL form for operator {op}")
+    form = _feel_form(condition, attr_type)
+    if form.unary is None:
+        return f"? != null and {form.test(condition.value, attr_type)}"
+    return form.unary(condition.value, attr_type)
 
 
 def boolean_test(condition: Condition, attr_type: str) -> str:
     """One condition as a FEEL boolean expression of ``?`` (so that several can be joined with
     ``and``), in parentheses; the caller adds ``? != null``."""
-    op, value = condition.operator, condition.value
-    if attr_type == "set":
-        elements = value if isinstance(value, list) else [value]
-        return "(" + " or ".join(f"list contains(?, {feel_string(e)})" for e in elements) + ")"
-    if op == "within_last_days":
-        return f'(? >= {DECISION_DATE} - duration("P{int(value)}D") and ? <= {DECISION_DATE})'
-    if op == "is":
-        return f"(? = {_scalar(value, attr_type)})"
-    if op == "is_one_of":
-        return f"(? in [{', '.join(_scalar(v, attr_type) for v in value)}])"
-    if op == "at_least":
-        return f"(? >= {_scalar(value, attr_type)})"
-    if op == "at_most":
-        return f"(? <= {_scalar(value, attr_type)})"
-    if op == "between":
-        return f"(? >= {_scalar(value[0], attr_type)} and ? <= {_scalar(value[1], attr_type)})"
-    raise ValueError(f"no FEEL form for operator {op}")
+    return _feel_form(condition, attr_type).test(condition.value, attr_type)
 
 
 def group_entries(group: Group, attributes: Sequence[str], catalog: Mapping[str, AttributeSpec]) -> list[str]:
@@ -234,7 +267,7 @@ def _used(groups: Iterable[Group]) -> list[str]:
 
 
 def _needs_day(groups: Iterable[Group]) -> bool:
-    return any(c.operator == "within_last_days" for group in groups for c in group)
+    return any(OPERATORS[c.operator].on_the_day for group in groups for c in group)
 
 
 DAY_ID = "day"  # the inputData of the decision day: a word no id made from a key is
