@@ -8,7 +8,7 @@ from django.db.models.signals import post_delete, pre_save
 
 
 def refuse_writes_outside_operations(sender: type, instance: Any, raw: bool = False, **kwargs: Any) -> None:
-    """Board objects are saved by ``operation_apply`` only (DESIGN.md §5): anything else is a bug."""
+    """Board objects are saved by ``operation_apply`` only (the one edit path): anything else is a bug."""
     from blueprint.services.operations import applying_operation
 
     if not raw and not applying_operation.get():
@@ -42,3 +42,11 @@ class BlueprintConfig(AppConfig):
             pre_save.connect(
                 refuse_writes_outside_operations, sender=model, dispatch_uid=f"edit-path-{model.__name__}"
             )
+
+        # The live board renders the editors' frame of each operation once, where it was applied,
+        # and the broadcast carries it to every worker (blueprint.live.frames). Registered here,
+        # so the services that broadcast know nothing of rendering.
+        from blueprint.live.frames import frame_at_commit
+        from blueprint.services.broadcast import broadcast_extra_register
+
+        broadcast_extra_register(frame_at_commit)

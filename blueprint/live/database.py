@@ -19,16 +19,16 @@ from django.utils.crypto import constant_time_compare
 from blueprint.errors import BlueprintError
 from blueprint.live.board_thread import editing, rendering
 from blueprint.live.frames import version_text
+from blueprint.live.render import (
+    board_reset_frame,
+    sync_frame,
+)
 from blueprint.models import Blueprint
 from blueprint.services.access import role_of
 from blueprint.services.operations import (
     operation_apply,
 )
 from blueprint.services.undo import undo_step
-from blueprint.views.live import (
-    board_reset_frame,
-    sync_frame,
-)
 
 # --- Database calls (sync, run in the database thread) ----------------------------------------
 

@@ -12,14 +12,13 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from blueprint.live.board_thread import rendering
-from blueprint.models import Operation
-from blueprint.services.broadcast import broadcast_extras
-from blueprint.views.live import (
+from blueprint.live.render import (
     frame_of,
     lint_frame,
     operation_frame,
     version_frame,
 )
+from blueprint.models import Operation
 
 # --- One render per operation per process -----------------------------------------------------
 
@@ -80,14 +79,11 @@ def frame_at_commit(record: Operation, message: dict[str, Any]) -> dict[str, Any
     right after its commit, so editors' tabs in every worker are sent it as it arrives, with no
     render or trip to the database of their own (viewers' frames, without the editing tools, are
     rendered by each worker that has viewers). Rendered after the commit, it shows the board as it
-    is then, as any frame does (see blueprint.views.live)."""
+    is then, as any frame does (see blueprint.live.render)."""
     frame = frame_of(record, record.blueprint, can_edit=True)
     frame["committed_at"] = message["committed_at"]
     text = json.dumps(frame)
     return {"frame": text} if len(text) <= BROADCAST_FRAME_BYTES else {}
-
-
-broadcast_extras.append(frame_at_commit)
 
 
 def _frame_text(

@@ -17,7 +17,7 @@ from blueprint.live.frames import lint_frame_async
 from blueprint.services.broadcast import board_operations_group_name
 
 if TYPE_CHECKING:
-    from blueprint.consumers import BoardConsumer
+    from blueprint.live.consumer import BoardConsumer
 
 logger = logging.getLogger(__name__)
 

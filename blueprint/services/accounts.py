@@ -27,7 +27,7 @@ DEFAULT_LIFETIME: Any = object()
 
 
 def account_group_name(user_id: int) -> str:
-    """The channel-layer group of a person's open board sockets (blueprint.consumers)."""
+    """The channel-layer group of a person's open board sockets (blueprint.live.consumer)."""
     return f"account-{user_id}"
 
 

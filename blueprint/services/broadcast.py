@@ -30,11 +30,18 @@ def board_operations_group_name(blueprint_id: int) -> str:
     return f"board-{blueprint_id}.operations"
 
 
-# What else an operation's broadcast carries, from the code that serves the board in this process
-# (the live board adds the frame it sends: blueprint.consumers). Each is called with the record,
-# right after its commit, and the message so far, and returns fields to add; one that fails is
-# logged and left out (receivers do without).
-broadcast_extras: list[Callable[[Operation, dict[str, Any]], dict[str, Any]]] = []
+# What else an operation's broadcast carries, from the transports that serve the board in this
+# process (the live board adds the editors' frame: ``BlueprintConfig.ready`` registers it). Each is
+# called with the record, right after its commit, and the message so far, and returns fields to
+# add; one that fails is logged and left out (receivers do without).
+BroadcastExtra = Callable[[Operation, dict[str, Any]], dict[str, Any]]
+broadcast_extras: list[BroadcastExtra] = []
+
+
+def broadcast_extra_register(extra: BroadcastExtra) -> None:
+    """Add ``extra`` to every operation's broadcast (once, however often it is registered)."""
+    if extra not in broadcast_extras:
+        broadcast_extras.append(extra)
 
 
 def operation_broadcast(record: Operation, *, extras: bool = True) -> None:

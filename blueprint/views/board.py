@@ -16,20 +16,19 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from blueprint.conditions import KINDS, AttributeSpec
+from blueprint.board_context import TEMPLATE, BoardContext
 from blueprint.errors import BlueprintError, InvalidInput
 from blueprint.forms import (
     ROW_ID_RE,
@@ -41,152 +40,14 @@ from blueprint.forms import (
     new_id,
 )
 from blueprint.limits import LIMITS, for_people
-from blueprint.models import EDIT_ROLES, Blueprint, Offer, Operation, Stage
-from blueprint.selectors import Board, blueprint_for_user, board_lint, board_load, operations_recent
+from blueprint.models import EDIT_ROLES, Blueprint, Operation
+from blueprint.selectors import blueprint_for_user, operations_recent
 from blueprint.services import operation_apply
 from blueprint.version_selectors import version_badge
 from blueprint.views import HtmxHttpRequest
-from blueprint.views.lint import LintPanel, lint_panel
 
 P = ParamSpec("P")
-TEMPLATE = "blueprint/board.html"
 INVALID_FORM = 422  # htmx swaps this one in place (app.js); every other 4xx becomes a toast
-
-
-# --- What the templates draw ------------------------------------------------------------------
-
-
-@dataclass
-class Chip:
-    text: str
-    kind: str  # attribute, behaviour, context, or "missing" for a key no longer in the catalog
-
-
-@dataclass
-class CardView:
-    offer: Offer
-    groups: list[list[Chip]]
-
-
-@dataclass
-class ColumnView:
-    stage: Stage
-    entry: list[list[Chip]]
-    cards: list[CardView]
-
-
-def _chips(
-    groups: Sequence[Sequence[Mapping[str, Any]]],
-    sentences: list[list[str]],
-    catalog: Mapping[str, AttributeSpec],
-) -> list[list[Chip]]:
-    return [
-        [
-            Chip(
-                text, catalog[c.get("attribute", "")].kind if c.get("attribute", "") in catalog else "missing"
-            )
-            for c, text in zip(group, texts, strict=False)
-        ]
-        for group, texts in zip(groups, sentences, strict=False)
-    ]
-
-
-def _columns(board: Board) -> list[ColumnView]:
-    return [
-        ColumnView(
-            stage=column.stage,
-            entry=_chips(column.stage.entry, column.entry_sentences, board.catalog),
-            cards=[
-                CardView(card.offer, _chips(card.offer.groups, card.sentences, board.catalog))
-                for card in column.offers
-            ],
-        )
-        for column in board.stages
-    ]
-
-
-def _attribute_options(catalog: Mapping[str, AttributeSpec]) -> list[tuple[str, list[AttributeSpec]]]:
-    """The catalog for the attribute select, grouped by kind (optgroups)."""
-    return [
-        (kind.title(), sorted((a for a in catalog.values() if a.kind == kind), key=lambda a: a.label.lower()))
-        for kind in KINDS
-        if any(a.kind == kind for a in catalog.values())
-    ]
-
-
-class BoardContext:
-    """The context every partial of the board shares; the catalog is loaded once per request.
-
-    ``request`` may be None: the board's partials need none, so the live board (views/live.py)
-    renders the same fragments outside any request, for a socket.
-    """
-
-    def __init__(self, request: HttpRequest | None, blueprint: Blueprint, board: Board | None = None) -> None:
-        self.request = request
-        self.blueprint = blueprint
-        self._board = board
-
-    @functools.cached_property
-    def board(self) -> Board:
-        return self._board or board_load(self.blueprint)
-
-    @functools.cached_property
-    def columns(self) -> list[ColumnView]:
-        return _columns(self.board)
-
-    @functools.cached_property
-    def lint(self) -> LintPanel:
-        """The lint of the board as loaded, for the panel and its markers (the lint and
-        lint_summary partials)."""
-        return lint_panel(board_lint(self.board), self.board)
-
-    def find_column(self, stage_key: str) -> tuple[int, ColumnView | None]:
-        """The stage's place among the columns and its column; (-1, None) when it is gone."""
-        for index, column in enumerate(self.columns):
-            if column.stage.key == stage_key:
-                return index, column
-        return -1, None
-
-    def find_card(self, offer_key: str) -> tuple[ColumnView, int] | None:
-        """The offer's column and its place in it; None when it is gone."""
-        for column in self.columns:
-            for index, card in enumerate(column.cards):
-                if card.offer.key == offer_key:
-                    return column, index
-        return None
-
-    def column(self, stage_key: str) -> ColumnView:
-        column = self.find_column(stage_key)[1]
-        if column is None:
-            raise Http404("No such stage; it may have been deleted.")
-        return column
-
-    def card(self, offer_key: str) -> tuple[ColumnView, CardView]:
-        found = self.find_card(offer_key)
-        if found is None:
-            raise Http404("No such offer; it may have been deleted.")
-        column, index = found
-        return column, column.cards[index]
-
-    def render(self, partial: str, status: int = 200, **extra: Any) -> HttpResponse:
-        assert self.request is not None, "an HTTP response needs the request it answers"
-        return render(self.request, f"{TEMPLATE}#{partial}", self.data(**extra), status=status)
-
-    def render_string(self, partial: str, **extra: Any) -> str:
-        return render_to_string(f"{TEMPLATE}#{partial}", self.data(**extra), request=self.request)
-
-    def data(self, **extra: Any) -> dict[str, Any]:
-        blueprint = self.blueprint
-        data = {
-            "blueprint": blueprint,
-            "can_edit": blueprint.role in EDIT_ROLES,  # type: ignore[attr-defined]
-            "base": reverse("board", args=[blueprint.pk]) + "board/",
-            **extra,
-        }
-        if "form" in extra:
-            extra["form"].editor.bind(self.board.catalog)
-            data["attribute_options"] = _attribute_options(self.board.catalog)
-        return data
 
 
 # --- Access -----------------------------------------------------------------------------------

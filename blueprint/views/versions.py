@@ -22,7 +22,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from blueprint.board_context import BoardContext
 from blueprint.errors import BlueprintError, Forbidden, NotFound
+from blueprint.lint_panel import lint_panel
 from blueprint.models import EDIT_ROLES, Blueprint, Role, Version
 from blueprint.selectors import (
     blueprint_for_user,
@@ -49,8 +51,6 @@ from blueprint.version_selectors import (
     versions_with_approvals,
 )
 from blueprint.views import HtmxHttpRequest
-from blueprint.views.board import BoardContext
-from blueprint.views.lint import lint_panel
 
 PARTS = "blueprint/version_parts.html"
 REVIEW_ROLES = frozenset({Role.OWNER, Role.APPROVER})

@@ -23,11 +23,11 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from blueprint.asgi import application
-from blueprint.consumers import BoardConsumer, frame_cache
+from blueprint.live.consumer import BoardConsumer, frame_cache
+from blueprint.live.render import operation_frame, sync_frame
 from blueprint.models import Blueprint, Offer, Operation
 from blueprint.services import operation_apply
 from blueprint.services.blueprints import blueprint_delete, membership_remove, membership_set
-from blueprint.views.live import operation_frame, sync_frame
 from tests.blueprint import live_dom
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -1026,7 +1026,7 @@ def test_many_tabs_in_one_process_cost_one_render_per_operation_and_role(
     board: Blueprint, users: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from blueprint.live import frames
-    from blueprint.views import live
+    from blueprint.live import render as live
 
     renders: list[tuple[int, bool]] = []
     lint_renders: list[bool] = []
@@ -1041,7 +1041,7 @@ def test_many_tabs_in_one_process_cost_one_render_per_operation_and_role(
         lint_renders.append(ctx.blueprint.role == "editor")
         return lint_fragments(ctx)
 
-    # editors' frames at commit (blueprint.live.frames), viewers' by the process (views.live.operation_frame)
+    # editors' frames at commit (blueprint.live.frames), viewers' by the process (live.render.operation_frame)
     monkeypatch.setattr(frames, "frame_of", counted)
     monkeypatch.setattr(live, "frame_of", counted)
     monkeypatch.setattr(live, "_lint_fragments", counted_lint)
@@ -1314,8 +1314,8 @@ def test_a_version_broadcast_costs_one_badge_render_per_process_however_many_tab
     board: Blueprint, users: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from blueprint.live import frames
+    from blueprint.live.render import version_frame
     from blueprint.services.versions import version_broadcast
-    from blueprint.views.live import version_frame
 
     renders: list[int] = []
 

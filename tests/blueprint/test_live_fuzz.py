@@ -43,10 +43,10 @@ from django.urls import reverse
 from lxml.html import HtmlElement
 
 from blueprint.asgi import application
-from blueprint.consumers import frame_cache
+from blueprint.live import render as live
+from blueprint.live.consumer import frame_cache
 from blueprint.models import Blueprint, Membership, Operation, Role
 from blueprint.services.operations import HANDLERS
-from blueprint.views import live
 from tests.blueprint import live_dom
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.django_db(transaction=True)]

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from blueprint import consumers  # noqa: F401  # adds the live board's frame to broadcasts
 from blueprint.errors import BlueprintError, Conflict, Forbidden, InvalidInput, NotFound
+from blueprint.live.render import operation_frame
 from blueprint.models import Blueprint, Membership, Offer, Operation, Role, Stage
 from blueprint.selectors import board_json, board_load
 from blueprint.services import (
@@ -20,7 +20,6 @@ from blueprint.services import (
     membership_set,
     operation_apply,
 )
-from blueprint.views.live import operation_frame
 
 
 def apply(bp: Blueprint, op_type: str, payload: dict[str, Any], actor: Any = None, **kw: Any) -> Operation:
@@ -120,7 +119,7 @@ def test_an_operation_is_broadcast_to_the_board_group_after_commit(
     assert len(sent) == 1
     group, message = sent[0]
     committed_at = message.pop("committed_at")
-    frame = json.loads(message.pop("frame"))  # the live board's, rendered once (blueprint.consumers)
+    frame = json.loads(message.pop("frame"))  # the live board's, rendered once (blueprint.live.consumer)
     assert group == f"board-{board.pk}.operations"
     assert message == {
         "type": "board.operation",

@@ -1,7 +1,7 @@
 """The live board's socket: one ``BoardConsumer`` per open tab (the live-board protocol).
 
 Thin by design: every change goes through ``operation_apply`` (or ``undo_step``), every frame is
-rendered by ``blueprint.views.live``; this module only checks who is asking, validates the shape of
+rendered by ``blueprint.live.render``; this module only checks who is asking, validates the shape of
 what arrives, and routes messages between the browser and the board's group. Presence lives in
 memory only: each tab announces itself to the group and the others answer, so every worker process
 knows every tab without a database, and a crashed worker's tabs simply stop being refreshed.

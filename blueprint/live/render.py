@@ -1,6 +1,6 @@
 """The live board's frames: operations turned into the HTML fragments a page load would show.
 
-Rendering only — the socket (blueprint/consumers.py) decides who gets what and when. Every
+Rendering only — the socket (blueprint/live/consumer.py) decides who gets what and when. Every
 fragment is rendered from the database as it is now (right after the operation's commit, or when a
 worker renders it later), not from what the operation did, so a frame never brings back a state
 that an operation committed before its render already changed; the client applies frames in
@@ -19,11 +19,11 @@ from typing import Any
 from django.db.models import Count
 from django.template.loader import render_to_string
 
+from blueprint.board_context import BoardContext
 from blueprint.errors import NotFound
 from blueprint.models import Blueprint, Operation, Role
 from blueprint.selectors import board_load, member_face, operations_after, operations_recent
 from blueprint.version_selectors import version_badge_of
-from blueprint.views.board import BoardContext
 
 Fragment = dict[str, Any]
 Frame = dict[str, Any]
