@@ -1,5 +1,7 @@
 """Writes. Board content changes only through ``operation_apply``."""
 
+# imported for their @handles registrations: HANDLERS holds every operation once the package is loaded
+from blueprint.services import blueprint_ops, catalog_ops, offer_ops, stage_ops  # noqa: F401
 from blueprint.services.access import require_role, role_of
 from blueprint.services.blueprints import (
     blueprint_content_operations,
