@@ -4,27 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from blueprint.services.fields import Problems, only_fields, string_list_field, text_field
+from blueprint.payloads import BLUEPRINT_CREATE, BLUEPRINT_UPDATE
+from blueprint.services.fields import Problems, only_fields, read_values
 from blueprint.services.operations import Applied, OpContext, handles
-
-BLUEPRINT_FIELDS = ("name", "context", "channels", "description")
 
 
 def validate_blueprint_fields(payload: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+    """The fields given, checked (``InvalidInput`` names every problem); a new blueprint's name is
+    required."""
+    described = BLUEPRINT_CREATE if creating else BLUEPRINT_UPDATE
     problems = Problems()
-    only_fields(payload, set(BLUEPRINT_FIELDS), problems)
-    values = {
-        "name": text_field(
-            payload, "name", problems, required=creating or "name" in payload, limit="name_length"
-        ),
-        "context": text_field(payload, "context", problems, required=False, limit="context_length"),
-        "channels": string_list_field(payload, "channels", problems, limit="channels_per_blueprint"),
-        "description": text_field(
-            payload, "description", problems, required=False, limit="description_length"
-        ),
-    }
+    only_fields(payload, described.names, problems)
+    values = read_values(payload, described, problems)
     problems.raise_if_any()
-    return {k: v for k, v in values.items() if v is not None}
+    return values
 
 
 @handles("blueprint.update")

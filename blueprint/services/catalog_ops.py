@@ -7,46 +7,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from blueprint.conditions import KINDS, TYPES, ConditionProblems, attributes_used, parse_groups
+from blueprint.conditions import ConditionProblems, attributes_used, parse_groups
 from blueprint.errors import Conflict, InvalidInput, NotFound
 from blueprint.limits import LIMITS
 from blueprint.models import Attribute, Offer, Stage
+from blueprint.payloads import ATTRIBUTE_CREATE, ATTRIBUTE_UPDATE
 from blueprint.selectors import attribute_fields
 from blueprint.services.board_counts import count_check
 from blueprint.services.fields import (
     Problems,
     new_key,
     only_fields,
+    read_values,
     refuse_key_change,
-    string_list_field,
-    text_field,
 )
 from blueprint.services.operations import Applied, OpContext, handles
-
-ATTRIBUTE_FIELDS = ("key", "label", "kind", "type", "choices", "unit", "description", "source")
-
-
-def _attribute_values(payload: dict[str, Any], problems: Problems, *, creating: bool) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "label": text_field(
-            payload, "label", problems, required=creating or "label" in payload, limit="label_length"
-        ),
-        "unit": text_field(payload, "unit", problems, required=False, limit="unit_length"),
-        "description": text_field(
-            payload, "description", problems, required=False, limit="description_length"
-        ),
-        "source": text_field(payload, "source", problems, required=False, limit="source_length"),
-        "choices": string_list_field(payload, "choices", problems, limit="choices_per_attribute"),
-    }
-    for name, allowed in (("kind", KINDS), ("type", TYPES)):
-        if name in payload and payload[name] is not None:
-            if payload[name] not in allowed:
-                problems.add(name, f"Expected one of: {', '.join(allowed)}.")
-            else:
-                values[name] = payload[name]
-        elif creating and name == "type":
-            problems.add("type", f"This field is required; one of: {', '.join(TYPES)}.")
-    return {k: v for k, v in values.items() if v is not None}
 
 
 def _check_choices(attr_type: str, choices: list[str], problems: Problems) -> None:
@@ -80,8 +55,8 @@ def attribute_by_key(ctx: OpContext, key: Any) -> Attribute:
 @handles("attribute.create")
 def _attribute_create(ctx: OpContext, payload: dict[str, Any]) -> Applied:
     problems = Problems()
-    only_fields(payload, set(ATTRIBUTE_FIELDS), problems)
-    values = _attribute_values(payload, problems, creating=True)
+    only_fields(payload, ATTRIBUTE_CREATE.names, problems)
+    values = read_values(payload, ATTRIBUTE_CREATE, problems)
     taken = set(ctx.catalog)
     if not ctx.replay:
         count_check(
@@ -110,9 +85,9 @@ def _attribute_create(ctx: OpContext, payload: dict[str, Any]) -> Applied:
 def _attribute_update(ctx: OpContext, payload: dict[str, Any]) -> Applied:
     attribute = attribute_by_key(ctx, payload.get("key"))
     problems = Problems()
-    only_fields(payload, {*ATTRIBUTE_FIELDS, "new_key"}, problems)
+    only_fields(payload, ATTRIBUTE_UPDATE.names, problems)
     refuse_key_change(payload, attribute.key, problems)
-    changes = _attribute_values(payload, problems, creating=False)
+    changes = read_values(payload, ATTRIBUTE_UPDATE, problems)
     problems.raise_if_any()
     before = {k: getattr(attribute, k) for k in changes}
     for name, value in changes.items():

@@ -1,6 +1,7 @@
-"""Reading an operation's payload (``blueprint.services.operations``): each field checked and every
-problem named with what would be accepted, and keys made from names. Placement among siblings is
-``blueprint.ranks``; each entity's module looks its objects up by key."""
+"""Reading an operation's payload (``blueprint.services.operations``) by its description
+(``blueprint.payloads``): each field checked and every problem named with what would be accepted,
+and keys made from names. Placement among siblings is ``blueprint.ranks``; each entity's module
+looks its objects up by key."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from blueprint.conditions import (
 )
 from blueprint.errors import InvalidInput
 from blueprint.limits import LIMITS, over_limit
+from blueprint.payloads import Field, Kind, Payload
 from blueprint.ranks import is_valid_rank
 
 if TYPE_CHECKING:
@@ -199,3 +201,50 @@ def position_field(payload: dict[str, Any], problems: Problems) -> tuple[str | N
 def only_fields(payload: dict[str, Any], allowed: set[str], problems: Problems) -> None:
     for name in sorted(set(payload) - allowed):
         problems.add(name, f"Unknown field; expected some of: {', '.join(sorted(allowed))}.")
+
+
+def read_values(
+    payload: dict[str, Any], described: Payload, problems: Problems, ctx: OpContext | None = None
+) -> dict[str, Any]:
+    """The values ``payload`` gives for the value fields of its description (not the keys naming
+    objects, nor places), each checked, in the description's order; a field left out, or refused
+    (``problems`` says why), is not in the answer. Fields it does not describe are not looked at:
+    ``only_fields`` refuses them. ``ctx`` reads groups of conditions against the catalog."""
+    values: dict[str, Any] = {}
+    for name, field in described.fields.items():
+        if not field.values:
+            continue
+        value = _read(payload, name, field, problems, ctx)
+        if value is not None:
+            values[name] = value
+    return values
+
+
+def _read(payload: dict[str, Any], name: str, field: Field, problems: Problems, ctx: OpContext | None) -> Any:
+    if field.kind is Kind.TEXT:
+        # a field that may not be blank may not be emptied either, once given
+        required = field.required or (not field.blank and name in payload)
+        return text_field(payload, name, problems, required=required, limit=field.limit)
+    if field.kind is Kind.FLAG:
+        return bool_field(payload, name, problems)
+    if field.kind is Kind.TEXTS:
+        return string_list_field(payload, name, problems, limit=field.limit)
+    if field.kind is Kind.CHOICE:
+        return choice_field(payload, name, problems, choices=field.choices, required=field.required)
+    if field.kind is Kind.GROUPS:
+        assert ctx is not None, "groups are read against a blueprint's catalog"
+        return groups_field(payload, name, ctx, problems)
+    raise AssertionError(f"{field.kind} is not a value")
+
+
+def choice_field(
+    payload: dict[str, Any], name: str, problems: Problems, *, choices: tuple[str, ...], required: bool
+) -> str | None:
+    if name in payload and payload[name] is not None:
+        if payload[name] not in choices:
+            problems.add(name, f"Expected one of: {', '.join(choices)}.")
+            return None
+        return str(payload[name])
+    if required:
+        problems.add(name, f"This field is required; one of: {', '.join(choices)}.")
+    return None

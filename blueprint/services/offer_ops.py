@@ -8,23 +8,20 @@ from typing import Any
 from blueprint.errors import InvalidInput, NotFound
 from blueprint.limits import LIMITS
 from blueprint.models import Offer, Stage
+from blueprint.payloads import OFFER_CREATE, OFFER_MOVE, OFFER_UPDATE
 from blueprint.ranks import neighbour, place
 from blueprint.selectors import offer_fields
 from blueprint.services.board_counts import count_check
 from blueprint.services.fields import (
     Problems,
-    bool_field,
-    groups_field,
     new_key,
     only_fields,
     position_field,
+    read_values,
     refuse_key_change,
-    text_field,
 )
 from blueprint.services.operations import Applied, OpContext, handles
 from blueprint.services.stage_ops import stage_by_key
-
-OFFER_FIELDS = ("key", "stage", "name", "description", "channel", "fallback", "groups")
 
 
 def offer_by_key(ctx: OpContext, key: Any) -> Offer:
@@ -67,15 +64,11 @@ def _check_fallback(
 @handles("offer.create")
 def _offer_create(ctx: OpContext, payload: dict[str, Any]) -> Applied:
     problems = Problems()
-    only_fields(payload, {*OFFER_FIELDS, "before", "after", "rank"}, problems)
+    only_fields(payload, OFFER_CREATE.names, problems)
     stage = stage_by_key(ctx, payload.get("stage"), field="stage")
-    name = text_field(payload, "name", problems, required=True, limit="name_length")
-    description = (
-        text_field(payload, "description", problems, required=False, limit="description_length") or ""
-    )
-    channel = text_field(payload, "channel", problems, required=False, limit="channel_length") or ""
-    fallback = bool(bool_field(payload, "fallback", problems))
-    groups = groups_field(payload, "groups", ctx, problems) or []
+    values = read_values(payload, OFFER_CREATE, problems, ctx)
+    name, description, channel = values.get("name"), values.get("description", ""), values.get("channel", "")
+    fallback, groups = values.get("fallback", False), values.get("groups", [])
     taken = set(Offer.objects.filter(blueprint=ctx.blueprint).values_list("key", flat=True))
     if not ctx.replay:
         count_check(
@@ -125,18 +118,9 @@ def _offer_create(ctx: OpContext, payload: dict[str, Any]) -> Applied:
 def _offer_update(ctx: OpContext, payload: dict[str, Any]) -> Applied:
     offer = offer_by_key(ctx, payload.get("key"))
     problems = Problems()
-    only_fields(payload, {"key", "new_key", "name", "description", "channel", "fallback", "groups"}, problems)
+    only_fields(payload, OFFER_UPDATE.names, problems)
     refuse_key_change(payload, offer.key, problems)
-    changes: dict[str, Any] = {
-        "name": text_field(payload, "name", problems, required="name" in payload, limit="name_length"),
-        "description": text_field(
-            payload, "description", problems, required=False, limit="description_length"
-        ),
-        "channel": text_field(payload, "channel", problems, required=False, limit="channel_length"),
-        "fallback": bool_field(payload, "fallback", problems),
-        "groups": groups_field(payload, "groups", ctx, problems),
-    }
-    changes = {k: v for k, v in changes.items() if v is not None}
+    changes = read_values(payload, OFFER_UPDATE, problems, ctx)
     fallback = changes.get("fallback", offer.fallback)
     _check_fallback(offer.stage, fallback, changes.get("groups", offer.groups), offer.key, problems)
     problems.raise_if_any()
@@ -155,7 +139,7 @@ def _offer_update(ctx: OpContext, payload: dict[str, Any]) -> Applied:
 def _offer_move(ctx: OpContext, payload: dict[str, Any]) -> Applied:
     offer = offer_by_key(ctx, payload.get("key"))
     problems = Problems()
-    only_fields(payload, {"key", "stage", "before", "after", "rank"}, problems)
+    only_fields(payload, OFFER_MOVE.names, problems)
     target = stage_by_key(ctx, payload.get("stage") or offer.stage.key, field="stage")
     before, after, rank = position_field(payload, problems)
     if target.pk != offer.stage_id:

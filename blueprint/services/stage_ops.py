@@ -8,21 +8,19 @@ from typing import Any
 from blueprint.errors import InvalidInput, NotFound
 from blueprint.limits import LIMITS
 from blueprint.models import Offer, Stage
+from blueprint.payloads import STAGE_CREATE, STAGE_MOVE, STAGE_UPDATE
 from blueprint.ranks import neighbour, place
 from blueprint.selectors import offer_fields, stage_fields
 from blueprint.services.board_counts import count_check
 from blueprint.services.fields import (
     Problems,
-    groups_field,
     new_key,
     only_fields,
     position_field,
+    read_values,
     refuse_key_change,
-    text_field,
 )
 from blueprint.services.operations import Applied, OpContext, handles
-
-STAGE_FIELDS = ("key", "name", "description", "entry")
 
 
 def _stages_except(ctx: OpContext, key: str | None) -> list[Stage]:
@@ -43,12 +41,9 @@ def stage_by_key(ctx: OpContext, key: Any, field: str = "key") -> Stage:
 @handles("stage.create")
 def _stage_create(ctx: OpContext, payload: dict[str, Any]) -> Applied:
     problems = Problems()
-    only_fields(payload, {*STAGE_FIELDS, "before", "after", "rank"}, problems)
-    name = text_field(payload, "name", problems, required=True, limit="name_length")
-    description = (
-        text_field(payload, "description", problems, required=False, limit="description_length") or ""
-    )
-    entry = groups_field(payload, "entry", ctx, problems) or []
+    only_fields(payload, STAGE_CREATE.names, problems)
+    values = read_values(payload, STAGE_CREATE, problems, ctx)
+    name, description, entry = values.get("name"), values.get("description", ""), values.get("entry", [])
     siblings = _stages_except(ctx, None)
     if not ctx.replay:
         count_check(
@@ -76,17 +71,10 @@ def _stage_create(ctx: OpContext, payload: dict[str, Any]) -> Applied:
 def _stage_update(ctx: OpContext, payload: dict[str, Any]) -> Applied:
     stage = stage_by_key(ctx, payload.get("key"))
     problems = Problems()
-    only_fields(payload, {*STAGE_FIELDS, "new_key"}, problems)
+    only_fields(payload, STAGE_UPDATE.names, problems)
     refuse_key_change(payload, stage.key, problems)
-    changes: dict[str, Any] = {
-        "name": text_field(payload, "name", problems, required="name" in payload, limit="name_length"),
-        "description": text_field(
-            payload, "description", problems, required=False, limit="description_length"
-        ),
-        "entry": groups_field(payload, "entry", ctx, problems),
-    }
+    changes = read_values(payload, STAGE_UPDATE, problems, ctx)
     problems.raise_if_any()
-    changes = {k: v for k, v in changes.items() if v is not None}
     before = {k: getattr(stage, k) for k in changes}
     for name, value in changes.items():
         setattr(stage, name, value)
@@ -102,7 +90,7 @@ def _stage_update(ctx: OpContext, payload: dict[str, Any]) -> Applied:
 def _stage_move(ctx: OpContext, payload: dict[str, Any]) -> Applied:
     stage = stage_by_key(ctx, payload.get("key"))
     problems = Problems()
-    only_fields(payload, {"key", "before", "after", "rank"}, problems)
+    only_fields(payload, STAGE_MOVE.names, problems)
     before, after, rank = position_field(payload, problems)
     problems.raise_if_any()
     old_rank, others = stage.rank, _stages_except(ctx, stage.key)
