@@ -51,13 +51,20 @@ class Field:
 
 @dataclass(frozen=True)
 class Payload:
-    """An operation's payload: its fields in the order the service reads them."""
+    """An operation's payload: its fields in the order the service reads them (the order of its
+    problems), and in ``shown`` the order the API lists them in when that differs."""
 
     fields: dict[str, Field]
+    shown: tuple[str, ...] = ()
 
     @property
     def names(self) -> set[str]:
         return set(self.fields)
+
+    def in_shown_order(self) -> list[tuple[str, Field]]:
+        order = self.shown or tuple(self.fields)
+        assert set(order) == set(self.fields), "shown names every field once"
+        return [(name, self.fields[name]) for name in order]
 
 
 KEY_HELP = "Lower-case letters, digits, '-' and '_'; unique within the blueprint and permanent."
@@ -128,8 +135,14 @@ def _attribute(*, creating: bool) -> dict[str, Field]:
     }
 
 
-ATTRIBUTE_CREATE = Payload({"key": _new_key("label"), **_attribute(creating=True)})
-ATTRIBUTE_UPDATE = Payload({"key": _target(), "new_key": _renamed_key(), **_attribute(creating=False)})
+ATTRIBUTE_SHOWN = ("label", "kind", "type", "choices", "unit", "description", "source")
+ATTRIBUTE_CREATE = Payload(
+    {"key": _new_key("label"), **_attribute(creating=True)}, shown=("key", *ATTRIBUTE_SHOWN)
+)
+ATTRIBUTE_UPDATE = Payload(
+    {"key": _target(), "new_key": _renamed_key(), **_attribute(creating=False)},
+    shown=("key", "new_key", *ATTRIBUTE_SHOWN),
+)
 ATTRIBUTE_DELETE = Payload({"key": _target()})
 
 
@@ -162,14 +175,14 @@ STAGE_DELETE = Payload({"key": _target()})
 OFFER_CREATE = Payload(
     {
         "key": _new_key("name"),
-        "stage": Field(
-            Kind.KEY, required=True, path=True, help="Optional; if given, the stage key of the path."
-        ),
         "name": _text("name_length", required=True, blank=False),
         "description": DESCRIPTION,
         "channel": _text("channel_length"),
         "fallback": Field(Kind.FLAG, help=FALLBACK_HELP),
         "groups": Field(Kind.GROUPS, help=GROUPS_HELP),
+        "stage": Field(
+            Kind.KEY, required=True, path=True, help="Optional; if given, the stage key of the path."
+        ),
         **_place("before (higher priority)", "after (lower priority)"),
     }
 )
