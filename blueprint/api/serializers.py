@@ -140,7 +140,7 @@ def operation_input(
 # --- Limits ------------------------------------------------------------------------------------
 
 
-# Every limit of ``blueprint.limits`` by name (DESIGN.md §7): one field each, from the table itself.
+# Every limit of ``blueprint.limits`` by name: one field each, from the table itself.
 LimitsOutput: type[serializers.Serializer] = type(
     "LimitsOutput",
     (serializers.Serializer,),
