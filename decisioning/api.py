@@ -42,10 +42,11 @@ from rest_framework.response import Response
 from blueprint.api.openapi import BLUEPRINT_ID, READ_ERRORS, THROTTLED, answers
 from blueprint.api.options import query_options
 from blueprint.api.serializers import ErrorOutput
-from blueprint.api.views import ApiView, member_blueprint, parse_body, render
+from blueprint.api.views import ApiView, parse_body, render
 from blueprint.errors import BlueprintError, InvalidInput, LimitExceeded
 from blueprint.limits import LIMITS, over_limit
 from blueprint.selectors import board_lint, board_load
+from blueprint.services import member_blueprint
 from decisioning import batch
 from decisioning.api_shapes import (
     AT_INPUT_HELP,
@@ -254,7 +255,7 @@ class LintApi(ApiView):
         ),
     )
     def get(self, request: Request, blueprint_id: int) -> Response:
-        blueprint = member_blueprint(request, blueprint_id)
+        blueprint = member_blueprint(request.user, blueprint_id)
         query_options(request, ("at",))
         at = query_day(request, "at")
         report = board_lint(board_load(blueprint), at=at)
@@ -382,7 +383,7 @@ class DecideBatchApi(StreamingApiView):
                     field="profiles",
                 )
             rows = given
-        blueprint = member_blueprint(request, blueprint_id)
+        blueprint = member_blueprint(request.user, blueprint_id)
         stage = stage_option(options["stage"])
         at = decision_day(options["at"])
         explain = flag(options["explain"], "explain")
@@ -496,7 +497,7 @@ class CoverageApi(StreamingApiView):
                 f"Send the sample as CSV (Content-Type: {CSV}) or Parquet ({PARQUET}).", field="Content-Type"
             )
         options = query_options(request, ("at", "version"))
-        blueprint = member_blueprint(request, blueprint_id)
+        blueprint = member_blueprint(request.user, blueprint_id)
         at = decision_day(options["at"])
         compiled = decision_version(blueprint, version_choice(options["version"]))
         source = spool_body(request)
@@ -535,7 +536,7 @@ class DecisionSqlApi(ApiView):
         summary="The version as one SQL query (CASE per stage) to run in a warehouse",
     )
     def get(self, request: Request, blueprint_id: int) -> HttpResponse:
-        blueprint = member_blueprint(request, blueprint_id)
+        blueprint = member_blueprint(request.user, blueprint_id)
         options = query_options(request, ("version", "at"))
         at = query_day(request, "at")
         compiled = decision_version(blueprint, version_choice(options["version"]))

@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.files.uploadedfile import UploadedFile
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -32,7 +32,7 @@ from blueprint.conditions import AttributeSpec
 from blueprint.errors import BlueprintError
 from blueprint.json_input import TOO_DEEP, JsonProblem, loads
 from blueprint.models import EDIT_ROLES, Blueprint
-from blueprint.selectors import blueprint_for_user
+from blueprint.views import page_blueprint
 from decisioning.api import batch_max_bytes
 from decisioning.batch import file_coverage, file_format
 from decisioning.duckdb_run import BatchError, temporary_path
@@ -52,13 +52,6 @@ INVALID_FORM = 422
 TEMPLATE = "decisioning/simulator.html"
 COVERAGE_TEMPLATE = "decisioning/coverage.html"
 FIELD_PREFIX = "p-"
-
-
-def _member(request: HttpRequest, blueprint_id: int) -> Blueprint:
-    blueprint = blueprint_for_user(request.user, blueprint_id)
-    if blueprint is None:
-        raise Http404("No such blueprint, or you are not a member of it.")
-    return blueprint
 
 
 def _default_version(options: list[dict[str, Any]]) -> str:
@@ -371,7 +364,7 @@ def _simulate(
 @require_GET
 def simulator(request: HttpRequest, blueprint_id: int) -> HttpResponse:
     """The page; with ``?profile=<JSON>`` (and ``version``, ``at``) the form is filled and decided."""
-    blueprint = _member(request, blueprint_id)
+    blueprint = page_blueprint(request, blueprint_id)
     options = version_options(blueprint)
     version = request.GET.get("version") or _default_version(options)
     context = _simulator_context(request, blueprint)
@@ -417,7 +410,7 @@ def simulator_decide(request: HttpRequest, blueprint_id: int) -> HttpResponse:
     names the customer), or 422 with the errors; posted plainly (before the page's scripts ran, or
     without them), a redirect to the page with the customer in its address, or the whole page with
     the errors."""
-    blueprint = _member(request, blueprint_id)
+    blueprint = page_blueprint(request, blueprint_id)
     version = request.POST.get("version", "")[:20] or LIVE
     htmx = bool(getattr(request, "htmx", False))
     try:
@@ -531,7 +524,7 @@ def _coverage_context(request: HttpRequest, blueprint: Blueprint, **extra: Any) 
 def coverage(request: HttpRequest, blueprint_id: int) -> HttpResponse:
     """The page (GET), or a sample uploaded (POST, htmx: the ``coverage_result`` partial; 422 with
     the form's errors)."""
-    blueprint = _member(request, blueprint_id)
+    blueprint = page_blueprint(request, blueprint_id)
     if request.method == "GET":
         return render(request, COVERAGE_TEMPLATE, _coverage_context(request, blueprint))
     version = request.POST.get("version", "")[:20] or LIVE

@@ -29,12 +29,12 @@ from blueprint.api.openapi import BLUEPRINT_ID, THROTTLED, answers
 from blueprint.api.options import query_options
 from blueprint.api.parsers import StrictJSONParser
 from blueprint.api.serializers import ErrorOutput
-from blueprint.api.views import ApiView, blueprint_answer, member_blueprint, parse_body, render
+from blueprint.api.views import ApiView, blueprint_answer, parse_body, render
 from blueprint.errors import InvalidInput
 from blueprint.exports.formats import FORMATS, export_render
 from blueprint.exports.selectors import export_subject, parse_version
 from blueprint.limits import LIMITS
-from blueprint.services import blueprint_import
+from blueprint.services import blueprint_import, member_blueprint
 from decisioning.api import AT, query_day
 
 FORMAT_HELP = f"Expected one of: {', '.join(FORMATS)}."
@@ -228,7 +228,7 @@ class ExportApi(ApiView):
         ),
     )
     def get(self, request: Request, blueprint_id: int) -> HttpResponse:
-        blueprint = member_blueprint(request, blueprint_id)
+        blueprint = member_blueprint(request.user, blueprint_id)
         options = query_options(request, ("format", "version", "at"))  # empty or unknown: a 400
         fmt = options["format"] or "json"
         if fmt not in FORMATS:
@@ -278,4 +278,6 @@ class ImportApi(ApiView):
     def post(self, request: Request) -> Response:
         data = parse_body(request, ImportInput)
         created = blueprint_import(actor=request.user, data=data)
-        return render(s.BlueprintDetailOutput, blueprint_answer(member_blueprint(request, created.pk)), 201)
+        return render(
+            s.BlueprintDetailOutput, blueprint_answer(member_blueprint(request.user, created.pk)), 201
+        )

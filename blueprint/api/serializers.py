@@ -1,29 +1,29 @@
 """Shapes of the JSON API: what each operation takes and what it answers.
 
 Input serializers describe the bodies for the OpenAPI schema and name the fields an operation
-knows; the views refuse any other field. They do not convert or validate values: the raw values
-go to the services, which are the single validator (so the board's forms, the WebSocket and the
-API give the same answer to the same mistake). Output serializers render what the selectors
-return.
+knows; the views refuse any other field. An operation's input is built from the description of its
+payload (``blueprint.payloads``), the one the service reads by, so the schema states the fields,
+kinds and limits the service holds to. They do not convert or validate values: the raw values go
+to the services, which are the single validator (so the board's forms, the WebSocket and the API
+give the same answer to the same mistake). Output serializers render what the selectors return.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from rest_framework import serializers
 
+from blueprint import payloads
 from blueprint.conditions import ALL_OPERATORS, KEY_PATTERN, KINDS, TYPES
 from blueprint.limits import LIMITS
 from blueprint.models import Role
+from blueprint.payloads import KEY_HELP, Kind
 
-KEY_HELP = "Lower-case letters, digits, '-' and '_'; unique within the blueprint and permanent."
 CLIENT_ID_HELP = (
     "Optional client id (at most 64 characters): an operation retried with the same id applies once. "
     "The Idempotency-Key header does the same."
-)
-POSITION_HELP = (
-    "The key of a sibling to place it {where}; give before or after, not both. Neither: at the end."
 )
 
 
@@ -93,16 +93,54 @@ def _sentences_output() -> serializers.ListField:
     )
 
 
-GROUPS_HELP = (
-    "Groups of conditions: a group holds when all its conditions do; the offer matches when any group does."
-)
-ENTRY_HELP = "Who is in the stage, as groups of conditions. Empty: everyone."
+def _payload_field(field: payloads.Field) -> serializers.Field:
+    """The API's field for a field of an operation's payload; one the path gives is optional."""
+    required = field.required and not field.path
+    help_text = field.help or None
+    if field.kind is Kind.TEXT:
+        return serializers.CharField(
+            required=required,
+            allow_blank=field.blank,
+            max_length=getattr(LIMITS, field.limit),
+            help_text=help_text,
+        )
+    if field.kind is Kind.FLAG:
+        return serializers.BooleanField(required=required, help_text=help_text)
+    if field.kind is Kind.TEXTS:
+        return serializers.ListField(
+            child=serializers.CharField(max_length=LIMITS.choice_length),
+            required=required,
+            max_length=getattr(LIMITS, field.limit),
+            help_text=help_text,
+        )
+    if field.kind is Kind.CHOICE:
+        return serializers.ChoiceField(choices=field.choices, required=required, help_text=help_text)
+    if field.kind is Kind.GROUPS:
+        return _groups_input(field.help)
+    if field.kind is Kind.KEY:
+        return _key(required=required, help_text=field.help or KEY_HELP)
+    raise AssertionError(f"The API takes no {field.kind} field")
+
+
+def operation_input(
+    name: str, described: payloads.Payload, **extra: serializers.Field
+) -> type[serializers.Serializer]:
+    """The input serializer of an operation's body: the fields of its payload that the body takes,
+    under their names there, then ``extra`` (a client id, a setting outside the payload)."""
+    fields = {
+        field.api_name or field_name: _payload_field(field)
+        for field_name, field in described.in_shown_order()
+        if field.api
+    }
+    # copied, so they come after the payload's fields (a serializer lists fields as created)
+    fields.update((extra_name, copy.deepcopy(field)) for extra_name, field in extra.items())
+    return type(name, (serializers.Serializer,), {"__module__": __name__, **fields})
 
 
 # --- Limits ------------------------------------------------------------------------------------
 
 
-# Every limit of ``blueprint.limits`` by name (DESIGN.md §7): one field each, from the table itself.
+# Every limit of ``blueprint.limits`` by name: one field each, from the table itself.
 LimitsOutput: type[serializers.Serializer] = type(
     "LimitsOutput",
     (serializers.Serializer,),
@@ -116,38 +154,19 @@ LimitsOutput: type[serializers.Serializer] = type(
 # --- Blueprints and members --------------------------------------------------------------------
 
 
-class BlueprintCreateInput(serializers.Serializer):
-    name = serializers.CharField(max_length=LIMITS.name_length)
-    context = serializers.CharField(required=False, allow_blank=True, max_length=LIMITS.context_length)  # type: ignore[assignment]
-    channels = serializers.ListField(
-        child=serializers.CharField(max_length=LIMITS.choice_length),
-        required=False,
-        max_length=LIMITS.channels_per_blueprint,
-    )
-    description = serializers.CharField(
-        required=False, allow_blank=True, max_length=LIMITS.description_length
-    )
-
-
-class BlueprintUpdateInput(serializers.Serializer):
-    name = serializers.CharField(required=False, max_length=LIMITS.name_length)
-    context = serializers.CharField(required=False, allow_blank=True, max_length=LIMITS.context_length)  # type: ignore[assignment]
-    channels = serializers.ListField(
-        child=serializers.CharField(max_length=LIMITS.choice_length),
-        required=False,
-        max_length=LIMITS.channels_per_blueprint,
-    )
-    description = serializers.CharField(
-        required=False, allow_blank=True, max_length=LIMITS.description_length
-    )
-    approval_policy = serializers.IntegerField(
+BlueprintCreateInput = operation_input("BlueprintCreateInput", payloads.BLUEPRINT_CREATE)
+BlueprintUpdateInput = operation_input(
+    "BlueprintUpdateInput",
+    payloads.BLUEPRINT_UPDATE,
+    approval_policy=serializers.IntegerField(
         required=False,
         min_value=1,
         max_value=10,
         help_text="Owner only: how many approvals a version needs to go live (1 to 10); applies to "
         "versions published from now on.",
-    )
-    client_id = _client_id()
+    ),
+    client_id=_client_id(),
+)
 
 
 class BlueprintSummaryOutput(serializers.Serializer):
@@ -181,44 +200,12 @@ class MemberOutput(serializers.Serializer):
 # --- Attributes --------------------------------------------------------------------------------
 
 
-class AttributeCreateInput(serializers.Serializer):
-    key = _key(required=False, help_text=KEY_HELP + " Made from the label when left out.")
-    label = serializers.CharField(max_length=LIMITS.label_length)  # type: ignore[assignment]
-    kind = serializers.ChoiceField(choices=KINDS, required=False)
-    type = serializers.ChoiceField(choices=TYPES)
-    choices = serializers.ListField(
-        child=serializers.CharField(max_length=LIMITS.choice_length),
-        required=False,
-        max_length=LIMITS.choices_per_attribute,
-    )
-    unit = serializers.CharField(required=False, allow_blank=True, max_length=LIMITS.unit_length)
-    description = serializers.CharField(
-        required=False, allow_blank=True, max_length=LIMITS.description_length
-    )
-    source = serializers.CharField(  # type: ignore[assignment]
-        required=False, allow_blank=True, max_length=LIMITS.source_length
-    )
-    client_id = _client_id()
-
-
-class AttributeUpdateInput(serializers.Serializer):
-    key = _key(required=False, help_text="Keys are permanent: if given, it must be the current key.")
-    label = serializers.CharField(required=False, max_length=LIMITS.label_length)  # type: ignore[assignment]
-    kind = serializers.ChoiceField(choices=KINDS, required=False)
-    type = serializers.ChoiceField(choices=TYPES, required=False)
-    choices = serializers.ListField(
-        child=serializers.CharField(max_length=LIMITS.choice_length),
-        required=False,
-        max_length=LIMITS.choices_per_attribute,
-    )
-    unit = serializers.CharField(required=False, allow_blank=True, max_length=LIMITS.unit_length)
-    description = serializers.CharField(
-        required=False, allow_blank=True, max_length=LIMITS.description_length
-    )
-    source = serializers.CharField(  # type: ignore[assignment]
-        required=False, allow_blank=True, max_length=LIMITS.source_length
-    )
-    client_id = _client_id()
+AttributeCreateInput = operation_input(
+    "AttributeCreateInput", payloads.ATTRIBUTE_CREATE, client_id=_client_id()
+)
+AttributeUpdateInput = operation_input(
+    "AttributeUpdateInput", payloads.ATTRIBUTE_UPDATE, client_id=_client_id()
+)
 
 
 class AttributeOutput(serializers.Serializer):
@@ -239,41 +226,9 @@ class AttributeAnswer(AttributeOutput):
 # --- Offers ------------------------------------------------------------------------------------
 
 
-class OfferCreateInput(serializers.Serializer):
-    key = _key(required=False, help_text=KEY_HELP + " Made from the name when left out.")
-    name = serializers.CharField(max_length=LIMITS.name_length)
-    description = serializers.CharField(
-        required=False, allow_blank=True, max_length=LIMITS.description_length
-    )
-    channel = serializers.CharField(required=False, allow_blank=True, max_length=LIMITS.channel_length)
-    fallback = serializers.BooleanField(
-        required=False,
-        help_text="The stage's one offer for everyone who qualifies for nothing else; no conditions.",
-    )
-    groups = _groups_input(GROUPS_HELP)
-    stage = _key(required=False, help_text="Optional; if given, the stage key of the path.")
-    before = _key(required=False, help_text=POSITION_HELP.format(where="before (higher priority)"))
-    after = _key(required=False, help_text=POSITION_HELP.format(where="after (lower priority)"))
-    client_id = _client_id()
-
-
-class OfferUpdateInput(serializers.Serializer):
-    key = _key(required=False, help_text="Keys are permanent: if given, it must be the current key.")
-    name = serializers.CharField(required=False, max_length=LIMITS.name_length)
-    description = serializers.CharField(
-        required=False, allow_blank=True, max_length=LIMITS.description_length
-    )
-    channel = serializers.CharField(required=False, allow_blank=True, max_length=LIMITS.channel_length)
-    fallback = serializers.BooleanField(required=False)
-    groups = _groups_input(GROUPS_HELP + " Replaces all groups.")
-    client_id = _client_id()
-
-
-class OfferMoveInput(serializers.Serializer):
-    stage = _key(required=False, help_text="The stage to move it to; its current stage when left out.")
-    before = _key(required=False, help_text=POSITION_HELP.format(where="before"))
-    after = _key(required=False, help_text=POSITION_HELP.format(where="after"))
-    client_id = _client_id()
+OfferCreateInput = operation_input("OfferCreateInput", payloads.OFFER_CREATE, client_id=_client_id())
+OfferUpdateInput = operation_input("OfferUpdateInput", payloads.OFFER_UPDATE, client_id=_client_id())
+OfferMoveInput = operation_input("OfferMoveInput", payloads.OFFER_MOVE, client_id=_client_id())
 
 
 class OfferOutput(serializers.Serializer):
@@ -303,32 +258,9 @@ class OfferMoveAnswer(OfferAnswer):
 # --- Stages ------------------------------------------------------------------------------------
 
 
-class StageCreateInput(serializers.Serializer):
-    key = _key(required=False, help_text=KEY_HELP + " Made from the name when left out.")
-    name = serializers.CharField(max_length=LIMITS.name_length)
-    description = serializers.CharField(
-        required=False, allow_blank=True, max_length=LIMITS.description_length
-    )
-    entry = _groups_input(ENTRY_HELP)
-    before = _key(required=False, help_text=POSITION_HELP.format(where="before"))
-    after = _key(required=False, help_text=POSITION_HELP.format(where="after"))
-    client_id = _client_id()
-
-
-class StageUpdateInput(serializers.Serializer):
-    key = _key(required=False, help_text="Keys are permanent: if given, it must be the current key.")
-    name = serializers.CharField(required=False, max_length=LIMITS.name_length)
-    description = serializers.CharField(
-        required=False, allow_blank=True, max_length=LIMITS.description_length
-    )
-    entry = _groups_input(ENTRY_HELP + " Replaces all groups.")
-    client_id = _client_id()
-
-
-class StageMoveInput(serializers.Serializer):
-    before = _key(required=False, help_text=POSITION_HELP.format(where="before"))
-    after = _key(required=False, help_text=POSITION_HELP.format(where="after"))
-    client_id = _client_id()
+StageCreateInput = operation_input("StageCreateInput", payloads.STAGE_CREATE, client_id=_client_id())
+StageUpdateInput = operation_input("StageUpdateInput", payloads.STAGE_UPDATE, client_id=_client_id())
+StageMoveInput = operation_input("StageMoveInput", payloads.STAGE_MOVE, client_id=_client_id())
 
 
 class StageOutput(serializers.Serializer):

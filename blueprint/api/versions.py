@@ -19,12 +19,18 @@ from rest_framework.response import Response
 from blueprint.api import serializers as s
 from blueprint.api.openapi import BLUEPRINT_ID, READ_ERRORS, WRITE_ERRORS, answers
 from blueprint.api.options import query_options
-from blueprint.api.views import ApiView, log_entry, member_blueprint, parse_body, render
+from blueprint.api.views import ApiView, log_entry, parse_body, render
 from blueprint.diff import KINDS
 from blueprint.errors import InvalidInput, NotFound
 from blueprint.models import Approval, Blueprint, Version
 from blueprint.selectors import version_get, version_live, versions_of
-from blueprint.services import version_approve, version_publish, version_reject, version_restore
+from blueprint.services import (
+    member_blueprint,
+    version_approve,
+    version_publish,
+    version_reject,
+    version_restore,
+)
 from blueprint.version_selectors import version_comparison
 
 MAX_NUMBER = 999_999_999  # what the number converter matches: nine digits
@@ -216,7 +222,7 @@ class VersionListApi(ApiView):
         summary="The published versions, newest first; the live one is marked",
     )
     def get(self, request: Request, blueprint_id: int) -> Response:
-        blueprint = member_blueprint(request, blueprint_id)
+        blueprint = member_blueprint(request.user, blueprint_id)
         live = version_live(blueprint.pk)
         versions = versions_of(blueprint.pk)
         approvals: dict[int, list[Approval]] = {}
@@ -239,7 +245,7 @@ class VersionListApi(ApiView):
     def post(self, request: Request, blueprint_id: int) -> Response:
         body = parse_body(request, PublishInput)
         version = version_publish(blueprint_id=blueprint_id, actor=request.user, note=body.get("note", ""))
-        blueprint = member_blueprint(request, blueprint_id)
+        blueprint = member_blueprint(request.user, blueprint_id)
         return render(VersionDetailOutput, version_answer(blueprint, version.number), status.HTTP_201_CREATED)
 
 
@@ -252,7 +258,7 @@ class VersionDetailApi(ApiView):
         summary="One version: its immutable snapshot, status, approvals and whether it is live",
     )
     def get(self, request: Request, blueprint_id: int, number: int) -> Response:
-        blueprint = member_blueprint(request, blueprint_id)
+        blueprint = member_blueprint(request.user, blueprint_id)
         return render(VersionDetailOutput, version_answer(blueprint, number))
 
 
@@ -260,7 +266,7 @@ def decision_answer(request: Request, blueprint_id: int, number: int, *, approve
     body = parse_body(request, DecisionInput)
     decide = version_approve if approve else version_reject
     decide(blueprint_id=blueprint_id, number=number, actor=request.user, comment=body.get("comment", ""))
-    return render(VersionDetailOutput, version_answer(member_blueprint(request, blueprint_id), number))
+    return render(VersionDetailOutput, version_answer(member_blueprint(request.user, blueprint_id), number))
 
 
 class VersionApproveApi(ApiView):
@@ -301,7 +307,7 @@ class VersionDiffApi(ApiView):
         summary="What a version changes against the live version, the draft or another version",
     )
     def get(self, request: Request, blueprint_id: int, number: int) -> Response:
-        blueprint = member_blueprint(request, blueprint_id)
+        blueprint = member_blueprint(request.user, blueprint_id)
         against = query_against(request)
         version = version_get(blueprint.pk, number)
         if version is None:

@@ -52,7 +52,6 @@ from blueprint.models import Blueprint, Operation
 from blueprint.selectors import (
     Board,
     attribute_fields,
-    blueprint_for_user,
     blueprints_for_user,
     board_json,
     board_load,
@@ -65,6 +64,7 @@ from blueprint.services import (
     blueprint_create,
     blueprint_delete,
     blueprint_policy_set,
+    member_blueprint,
     membership_remove,
     membership_set,
     operation_apply,
@@ -148,15 +148,8 @@ def apply(
     )
 
 
-def member_blueprint(request: Request, blueprint_id: int) -> Blueprint:
-    blueprint = blueprint_for_user(request.user, blueprint_id)
-    if blueprint is None:
-        raise NotFound("No such blueprint.", field="blueprint")
-    return blueprint
-
-
 def member_board(request: Request, blueprint_id: int) -> Board:
-    return board_load(member_blueprint(request, blueprint_id))
+    return board_load(member_blueprint(request.user, blueprint_id))
 
 
 def stage_answer(board: Board, key: str) -> dict[str, Any]:
@@ -245,7 +238,9 @@ class BlueprintListApi(ApiView):
             channels=body.get("channels"),
             description=body.get("description", ""),
         )
-        return render(s.BlueprintDetailOutput, blueprint_answer(member_blueprint(request, created.pk)), 201)
+        return render(
+            s.BlueprintDetailOutput, blueprint_answer(member_blueprint(request.user, created.pk)), 201
+        )
 
 
 class BlueprintDetailApi(ApiView):
@@ -257,7 +252,7 @@ class BlueprintDetailApi(ApiView):
         summary="The whole board: catalog, stages in order, each with its offers in priority order",
     )
     def get(self, request: Request, blueprint_id: int) -> Response:
-        return render(s.BlueprintDetailOutput, blueprint_answer(member_blueprint(request, blueprint_id)))
+        return render(s.BlueprintDetailOutput, blueprint_answer(member_blueprint(request.user, blueprint_id)))
 
     @extend_schema(
         operation_id="blueprints_update",
@@ -276,7 +271,7 @@ class BlueprintDetailApi(ApiView):
                 blueprint_policy_set(actor=request.user, blueprint_id=blueprint_id, approvals_needed=policy)
             if body or policy is NOT_GIVEN:
                 apply(request, blueprint_id, "blueprint.update", body, client_id)
-        return render(s.BlueprintDetailOutput, blueprint_answer(member_blueprint(request, blueprint_id)))
+        return render(s.BlueprintDetailOutput, blueprint_answer(member_blueprint(request.user, blueprint_id)))
 
     @extend_schema(
         operation_id="blueprints_destroy",
@@ -302,7 +297,7 @@ class MemberListApi(ApiView):
         summary="Who is on the blueprint, in which role",
     )
     def get(self, request: Request, blueprint_id: int) -> Response:
-        return render(s.MemberOutput, members_of(member_blueprint(request, blueprint_id)), many=True)
+        return render(s.MemberOutput, members_of(member_blueprint(request.user, blueprint_id)), many=True)
 
     @extend_schema(
         operation_id="members_create",
@@ -655,7 +650,7 @@ class OperationLogApi(ApiView):
         summary="The operations after a rev, oldest first: what changed the board, by whom",
     )
     def get(self, request: Request, blueprint_id: int) -> Response:
-        blueprint = member_blueprint(request, blueprint_id)
+        blueprint = member_blueprint(request.user, blueprint_id)
         query_options(request, ("since", "limit"))  # an empty, unknown or repeated one: a 400 naming it
         limit = query_int(request, "limit", LOG_DEFAULT_LIMIT, 1, LOG_MAX_LIMIT)
         # without a since, the newest ones (so a small limit still ends at the current rev)

@@ -1,6 +1,8 @@
 """Writes. Board content changes only through ``operation_apply``."""
 
-from blueprint.services.access import require_role, role_of
+# imported for their @handles registrations: HANDLERS holds every operation once the package is loaded
+from blueprint.services import blueprint_ops, catalog_ops, offer_ops, stage_ops  # noqa: F401
+from blueprint.services.access import member_blueprint, require_role, role_check, role_of
 from blueprint.services.blueprints import (
     blueprint_content_operations,
     blueprint_create,
@@ -32,12 +34,14 @@ __all__ = [
     "blueprint_duplicate",
     "blueprint_import",
     "blueprint_policy_set",
+    "member_blueprint",
     "membership_remove",
     "membership_set",
     "notifications_mark_read",
     "operation_apply",
     "operations_apply",
     "require_role",
+    "role_check",
     "role_of",
     "undo_step",
     "version_approve",

@@ -20,12 +20,9 @@ from blueprint.snapshots import snapshot_operations
 if TYPE_CHECKING:
     from django.contrib.auth.models import User as AuthUser
 from blueprint.services.access import require_role
+from blueprint.services.blueprint_ops import validate_blueprint_fields
 from blueprint.services.broadcast import membership_broadcast
-from blueprint.services.operations import (
-    User,
-    operations_apply,
-    validate_blueprint_fields,
-)
+from blueprint.services.operations import User, operations_apply
 
 
 def blueprint_create(

@@ -1,10 +1,10 @@
-"""Reading an operation's payload (``blueprint.services.operations``): each field checked and every
-problem named with what would be accepted, keys made from names, places on the board (ranks) found
-from "between this card and that one", and the board's objects looked up by key."""
+"""Reading an operation's payload (``blueprint.services.operations``) by its description
+(``blueprint.payloads``): each field checked and every problem named with what would be accepted,
+and keys made from names. Placement among siblings is ``blueprint.ranks``; each entity's module
+looks its objects up by key."""
 
 from __future__ import annotations
 
-import bisect
 from typing import TYPE_CHECKING, Any
 
 from django.utils.text import slugify
@@ -16,14 +16,10 @@ from blueprint.conditions import (
     is_key,
     parse_groups,
 )
-from blueprint.errors import InvalidInput, NotFound
+from blueprint.errors import InvalidInput
 from blueprint.limits import LIMITS, over_limit
-from blueprint.models import (
-    Attribute,
-    Offer,
-    Stage,
-)
-from blueprint.ranks import RESPACE_AFTER, evenly_spaced, is_valid_rank, rank_at, strictly_increasing
+from blueprint.payloads import Field, Kind, Payload
+from blueprint.ranks import is_valid_rank
 
 if TYPE_CHECKING:
     from blueprint.services.operations import OpContext
@@ -202,127 +198,53 @@ def position_field(payload: dict[str, Any], problems: Problems) -> tuple[str | N
     )
 
 
-def neighbour(siblings: list[Any], rank: str) -> dict[str, str]:
-    """Where an item of ``rank`` stands among ``siblings`` (the others), by key: the one just above
-    it (``after``) and the one just below (``before``), each when there is one. What an undo names,
-    with the rank (see ``place``)."""
-    ordered = sorted(siblings, key=lambda s: (s.rank, s.pk))
-    earlier = [s for s in ordered if s.rank < rank]
-    later = ordered[len(earlier) :]
-    where = {}
-    if earlier:
-        where["after"] = earlier[-1].key
-    if later:
-        where["before"] = later[0].key
-    return where
-
-
-def place(
-    siblings: list[Any],
-    *,
-    before: str | None,
-    after: str | None,
-    rank: str | None,
-    what: str,
-    where: str,
-    moving: str | None = None,
-) -> str:
-    """A rank that puts an item before/after a sibling (by key), back where it was (undo), or at
-    the end.
-
-    ``siblings`` are the other items of the list (never the moving one, whose key is ``moving``).
-    The anchor is checked before anything is written. An undo names the rank the item had and the
-    neighbours it stood between (``after`` above it, ``before`` below it, either may be absent at an
-    end): while those two still stand side by side it goes back between them, which holds even when
-    the list was respaced since; when someone has moved one of them away, its old rank says where it
-    was among the others; a lone neighbour is the last resort. When stored ranks tie, or the new
-    rank would grow long (many drops between the same two neighbours), the list is respaced with
-    the new slot kept free, so the result always sorts strictly where asked. The caller holds the
-    blueprint lock.
-    """
-    siblings.sort(key=lambda s: (s.rank, s.pk))
-    ranks = [s.rank for s in siblings]
-    keys = [s.key for s in siblings]
-    for anchor, name in ((before, "before"), (after, "after")):
-        if anchor is None:
-            continue
-        if anchor == moving:
-            raise InvalidInput(f"'{anchor}' cannot be placed {name} itself.", field=name)
-        if anchor not in keys and rank is None:
-            raise InvalidInput(f"'{anchor}' is not {what} in {where}.", field=name)
-    index = _slot(keys, ranks, before=before, after=after, rank=rank)
-    if strictly_increasing(ranks):
-        low, high = (ranks[index - 1] if index else None), (ranks[index] if index < len(ranks) else None)
-        if rank is not None and (low is None or low < rank) and (high is None or rank < high):
-            return rank  # an undo puts the item back exactly where it was
-        placed = rank_at(ranks, index)
-        if len(placed) <= RESPACE_AFTER:
-            return placed
-    fresh = evenly_spaced(len(siblings) + 1)
-    placed = fresh.pop(index)
-    for sibling, new_rank in zip(siblings, fresh, strict=True):
-        if sibling.rank != new_rank:
-            sibling.rank = new_rank
-            sibling.save(update_fields=["rank"])
-    return placed
-
-
-def _slot(
-    keys: list[str], ranks: list[str], *, before: str | None, after: str | None, rank: str | None
-) -> int:
-    """The index among the siblings where the item goes (see ``place``)."""
-    if rank is not None and (before is not None or after is not None):  # an undo
-        above = keys.index(after) if after in keys else None
-        below = keys.index(before) if before in keys else None
-        still_between = (
-            (above is None or below is None or below == above + 1)
-            and (after is None or above is not None)
-            and (before is None or below is not None)
-            and (above is not None or below == 0)
-            and (below is not None or above == len(keys) - 1)
-        )
-        if still_between:
-            return below if below is not None else len(keys)
-        return bisect.bisect_right(ranks, rank)
-    anchor = before if before is not None else after
-    if anchor in keys:
-        return keys.index(anchor) + (0 if before is not None else 1)
-    if rank is not None:
-        return bisect.bisect_right(ranks, rank)
-    return len(ranks)
-
-
-def stage_by_key(ctx: OpContext, key: Any, field: str = "key") -> Stage:
-    if not isinstance(key, str):
-        raise InvalidInput("Name the stage by its key.", field=field)
-    stage = Stage.objects.filter(blueprint=ctx.blueprint, key=key).first()
-    if stage is None:
-        raise NotFound(
-            f"There is no stage '{key[:80]}' in this blueprint; it may have been deleted.", field=field
-        )
-    return stage
-
-
-def offer_by_key(ctx: OpContext, key: Any) -> Offer:
-    if not isinstance(key, str):
-        raise InvalidInput("Name the offer by its key.", field="key")
-    offer = Offer.objects.select_related("stage").filter(blueprint=ctx.blueprint, key=key).first()
-    if offer is None:
-        raise NotFound(
-            f"There is no offer '{key[:80]}' in this blueprint; it may have been deleted.", field="key"
-        )
-    return offer
-
-
-def attribute_by_key(ctx: OpContext, key: Any) -> Attribute:
-    if not isinstance(key, str):
-        raise InvalidInput("Name the attribute by its key.", field="key")
-    attribute = Attribute.objects.filter(blueprint=ctx.blueprint, key=key).first()
-    if attribute is None:
-        raise NotFound(f"There is no attribute '{key[:80]}' in the catalog.", field="key")
-    return attribute
-
-
 def only_fields(payload: dict[str, Any], allowed: set[str], problems: Problems) -> None:
     for name in sorted(set(payload) - allowed):
         problems.add(name, f"Unknown field; expected some of: {', '.join(sorted(allowed))}.")
+
+
+def read_values(
+    payload: dict[str, Any], described: Payload, problems: Problems, ctx: OpContext | None = None
+) -> dict[str, Any]:
+    """The values ``payload`` gives for the value fields of its description (not the keys naming
+    objects, nor places), each checked, in the description's order; a field left out, or refused
+    (``problems`` says why), is not in the answer. Fields it does not describe are not looked at:
+    ``only_fields`` refuses them. ``ctx`` reads groups of conditions against the catalog."""
+    values: dict[str, Any] = {}
+    for name, field in described.fields.items():
+        if not field.values:
+            continue
+        value = _read(payload, name, field, problems, ctx)
+        if value is not None:
+            values[name] = value
+    return values
+
+
+def _read(payload: dict[str, Any], name: str, field: Field, problems: Problems, ctx: OpContext | None) -> Any:
+    if field.kind is Kind.TEXT:
+        # a field that may not be blank may not be emptied either, once given
+        required = field.required or (not field.blank and name in payload)
+        return text_field(payload, name, problems, required=required, limit=field.limit)
+    if field.kind is Kind.FLAG:
+        return bool_field(payload, name, problems)
+    if field.kind is Kind.TEXTS:
+        return string_list_field(payload, name, problems, limit=field.limit)
+    if field.kind is Kind.CHOICE:
+        return choice_field(payload, name, problems, choices=field.choices, required=field.required)
+    if field.kind is Kind.GROUPS:
+        assert ctx is not None, "groups are read against a blueprint's catalog"
+        return groups_field(payload, name, ctx, problems)
+    raise AssertionError(f"{field.kind} is not a value")
+
+
+def choice_field(
+    payload: dict[str, Any], name: str, problems: Problems, *, choices: tuple[str, ...], required: bool
+) -> str | None:
+    if name in payload and payload[name] is not None:
+        if payload[name] not in choices:
+            problems.add(name, f"Expected one of: {', '.join(choices)}.")
+            return None
+        return str(payload[name])
+    if required:
+        problems.add(name, f"This field is required; one of: {', '.join(choices)}.")
+    return None

@@ -2,11 +2,41 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from collections.abc import Collection
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
 from django_htmx.middleware import HtmxDetails
+
+from blueprint.errors import BlueprintError, Forbidden, NotFound
+from blueprint.models import Blueprint
+from blueprint.services.access import member_blueprint
 
 
 class HtmxHttpRequest(HttpRequest):
     """A request that went through django-htmx's middleware."""
 
     htmx: HtmxDetails
+
+
+def page_blueprint(
+    request: HttpRequest,
+    blueprint_id: Any,
+    roles: Collection[str] | None = None,
+    *,
+    doing: str = "do this",
+    counts: bool = False,
+) -> Blueprint:
+    """``member_blueprint`` for the caller of a page: a non-member gets the 404 page
+    (``Http404``), a role that may not ``doing`` the 403 page (``PermissionDenied``)."""
+    try:
+        return member_blueprint(request.user, blueprint_id, roles, doing=doing, counts=counts)
+    except (NotFound, Forbidden) as exc:
+        raise page_refusal(exc) from None
+
+
+def page_refusal(exc: BlueprintError) -> Exception:
+    """The 403 or 404 page for a refusal about access (``Forbidden``, ``NotFound``)."""
+    text = " ".join(message for found in exc.problems.values() for message in found)
+    return PermissionDenied(text) if isinstance(exc, Forbidden) else Http404(text)

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
@@ -32,18 +32,10 @@ from blueprint.exports.selectors import export_choices, export_subject, parse_ve
 from blueprint.exports.subject import ExportSubject
 from blueprint.limits import LIMITS, MIB, for_people
 from blueprint.models import Blueprint
-from blueprint.selectors import blueprint_for_user
 from blueprint.services import blueprint_import
-from blueprint.views import HtmxHttpRequest
+from blueprint.views import HtmxHttpRequest, page_blueprint
 
 MAX_UPLOAD = LIMITS.import_body_bytes  # bytes of an uploaded export
-
-
-def _member(request: HtmxHttpRequest, blueprint_id: int) -> Blueprint:
-    blueprint = blueprint_for_user(request.user, blueprint_id)
-    if blueprint is None:
-        raise Http404("No such blueprint, or you are not a member of it.")
-    return blueprint
 
 
 def _subject(request: HtmxHttpRequest, blueprint: Blueprint) -> tuple[ExportSubject | None, Any, str, int]:
@@ -76,7 +68,7 @@ def _page_context(
 @login_required
 @require_GET
 def diagram_page(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
-    blueprint = _member(request, blueprint_id)
+    blueprint = page_blueprint(request, blueprint_id)
     subject, version, problem, status = _subject(request, blueprint)
     context = _page_context(blueprint, version, subject, problem)
     context["diagram_url"] = reverse("diagram", args=[blueprint.pk])
@@ -102,7 +94,7 @@ def diagram_page(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def spec_page(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
-    blueprint = _member(request, blueprint_id)
+    blueprint = page_blueprint(request, blueprint_id)
     subject, version, problem, status = _subject(request, blueprint)
     context = _page_context(blueprint, version, subject, problem)
     context["spec_url"] = reverse("spec", args=[blueprint.pk])

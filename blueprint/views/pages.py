@@ -10,13 +10,12 @@ like a success (the board does the same); a plain request gets the service's sta
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
@@ -48,7 +47,7 @@ from blueprint.services import (
     membership_set,
     operation_apply,
 )
-from blueprint.views import HtmxHttpRequest
+from blueprint.views import HtmxHttpRequest, page_blueprint, page_refusal
 
 # --- Shared pieces ----------------------------------------------------------------------------
 
@@ -84,26 +83,10 @@ class FormState:
         ]
 
 
-def _member_blueprint(request: HtmxHttpRequest, blueprint_id: int) -> Blueprint:
-    """The blueprint annotated with the caller's ``role``; 404 for anyone who is not a member."""
-    blueprint = blueprint_for_user(request.user, blueprint_id)
-    if blueprint is None:
-        raise Http404("No such blueprint.")
-    return blueprint
-
-
-def _require_role(blueprint: Blueprint, roles: Collection[str], doing: str) -> None:
-    role = getattr(blueprint, "role", None)
-    if role not in roles:
-        raise PermissionDenied(f"Your role is {role}; you may not {doing}.")
-
-
 def _raise_access(exc: BlueprintError) -> None:
     """A refusal about access is a 403/404, never an inline form error."""
-    if isinstance(exc, Forbidden):
-        raise PermissionDenied(exc.message)
-    if isinstance(exc, NotFound) and "blueprint" in exc.problems:
-        raise Http404(exc.message)
+    if isinstance(exc, Forbidden) or (isinstance(exc, NotFound) and "blueprint" in exc.problems):
+        raise page_refusal(exc)
 
 
 def _plainly(exc: BlueprintError) -> str:
@@ -176,13 +159,6 @@ def _list_context(request: HtmxHttpRequest, **extra: Any) -> dict[str, Any]:
     return context
 
 
-def _listed_or_404(request: HtmxHttpRequest, blueprint_id: int) -> Blueprint:
-    blueprint = blueprints_listed(request.user).filter(pk=blueprint_id).first()
-    if blueprint is None:
-        raise Http404("No such blueprint.")
-    return blueprint
-
-
 def _row(request: HtmxHttpRequest, blueprint: Blueprint, *, status: int = 200, **state: Any) -> HttpResponse:
     """One blueprint's row, in its plain, editing or confirming state."""
     context = _list_context(request, bp=blueprint, **state)
@@ -227,14 +203,13 @@ def blueprint_create_view(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 def blueprint_row(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
     """The plain row again (what "Cancel" fetches)."""
-    return _row(request, _listed_or_404(request, blueprint_id))
+    return _row(request, page_blueprint(request, blueprint_id, counts=True))
 
 
 @login_required
 @require_GET
 def blueprint_edit(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
-    blueprint = _listed_or_404(request, blueprint_id)
-    _require_role(blueprint, EDIT_ROLES, "edit this blueprint")
+    blueprint = page_blueprint(request, blueprint_id, EDIT_ROLES, doing="edit this blueprint", counts=True)
     values = _blueprint_form_values(blueprint)
     orig = shown_json(_blueprint_payload(values))
     values["approval_policy"] = str(blueprint.approval_policy)  # shown to owners (list.html)
@@ -245,8 +220,7 @@ def blueprint_edit(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def blueprint_update(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
-    blueprint = _listed_or_404(request, blueprint_id)
-    _require_role(blueprint, EDIT_ROLES, "edit this blueprint")
+    blueprint = page_blueprint(request, blueprint_id, EDIT_ROLES, doing="edit this blueprint", counts=True)
     current = _blueprint_payload(_blueprint_form_values(blueprint))
     changes = _edits(request.POST, _blueprint_payload(request.POST), current)
     policy = _text(request.POST, "approval_policy")
@@ -275,13 +249,13 @@ def blueprint_update(request: HtmxHttpRequest, blueprint_id: int) -> HttpRespons
     if not request.htmx:
         messages.success(request, "Saved the blueprint's details.")
         return HttpResponseRedirect(reverse("blueprint_list"))
-    return _row(request, _listed_or_404(request, blueprint_id))
+    return _row(request, page_blueprint(request, blueprint_id, counts=True))
 
 
 @login_required
 @require_POST
 def blueprint_duplicate_view(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
-    source = _member_blueprint(request, blueprint_id)
+    source = page_blueprint(request, blueprint_id)
     try:
         copy = blueprint_duplicate(actor=request.user, blueprint_id=source.pk)
     except BlueprintError as exc:
@@ -293,16 +267,16 @@ def blueprint_duplicate_view(request: HtmxHttpRequest, blueprint_id: int) -> Htt
 @login_required
 @require_GET
 def blueprint_delete_confirm(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
-    blueprint = _listed_or_404(request, blueprint_id)
-    _require_role(blueprint, {Role.OWNER}, "delete this blueprint")
+    blueprint = page_blueprint(
+        request, blueprint_id, {Role.OWNER}, doing="delete this blueprint", counts=True
+    )
     return _row(request, blueprint, confirming_id=blueprint.pk)
 
 
 @login_required
 @require_POST
 def blueprint_delete_view(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
-    blueprint = _member_blueprint(request, blueprint_id)
-    _require_role(blueprint, {Role.OWNER}, "delete this blueprint")
+    blueprint = page_blueprint(request, blueprint_id, {Role.OWNER}, doing="delete this blueprint")
     try:
         blueprint_delete(actor=request.user, blueprint_id=blueprint.pk)
     except BlueprintError as exc:
@@ -425,7 +399,7 @@ def _catalog_refused(
 @login_required
 @require_GET
 def catalog(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
-    blueprint = _member_blueprint(request, blueprint_id)
+    blueprint = page_blueprint(request, blueprint_id)
     return render(request, "blueprint/catalog.html", _catalog_context(request, blueprint))
 
 
@@ -433,7 +407,7 @@ def catalog(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
 @require_GET
 def attribute_row(request: HtmxHttpRequest, blueprint_id: int, key: str) -> HttpResponse:
     """The plain row of one attribute (what "Cancel" fetches)."""
-    blueprint = _member_blueprint(request, blueprint_id)
+    blueprint = page_blueprint(request, blueprint_id)
     board = board_load(blueprint)
     context = _catalog_context(request, blueprint, board, row=_catalog_row(board, key))
     return _respond(request, "blueprint/catalog.html", "attribute", context)
@@ -442,8 +416,7 @@ def attribute_row(request: HtmxHttpRequest, blueprint_id: int, key: str) -> Http
 @login_required
 @require_GET
 def attribute_edit(request: HtmxHttpRequest, blueprint_id: int, key: str) -> HttpResponse:
-    blueprint = _member_blueprint(request, blueprint_id)
-    _require_role(blueprint, EDIT_ROLES, "edit the catalog")
+    blueprint = page_blueprint(request, blueprint_id, EDIT_ROLES, doing="edit the catalog")
     board = board_load(blueprint)
     row = _catalog_row(board, key)
     values = _attribute_form_values(row.attribute)
@@ -456,8 +429,7 @@ def attribute_edit(request: HtmxHttpRequest, blueprint_id: int, key: str) -> Htt
 @login_required
 @require_POST
 def attribute_add(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
-    blueprint = _member_blueprint(request, blueprint_id)
-    _require_role(blueprint, EDIT_ROLES, "edit the catalog")
+    blueprint = page_blueprint(request, blueprint_id, EDIT_ROLES, doing="edit the catalog")
     payload = _attribute_payload(request.POST)
     key = _text(request.POST, "key")
     if key:  # blank: the service derives the key from the label
@@ -477,8 +449,7 @@ def attribute_add(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def attribute_update(request: HtmxHttpRequest, blueprint_id: int, key: str) -> HttpResponse:
-    blueprint = _member_blueprint(request, blueprint_id)
-    _require_role(blueprint, EDIT_ROLES, "edit the catalog")
+    blueprint = page_blueprint(request, blueprint_id, EDIT_ROLES, doing="edit the catalog")
     attribute = Attribute.objects.filter(blueprint=blueprint, key=key).first()
     if attribute is None:
         return _catalog_refused(
@@ -511,8 +482,7 @@ def attribute_update(request: HtmxHttpRequest, blueprint_id: int, key: str) -> H
 @login_required
 @require_POST
 def attribute_delete(request: HtmxHttpRequest, blueprint_id: int, key: str) -> HttpResponse:
-    blueprint = _member_blueprint(request, blueprint_id)
-    _require_role(blueprint, EDIT_ROLES, "edit the catalog")
+    blueprint = page_blueprint(request, blueprint_id, EDIT_ROLES, doing="edit the catalog")
     label = Attribute.objects.filter(blueprint=blueprint, key=key).values_list("label", flat=True).first()
     try:
         operation_apply(
@@ -567,15 +537,14 @@ def _membership(blueprint: Blueprint, membership_id: int) -> Membership | None:
 @login_required
 @require_GET
 def members(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
-    blueprint = _member_blueprint(request, blueprint_id)
+    blueprint = page_blueprint(request, blueprint_id)
     return render(request, "blueprint/members.html", _members_context(request, blueprint))
 
 
 @login_required
 @require_POST
 def member_add(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
-    blueprint = _member_blueprint(request, blueprint_id)
-    _require_role(blueprint, {Role.OWNER}, "manage members")
+    blueprint = page_blueprint(request, blueprint_id, {Role.OWNER}, doing="manage members")
     username, role = _text(request.POST, "username"), _text(request.POST, "role")
     try:
         membership = membership_set(
@@ -592,8 +561,7 @@ def member_add(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def member_role(request: HtmxHttpRequest, blueprint_id: int, membership_id: int) -> HttpResponse:
-    blueprint = _member_blueprint(request, blueprint_id)
-    _require_role(blueprint, {Role.OWNER}, "manage members")
+    blueprint = page_blueprint(request, blueprint_id, {Role.OWNER}, doing="manage members")
     membership = _membership(blueprint, membership_id)
     if membership is None:
         return _members_answer(request, blueprint.pk, "That person is no longer a member.")
@@ -609,8 +577,7 @@ def member_role(request: HtmxHttpRequest, blueprint_id: int, membership_id: int)
 @login_required
 @require_POST
 def member_remove(request: HtmxHttpRequest, blueprint_id: int, membership_id: int) -> HttpResponse:
-    blueprint = _member_blueprint(request, blueprint_id)
-    _require_role(blueprint, {Role.OWNER}, "manage members")
+    blueprint = page_blueprint(request, blueprint_id, {Role.OWNER}, doing="manage members")
     membership = _membership(blueprint, membership_id)
     if membership is None:
         return _members_answer(request, blueprint.pk, "That person is no longer a member.")

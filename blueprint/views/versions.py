@@ -10,11 +10,11 @@ static/js/app.js swaps in place); a refused plain POST redirects with the proble
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -27,7 +27,6 @@ from blueprint.errors import BlueprintError, Forbidden, NotFound
 from blueprint.lint_panel import lint_panel
 from blueprint.models import EDIT_ROLES, Blueprint, Role, Version
 from blueprint.selectors import (
-    blueprint_for_user,
     memberships_of,
     version_get,
     version_live,
@@ -35,6 +34,7 @@ from blueprint.selectors import (
 )
 from blueprint.services import (
     notifications_mark_read,
+    role_check,
     version_approve,
     version_publish,
     version_reject,
@@ -50,17 +50,10 @@ from blueprint.version_selectors import (
     version_comparison,
     versions_with_approvals,
 )
-from blueprint.views import HtmxHttpRequest
+from blueprint.views import HtmxHttpRequest, page_blueprint, page_refusal
 
 PARTS = "blueprint/version_parts.html"
 REVIEW_ROLES = frozenset({Role.OWNER, Role.APPROVER})
-
-
-def _member_blueprint(request: HtmxHttpRequest, blueprint_id: int) -> Blueprint:
-    blueprint = blueprint_for_user(request.user, blueprint_id)
-    if blueprint is None:
-        raise Http404("No such blueprint, or you are not a member of it.")
-    return blueprint
 
 
 def _role(blueprint: Blueprint) -> str:
@@ -74,15 +67,21 @@ def _version_or_404(blueprint: Blueprint, number: int) -> Version:
     return version
 
 
+def _role_check(blueprint: Blueprint, roles: Collection[str], doing: str) -> None:
+    """The role's 403 page, after the version's 404 (so a viewer learns which versions exist)."""
+    try:
+        role_check(blueprint, roles, doing)
+    except Forbidden as exc:
+        raise page_refusal(exc) from None
+
+
 def _plainly(exc: BlueprintError) -> str:
     return " ".join(message for found in exc.problems.values() for message in found)
 
 
 def _raise_access(exc: BlueprintError) -> None:
-    if isinstance(exc, Forbidden):
-        raise PermissionDenied(_plainly(exc))
-    if isinstance(exc, NotFound) and "blueprint" in exc.problems:
-        raise Http404(exc.message)
+    if isinstance(exc, Forbidden) or (isinstance(exc, NotFound) and "blueprint" in exc.problems):
+        raise page_refusal(exc)
 
 
 # --- The history -------------------------------------------------------------------------------------
@@ -91,7 +90,7 @@ def _raise_access(exc: BlueprintError) -> None:
 @login_required
 @require_GET
 def version_list(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
-    blueprint = _member_blueprint(request, blueprint_id)
+    blueprint = page_blueprint(request, blueprint_id)
     versions = versions_with_approvals(blueprint.pk)
     live = next((v for v in versions if v.status == Version.Status.APPROVED), None)
     context: dict[str, Any] = {
@@ -111,7 +110,7 @@ def version_list(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def version_publish_view(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
-    blueprint = _member_blueprint(request, blueprint_id)
+    blueprint = page_blueprint(request, blueprint_id)
     note = request.POST.get("note", "")
     try:
         version = version_publish(blueprint_id=blueprint.pk, actor=request.user, note=note)
@@ -157,7 +156,7 @@ def _reviewer_names(blueprint: Blueprint, author: Any) -> list[str]:
 @require_GET
 def version_badge_view(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
     """The board's version badge as it is now (static/js/versions.js fetches it after edits)."""
-    blueprint = _member_blueprint(request, blueprint_id)
+    blueprint = page_blueprint(request, blueprint_id)
     return render(request, f"{PARTS}#version_badge", {"badge": version_badge_of(blueprint)})
 
 
@@ -212,7 +211,7 @@ def _review_context(
 @login_required
 @require_GET
 def version_page(request: HtmxHttpRequest, blueprint_id: int, number: int) -> HttpResponse:
-    blueprint = _member_blueprint(request, blueprint_id)
+    blueprint = page_blueprint(request, blueprint_id)
     version = _version_or_404(blueprint, number)
     notifications_mark_read(user=request.user, version=version)  # the notice has been seen
     return render(request, "blueprint/version.html", _review_context(request, blueprint, version))
@@ -221,10 +220,9 @@ def version_page(request: HtmxHttpRequest, blueprint_id: int, number: int) -> Ht
 @login_required
 @require_POST
 def version_decide(request: HtmxHttpRequest, blueprint_id: int, number: int, decision: str) -> HttpResponse:
-    blueprint = _member_blueprint(request, blueprint_id)
+    blueprint = page_blueprint(request, blueprint_id)
     version = _version_or_404(blueprint, number)
-    if _role(blueprint) not in REVIEW_ROLES:
-        raise PermissionDenied(f"Your role is {_role(blueprint)}; approvers and owners decide on versions.")
+    _role_check(blueprint, REVIEW_ROLES, "decide on versions")
     comment = request.POST.get("comment", "")
     decide = version_approve if decision == "approve" else version_reject
     try:
@@ -257,10 +255,9 @@ def version_decide(request: HtmxHttpRequest, blueprint_id: int, number: int, dec
 @login_required
 @require_POST
 def version_restore_view(request: HtmxHttpRequest, blueprint_id: int, number: int) -> HttpResponse:
-    blueprint = _member_blueprint(request, blueprint_id)
+    blueprint = page_blueprint(request, blueprint_id)
     version = _version_or_404(blueprint, number)
-    if _role(blueprint) not in EDIT_ROLES:
-        raise PermissionDenied(f"Your role is {_role(blueprint)}; owners and editors change the draft.")
+    _role_check(blueprint, EDIT_ROLES, "change the draft")
     board_url = reverse("board", args=[blueprint.pk])
     try:
         result = version_restore(blueprint_id=blueprint.pk, number=version.number, actor=request.user)
@@ -279,7 +276,7 @@ def version_restore_view(request: HtmxHttpRequest, blueprint_id: int, number: in
 @login_required
 @require_GET
 def draft_changes_view(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
-    blueprint = _member_blueprint(request, blueprint_id)
+    blueprint = page_blueprint(request, blueprint_id)
     newest, diff = draft_changes(blueprint)
     context: dict[str, Any] = {
         "blueprint": blueprint,

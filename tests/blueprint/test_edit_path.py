@@ -12,8 +12,12 @@ from blueprint.models import Offer, Stage
 
 ROOT = Path(__file__).resolve().parents[2]
 BOARD_MODELS = ("Attribute", "Stage", "Offer", "Operation")
-# the operation service, and its rank placement, which respaces a stage's cards inside an operation
-ALLOWED = {ROOT / "blueprint" / "services" / name for name in ("operations.py", "fields.py")}
+# the operation service, its handlers (one module per entity), and rank placement, which respaces
+# a list's items inside an operation
+ALLOWED = {
+    ROOT / "blueprint" / "services" / name
+    for name in ("operations.py", "blueprint_ops.py", "catalog_ops.py", "stage_ops.py", "offer_ops.py")
+} | {ROOT / "blueprint" / "ranks.py"}
 WRITES = re.compile(
     r"\b(?:{models})\.objects\.(?:create|bulk_create|update_or_create|get_or_create|bulk_update)\b"
     r"|\b(?:stage|offer|attribute|operation|record|sibling)\.(?:save|delete)\(".format(
