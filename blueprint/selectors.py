@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +15,7 @@ from blueprint.conditions import AttributeSpec, attributes_used, condition_sente
 from blueprint.models import Attribute, Blueprint, Membership, Offer, Operation, Role, Stage, Version
 from blueprint.snapshots import SNAPSHOT_FORMAT, snapshot_hash
 from decisioning.lint import LintReport, lint_blueprint
+from decisioning.lru import LRU
 from decisioning.model import BlueprintSpec, OfferSpec, StageSpec
 
 
@@ -122,48 +121,27 @@ def blueprint_spec(board: Board) -> BlueprintSpec:
     )
 
 
-class _LintCache:
-    """The lint reports of the last few board contents, keyed by content hash and decision day.
-
-    A page load, the lint API and every tab's live frame after an edit ask for the lint of the
-    same content; the exact analysis of a big board takes a good part of the page's time, so it
-    is done once per content and day in each process. Content-addressed, so never stale."""
-
-    def __init__(self, size: int = 16) -> None:
-        self.size = size
-        self.reports: OrderedDict[tuple[str, dt.date], LintReport] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def report(self, board: Board, day: dt.date) -> LintReport:
-        key = (snapshot_hash(_lint_content(board)), day)
-        with self.lock:
-            found = self.reports.get(key)
-            if found is not None:
-                self.reports.move_to_end(key)
-                return found
-        report = lint_blueprint(blueprint_spec(board), at=day)
-        with self.lock:
-            self.reports[key] = report
-            while len(self.reports) > self.size:
-                self.reports.popitem(last=False)
-        return report
-
-
 def _lint_content(board: Board) -> dict[str, Any]:
     """What the lint reads of a board: the catalog and the stages and offers in order."""
     snapshot = board_snapshot(board)
     return {"attributes": snapshot["attributes"], "stages": snapshot["stages"]}
 
 
-lint_cache = _LintCache()
+# The lint reports of the last few board contents, keyed by content hash and decision day. A page
+# load, the lint API and every tab's live frame after an edit ask for the lint of the same content;
+# the exact analysis of a big board takes a good part of the page's time, so it is done once per
+# content and day in each process. Content-addressed, so never stale.
+lint_cache: LRU[tuple[str, dt.date], LintReport] = LRU(16)
 
 
 def board_lint(board: Board, *, at: dt.date | dt.datetime | None = None) -> LintReport:
     """Lint the board for decision day ``at`` (default: today where the server is, TIME_ZONE)."""
     if not board.whole:
         raise ValueError("the lint reads the whole board; this one was loaded in part")
-    day = at.date() if isinstance(at, dt.datetime) else at
-    return lint_cache.report(board, day or timezone.localdate())
+    day = at.date() if isinstance(at, dt.datetime) else (at or timezone.localdate())
+    return lint_cache.get_or_make(
+        (snapshot_hash(_lint_content(board)), day), lambda: lint_blueprint(blueprint_spec(board), at=day)
+    )
 
 
 def blueprints_for_user(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Blueprint]:

@@ -7,8 +7,6 @@ other modules code against; these build on them for the version pages and the AP
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -20,6 +18,7 @@ from blueprint.models import Approval, Attribute, Blueprint, Notification, Offer
 from blueprint.selectors import Board, Card, Column, board_load, board_snapshot, sentences_for, version_get
 from blueprint.snapshots import SNAPSHOT_FORMAT, snapshot_hash
 from decisioning.lint import LintReport, lint_blueprint
+from decisioning.lru import LRU
 from decisioning.model import spec_from_json
 
 REVIEW_ROLES = frozenset({Role.OWNER, Role.APPROVER})
@@ -49,26 +48,17 @@ class VersionBadge:
 # The draft's snapshot hash by (blueprint, created_at, rev): every change of the draft moves rev
 # (the one edit path), so the hash of a rev never changes and each process computes it once — the
 # badge is drawn on every board page and fetched by every open tab after an edit.
-_DRAFT_HASHES: OrderedDict[tuple[int, float, int], str] = OrderedDict()
-_DRAFT_HASHES_LOCK = threading.Lock()
 DRAFT_HASHES_KEPT = 512
+_DRAFT_HASHES: LRU[tuple[int, float, int], str] = LRU(DRAFT_HASHES_KEPT)
 
 
 def draft_hash(blueprint: Blueprint, board: Board | None = None) -> str:
     """The content hash the draft would have as a version, at ``blueprint.rev``; ``board`` is the
     board loaded with that blueprint row, if the caller has it (otherwise it is loaded on a miss)."""
     key = (blueprint.pk, blueprint.created_at.timestamp(), blueprint.rev)
-    with _DRAFT_HASHES_LOCK:
-        found = _DRAFT_HASHES.get(key)
-        if found is not None:
-            _DRAFT_HASHES.move_to_end(key)
-            return found
-    value = snapshot_hash(board_snapshot(board if board is not None else board_load(blueprint)))
-    with _DRAFT_HASHES_LOCK:
-        _DRAFT_HASHES[key] = value
-        while len(_DRAFT_HASHES) > DRAFT_HASHES_KEPT:
-            _DRAFT_HASHES.popitem(last=False)
-    return value
+    return _DRAFT_HASHES.get_or_make(
+        key, lambda: snapshot_hash(board_snapshot(board if board is not None else board_load(blueprint)))
+    )
 
 
 def version_badge(board: Board) -> VersionBadge:

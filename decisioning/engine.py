@@ -31,7 +31,6 @@ import bisect
 import datetime as dt
 import math
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -41,6 +40,7 @@ from blueprint.errors import InvalidInput
 from decisioning.budget import Budget
 from decisioning.codegen import Codegen
 from decisioning.explain import explain_stage
+from decisioning.lru import LRU
 from decisioning.model import BlueprintSpec, spec_from_json
 from decisioning.outcomes import Decision, StageDecision, Version
 from decisioning.profiles import check_value, profile_check, short_text
@@ -216,28 +216,15 @@ def compile_snapshot(snapshot: Mapping[str, Any], version: Version) -> CompiledV
     return compile_spec(spec_from_json(snapshot), version)
 
 
-_cache: OrderedDict[tuple[Any, ...], CompiledVersion] = OrderedDict()
-_cache_lock = threading.Lock()
+_cache: LRU[tuple[Any, ...], CompiledVersion] = LRU(CACHE_SIZE)
 
 
 def compiled_for(key: tuple[Any, ...], load: Callable[[], CompiledVersion]) -> CompiledVersion:
     """The compiled version cached under ``key`` (e.g. ("version", blueprint id, number, content
     hash) or ("draft", blueprint id, rev)); ``load`` compiles it on a miss. The newest
     ``CACHE_SIZE`` are kept."""
-    with _cache_lock:
-        found = _cache.get(key)
-        if found is not None:
-            _cache.move_to_end(key)
-            return found
-    compiled = load()
-    with _cache_lock:
-        _cache[key] = compiled
-        _cache.move_to_end(key)
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
-    return compiled
+    return _cache.get_or_make(key, load)
 
 
 def cache_clear() -> None:
-    with _cache_lock:
-        _cache.clear()
+    _cache.clear()

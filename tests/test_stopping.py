@@ -119,7 +119,7 @@ def test_a_stopped_request_ends_with_an_unlogged_499_and_leaves_nothing_behind(
     board: Blueprint, users: dict[str, Any], caplog: pytest.LogCaptureFixture, what: str
 ) -> None:
     publish(board, users)
-    lint_cache.reports.clear()  # publishing linted this content: a cached lint is no work to stop
+    lint_cache.clear()  # publishing linted this content: a cached lint is no work to stop
     client = client_for(users["owner"])
     with caplog.at_level(logging.ERROR), stopped_by(stopped()):
         response = ask(client, board, what)
@@ -134,7 +134,7 @@ def test_a_stopped_request_ends_with_an_unlogged_499_and_leaves_nothing_behind(
 @pytest.mark.django_db
 def test_the_board_and_the_simulator_stop_too(board: Blueprint, users: dict[str, Any], client: Any) -> None:
     publish(board, users)
-    lint_cache.reports.clear()
+    lint_cache.clear()
     client.force_login(users["owner"])
     pages = [
         f"/blueprints/{board.pk}/",  # the board's Checks: the lint

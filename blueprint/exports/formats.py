@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from blueprint.exports.cases import cases_json
@@ -30,6 +28,7 @@ from blueprint.exports.spec import Spec, spec_build, spec_html, spec_markdown, s
 from blueprint.exports.subject import ExportSubject
 from blueprint.snapshots import snapshot_hash
 from decisioning.engine import compile_spec
+from decisioning.lru import LRU
 from decisioning.sql import export_sql
 
 # format → (media type, file name suffix)
@@ -126,8 +125,7 @@ def export_render(subject: ExportSubject, fmt: str) -> Rendered:
 # WeasyPrint takes seconds (a minute for 500 offers), and a version's spec never changes: the last
 # few PDFs are kept, keyed by everything they are made from.
 PDF_CACHE_SIZE = 8
-_pdf_cache: OrderedDict[tuple[str, str, str, bool], bytes] = OrderedDict()
-_pdf_lock = threading.Lock()
+_pdf_cache: LRU[tuple[str, str, str, bool], bytes] = LRU(PDF_CACHE_SIZE)
 
 
 def _pdf_cached(subject: ExportSubject) -> bytes:
@@ -137,13 +135,4 @@ def _pdf_cached(subject: ExportSubject) -> bytes:
         subject.at.isoformat(),
         graphviz_available(),
     )
-    with _pdf_lock:
-        if key in _pdf_cache:
-            _pdf_cache.move_to_end(key)
-            return _pdf_cache[key]
-    body = spec_pdf(spec_html(spec_of(subject, draw="png")))
-    with _pdf_lock:
-        _pdf_cache[key] = body
-        while len(_pdf_cache) > PDF_CACHE_SIZE:
-            _pdf_cache.popitem(last=False)
-    return body
+    return _pdf_cache.get_or_make(key, lambda: spec_pdf(spec_html(spec_of(subject, draw="png"))))

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -19,6 +18,7 @@ from blueprint.live.render import (
     version_frame,
 )
 from blueprint.models import Operation
+from decisioning.lru import LRU
 
 # --- One render per operation per process -----------------------------------------------------
 
@@ -35,29 +35,26 @@ class FrameCache:
 
     def __init__(self, size: int = 256, ttl: float = 5.0) -> None:
         self.size, self.ttl = size, ttl
-        self._entries: OrderedDict[tuple[Any, ...], tuple[float, asyncio.Task[str | None]]] = OrderedDict()
+        self._entries: LRU[tuple[Any, ...], tuple[float, asyncio.Task[str | None]]] = LRU(size)
 
     async def frame(
         self, key: tuple[Any, ...], render: Callable[[], Coroutine[Any, Any, str | None]]
     ) -> str | None:
         """The frame's text for ``key``, from ``render()`` when no socket asked for it lately."""
         now = time.monotonic()
-        entry = self._entries.get(key)
+        entry = self._entries.peek(key)
         loop = asyncio.get_running_loop()
         if entry is None or now - entry[0] > self.ttl or entry[1].get_loop() is not loop:
             entry = (now, loop.create_task(render()))
-            self._entries[key] = entry
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+            self._entries.put(key, entry)
         try:
             # shielded: a tab that disconnects while waiting must not cancel everyone's render
             return await asyncio.shield(entry[1])
         except asyncio.CancelledError:
             raise
         except Exception:
-            if self._entries.get(key) is entry:
-                del self._entries[key]  # the next tab tries again
+            if self._entries.peek(key) is entry:
+                self._entries.pop(key)  # the next tab tries again
             raise
 
     def clear(self) -> None:

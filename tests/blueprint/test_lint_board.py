@@ -429,9 +429,9 @@ def fresh_lint() -> Any:
     """The lint cache keyed by content and day: emptied, so a changed budget is used."""
     from blueprint.selectors import lint_cache
 
-    lint_cache.reports.clear()
+    lint_cache.clear()
     yield
-    lint_cache.reports.clear()
+    lint_cache.clear()
 
 
 def test_overlaps_counted_but_not_listed_are_in_the_counts_on_the_cards_and_said_per_stage(

@@ -395,7 +395,7 @@ def test_the_lint_api_gives_a_gap_example_the_catalog_allows(
 def lint_cache_clear() -> None:
     from blueprint.selectors import lint_cache
 
-    lint_cache.reports.clear()
+    lint_cache.clear()
 
 
 @pytest.fixture
