@@ -16,7 +16,7 @@ from django.db import connections, router
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
-from blueprint.errors import BlueprintError
+from blueprint.errors import BlueprintError, NotFound
 from blueprint.live.board_thread import editing, rendering
 from blueprint.live.frames import version_text
 from blueprint.live.render import (
@@ -24,7 +24,7 @@ from blueprint.live.render import (
     sync_frame,
 )
 from blueprint.models import Blueprint
-from blueprint.services.access import role_of
+from blueprint.services.access import member_blueprint
 from blueprint.services.operations import (
     operation_apply,
 )
@@ -34,9 +34,16 @@ from blueprint.services.undo import undo_step
 
 
 def _role_and_rev(user: Any, blueprint_id: int) -> tuple[str | None, int]:
-    role = role_of(user, blueprint_id)
-    rev = _rev(blueprint_id)
-    return (role, rev) if rev is not None else (None, 0)
+    """The user's role on the blueprint and its rev; (None, 0) for a non-member (one query)."""
+    try:
+        blueprint = member_blueprint(user, blueprint_id)
+    except NotFound:
+        return None, 0
+    return blueprint.role, blueprint.rev  # type: ignore[attr-defined]
+
+
+def _role(user: Any, blueprint_id: int) -> str | None:
+    return _role_and_rev(user, blueprint_id)[0]
 
 
 def _rev(blueprint_id: int) -> int | None:
@@ -109,7 +116,7 @@ def _access(user: Any, session_key: str | None, blueprint_id: int) -> tuple[bool
     """(still signed in, role on the blueprint)."""
     if not _signed_in(user.pk, session_key):
         return False, None
-    return True, role_of(user, blueprint_id)
+    return True, _role(user, blueprint_id)
 
 
 @dataclass
@@ -132,7 +139,7 @@ def _apply_as_member(user: Any, session_key: str | None, blueprint_id: int, **op
     try:
         return Attempt(True, None, record=operation_apply(blueprint_id=blueprint_id, actor=user, **operation))
     except BlueprintError as exc:
-        return Attempt(True, role_of(user, blueprint_id), refusal=exc)
+        return Attempt(True, _role(user, blueprint_id), refusal=exc)
 
 
 access_async = editing(_access)

@@ -22,14 +22,14 @@ from typing import Any, Concatenate, ParamSpec
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from blueprint.board_context import TEMPLATE, BoardContext
-from blueprint.errors import BlueprintError, InvalidInput
+from blueprint.errors import BlueprintError, Forbidden, InvalidInput, NotFound
 from blueprint.forms import (
     ROW_ID_RE,
     ConditionEditor,
@@ -41,10 +41,10 @@ from blueprint.forms import (
 )
 from blueprint.limits import LIMITS, for_people
 from blueprint.models import EDIT_ROLES, Blueprint, Operation
-from blueprint.selectors import blueprint_for_user, operations_recent
-from blueprint.services import operation_apply
+from blueprint.selectors import operations_recent
+from blueprint.services import member_blueprint, operation_apply
 from blueprint.version_selectors import version_badge
-from blueprint.views import HtmxHttpRequest
+from blueprint.views import HtmxHttpRequest, page_blueprint
 
 P = ParamSpec("P")
 INVALID_FORM = 422  # htmx swaps this one in place (app.js); every other 4xx becomes a toast
@@ -71,14 +71,12 @@ def board_member(*, edit: bool) -> Callable[[BoardView[P]], Callable[..., HttpRe
             if not request.user.is_authenticated:
                 login = f"{reverse('login')}?next={reverse('board', args=[blueprint_id])}"
                 return HttpResponseClientRedirect(login)
-            blueprint = blueprint_for_user(request.user, blueprint_id)
-            if blueprint is None:
-                return _refusal("No such blueprint, or you are not a member of it.", 404)
-            if edit and blueprint.role not in EDIT_ROLES:  # type: ignore[attr-defined]
-                return _refusal(
-                    f"Your role on this blueprint is {blueprint.role}; only owners and editors may change it.",  # type: ignore[attr-defined]
-                    403,
+            try:
+                blueprint = member_blueprint(
+                    request.user, blueprint_id, EDIT_ROLES if edit else None, doing="change this board"
                 )
+            except (NotFound, Forbidden) as exc:
+                return _error(exc)
             return view(request, blueprint, *args, **kwargs)
 
         return wrapper
@@ -130,9 +128,7 @@ def _error(exc: BlueprintError) -> HttpResponse:
 @login_required
 @require_GET
 def board_page(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
-    blueprint = blueprint_for_user(request.user, blueprint_id)
-    if blueprint is None:
-        raise Http404("No such blueprint, or you are not a member of it.")
+    blueprint = page_blueprint(request, blueprint_id)
     ctx = BoardContext(request, blueprint)
     activity = operations_recent(blueprint.pk)
     return render(
