@@ -63,7 +63,7 @@ SCALING = (10, 25, 50, 100)
 GOAL_MS = 200.0
 AT = dt.date(2025, 6, 30)  # a fixed decision day, so runs on different days lint the same thing
 
-# The limits of the input (issue 14 §2: one table, blueprint/limits.py, kept by another part of the
+# The limits of the input (issue 14 §2: one table, decisioning/limits.py, kept by another part of the
 # work; the same numbers here until it lands).
 LIMIT_STAGES = 50
 LIMIT_OFFERS_PER_STAGE = 100

@@ -18,10 +18,10 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from blueprint.conditions import KINDS, AttributeSpec
 from blueprint.lint_panel import LintPanel, lint_panel
 from blueprint.models import EDIT_ROLES, Blueprint, Offer, Stage
 from blueprint.selectors import Board, board_lint, board_load
+from decisioning.conditions import KINDS, AttributeSpec
 
 TEMPLATE = "blueprint/board.html"
 

@@ -19,7 +19,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from blueprint.conditions import AttributeSpec
 from blueprint.diff_conditions import groups_changes
 from blueprint.diff_words import (
     Json,
@@ -30,6 +29,7 @@ from blueprint.diff_words import (
     priority_words,
     quoted,
 )
+from decisioning.conditions import AttributeSpec
 
 BLUEPRINT_FIELDS = ("name", "context", "channels", "description")
 ATTRIBUTE_FIELDS = ("label", "kind", "type", "choices", "unit", "description", "source")

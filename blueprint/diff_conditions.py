@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from blueprint.conditions import LIST_OPERATORS
 from blueprint.diff_words import Catalog, Json, canonical, group_phrase, groups_phrase, whose
+from decisioning.conditions import LIST_OPERATORS
 
 if TYPE_CHECKING:
     from blueprint.diff import Change

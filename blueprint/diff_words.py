@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from blueprint.conditions import AttributeSpec, condition_sentence
+from decisioning.conditions import AttributeSpec, condition_sentence
 
 Catalog = Mapping[str, AttributeSpec]
 Json = Any

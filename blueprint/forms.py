@@ -22,8 +22,8 @@ from typing import Any, ClassVar
 
 from django.http import QueryDict
 
-from blueprint.conditions import AttributeSpec, operator_label, operators_for, value_shape
-from blueprint.limits import for_people
+from decisioning.conditions import AttributeSpec, operator_label, operators_for, value_shape
+from decisioning.limits import for_people
 
 # Both are matched whole (fullmatch): "$" would also match before a final line break.
 _PATH_RE = re.compile(

@@ -17,7 +17,7 @@ import json
 import math
 from typing import Any
 
-from blueprint.limits import LIMITS, over_limit
+from decisioning.limits import LIMITS, over_limit
 
 # The deepest nesting accepted (limit json_depth), the document itself being level 1. A board's
 # condition sits five levels down ({groups: [[{value: [...]}]]}), an imported blueprint's ten; a

@@ -23,8 +23,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from blueprint.conditions import AttributeSpec
 from blueprint.selectors import Board, Column
+from decisioning.conditions import AttributeSpec
 from decisioning.lint import Finding, LintReport
 
 LEVELS = ("error", "warning", "info")

@@ -10,8 +10,8 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
-from blueprint.conditions import KEY_PATTERN, KINDS, TYPES, AttributeSpec
-from blueprint.limits import LIMITS
+from decisioning.conditions import KEY_PATTERN, KINDS, TYPES, AttributeSpec
+from decisioning.limits import LIMITS
 
 # A key is the whole string (KEY_PATTERN ends in \Z, not $): a validator, and a check constraint
 # underneath, so no path can store one that pages cannot put in a URL.

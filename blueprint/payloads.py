@@ -6,7 +6,7 @@ field checked, every problem named with what would be accepted), and the JSON AP
 serializers, and so its OpenAPI schema, from the same description (``blueprint.api.serializers``).
 A field added here is accepted by the service and shown by the API at once.
 
-The description is plain data, without Django: ``limit`` names a limit of ``blueprint.limits``;
+The description is plain data, without Django: ``limit`` names a limit of ``decisioning.limits``;
 ``api`` says whether the API's body takes the field (a key the path names, or the exact rank only
 an undo sends, it does not); ``api_name`` is its name there when that differs (an update's
 ``new_key`` is the body's ``key``: the path names the object); ``path`` marks a field the API's
@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from blueprint.conditions import KINDS, TYPES
+from decisioning.conditions import KINDS, TYPES
 
 
 class Kind(Enum):

@@ -15,7 +15,7 @@ from typing import Any
 
 from fractional_indexing import FIError, generate_key_between, generate_n_keys_between, validate_order_key
 
-from blueprint.errors import InvalidInput
+from decisioning.errors import InvalidInput
 
 # The column holds 64 characters. Repeatedly dropping between the same two neighbours lengthens a
 # rank by about one character per move, so callers respace a list once a rank grows past this.

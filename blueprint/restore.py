@@ -28,8 +28,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from blueprint.conditions import attributes_used
 from blueprint.diff import moved_keys
+from decisioning.conditions import attributes_used
 
 Operation = tuple[str, dict[str, Any]]
 

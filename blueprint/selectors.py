@@ -11,9 +11,9 @@ from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquer
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from blueprint.conditions import AttributeSpec, attributes_used, condition_sentence, parse_groups
 from blueprint.models import Attribute, Blueprint, Membership, Offer, Operation, Role, Stage, Version
 from blueprint.snapshots import SNAPSHOT_FORMAT, snapshot_hash
+from decisioning.conditions import AttributeSpec, attributes_used, condition_sentence, parse_groups
 from decisioning.lint import LintReport, lint_blueprint
 from decisioning.lru import LRU
 from decisioning.model import BlueprintSpec, OfferSpec, StageSpec

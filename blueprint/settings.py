@@ -17,7 +17,7 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from blueprint.limits import LIMITS
+from decisioning.limits import LIMITS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -328,7 +328,7 @@ STORAGES = {
     },
 }
 
-# --- Request bodies: from the one table of limits (blueprint/limits.py, README "Limits") -----
+# --- Request bodies: from the one table of limits (decisioning/limits.py, README "Limits") -----
 DATA_UPLOAD_MAX_MEMORY_SIZE = LIMITS.json_body_bytes
 DATA_UPLOAD_MAX_NUMBER_FIELDS = LIMITS.form_fields  # a board form at the limits has this many
 DECIDE_BATCH_MAX_BYTES = LIMITS.batch_body_bytes

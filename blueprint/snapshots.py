@@ -21,7 +21,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from blueprint.conditions import is_key, key_cleaned
+from decisioning.conditions import is_key, key_cleaned
 
 SNAPSHOT_FORMAT = "blueprint-snapshot/1"
 

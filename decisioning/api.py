@@ -25,7 +25,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
@@ -40,11 +39,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from blueprint.api.openapi import BLUEPRINT_ID, READ_ERRORS, THROTTLED, answers
-from blueprint.api.options import query_options
+from blueprint.api.options import AT, query_day, query_options
 from blueprint.api.serializers import ErrorOutput
 from blueprint.api.views import ApiView, parse_body, render
-from blueprint.errors import BlueprintError, InvalidInput, LimitExceeded
-from blueprint.limits import LIMITS, over_limit
 from blueprint.selectors import board_lint, board_load
 from blueprint.services import member_blueprint
 from decisioning import batch
@@ -64,16 +61,18 @@ from decisioning.api_shapes import (
 from decisioning.budget import Cancelled
 from decisioning.duckdb_run import BatchError, CsvNotTabular, temporary_path
 from decisioning.engine import CompiledVersion
+from decisioning.errors import BlueprintError, InvalidInput, LimitExceeded
+from decisioning.limits import LIMITS, over_limit
 from decisioning.selectors import (
     AT_RANGE,
     DAY_PATTERN,
+    batch_max_bytes,
     decision_day,
     decision_target,
     decision_version,
     version_choice,
     version_label,
 )
-from decisioning.selectors import query_day as day_of
 from decisioning.sql import export_sql
 
 logger = logging.getLogger(__name__)
@@ -82,31 +81,7 @@ CSV = "text/csv"
 PARQUET = "application/vnd.apache.parquet"
 SQL = "application/sql"
 
-AT = OpenApiParameter(
-    "at",
-    {"type": "string", "pattern": DAY_PATTERN},
-    OpenApiParameter.QUERY,
-    required=False,
-    description=(
-        f"The decision day (YYYY-MM-DD, {AT_RANGE}) that places `within_last_days` conditions on the "
-        "calendar; nothing else depends on it. Default: today in the server's time zone."
-    ),
-)
-
-
-def batch_max_bytes() -> int:
-    """The largest CSV or Parquet body a batch or coverage request may send (the limit
-    ``batch_body_bytes``, 64 MiB; the setting ``DECIDE_BATCH_MAX_BYTES`` holds it)."""
-    return int(getattr(settings, "DECIDE_BATCH_MAX_BYTES", LIMITS.batch_body_bytes))
-
-
 # --- Shapes: lint ----------------------------------------------------------------------------------
-
-
-def query_day(request: Request, name: str) -> dt.date | None:
-    """A day given as YYYY-MM-DD in the query (``decisioning.selectors.query_day``), None when
-    absent; 400 naming it when empty, malformed or out of range."""
-    return day_of(request.query_params.get(name), field=name)
 
 
 def flag(raw: Any, name: str) -> bool:

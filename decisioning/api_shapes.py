@@ -6,8 +6,8 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from blueprint.limits import LIMITS
 from blueprint.models import KEY_PATTERN
+from decisioning.limits import LIMITS
 from decisioning.lint import LEVELS, LINT_STEPS, OVERLAPS_LISTED
 from decisioning.selectors import AT_RANGE, MOMENT_PATTERN, VERSION_MAX
 

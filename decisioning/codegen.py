@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from blueprint.conditions import Condition
+from decisioning.conditions import Condition
 from decisioning.explain import condition_holds
 from decisioning.model import BlueprintSpec
 from decisioning.operators import bounds

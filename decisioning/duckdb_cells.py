@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from blueprint.conditions import AttributeSpec
+from decisioning.conditions import AttributeSpec
 from decisioning.profiles import DATE_FORM, FALSE_WORDS, NUMBER_FORM, SET_SEPARATOR, TRUE_WORDS, expected_form
 from decisioning.sql import ident, text
 

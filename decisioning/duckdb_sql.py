@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from blueprint.conditions import AttributeSpec, Condition
 from decisioning.codegen import ordered_fails
+from decisioning.conditions import AttributeSpec, Condition
 from decisioning.duckdb_cells import (
     CAST_INT,
     CHUNK,

@@ -36,9 +36,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from blueprint.errors import InvalidInput
 from decisioning.budget import Budget
 from decisioning.codegen import Codegen
+from decisioning.errors import InvalidInput
 from decisioning.explain import explain_stage
 from decisioning.lru import LRU
 from decisioning.model import BlueprintSpec, spec_from_json
@@ -160,10 +160,18 @@ class CompiledVersion:
         return Decision(self.version, at, decisions, skipped, explained=True)
 
 
-def _today() -> dt.date:
-    from django.utils import timezone  # no database: the server's TIME_ZONE
+# What "today" is when a decision names no day: the calendar day on this machine, unless the
+# server says otherwise (the Django app sets the day of its TIME_ZONE: DecisioningConfig.ready).
+today_source: Callable[[], dt.date] = dt.date.today
 
-    return timezone.localdate()
+
+def today_source_set(source: Callable[[], dt.date]) -> None:
+    global today_source
+    today_source = source
+
+
+def _today() -> dt.date:
+    return today_source()
 
 
 def compile_spec(spec: BlueprintSpec, version: Version) -> CompiledVersion:

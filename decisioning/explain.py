@@ -16,8 +16,8 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from blueprint.conditions import AttributeSpec, Condition, Groups, condition_sentence
 from decisioning.budget import Budget, BudgetExhausted
+from decisioning.conditions import AttributeSpec, Condition, Groups, condition_sentence
 from decisioning.model import StageSpec
 from decisioning.operators import day_ordinal, require_every_operator
 from decisioning.outcomes import (

@@ -55,8 +55,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from blueprint.conditions import AttributeSpec, Condition, Group, condition_sentence
 from decisioning.budget import Budget, BudgetExhausted
+from decisioning.conditions import AttributeSpec, Condition, Group, condition_sentence
 from decisioning.model import BlueprintSpec, OfferSpec, StageSpec
 from decisioning.regions import Conjunction, Region, Space, intersect
 

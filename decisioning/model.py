@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from blueprint.conditions import AttributeSpec, Groups, parse_groups
+from decisioning.conditions import AttributeSpec, Groups, parse_groups
 
 
 @dataclass(frozen=True)

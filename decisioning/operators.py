@@ -10,7 +10,7 @@ this table, so adding an operator fails at import time in each backend until it 
 - the portable SQL export: ``decisioning.sql.SQL_TESTS``;
 - the DMN export's FEEL: ``blueprint.exports.dmn.FEEL_FORMS``;
 - by value shape, the validation, the sentences and the editor's widgets
-  (``blueprint.conditions``, ``blueprint.forms``);
+  (``decisioning.conditions``, ``blueprint.forms``);
 - by ``bounds``, the compiled engine, the DuckDB batch and the lint's regions
   (``decisioning.codegen``, ``decisioning.duckdb_sql``, ``decisioning.regions``).
 

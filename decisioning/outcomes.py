@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from blueprint.conditions import Condition
+from decisioning.conditions import Condition
 
 Version = dict[str, Any]  # {"number": n} or {"draft": True, "rev": r}
 

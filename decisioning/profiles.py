@@ -13,8 +13,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from blueprint.conditions import AttributeSpec
-from blueprint.errors import InvalidInput
+from decisioning.conditions import AttributeSpec
+from decisioning.errors import InvalidInput
 
 SET_SEPARATOR = "|"
 

@@ -51,9 +51,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from blueprint.conditions import MAX_NUMBER, AttributeSpec, Condition, Group, Groups
 from decisioning.atoms import meeting_atoms, meeting_ranges, range_classes, range_mask
 from decisioning.budget import Budget
+from decisioning.conditions import MAX_NUMBER, AttributeSpec, Condition, Group, Groups
 from decisioning.operators import bounds
 
 Box = dict[str, int]

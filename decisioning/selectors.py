@@ -15,13 +15,15 @@ import datetime as dt
 import re
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from blueprint.errors import Conflict, Forbidden, InvalidInput, NotFound
 from blueprint.models import EDIT_ROLES, Blueprint, Membership, Version
 from blueprint.selectors import board_load, board_snapshot, versions_of
 from decisioning.engine import CompiledVersion, compile_snapshot, compiled_for
+from decisioning.errors import Conflict, Forbidden, InvalidInput, NotFound
+from decisioning.limits import LIMITS
 from decisioning.profiles import DATE_FORM
 
 DRAFT = "draft"
@@ -236,3 +238,9 @@ def decision_target(user: Any, blueprint_id: int, raw_version: Any) -> CompiledV
             {"number": number},
         ),
     )
+
+
+def batch_max_bytes() -> int:
+    """The largest CSV or Parquet body a batch or coverage request may send (the limit
+    ``batch_body_bytes``, 64 MiB; the setting ``DECIDE_BATCH_MAX_BYTES`` holds it)."""
+    return int(getattr(settings, "DECIDE_BATCH_MAX_BYTES", LIMITS.batch_body_bytes))

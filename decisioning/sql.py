@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from blueprint.conditions import AttributeSpec, Condition, Groups
+from decisioning.conditions import AttributeSpec, Condition, Groups
 from decisioning.engine import CompiledVersion
 from decisioning.model import BlueprintSpec
 from decisioning.operators import require_every_operator

@@ -28,19 +28,19 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import replace_url
 
-from blueprint.conditions import AttributeSpec
-from blueprint.errors import BlueprintError
 from blueprint.json_input import TOO_DEEP, JsonProblem, loads
 from blueprint.models import EDIT_ROLES, Blueprint
 from blueprint.views import page_blueprint
-from decisioning.api import batch_max_bytes
 from decisioning.batch import file_coverage, file_format
+from decisioning.conditions import AttributeSpec
 from decisioning.duckdb_run import BatchError, temporary_path
 from decisioning.engine import CompiledVersion
+from decisioning.errors import BlueprintError
 from decisioning.outcomes import ConditionOutcome, Decision, GroupOutcome, StageDecision, value_json
 from decisioning.profiles import SET_SEPARATOR, ProfileProblems
 from decisioning.selectors import (
     LIVE,
+    batch_max_bytes,
     decision_day,
     decision_version,
     version_choice,

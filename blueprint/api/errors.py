@@ -18,8 +18,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from blueprint.errors import BlueprintError
-from blueprint.limits import over_limit
+from decisioning.errors import BlueprintError
+from decisioning.limits import over_limit
 
 # Errors about the request as a whole still name what to fix: the body, or its Content-Type.
 _FIELD_OF = {

@@ -26,16 +26,15 @@ from rest_framework.response import Response
 
 from blueprint.api import serializers as s
 from blueprint.api.openapi import BLUEPRINT_ID, THROTTLED, answers
-from blueprint.api.options import query_options
+from blueprint.api.options import AT, query_day, query_options
 from blueprint.api.parsers import StrictJSONParser
 from blueprint.api.serializers import ErrorOutput
 from blueprint.api.views import ApiView, blueprint_answer, parse_body, render
-from blueprint.errors import InvalidInput
 from blueprint.exports.formats import FORMATS, export_render
 from blueprint.exports.selectors import export_subject, parse_version
-from blueprint.limits import LIMITS
 from blueprint.services import blueprint_import, member_blueprint
-from decisioning.api import AT, query_day
+from decisioning.errors import InvalidInput
+from decisioning.limits import LIMITS
 
 FORMAT_HELP = f"Expected one of: {', '.join(FORMATS)}."
 

@@ -19,7 +19,7 @@ from rest_framework.parsers import JSONParser
 
 from blueprint.json_input import MAX_DEPTH, JsonProblem, loads
 from blueprint.json_input import check_storable as check_json
-from blueprint.limits import LIMITS, over_limit
+from decisioning.limits import LIMITS, over_limit
 
 __all__ = ["MAX_DEPTH", "BodyProblem", "PayloadTooLarge", "StrictJSONParser", "check_storable"]
 
@@ -46,7 +46,7 @@ def max_body_bytes() -> int:
 class StrictJSONParser(JSONParser):
     """JSON only, bounded in size and depth, with strings every database can store."""
 
-    limit_name = "json_body_bytes"  # the limit of blueprint.limits that bounds the body
+    limit_name = "json_body_bytes"  # the limit of decisioning.limits that bounds the body
 
     def body_limit(self) -> int:
         return max_body_bytes()

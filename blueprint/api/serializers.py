@@ -16,10 +16,10 @@ from typing import Any
 from rest_framework import serializers
 
 from blueprint import payloads
-from blueprint.conditions import ALL_OPERATORS, KEY_PATTERN, KINDS, TYPES
-from blueprint.limits import LIMITS
 from blueprint.models import Role
 from blueprint.payloads import KEY_HELP, Kind
+from decisioning.conditions import ALL_OPERATORS, KEY_PATTERN, KINDS, TYPES
+from decisioning.limits import LIMITS
 
 CLIENT_ID_HELP = (
     "Optional client id (at most 64 characters): an operation retried with the same id applies once. "
@@ -140,7 +140,7 @@ def operation_input(
 # --- Limits ------------------------------------------------------------------------------------
 
 
-# Every limit of ``blueprint.limits`` by name: one field each, from the table itself.
+# Every limit of ``decisioning.limits`` by name: one field each, from the table itself.
 LimitsOutput: type[serializers.Serializer] = type(
     "LimitsOutput",
     (serializers.Serializer,),

@@ -1,70 +1,15 @@
-"""The JSON API under /api/v1/ (DESIGN.md §6). The paths are the contract."""
+"""The blueprint's routes of the JSON API under /api/v1/: boards, members, catalog, stages and
+offers, operations, versions, tokens, export and import. The paths are the contract. The decision
+routes are decisioning's (decisioning/api_urls.py); ``blueprint.urls`` puts them together."""
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver, path, re_path, register_converter
+from django.urls import URLPattern, URLResolver, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from blueprint.api import tokens, versions, views
+from blueprint.api.converters import BP
 from blueprint.api.exports import ExportApi, ImportApi
-from blueprint.conditions import KEY_RE
-from decisioning.api import CoverageApi, DecideApi, DecideBatchApi, DecisionSqlApi, LintApi
-
-
-class BlueprintIdConverter:
-    # At most 18 digits, so the id always fits the database's bigint (a longer one is a JSON 404).
-    regex = "[0-9]{1,18}"
-
-    def to_python(self, value: str) -> int:
-        return int(value)
-
-    def to_url(self, value: int) -> str:
-        return str(value)
-
-
-class BoardKeyConverter:
-    # Django matches a route whole (\Z), so this is the key rule of blueprint.conditions.KEY_RE
-    regex = KEY_RE.pattern
-
-    def to_python(self, value: str) -> str:
-        return value
-
-    def to_url(self, value: str) -> str:
-        return value
-
-
-class UsernameConverter:
-    # Django's username validator: letters, digits and @.+-_
-    regex = r"[\w.@+-]{1,150}"
-
-    def to_python(self, value: str) -> str:
-        return value
-
-    def to_url(self, value: str) -> str:
-        return value
-
-
-register_converter(BlueprintIdConverter, "api_id")
-register_converter(BoardKeyConverter, "api_key")
-register_converter(UsernameConverter, "api_username")
-
-
-class VersionNumberConverter:
-    # 1 and up, at most nine digits (0 or a longer number is a JSON 404)
-    regex = "[1-9][0-9]{0,8}"
-
-    def to_python(self, value: str) -> int:
-        return int(value)
-
-    def to_url(self, value: int) -> str:
-        return str(value)
-
-
-register_converter(VersionNumberConverter, "api_number")
-
-app_name = "api"
-
-BP = "blueprints/<api_id:blueprint_id>"
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("auth/token/", tokens.TokenCreateApi.as_view(), name="token"),
@@ -84,11 +29,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path(f"{BP}/offers/<api_key:key>/", views.OfferDetailApi.as_view(), name="offer"),
     path(f"{BP}/offers/<api_key:key>/move/", views.OfferMoveApi.as_view(), name="offer-move"),
     path(f"{BP}/operations/", views.OperationLogApi.as_view(), name="operations"),
-    path(f"{BP}/lint/", LintApi.as_view(), name="lint"),
-    path(f"{BP}/decide/", DecideApi.as_view(), name="decide"),
-    path(f"{BP}/decide/batch/", DecideBatchApi.as_view(), name="decide-batch"),
-    path(f"{BP}/decide/sql/", DecisionSqlApi.as_view(), name="decide-sql"),
-    path(f"{BP}/coverage/", CoverageApi.as_view(), name="coverage"),
     path(f"{BP}/undo/", views.UndoApi.as_view(), name="undo"),
     path(f"{BP}/redo/", views.RedoApi.as_view(), name="redo"),
     path(f"{BP}/versions/", versions.VersionListApi.as_view(), name="versions"),
@@ -111,8 +51,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
     path(f"{BP}/export/", ExportApi.as_view(), name="export"),
     path("blueprints/import/", ImportApi.as_view(), name="import"),
+]
+
+# After every route of the API (blueprint.urls puts the decision routes between): the schema, its
+# pages, and last, anything else under /api/v1/ as a JSON 404, never Django's HTML page.
+closing: list[URLPattern | URLResolver] = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
-    # Last: anything else under /api/v1/ is a JSON 404, never Django's HTML page.
     re_path(r"^(?P<unmatched>(?s:.*))$", views.api_not_found, name="not-found"),
 ]

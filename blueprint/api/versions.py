@@ -21,7 +21,6 @@ from blueprint.api.openapi import BLUEPRINT_ID, READ_ERRORS, WRITE_ERRORS, answe
 from blueprint.api.options import query_options
 from blueprint.api.views import ApiView, log_entry, parse_body, render
 from blueprint.diff import KINDS
-from blueprint.errors import InvalidInput, NotFound
 from blueprint.models import Approval, Blueprint, Version
 from blueprint.selectors import version_get, version_live, versions_of
 from blueprint.services import (
@@ -32,6 +31,7 @@ from blueprint.services import (
     version_restore,
 )
 from blueprint.version_selectors import version_comparison
+from decisioning.errors import InvalidInput, NotFound
 
 MAX_NUMBER = 999_999_999  # what the number converter matches: nine digits
 

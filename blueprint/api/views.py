@@ -46,8 +46,6 @@ from blueprint.api.openapi import (
 )
 from blueprint.api.options import query_options
 from blueprint.api.parsers import StrictJSONParser
-from blueprint.errors import InvalidInput, NotFound
-from blueprint.limits import LIMITS
 from blueprint.models import Blueprint, Operation
 from blueprint.selectors import (
     Board,
@@ -70,6 +68,8 @@ from blueprint.services import (
     operation_apply,
     undo_step,
 )
+from decisioning.errors import InvalidInput, NotFound
+from decisioning.limits import LIMITS
 
 # --- Plumbing shared by the views ---------------------------------------------------------------
 

@@ -29,9 +29,9 @@ from typing import Any, Literal
 
 from lxml import etree
 
-from blueprint.conditions import AttributeSpec, condition_sentence
-from blueprint.errors import BlueprintError
 from blueprint.exports.subject import FINDING_LABELS, ExportSubject
+from decisioning.conditions import AttributeSpec, condition_sentence
+from decisioning.errors import BlueprintError
 from decisioning.lint import Finding
 
 Format = Literal["svg", "png", "pdf"]

@@ -45,8 +45,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from blueprint.conditions import AttributeSpec, Condition, Group
 from blueprint.exports.subject import ExportSubject
+from decisioning.conditions import AttributeSpec, Condition, Group
 from decisioning.model import OfferSpec, StageSpec
 from decisioning.operators import OPERATORS, require_every_operator
 

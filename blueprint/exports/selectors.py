@@ -11,11 +11,11 @@ from typing import Any
 
 from django.utils import timezone
 
-from blueprint.errors import InvalidInput, NotFound
 from blueprint.exports.subject import ExportSubject, version_label
 from blueprint.models import Blueprint, Version
 from blueprint.selectors import board_load, board_snapshot, version_get, version_live, versions_of
 from blueprint.snapshots import snapshot_hash
+from decisioning.errors import InvalidInput, NotFound
 
 VERSION_HELP = "Expected a version number (1, 2, …) or 'draft'; leave it out for the live version."
 

@@ -25,11 +25,11 @@ from typing import Any
 from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 
-from blueprint.conditions import AttributeSpec, condition_sentence
-from blueprint.errors import BlueprintError
 from blueprint.exports.cases import AcceptanceCase, CaseSet, SkippedOffer, acceptance_cases, cases_json
 from blueprint.exports.diagram import findings_by_place
 from blueprint.exports.subject import FINDING_LABELS, STATUS_LABELS, ExportSubject
+from decisioning.conditions import AttributeSpec, condition_sentence
+from decisioning.errors import BlueprintError
 from decisioning.lint import Finding
 
 # WeasyPrint logs every layout step at INFO; the server's log needs none of it

@@ -23,9 +23,6 @@ from channels.exceptions import AcceptConnection, DenyConnection, StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from blueprint.conditions import KEY_RE
-from blueprint.errors import BlueprintError
-from blueprint.limits import LIMITS, json_too_deep, over_limit
 from blueprint.live.database import (
     access_async,
     apply_as_member_async,
@@ -42,6 +39,9 @@ from blueprint.models import EDIT_ROLES
 from blueprint.selectors import member_face
 from blueprint.services.accounts import account_group_name
 from blueprint.services.broadcast import board_group_name
+from decisioning.conditions import KEY_RE
+from decisioning.errors import BlueprintError
+from decisioning.limits import LIMITS, json_too_deep, over_limit
 
 logger = logging.getLogger(__name__)
 # the type of the message being answered (a task's own), which error frames name as ``about``

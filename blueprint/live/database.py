@@ -16,7 +16,6 @@ from django.db import connections, router
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
-from blueprint.errors import BlueprintError, NotFound
 from blueprint.live.board_thread import editing, rendering
 from blueprint.live.frames import version_text
 from blueprint.live.render import (
@@ -29,6 +28,7 @@ from blueprint.services.operations import (
     operation_apply,
 )
 from blueprint.services.undo import undo_step
+from decisioning.errors import BlueprintError, NotFound
 
 # --- Database calls (sync, run in the database thread) ----------------------------------------
 

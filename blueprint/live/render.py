@@ -20,10 +20,10 @@ from django.db.models import Count
 from django.template.loader import render_to_string
 
 from blueprint.board_context import BoardContext
-from blueprint.errors import NotFound
 from blueprint.models import Blueprint, Operation, Role
 from blueprint.selectors import board_load, member_face, operations_after, operations_recent
 from blueprint.version_selectors import version_badge_of
+from decisioning.errors import NotFound
 
 Fragment = dict[str, Any]
 Frame = dict[str, Any]

@@ -13,12 +13,12 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-from blueprint.errors import Forbidden, NotFound
 from blueprint.models import (
     Blueprint,
     Membership,
 )
 from blueprint.selectors import blueprint_for_user, blueprints_listed
+from decisioning.errors import Forbidden, NotFound
 
 User = AbstractBaseUser | AnonymousUser
 

@@ -17,8 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from blueprint.accounts.models import TOKEN_NAME_MAX, ApiToken
-from blueprint.errors import Conflict, InvalidInput, NotFound
 from blueprint.services.broadcast import board_group_send
+from decisioning.errors import Conflict, InvalidInput, NotFound
 
 # Tokens a person may hold at once: the page lists them all, and each is a way in.
 API_TOKENS_PER_PERSON = 100

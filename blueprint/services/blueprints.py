@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any, cast
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from blueprint.errors import Conflict, Forbidden, InvalidInput, LimitExceeded, NotFound
-from blueprint.limits import LIMITS, over_limit
 from blueprint.models import Blueprint, Membership, Role
 from blueprint.selectors import board_load, board_snapshot
 from blueprint.snapshots import snapshot_operations
+from decisioning.errors import Conflict, Forbidden, InvalidInput, LimitExceeded, NotFound
+from decisioning.limits import LIMITS, over_limit
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User as AuthUser

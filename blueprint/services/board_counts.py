@@ -1,4 +1,4 @@
-"""The limits that depend on the board (``blueprint.limits``): stages, offers per stage and
+"""The limits that depend on the board (``decisioning.limits``): stages, offers per stage and
 attributes, counted before and after a batch of operations, counting only what its steps can add
 to, so that an undo of an edit never counts and an edit past a limit is refused naming it."""
 
@@ -10,13 +10,13 @@ from typing import Any
 
 from django.db.models import Count
 
-from blueprint.errors import LimitExceeded
-from blueprint.limits import LIMITS, over_limit
 from blueprint.models import (
     Attribute,
     Offer,
     Stage,
 )
+from decisioning.errors import LimitExceeded
+from decisioning.limits import LIMITS, over_limit
 
 
 @dataclass(frozen=True)

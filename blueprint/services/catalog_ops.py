@@ -7,9 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from blueprint.conditions import ConditionProblems, attributes_used, parse_groups
-from blueprint.errors import Conflict, InvalidInput, NotFound
-from blueprint.limits import LIMITS
 from blueprint.models import Attribute, Offer, Stage
 from blueprint.payloads import ATTRIBUTE_CREATE, ATTRIBUTE_UPDATE
 from blueprint.selectors import attribute_fields
@@ -22,6 +19,9 @@ from blueprint.services.fields import (
     refuse_key_change,
 )
 from blueprint.services.operations import Applied, OpContext, handles
+from decisioning.conditions import ConditionProblems, attributes_used, parse_groups
+from decisioning.errors import Conflict, InvalidInput, NotFound
+from decisioning.limits import LIMITS
 
 
 def _check_choices(attr_type: str, choices: list[str], problems: Problems) -> None:

@@ -9,17 +9,17 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils.text import slugify
 
-from blueprint.conditions import (
+from blueprint.payloads import Field, Kind, Payload
+from blueprint.ranks import is_valid_rank
+from decisioning.conditions import (
     KEY_CHARACTERS,
     ConditionProblems,
     groups_as_json,
     is_key,
     parse_groups,
 )
-from blueprint.errors import InvalidInput
-from blueprint.limits import LIMITS, over_limit
-from blueprint.payloads import Field, Kind, Payload
-from blueprint.ranks import is_valid_rank
+from decisioning.errors import InvalidInput
+from decisioning.limits import LIMITS, over_limit
 
 if TYPE_CHECKING:
     from blueprint.services.operations import OpContext

@@ -15,12 +15,12 @@ from typing import Any
 
 from django.db import transaction
 
-from blueprint.errors import BlueprintError, Forbidden, InvalidInput, LimitExceeded
-from blueprint.limits import LIMITS, over_limit
 from blueprint.models import Blueprint
 from blueprint.services.blueprints import blueprint_create
 from blueprint.services.operations import User, operations_apply
 from blueprint.snapshots import SNAPSHOT_FORMAT, snapshot_steps
+from decisioning.errors import BlueprintError, Forbidden, InvalidInput, LimitExceeded
+from decisioning.limits import LIMITS, over_limit
 
 TOP_FIELDS = {"format", "blueprint", "attributes", "stages", "version"}
 BLUEPRINT_FIELDS = {"name", "context", "channels", "description"}

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from blueprint.errors import InvalidInput, NotFound
-from blueprint.limits import LIMITS
 from blueprint.models import Offer, Stage
 from blueprint.payloads import OFFER_CREATE, OFFER_MOVE, OFFER_UPDATE
 from blueprint.ranks import neighbour, place
@@ -22,6 +20,8 @@ from blueprint.services.fields import (
 )
 from blueprint.services.operations import Applied, OpContext, handles
 from blueprint.services.stage_ops import stage_by_key
+from decisioning.errors import InvalidInput, NotFound
+from decisioning.limits import LIMITS
 
 
 def offer_by_key(ctx: OpContext, key: Any) -> Offer:

@@ -22,9 +22,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django.db import IntegrityError, transaction
 
-from blueprint.conditions import AttributeSpec
-from blueprint.errors import Conflict, InvalidInput, NotFound
-from blueprint.limits import LIMITS, over_limit
 from blueprint.models import (
     EDIT_ROLES,
     Attribute,
@@ -36,6 +33,9 @@ from blueprint.selectors import operation_by_client_id
 from blueprint.services.access import User, require_role
 from blueprint.services.board_counts import board_counts, counting_of, counts_check
 from blueprint.services.broadcast import operation_broadcast
+from decisioning.conditions import AttributeSpec
+from decisioning.errors import Conflict, InvalidInput, NotFound
+from decisioning.limits import LIMITS, over_limit
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User as AuthUser

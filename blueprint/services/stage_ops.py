@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from blueprint.errors import InvalidInput, NotFound
-from blueprint.limits import LIMITS
 from blueprint.models import Offer, Stage
 from blueprint.payloads import STAGE_CREATE, STAGE_MOVE, STAGE_UPDATE
 from blueprint.ranks import neighbour, place
@@ -21,6 +19,8 @@ from blueprint.services.fields import (
     refuse_key_change,
 )
 from blueprint.services.operations import Applied, OpContext, handles
+from decisioning.errors import InvalidInput, NotFound
+from decisioning.limits import LIMITS
 
 
 def _stages_except(ctx: OpContext, key: str | None) -> list[Stage]:

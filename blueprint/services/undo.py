@@ -18,12 +18,12 @@ from typing import Any, cast
 from django.db import transaction
 from django.db.models import Q
 
-from blueprint.errors import BlueprintError, Conflict, InvalidInput, LimitExceeded, NotFound
-from blueprint.limits import LIMITS, over_limit
 from blueprint.models import EDIT_ROLES, Blueprint, Operation, UndoStep
 from blueprint.selectors import operation_by_client_id
 from blueprint.services.access import require_role
 from blueprint.services.operations import User, operations_apply_inverse
+from decisioning.errors import BlueprintError, Conflict, InvalidInput, LimitExceeded, NotFound
+from decisioning.limits import LIMITS, over_limit
 
 Target = tuple[str, str]
 

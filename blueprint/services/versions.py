@@ -25,8 +25,6 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
-from blueprint.errors import Conflict, Forbidden, InvalidInput, NotFound
-from blueprint.limits import LIMITS, over_limit
 from blueprint.models import (
     EDIT_ROLES,
     Approval,
@@ -49,6 +47,8 @@ from blueprint.services.operations import (
 )
 from blueprint.services.undo import undo_stack_push_step
 from blueprint.snapshots import snapshot_hash, snapshot_keys_cleaned
+from decisioning.errors import Conflict, Forbidden, InvalidInput, NotFound
+from decisioning.limits import LIMITS, over_limit
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User as AuthUser

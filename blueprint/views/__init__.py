@@ -9,9 +9,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from django_htmx.middleware import HtmxDetails
 
-from blueprint.errors import BlueprintError, Forbidden, NotFound
 from blueprint.models import Blueprint
 from blueprint.services.access import member_blueprint
+from decisioning.errors import BlueprintError, Forbidden, NotFound
 
 
 class HtmxHttpRequest(HttpRequest):

@@ -30,10 +30,10 @@ from django.views.decorators.http import require_GET, require_POST
 from blueprint.accounts.models import TOKEN_NAME_MAX, ApiToken
 from blueprint.accounts.selectors import api_tokens_of
 from blueprint.accounts.throttle import lockout_ends, lockout_sentence, retry_after_seconds, try_again_at
-from blueprint.errors import BlueprintError, NotFound
 from blueprint.services.accounts import DEFAULT_LIFETIME, api_token_create, api_token_revoke
 from blueprint.views import HtmxHttpRequest
 from blueprint.views.pages import FormState
+from decisioning.errors import BlueprintError, NotFound
 
 TOKEN_FORM_FIELDS = ("name", "expires_in_days")
 NEW_TOKEN_SESSION_KEY = "new_api_token"  # the id and secret of a token just made, until shown

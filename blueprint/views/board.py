@@ -29,7 +29,6 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from blueprint.board_context import TEMPLATE, BoardContext
-from blueprint.errors import BlueprintError, Forbidden, InvalidInput, NotFound
 from blueprint.forms import (
     ROW_ID_RE,
     ConditionEditor,
@@ -39,12 +38,13 @@ from blueprint.forms import (
     clean_id,
     new_id,
 )
-from blueprint.limits import LIMITS, for_people
 from blueprint.models import EDIT_ROLES, Blueprint, Operation
 from blueprint.selectors import operations_recent
 from blueprint.services import member_blueprint, operation_apply
 from blueprint.version_selectors import version_badge
 from blueprint.views import HtmxHttpRequest, page_blueprint
+from decisioning.errors import BlueprintError, Forbidden, InvalidInput, NotFound
+from decisioning.limits import LIMITS, for_people
 
 P = ParamSpec("P")
 INVALID_FORM = 422  # htmx swaps this one in place (app.js); every other 4xx becomes a toast

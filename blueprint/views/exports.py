@@ -17,8 +17,6 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from blueprint.api.parsers import BodyProblem, check_storable
-from blueprint.errors import BlueprintError
 from blueprint.exports.diagram import (
     INSTALL_HINT,
     DiagramFailed,
@@ -30,10 +28,12 @@ from blueprint.exports.diagram import (
 from blueprint.exports.formats import spec_of
 from blueprint.exports.selectors import export_choices, export_subject, parse_version
 from blueprint.exports.subject import ExportSubject
-from blueprint.limits import LIMITS, MIB, for_people
+from blueprint.json_input import JsonProblem, check_storable
 from blueprint.models import Blueprint
 from blueprint.services import blueprint_import
 from blueprint.views import HtmxHttpRequest, page_blueprint
+from decisioning.errors import BlueprintError
+from decisioning.limits import LIMITS, MIB, for_people
 
 MAX_UPLOAD = LIMITS.import_body_bytes  # bytes of an uploaded export
 
@@ -139,9 +139,9 @@ def import_page(request: HtmxHttpRequest) -> HttpResponse:
             errors["file" if upload is not None else "json"] = [f"This is not valid JSON: {str(exc)[:200]}"]
     if not errors:
         try:
-            check_storable(data)  # what the API's parser refuses: deep nesting, NUL, lone surrogates
-        except BodyProblem as exc:
-            errors[exc.path] = [str(exc.detail)]
+            check_storable(data)  # what the API's parser refuses too: deep nesting, NUL, lone surrogates
+        except JsonProblem as exc:
+            errors[exc.path or "body"] = [exc.message]
     if not errors:
         try:
             created = blueprint_import(actor=request.user, data=data)

@@ -24,10 +24,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from blueprint.conditions import KINDS, TYPES
-from blueprint.errors import BlueprintError, Forbidden, NotFound
 from blueprint.forms import changed_fields, form_as_shown, shown_json
-from blueprint.limits import for_people
 from blueprint.models import EDIT_ROLES, Attribute, Blueprint, Membership, Role
 from blueprint.selectors import (
     Board,
@@ -48,6 +45,9 @@ from blueprint.services import (
     operation_apply,
 )
 from blueprint.views import HtmxHttpRequest, page_blueprint, page_refusal
+from decisioning.conditions import KINDS, TYPES
+from decisioning.errors import BlueprintError, Forbidden, NotFound
+from decisioning.limits import for_people
 
 # --- Shared pieces ----------------------------------------------------------------------------
 

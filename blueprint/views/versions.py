@@ -23,7 +23,6 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from blueprint.board_context import BoardContext
-from blueprint.errors import BlueprintError, Forbidden, NotFound
 from blueprint.lint_panel import lint_panel
 from blueprint.models import EDIT_ROLES, Blueprint, Role, Version
 from blueprint.selectors import (
@@ -51,6 +50,7 @@ from blueprint.version_selectors import (
     versions_with_approvals,
 )
 from blueprint.views import HtmxHttpRequest, page_blueprint, page_refusal
+from decisioning.errors import BlueprintError, Forbidden, NotFound
 
 PARTS = "blueprint/version_parts.html"
 REVIEW_ROLES = frozenset({Role.OWNER, Role.APPROVER})

@@ -17,11 +17,11 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from blueprint.conditions import groups_as_json, parse_groups
 from blueprint.exports.cases import acceptance_cases
 from blueprint.exports.dmn import variable_name
 from blueprint.exports.subject import ExportSubject
 from blueprint.snapshots import SNAPSHOT_FORMAT
+from decisioning.conditions import groups_as_json, parse_groups
 from decisioning.model import spec_from_json
 from tests.decisioning import oracle
 

@@ -76,7 +76,9 @@ def test_an_exception_in_a_middleware_is_a_json_500_under_the_api_and_a_page_els
 
 @override_settings(DEBUG=False)
 def test_an_exception_while_resolving_the_path_is_a_json_500(users, blueprint):
-    with mock.patch("blueprint.api.urls.BlueprintIdConverter.to_python", side_effect=RuntimeError("a bug")):
+    with mock.patch(
+        "blueprint.api.converters.BlueprintIdConverter.to_python", side_effect=RuntimeError("a bug")
+    ):
         response = client_for(users["viewer"]).get(f"/api/v1/blueprints/{blueprint.pk}/")
     assert_json_error(response, 500, None)
 

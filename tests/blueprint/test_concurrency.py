@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from blueprint.errors import BlueprintError
 from blueprint.models import Blueprint, Offer, Operation
 from blueprint.selectors import board_load
 from blueprint.services import operation_apply
+from decisioning.errors import BlueprintError
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

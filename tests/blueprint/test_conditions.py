@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from blueprint.conditions import (
+from decisioning.conditions import (
     ALL_OPERATORS,
     OPERATORS_BY_TYPE,
     AttributeSpec,

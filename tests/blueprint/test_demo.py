@@ -12,9 +12,9 @@ from django.core.management import CommandError, call_command
 from django.http import HttpRequest
 from django.test import Client
 
-from blueprint.conditions import ALL_OPERATORS, groups_as_json, parse_groups
 from blueprint.demo import DEMO_NAME, DEMO_USERS
 from blueprint.models import Attribute, Blueprint, Membership, Offer, Operation, Stage
+from decisioning.conditions import ALL_OPERATORS, groups_as_json, parse_groups
 
 pytestmark = pytest.mark.django_db
 

@@ -19,11 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from blueprint.errors import Forbidden, InvalidInput
 from blueprint.models import Blueprint, Membership, Operation
 from blueprint.selectors import board_load, board_snapshot
 from blueprint.services import blueprint_create, blueprint_import, operations_apply
 from blueprint.snapshots import snapshot_operations
+from decisioning.errors import Forbidden, InvalidInput
 from tests.blueprint.export_blueprints import snapshots
 from tests.blueprint.test_api import assert_error, client_for
 

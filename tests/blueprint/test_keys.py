@@ -15,13 +15,13 @@ from django.test import Client
 from hypothesis import given
 from hypothesis import strategies as st
 
-from blueprint.conditions import KEY_PATTERN, is_key, key_cleaned
 from blueprint.forms import ConditionEditor
-from blueprint.limits import LIMITS
 from blueprint.models import Attribute, Blueprint, Offer, Operation, Stage, Version, key_validator
 from blueprint.selectors import board_load, board_snapshot
 from blueprint.services import version_restore
 from blueprint.snapshots import snapshot_keys_cleaned
+from decisioning.conditions import KEY_PATTERN, is_key, key_cleaned
+from decisioning.limits import LIMITS
 from tests.blueprint.test_api import client_for, url
 from tests.blueprint.test_board_views import HX
 from tests.blueprint.test_consumers import board_socket, next_frame, run, session_cookie

@@ -1,4 +1,4 @@
-"""The limits (blueprint/limits.py): one table, read by every path.
+"""The limits (decisioning/limits.py): one table, read by every path.
 
 For each limit and each path — the JSON API, the forms of the board and of the pages, and the
 import (the socket: test_limits_socket.py) — one past the limit is refused, naming the limit (in
@@ -23,10 +23,10 @@ from fractional_indexing import generate_n_keys_between
 
 from blueprint import models as board_models
 from blueprint.api import serializers as s
-from blueprint.limits import LIMITS, Limits, for_people, json_too_deep, over_limit
 from blueprint.models import Attribute, Blueprint, Membership, Offer, Stage
 from blueprint.selectors import board_load, board_snapshot
 from blueprint.services import operation_apply
+from decisioning.limits import LIMITS, Limits, for_people, json_too_deep, over_limit
 from tests.blueprint.test_api import client_for, url
 from tests.blueprint.test_board_views import HX, conditions
 
@@ -856,8 +856,8 @@ def test_a_version_made_before_the_limits_is_restored_as_it_was(
 def test_a_copy_of_a_blueprint_past_the_limits_is_refused_naming_the_limit(
     board: Blueprint, users: dict[str, Any]
 ) -> None:
-    from blueprint.errors import InvalidInput
     from blueprint.services import blueprint_duplicate
+    from decisioning.errors import InvalidInput
 
     pre_limits_offer(board, LIMITS.groups_per_offer + 2)
     blueprints = Blueprint.objects.count()

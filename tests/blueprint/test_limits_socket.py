@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from blueprint.limits import LIMITS
 from blueprint.models import Blueprint
+from decisioning.limits import LIMITS
 from tests.blueprint.test_consumers import board_socket, next_frame, run, session_cookie
 from tests.blueprint.test_limits import (
     COUNTS,

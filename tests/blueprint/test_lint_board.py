@@ -16,10 +16,10 @@ from lxml.html import HtmlElement
 from rest_framework.test import APIClient
 
 from blueprint import lint_panel as lint_view
-from blueprint.conditions import AttributeSpec
 from blueprint.live.consumer import frame_cache
 from blueprint.models import Blueprint
 from blueprint.services import operation_apply
+from decisioning.conditions import AttributeSpec
 from tests.blueprint import live_dom
 from tests.blueprint.test_consumers import board_socket, lint_after, next_frame, run, session_cookie
 

@@ -9,11 +9,11 @@ import pytest
 from rest_framework import serializers
 
 from blueprint.api import serializers as s
-from blueprint.errors import InvalidInput
-from blueprint.limits import LIMITS
 from blueprint.models import Blueprint
 from blueprint.payloads import PAYLOADS, Kind, Payload
 from blueprint.services import HANDLERS, operation_apply
+from decisioning.errors import InvalidInput
+from decisioning.limits import LIMITS
 
 # Each operation whose body the API takes, and the serializer the API describes it with.
 API_INPUTS: dict[str, type[serializers.Serializer]] = {

@@ -12,12 +12,12 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from blueprint.errors import BlueprintError, Forbidden, NotFound
 from blueprint.models import Blueprint, Operation, UndoStep, Version
 from blueprint.restore import restore_plan, without_catalog_order
 from blueprint.selectors import board_load, board_snapshot
 from blueprint.services import operation_apply, undo_step, version_restore
 from blueprint.snapshots import snapshot_hash
+from decisioning.errors import BlueprintError, Forbidden, NotFound
 
 pytestmark = pytest.mark.django_db
 

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from blueprint.errors import Forbidden
 from blueprint.models import Blueprint
 from blueprint.services import operation_apply
+from decisioning.errors import Forbidden
 from tests.conftest import ROLES
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from blueprint.errors import BlueprintError, Conflict, Forbidden, InvalidInput, NotFound
 from blueprint.live.render import operation_frame
 from blueprint.models import Blueprint, Membership, Offer, Operation, Role, Stage
 from blueprint.selectors import board_json, board_load
@@ -20,6 +19,7 @@ from blueprint.services import (
     membership_set,
     operation_apply,
 )
+from decisioning.errors import BlueprintError, Conflict, Forbidden, InvalidInput, NotFound
 
 
 def apply(bp: Blueprint, op_type: str, payload: dict[str, Any], actor: Any = None, **kw: Any) -> Operation:

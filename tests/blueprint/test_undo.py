@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from blueprint.errors import Conflict, Forbidden, InvalidInput, NotFound
 from blueprint.models import Blueprint, Offer, Operation, Stage, UndoStep
 from blueprint.services import operation_apply, operations_apply, undo_step
 from blueprint.services.undo import UndoResult
+from decisioning.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tests.blueprint.test_services import OPERATIONS, order, snapshot
 
 

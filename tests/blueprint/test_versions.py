@@ -12,7 +12,6 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 
-from blueprint.errors import Conflict, Forbidden, InvalidInput, NotFound
 from blueprint.models import Approval, Blueprint, Membership, Notification, Role, Version
 from blueprint.selectors import board_load, board_snapshot, version_get, version_live, versions_of
 from blueprint.services import (
@@ -23,6 +22,7 @@ from blueprint.services import (
     version_reject,
 )
 from blueprint.snapshots import snapshot_hash
+from decisioning.errors import Conflict, Forbidden, InvalidInput, NotFound
 from decisioning.model import spec_from_json
 
 pytestmark = pytest.mark.django_db

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from blueprint.errors import BlueprintError
 from blueprint.models import Approval, Blueprint, Version
 from blueprint.services import blueprint_policy_set, operation_apply, version_approve, version_publish
+from decisioning.errors import BlueprintError
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

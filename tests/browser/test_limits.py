@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from blueprint.limits import LIMITS
 from blueprint.models import Blueprint, Offer
+from decisioning.limits import LIMITS
 from tests.blueprint.test_limits import fill_offers
 from tests.browser.actions import drag
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from blueprint.conditions import AttributeSpec, Condition, parse_condition
+from decisioning.conditions import AttributeSpec, Condition, parse_condition
 
 Profile = dict[str, Any]
 UNNAMED_TEXT = "a text no condition names"

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from blueprint.errors import InvalidInput
 from decisioning.engine import CompiledVersion, cache_clear, compile_snapshot, compiled_for
+from decisioning.errors import InvalidInput
 from decisioning.profiles import ProfileProblems
 from tests.decisioning.oracle import ATTRIBUTES, raw
 

@@ -18,7 +18,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from blueprint.conditions import parse_condition
+from decisioning.conditions import parse_condition
 from decisioning.engine import compile_snapshot
 from tests.decisioning.oracle import AT, CATALOG, candidate_values, profiles, reference_decide, snapshots
 

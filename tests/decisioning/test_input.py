@@ -22,11 +22,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from blueprint.errors import InvalidInput
 from blueprint.services import operation_apply
 from decisioning import batch, duckdb_run
 from decisioning.api import streamed as streamed_answer
 from decisioning.engine import CompiledVersion, cache_clear
+from decisioning.errors import InvalidInput
 from decisioning.selectors import AT_MAX, AT_MIN, MOMENT_PATTERN, decision_day
 from tests.decisioning.test_decide_api import assert_error, client_for, publish, streamed, url
 

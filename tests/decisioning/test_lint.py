@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from blueprint.conditions import AttributeSpec, ConditionProblems, parse_groups
+from decisioning.conditions import AttributeSpec, ConditionProblems, parse_groups
 from decisioning.lint import LEVELS, Finding, LintReport, lint_blueprint
 from decisioning.model import BlueprintSpec, OfferSpec, StageSpec, spec_from_json
 from decisioning.regions import Space

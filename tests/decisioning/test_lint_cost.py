@@ -28,7 +28,7 @@ from tests.decisioning.test_lint_properties import blueprints
 
 AT = dt.date(2025, 6, 30)
 
-# The limits of the input (issue 14 §2; one table in blueprint/limits.py, another part of the work).
+# The limits of the input (issue 14 §2; one table in decisioning/limits.py, another part of the work).
 OFFERS_PER_STAGE = 100
 GROUPS_PER_OFFER = 10
 CONDITIONS_PER_GROUP = 20

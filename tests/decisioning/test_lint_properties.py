@@ -28,7 +28,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from blueprint.conditions import AttributeSpec, Condition, Group, Groups, parse_groups
+from decisioning.conditions import AttributeSpec, Condition, Group, Groups, parse_groups
 from decisioning.lint import Finding, lint_blueprint
 from decisioning.model import BlueprintSpec, OfferSpec, StageSpec
 

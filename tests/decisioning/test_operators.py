@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from blueprint import conditions
 from blueprint.exports.dmn import FEEL_FORMS
+from decisioning import conditions
 from decisioning.explain import HOLDS
 from decisioning.operators import (
     ATTRIBUTE_TYPES,

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from blueprint.conditions import AttributeSpec, Condition, parse_groups
+from decisioning.conditions import AttributeSpec, Condition, parse_groups
 from decisioning.regions import ELEMENT_SEPARATOR, Region, Space, intersect
 from tests.decisioning.oracle import (
     AT,
@@ -613,7 +613,7 @@ def _check_outside_against_enumeration(groups: Any, cover_groups: Any) -> None:
 
 
 def test_numbers_beyond_the_range_a_profile_may_hold_are_no_customers() -> None:
-    from blueprint.conditions import MAX_NUMBER
+    from decisioning.conditions import MAX_NUMBER
 
     space = space_of(top := cond("age", "at_least", MAX_NUMBER), low := cond("age", "at_most", -MAX_NUMBER))
     # nobody is older than the largest age a profile may hold, or younger than the smallest

@@ -20,8 +20,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from blueprint.limits import LIMITS, over_limit
 from decisioning import operators as operator_table
+from decisioning.limits import LIMITS, over_limit
 from decisioning.operators import (
     ATTRIBUTE_TYPES,
     OPERATOR_NAMES,
@@ -140,7 +140,7 @@ def parse_groups(
     """Validate raw JSON groups against the catalog and return them normalized.
 
     Raises ``ConditionProblems`` naming every bad field (``groups[0][1].value``) and what would be
-    accepted, a limit by its name (``blueprint.limits``). ``None`` and ``[]`` mean "no conditions":
+    accepted, a limit by its name (``decisioning.limits``). ``None`` and ``[]`` mean "no conditions":
     everyone matches. ``bounded=False`` leaves out the limits on how many groups, conditions and
     values, and how long a text: for content the board or a version held already (an undo, a
     restore), which may be older than the limits; every other rule holds.

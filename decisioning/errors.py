@@ -30,7 +30,7 @@ class InvalidInput(BlueprintError):
 
 
 class LimitExceeded(InvalidInput):
-    """More than a limit of ``blueprint.limits`` allows; the message names the limit."""
+    """More than a limit of ``decisioning.limits`` allows; the message names the limit."""
 
 
 class Forbidden(BlueprintError):

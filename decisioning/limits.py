@@ -1,6 +1,6 @@
 """The limits: how much a blueprint, a request and a socket message may hold (README "Limits").
 
-One table, and every path reads it: the condition language (``blueprint.conditions``), the one
+One table, and every path reads it: the condition language (``decisioning.conditions``), the one
 edit path (``blueprint.services.operations``, where every HTMX form, drag, REST call, socket
 message, import, undo and restore ends), the import's shape check, the board's forms, the JSON
 parsers, the socket, the decide batch, Django's own body limits (``settings``) and
