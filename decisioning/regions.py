@@ -13,7 +13,8 @@ throughout.
 - set: one yes/no variable per element a condition names (does the customer's set hold it?),
   plus whether the customer has the attribute at all.
 
-Every attribute also has the atom *missing*, on which no condition holds (DESIGN §4).
+Every attribute also has the atom *missing*, on which no condition holds: a condition on an
+attribute the profile lacks is not met (docs/architecture.md, "The condition language").
 
 A set of values of one variable is then a bitmask over its atoms; a *box* maps variables to
 masks (a variable it does not name may take any value) and is the set of profiles whose values

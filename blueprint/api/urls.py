@@ -1,4 +1,4 @@
-"""The JSON API under /api/v1/ (DESIGN.md §6). The paths are the contract."""
+"""The JSON API under /api/v1/. The paths are the contract (docs/architecture.md, "The API contract")."""
 
 from __future__ import annotations
 
