@@ -20,8 +20,7 @@ code before the budgets (commit ``BEFORE``, run in a subprocess on the sizes it 
   (goal: under ``WORST_GOAL_S``; the version compiled first, as a cache would hold it, its time
   reported beside), with the steps each took of its budget and what it left unchecked;
 - the reported cases: the lint of one 400-offer stage of three groups of three ``between``
-  conditions over six numbers, and the explanation of 50 such offers (17.6 s before), now and
-  before.
+  conditions over six numbers, and the explanation of 50 such offers, now and before.
 - ``--whole-blueprint``: the same at the whole-blueprint limit (10 such stages, 1,000 offers):
   reported, no goal (the time of reading and checking its conditions, and the size of its
   explanation, are said beside).

@@ -189,7 +189,7 @@ def main() -> int:
                 server.close()
 
     # alone: before and after, in the same run (on a shared 2-core machine the p99 of the same
-    # decides alone varies by 2x from one half-minute to the next; their mean is the baseline)
+    # decides alone varies widely from one half-minute to the next; their mean is the baseline)
     alone_p99 = (alone["p99_ms"] + again["p99_ms"]) / 2
     ratio = beside["p99_ms"] / alone_p99 if alone_p99 else float("inf")
     results = {

@@ -1,5 +1,6 @@
 """The admin shows published versions and their reviews, read-only: a version is a record that no
-one edits (DESIGN.md §1), so the admin offers neither add, change nor delete for them."""
+one edits (docs/architecture.md, "Versions and approval"), so the admin offers neither add, change
+nor delete for them."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ The lint, an explanation, the simulator, the board page (which lints) and the ex
 to a second or two of pure Python at the limits (README "Limits"). On a serving process's threads
 they would hold its GIL: every other request of that process — decides answered in milliseconds —
 would wait for it in turns of the interpreter's switch interval, and the event loop with them
-(bench/neighbour.py measured the decides of another member 190 times slower, in seconds). So
+(bench/neighbour.py measures another member's decides while one such request runs). So
 ``HttpThreads`` hands such requests, whole, to a small pool of *lane* processes (``LANE_PROCESSES``
 per serving process, ``nice``d so the operating system gives the serving processes the cores
 first), each running the same Django application; the serving process only waits, its GIL free.

@@ -1,5 +1,5 @@
 """Board objects. Models keep only rules about one row; every write goes through
-``blueprint.services.operations.operation_apply`` (see DESIGN.md §5)."""
+``blueprint.services.operations.operation_apply`` (docs/architecture.md, "The edit path")."""
 
 from __future__ import annotations
 

@@ -11,14 +11,14 @@ a thread of a fixed pool lent to that request alone. So:
   instead of opened per request, and a request makes one hop to its thread and one back (the
   answer's first chunk comes back with its start; a streamed answer one hop per chunk) rather than
   two per middleware (Django's own ASGI handler starts a thread per request
-  and runs every ``MiddlewareMixin`` hook through ``sync_to_async``: three times the CPU per
-  decide, measured in bench/decide.py);
+  and runs every ``MiddlewareMixin`` hook through ``sync_to_async``: far more CPU per decide,
+  as bench/decide.py shows);
 - code on the thread that calls ``async_to_sync`` (the operation broadcast, /healthz) runs it on
   the server's event loop, where the channel layer lives, as it would under Django's ASGI handler
   (the thread is marked as asgiref's ``sync_to_async`` marks its threads).
 
-Only this adapter (asgiref's ``WsgiToAsgi`` made three hops an answer and a sixth of a decide's
-time: bench/decide.py), two guards, the close and one middleware are ours; the environ is built by
+Only this adapter (asgiref's ``WsgiToAsgi`` made three hops an answer, a cost every decide paid:
+bench/decide.py), two guards, the close and one middleware are ours; the environ is built by
 asgiref's own ``build_environ``:
 
 - **The body has a ceiling** (``max_body``): a request declaring more, or sending more, is answered
@@ -151,8 +151,8 @@ class RequestThread:
     """One long-lived thread that runs, one at a time, the calls the event loop hands it, and hands
     each result back with a single ``call_soon_threadsafe``: a hop costs one queue put and one
     wake-up each way. (``run_in_executor`` adds a ``concurrent.futures.Future``, its condition and a
-    chained asyncio future: the adapter's server CPU for an empty answer went from 0.62 to 0.42 ms
-    without them, uvicorn's own being 0.15 ms.)
+    chained asyncio future, a large share of the adapter's own CPU for a small answer; the figures
+    are in bench/history.md.)
     A daemon thread: at exit the server does not wait for work it has already told to stop."""
 
     def __init__(self, name: str) -> None:

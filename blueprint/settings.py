@@ -151,7 +151,7 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
-            # Keep connections: reopening one per query costs ~3 ms, and closing the last one
+            # Keep connections: reopening one per query is slow, and closing the last one
             # checkpoints the WAL — the live board's database thread would spend its time on that.
             "CONN_MAX_AGE": env_int("DB_CONN_MAX_AGE", 60),
             "OPTIONS": {

@@ -1,5 +1,5 @@
-"""The decisioning part of the JSON API (DESIGN.md §4, §6): lint, decide, batch decide, coverage and
-the SQL of a version.
+"""The decisioning part of the JSON API (docs/architecture.md, "Decisions" and "The API contract"):
+lint, decide, batch decide, coverage and the SQL of a version.
 
 Thin transports like ``blueprint/api/views.py``, whose plumbing they share: the same
 authentication, the same 404 for a blueprint the caller is not a member of, the same error shape.

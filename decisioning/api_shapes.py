@@ -13,7 +13,7 @@ from decisioning.selectors import AT_RANGE, MOMENT_PATTERN, VERSION_MAX
 
 
 class FindingOutput(serializers.Serializer):
-    code = serializers.ChoiceField(choices=sorted(LEVELS), help_text="What was found (DESIGN.md §3).")
+    code = serializers.ChoiceField(choices=sorted(LEVELS), help_text="One of the lint's codes.")
     level = serializers.ChoiceField(
         choices=["error", "warning", "info"], help_text="Publishing is refused while an error stands."
     )

@@ -21,7 +21,7 @@ from decisioning.sql import ident, text
 # several times slower than the same expression alone); a list written in the query (made into a vector
 # again for every 2,048 rows: the lists live in a one-row table, #k, joined in); an IN list, or a
 # list_contains on a written list, of six values or more (planned as a join, which loses the rows'
-# order); and the CSV writer's ~40 ns a field (the query writes each CSV line itself).
+# order); and the CSV writer's cost per field (the query writes each CSV line itself).
 
 WORD = 64
 CHUNK = 8  # offers per lookup: lists of 2^8 answers

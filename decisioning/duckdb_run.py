@@ -97,7 +97,7 @@ CSV_OPTIONS = (
 # a cell (it then reads the quotes as text; one space it skips, as the dialect does), and quoted
 # pieces with spaces between them ("a" "b", which it joins). Looked for anywhere, inside quotes too
 # (a false alarm only costs the row-by-row reading), with searches for fixed bytes: a regular
-# expression that starts with a class of characters takes ~1 s over 20 MB, these ~40 ms.
+# expression that starts with a class of characters is far slower over a large body.
 _QUOTES_APART = re.compile(rb'" +"')
 
 
@@ -220,7 +220,7 @@ def _prepared(
         return query
     # DuckDB's CSV reader gives no row numbers, and numbering its rows as they are read (a window)
     # would make the whole query one thread; reading the file into a table first to number them
-    # there made a batch a tenth slower. So the answers are decided as the file is read, in
+    # there made a batch slower. So the answers are decided as the file is read, in
     # parallel, into a table in their order, and numbered by its row ids
     decided = ident("#decided")
     try:

@@ -328,7 +328,7 @@ def batch_sql(
     label or a cell could make ambiguous.
 
     Returns the statements that make the lookup table ``#k`` (and its types), and the query. Both
-    are made once per version and arguments (it takes ~20 ms), over ``SOURCE``; the relation is put
+    are made once per version and arguments (too slow to make per call), over ``SOURCE``; the relation is put
     in per call.
     """
     key = ("batch_sql", tuple(columns.items()), at, stage, lines, numbered, errors_by_key)
@@ -425,7 +425,7 @@ def _batch_sql(
     coded = [row, error]
     answers = [f"{row} AS {ident(ROW)}", error]
     # CSV lines: the row's fields written out here, each stage's from two or three lookups, so that
-    # the CSV writer writes one ready text a row (it spends ~40 ns on each field otherwise)
+    # the CSV writer writes one ready text a row (each field it writes itself has a cost)
     line = [f"CAST({row} AS VARCHAR)" if numbered else "''", "','", f"COALESCE({_csv_field(error)}, '')"]
     offer_type = ident("#offer")
     offer_keys = [key for bits in layout.stages for _, key in bits.offers]

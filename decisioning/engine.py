@@ -1,4 +1,4 @@
-"""The decision engine (DESIGN.md §4): a version compiled once into Python, then ``decide``.
+"""The decision engine: a version compiled once into Python, then ``decide``.
 
 ``compile_snapshot(snapshot, version=…)`` turns a snapshot (``blueprint.snapshots``) into a
 ``CompiledVersion`` whose ``decide`` answers every stage at once through one Python function
@@ -6,7 +6,7 @@ generated for that version (``decisioning.codegen``). ``compiled_for`` keeps the
 keyed by what identifies the content — (blueprint, version number, content hash) for a version,
 (blueprint, rev) for the draft — so a version is compiled once per process.
 
-Semantics, exactly §4 and §2:
+Semantics, exactly docs/architecture.md's "Decisions" and "The condition language":
 
 - a stage is *entered* when any of its entry groups holds (no entry groups: everyone);
 - in an entered stage the offers are walked in priority order; the first that matches (any of its

@@ -1,7 +1,8 @@
-"""Explaining a decision (DESIGN.md §4): every condition of a stage read literally against the
-profile, and for each offer not chosen why not — the failed conditions, the higher offers that took
-the customer, and the smallest change to the profile that would get it chosen, found exactly over
-the regions of ``decisioning.regions`` under a step budget (``decisioning.budget``).
+"""Explaining a decision (docs/architecture.md, "Decisions"): every condition of a stage read
+literally against the profile, and for each offer not chosen why not — the failed conditions, the
+higher offers that took the customer, and the smallest change to the profile that would get it
+chosen, found exactly over the regions of ``decisioning.regions`` under a step budget
+(``decisioning.budget``).
 
 The generated code of ``decisioning.engine`` decides; this module says why, from the same
 conditions read one by one (``condition_holds``): the two must agree, and the property tests hold

@@ -1,8 +1,8 @@
-"""Lint: no confusion, no duplication (DESIGN §3), exact over sets and intervals, not sampled.
+"""Lint: no confusion, no duplication, exact over sets and intervals, not sampled.
 
 ``lint_blueprint(spec, at=day)`` answers for decision day ``at`` (``within_last_days`` is placed
-on the calendar by it; everything else does not depend on it). The rules, per stage in journey
-order:
+on the calendar by it; everything else does not depend on it). The rules (docs/architecture.md,
+"The lint", made precise), per stage in journey order:
 
 - The stage's *population* is everyone its entry groups let in (no entry conditions: everyone).
   Offers only ever meet customers in the population, so every offer question is asked inside it.
@@ -210,7 +210,7 @@ class LintReport:
 def lint_blueprint(
     spec: BlueprintSpec, *, at: dt.date | dt.datetime | None = None, budget: Budget | None = None
 ) -> LintReport:
-    """Every finding of DESIGN §3 for the blueprint, stage by stage in journey order.
+    """Every finding of the module's rules for the blueprint, stage by stage in journey order.
 
     ``budget`` bounds the coverage questions (default ``lint_budget()``; give one with a cancel
     event to stop the lint from another thread: it raises ``Cancelled``)."""

@@ -1,7 +1,8 @@
-"""What a decision answers (DESIGN.md §4): per stage the offer, the fallback and the eligible
-offers, and with ``explain`` every offer's outcome — each condition with the customer's value and
-its result — and, for an offer not chosen, why not. Plain data with its JSON shape; made by
-``decisioning.engine`` (the decision) and ``decisioning.explain`` (the outcomes and why-nots)."""
+"""What a decision answers (docs/architecture.md, "Decisions"): per stage the offer, the fallback
+and the eligible offers, and with ``explain`` every offer's outcome — each condition with the
+customer's value and its result — and, for an offer not chosen, why not. Plain data with its JSON
+shape; made by ``decisioning.engine`` (the decision) and ``decisioning.explain`` (the outcomes and
+why-nots)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
-"""Checking a profile against a version's catalog (DESIGN.md §4): every bad value named
-(``profile.age``) with what would be accepted, nothing decided for a bad profile, unknown keys
-ignored. Values come as JSON (numbers, true/false, "YYYY-MM-DD" or an ISO date-time, whose date is
-used, lists for sets) or as CSV cells (text: "42", "true"/"yes"/"1", "a|b|c" for a set, an empty cell
-for missing). Both engines — ``decisioning.engine`` and the DuckDB batch of ``decisioning.duckdb_cells`` —
-accept exactly these forms and say exactly these messages."""
+"""Checking a profile against a version's catalog (docs/architecture.md, "Decisions"): every bad
+value named (``profile.age``) with what would be accepted, nothing decided for a bad profile,
+unknown keys ignored. Values come as JSON (numbers, true/false, "YYYY-MM-DD" or an ISO date-time,
+whose date is used, lists for sets) or as CSV cells (text: "42", "true"/"yes"/"1", "a|b|c" for a
+set, an empty cell for missing). Both engines — ``decisioning.engine`` and the DuckDB batch of
+``decisioning.duckdb_cells`` — accept exactly these forms and say exactly these messages."""
 
 from __future__ import annotations
 

@@ -13,7 +13,8 @@ throughout.
 - set: one yes/no variable per element a condition names (does the customer's set hold it?),
   plus whether the customer has the attribute at all.
 
-Every attribute also has the atom *missing*, on which no condition holds (DESIGN §4).
+Every attribute also has the atom *missing*, on which no condition holds: a condition on an
+attribute the profile lacks is not met (docs/architecture.md, "The condition language").
 
 A set of values of one variable is then a bitmask over its atoms; a *box* maps variables to
 masks (a variable it does not name may take any value) and is the set of profiles whose values
@@ -538,8 +539,8 @@ class Space:
     ) -> str:
         """A variable that a cover box closest to holding ``box`` restricts: the one with the fewest
         restricting variables, so that the parts it holds are reached in the fewest splits (on the
-        lint bench this explores a third of the parts that splitting the most restricted variable
-        does)."""
+        lint bench this explores far fewer parts than splitting the most restricted
+        variable does)."""
         if budget is not None:
             budget.spend(len(relevant))
         closest, _ = min(relevant, key=lambda pair: pair[1])

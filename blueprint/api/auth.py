@@ -58,7 +58,7 @@ class TokenAuthentication(KnoxTokenAuthentication):
 def tokens_by_key(key: str) -> list[ApiToken]:
     """The tokens whose secret starts with ``key``, each with its person loaded: one indexed query
     whose SQL and value converters are made once per database (building the query with the ORM on
-    every request took half of a decide's time: bench/decide.py)."""
+    every request was a large part of a decide's time: bench/decide.py)."""
     connection = connections[ApiToken.objects.db]
     sql, converters = _token_query(connection.alias)
     with connection.cursor() as cursor:

@@ -1,5 +1,5 @@
-"""The exports part of the JSON API (DESIGN.md §6): ``GET blueprints/{id}/export/`` and
-``POST blueprints/import/``.
+"""The exports part of the JSON API: ``GET blueprints/{id}/export/`` and ``POST blueprints/import/``
+(docs/architecture.md, "Exports").
 
 ``export/?format=…&version=n|draft&at=YYYY-MM-DD`` answers the file itself (with a download
 name): any member may export. ``version`` absent means the live version, the draft while none is

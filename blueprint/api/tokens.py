@@ -1,4 +1,5 @@
-"""The API's log-in and API tokens (DESIGN.md §6 ``auth/token/``, §7 ``auth/tokens/``).
+"""The API's log-in and API tokens, ``auth/token/`` and ``auth/tokens/`` (docs/architecture.md,
+"The API contract").
 
 ``POST auth/token/`` exchanges a username and password for a new token, through
 ``django.contrib.auth.authenticate`` with the request, so django-axes counts the attempt with the

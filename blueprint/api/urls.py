@@ -1,6 +1,7 @@
 """The blueprint's routes of the JSON API under /api/v1/: boards, members, catalog, stages and
-offers, operations, versions, tokens, export and import. The paths are the contract. The decision
-routes are decisioning's (decisioning/api_urls.py); ``blueprint.urls`` puts them together."""
+offers, operations, versions, tokens, export and import. The paths are the contract
+(docs/architecture.md, "The API contract"). The decision routes are decisioning's
+(decisioning/api_urls.py); ``blueprint.urls`` puts them together."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Published versions in the JSON API (DESIGN.md §6): ``blueprints/{id}/versions/`` and below.
+"""Published versions in the JSON API: ``blueprints/{id}/versions/`` and below (docs/architecture.md,
+"Versions and approval").
 
 A thin transport over ``blueprint.services.versions`` and ``blueprint.version_selectors``, with the
 plumbing of ``blueprint/api/views.py``: the same authentication, the same 404 for a blueprint the

@@ -1,10 +1,11 @@
-"""The JSON API under /api/v1/ (DESIGN.md §6): a thin transport over the services and selectors.
+"""The JSON API under /api/v1/: a thin transport over the services and selectors.
 
-The paths are the contract and several verbs share one path, so there is one APIView per path
-and one method per operation; each method parses the body, calls one service (board content only
-through ``operation_apply``) and renders what a selector reads back. Roles are enforced by the
-services and selectors: a blueprint the caller is not a member of does not exist (404), a
-viewer's or approver's write is refused (403). Every error has the shape of ``api/errors.py``.
+The paths are the contract (docs/architecture.md, "The API contract") and several verbs share one
+path, so there is one APIView per path and one method per operation; each method parses the body,
+calls one service (board content only through ``operation_apply``) and renders what a selector reads
+back. Roles are enforced by the services and selectors: a blueprint the caller is not a member of
+does not exist (404), a viewer's or approver's write is refused (403). Every error has the shape of
+``api/errors.py``.
 """
 
 from __future__ import annotations
@@ -680,7 +681,7 @@ def undo_answer(request: Request, blueprint_id: int, *, redo: bool) -> Response:
 
 
 class UndoApi(ApiView):
-    """An addition to the contract's table: the caller's own undo (DESIGN.md §5)."""
+    """An addition to the contract's table: the caller's own undo (docs/architecture.md, "The edit path")."""
 
     @extend_schema(
         operation_id="blueprints_undo",

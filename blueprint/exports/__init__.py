@@ -1,4 +1,5 @@
-"""Exports of a blueprint (DESIGN.md §1, §6): the picture, the requirements spec, the machine forms.
+"""Exports of a blueprint (docs/architecture.md, "Exports"): the picture, the requirements spec,
+the machine forms.
 
 Every module here is pure — it reads a snapshot (``blueprint.snapshots``) and the block that says
 which version it is, never the database — except ``selectors``, which loads that pair:

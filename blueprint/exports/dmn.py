@@ -3,10 +3,10 @@
 Per stage there is one decision, "<stage>: offer", whose decision table has
 
 - hit policy **FIRST**: the rules are in priority order and the first that matches wins — the
-  decision semantics of DESIGN §4 word for word. PRIORITY would rank the *output values* instead
-  (the order of the output's allowed values), which says the same only when every rule of an
-  offer sits at its offer's place in that list, and breaks as soon as two offers share an output
-  or a tool reorders the list; FIRST keeps priority where people see it, in the rule order;
+  decision rule (docs/architecture.md, "Decisions") word for word. PRIORITY would rank the *output
+  values* instead (the order of the output's allowed values), which says the same only when every
+  rule of an offer sits at its offer's place in that list, and breaks as soon as two offers share an
+  output or a tool reorders the list; FIRST keeps priority where people see it, in the rule order;
 - one input per attribute the stage's offers use, its input expression the attribute's variable
   (an ``inputData`` of the same name: ``a_<key>``, see "Names, ids and literals" below), its
   ``typeRef`` from the catalog type (text and choice → string, number, boolean, date; a set is a
@@ -27,11 +27,11 @@ as they are on the board, a tool shows who is in the stage once rather than repe
 in every rule, and OR-groups of entry and offer do not multiply into a cross product of rules.
 A customer outside the stage matches no rule: the decision's result is null ("not in the stage").
 
-A missing attribute is null in FEEL and must meet no test (DESIGN §4). The simple unary tests
-(``"Gold"``, ``>= 18``, ``[18..30]``) are false for null; a test written as an expression of ``?``
-(sets, "within the last N days", several conditions on one attribute) starts with
-``? != null and``, because FEEL compares an expression that yields null with the input, and null
-= null would hold. Pure: no database; ``xml.etree`` builds the document.
+A missing attribute is null in FEEL and must meet no test, as it meets no condition. The simple
+unary tests (``"Gold"``, ``>= 18``, ``[18..30]``) are false for null; a test written as an
+expression of ``?`` (sets, "within the last N days", several conditions on one attribute) starts
+with ``? != null and``, because FEEL compares an expression that yields null with the input, and
+null = null would hold. Pure: no database; ``xml.etree`` builds the document.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Telling a board's open tabs what changed: the operation after its commit, a membership change,
-any message to a board's groups. The channel layer is only a hint (DESIGN.md §5): a send that fails
-is logged, never raised, and clients recover from ``rev``."""
+any message to a board's groups. The channel layer is only a hint (docs/architecture.md,
+"The edit path"): a send that fails is logged, never raised, and clients recover from ``rev``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Per-user undo and redo (DESIGN.md §5): inverse operations applied as new operations.
+"""Per-user undo and redo (docs/architecture.md, "The edit path"): inverse operations applied as
+new operations.
 
 Every edit a person makes through ``operation_apply`` goes on their own undo stack for that
 blueprint (``UndoStep``). Undo applies the inverses of the top step's log records, newest first,

@@ -1,5 +1,6 @@
-"""Published versions (DESIGN.md §1, §6): the draft as an immutable snapshot, reviewed by
-stakeholders, one live at a time; and the way back, a version restored into the draft.
+"""Published versions (docs/architecture.md, "Versions and approval"): the draft as an immutable
+snapshot, reviewed by stakeholders, one live at a time; and the way back, a version restored into
+the draft.
 
 Statuses: a version is published ``in_review``. Each approver or owner other than its author
 approves or rejects it once, with a comment (a rejection needs one). When as many approvals are in

@@ -1,4 +1,5 @@
-"""The JSON API (DESIGN.md §6): every endpoint, each role, and bad input of every kind.
+"""The JSON API (docs/architecture.md, "The API contract"): every endpoint, each role, and bad input
+of every kind.
 
 The ``board`` fixture: stages awareness [welcome, gold_card] and onboarding [app_tour], a catalog of
 eight attributes, and the users owner, editor, approver, viewer (members) and stranger (not).

@@ -1,5 +1,6 @@
-"""API tokens through the API (DESIGN.md §7): ``auth/tokens/`` lists, makes and revokes the caller's own
-named, expiring tokens; ``auth/token/`` still exchanges a username and password for ``{token}``."""
+"""API tokens through the API (docs/architecture.md, "The API contract"): ``auth/tokens/`` lists,
+makes and revokes the caller's own named, expiring tokens; ``auth/token/`` still exchanges a
+username and password for ``{token}``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Board content changes only through the operation service (DESIGN.md §5, STYLE.md "One edit path")."""
+"""Board content changes only through the operation service (docs/architecture.md, "The edit path")."""
 
 from __future__ import annotations
 

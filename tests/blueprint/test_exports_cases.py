@@ -1,6 +1,6 @@
 """Acceptance test cases (blueprint/exports/cases.py) against the reference evaluator.
 
-Every generated case, run through ``oracle.decide_stage`` (DESIGN §4 read literally), gets the
+Every generated case, run through ``oracle.decide_stage`` (the decision rule read literally), gets the
 answer it expects; every offer that can be shown has a case and every one without a case is one
 the lint says is never shown; a gap's case gets nothing. Random blueprints come from
 ``export_blueprints.snapshots``. (The lead adds the same check against the real decide API.)

@@ -1,9 +1,9 @@
 """The requirements spec (blueprint/exports/spec.py): Markdown, HTML, and PDF printed from it.
 
-The sections DESIGN §1 and the issue ask for, the draft marked as such, the data requirements with
-the offers that need each attribute, a decision table per stage, the version block, escaping;
-and a PDF whose first page is rendered to PNG (pypdfium2) to be looked at: a copy is written to
-``$EXPORT_SPEC_PNG`` when that is set.
+The sections docs/architecture.md ("Exports") and the issue ask for, the draft marked as such, the
+data requirements with the offers that need each attribute, a decision table per stage, the version
+block, escaping; and a PDF whose first page is rendered to PNG (pypdfium2) to be looked at: a copy
+is written to ``$EXPORT_SPEC_PNG`` when that is set.
 """
 
 from __future__ import annotations

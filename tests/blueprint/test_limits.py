@@ -45,7 +45,7 @@ def test_the_limits_endpoint_answers_the_whole_table(users: dict[str, Any]) -> N
     assert {"stages_per_blueprint", "offers_per_stage", "groups_per_offer", "conditions_per_group"} <= set(
         response.json()
     )
-    assert {"values_per_list", "text_length"} <= set(response.json())  # DESIGN.md §7
+    assert {"values_per_list", "text_length"} <= set(response.json())  # docs/architecture.md, "Limits"
 
 
 def test_the_limits_endpoint_is_documented_with_every_limit(users: dict[str, Any]) -> None:

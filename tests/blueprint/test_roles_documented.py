@@ -1,7 +1,8 @@
-"""The README's role table says what the server enforces (DESIGN.md §6: roles are enforced on the
-server). Renaming a blueprint is an edit like any other — an operation in the log, undone like one —
-so owners and editors rename; what is outside the log (members, the approval policy, deleting) is
-the owners'. The audit found the table saying "owners rename" while editors could."""
+"""The README's role table says what the server enforces (roles are enforced on the server:
+docs/architecture.md, "Roles"). Renaming a blueprint is an edit like any other — an operation in the
+log, undone like one — so owners and editors rename; what is outside the log (members, the approval
+policy, deleting) is the owners'. The audit found the table saying "owners rename" while editors
+could."""
 
 from __future__ import annotations
 

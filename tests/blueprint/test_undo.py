@@ -1,4 +1,5 @@
-"""Per-user undo and redo: inverse operations applied as new operations (DESIGN.md §5).
+"""Per-user undo and redo: inverse operations applied as new operations (docs/architecture.md,
+"The edit path").
 
 The ``board`` fixture was built by the system (actor None), so nobody's stack holds it: every
 undo here undoes only what the test did as a person.

@@ -1,5 +1,6 @@
-"""The versions API (DESIGN.md §6): versions list/create/detail, approve, reject, diff, restore, and
-the approval policy on the blueprint, for each role and with bad input."""
+"""The versions API (docs/architecture.md, "Versions and approval"): versions list/create/detail,
+approve, reject, diff, restore, and the approval policy on the blueprint, for each role and with bad
+input."""
 
 from __future__ import annotations
 

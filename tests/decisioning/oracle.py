@@ -120,7 +120,7 @@ def _day(value: str) -> int:
 
 
 def holds(condition: Condition, profile: Mapping[str, Any], at: dt.date) -> bool:
-    """DESIGN §2 read literally; a missing attribute meets no condition (DESIGN §4)."""
+    """The condition language read literally; a missing attribute meets no condition."""
     value = profile.get(condition.attribute)
     if value is None:
         return False
@@ -230,13 +230,13 @@ def is_valid_profile(profile: Mapping[str, Any], catalog: Mapping[str, Attribute
     return True
 
 
-# --- the reference decision (DESIGN §4), for the engine and SQL tests ------------------------------
+# --- the reference decision (docs/architecture.md, "Decisions"), for the engine and SQL tests -----
 
 
 def reference_decide(
     snapshot: Mapping[str, Any], profile: Mapping[str, Any], at: dt.date, stage: str | None = None
 ) -> list[dict[str, Any]]:
-    """DESIGN §4 read literally over a snapshot and a profile in JSON form (dates as YYYY-MM-DD,
+    """The decision rule read literally over a snapshot and a profile in JSON form (dates as YYYY-MM-DD,
     sets as lists, missing attributes left out): the entered stages (or the one asked for), each
     ``{stage, entered, offer, fallback, eligible}``. A fallback is the stage's first offer marked
     so; it is given, whatever its conditions, when no other offer matches."""

@@ -1,6 +1,6 @@
-"""The decide API (DESIGN.md §4, §6): ``decide/``, ``decide/batch/`` (JSON, CSV, Parquet; streamed),
-``coverage/`` and ``decide/sql/`` — version selection, roles, every bad input named, and bad rows
-that do not stop the good ones.
+"""The decide API (docs/architecture.md, "Decisions"): ``decide/``, ``decide/batch/`` (JSON, CSV,
+Parquet; streamed), ``coverage/`` and ``decide/sql/`` — version selection, roles, every bad input
+named, and bad rows that do not stop the good ones.
 
 The ``board`` fixture: awareness [welcome (visits_30d at least 3), gold_card (segment is one of
 Gold, Platinum)], onboarding [app_tour (has_app is true)].

@@ -1,4 +1,4 @@
-"""The decision engine (decisioning/engine.py), DESIGN §4 and §2: entry conditions, priority,
+"""The decision engine (decisioning/engine.py) and the rules it follows: entry conditions, priority,
 fallback, gaps, groups, ``within_last_days`` against ``at``, missing attributes, the profile checked
 against the catalog, explain and "why not". Pure: no database."""
 

@@ -1,4 +1,5 @@
-"""Lint (DESIGN §3), code by code, against the rules in ``decisioning.lint``'s docstring.
+"""Lint (docs/architecture.md, "The lint"), code by code, against the rules in
+``decisioning.lint``'s docstring.
 
 Every example profile a finding carries is checked by hand with the evaluator in ``oracle``: it
 really is in the stage and really does what the finding says.

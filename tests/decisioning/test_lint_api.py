@@ -1,4 +1,5 @@
-"""``GET /api/v1/blueprints/{id}/lint/`` (DESIGN.md §3 and §6): the lint of the board over the API.
+"""``GET /api/v1/blueprints/{id}/lint/``: the lint of the board over the API (docs/architecture.md,
+"The lint").
 
 The ``board`` fixture: stages awareness [welcome (visits_30d at least 3), gold_card (segment is one
 of Gold, Platinum)] and onboarding [app_tour (has_app is true)], no fallbacks, so it lints to an
@@ -75,7 +76,7 @@ def assert_error(response: Any, status: int, field: str, text: str = "") -> str:
 
 
 def holds(condition: dict[str, Any], profile: dict[str, Any], at: dt.date) -> bool:
-    """DESIGN §2 for the operators these tests use; a missing attribute meets no condition."""
+    """The condition language for the operators these tests use; a missing attribute meets no condition."""
     if condition["attribute"] not in profile:
         return False
     value, wanted, operator = profile[condition["attribute"]], condition["value"], condition["operator"]

@@ -1,8 +1,9 @@
-"""Property tests of the exact lint against a brute-force reference (DESIGN §2 to §4).
+"""Property tests of the exact lint against a brute-force reference (docs/architecture.md, "The lint").
 
 The reference evaluator below knows nothing of atoms or regions: it judges one customer the way
-DESIGN §2 and §4 say. Random small blueprints, with values from small pools so that overlaps,
-gaps, duplicates, shadowing and contradictions are common, are linted, and then
+docs/architecture.md's "The condition language" and "Decisions" say. Random small blueprints, with
+values from small pools so that overlaps, gaps, duplicates, shadowing and contradictions are common,
+are linted, and then
 
 - every example profile a finding carries really does what the finding says;
 - a finite grid of profiles (one per class of values the blueprint's conditions tell apart, for
@@ -61,7 +62,7 @@ def _day(value: str) -> dt.date:
 
 
 def condition_holds(condition: Condition, profile: Mapping[str, Any], at: dt.date) -> bool:
-    """DESIGN §2 for one customer: a missing attribute fails every condition."""
+    """The condition language for one customer: a missing attribute fails every condition."""
     if condition.attribute not in profile:
         return False
     kind = CATALOG[condition.attribute].type
@@ -115,7 +116,7 @@ def offer_matches(offer: OfferSpec, profile: Mapping[str, Any], at: dt.date) -> 
 
 
 def decide(stage: StageSpec, profile: Mapping[str, Any], at: dt.date) -> str | None:
-    """DESIGN §4 for one stage the customer is in: the first matching offer, else the fallback."""
+    """The decision for one stage the customer is in: the first matching offer, else the fallback."""
     for offer in stage.offers:
         if offer_matches(offer, profile, at):
             return offer.key
