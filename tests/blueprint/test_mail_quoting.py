@@ -1,4 +1,4 @@
-"""E-mail the project writes from people's words (blueprint/services/notifications.py): a header
+"""E-mail the project writes from people's words (blueprint/mail.py): a header
 holds one line whatever a blueprint is called, so the mail goes out (issue 14 §1)."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from django.core import mail
 from hypothesis import given
 from hypothesis import strategies as st
 
+from blueprint.mail import SUBJECT_CAP, mail_header
 from blueprint.models import Blueprint
 from blueprint.services import version_publish
-from blueprint.services.notifications import SUBJECT_CAP, mail_header
 
 
 @given(st.text())
