@@ -33,7 +33,7 @@ help:
 	@echo "            then the live board under 30 WebSocket clients, on one worker and on two with Redis + PostgreSQL"
 	@echo "            the diagram and spec exports of that blueprint;"
 	@echo "            then decisions: in process against growthbook and rule-engine, DuckDB over 1,000,000 profiles, HTTP"
-	@echo "make lint   ruff check, ruff format --check and mypy"
+	@echo "make lint   ruff check, ruff format --check, mypy and the house's contracts (import-linter, tests/test_house.py)"
 	@echo "make clean  remove caches, the venv stamp and bench results (keeps the database)"
 
 # --- Set-up ---------------------------------------------------------------------------------
@@ -109,10 +109,14 @@ bench: $(PY_STAMP) $(NODE_STAMP)
 	$(PY) bench/live.py --seconds 60 || status=$$?; \
 	exit $$status
 
+# The house's contracts too: the import contracts of pyproject.toml and the rules tests/test_house.py
+# reads from the source (docs/architecture.md, "Contracts").
 lint: $(PY_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy blueprint decisioning
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/pytest -q -p no:cacheprovider tests/test_house.py
 
 format: $(PY_STAMP)
 	$(VENV)/bin/ruff check --fix .
