@@ -32,7 +32,8 @@ help:
 	@echo "            the exact lint of a 20-stage, 25-offer blueprint and its growth with offers per stage;"
 	@echo "            then the live board under 30 WebSocket clients, on one worker and on two with Redis + PostgreSQL"
 	@echo "            the diagram and spec exports of that blueprint;"
-	@echo "            then decisions: in process against growthbook and rule-engine, DuckDB over 1,000,000 profiles, HTTP"
+	@echo "            then decisions: in process against growthbook and rule-engine, DuckDB over 1,000,000 profiles, HTTP;"
+	@echo "            the live socket's session check against Django's session store"
 	@echo "make lint   ruff check, ruff format --check, mypy and the house's contracts (import-linter, tests/test_house.py)"
 	@echo "make clean  remove caches, the venv stamp and bench results (keeps the database)"
 
@@ -107,6 +108,7 @@ bench: $(PY_STAMP) $(NODE_STAMP)
 	$(PY) bench/decide.py || status=$$?; \
 	$(PY) bench/neighbour.py || status=$$?; \
 	$(PY) bench/live.py --seconds 60 || status=$$?; \
+	$(PY) bench/session.py || status=$$?; \
 	exit $$status
 
 # The house's contracts too: the import contracts of pyproject.toml and the rules tests/test_house.py

@@ -50,16 +50,21 @@ def _rev(blueprint_id: int) -> int | None:
     return Blueprint.objects.filter(pk=blueprint_id).values_list("rev", flat=True).first()
 
 
-def _signed_in(user_id: int, session_key: str | None) -> bool:
+def signed_in(user_id: int, session_key: str | None) -> bool:
     """Whether the tab's session still signs this user in, as a page request would find: not
     logged out or expired, the password not changed since (the session's auth hash), the account
     still there and active. A socket outlives the request that opened it, so it asks again, with
-    every operation: with database sessions that is one query (``_session_query``), and decoding
-    the session is done once per content."""
+    every operation, on the database thread where every tab's edits queue.
+
+    With database sessions this is one joined query (``_session_query``) and the session is
+    decoded once per content, rather than Django's ``SessionStore(key).load()`` and a user read
+    (``signed_in_by_store``, used for every other session engine): bench/session.py measures the
+    two, and the store costs many times the query (bench/history.md). The rules are Django's own:
+    the same session table, auth hash and ``is_active``."""
     if not session_key:
         return False
     if settings.SESSION_ENGINE != DATABASE_SESSIONS:
-        return _signed_in_by_store(user_id, session_key)
+        return signed_in_by_store(user_id, session_key)
     alias = router.db_for_read(Session) or "default"
     connection = connections[alias]
     with connection.cursor() as cursor:
@@ -102,8 +107,8 @@ def _session_holds(session_data: str, user_id: int, password: str) -> bool:
     return bool(stored) and constant_time_compare(stored, user.get_session_auth_hash())
 
 
-def _signed_in_by_store(user_id: int, session_key: str) -> bool:
-    """``_signed_in`` through the configured session engine's own store (not database sessions)."""
+def signed_in_by_store(user_id: int, session_key: str) -> bool:
+    """``signed_in`` through the configured session engine's own store (not database sessions)."""
     data = import_module(settings.SESSION_ENGINE).SessionStore(session_key).load()
     if str(data.get(SESSION_KEY)) != str(user_id):
         return False
@@ -114,7 +119,7 @@ def _signed_in_by_store(user_id: int, session_key: str) -> bool:
 
 def _access(user: Any, session_key: str | None, blueprint_id: int) -> tuple[bool, str | None]:
     """(still signed in, role on the blueprint)."""
-    if not _signed_in(user.pk, session_key):
+    if not signed_in(user.pk, session_key):
         return False, None
     return True, _role(user, blueprint_id)
 
@@ -134,7 +139,7 @@ def _apply_as_member(user: Any, session_key: str | None, blueprint_id: int, **op
     database thread, where the edits of every tab queue. The service checks the role, under the
     board's lock; only a refusal re-reads it here, to tell a refused edit from a member removed
     or given another role (``role`` is None after an applied operation: an editing role)."""
-    if not _signed_in(user.pk, session_key):
+    if not signed_in(user.pk, session_key):
         return Attempt(False, None)
     try:
         return Attempt(True, None, record=operation_apply(blueprint_id=blueprint_id, actor=user, **operation))
