@@ -43,10 +43,11 @@ class BlueprintConfig(AppConfig):
                 refuse_writes_outside_operations, sender=model, dispatch_uid=f"edit-path-{model.__name__}"
             )
 
-        # The live board renders the editors' frame of each operation once, where it was applied,
-        # and the broadcast carries it to every worker (blueprint.live.frames). Registered here,
-        # so the services that broadcast know nothing of rendering.
-        from blueprint.live.frames import frame_at_commit
+        # The live board renders the editors' frame of an operation once, where it was applied,
+        # when that process has tabs on the board, and the broadcast carries it to every worker
+        # (blueprint.live.hub.frame_for_broadcast). Registered here, so the services that
+        # broadcast know nothing of rendering.
+        from blueprint.live.hub import frame_for_broadcast
         from blueprint.services.broadcast import broadcast_extra_register
 
-        broadcast_extra_register(frame_at_commit)
+        broadcast_extra_register(frame_for_broadcast)

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
-from blueprint.live.frames import lint_frame_async
+from blueprint.live.frames import frame_at_commit, lint_frame_async
+from blueprint.models import Operation
 from blueprint.services.broadcast import board_operations_group_name
 
 if TYPE_CHECKING:
@@ -128,6 +129,10 @@ class OperationHub:
         hub = await self._hub(socket.channel_layer)
         await hub.layer.group_add(board_operations_group_name(socket.blueprint_id), hub.channel)
 
+    def serves(self, blueprint_id: int) -> bool:
+        """Whether a tab of this process shows the board (read from any thread)."""
+        return any(blueprint_id in hub.boards for hub in list(self._hubs.values()))
+
     def leave(self, socket: BoardConsumer) -> None:
         hub = self._hubs.get(asyncio.get_running_loop())
         if hub is None:
@@ -176,3 +181,12 @@ class OperationHub:
 
 
 operation_hub = OperationHub()
+
+
+def frame_for_broadcast(record: Operation, message: dict[str, Any]) -> dict[str, Any]:
+    """What the live board adds to an operation's broadcast (``BlueprintConfig.ready`` registers
+    it): the editors' frame, rendered once where the operation was applied — only when a tab of
+    this process shows the board, which needs that frame anyway. Otherwise (an API call, a script,
+    a worker with no tab on the board) nothing is rendered in the write path: each worker with
+    tabs renders the frame itself, once (``frames.FrameCache``)."""
+    return frame_at_commit(record, message) if operation_hub.serves(record.blueprint_id) else {}
