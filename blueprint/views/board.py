@@ -145,14 +145,6 @@ def board_page(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
     )
 
 
-@require_GET
-@board_member(edit=False)
-def board_fragment(request: HtmxHttpRequest, blueprint: Blueprint) -> HttpResponse:
-    """The whole board, for a client that must resynchronise (a refused drop, a missed update)."""
-    ctx = BoardContext(request, blueprint)
-    return ctx.render("board", columns=ctx.columns, board=ctx.board)
-
-
 # --- Stages -----------------------------------------------------------------------------------
 
 

@@ -10,7 +10,6 @@ BOARD = "blueprints/<int:blueprint_id>/"
 
 urlpatterns: list[URLPattern] = [
     path(BOARD, board.board_page, name="board"),
-    path(f"{BOARD}board/", board.board_fragment, name="board_fragment"),
     # stages
     path(f"{BOARD}board/new-stage/form/", board.stage_new_form, name="board_stage_new_form"),
     path(f"{BOARD}board/stages/", board.stage_create, name="board_stage_create"),

@@ -337,44 +337,14 @@ function syncFailed() {
 }
 
 // Asked for after a refusal: the page may show a move the server did not make. A sync from rev 0
-// is answered with the whole board (a reset).
+// is answered with the whole board (a reset); offline, the next connection asks for it.
 function resyncFully() {
   needsReset = true;
   if (connected) requestSync(0);
-  else fetchBoard();
 }
 
 function canEdit(role) {
   return role === "owner" || role === "editor";
-}
-
-// Through the one swap, unlike an htmx request, so open forms stay.
-async function fetchBoard() {
-  let html;
-  try {
-    const response = await fetch(page.dataset.boardUrl, { headers: { "HX-Request": "true" } });
-    if (!response.ok) throw new Error(`status ${response.status}`);
-    html = await response.text();
-  } catch {
-    toast("The board could not be loaded again. Reload the page.", "error");
-    return;
-  }
-  const board = document.getElementById("board");
-  const fresh = parse(html);
-  if (!board || !fresh || fresh.id !== "board") return;
-  needsReset = false;
-  const fetched = Number(fresh.dataset.rev);
-  swapIn(fresh, () => board.before(fresh), board);
-  if (!Number.isNaN(fetched)) boardShows(fetched);
-}
-
-// The page now shows the whole board as it was at rev `shown`: the frames up to it are in it, later
-// ones come; those applied while it was on its way may be newer than it, and are applied again.
-function boardShows(shown) {
-  const applied = rev;
-  rev = shown;
-  if (applied > shown) requestSync(shown);
-  markRev();
 }
 
 // --- Fragments -----------------------------------------------------------------------------------

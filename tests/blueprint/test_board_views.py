@@ -115,8 +115,8 @@ def saved(response: Any, bp: Blueprint) -> None:
 
 
 def board_html(client: Client, bp: Blueprint) -> str:
-    """The whole board as a page draws it now."""
-    response = client.get(url(bp), **HX)
+    """The board page as it is drawn now."""
+    response = client.get(f"/blueprints/{bp.pk}/")
     assert response.status_code == 200
     return response.content.decode()
 
@@ -153,7 +153,7 @@ def test_edit_controls_are_shown_to_owners_and_editors_only(client, users, board
 
 def test_a_stranger_gets_404_and_a_visitor_is_sent_to_log_in(client, users, board):
     assert login(client, users, "stranger").get(f"/blueprints/{board.pk}/").status_code == 404
-    assert client.get(url(board), **HX).status_code == 404
+    assert client.get(url(board, "offers/welcome/edit/"), **HX).status_code == 404
     client.logout()
     response = client.get(f"/blueprints/{board.pk}/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")

@@ -117,9 +117,6 @@ class Tab:
     outstanding: int = 0  # answers the server owes on this connection
     lose_next: int = 0  # op frames the channel layer will lose on their way to this tab
     made: int = 0  # client ids and keys made so far
-    # the board was fetched over HTTP (offline, after a refusal) since the page loaded: that
-    # replaces #board only, so the title outside it may be stale, as in live.js
-    jumped: bool = False
     # a refusal asked for the whole board and it has not come yet (live.js's needsReset)
     needs_reset: bool = False
     lint_rev: int = 0  # the rev of the lint the page shows (live.js's lintRev)
@@ -197,7 +194,7 @@ class Fuzz:
         board = live_dom.by_id(tab.doc, "board")
         assert board is not None
         tab.rev = tab.lint_rev = int(board.get("data-rev"))
-        tab.syncing, tab.waiting, tab.jumped, tab.needs_reset = False, [], False, False
+        tab.syncing, tab.waiting, tab.needs_reset = False, [], False
         self.log(tab, f"page load at rev {tab.rev}")
 
     async def connect(self, tab: Tab) -> None:
@@ -232,10 +229,9 @@ class Fuzz:
                 comm.input_queue.get_nowait()
                 lost += 1
         await comm.disconnect(timeout=TIMEOUT)
-        # whatever was on the wire to the tab is gone with the connection (an answer to a board
-        # fetch comes over HTTP, so it stays)
+        # whatever was on the wire to the tab is gone with the connection
         dropped = len(tab.inbox) + comm.output_queue.qsize()
-        tab.inbox = [frame for frame in tab.inbox if frame["type"] == "_fetched"]
+        tab.inbox = []
         tab.comm, tab.connected, tab.syncing, tab.outstanding, tab.lose_next = None, False, False, 0, 0
         self.log(tab, f"disconnected: {lost} sent frames and {dropped} received frames lost")
 
@@ -289,8 +285,6 @@ class Fuzz:
             await self.sync_arrived(tab, frame)
         elif kind == "reset":
             await self.reset_arrived(tab, frame)
-        elif kind == "_fetched":
-            await self.board_fetched(tab, frame)
         elif kind == "lint":
             self.lint_arrived(tab, frame)
         elif kind == "ack":
@@ -388,30 +382,11 @@ class Fuzz:
         await self.send(tab, {"type": "sync", "since": since})
 
     async def resync_fully(self, tab: Tab) -> None:
+        # offline, the next connection's sync asks for the whole board (needs_reset): frames are
+        # the one way the board reaches a page
         tab.needs_reset = True
         if tab.connected:
             await self.request_sync(tab, 0)
-        else:
-            await self.fetch_board(tab)
-
-    async def fetch_board(self, tab: Tab) -> None:
-        """htmx GET of the board: rendered now, swapped in when the answer arrives (after the frames
-        already on the wire)."""
-        response = await sync_to_async(tab.http.get)(reverse("board_fragment", args=[self.blueprint_id]))
-        assert response.status_code == 200, response.status_code
-        tab.inbox.append({"type": "_fetched", "html": response.content.decode()})
-
-    async def board_fetched(self, tab: Tab, frame: dict[str, Any]) -> None:
-        tab.needs_reset = False
-        live_dom.apply_fragments(tab.doc, [{"do": "board", "html": frame["html"]}])
-        board = live_dom.by_id(tab.doc, "board")
-        assert board is not None
-        # frames applied while the board was on its way may be newer than it: asked for again
-        applied, tab.rev, tab.jumped = tab.rev, int(board.get("data-rev")), True
-        self.log(tab, f"board fetched at rev {tab.rev} (page was at {applied})")
-        if applied > tab.rev:
-            await self.request_sync(tab, tab.rev)
-        tab.mark_rev()
 
     async def deliver(self, tab: Tab, count: int) -> None:
         while tab.inbox and count > 0:
@@ -688,9 +663,7 @@ class Fuzz:
                 live_dom.board_parts(tab.doc),
                 live_dom.board_parts(live_dom.page(response.content)),
             )
-            # a board fetched over HTTP replaces #board only, as live.js does: the title and the
-            # lint, outside it, are then as old as the last frame that changed them
-            for part in ("board",) if tab.jumped else ("board", "board-title", "lint", "lint-summary"):
+            for part in ("board", "board-title", "lint", "lint-summary"):
                 if shown[part] != fresh[part]:
                     raise AssertionError(
                         f"{tab.name}'s {part} differs from a page load:\n"
