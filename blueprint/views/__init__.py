@@ -36,6 +36,13 @@ def page_blueprint(
         raise page_refusal(exc) from None
 
 
+def raise_if_access(exc: BlueprintError) -> None:
+    """A refusal about access (``Forbidden``, or ``NotFound`` naming the blueprint) is the 403 or
+    404 page, never an error beside a form's field; any other refusal is left to the caller."""
+    if isinstance(exc, Forbidden) or (isinstance(exc, NotFound) and "blueprint" in exc.problems):
+        raise page_refusal(exc)
+
+
 def page_refusal(exc: BlueprintError) -> Exception:
     """The 403 or 404 page for a refusal about access (``Forbidden``, ``NotFound``)."""
     text = " ".join(message for found in exc.problems.values() for message in found)

@@ -44,9 +44,9 @@ from blueprint.services import (
     membership_set,
     operation_apply,
 )
-from blueprint.views import HtmxHttpRequest, page_blueprint, page_refusal
+from blueprint.views import HtmxHttpRequest, page_blueprint, raise_if_access
 from decisioning.conditions import KINDS, TYPES
-from decisioning.errors import BlueprintError, Forbidden, NotFound
+from decisioning.errors import BlueprintError
 from decisioning.limits import for_people
 
 # --- Shared pieces ----------------------------------------------------------------------------
@@ -81,12 +81,6 @@ class FormState:
             if name not in self.fields
             for message in found
         ]
-
-
-def _raise_access(exc: BlueprintError) -> None:
-    """A refusal about access is a 403/404, never an inline form error."""
-    if isinstance(exc, Forbidden) or (isinstance(exc, NotFound) and "blueprint" in exc.problems):
-        raise page_refusal(exc)
 
 
 def _plainly(exc: BlueprintError) -> str:
@@ -189,7 +183,7 @@ def blueprint_create_view(request: HtmxHttpRequest) -> HttpResponse:
     try:
         blueprint = blueprint_create(actor=request.user, **payload)
     except BlueprintError as exc:
-        _raise_access(exc)
+        raise_if_access(exc)
         form = FormState(
             {f: request.POST.get(f, "") for f in BLUEPRINT_FORM_FIELDS}, exc.problems, BLUEPRINT_FORM_FIELDS
         )
@@ -238,7 +232,7 @@ def blueprint_update(request: HtmxHttpRequest, blueprint_id: int) -> HttpRespons
                     blueprint_id=blueprint.pk, actor=request.user, op_type="blueprint.update", payload=changes
                 )
     except BlueprintError as exc:
-        _raise_access(exc)
+        raise_if_access(exc)
         form = FormState(
             {f: request.POST.get(f, "") for f in EDIT_FORM_FIELDS},
             exc.problems,
@@ -259,7 +253,7 @@ def blueprint_duplicate_view(request: HtmxHttpRequest, blueprint_id: int) -> Htt
     try:
         copy = blueprint_duplicate(actor=request.user, blueprint_id=source.pk)
     except BlueprintError as exc:
-        _raise_access(exc)
+        raise_if_access(exc)
         return _list_outcome(request, f"Could not copy '{source.name}': {_plainly(exc)}", status=exc.status)
     return _list_outcome(request, f"Copied '{source.name}' as '{copy.name}'.", highlight_id=copy.pk)
 
@@ -280,7 +274,7 @@ def blueprint_delete_view(request: HtmxHttpRequest, blueprint_id: int) -> HttpRe
     try:
         blueprint_delete(actor=request.user, blueprint_id=blueprint.pk)
     except BlueprintError as exc:
-        _raise_access(exc)
+        raise_if_access(exc)
         return _list_outcome(
             request, f"Could not delete '{blueprint.name}': {_plainly(exc)}", status=exc.status
         )
@@ -439,7 +433,7 @@ def attribute_add(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
             blueprint_id=blueprint.pk, actor=request.user, op_type="attribute.create", payload=payload
         )
     except BlueprintError as exc:
-        _raise_access(exc)
+        raise_if_access(exc)
         form = FormState(_typed(request.POST), exc.problems, ATTRIBUTE_FORM_FIELDS)
         return _catalog_answer(request, blueprint, "", status=exc.status, new_form=form, adding=True)
     label, new_key = record.payload.get("label", ""), record.payload.get("key", "")
@@ -466,7 +460,7 @@ def attribute_update(request: HtmxHttpRequest, blueprint_id: int, key: str) -> H
                 payload={"key": key, **changes},
             )
     except BlueprintError as exc:
-        _raise_access(exc)
+        raise_if_access(exc)
         form = FormState(
             _typed(request.POST) | {"key": key},
             exc.problems,
@@ -489,7 +483,7 @@ def attribute_delete(request: HtmxHttpRequest, blueprint_id: int, key: str) -> H
             blueprint_id=blueprint.pk, actor=request.user, op_type="attribute.delete", payload={"key": key}
         )
     except BlueprintError as exc:
-        _raise_access(exc)
+        raise_if_access(exc)
         if label is None or not request.htmx:  # no row to show the message under
             return _catalog_refused(request, blueprint, _plainly(exc), exc.status)
         context = _catalog_context(request, blueprint, error_key=key, row_error=_plainly(exc))
@@ -551,7 +545,7 @@ def member_add(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
             actor=request.user, blueprint_id=blueprint.pk, username=username, role=role
         )
     except BlueprintError as exc:
-        _raise_access(exc)
+        raise_if_access(exc)
         form = FormState({"username": username, "role": role}, exc.problems, ("username", "role"))
         return _members_answer(request, blueprint.pk, "", status=exc.status, new_form=form)
     name = membership.user.get_username()
@@ -569,7 +563,7 @@ def member_role(request: HtmxHttpRequest, blueprint_id: int, membership_id: int)
     try:
         membership_set(actor=request.user, blueprint_id=blueprint.pk, username=name, role=role)
     except BlueprintError as exc:
-        _raise_access(exc)
+        raise_if_access(exc)
         return _members_row_error(request, blueprint, membership, exc)
     return _members_answer(request, blueprint.pk, f"{name} is now {role}.")
 
@@ -585,7 +579,7 @@ def member_remove(request: HtmxHttpRequest, blueprint_id: int, membership_id: in
     try:
         membership_remove(actor=request.user, blueprint_id=blueprint.pk, username=name)
     except BlueprintError as exc:
-        _raise_access(exc)
+        raise_if_access(exc)
         return _members_row_error(request, blueprint, membership, exc)
     return _members_answer(request, blueprint.pk, f"Removed {name} from this blueprint.")
 

@@ -49,8 +49,8 @@ from blueprint.version_selectors import (
     version_comparison,
     versions_with_approvals,
 )
-from blueprint.views import HtmxHttpRequest, page_blueprint, page_refusal
-from decisioning.errors import BlueprintError, Forbidden, NotFound
+from blueprint.views import HtmxHttpRequest, page_blueprint, page_refusal, raise_if_access
+from decisioning.errors import BlueprintError, Forbidden
 
 PARTS = "blueprint/version_parts.html"
 REVIEW_ROLES = frozenset({Role.OWNER, Role.APPROVER})
@@ -77,11 +77,6 @@ def _role_check(blueprint: Blueprint, roles: Collection[str], doing: str) -> Non
 
 def _plainly(exc: BlueprintError) -> str:
     return " ".join(message for found in exc.problems.values() for message in found)
-
-
-def _raise_access(exc: BlueprintError) -> None:
-    if isinstance(exc, Forbidden) or (isinstance(exc, NotFound) and "blueprint" in exc.problems):
-        raise page_refusal(exc)
 
 
 # --- The history -------------------------------------------------------------------------------------
@@ -115,7 +110,7 @@ def version_publish_view(request: HtmxHttpRequest, blueprint_id: int) -> HttpRes
     try:
         version = version_publish(blueprint_id=blueprint.pk, actor=request.user, note=note)
     except BlueprintError as exc:
-        _raise_access(exc)
+        raise_if_access(exc)
         if not request.htmx:
             messages.error(request, f"Not published: {_plainly(exc)}")
             return HttpResponseRedirect(reverse("board", args=[blueprint.pk]))
@@ -230,7 +225,7 @@ def version_decide(request: HtmxHttpRequest, blueprint_id: int, number: int, dec
             blueprint_id=blueprint.pk, number=version.number, actor=request.user, comment=comment
         )
     except BlueprintError as exc:
-        _raise_access(exc)
+        raise_if_access(exc)
         url = reverse("version", args=[blueprint.pk, version.number])
         if not request.htmx:
             messages.error(request, _plainly(exc))
@@ -262,7 +257,7 @@ def version_restore_view(request: HtmxHttpRequest, blueprint_id: int, number: in
     try:
         result = version_restore(blueprint_id=blueprint.pk, number=version.number, actor=request.user)
     except BlueprintError as exc:
-        _raise_access(exc)
+        raise_if_access(exc)
         messages.error(request, f"Not restored: {_plainly(exc)}")
         url = reverse("version", args=[blueprint.pk, version.number])
         return HttpResponseClientRedirect(url) if request.htmx else HttpResponseRedirect(url)
