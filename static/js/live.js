@@ -1021,7 +1021,17 @@ function start() {
   rev = board ? Number(board.dataset.rev) || 0 : 0;
   lintRev = rev;
   window.addEventListener("online", reconnectNow);
-  window.addEventListener("offline", () => socket && socket.close());
+  // the browser knows the network is gone: offline now, not when the closing handshake times out
+  window.addEventListener("offline", () => {
+    const gone = socket;
+    if (!gone) return;
+    lost(1006);
+    try {
+      gone.close();
+    } catch {
+      // already closing
+    }
+  });
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") reconnectNow();
   });
