@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import ast
 import re
+import shutil
+import subprocess
+import sys
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +26,16 @@ DECISIONING_DJANGO_SIDE = {"__init__", "api", "api_shapes", "api_urls", "apps", 
 
 # What may not be named in product code, docs or front end: a spec outside the repository.
 OUTSIDE = re.compile(r"DESIGN\.md|STYLE\.md|\.\./shared")
+
+
+def test_the_import_contracts_hold() -> None:
+    # the contracts of pyproject.toml, so the suite (and CI) holds them too, not only make lint
+    lint_imports = shutil.which("lint-imports", path=str(Path(sys.executable).parent))
+    assert lint_imports is not None, "import-linter is a dev dependency (pyproject.toml)"
+    result = subprocess.run(
+        [lint_imports, "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 
 def product_files() -> Iterator[Path]:
