@@ -18,7 +18,7 @@ from blueprint.services.fields import (
     read_values,
     refuse_key_change,
 )
-from blueprint.services.operations import Applied, OpContext, handles
+from blueprint.services.operations import Applied, OpContext, handles, keyed_update
 from blueprint.services.stage_ops import stage_by_key
 from decisioning.errors import InvalidInput, NotFound
 from decisioning.limits import LIMITS
@@ -124,15 +124,7 @@ def _offer_update(ctx: OpContext, payload: dict[str, Any]) -> Applied:
     fallback = changes.get("fallback", offer.fallback)
     _check_fallback(offer.stage, fallback, changes.get("groups", offer.groups), offer.key, problems)
     problems.raise_if_any()
-    before = {k: getattr(offer, k) for k in changes}
-    for name, value in changes.items():
-        setattr(offer, name, value)
-    offer.save(update_fields=list(changes))
-    return Applied(
-        {"key": offer.key, **changes},
-        [{"type": "offer.update", "payload": {"key": offer.key, **before}}],
-        f"edited offer '{offer.name}'",
-    )
+    return keyed_update(offer, "offer", changes)
 
 
 @handles("offer.move")

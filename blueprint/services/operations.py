@@ -26,7 +26,9 @@ from blueprint.models import (
     EDIT_ROLES,
     Attribute,
     Blueprint,
+    Offer,
     Operation,
+    Stage,
     UndoStep,
 )
 from blueprint.selectors import operation_by_client_id
@@ -67,6 +69,20 @@ class OpContext:
 
     def forget_catalog(self) -> None:
         self._catalog = None
+
+
+def keyed_update(row: Stage | Offer, noun: str, changes: dict[str, Any]) -> Applied:
+    """Write ``changes`` (read and checked) to a stage or an offer, and answer the ``<noun>.update``
+    with its inverse: the same fields as they were."""
+    before = {name: getattr(row, name) for name in changes}
+    for name, value in changes.items():
+        setattr(row, name, value)
+    row.save(update_fields=list(changes))
+    return Applied(
+        {"key": row.key, **changes},
+        [{"type": f"{noun}.update", "payload": {"key": row.key, **before}}],
+        f"edited {noun} '{row.name}'",
+    )
 
 
 # Set while an operation is being applied; board models refuse to save outside it (see apps.py).

@@ -18,7 +18,7 @@ from blueprint.services.fields import (
     read_values,
     refuse_key_change,
 )
-from blueprint.services.operations import Applied, OpContext, handles
+from blueprint.services.operations import Applied, OpContext, handles, keyed_update
 from decisioning.errors import InvalidInput, NotFound
 from decisioning.limits import LIMITS
 
@@ -75,15 +75,7 @@ def _stage_update(ctx: OpContext, payload: dict[str, Any]) -> Applied:
     refuse_key_change(payload, stage.key, problems)
     changes = read_values(payload, STAGE_UPDATE, problems, ctx)
     problems.raise_if_any()
-    before = {k: getattr(stage, k) for k in changes}
-    for name, value in changes.items():
-        setattr(stage, name, value)
-    stage.save(update_fields=list(changes))
-    return Applied(
-        {"key": stage.key, **changes},
-        [{"type": "stage.update", "payload": {"key": stage.key, **before}}],
-        f"edited stage '{stage.name}'",
-    )
+    return keyed_update(stage, "stage", changes)
 
 
 @handles("stage.move")
