@@ -25,7 +25,7 @@ from typing import Any
 
 from blueprint.selectors import Board, Column
 from decisioning.conditions import AttributeSpec
-from decisioning.lint import Finding, LintReport
+from decisioning.lint import CODE_LABELS, Finding, LintReport
 
 LEVELS = ("error", "warning", "info")
 LIST_LIMIT = 30  # findings listed per level; the rest are counted
@@ -38,17 +38,6 @@ LEVEL_HELP = {
     "error": "Publishing is refused while an error stands.",
     "warning": "Worth a look; some may be intended.",
     "info": "Offers that can meet the same customer: the higher one wins. Usually intended.",
-}
-CODE_LABELS = {
-    "contradiction": "Contradiction",
-    "duplicate-offer": "Duplicate offer",
-    "shadowed-offer": "Never shown",
-    "fallback-invalid": "Invalid fallback",
-    "redundant-condition": "Redundant condition",
-    "gap": "Gap",
-    "empty-stage": "Empty stage",
-    "overlap": "Overlap",
-    "unchecked": "Not fully checked",
 }
 
 

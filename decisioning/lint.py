@@ -72,6 +72,21 @@ LEVELS = {
     "unchecked": "error",  # the level of the check it is about (Finding.check); error if none
 }
 
+# Each code's name for people: the checks panel, the diagram's markers, the spec.
+CODE_LABELS = {
+    "contradiction": "Contradiction",
+    "duplicate-offer": "Duplicate offer",
+    "shadowed-offer": "Never shown",
+    "fallback-invalid": "Invalid fallback",
+    "redundant-condition": "Redundant condition",
+    "gap": "Gap",
+    "empty-stage": "Empty stage",
+    "overlap": "Overlap",
+    "unchecked": "Not fully checked",
+}
+if CODE_LABELS.keys() != LEVELS.keys():
+    raise RuntimeError("every lint code has a level and a name for people (LEVELS, CODE_LABELS)")
+
 # The steps of one lint (decisioning.budget): about a second of work at most (bench/lint.py
 # measures the heaviest blueprint the limits allow).
 LINT_STEPS = 3_000_000

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from decisioning.lint import LintReport, lint_blueprint
+from decisioning.lint import CODE_LABELS, LintReport, lint_blueprint
 from decisioning.model import BlueprintSpec, spec_from_json
 
 STATUS_LABELS = {
@@ -30,17 +30,8 @@ STATUS_LABELS = {
     "superseded": "Superseded",
 }
 
-# Short names of the lint codes, as the diagram's markers and the spec's summary show them.
-FINDING_LABELS = {
-    "contradiction": "Contradiction",
-    "duplicate-offer": "Duplicate",
-    "shadowed-offer": "Never shown",
-    "fallback-invalid": "Invalid fallback",
-    "redundant-condition": "Redundant condition",
-    "gap": "Gap",
-    "empty-stage": "Empty stage",
-    "overlap": "Overlap",
-}
+# The lint codes' names as the diagram's markers and the spec's summary show them: shorter.
+FINDING_LABELS = {**CODE_LABELS, "duplicate-offer": "Duplicate"}
 
 
 def version_label(version: Mapping[str, Any]) -> str:
