@@ -29,7 +29,6 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
@@ -246,16 +245,6 @@ class DecideApi(ApiView):
         parameters=[BLUEPRINT_ID],
         request=DecideInput,
         responses=answers({200: DecideOutput}, (400, 401, 403, 404, 409, 413, 415, THROTTLED)),
-        examples=[
-            OpenApiExample(
-                "A customer, with the reasons",
-                request_only=True,
-                value={
-                    "profile": {"segment": "Gold", "age": 34, "last_login": "2025-06-28"},
-                    "explain": True,
-                },
-            )
-        ],
         summary=(
             "Which stage(s) a customer is in and which offer each gives, with the live version (or a "
             "number, or the draft); with explain, every condition's result and why not"
