@@ -16,6 +16,14 @@ from typing import Any
 from blueprint import demo
 
 DECIDE = "blueprints_decide"
+DECIDE_BATCH = "blueprints_decide_batch"
+BLUEPRINT_CREATE = "blueprints_create"
+BLUEPRINT_UPDATE = "blueprints_update"
+ATTRIBUTE_CREATE = "attributes_create"
+ATTRIBUTE_UPDATE = "attributes_update"
+STAGE_CREATE = "stages_create"
+STAGE_UPDATE = "stages_update"
+OFFER_UPDATE = "offers_update"
 STAGE_MOVE = "stages_move"
 OFFER_CREATE = "stage_offers_create"
 OFFER_MOVE = "offers_move"
@@ -75,8 +83,52 @@ def board_facts(board: Any, *, live: bool) -> Facts:
 def examples(facts: Facts, today: datetime.date) -> dict[str, list[Example]]:
     """The request examples by operation id (an operation left out has none: the board lacks what
     they would need, e.g. a second stage to move one before)."""
-    out: dict[str, list[Example]] = {DECIDE: [_decide(facts, today)]}
+    decide = _decide(facts, today)
+    batch = {"profiles": [decide.value["profile"], {}]}
+    if "version" in decide.value:
+        batch["version"] = decide.value["version"]
+    taken = {a["key"] for a in facts.catalog}
+    out: dict[str, list[Example]] = {
+        DECIDE: [decide],
+        DECIDE_BATCH: [Example("Two customers, one of them unknown", batch)],
+        BLUEPRINT_CREATE: [
+            Example(
+                "A blueprint for another channel",
+                {
+                    "name": "Retail banking – app",
+                    "context": "Logged-in customers in the app",
+                    "channels": ["app"],
+                },
+            )
+        ],
+        BLUEPRINT_UPDATE: [
+            Example("Its description", {"description": "Agreed in the Q3 strategy workshop."})
+        ],
+        ATTRIBUTE_CREATE: [
+            Example(
+                "A number with its unit",
+                {
+                    "key": _free("loyalty_points", taken),
+                    "label": "Loyalty points",
+                    "kind": "behaviour",
+                    "type": "number",
+                    "unit": "points",
+                    "description": "Points collected in the loyalty programme.",
+                },
+            )
+        ],
+    }
+    if facts.catalog:
+        first = facts.catalog[0]["key"]
+        out[ATTRIBUTE_UPDATE] = [
+            Example("Its description", {"description": "Recomputed every night."}, {"key": first})
+        ]
     stage_keys = [key for key, _ in facts.stages]
+    out[STAGE_CREATE] = [_stage_create(facts, set(stage_keys))]
+    if stage_keys:
+        out[STAGE_UPDATE] = [
+            Example("Its description", {"description": "Customers we risk losing."}, {"key": stage_keys[0]})
+        ]
     if len(stage_keys) >= 2:
         out[STAGE_MOVE] = [
             # one stage for both: Swagger fills the path from the parameter's one example
@@ -88,7 +140,17 @@ def examples(facts: Facts, today: datetime.date) -> dict[str, list[Example]]:
     moves = _offer_moves(facts)
     if moves:
         out[OFFER_MOVE] = moves
+        update = {"description": "Shown on the account overview, beside the balance."}
+        out[OFFER_UPDATE] = [Example("Its description", update, moves[0].path)]
     return out
+
+
+def _stage_create(facts: Facts, taken: set[str]) -> Example:
+    body: dict[str, Any] = {"key": _free("win_back", taken), "name": "Win-back"}
+    groups = _groups(facts.catalog)
+    if groups:
+        body["entry"] = groups[:1]
+    return Example("A stage with its entry, last in the journey", body)
 
 
 # --- Decide -----------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import datetime
 from typing import Any
 
 from drf_spectacular.plumbing import set_query_parameters
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from blueprint.api import examples
@@ -159,6 +159,7 @@ class DocsView(SpectacularSwaggerSplitView):
     def _get_schema_url(self, request: Any) -> str:
         return set_query_parameters(super()._get_schema_url(request), blueprint=_blueprint_param(request))
 
+    @extend_schema(exclude=True)
     def get(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().get(request, *args, **kwargs)
         script_url = response.data.get("script_url")
