@@ -272,10 +272,11 @@ def version_restore_view(request: HtmxHttpRequest, blueprint_id: int, number: in
 @require_GET
 def draft_changes_view(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
     blueprint = page_blueprint(request, blueprint_id)
-    newest, diff = draft_changes(blueprint)
+    live, diff = draft_changes(blueprint)
     context: dict[str, Any] = {
         "blueprint": blueprint,
-        "newest": newest,
+        "live": live,
+        "badge": version_badge_of(blueprint),
         "diff": diff,
         "can_edit": _role(blueprint) in EDIT_ROLES,
         "publish": {},

@@ -1,0 +1,111 @@
+"""State that must be right (issue 16): whether the draft has unpublished changes, everywhere it is
+shown, and the Publish button that follows it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from blueprint.models import Blueprint, Membership, Role
+from blueprint.services import (
+    operation_apply,
+    version_approve,
+    version_publish,
+    version_reject,
+    version_restore,
+)
+from blueprint.version_selectors import version_badge_of
+from tests.blueprint import live_dom
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def client_for(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def badge_text(html: bytes | str) -> str:
+    node = live_dom.by_id(live_dom.page(html), "version-badge")
+    assert node is not None
+    return " ".join(node.text_content().split())
+
+
+def publish_disabled(html: bytes | str) -> bool:
+    node = live_dom.by_id(live_dom.page(html), "publish")
+    assert node is not None
+    summary = node.find("summary")
+    return summary is not None and summary.get("aria-disabled") == "true"
+
+
+def rename(board: Blueprint, name: str) -> None:
+    operation_apply(
+        blueprint_id=board.pk, actor=None, op_type="offer.update", payload={"key": "welcome", "name": name}
+    )
+
+
+@pytest.mark.django_db
+def test_restoring_the_live_version_over_a_rejected_one_leaves_nothing_unpublished(
+    board: Blueprint, users: dict[str, Any]
+) -> None:
+    version_publish(blueprint_id=board.pk, actor=users["editor"])
+    version_approve(blueprint_id=board.pk, number=1, actor=users["approver"])
+    rename(board, "Welcome bonus plus")
+    version_publish(blueprint_id=board.pk, actor=users["editor"])
+    version_reject(blueprint_id=board.pk, number=2, actor=users["approver"], comment="Too generous")
+    assert version_badge_of(board).unpublished  # the draft is the rejected version 2, not the live 1
+    version_restore(blueprint_id=board.pk, number=1, actor=users["editor"])
+    board.refresh_from_db()
+    assert not version_badge_of(board).unpublished
+    for role in ("editor", "viewer"):
+        page = client_for(users[role]).get(reverse("board", args=[board.pk])).content
+        assert badge_text(page) == "Live: version 1 Draft is version 1", role
+    assert publish_disabled(client_for(users["editor"]).get(reverse("board", args=[board.pk])).content)
+    fetched = client_for(users["viewer"]).get(reverse("version_badge", args=[board.pk]), **HTMX)
+    assert 'data-unpublished="false"' in fetched.content.decode()
+    # what "Unpublished changes" links to compares with the live version too
+    html = client_for(users["viewer"]).get(reverse("draft_changes", args=[board.pk])).content.decode()
+    assert "No differences" in html and "the live one" in html
+
+
+@pytest.mark.django_db
+def test_a_new_empty_blueprint_has_nothing_to_publish(users: dict[str, Any]) -> None:
+    empty = Blueprint.objects.create(name="Fresh", context="", channels=[])
+    for role in ("owner", "viewer"):
+        Membership.objects.create(blueprint=empty, user=users[role], role=Role(role))
+    page = client_for(users["owner"]).get(reverse("board", args=[empty.pk])).content
+    assert badge_text(page) == "Nothing live yet Nothing to publish yet"
+    assert publish_disabled(page)
+    assert "Unpublished" not in badge_text(
+        client_for(users["viewer"]).get(reverse("board", args=[empty.pk])).content
+    )
+    operation_apply(
+        blueprint_id=empty.pk, actor=None, op_type="stage.create", payload={"key": "s", "name": "S"}
+    )
+    page = client_for(users["owner"]).get(reverse("board", args=[empty.pk])).content
+    assert badge_text(page) == "Nothing live yet Unpublished changes"
+    assert not publish_disabled(page)
+
+
+@pytest.mark.django_db
+def test_the_draft_differs_from_the_live_version_until_it_is_published_again(
+    board: Blueprint, users: dict[str, Any]
+) -> None:
+    version_publish(blueprint_id=board.pk, actor=users["editor"])
+    version_approve(blueprint_id=board.pk, number=1, actor=users["approver"])
+    assert not version_badge_of(board).unpublished
+    rename(board, "W")
+    board.refresh_from_db()
+    assert version_badge_of(board).unpublished
+    version_publish(blueprint_id=board.pk, actor=users["editor"])
+    # published and awaiting review: nothing more to publish
+    badge = version_badge_of(board)
+    assert not badge.unpublished and badge.draft_is == 2
+    rename(board, "Welcome bonus")  # back to exactly the live version
+    board.refresh_from_db()
+    badge = version_badge_of(board)
+    assert not badge.unpublished and badge.draft_is == 1

