@@ -320,16 +320,36 @@ def _notifications(user: AbstractBaseUser | AnonymousUser) -> Any:
     return Notification.objects.filter(user_id=user_id, blueprint__memberships__user_id=user_id)
 
 
+# A notice asking for a review, or counting a version's approvals, is done once the version was
+# decided (approved, rejected or superseded): it is news no more, whether or not it was read.
+DONE_WHEN_DECIDED = (Notification.Kind.REVIEW, Notification.Kind.APPROVAL)
+DECIDED = (Version.Status.APPROVED, Version.Status.REJECTED, Version.Status.SUPERSEDED)
+
+
+def notice_done(notice: Notification) -> bool:
+    """Whether the notice's version was decided since (see ``DONE_WHEN_DECIDED``)."""
+    return (
+        notice.kind in DONE_WHEN_DECIDED and notice.version is not None and notice.version.status in DECIDED
+    )
+
+
 def notifications_for(
     user: AbstractBaseUser | AnonymousUser, *, limit: int = NOTIFICATIONS_SHOWN
 ) -> list[Notification]:
-    """The newest notices first, at most ``limit``."""
+    """The newest notices first, at most ``limit``; each with ``done`` (``notice_done``)."""
     if not user.is_authenticated:
         return []
-    return list(_notifications(user).select_related("blueprint").order_by("-created_at", "-id")[:limit])
+    notices = list(
+        _notifications(user).select_related("blueprint", "version").order_by("-created_at", "-id")[:limit]
+    )
+    for notice in notices:
+        notice.done = notice_done(notice)  # type: ignore[attr-defined]
+    return notices
 
 
 def unread_count(user: AbstractBaseUser | AnonymousUser) -> int:
+    """The bell's count: notices unread and not done."""
     if not user.is_authenticated:
         return 0
-    return int(_notifications(user).filter(read_at__isnull=True).count())
+    unread = _notifications(user).filter(read_at__isnull=True)
+    return int(unread.exclude(kind__in=DONE_WHEN_DECIDED, version__status__in=DECIDED).count())

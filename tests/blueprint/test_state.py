@@ -109,3 +109,74 @@ def test_the_draft_differs_from_the_live_version_until_it_is_published_again(
     board.refresh_from_db()
     badge = version_badge_of(board)
     assert not badge.unpublished and badge.draft_is == 1
+
+
+# --- Notifications: done once decided; "just now" --------------------------------------------------
+
+
+def notices_html(user: Any) -> str:
+    return client_for(user).get(reverse("notifications")).content.decode()
+
+
+@pytest.mark.django_db
+def test_a_review_notice_is_done_once_its_version_was_decided(
+    board: Blueprint, users: dict[str, Any]
+) -> None:
+    from blueprint.version_selectors import unread_count
+
+    version_publish(blueprint_id=board.pk, actor=users["editor"])
+    assert unread_count(users["owner"]) == 1 and unread_count(users["approver"]) == 1
+    version_approve(blueprint_id=board.pk, number=1, actor=users["approver"])
+    # the owner's "awaits your review" is done; what is new is that version 1 is live
+    assert unread_count(users["owner"]) == 1
+    html = notices_html(users["owner"])
+    page = live_dom.page(html)
+    review = [n for n in page.find_class("notice-review")]
+    assert len(review) == 1 and "is-new" not in review[0].get("class", "")
+    assert "Done: approved" in review[0].text_content()
+    assert "is-new" in page.find_class("notice-approved")[0].get("class", "")
+    # the approver decided it: their review notice is done, and the bell has nothing for them
+    assert unread_count(users["approver"]) == 0
+    page = live_dom.page(notices_html(users["approver"]))
+    assert not page.find_class("is-new") and "bell-count" not in notices_html(users["approver"])
+    assert "Done: approved" in page.find_class("notice-review")[0].text_content()
+
+
+@pytest.mark.django_db
+def test_a_superseded_or_rejected_version_s_notices_are_done(board: Blueprint, users: dict[str, Any]) -> None:
+    from blueprint.version_selectors import unread_count
+
+    version_publish(blueprint_id=board.pk, actor=users["editor"])
+    version_reject(blueprint_id=board.pk, number=1, actor=users["approver"], comment="Not yet")
+    page = live_dom.page(notices_html(users["owner"]))
+    assert "Done: rejected" in page.find_class("notice-review")[0].text_content()
+    assert unread_count(users["owner"]) == 0  # the rejection notice was read with the page
+
+
+@pytest.mark.django_db
+def test_something_that_happened_under_a_minute_ago_reads_just_now(
+    board: Blueprint, users: dict[str, Any]
+) -> None:
+    version_publish(blueprint_id=board.pk, actor=users["editor"])
+    html = notices_html(users["owner"])
+    assert "just now" in html and "0 minutes" not in html
+    for name in ("versions", "version"):
+        args = [board.pk] if name == "versions" else [board.pk, 1]
+        page = client_for(users["owner"]).get(reverse(name, args=args)).content.decode()
+        assert "just now" in page and "0 minutes" not in page, name
+    board_page = client_for(users["owner"]).get(reverse("board", args=[board.pk])).content.decode()
+    assert "0 minutes" not in board_page and "just now" in board_page
+
+
+def test_ago_says_minutes_and_days_after_the_first_minute() -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from blueprint.templatetags.when import ago
+
+    now = timezone.now()
+    assert ago(now) == "just now"
+    assert ago(now - dt.timedelta(seconds=59)) == "just now"
+    assert ago(now - dt.timedelta(minutes=5, seconds=3)) == "5\xa0minutes ago"
+    assert ago(None) == ""
