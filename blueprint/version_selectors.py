@@ -294,17 +294,21 @@ def review_state(version: Version, user: AbstractBaseUser | AnonymousUser, role:
 
 
 def versions_with_approvals(blueprint_id: int) -> list[Version]:
-    """Every version, newest first, each with ``approved`` (how many approvals it has)."""
+    """Every version, newest first, each with ``approved`` (how many approvals it has) and
+    ``rejection`` (the ``Approval`` that rejected it, with its reviewer and comment, or None)."""
     versions = list(
         Version.objects.filter(blueprint_id=blueprint_id).select_related("author").order_by("-number")
     )
     counts: dict[int, int] = {}
-    for version_id in Approval.objects.filter(
-        version__blueprint_id=blueprint_id, decision=Approval.Decision.APPROVE
-    ).values_list("version_id", flat=True):
-        counts[version_id] = counts.get(version_id, 0) + 1
+    rejections: dict[int, Approval] = {}
+    for approval in Approval.objects.filter(version__blueprint_id=blueprint_id).select_related("user"):
+        if approval.decision == Approval.Decision.APPROVE:
+            counts[approval.version_id] = counts.get(approval.version_id, 0) + 1
+        else:
+            rejections.setdefault(approval.version_id, approval)
     for version in versions:
         version.approved = counts.get(version.pk, 0)  # type: ignore[attr-defined]
+        version.rejection = rejections.get(version.pk)  # type: ignore[attr-defined]
     return versions
 
 

@@ -180,3 +180,80 @@ def test_ago_says_minutes_and_days_after_the_first_minute() -> None:
     assert ago(now - dt.timedelta(seconds=59)) == "just now"
     assert ago(now - dt.timedelta(minutes=5, seconds=3)) == "5\xa0minutes ago"
     assert ago(None) == ""
+
+
+# --- The versions list, coverage, the Export menu -------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_versions_list_shows_who_rejected_a_version_and_why(
+    board: Blueprint, users: dict[str, Any]
+) -> None:
+    version_publish(blueprint_id=board.pk, actor=users["editor"], note="First cut")
+    version_reject(
+        blueprint_id=board.pk, number=1, actor=users["approver"], comment="Gold card <b>must</b> wait"
+    )
+    html = client_for(users["viewer"]).get(reverse("versions", args=[board.pk])).content.decode()
+    row = live_dom.by_id(live_dom.page(html), "version-1")
+    assert row is not None
+    text = " ".join(row.text_content().split())
+    assert "First cut" in text and "Rejected by approver: “Gold card <b>must</b> wait”" in text
+    assert "<b>must</b>" not in html  # people's words stay text
+
+
+def test_coverage_bars_keep_whole_offer_names() -> None:
+    from decisioning.views import LABEL_CHARS, coverage_charts
+
+    name = "Premium travel insurance upsell for frequent flyers abroad"
+    counts = {
+        "stages": [
+            {
+                "stage": "s",
+                "name": "S",
+                "entered": 4,
+                "not_entered": 0,
+                "none": 1,
+                "offers": [
+                    {"name": name, "count": 3, "fallback": False},
+                    {"name": "Short", "count": 0, "fallback": False},
+                ],
+            }
+        ]
+    }
+    (chart,) = coverage_charts(counts)
+    long_bar, short_bar, gap = chart.bars
+    assert " ".join(long_bar.lines) == name and long_bar.label == name
+    assert all(len(line) <= LABEL_CHARS for line in long_bar.lines) and len(long_bar.lines) > 1
+    # the rows below move down by the lines the long name takes
+    assert short_bar.y == long_bar.height > 30 and gap.y == short_bar.y + short_bar.height
+    assert chart.height == long_bar.height + short_bar.height + gap.height + 6
+
+
+def export_summary(html: bytes | str) -> tuple[str, list[str]]:
+    menu = live_dom.page(html).find_class("export-menu")[0]
+    summary = " ".join(menu.find("summary").text_content().split())
+    return summary, [a.get("href") for a in menu.iter("a")]
+
+
+@pytest.mark.django_db
+def test_the_board_s_export_menu_is_the_live_version_for_those_who_cannot_edit(
+    board: Blueprint, users: dict[str, Any]
+) -> None:
+    # nothing live: everyone exports the draft, said as such
+    for role in ("editor", "viewer"):
+        summary, links = export_summary(
+            client_for(users[role]).get(reverse("board", args=[board.pk])).content
+        )
+        assert summary == "Export draft ▾" and all("version=draft" in link for link in links)
+    version_publish(blueprint_id=board.pk, actor=users["editor"])
+    version_approve(blueprint_id=board.pk, number=1, actor=users["approver"])
+    for role in ("viewer", "approver"):
+        summary, links = export_summary(
+            client_for(users[role]).get(reverse("board", args=[board.pk])).content
+        )
+        assert summary == "Export live version ▾", role
+        assert links and all("version=" not in link for link in links)  # the API's default: live
+    summary, links = export_summary(
+        client_for(users["editor"]).get(reverse("board", args=[board.pk])).content
+    )
+    assert summary == "Export draft ▾" and all("version=draft" in link for link in links)

@@ -4,6 +4,7 @@ at 1,440 and 1,920 pixels."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -101,3 +102,43 @@ def test_restoring_the_live_version_clears_unpublished_on_every_open_board(
         expect(page.locator("#version-badge")).to_contain_text("Unpublished changes")
     expect(publish).not_to_have_attribute("aria-disabled", "true")
     assert editor.errors == [] and viewer.errors == []
+
+
+# --- Coverage keeps the file and the whole names ---------------------------------------------------
+
+
+def test_coverage_keeps_the_chosen_file_and_shows_whole_offer_names(
+    open_as: Any, board: Any, users: dict[str, Any], tmp_path: Any
+) -> None:
+    long_name = "Gold card with premium travel insurance for frequent flyers"
+    operation_apply(
+        blueprint_id=board.pk,
+        actor=None,
+        op_type="offer.update",
+        payload={"key": "gold_card", "name": long_name},
+    )
+    sample = tmp_path / "sample.csv"
+    sample.write_text("segment,visits_30d\nGold,1\nPlatinum,0\nBronze,9\n")
+    page = open_as("editor", f"/blueprints/{board.pk}/coverage/")
+    page.set_input_files("#cov-sample", str(sample))
+    page.get_by_role("button", name="Count").click()
+    expect(page.locator(".cov-summary")).to_contain_text("3 customers in sample.csv")
+    expect(page.locator("#cov-counted")).to_contain_text("Counted: sample.csv")
+    assert page.eval_on_selector("#cov-sample", "input => input.files.length") == 1
+    label = page.locator("#cov-stage-awareness .cov-label-offer").nth(1)
+    assert " ".join(t.strip() for t in label.locator("tspan").all_text_contents()) == long_name
+    # every line of the label stays left of the bars, and the rows do not overlap
+    boxes = [page.locator("#cov-stage-awareness .cov-row").nth(i).bounding_box() for i in range(3)]
+    for upper, lower in itertools.pairwise(boxes):
+        assert upper["y"] + upper["height"] <= lower["y"] + 0.5
+    track = page.locator("#cov-stage-awareness .cov-track").nth(1).bounding_box()
+    for i in range(label.locator("tspan").count()):
+        box = label.locator("tspan").nth(i).bounding_box()
+        assert box["x"] + box["width"] <= track["x"]
+    # counting again needs no new choice of file
+    page.fill("#cov-at", "2026-01-02")
+    page.get_by_role("button", name="Count").click()
+    expect(page.locator(".cov-summary")).to_contain_text("on 2 Jan 2026")
+    assert page.eval_on_selector("#cov-sample", "input => input.files.length") == 1
+    page.screenshot(path=str(tmp_path / "coverage.png"), full_page=True)
+    assert page.errors == []
