@@ -142,3 +142,106 @@ def test_coverage_keeps_the_chosen_file_and_shows_whole_offer_names(
     assert page.eval_on_selector("#cov-sample", "input => input.files.length") == 1
     page.screenshot(path=str(tmp_path / "coverage.png"), full_page=True)
     assert page.errors == []
+
+
+# --- Layout at 1,440 and 1,920 pixels ----------------------------------------------------------------
+
+
+def overlaps(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
+
+
+def toolbar_lines(page: Any) -> int:
+    """How many lines the board's toolbar takes: its items' distinct rows."""
+    tops = page.evaluate(
+        """() => [...document.querySelector('.board-toolbar').children]
+            .filter((el) => el.getBoundingClientRect().width > 0 && !el.classList.contains('toolbar-spacer'))
+            .map((el) => { const r = el.getBoundingClientRect(); return [r.top, r.bottom]; })"""
+    )
+    rows: list[tuple[float, float]] = []
+    for top, bottom in sorted(tops):
+        if not any(top < row_bottom and row_top < bottom for row_top, row_bottom in rows):
+            rows.append((top, bottom))
+    return len(rows)
+
+
+@pytest.mark.parametrize("width", [1440, 1920])
+def test_the_board_s_layout_hides_nothing(
+    open_as: Any, board: Any, users: dict[str, Any], width: int, tmp_path: Any
+) -> None:
+    from blueprint.models import Blueprint, Membership, Role
+
+    operation_apply(
+        blueprint_id=board.pk,
+        actor=None,
+        op_type="stage.create",
+        payload={"key": "retention", "name": "Retention"},
+    )
+    operation_apply(
+        blueprint_id=board.pk,
+        actor=None,
+        op_type="offer.create",
+        payload={
+            "stage": "awareness",
+            "key": "young_gold",
+            "name": "Young gold",
+            "groups": [
+                [
+                    {"attribute": "segment", "operator": "is", "value": "Gold"},
+                    {"attribute": "age", "operator": "at_most", "value": 30},
+                ]
+            ],
+        },
+    )
+    page = open_as("owner", f"/blueprints/{board.pk}/", width)
+    expect(page.locator("#sync-status")).to_have_attribute("data-state", "saved")
+
+    # a card's hover toolbar covers none of its chips, nor its name, nor the card above it
+    for key in ("welcome", "gold_card", "young_gold"):
+        card = page.locator(f"#offer-{key}")
+        card.hover()
+        tools = card.locator(".card-tools")
+        expect(tools).to_have_css("opacity", "1")
+        box = tools.bounding_box()
+        covered = [
+            chip.text_content()
+            for chip in card.locator(".chip, .card-name").all()
+            if overlaps(box, chip.bounding_box())
+        ]
+        assert covered == [], (key, covered)
+        above = card.locator("xpath=preceding-sibling::li[1]")
+        if above.count():
+            for chip in above.locator(".chip").all():
+                assert not overlaps(box, chip.bounding_box()), key
+        page.screenshot(path=str(tmp_path / f"hover-{key}-{width}.png"))
+
+    # "+ Add stage" beside three stages is whole, left of the checks
+    button = page.get_by_role("button", name="+ Add stage")
+    add = button.bounding_box()
+    side = page.locator(".board-side").bounding_box()
+    visible = page.evaluate(
+        "() => { const b = document.getElementById('board').getBoundingClientRect();"
+        " const el = document.getElementById('board'); return [b.left, b.left + el.clientWidth]; }"
+    )
+    assert add["x"] >= visible[0] and add["x"] + add["width"] <= min(visible[1], side["x"]), (
+        add,
+        side,
+        visible,
+    )
+    assert page.evaluate("() => document.getElementById('board').scrollLeft") == 0
+
+    # the toolbar is one line, here and on a new, empty board
+    assert toolbar_lines(page) == 1
+    page.screenshot(path=str(tmp_path / f"board-{width}.png"))
+    fresh = Blueprint.objects.create(name="A new blueprint for the autumn campaign", context="", channels=[])
+    Membership.objects.create(blueprint=fresh, user=users["owner"], role=Role.OWNER)
+    page.goto(f"{page.url.split('/blueprints/')[0]}/blueprints/{fresh.pk}/")
+    expect(page.locator("#sync-status")).to_have_attribute("data-state", "saved")
+    assert toolbar_lines(page) == 1
+    page.screenshot(path=str(tmp_path / f"new-board-{width}.png"))
+    assert page.errors == []
