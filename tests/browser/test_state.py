@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from blueprint.services import operation_apply, version_approve, version_publish, version_reject
 from tests.accounts import api_token
-from tests.browser.actions import signed_in_page
+from tests.browser.actions import settled, signed_in_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -102,6 +102,93 @@ def test_restoring_the_live_version_clears_unpublished_on_every_open_board(
         expect(page.locator("#version-badge")).to_contain_text("Unpublished changes")
     expect(publish).not_to_have_attribute("aria-disabled", "true")
     assert editor.errors == [] and viewer.errors == []
+
+
+# --- An edit form open while someone else saves the same card ----------------------------------------
+
+
+def open_edit(page: Any, key: str, name: str) -> Any:
+    page.locator(f"#offer-{key}").hover()
+    page.get_by_role("button", name=f"Edit offer {name}").click()
+    form = page.locator(f"#offer-{key}-edit")
+    form.wait_for()
+    settled(page)
+    return form
+
+
+def test_a_form_open_while_someone_else_saves_marks_what_changed_and_takes_it_on_request(
+    open_as: Any, board: Any, users: dict[str, Any], asgi_server: Any, tmp_path: Any
+) -> None:
+    editor = open_as("editor", f"/blueprints/{board.pk}/")
+    owner = open_as("owner", f"/blueprints/{board.pk}/")
+    for page in (editor, owner):
+        expect(page.locator("#sync-status")).to_have_attribute("data-state", "saved")
+
+    # the editor opens Gold card and starts typing a new name
+    mine = open_edit(editor, "gold_card", "Gold card")
+    editor.fill("#offer-gold_card-edit-name", "Gold card (mine)")
+
+    # meanwhile the owner saves the same card from their own form: a new name and a description
+    theirs = open_edit(owner, "gold_card", "Gold card")
+    owner.fill("#offer-gold_card-edit-name", "Gold card plus")
+    owner.fill("#offer-gold_card-edit-description", "For our best customers")
+    theirs.get_by_role("button", name="Save").click()
+    expect(owner.locator("#offer-gold_card")).to_contain_text("Gold card plus")
+
+    # the editor's form marks both fields, says who and what, and keeps what the editor typed
+    name_box = mine.locator(".field:has(#offer-gold_card-edit-name)")
+    description_box = mine.locator(".field:has(#offer-gold_card-edit-description)")
+    expect(name_box.locator(".field-changed")).to_have_text("Changed by owner: “Gold card plus” — Use theirs")
+    expect(description_box.locator(".field-changed")).to_contain_text("“For our best customers”")
+    expect(mine.locator(".form-changed")).to_contain_text("Saved by owner while you were editing")
+    expect(mine.locator("#offer-gold_card-edit-name")).to_have_value("Gold card (mine)")
+    expect(mine.locator("#offer-gold_card-edit-description")).to_have_value("")
+    expect(mine.locator(".field-changed")).to_have_count(2)  # channel, fallback, conditions: unchanged
+    editor.screenshot(path=str(tmp_path / "conflict.png"))
+
+    # the editor takes their description, keeps their own name and saves
+    description_box.get_by_role("button", name="Use theirs").click()
+    expect(mine.locator("#offer-gold_card-edit-description")).to_have_value("For our best customers")
+    expect(mine.locator(".field-changed")).to_have_count(1)
+    mine.get_by_role("button", name="Save").click()
+    for page in (editor, owner):
+        expect(page.locator("#offer-gold_card")).to_contain_text("Gold card (mine)")
+        expect(page.locator("#offer-gold_card")).to_contain_text("For our best customers")
+    assert editor.errors == [] and owner.errors == []
+
+
+def test_new_conditions_saved_elsewhere_are_marked_and_taken_with_the_rest(
+    open_as: Any, board: Any, users: dict[str, Any], asgi_server: Any
+) -> None:
+    editor = open_as("editor", f"/blueprints/{board.pk}/")
+    expect(editor.locator("#sync-status")).to_have_attribute("data-state", "saved")
+    mine = open_edit(editor, "gold_card", "Gold card")
+    groups = [[{"attribute": "segment", "operator": "is_one_of", "value": ["Gold", "Platinum", "Silver"]}]]
+    assert (
+        api_patch(
+            asgi_server,
+            users["owner"],
+            f"blueprints/{board.pk}/offers/gold_card/",
+            {"groups": groups, "channel": "email"},
+        )
+        == 200
+    )
+    conditions = mine.locator("[data-field=groups]")
+    expect(conditions.locator(":scope > .field-changed")).to_have_text("Changed by owner — Use theirs")
+    expect(mine.locator(".field:has(#offer-gold_card-edit-channel) .field-changed")).to_contain_text(
+        "“email”"
+    )
+    mine.get_by_role("button", name="Take all the new values").click()
+    expect(mine.locator(".field-changed")).to_have_count(0)
+    expect(mine.locator(".form-changed")).to_have_count(0)
+    expect(mine.locator("#offer-gold_card-edit-channel")).to_have_value("email")
+    expect(conditions.locator("input[type=checkbox][value=Silver]")).to_be_checked()
+    # saving now changes nothing: the form is what the board holds
+    rev = board.__class__.objects.get(pk=board.pk).rev
+    mine.get_by_role("button", name="Save").click()
+    expect(editor.locator("#offer-gold_card-edit")).to_have_count(0)
+    assert board.__class__.objects.get(pk=board.pk).rev == rev
+    assert editor.errors == []
 
 
 # --- Coverage keeps the file and the whole names ---------------------------------------------------
