@@ -64,7 +64,9 @@ def test_restoring_the_live_version_over_a_rejected_one_leaves_nothing_unpublish
     for role in ("editor", "viewer"):
         page = client_for(users[role]).get(reverse("board", args=[board.pk])).content
         assert badge_text(page) == "Live: version 1 Draft is version 1", role
-    assert publish_disabled(client_for(users["editor"]).get(reverse("board", args=[board.pk])).content)
+    for page in ("board", "versions", "draft_changes"):
+        html = client_for(users["editor"]).get(reverse(page, args=[board.pk])).content
+        assert publish_disabled(html), page
     fetched = client_for(users["viewer"]).get(reverse("version_badge", args=[board.pk]), **HTMX)
     assert 'data-unpublished="false"' in fetched.content.decode()
     # what "Unpublished changes" links to compares with the live version too
