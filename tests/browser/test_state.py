@@ -191,6 +191,26 @@ def test_new_conditions_saved_elsewhere_are_marked_and_taken_with_the_rest(
     assert editor.errors == []
 
 
+def test_a_stage_form_open_while_someone_else_renames_the_stage_marks_the_name(
+    open_as: Any, board: Any, users: dict[str, Any], asgi_server: Any
+) -> None:
+    editor = open_as("editor", f"/blueprints/{board.pk}/")
+    expect(editor.locator("#sync-status")).to_have_attribute("data-state", "saved")
+    editor.locator("#stage-awareness-head").hover()
+    editor.get_by_role("button", name="Edit stage Awareness").click()
+    form = editor.locator("#stage-awareness-head-edit")
+    form.wait_for()
+    settled(editor)
+    path = f"blueprints/{board.pk}/stages/awareness/"
+    assert api_patch(asgi_server, users["owner"], path, {"name": "First look"}) == 200
+    name_box = form.locator(".field:has(#stage-awareness-head-edit-name)")
+    expect(name_box.locator(".field-changed")).to_have_text("Changed by owner: “First look” — Use theirs")
+    name_box.get_by_role("button", name="Use theirs").click()
+    expect(form.locator("#stage-awareness-head-edit-name")).to_have_value("First look")
+    expect(form.locator(".form-changed")).to_have_count(0)
+    assert editor.errors == []
+
+
 # --- Coverage keeps the file and the whole names ---------------------------------------------------
 
 
