@@ -347,6 +347,15 @@ def long_keys() -> tuple[dict[str, Any], list[dict[str, Any]], dt.date | None, s
     return snapshot, profiles, at, "Keys at their limit\\"
 
 
+def odd_texts(rng: random.Random, count: int) -> list[str]:
+    """Texts made of what some SQL reader takes as more than a character: quotes of every kind,
+    backslashes and escapes, comment marks, placeholders, line breaks, other scripts (no NUL,
+    which PostgreSQL's texts cannot hold)."""
+    parts = ["'", "''", '"', "`", "``", "\\", "\\'", "\\n", "\\u0041", "--", "/*", "*/", ";", "$$", "%s", "?"]
+    parts += ["\n", "\r", "\t", "\u2028", "\u202e", "é", "ß", "日本", "\U0001f600", "a", " ", "R'", "E'"]
+    return ["".join(rng.choice(parts) for _ in range(rng.randint(1, 6))) for _ in range(count)]
+
+
 # --- The test -------------------------------------------------------------------------------------------
 
 
@@ -359,6 +368,22 @@ def test_the_export_runs_unchanged_on_postgresql_duckdb_and_spark_and_answers_as
     }
     # a comment line ending in a backslash does not take the next line into the comment (Spark)
     assert spark.sql(sql.comment("C:\\") + "SELECT 1 AS one").collect()[0][0] == 1
+    # the quoting functions' law, in each engine's own reading: a literal is its value, a name itself
+    values = odd_texts(random.Random(16), 120)
+    literals = ", ".join(f"{sql.text(v)} AS {sql.ident(f'v{n}')}" for n, v in enumerate(values))
+    assert list(postgres.execute(f"SELECT {literals}".encode()).fetchone()) == values  # type: ignore[union-attr]
+    assert list(duckdb.connect().execute(f"SELECT {literals}").fetchone()) == values  # type: ignore[union-attr]
+    for settings_ in (SPARK_PORTABLE, SPARK_DEFAULT, SPARK_ANSI_OFF):
+        for name, value in settings_.items():
+            spark.conf.set(name, value)
+        row = spark.sql(
+            "SELECT " + ", ".join(f"{sql.text(v)} AS v{n}" for n, v in enumerate(values))
+        ).collect()
+        assert list(row[0]) == values, settings_
+        named = spark.sql(
+            "SELECT " + ", ".join(f"{n} AS {sql.spark_ident(v)}" for n, v in enumerate(values[:40]))
+        )
+        assert named.columns == values[:40], settings_
 
     @settings(
         max_examples=20,
