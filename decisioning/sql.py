@@ -403,7 +403,8 @@ def export_sql(
     cut = [st.key for st in spec.stages if any(len(c) > NAME_BYTES for c in stage_columns(st.key))]
     if cut and written.ident is ident:  # a text PostgreSQL runs
         lines.append(
-            f"PostgreSQL cuts names at {NAME_BYTES} bytes: the answer columns of stage {', '.join(cut)} "
+            f"PostgreSQL cuts names at {NAME_BYTES} bytes: the answer columns of "
+            f"{'stages' if len(cut) > 1 else 'stage'} {', '.join(cut)} "
             "lose their ends there (their order is as above)."
         )
     return "".join(comment(line) for line in lines) + decision_sql(spec, at=at, dialect=dialect) + ";\n"
