@@ -72,7 +72,7 @@ from decisioning.selectors import (
     version_choice,
     version_label,
 )
-from decisioning.sql import export_sql
+from decisioning.sql import DIALECT_DOC, DIALECTS, dialect_of, export_sql
 
 logger = logging.getLogger(__name__)
 
@@ -490,6 +490,9 @@ class DecisionSqlApi(ApiView):
                 required=False,
                 description=f"Fix the decision day in the query (YYYY-MM-DD, {AT_RANGE}); default CURRENT_DATE.",
             ),
+            OpenApiParameter(
+                "dialect", {"type": "string", "enum": list(DIALECTS)}, required=False, description=DIALECT_DOC
+            ),
         ],
         responses={
             (200, SQL): OpenApiResponse(
@@ -501,14 +504,16 @@ class DecisionSqlApi(ApiView):
     )
     def get(self, request: Request, blueprint_id: int) -> HttpResponse:
         blueprint = member_blueprint(request.user, blueprint_id)
-        options = query_options(request, ("version", "at"))
+        options = query_options(request, ("version", "at", "dialect"))
         at = query_day(request, "at")
+        dialect = dialect_of(options["dialect"])
         compiled = decision_version(blueprint, version_choice(options["version"]))
         title = f"{blueprint.name} — {version_label(compiled.version)}"
         response = HttpResponse(
-            export_sql(compiled, at=at, title=title), content_type=f"{SQL}; charset=utf-8"
+            export_sql(compiled, at=at, title=title, dialect=dialect), content_type=f"{SQL}; charset=utf-8"
         )
         number = compiled.version.get("number")
-        name = f"blueprint-{blueprint.pk}-v{number}.sql" if number else f"blueprint-{blueprint.pk}-draft.sql"
+        stem = f"blueprint-{blueprint.pk}-v{number}" if number else f"blueprint-{blueprint.pk}-draft"
+        name = f"{stem}.sql" if dialect == "portable" else f"{stem}.{dialect}.sql"
         response["Content-Disposition"] = content_disposition_header(False, name) or "inline"
         return response

@@ -86,11 +86,13 @@ def spec_of(subject: ExportSubject, *, draw: str = "svg") -> Spec:
     return spec
 
 
-def export_render(subject: ExportSubject, fmt: str) -> Rendered:
-    """The subject in format ``fmt`` (a key of ``FORMATS``). Raises ``GraphvizMissing`` or
-    ``DiagramFailed`` (503) for a drawn format without a working ``dot``, ``PdfUnavailable`` (503)
-    for the PDF spec without Pango."""
+def export_render(subject: ExportSubject, fmt: str, *, dialect: str = "portable") -> Rendered:
+    """The subject in format ``fmt`` (a key of ``FORMATS``); ``sql`` in ``dialect`` (a key of
+    ``decisioning.sql.DIALECTS``). Raises ``GraphvizMissing`` or ``DiagramFailed`` (503) for a
+    drawn format without a working ``dot``, ``PdfUnavailable`` (503) for the PDF spec without Pango."""
     media_type, suffix = FORMATS[fmt]
+    if fmt == "sql" and dialect != "portable":
+        suffix = f"{dialect}.{suffix}"
     filename = f"{subject.filename_stem}.{suffix}"
     body: bytes
     if fmt == "json":
@@ -107,7 +109,10 @@ def export_render(subject: ExportSubject, fmt: str) -> Rendered:
             else {"number": subject.version_param}
         )
         body = export_sql(
-            compile_spec(subject.spec, version), at=None, title=f"{subject.title} — {subject.label}"
+            compile_spec(subject.spec, version),
+            at=None,
+            title=f"{subject.title} — {subject.label}",
+            dialect=dialect,
         ).encode()
     elif fmt == "dot":
         body = diagram_dot(subject).encode()
