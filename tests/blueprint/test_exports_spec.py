@@ -9,6 +9,7 @@ is written to ``$EXPORT_SPEC_PNG`` when that is set.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from blueprint.exports.formats import spec_of
+from blueprint.exports.mermaid import mermaid_label, mermaid_text
 from blueprint.exports.spec import spec_html, spec_markdown, spec_pdf, spec_version_block
 from blueprint.exports.subject import ExportSubject
 from tests.blueprint.export_blueprints import subject_of
@@ -94,7 +96,45 @@ def test_the_markdown_has_every_section_and_marks_the_draft(subject: ExportSubje
     assert positions == sorted(positions)
     assert md.startswith("# Retail \\| web — requirements spec")
     assert "> **DRAFT — NOT PUBLISHED, REV 7.**" in md
-    assert "```dot\ndigraph blueprint {" in md
+    assert "```mermaid\nflowchart LR\n" in md and "digraph" not in md
+    assert "`format=dot`" in md  # the Graphviz source is its own export, named
+
+
+def test_the_markdown_diagram_is_the_journey_in_mermaid(subject: ExportSubject) -> None:
+    md = spec_markdown(spec_of(subject, draw=""))
+    start = md.index("```mermaid\n")
+    block = md[start : md.index("\n```\n", start)].splitlines()[1:]
+    assert block == [
+        "flowchart LR",
+        "  classDef fallback fill:#eef1f5,stroke:#8a96a6,stroke-dasharray:4 3",
+        '  subgraph stage1 ["Welcome"]',
+        "    direction TB",
+        '    stage1_entry("Who is in the stage#58; Age is at least 18 years")',
+        '    stage1_offer1["1. Gold #60;card#62; #183; web"]',
+        '    stage1_offer2["2. Gold again"]',
+        "    stage1_entry --> stage1_offer1",
+        "    stage1_offer1 --> stage1_offer2",
+        '    stage1_fallback1["Fallback#58; Say hello, for everyone else in the stage"]',
+        "    stage1_offer2 -.-> stage1_fallback1",
+        "    class stage1_fallback1 fallback",
+        "  end",
+        '  subgraph stage2 ["Later"]',
+        "    direction TB",
+        '    stage2_entry("Who is in the stage#58; Everyone")',
+        '    stage2_none["No offers yet"]',
+        "    stage2_entry --> stage2_none",
+        "  end",
+        "  stage1 --> stage2",
+    ]
+
+
+def test_a_mermaid_label_is_one_quoted_string_of_entities() -> None:
+    hostile = 'a"] --> b\n%%{init: {}}%%\nclick a call alert(1) :::x fa:fa-car <b>&#quot;`\u00e9\ufb02\u00b0'
+    label = mermaid_label(hostile)
+    assert label.startswith('"') and label.endswith('"') and '"' not in label[1:-1]
+    assert re.fullmatch(r"[A-Za-z0-9 .,\-'()?!/]*", re.sub(r"#[0-9]+;", "", label[1:-1]))
+    assert "\n" not in label and "<" not in label and "%" not in label and ":" not in label
+    assert mermaid_text("\ufb02\u00b0lt\u00b6\u00df") == "#64258;#8288;#176;lt#182;#8288;#223;"
 
 
 def test_data_requirements_list_each_attribute_used_with_who_needs_it(subject: ExportSubject) -> None:
