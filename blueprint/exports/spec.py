@@ -6,7 +6,8 @@ type, allowed values, source system and the offers that need it); per stage the 
 the decision table; the lint summary; the acceptance test cases; and the version, approvals and
 hash. ``spec_markdown`` and ``spec_html`` render that one structure, so the two say the same (the
 Markdown's diagram is a Mermaid flowchart of the journey, ``mermaid.py``, which Markdown viewers
-draw); ``spec_pdf`` prints the HTML with WeasyPrint (A4, the diagram on an A3 landscape page).
+draw); ``spec_pdf`` prints the HTML with WeasyPrint (A4, the diagram on an A3 landscape page after
+the text).
 
 The HTML is a whole document with its style sheet inside (``static/css/spec.css``), so a
 downloaded file reads the same offline; the app's spec page shows the same body. Pure apart from
