@@ -68,8 +68,8 @@ def mermaid_label(text: str) -> str:
     """A node's or a subgraph's label: the text escaped, in a double-quoted string. On one line,
     never with markup, not even ``<br>``: a label with markup is read as HTML before Mermaid looks
     for ``fa:`` icons, which would then turn a name into an icon (Mermaid wraps a long label
-    itself)."""
-    return f'"{mermaid_text(text)}"'
+    itself). A label with no text is a space: Mermaid refuses an empty one."""
+    return f'"{mermaid_text(text) or " "}"'
 
 
 def _stage_lines(stage: StageSection, number: int, shown: int) -> list[str]:
@@ -100,7 +100,7 @@ def _stage_lines(stage: StageSection, number: int, shown: int) -> list[str]:
     for i, row in enumerate(fallbacks, start=1):
         name = _capped(_one_line(row.name), NAME_CAP)
         lines.append(
-            f"    {sid}_fallback{i}[{mermaid_label(f'Fallback: {name}, for everyone else in the stage')}]"
+            f"    {sid}_fallback{i}[{mermaid_label(f'Fallback: {name} (everyone else in the stage)')}]"
         )
         lines.append(f"    {nodes[-1]} -.-> {sid}_fallback{i}")
         lines.append(f"    class {sid}_fallback{i} fallback")

@@ -115,7 +115,7 @@ def test_the_markdown_diagram_is_the_journey_in_mermaid(subject: ExportSubject) 
         '    stage1_offer2["2. Gold again"]',
         "    stage1_entry --> stage1_offer1",
         "    stage1_offer1 --> stage1_offer2",
-        '    stage1_fallback1["Fallback#58; Say hello, for everyone else in the stage"]',
+        '    stage1_fallback1["Fallback#58; Say hello (everyone else in the stage)"]',
         "    stage1_offer2 -.-> stage1_fallback1",
         "    class stage1_fallback1 fallback",
         "  end",
@@ -136,6 +136,7 @@ def test_a_mermaid_label_is_one_quoted_string_of_entities() -> None:
     assert re.fullmatch(r"[A-Za-z0-9 .,\-'()?!/]*", re.sub(r"#[0-9]+;", "", label[1:-1]))
     assert "\n" not in label and "<" not in label and "%" not in label and ":" not in label
     assert mermaid_text("\ufb02\u00b0lt\u00b6\u00df") == "#64258;#8288;#176;lt#182;#8288;#223;"
+    assert mermaid_label(" \n\x00 ") == '" "'  # Mermaid refuses an empty label
 
 
 def test_data_requirements_list_each_attribute_used_with_who_needs_it(subject: ExportSubject) -> None:
