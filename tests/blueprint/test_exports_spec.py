@@ -231,8 +231,9 @@ STAGES, OFFERS = 3, 9
 
 def long_snapshot() -> dict[str, Any]:
     """Stages of tall rows, so that the decision tables go on over pages: each offer's name starts with
-    ``AlphaN`` and ends with ``OmegaN``, its conditions end with ``ZetaN``; channels and keys long
-    enough to be broken by a narrow column."""
+    ``AlphaN`` and ends with ``OmegaN``, its conditions end with ``ZetaN`` (the first offer's with a
+    contradiction after them); channels, keys and lint labels long enough to be broken by a narrow
+    column."""
     r = oracle.raw
     snapshot = blueprint_snapshot()
     snapshot["attributes"][2]["description"] = "Where the customer lives, from the address on file."
@@ -244,7 +245,7 @@ def long_snapshot() -> dict[str, Any]:
             "entry": [[r("age", "at_least", 18 + s)]],
             "offers": [
                 {
-                    "key": f"offer_number_{n}_of_{s}",
+                    "key": f"offer_{n}_in_stage_{s}",
                     "name": f"Alpha{s}x{n} an offer whose name is long enough to wrap Omega{s}x{n}",
                     "channel": "call_centre" if n % 2 else "newsletter",
                     "fallback": n == OFFERS - 1,
@@ -253,7 +254,8 @@ def long_snapshot() -> dict[str, Any]:
                     else [
                         [r("age", "at_least", 20 + n), r("city", "is_one_of", ["Dublin", "Cork", "Galway"])],
                         [r("segment", "is", "Silver"), r("city", "is", f"Zeta{s}x{n}")],
-                    ],
+                    ]
+                    + ([[r("age", "at_least", 90), r("age", "at_most", 10)]] if n == 0 else []),
                 }
                 for n in range(OFFERS)
             ],
@@ -304,8 +306,9 @@ def test_no_word_of_a_table_is_broken_in_the_pdf(long_pdf: Pages) -> None:
     counts = {w: words.count(w) for w in HEADER_WORDS}
     assert counts["CHANNEL"] == counts["PRIORITY"] >= STAGES  # every decision table's head, whole
     assert counts["ALLOWED"] >= 1 and counts["EXPECTED"] >= STAGES
-    whole = {*HEADER_WORDS, "call_centre", "newsletter"}
-    whole |= {f"offer_number_{n}_of_{s}" for s in range(STAGES) for n in range(OFFERS)}
+    assert "Contradiction" in words  # the lint's longest word, in its narrow column
+    whole = {*HEADER_WORDS, "call_centre", "newsletter", "Contradiction", "Overlaps"}
+    whole |= {f"offer_{n}_in_stage_{s}" for s in range(STAGES) for n in range(OFFERS)}
     # a word broken at the end of a line reads as two: its start, and the rest on the next line
     broken = [(a, b) for a, b in itertools.pairwise(words) if a not in whole and a.rstrip("-") + b in whole]
     assert broken == []
