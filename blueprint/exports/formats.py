@@ -62,8 +62,8 @@ class Rendered:
 def spec_of(subject: ExportSubject, *, draw: str = "svg") -> Spec:
     """The subject's spec with its diagram drawn — ``draw`` "svg" (inline, for the HTML), "png" (a
     picture, for the PDF: WeasyPrint lays out a big SVG far more slowly than it places an image;
-    the vector drawing is the diagram-pdf and svg exports) or "" (the Markdown form, which carries
-    the DOT source) — or with a note saying why it cannot be drawn."""
+    the vector drawing is the diagram-pdf and svg exports) or "" (the Markdown form, whose diagram
+    is Mermaid) — or with a note saying why it cannot be drawn."""
     source = diagram_dot(subject)
     svg: str | None = None
     png = ""
