@@ -14,9 +14,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from decisioning.conditions import AttributeSpec
+if TYPE_CHECKING:  # conditions.py says its numbers with ``with_unit``
+    from decisioning.conditions import AttributeSpec
 
 _ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
 

@@ -527,13 +527,16 @@ def test_a_client_id_used_by_someone_else_is_a_conflict(board: Blueprint, users:
 def test_a_card_cannot_be_placed_next_to_itself(board: Blueprint, field: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         apply(board, "offer.move", {"key": "welcome", "stage": "awareness", field: "welcome"})
-    assert caught.value.problems[field] == [f"'welcome' cannot be placed {field} itself."]
+    assert caught.value.problems[field] == [f"It cannot be placed {field} itself (key: welcome)."]
 
 
 def test_a_missing_anchor_is_named_in_plain_words(board: Blueprint) -> None:
     with pytest.raises(InvalidInput) as caught:
         apply(board, "offer.move", {"key": "welcome", "stage": "onboarding", "before": "gold_card"})
-    assert caught.value.problems["before"] == ["'gold_card' is not an offer in stage 'Onboarding'."]
+    assert caught.value.problems["before"] == [
+        "The offer to place it before (key: gold_card) is not in stage 'Onboarding'; "
+        "it may have been moved or deleted."
+    ]
 
 
 def test_changing_a_role_only_applies_to_members(board: Blueprint, users: dict[str, Any]) -> None:
