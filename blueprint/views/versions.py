@@ -180,8 +180,10 @@ def _review_context(
     board = snapshot_board(version.snapshot, blueprint_id=blueprint.pk)
     board.blueprint.role = Role.VIEWER  # type: ignore[attr-defined]  # the partials draw it read-only
     columns = BoardContext(None, board.blueprint, board).columns
-    # the cards this version added, changed or moved against what the page compares it with
-    marks = mark_changes(columns, comparison.diff.changes)
+    # the cards this version added, changed or moved against what the page compares it with (with
+    # nothing live, everything is new and the page says so once)
+    nothing_live = comparison.base.against == "live" and comparison.base.number is None
+    marks = [] if nothing_live else mark_changes(columns, comparison.diff.changes)
     live = version_live(blueprint.pk)
     role = _role(blueprint)
     others = [v for v in versions_of(blueprint.pk) if v.number != version.number]

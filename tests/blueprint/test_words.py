@@ -235,3 +235,12 @@ def test_a_version_with_nothing_changed_has_no_legend(board: Blueprint, users: d
     page = client_for(users["viewer"]).get(reverse("version", args=[board.pk, number]))
     assert 'id="change-legend"' not in page.content.decode()
     assert "is-moved" not in page.content.decode()
+
+
+def test_the_first_version_marks_nothing_as_everything_is_new(
+    board: Blueprint, users: dict[str, Any]
+) -> None:
+    number = version_publish(blueprint_id=board.pk, actor=users["editor"], note="").number
+    html = client_for(users["approver"]).get(reverse("version", args=[board.pk, number])).content.decode()
+    assert "Nothing is live yet, so everything in this version is new." in html
+    assert 'id="change-legend"' not in html and "is-added" not in html
