@@ -36,7 +36,7 @@ from decisioning.batch import file_coverage, file_format
 from decisioning.conditions import AttributeSpec
 from decisioning.duckdb_run import BatchError, temporary_path
 from decisioning.engine import CompiledVersion
-from decisioning.errors import BlueprintError
+from decisioning.errors import BlueprintError, Conflict
 from decisioning.model import StageSpec
 from decisioning.outcomes import ConditionOutcome, Decision, GroupOutcome, StageDecision, value_json
 from decisioning.profiles import SET_SEPARATOR, ProfileProblems
@@ -381,7 +381,12 @@ def simulator(request: HttpRequest, blueprint_id: int) -> HttpResponse:
     try:
         compiled = decision_version(blueprint, version_choice(version))
     except BlueprintError as exc:
-        context["version_error"] = " ".join(m for ms in exc.problems.values() for m in ms)
+        context["version_error"] = (
+            # the API's message shows the JSON to send; the page has its choices below
+            "Nothing is live yet: a version goes live once it is approved."
+            if isinstance(exc, Conflict) and version == LIVE
+            else " ".join(m for ms in exc.problems.values() for m in ms)
+        )
         context["version"] = version
         status = 200 if not options else 400
         return render(request, TEMPLATE, context, status=status)

@@ -244,3 +244,10 @@ def test_the_first_version_marks_nothing_as_everything_is_new(
     html = client_for(users["approver"]).get(reverse("version", args=[board.pk, number])).content.decode()
     assert "Nothing is live yet, so everything in this version is new." in html
     assert 'id="change-legend"' not in html and "is-added" not in html
+
+
+def test_the_simulator_says_nothing_is_live_without_json(board: Blueprint, users: dict[str, Any]) -> None:
+    page = client_for(users["viewer"]).get(reverse("simulator", args=[board.pk]), {"version": "live"})
+    text = page_text(page.content)
+    assert "Nothing is live yet: a version goes live once it is approved." in text
+    assert '"version"' not in text
