@@ -5,6 +5,7 @@ stage or an offer would no longer hold with it."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from blueprint.models import Attribute, Offer, Stage
@@ -22,6 +23,7 @@ from blueprint.services.operations import Applied, OpContext, handles
 from decisioning.conditions import ConditionProblems, attributes_used, parse_groups
 from decisioning.errors import Conflict, InvalidInput, NotFound
 from decisioning.limits import LIMITS
+from decisioning.operators import operator_label, operators_for
 from decisioning.words import key_mark, path_mark, path_words
 
 
@@ -42,6 +44,23 @@ def _usages(ctx: OpContext, attribute_key: str) -> list[tuple[str, str, str, lis
         if attribute_key in attributes_used(offer.groups):
             found.append(("offer", offer.key, offer.name, offer.groups))
     return found
+
+
+def _why_broken(groups: Any, path: str, messages: list[str], attribute: Attribute, old_type: str) -> str:
+    """Why a stored condition no longer holds with the attribute's new type, in the editor's words:
+    an operator by its label ("is at least"), its key marked for the API's readers."""
+    found = re.fullmatch(r"[a-z]+\[(\d+)\]\[(\d+)\]\.operator", path)
+    if found is None:
+        return " ".join(messages)
+    try:
+        operator = str(groups[int(found[1])][int(found[2])]["operator"])
+    except (IndexError, KeyError, TypeError):
+        return " ".join(messages)
+    fits = ", ".join(f"'{operator_label(o, attribute.type)}'" for o in operators_for(attribute.type))
+    return (
+        f"'{operator_label(operator, old_type)}'{key_mark(operator)} does not apply to {attribute.label} "
+        f"as a {attribute.type}; one of {fits} does."
+    )
 
 
 def attribute_by_key(ctx: OpContext, key: Any) -> Attribute:
@@ -106,10 +125,11 @@ def _attribute_update(ctx: OpContext, payload: dict[str, Any]) -> Applied:
                 # by names and places in words, for the catalog page; the key and the path for
                 # the API's readers (marked: the page leaves them out)
                 for path, messages in exc.problems.items():
+                    why = _why_broken(groups, path, messages, attribute, before.get("type", attribute.type))
                     problems.add(
                         "type" if "type" in changes else "choices",
                         f"{what.capitalize()} '{name}'{key_mark(key)} has a condition this change "
-                        f"would break, the {path_words(path)}{path_mark(path)}: {' '.join(messages)} "
+                        f"would break, the {path_words(path)}{path_mark(path)}: {why} "
                         "Change that condition first.",
                     )
         problems.raise_if_any()

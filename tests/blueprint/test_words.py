@@ -251,3 +251,30 @@ def test_the_simulator_says_nothing_is_live_without_json(board: Blueprint, users
     text = page_text(page.content)
     assert "Nothing is live yet: a version goes live once it is approved." in text
     assert '"version"' not in text
+
+
+def test_the_catalog_says_which_condition_a_new_type_breaks_in_words(
+    board: Blueprint, users: dict[str, Any]
+) -> None:
+    form = {"label": "Visits in the last 30 days", "key": "", "kind": "behaviour", "type": "text",
+            "choices": "", "unit": "", "source": "", "description": ""}  # fmt: skip
+    response = client_for(users["owner"]).post(
+        reverse("attribute_update", args=[board.pk, "visits_30d"]), form, **HTMX
+    )
+    assert response.status_code == 422
+    text = page_text(response.content)
+    assert (
+        "Offer 'Welcome bonus' has a condition this change would break, the first condition of group 1: "
+        "'is at least' does not apply to Visits in the last 30 days as a text; one of 'is', 'is one of' does. "
+        "Change that condition first." in text
+    ), text
+    assert "at_least" not in text and "welcome" not in text.replace("Welcome", "") and not PATHS.search(text)
+    # the API's readers get the key, the path and the operator's key
+    api = client_for(users["owner"]).patch(
+        f"/api/v1/blueprints/{board.pk}/attributes/visits_30d/",
+        {"type": "text"},
+        content_type="application/json",
+    )
+    assert api.status_code == 400
+    said = api.json()["errors"]["type"][0]
+    assert "(key: welcome)" in said and "(at groups[0][0].operator)" in said and "(key: at_least)" in said
