@@ -10,7 +10,11 @@ kind, stage, offer, attribute, field, before, after.
 
 Order is content: a stage that changed place, or an offer whose priority changed, is reported once,
 for the items that really moved (the rest keep their relative order: a longest common
-subsequence), not for every item whose index shifted because something was added above it.
+subsequence), not for every item whose index shifted because something was added above it. These
+are the fewest moves that make the new order, said as the move that was made: "'Big spender
+bonus' moved up to priority 2 (was 4)", "Stage 'Usage' moved before 'Loyalty'". Where one drag
+past one neighbour reads either way, the keys the operation log says were moved (``moved``) are
+the ones named, and without them the one that went up (``order_moves``).
 """
 
 from __future__ import annotations
