@@ -36,6 +36,7 @@ class Chip:
 class CardView:
     offer: Offer
     groups: list[list[Chip]]
+    marks: tuple[str, ...] = ()  # on a version's board: "added", "changed", "moved" (``mark_changes``)
 
 
 @dataclass
@@ -43,6 +44,51 @@ class ColumnView:
     stage: Stage
     entry: list[list[Chip]]
     cards: list[CardView]
+    marks: tuple[str, ...] = ()
+
+
+# What a change of the diff (``blueprint.diff``) marks on the version's board, in the legend's order.
+CHANGE_MARKS = {
+    "stage.added": "added",
+    "offer.added": "added",
+    "stage.changed": "changed",
+    "stage.entry": "changed",
+    "offer.changed": "changed",
+    "offer.fallback": "changed",
+    "offer.conditions": "changed",
+    "stage.moved": "moved",
+    "offer.moved": "moved",
+    "offer.priority": "moved",
+}
+MARK_ORDER = ("added", "changed", "moved")
+
+
+def mark_changes(columns: Sequence[ColumnView], changes: Sequence[Any]) -> list[str]:
+    """Mark the stages and cards that ``changes`` (a diff's, read towards this board) added,
+    changed or moved, and answer the marks used, in the legend's order."""
+    offers: dict[str, set[str]] = {}
+    stages: dict[str, set[str]] = {}
+    for change in changes:
+        mark = CHANGE_MARKS.get(change.kind)
+        if mark is None:
+            continue
+        if change.offer is not None:
+            offers.setdefault(change.offer, set()).add(mark)
+        elif change.stage is not None:
+            stages.setdefault(change.stage, set()).add(mark)
+    used: set[str] = set()
+    for column in columns:
+        found = stages.get(column.stage.key, set())
+        column.marks = tuple(m for m in MARK_ORDER if m in found)
+        used |= found
+        for card in column.cards:
+            # a new card is new: that it also sits elsewhere than before says nothing more
+            marked = offers.get(card.offer.key, set())
+            if "added" in marked:
+                marked = {"added"}
+            card.marks = tuple(m for m in MARK_ORDER if m in marked)
+            used |= marked
+    return [m for m in MARK_ORDER if m in used]
 
 
 def _chips(

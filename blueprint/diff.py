@@ -10,12 +10,16 @@ kind, stage, offer, attribute, field, before, after.
 
 Order is content: a stage that changed place, or an offer whose priority changed, is reported once,
 for the items that really moved (the rest keep their relative order: a longest common
-subsequence), not for every item whose index shifted because something was added above it.
+subsequence), not for every item whose index shifted because something was added above it. These
+are the fewest moves that make the new order, said as the move that was made: "'Big spender
+bonus' moved up to priority 2 (was 4)", "Stage 'Usage' moved before 'Loyalty'". Where one drag
+past one neighbour reads either way, the keys the operation log says were moved (``moved``) are
+the ones named, and without them the one that went up (``order_moves``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,9 +131,18 @@ class SnapshotDiff:
 # --- Entry point -----------------------------------------------------------------------------------
 
 
-def snapshot_diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> SnapshotDiff:
-    """The changes that turn ``before`` into ``after``, grouped by what they are about."""
+def snapshot_diff(
+    before: Mapping[str, Any], after: Mapping[str, Any], moved: Collection[str] = ()
+) -> SnapshotDiff:
+    """The changes that turn ``before`` into ``after``, grouped by what they are about. ``moved``:
+    keys of stages and offers known to have been moved in between (the operation log's), named
+    first where the fewest moves can be told either way (``order_moves``)."""
     old, new = _Side(before), _Side(after)
+    old.moved = frozenset(moved)
+    old.stage_moves = {
+        m.key: m
+        for m in order_moves([s["key"] for s in old.stages], [s["key"] for s in new.stages], old.moved)
+    }
     sections: list[Section] = []
     _add(sections, Section("blueprint", "Blueprint", tuple(_blueprint_changes(old, new))))
     _add(sections, Section("catalog", "Catalog", tuple(_catalog_changes(old, new))))
@@ -169,6 +182,8 @@ class _Side:
             for a in self.attributes
         }
         self.stages: list[Mapping[str, Any]] = list(snapshot.get("stages") or [])
+        self.moved: frozenset[str] = frozenset()  # on the old side: keys known to have been moved
+        self.stage_moves: dict[str, Move] = {}  # on the old side: the stages that moved, by key
         self.stage_by_key = {s["key"]: s for s in self.stages}
         self.offer_by_key: dict[str, Mapping[str, Any]] = {}
         self.stage_of: dict[str, str] = {}
@@ -189,35 +204,95 @@ class _Side:
 # --- Order -----------------------------------------------------------------------------------------
 
 
-def _kept_in_order(before: Sequence[str], after: Sequence[str]) -> set[str]:
-    """The keys of a longest common subsequence of two orders of the same keys: those that did not move."""
+@dataclass(frozen=True)
+class Move:
+    """One item that changed place: where it was and where it is (0-based, in each whole order),
+    its neighbours in the new order among the items both orders hold (``before``: the next one,
+    ``after``: the previous one; None at an end), and which way it went against the items that
+    stayed ("up": earlier, "down": later)."""
+
+    key: str
+    old_index: int
+    new_index: int
+    before: str | None
+    after: str | None
+    direction: str
+
+
+def _kept_in_order(before: Sequence[str], after: Sequence[str], prefer: Collection[str] = ()) -> set[str]:
+    """The keys of a longest common subsequence of two orders of the same keys: those that did not
+    move. Of the longest ones, the one that leaves out the keys of ``prefer`` (the items people
+    moved), then the items that went up: one drag of an item past one neighbour is also read as
+    the neighbour going the other way, and naming the one dragged is what a person expects; with
+    no word of who was dragged, the one that went up is named (a priority is raised more often than
+    a neighbour lowered, and a stage pulled earlier)."""
     n, m = len(before), len(after)
-    table = [[0] * (m + 1) for _ in range(n + 1)]
+    old_at = {k: i for i, k in enumerate(before)}
+    new_at = {k: j for j, k in enumerate(after)}
+
+    def worth(key: str) -> tuple[int, int, int]:
+        # keeping a key is worth one; keeping one named in ``prefer``, or one that went up, a little less
+        return (1, -(key in prefer), -(new_at[key] < old_at[key]))
+
+    zero = (0, 0, 0)
+    table = [[zero] * (m + 1) for _ in range(n + 1)]
     for i in range(n - 1, -1, -1):
         for j in range(m - 1, -1, -1):
-            table[i][j] = (
-                table[i + 1][j + 1] + 1 if before[i] == after[j] else max(table[i + 1][j], table[i][j + 1])
-            )
+            best = max(table[i + 1][j], table[i][j + 1])
+            if before[i] == after[j]:
+                w, rest = worth(before[i]), table[i + 1][j + 1]
+                best = max(best, (rest[0] + w[0], rest[1] + w[1], rest[2] + w[2]))
+            table[i][j] = best
     kept: set[str] = set()
     i = j = 0
     while i < n and j < m:
         if before[i] == after[j]:
-            kept.add(before[i])
-            i, j = i + 1, j + 1
-        elif table[i + 1][j] >= table[i][j + 1]:
+            w, rest = worth(before[i]), table[i + 1][j + 1]
+            if table[i][j] == (rest[0] + w[0], rest[1] + w[1], rest[2] + w[2]):
+                kept.add(before[i])
+                i, j = i + 1, j + 1
+                continue
+        if table[i + 1][j] >= table[i][j + 1]:
             i += 1
         else:
             j += 1
     return kept
 
 
-def moved_keys(before: Sequence[str], after: Sequence[str]) -> list[str]:
-    """The keys in both orders that changed place relative to the others, in ``after``'s order."""
+def order_moves(before: Sequence[str], after: Sequence[str], prefer: Collection[str] = ()) -> list[Move]:
+    """The fewest moves that turn ``before`` into ``after`` (keys in only one of them are added or
+    removed, not moved), in ``after``'s order: the items outside a longest common subsequence of the
+    keys both hold (``_kept_in_order``; ``prefer``: keys known to have been moved, named first when
+    the fewest moves can be told either way). Placing each at its new index, in that order, among
+    the others kept in their order — or each just before its ``before`` neighbour, from the last
+    one back — gives ``after``'s order."""
     common = set(before) & set(after)
     old = [k for k in before if k in common]
     new = [k for k in after if k in common]
-    kept = _kept_in_order(old, new)
-    return [k for k in new if k not in kept]
+    kept = _kept_in_order(old, new, prefer)
+    moves = []
+    for position, key in enumerate(new):
+        if key in kept:
+            continue
+        kept_above_now = sum(1 for k in new[:position] if k in kept)
+        kept_above_then = sum(1 for k in old[: old.index(key)] if k in kept)
+        moves.append(
+            Move(
+                key=key,
+                old_index=before.index(key),
+                new_index=after.index(key),
+                before=new[position + 1] if position + 1 < len(new) else None,
+                after=new[position - 1] if position > 0 else None,
+                # never equal: the key would fit among the kept ones and be kept
+                direction="up" if kept_above_now < kept_above_then else "down",
+            )
+        )
+    return moves
+
+
+def moved_keys(before: Sequence[str], after: Sequence[str], prefer: Collection[str] = ()) -> list[str]:
+    """The keys in both orders that changed place relative to the others, in ``after``'s order."""
+    return [move.key for move in order_moves(before, after, prefer)]
 
 
 # --- The blueprint and its catalog -----------------------------------------------------------------
@@ -411,6 +486,16 @@ def _stage_removed(old: _Side, new: _Side, stage: Mapping[str, Any]) -> Change:
     return Change("stage.removed", sentence, stage=key, before=fields)
 
 
+def _stage_place(new: _Side, move: Move) -> str:
+    """Where a stage went, by the stage now after it ("before 'Loyalty'"), or the one before it
+    when it is the last of those both versions hold; "to the start" and "to the end" when it is."""
+    if move.before is not None:
+        start = "to the start, " if move.new_index == 0 else ""
+        return f"{start}before {quoted(new.stage_name(move.before))}"
+    end = "to the end, " if move.new_index == len(new.stages) - 1 else ""
+    return f"{end}after {quoted(new.stage_name(move.after or ''))}"
+
+
 def _stage_own_changes(
     old: _Side, new: _Side, before: Mapping[str, Any], after: Mapping[str, Any]
 ) -> list[Change]:
@@ -439,22 +524,16 @@ def _stage_own_changes(
                 after=after.get("description"),
             )
         )
-    if key in moved_keys([s["key"] for s in old.stages], [s["key"] for s in new.stages]):
-        order = [s["key"] for s in new.stages]
-        index = order.index(key)
-        if index + 1 < len(order):
-            where = f"before {quoted(new.stage_name(order[index + 1]))}"
-        else:
-            where = f"to the end, after {quoted(new.stage_name(order[index - 1]))}"
-        old_index = [s["key"] for s in old.stages].index(key)
+    move = old.stage_moves.get(key)
+    if move is not None:
         changes.append(
             Change(
                 "stage.moved",
-                f"Stage {quoted(name)} moved {where}",
+                f"Stage {quoted(name)} moved {_stage_place(new, move)}",
                 stage=key,
                 field="position",
-                before=old_index + 1,
-                after=index + 1,
+                before=move.old_index + 1,
+                after=move.new_index + 1,
             )
         )
 
@@ -483,7 +562,7 @@ def _offer_changes(old: _Side, new: _Side, stage: Mapping[str, Any]) -> list[Cha
     offers = list(stage.get("offers") or [])
     order = [o["key"] for o in offers]
     stayed = [k for k in old.offer_keys.get(key, []) if k in order]
-    moved_up_or_down = set(moved_keys(stayed, order))
+    moves = {move.key: move for move in order_moves(stayed, order, old.moved)}
     changes: list[Change] = []
     for index, offer in enumerate(offers):
         offer_key = offer["key"]
@@ -505,19 +584,13 @@ def _offer_changes(old: _Side, new: _Side, stage: Mapping[str, Any]) -> list[Cha
                     after=key,
                 )
             )
-        elif offer_key in moved_up_or_down:
+        elif offer_key in moves:
             old_index = old.offer_keys[key].index(offer_key)
-            direction = "up" if index < old_index else "down" if index > old_index else ""
-            where = (
-                f"before {quoted(offers[index + 1].get('name') or offers[index + 1]['key'])}"
-                if index + 1 < len(offers)
-                else "the last"
-            )
-            moved = f"moved {direction} to" if direction else "now at"
             changes.append(
                 Change(
                     "offer.priority",
-                    f"{quoted(name)} {moved} {priority_words(index)} (was {old_index + 1}), {where}",
+                    f"{quoted(name)} moved {moves[offer_key].direction} to {priority_words(index)} "
+                    f"(was {old_index + 1})",
                     stage=key,
                     offer=offer_key,
                     field="priority",

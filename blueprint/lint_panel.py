@@ -19,13 +19,14 @@ import datetime as dt
 import functools
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from blueprint.selectors import Board, Column
 from decisioning.conditions import AttributeSpec
 from decisioning.lint import CODE_LABELS, Finding, LintReport
+from decisioning.words import value_words
 
 LEVELS = ("error", "warning", "info")
 LIST_LIMIT = 30  # findings listed per level; the rest are counted
@@ -229,7 +230,11 @@ def _example(
     profile = dict(finding.example or {})
     relevant = _attributes_read(finding, column)
     order = [key for key in catalog if key in profile] + [key for key in profile if key not in catalog]
-    rows = [ExampleValue(_label(key, catalog), _value(profile[key], catalog.get(key), at)) for key in order]
+    named = _values_named(column)
+    rows = [
+        ExampleValue(_label(key, catalog), _value(profile[key], catalog.get(key), at, named.get(key, ())))
+        for key in order
+    ]
     rows += [
         ExampleValue(_label(key, catalog), "", missing=True)
         for key in catalog
@@ -254,36 +259,35 @@ def _attributes_read(finding: Finding, column: Column | None) -> set[str]:
     }
 
 
+def _values_named(column: Column | None) -> dict[str, list[Any]]:
+    """Per attribute, the values the stage's conditions name: an example's text that none of them
+    names stands for every other text ("other than Dublin or Cork")."""
+    named: dict[str, list[Any]] = {}
+    if column is None:
+        return named
+    groups: list[Any] = list(column.stage.entry or [])
+    for card in column.offers:
+        groups += list(card.offer.groups or [])
+    for group in groups:
+        for c in group:
+            if not isinstance(c, Mapping) or not isinstance(c.get("attribute"), str):
+                continue
+            raw = c.get("value")
+            values: list[Any] = raw if isinstance(raw, list) else [raw]
+            seen = named.setdefault(c["attribute"], [])
+            seen += [v for v in values if isinstance(v, str) and v not in seen]
+    return named
+
+
 def _label(key: str, catalog: Mapping[str, AttributeSpec]) -> str:
     spec = catalog.get(key)
     return spec.label if spec is not None else key
 
 
-def _value(value: Any, spec: AttributeSpec | None, at: dt.date) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list | tuple | set | frozenset):
-        return ", ".join(str(v) for v in value) if value else "none"
-    if isinstance(value, int | float):
-        number = f"{value:,}" if isinstance(value, int) or not value.is_integer() else f"{int(value):,}"
-        return f"{number} {spec.unit}" if spec is not None and spec.unit else number
-    if spec is not None and spec.type == "date":
-        return _date(value, at)
-    return str(value)
-
-
-def _date(value: Any, at: dt.date) -> str:
-    try:
-        day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
-    except ValueError:
-        return str(value)
-    shown = f"{day.day} {day:%b %Y}"
-    days = (at - day).days
-    if days == 0:
-        return f"{shown} (the decision day)"
-    if days > 0:
-        return f"{shown} ({days} day{'' if days == 1 else 's'} before the decision)"
-    return f"{shown} ({-days} day{'' if days == -1 else 's'} after the decision)"
+def _value(value: Any, spec: AttributeSpec | None, at: dt.date, named: Collection[Any] = ()) -> str:
+    """As a person writes it ("1 month", "yes", "1 Mar 2026 (the decision day)"): the one way
+    pages say a value (``decisioning.words.value_words``)."""
+    return value_words(value, spec, at=at, named=named)
 
 
 # --- Markers -----------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any
 from fractional_indexing import FIError, generate_key_between, generate_n_keys_between, validate_order_key
 
 from decisioning.errors import InvalidInput
+from decisioning.words import key_mark
 
 # The column holds 64 characters. Repeatedly dropping between the same two neighbours lengthens a
 # rank by about one character per move, so callers respace a list once a rank grows past this.
@@ -97,9 +98,15 @@ def place(
         if anchor is None:
             continue
         if anchor == moving:
-            raise InvalidInput(f"'{anchor}' cannot be placed {name} itself.", field=name)
+            raise InvalidInput(f"It cannot be placed {name} itself{key_mark(anchor)}.", field=name)
         if anchor not in keys and rank is None:
-            raise InvalidInput(f"'{anchor}' is not {what} in {where}.", field=name)
+            # by the place's name for people (a neighbour someone moved or deleted meanwhile); the
+            # key for the API's readers
+            raise InvalidInput(
+                f"The {what.split(' ', 1)[-1]} to place it {name}{key_mark(anchor)} is not in {where}; "
+                "it may have been moved or deleted.",
+                field=name,
+            )
     index = _slot(keys, ranks, before=before, after=after, rank=rank)
     if strictly_increasing(ranks):
         low, high = (ranks[index - 1] if index else None), (ranks[index] if index < len(ranks) else None)

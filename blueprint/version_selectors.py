@@ -14,7 +14,17 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.utils import timezone
 
 from blueprint.diff import SnapshotDiff, snapshot_diff
-from blueprint.models import Approval, Attribute, Blueprint, Notification, Offer, Role, Stage, Version
+from blueprint.models import (
+    Approval,
+    Attribute,
+    Blueprint,
+    Notification,
+    Offer,
+    Operation,
+    Role,
+    Stage,
+    Version,
+)
 from blueprint.selectors import (
     Board,
     Card,
@@ -197,6 +207,7 @@ class DiffSide:
     number: int | None
     content_hash: str | None
     snapshot: dict[str, Any]
+    rev: int | None = None  # the draft's rev it holds; None for nothing live yet
 
 
 @dataclass
@@ -217,12 +228,32 @@ def empty_snapshot(like: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+MOVES_READ = 2000  # the newest moves of the log read for a diff: enough to tell who was dragged
+
+
+def moves_between(blueprint_id: int, one: int | None, other: int | None) -> set[str]:
+    """The keys of the stages and offers people moved between two revs of the draft (either way
+    round), from the operation log: the diff names them where a move reads either way
+    (``diff.order_moves``)."""
+    if one is None or other is None or one == other:
+        return set()
+    low, high = sorted((one, other))
+    keys = (
+        Operation.objects.filter(
+            blueprint_id=blueprint_id, rev__gt=low, rev__lte=high, type__in=("stage.move", "offer.move")
+        )
+        .order_by("-rev")
+        .values_list("payload__key", flat=True)[:MOVES_READ]
+    )
+    return {key for key in keys if isinstance(key, str)}
+
+
 def comparison_base(blueprint: Blueprint, version: Version, against: str | int) -> DiffSide | None:
     """The side named by ``against`` ("live", "draft" or a version number); None when that version
     does not exist. With no live version, "live" is an empty blueprint: everything reads as new."""
     if against == "draft":
         snapshot = draft_snapshot(blueprint)
-        return DiffSide("the draft", "draft", None, snapshot_hash(snapshot), snapshot)
+        return DiffSide("the draft", "draft", None, snapshot_hash(snapshot), snapshot, blueprint.rev)
     if against == "live":
         live = (
             Version.objects.filter(blueprint=blueprint, status=Version.Status.APPROVED)
@@ -232,13 +263,18 @@ def comparison_base(blueprint: Blueprint, version: Version, against: str | int) 
         if live is None:
             return DiffSide("nothing live yet", "live", None, None, empty_snapshot(version.snapshot))
         return DiffSide(
-            f"the live version {live.number}", "live", live.number, live.content_hash, live.snapshot
+            f"the live version {live.number}", "live", live.number, live.content_hash, live.snapshot, live.rev
         )
     other = version_get(blueprint.pk, int(against))
     if other is None:
         return None
     return DiffSide(
-        f"version {other.number}", str(other.number), other.number, other.content_hash, other.snapshot
+        f"version {other.number}",
+        str(other.number),
+        other.number,
+        other.content_hash,
+        other.snapshot,
+        other.rev,
     )
 
 
@@ -249,7 +285,8 @@ def version_comparison(
     base = comparison_base(blueprint, version, against)
     if base is None:
         return None
-    return VersionComparison(version, base, snapshot_diff(base.snapshot, version.snapshot))
+    moved = moves_between(blueprint.pk, base.rev, version.rev)
+    return VersionComparison(version, base, snapshot_diff(base.snapshot, version.snapshot, moved))
 
 
 def draft_changes(blueprint: Blueprint) -> tuple[Version | None, SnapshotDiff]:
@@ -258,7 +295,8 @@ def draft_changes(blueprint: Blueprint) -> tuple[Version | None, SnapshotDiff]:
     live = version_live(blueprint.pk)
     draft = draft_snapshot(blueprint)
     before = live.snapshot if live is not None else empty_snapshot(draft)
-    return live, snapshot_diff(before, draft)
+    moved = moves_between(blueprint.pk, live.rev if live is not None else None, blueprint.rev)
+    return live, snapshot_diff(before, draft, moved)
 
 
 # --- Where a review stands ---------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from decisioning.operators import (
     operators_for,
     value_shape,
 )
+from decisioning.words import with_unit
 
 KINDS = ("attribute", "behaviour", "context")
 # the operators themselves, their value shapes and wording: decisioning.operators
@@ -426,12 +427,7 @@ def _join_or(items: Sequence[str]) -> str:
 
 
 def _format_number(value: int | float, unit: str) -> str:
-    text = f"{value:,}" if isinstance(value, int) else f"{value:,.10g}"
-    if not unit:
-        return text
-    if value == 1 and unit.endswith("s") and not unit.endswith("ss"):
-        unit = unit[:-1]  # "1 month", not "1 months"
-    return f"{text} {unit}"
+    return with_unit(value, unit)  # "1 month", not "1 months": the one way pages say a number
 
 
 def _format_scalar(attr: AttributeSpec | None, value: Any) -> str:

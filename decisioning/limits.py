@@ -104,9 +104,15 @@ def over_limit(name: str, sentence: str) -> str:
     return f"{sentence} (limit {name})."
 
 
+# what a message says to programs only: a key or a field path (``decisioning.words.key_mark``,
+# ``path_mark``), beside the limit's name
+_PROGRAM_MARK = re.compile(r" \((?:key: [a-z0-9_-]+|at [A-Za-z0-9_\[\].]+)\)")
+
+
 def for_people(message: str) -> str:
-    """The message without the limit's name: pages speak to people, the API and socket to programs."""
-    return _MARK.sub("", message)
+    """The message without the limit's name, keys and field paths: pages speak to people, the API
+    and socket to programs."""
+    return _PROGRAM_MARK.sub("", _MARK.sub("", message))
 
 
 def json_too_deep(data: Any, limit: int = LIMITS.json_depth) -> str | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import textwrap
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,8 @@ from decisioning.batch import file_coverage, file_format
 from decisioning.conditions import AttributeSpec
 from decisioning.duckdb_run import BatchError, temporary_path
 from decisioning.engine import CompiledVersion
-from decisioning.errors import BlueprintError
+from decisioning.errors import BlueprintError, Conflict
+from decisioning.model import StageSpec
 from decisioning.outcomes import ConditionOutcome, Decision, GroupOutcome, StageDecision, value_json
 from decisioning.profiles import SET_SEPARATOR, ProfileProblems
 from decisioning.selectors import (
@@ -48,6 +50,7 @@ from decisioning.selectors import (
     version_label,
     version_options,
 )
+from decisioning.words import value_words
 
 INVALID_FORM = 422
 TEMPLATE = "decisioning/simulator.html"
@@ -199,25 +202,9 @@ class StageView:
     cards: list[CardView]
 
 
-def _shown(value: Any, attr: AttributeSpec | None, at: dt.date) -> str:
-    if value is None:
-        return "missing"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, frozenset | set | list | tuple):
-        return ", ".join(sorted(value)) if value else "none"
-    if isinstance(value, dt.date):
-        days = (at - value).days
-        when = (
-            "the decision day"
-            if days == 0
-            else f"{abs(days)} day{'' if abs(days) == 1 else 's'} {'before' if days > 0 else 'after'}"
-        )
-        return f"{value.day} {value:%b %Y} ({when})"
-    if isinstance(value, int | float):
-        text = f"{value:,}" if isinstance(value, int) else f"{value:,.10g}"
-        return f"{text} {attr.unit}" if attr is not None and attr.unit else text
-    return str(value)
+def _shown(value: Any, attr: AttributeSpec | None, at: dt.date, named: Collection[Any] = ()) -> str:
+    """As a person writes it: the one way pages say a value (``decisioning.words.value_words``)."""
+    return value_words(value, attr, at=at, named=named)
 
 
 def _chip(outcome: ConditionOutcome, catalog: dict[str, AttributeSpec], at: dt.date) -> ChipView:
@@ -232,6 +219,19 @@ def _groups(
     groups: list[GroupOutcome], catalog: dict[str, AttributeSpec], at: dt.date
 ) -> list[list[ChipView]]:
     return [[_chip(c, catalog, at) for c in g.conditions] for g in groups]
+
+
+def _values_named(stage: StageSpec) -> dict[str, list[Any]]:
+    """Per attribute, the texts the stage's conditions name: a suggested text none of them names
+    stands for every other one ("other than Dublin or Cork")."""
+    named: dict[str, list[Any]] = {}
+    for groups in [stage.entry, *(offer.groups for offer in stage.offers)]:
+        for group in groups:
+            for c in group:
+                values = c.value if isinstance(c.value, list | tuple) else [c.value]
+                seen = named.setdefault(c.attribute, [])
+                seen += [v for v in values if isinstance(v, str) and v not in seen]
+    return named
 
 
 def _stage_views(
@@ -252,6 +252,7 @@ def _stage_views(
         if d is None or d.explain is None:
             continue
         # the entry's failing conditions are marked once, in the column's head
+        named = _values_named(stage)
         entry_outcomes = {id(c) for g in d.explain.entry for c in g.conditions}
         cards = []
         for o in d.explain.offers:
@@ -260,7 +261,10 @@ def _stage_views(
             try_url = ""
             if why is not None and why.change is not None:
                 changes = [
-                    ChangeView(catalog[k].label if k in catalog else k, _shown(v, catalog.get(k), at))
+                    ChangeView(
+                        catalog[k].label if k in catalog else k,
+                        _shown(v, catalog.get(k), at, named.get(k, ())),
+                    )
                     for k, v in why.change.items()
                 ]
                 changed = {k: value_json(v) for k, v in checked.items()}
@@ -378,7 +382,12 @@ def simulator(request: HttpRequest, blueprint_id: int) -> HttpResponse:
     try:
         compiled = decision_version(blueprint, version_choice(version))
     except BlueprintError as exc:
-        context["version_error"] = " ".join(m for ms in exc.problems.values() for m in ms)
+        context["version_error"] = (
+            # the API's message shows the JSON to send; the page has its choices below
+            "Nothing is live yet: a version goes live once it is approved."
+            if isinstance(exc, Conflict) and version == LIVE
+            else " ".join(m for ms in exc.problems.values() for m in ms)
+        )
         context["version"] = version
         status = 200 if not options else 400
         return render(request, TEMPLATE, context, status=status)

@@ -17,6 +17,7 @@ from blueprint.models import (
 )
 from decisioning.errors import LimitExceeded
 from decisioning.limits import LIMITS, over_limit
+from decisioning.words import key_mark
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def counts_check(before: BoardCounts, after: BoardCounts) -> None:
             was,
             now,
             "offers",
-            f"A stage holds at most {LIMITS.offers_per_stage} offers, and stage '{key}' has {was} already; "
+            f"A stage holds at most {LIMITS.offers_per_stage} offers, and one{key_mark(key)} has {was} already; "
             "move or delete some first",
         )
     if problems:

@@ -5,6 +5,7 @@ stage or an offer would no longer hold with it."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from blueprint.models import Attribute, Offer, Stage
@@ -22,6 +23,8 @@ from blueprint.services.operations import Applied, OpContext, handles
 from decisioning.conditions import ConditionProblems, attributes_used, parse_groups
 from decisioning.errors import Conflict, InvalidInput, NotFound
 from decisioning.limits import LIMITS
+from decisioning.operators import operator_label, operators_for
+from decisioning.words import key_mark, path_mark, path_words
 
 
 def _check_choices(attr_type: str, choices: list[str], problems: Problems) -> None:
@@ -31,16 +34,33 @@ def _check_choices(attr_type: str, choices: list[str], problems: Problems) -> No
         problems.add("choices", f"A {attr_type} attribute has no list of choices; leave it empty.")
 
 
-def _usages(ctx: OpContext, attribute_key: str) -> list[tuple[str, str, list[Any]]]:
-    """Where an attribute is used: (what, key, groups) for stage entries and offers."""
-    found: list[tuple[str, str, list[Any]]] = []
-    for stage in Stage.objects.filter(blueprint=ctx.blueprint).only("key", "entry"):
+def _usages(ctx: OpContext, attribute_key: str) -> list[tuple[str, str, str, list[Any]]]:
+    """Where an attribute is used: (what, key, name, groups) for stage entries and offers."""
+    found: list[tuple[str, str, str, list[Any]]] = []
+    for stage in Stage.objects.filter(blueprint=ctx.blueprint).only("key", "name", "entry"):
         if attribute_key in attributes_used(stage.entry):
-            found.append(("stage", stage.key, stage.entry))
-    for offer in Offer.objects.filter(blueprint=ctx.blueprint).only("key", "groups"):
+            found.append(("stage", stage.key, stage.name, stage.entry))
+    for offer in Offer.objects.filter(blueprint=ctx.blueprint).only("key", "name", "groups"):
         if attribute_key in attributes_used(offer.groups):
-            found.append(("offer", offer.key, offer.groups))
+            found.append(("offer", offer.key, offer.name, offer.groups))
     return found
+
+
+def _why_broken(groups: Any, path: str, messages: list[str], attribute: Attribute, old_type: str) -> str:
+    """Why a stored condition no longer holds with the attribute's new type, in the editor's words:
+    an operator by its label ("is at least"), its key marked for the API's readers."""
+    found = re.fullmatch(r"[a-z]+\[(\d+)\]\[(\d+)\]\.operator", path)
+    if found is None:
+        return " ".join(messages)
+    try:
+        operator = str(groups[int(found[1])][int(found[2])]["operator"])
+    except (IndexError, KeyError, TypeError):
+        return " ".join(messages)
+    fits = ", ".join(f"'{operator_label(o, attribute.type)}'" for o in operators_for(attribute.type))
+    return (
+        f"'{operator_label(operator, old_type)}'{key_mark(operator)} does not apply to {attribute.label} "
+        f"as a {attribute.type}; one of {fits} does."
+    )
 
 
 def attribute_by_key(ctx: OpContext, key: Any) -> Attribute:
@@ -48,7 +68,7 @@ def attribute_by_key(ctx: OpContext, key: Any) -> Attribute:
         raise InvalidInput("Name the attribute by its key.", field="key")
     attribute = Attribute.objects.filter(blueprint=ctx.blueprint, key=key).first()
     if attribute is None:
-        raise NotFound(f"There is no attribute '{key[:80]}' in the catalog.", field="key")
+        raise NotFound(f"There is no such attribute{key_mark(key)} in the catalog.", field="key")
     return attribute
 
 
@@ -96,15 +116,22 @@ def _attribute_update(ctx: OpContext, payload: dict[str, Any]) -> Applied:
     problems.raise_if_any()
     if {"type", "choices"} & set(changes):
         catalog = {**ctx.catalog, attribute.key: attribute.spec()}
-        for what, key, groups in _usages(ctx, attribute.key):
+        for what, key, name, groups in _usages(ctx, attribute.key):
+            where = "entry" if what == "stage" else "groups"
             try:
-                parse_groups(groups, catalog, bounded=False)  # stored: only the new type counts
+                # stored: only the new type counts
+                parse_groups(groups, catalog, path=where, bounded=False)
             except ConditionProblems as exc:
-                problems.add(
-                    "type" if "type" in changes else "choices",
-                    f"The {what} '{key}' has a condition this change would break ({exc}); change that "
-                    f"condition first.",
-                )
+                # by names and places in words, for the catalog page; the key and the path for
+                # the API's readers (marked: the page leaves them out)
+                for path, messages in exc.problems.items():
+                    why = _why_broken(groups, path, messages, attribute, before.get("type", attribute.type))
+                    problems.add(
+                        "type" if "type" in changes else "choices",
+                        f"{what.capitalize()} '{name}'{key_mark(key)} has a condition this change "
+                        f"would break, the {path_words(path)}{path_mark(path)}: {why} "
+                        "Change that condition first.",
+                    )
         problems.raise_if_any()
     attribute.save(update_fields=list(changes))
     ctx.forget_catalog()
@@ -120,7 +147,7 @@ def _attribute_delete(ctx: OpContext, payload: dict[str, Any]) -> Applied:
     attribute = attribute_by_key(ctx, payload.get("key"))
     usages = _usages(ctx, attribute.key)
     if usages:
-        listed = ", ".join(f"{what} '{key}'" for what, key, _ in usages[:10])
+        listed = ", ".join(f"{what} '{name}'{key_mark(key)}" for what, key, name, _ in usages[:10])
         raise Conflict(
             f"'{attribute.label}' is used by conditions of {listed}; remove those conditions first.",
             field="key",

@@ -22,6 +22,7 @@ from blueprint.services.operations import Applied, OpContext, handles, keyed_upd
 from blueprint.services.stage_ops import stage_by_key
 from decisioning.errors import InvalidInput, NotFound
 from decisioning.limits import LIMITS
+from decisioning.words import key_mark
 
 
 def offer_by_key(ctx: OpContext, key: Any) -> Offer:
@@ -30,9 +31,16 @@ def offer_by_key(ctx: OpContext, key: Any) -> Offer:
     offer = Offer.objects.select_related("stage").filter(blueprint=ctx.blueprint, key=key).first()
     if offer is None:
         raise NotFound(
-            f"There is no offer '{key[:80]}' in this blueprint; it may have been deleted.", field="key"
+            f"There is no such offer{key_mark(key)} in this blueprint; it may have been deleted.",
+            field="key",
         )
     return offer
+
+
+def _priority(stage: Stage, key: str) -> int:
+    """The offer's place in its stage's priority order, from 1."""
+    ordered = sorted(Offer.objects.filter(stage=stage).only("key", "rank"), key=lambda o: (o.rank, o.pk))
+    return next((i for i, o in enumerate(ordered, 1) if o.key == key), len(ordered) + 1)
 
 
 def _offers_in(stage: Stage, except_key: str | None) -> list[Offer]:
@@ -146,6 +154,7 @@ def _offer_move(ctx: OpContext, payload: dict[str, Any]) -> Applied:
             )
     problems.raise_if_any()
     old_stage, old_rank = offer.stage, offer.rank
+    old_priority = _priority(old_stage, offer.key)
     undo_place = {**neighbour(_offers_in(old_stage, offer.key), old_rank), "rank": old_rank}
     offer.rank = place(
         _offers_in(target, offer.key),
@@ -161,7 +170,12 @@ def _offer_move(ctx: OpContext, payload: dict[str, Any]) -> Applied:
     if target.pk != old_stage.pk:
         summary = f"moved offer '{offer.name}' to {target.name}"
     else:
-        summary = f"reordered offer '{offer.name}' in {target.name}"
+        # as the diff says it: "moved offer 'X' up to priority 2 (was 4) in Onboarding"
+        new_priority = _priority(target, offer.key)
+        direction = "up" if new_priority < old_priority else "down" if new_priority > old_priority else ""
+        moved = f"moved offer '{offer.name}' {direction} to" if direction else f"kept offer '{offer.name}' at"
+        was = f" (was {old_priority})" if direction else ""
+        summary = f"{moved} priority {new_priority}{was} in {target.name}"
     return Applied(
         {"key": offer.key, "stage": target.key, "before": before, "after": after, "rank": offer.rank},
         [{"type": "offer.move", "payload": {"key": offer.key, "stage": old_stage.key, **undo_place}}],

@@ -21,6 +21,7 @@ from blueprint.services.fields import (
 from blueprint.services.operations import Applied, OpContext, handles, keyed_update
 from decisioning.errors import InvalidInput, NotFound
 from decisioning.limits import LIMITS
+from decisioning.words import key_mark
 
 
 def _stages_except(ctx: OpContext, key: str | None) -> list[Stage]:
@@ -33,7 +34,8 @@ def stage_by_key(ctx: OpContext, key: Any, field: str = "key") -> Stage:
     stage = Stage.objects.filter(blueprint=ctx.blueprint, key=key).first()
     if stage is None:
         raise NotFound(
-            f"There is no stage '{key[:80]}' in this blueprint; it may have been deleted.", field=field
+            f"There is no such stage{key_mark(key)} in this blueprint; it may have been deleted.",
+            field=field,
         )
     return stage
 
@@ -97,7 +99,15 @@ def _stage_move(ctx: OpContext, payload: dict[str, Any]) -> Applied:
         moving=stage.key,
     )
     stage.save(update_fields=["rank"])
-    where = f"before '{before}'" if before else f"after '{after}'" if after else "to a new place"
+    names = {s.key: s.name for s in Stage.objects.filter(blueprint=ctx.blueprint, key__in=[before, after])}
+    # as the diff says it: by the stages' names, never their keys
+    where = (
+        f"before '{names.get(before, before)}'"
+        if before
+        else f"after '{names.get(after, after)}'"
+        if after
+        else "to the end"
+    )
     return Applied(
         {"key": stage.key, "before": before, "after": after, "rank": stage.rank},
         [{"type": "stage.move", "payload": {"key": stage.key, **undo_place}}],

@@ -34,6 +34,7 @@ from blueprint.services import blueprint_import
 from blueprint.views import HtmxHttpRequest, page_blueprint
 from decisioning.errors import BlueprintError
 from decisioning.limits import LIMITS, MIB, for_people
+from decisioning.words import path_words
 
 MAX_UPLOAD = LIMITS.import_body_bytes  # bytes of an uploaded export
 
@@ -108,7 +109,7 @@ def spec_page(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def import_page(request: HtmxHttpRequest) -> HttpResponse:
     """Upload (or paste) a JSON export; a new blueprint opens, or the form comes back with every
-    problem by its JSON path (422) and nothing is created."""
+    problem, said where it is in words (422), and nothing is created."""
     if request.method == "GET":
         return render(request, "exports/import.html", {"errors": {}, "pasted": ""})
     # pasted text is a form field, held to json_body_bytes by Django; a file to import_body_bytes
@@ -149,9 +150,15 @@ def import_page(request: HtmxHttpRequest) -> HttpResponse:
             errors = {path: [for_people(m) for m in messages] for path, messages in exc.problems.items()}
         else:
             return HttpResponseRedirect(reverse("board", args=[created.pk]))
+    # where each problem is, in words and by the names the file gives ("stage 'Retention', offer
+    # 'Gold card', first condition of group 1"): the API names it by its path
+    problems = [
+        (path_words(path, data) if path not in ("file", "json", "body") else "", messages)
+        for path, messages in errors.items()
+    ]
     return render(
         request,
         "exports/import.html",
-        {"errors": errors, "pasted": pasted if upload is None else ""},
+        {"errors": errors, "problems": problems, "pasted": pasted if upload is None else ""},
         status=422,
     )

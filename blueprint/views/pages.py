@@ -72,12 +72,10 @@ class FormState:
 
     @property
     def other_errors(self) -> list[str]:
-        """Problems that no field of this form shows (a conflict, an unknown key)."""
+        """Problems that no field of this form shows (a conflict, an unknown key), as sentences:
+        the field's name is the API's, not the form's."""
         return [
-            message if name == "non_field_errors" else f"{name}: {message}"
-            for name, found in self.errors.items()
-            if name not in self.fields
-            for message in found
+            message for name, found in self.errors.items() if name not in self.fields for message in found
         ]
 
 
@@ -444,7 +442,10 @@ def attribute_update(request: HtmxHttpRequest, blueprint_id: int, key: str) -> H
     attribute = Attribute.objects.filter(blueprint=blueprint, key=key).first()
     if attribute is None:
         return _catalog_refused(
-            request, blueprint, f"There is no attribute '{key}' any more; someone may have deleted it.", 404
+            request,
+            blueprint,
+            "This attribute is no longer in the catalog; someone may have deleted it.",
+            404,
         )
     wanted = _attribute_payload(request.POST)
     changes = _edits(request.POST, wanted, _attribute_payload(_attribute_form_values(attribute)))

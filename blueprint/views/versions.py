@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from blueprint.board_context import BoardContext
+from blueprint.board_context import BoardContext, mark_changes
 from blueprint.lint_panel import lint_panel
 from blueprint.models import EDIT_ROLES, Blueprint, Role, Version
 from blueprint.selectors import (
@@ -180,6 +180,10 @@ def _review_context(
     board = snapshot_board(version.snapshot, blueprint_id=blueprint.pk)
     board.blueprint.role = Role.VIEWER  # type: ignore[attr-defined]  # the partials draw it read-only
     columns = BoardContext(None, board.blueprint, board).columns
+    # the cards this version added, changed or moved against what the page compares it with (with
+    # nothing live, everything is new and the page says so once)
+    nothing_live = comparison.base.against == "live" and comparison.base.number is None
+    marks = [] if nothing_live else mark_changes(columns, comparison.diff.changes)
     live = version_live(blueprint.pk)
     role = _role(blueprint)
     others = [v for v in versions_of(blueprint.pk) if v.number != version.number]
@@ -194,6 +198,7 @@ def _review_context(
         "others": others,
         "lint": lint_panel(snapshot_lint(version.snapshot), board),
         "columns": columns,
+        "marks": marks,
         "can_edit": False,  # the version's board is read-only for everyone
         "can_restore": role in EDIT_ROLES,
         "base": "",

@@ -748,8 +748,13 @@ function refused(frame) {
   }
   serverFailures.delete(clientId);
   settle(clientId);
-  // a limit is named for programs ("(limit offers_per_stage)"); people read the sentence
-  const said = (frame.detail || "").replace(/ \(limit [a-z_]+\)(?=\.)/g, "");
+  // people read the sentences; the field paths before them, a limit's name ("(limit
+  // offers_per_stage)"), a key ("(key: gold_card)") and a path ("(at groups[0][0].value)") are for
+  // programs (decisioning/limits.py, for_people)
+  const sentences = Object.values(frame.errors || {}).flat().filter((m) => typeof m === "string");
+  const said = (sentences.length ? sentences.join(" ") : frame.detail || "")
+    .replace(/ \(limit [a-z_]+\)(?=\.)/g, "")
+    .replace(/ \((?:key: [a-z0-9_-]+|at [A-Za-z0-9_[\].]+)\)/g, "");
   toast(said || "The server refused that change.", "error");
   resyncFully();
 }

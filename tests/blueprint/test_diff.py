@@ -4,13 +4,14 @@ sentence, its structured form and the stage it is grouped under. Pure: no databa
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from blueprint.diff import KINDS, Change, moved_keys, snapshot_diff
+from blueprint.diff import KINDS, Change, moved_keys, order_moves, snapshot_diff
 
 CATALOG = [
     {"key": "segment", "label": "Segment", "kind": "attribute", "type": "choice",
@@ -166,38 +167,107 @@ def test_entry_conditions_of_a_stage(before: dict[str, Any]) -> None:
     assert (change.kind, change.stage, change.field) == ("stage.entry", "retention", "entry")
 
 
-def test_a_stage_that_moved_is_the_one_reported(before: dict[str, Any]) -> None:
+def stage_order(before: dict[str, Any], *keys: str) -> Any:
     def edit(after: dict[str, Any]) -> None:
-        after["stages"] = [after["stages"][0], after["stages"][2], after["stages"][1]]
+        by_key = {s["key"]: s for s in after["stages"]}
+        after["stages"] = [by_key[k] for k in keys]
 
-    change = only(before, edit)
-    assert change.kind == "stage.moved" and change.field == "position"
-    assert change.sentence in (
-        "Stage 'Retention' moved to the end, after 'Advocacy'",
-        "Stage 'Advocacy' moved before 'Retention'",
-    )
-
-    def first(after: dict[str, Any]) -> None:
-        after["stages"] = [after["stages"][1], after["stages"][0], after["stages"][2]]
-
-    moved = only(before, first)
-    assert moved.sentence in (
-        "Stage 'Retention' moved before 'Awareness'",
-        "Stage 'Awareness' moved before 'Advocacy'",
-    )
+    return edit
 
 
-def test_a_priority_change_names_the_offer_that_moved(before: dict[str, Any]) -> None:
+def offer_order(stage_key: str, *keys: str) -> Any:
     def edit(after: dict[str, Any]) -> None:
+        offers = offers_of(after, stage_key)
+        by_key = {o["key"]: o for o in offers}
+        offers[:] = [by_key[k] for k in keys]
+
+    return edit
+
+
+def test_a_stage_pulled_left_past_one_is_the_one_named(before: dict[str, Any]) -> None:
+    """Usage dragged left of Loyalty reads as that, not as Loyalty going to the end."""
+    change = only(before, stage_order(before, "awareness", "advocacy", "retention"))
+    assert (change.kind, change.stage, change.field) == ("stage.moved", "advocacy", "position")
+    assert change.sentence == "Stage 'Advocacy' moved before 'Retention'"
+    assert (change.before, change.after) == (3, 2)
+
+
+def test_a_stage_moved_to_the_start_or_to_the_end(before: dict[str, Any]) -> None:
+    start = only(before, stage_order(before, "advocacy", "awareness", "retention"))
+    assert start.sentence == "Stage 'Advocacy' moved to the start, before 'Awareness'"
+    end = only(before, stage_order(before, "retention", "advocacy", "awareness"))
+    assert end.sentence == "Stage 'Awareness' moved to the end, after 'Advocacy'"
+    assert (end.before, end.after) == (1, 3)
+
+
+def test_the_operation_log_says_which_of_two_neighbours_was_dragged(before: dict[str, Any]) -> None:
+    after = copy.deepcopy(before)
+    stage_order(before, "awareness", "advocacy", "retention")(after)
+    pushed = snapshot_diff(before, after, moved={"retention"}).changes
+    assert [c.sentence for c in pushed] == ["Stage 'Retention' moved to the end, after 'Advocacy'"]
+    offer_order("awareness", "welcome", "hello", "gold_card")(after)
+    pulled = snapshot_diff(before, after, moved={"gold_card", "retention"}).sentences
+    assert "'Gold card' moved down to priority 3 (was 2)" in pulled
+
+
+def test_an_offer_raised_past_one_is_the_one_named(before: dict[str, Any]) -> None:
+    """'Big spender bonus' dragged up reads as that, not as its neighbour moving down."""
+    change = only(before, offer_order("awareness", "gold_card", "welcome", "hello"))
+    assert (change.kind, change.offer, change.field) == ("offer.priority", "gold_card", "priority")
+    assert change.sentence == "'Gold card' moved up to priority 1 (was 2)"
+    assert (change.before, change.after) == (2, 1)
+
+
+def test_an_offer_moved_far_up_or_down_is_named_alone(before: dict[str, Any]) -> None:
+    before = copy.deepcopy(before)
+    offers_of(before, "retention")[:] = [offer(k, k.title()) for k in ("a", "b", "c", "d", "e")]
+    up = only(before, offer_order("retention", "a", "d", "b", "c", "e"))
+    assert up.sentence == "'D' moved up to priority 2 (was 4)"
+    down = only(before, offer_order("retention", "b", "c", "d", "a", "e"))
+    assert down.sentence == "'A' moved down to priority 4 (was 1)"
+    last = only(before, offer_order("retention", "b", "c", "d", "e", "a"))
+    assert last.sentence == "'A' moved down to priority 5 (was 1)"
+    top = only(before, offer_order("retention", "e", "a", "b", "c", "d"))
+    assert top.sentence == "'E' moved up to priority 1 (was 5)"
+
+
+def test_two_moves_are_two_sentences(before: dict[str, Any]) -> None:
+    before = copy.deepcopy(before)
+    offers_of(before, "retention")[:] = [offer(k, k.title()) for k in ("a", "b", "c", "d", "e", "f")]
+    changes, _ = changed(before, offer_order("retention", "f", "a", "b", "d", "e", "c"))
+    assert [c.sentence for c in changes] == [
+        "'F' moved up to priority 1 (was 6)",
+        "'C' moved down to priority 6 (was 3)",
+    ]
+
+
+def test_a_move_beside_an_added_and_a_removed_offer(before: dict[str, Any]) -> None:
+    def edit(after: dict[str, Any]) -> None:
+        offers = offers_of(after, "awareness")  # welcome, gold_card, hello
+        offers[:] = [offers[1], offer("new", "Newcomer"), offers[2]]  # welcome gone, gold_card first
+
+    changes, _ = changed(before, edit)
+    assert [c.sentence for c in changes] == [
+        "New offer 'Newcomer' in 'Awareness' at priority 2: reaches everyone in the stage",
+        "'Welcome bonus' removed from 'Awareness'",
+    ]  # gold_card and hello kept their order: nothing moved
+
+    def moved_too(after: dict[str, Any]) -> None:
         offers = offers_of(after, "awareness")
-        offers.insert(0, offers.pop(1))  # gold_card to the top
+        offers[:] = [offers[2], offer("new", "Newcomer"), offers[1]]  # welcome gone, hello above gold
 
-    change = only(before, edit)
-    assert change.kind == "offer.priority" and (change.before, change.after) in ((2, 1), (1, 2))
-    assert change.sentence in (
-        "'Gold card' moved up to priority 1 (was 2), before 'Welcome bonus'",
-        "'Welcome bonus' moved down to priority 2 (was 1), before 'Say hello'",
-    )
+    changes, _ = changed(before, moved_too)
+    assert "'Say hello' moved up to priority 1 (was 3)" in [c.sentence for c in changes]
+    assert sum(c.kind == "offer.priority" for c in changes) == 1
+
+    def stage_too(after: dict[str, Any]) -> None:
+        stages = after["stages"]
+        after["stages"] = [stages[2], stage("fresh", "Fresh", []), stages[0]]  # retention gone
+
+    changes, _ = changed(before, stage_too)
+    assert [c.sentence for c in changes if c.kind == "stage.moved"] == [
+        "Stage 'Advocacy' moved to the start, before 'Awareness'"
+    ]
 
 
 def test_an_offer_added_above_others_moves_nothing_else(before: dict[str, Any]) -> None:
@@ -409,3 +479,53 @@ def test_the_moved_keys_are_few_and_enough(old: list[str], new: list[str]) -> No
             if positions[j] < positions[i]:
                 longest[i] = max(longest[i], longest[j] + 1)
     assert len(moved) == len(positions) - max(longest)
+
+
+def lcs_length(old: list[str], new: list[str]) -> int:
+    table = [[0] * (len(new) + 1) for _ in range(len(old) + 1)]
+    for i, a in enumerate(old):
+        for j, b in enumerate(new):
+            table[i + 1][j + 1] = table[i][j] + 1 if a == b else max(table[i][j + 1], table[i + 1][j])
+    return table[-1][-1]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.permutations(list("abcdefg")), st.permutations(list("abcdefg")), st.sets(st.sampled_from("abcdefg"))
+)
+def test_the_described_moves_turn_the_old_order_into_the_new(
+    old: list[str], new: list[str], prefer: set[str]
+) -> None:
+    """Read back from the diff's own words: each offer moved to its priority among the others kept in
+    their order, and each stage just before the one it says (from the last back), give the new
+    order; and there are n - LCS of them, no fewer will do."""
+    minimal = len(old) - lcs_length(old, new)
+    one_stage = {"stages": [stage("s", "S", [offer(f"o{k}", f"Offer {k}") for k in old])]}
+    reordered = {"stages": [stage("s", "S", [offer(f"o{k}", f"Offer {k}") for k in new])]}
+    diff = snapshot_diff(one_stage, reordered, moved={f"o{k}" for k in prefer})
+    priorities = [c for c in diff.changes if c.kind == "offer.priority"]
+    assert len(priorities) == minimal
+    said = {c.offer: int(re.fullmatch(r"'Offer \w' moved (?:up|down) to priority (\d+) \(was \d+\)", c.sentence)[1])  # type: ignore[index]
+            for c in priorities}  # fmt: skip
+    order = [f"o{k}" for k in old if f"o{k}" not in said]
+    for key, priority in sorted(said.items(), key=lambda item: item[1]):
+        order.insert(priority - 1, key)
+    assert order == [f"o{k}" for k in new]
+
+    journey = {"stages": [stage(k, k.upper(), []) for k in old]}
+    diff = snapshot_diff(journey, {"stages": [stage(k, k.upper(), []) for k in new]}, moved=prefer)
+    stage_moves = [c for c in diff.changes if c.kind == "stage.moved"]
+    assert len(stage_moves) == minimal
+    names = {k.upper(): k for k in old}
+    placed = [k for k in old if k not in {c.stage for c in stage_moves}]
+    for change in reversed(stage_moves):  # in the new order: from the last one back
+        found = re.fullmatch(
+            r"Stage '(\w)' moved (?:to the start, )?(before|to the end, after) '(\w)'", change.sentence
+        )
+        assert found is not None, change.sentence
+        key, where, anchor = names[found[1]], found[2], names[found[3]]
+        placed.insert(placed.index(anchor) if where == "before" else len(placed), key)
+    assert placed == new
+    # with one drag, the dragged item is the one named when the log says so
+    if minimal and prefer >= set(moved_keys(old, new)):
+        assert {m.key for m in order_moves(old, new, prefer)} <= prefer

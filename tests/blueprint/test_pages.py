@@ -519,7 +519,13 @@ def test_changing_a_used_attribute_so_a_condition_breaks_is_refused(
         attribute_form(label="Segment", choices="Bronze\nSilver"),
         **HTMX,
     )
-    assert "change that condition first" in response.content.decode()
+    html = response.content.decode()
+    assert (
+        "Offer &#x27;Gold card&#x27; has a condition this change would break, the first condition of "
+        "group 1: &#x27;Gold&#x27; is not a choice of Segment; choose from Bronze, Silver. "
+        "Change that condition first." in html
+    )
+    assert "gold_card" not in html and "groups[0]" not in html and "(key:" not in html
     assert rev_of(board) == before
 
 
@@ -543,7 +549,8 @@ def test_deleting_a_used_attribute_is_refused_with_the_services_message(
     html = response.content.decode()
     assert response.status_code == 422
     assert 'role="alert"' in html
-    assert "is used by conditions of offer &#x27;gold_card&#x27;" in html
+    assert "is used by conditions of offer &#x27;Gold card&#x27;; remove those" in html
+    assert "gold_card" not in html
     assert Attribute.objects.filter(blueprint=board, key="segment").exists()
     assert rev_of(board) == before
 
@@ -564,10 +571,11 @@ def test_an_attribute_that_no_longer_exists_is_reported_not_crashed_on(
     assert client.get(reverse("attribute_edit", args=[catalog.pk, "gone"]), **HTMX).status_code == 404
     update = client.post(reverse("attribute_update", args=[catalog.pk, "gone"]), attribute_form(), **HTMX)
     assert update.status_code == 422
-    assert "There is no attribute &#x27;gone&#x27; any more" in update.content.decode()
+    assert "This attribute is no longer in the catalog" in update.content.decode()
     delete = client.post(reverse("attribute_delete", args=[catalog.pk, "gone"]), **HTMX)
     assert delete.status_code == 422
-    assert "There is no attribute &#x27;gone&#x27;" in delete.content.decode()
+    assert "There is no such attribute in the catalog" in delete.content.decode()
+    assert "&#x27;gone&#x27;" not in delete.content.decode() and "(key:" not in delete.content.decode()
 
 
 # --- Members ----------------------------------------------------------------------------------

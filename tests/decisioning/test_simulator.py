@@ -178,7 +178,7 @@ def test_a_bad_value_in_the_address_shows_the_fields_error(as_role, board):
 def test_viewers_cannot_use_the_draft_and_without_a_version_are_told_so(as_role, board):
     response = as_role("viewer").get(sim_url(board))
     assert response.status_code == 200
-    assert "no live version" in response.content.decode()
+    assert "Nothing is live yet: a version goes live once it is approved." in response.content.decode()
     refused = as_role("viewer").post(
         f"/blueprints/{board.pk}/simulator/decide/", {"version": "draft"}, HTTP_HX_REQUEST="true"
     )
