@@ -168,13 +168,16 @@ def rephrase(attr: AttributeSpec, negates: str, value: Any) -> Rephrasing:
     try:
         if negation == "values":
             values = _values(attr, value, catalog)
+            said: Any = values if isinstance(value, list) else values[0]
         else:
             positive = parse_condition(
                 {"attribute": attr.key, "operator": negates, "value": value}, catalog, path="value"
             )
+            said = positive.value
     except ConditionProblems as exc:
         found = [m for messages in exc.problems.values() for m in messages]
         return Rephrasing(attr, negative, problem=" ".join(found))
+    negative = _negative_words(attr, negates, said)  # the value as the attribute takes it
     if negation == "window":
         return Rephrasing(
             attr,
