@@ -132,7 +132,10 @@ class Rephrasing:
 
     def message(self) -> str:
         """The refusal's words, for the API and the editor alike."""
-        head = f"Conditions say who qualifies, not who doesn't, so '{self.negative}' can't be a condition."
+        head = (
+            f"Conditions are positive statements: they say who qualifies, not who doesn't, so "
+            f"'{self.negative}' can't be a condition."
+        )
         if self.problem:
             return f"{head} {self.problem}"
         if not self.alternatives:

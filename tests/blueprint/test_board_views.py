@@ -513,7 +513,7 @@ def test_a_negative_operator_posted_directly_is_refused(client, users, board):
     response = client.post(url(board, "stages/awareness/offers/"), data, **HX)
     assert response.status_code == 422
     html = response.content.decode()
-    assert "Conditions say who qualifies" in html
+    assert "they say who qualifies" in html
     # the row keeps the negative and offers its exact positive form to pick
     assert "&#x27;Segment is one of Bronze, Silver or Platinum&#x27;</button>" in html
     response = client.post(

@@ -123,7 +123,7 @@ def test_negative_operators_are_refused_with_the_exact_positive_form(
     with pytest.raises(ConditionProblems) as caught:
         parse_groups(one(attribute, operator, value), CATALOG)
     message = caught.value.problems["groups[0][0].operator"][0]
-    assert "Conditions say who qualifies" in message and "exactly the same customers" in message
+    assert "they say who qualifies" in message and "exactly the same customers" in message
     assert advice in message
     assert [found["groups"] for found in caught.value.alternatives["groups[0][0]"]] == [alternative]
 
