@@ -664,6 +664,12 @@ def test_a_negative_word_typed_before_a_text_value_brings_the_hint(client, users
     assert "cond-pick" not in html  # an open text: nothing to pick, and the words say what to do
     plain = client.get(url(board, "conditions/hint/"), query | {"c-abc-value": "Paris"}, **HX)
     assert plain.content.decode().strip() == ""
+    hostile = client.get(url(board, "conditions/hint/"), query | {"c-abc-value": "without <b>x</b>"}, **HX)
+    assert "&lt;b&gt;x&lt;/b&gt;" in hostile.content.decode() and "<b>" not in hostile.content.decode()
+    nothing = client.get(
+        url(board, "conditions/pick/"), {"field": "groups", "pick_row": "zzz", "pick": "0"}, **HX
+    )
+    assert nothing.status_code == 400
 
 
 def test_picking_a_positive_form_of_two_groups_copies_the_rest_of_the_group_into_each(client, users, board):
