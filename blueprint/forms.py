@@ -13,6 +13,7 @@ field the person typed into.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import secrets
@@ -22,14 +23,28 @@ from typing import Any, ClassVar
 
 from django.http import QueryDict
 
-from decisioning.conditions import AttributeSpec, operator_label, operators_for, value_shape
+from decisioning.conditions import AttributeSpec, operator_label, operators_for
+from decisioning.conditions import value_shape as _operator_shape
 from decisioning.limits import for_people
+from decisioning.rephrase import NEGATIVE_CHOICES, Rephrasing, negated_operator, rephrase
 
 # Both are matched whole (fullmatch): "$" would also match before a final line break.
 _PATH_RE = re.compile(
     r"(?P<field>groups|entry)(?:\[(?P<group>[0-9]+)\](?:\[(?P<cond>[0-9]+)\])?)?(?:\.(?P<part>[a-z_]+))?"
 )
 ROW_ID_RE = re.compile(r"[a-z0-9]{1,16}")
+
+
+def value_shape(operator: str) -> str:
+    """The value an operator takes; a negative form (``is_not``) the value of the one it negates, so
+    that a person can say what to leave out before picking how to say it positively."""
+    return _operator_shape(negated_operator(operator) or operator)
+
+
+# Words that, typed before a value, say what to leave out: "not Paris", "except Lyon".
+NEGATIVE_WORDS = re.compile(
+    r"^\s*(?:is\s+not|isn't|not|except|excluding|without|excludes|none\s+of|no)\b\s*", re.I
+)
 
 
 def new_id() -> str:
@@ -66,12 +81,17 @@ class ConditionRow:
     spec: AttributeSpec | None = field(default=None, repr=False)
     widget: str = "none"
     operator_options: list[Choice] = field(default_factory=list, repr=False)
+    negative_options: list[Choice] = field(default_factory=list, repr=False)
     value_options: list[Choice] = field(default_factory=list, repr=False)
+    # a negative form chosen or typed: how to say it positively (None: the row says no negative)
+    rephrasing: Rephrasing | None = field(default=None, repr=False)
 
     def bind(self, catalog: Mapping[str, AttributeSpec]) -> None:
         self.spec = catalog.get(self.attribute)
         self.widget = row_widget(self, self.spec)
         self.operator_options = operator_choices(self, self.spec)
+        self.negative_options = negative_choices(self, self.spec)
+        self.rephrasing = row_rephrasing(self, self.spec)
         if self.widget == "checkboxes" and self.spec is not None:
             # the boxes post their values in the catalog's order: hold them in that order too, so a
             # form saved untouched posts what it showed (``orig``)
@@ -81,6 +101,11 @@ class ConditionRow:
     @property
     def value(self) -> str:
         return self.values[0] if self.values else ""
+
+    @property
+    def is_negative(self) -> bool:
+        """Whether the row's operator is a negative form (``is_not``), to be said positively."""
+        return bool(self.operator) and negated_operator(self.operator) is not None
 
     @property
     def values_text(self) -> str:
@@ -130,7 +155,8 @@ class ConditionRow:
         if attribute_changed:
             self.values, self.low, self.high = [], "", ""
         self.values = [line for value in self.values for line in value_lines(value)]
-        if self.operator not in operators_for(spec.type):
+        negatives = [name for name, _ in NEGATIVE_CHOICES.get(spec.type, ())]
+        if self.operator not in operators_for(spec.type) and self.operator not in negatives:
             self.operator = operators_for(spec.type)[0] if operators_for(spec.type) else ""
         shape = value_shape(self.operator)
         if shape != "list":
@@ -285,6 +311,76 @@ def operator_choices(row: ConditionRow, spec: AttributeSpec | None) -> list[Choi
     if spec is None:
         return []
     return [Choice(op, operator_label(op, spec.type), op == row.operator) for op in operators_for(spec.type)]
+
+
+def negative_choices(row: ConditionRow, spec: AttributeSpec | None) -> list[Choice]:
+    """The negative forms people reach for on this type: picking one asks what to leave out, then
+    offers the positive ways to say it (``row_rephrasing``)."""
+    if spec is None:
+        return []
+    return [Choice(op, label, op == row.operator) for op, label in NEGATIVE_CHOICES.get(spec.type, ())]
+
+
+@dataclass(frozen=True)
+class Negative:
+    """A negative the row says: the positive operator it negates and the value it leaves out."""
+
+    negates: str
+    value: Any
+    typed: bool  # typed before the value ("not Paris"), rather than chosen as the operator
+
+
+def row_negative(row: ConditionRow) -> Negative | None:
+    """What the row leaves out, if it says a negative: a negative operator chosen, or a negative
+    word typed before a text value; None otherwise, or while no value is given yet."""
+    negates = negated_operator(row.operator) if row.operator else None
+    present, value = row.raw_value()
+    if negates is not None:
+        return Negative(negates, value, typed=False) if present and value not in ("", []) else None
+    if not present or row.widget not in ("text", "text_list"):
+        return None  # a word can come first only where the value is typed
+    values = value if isinstance(value, list) else [value]
+    if not values or not isinstance(values[0], str) or not NEGATIVE_WORDS.match(values[0]):
+        return None
+    left = [NEGATIVE_WORDS.sub("", v, count=1).strip() for v in values]
+    left = [v for v in left if v]
+    if not left:
+        return None
+    return Negative(row.operator, left if isinstance(value, list) else left[0], typed=True)
+
+
+def row_rephrasing(row: ConditionRow, spec: AttributeSpec | None) -> Rephrasing | None:
+    """The exact positive ways to say the row's negative (``decisioning.rephrase``), or why none."""
+    if spec is None:
+        return None
+    negative = row_negative(row)
+    if negative is None:
+        return None
+    return rephrase(spec, negative.negates, negative.value)
+
+
+def replaced_groups(
+    rows: Sequence[ConditionRow], row: ConditionRow, groups: Sequence[Sequence[Mapping[str, Any]]]
+) -> list[ConditionGroup]:
+    """``row``'s group with ``row`` replaced by the conditions of ``groups[0]``, then for each further
+    group a copy of that group (new ids) with ``row`` replaced by that group's conditions: groups are
+    "or", so the row's group holds exactly when one of the copies does."""
+    mine = [r for r in rows if r.group == row.group]
+    found: list[ConditionGroup] = []
+    for index, conditions in enumerate(groups):
+        gid = row.group if index == 0 else new_id()
+        copied: list[ConditionRow] = []
+        for other in mine:
+            if other is row:
+                copied += [ConditionRow.from_condition(c, gid) for c in conditions]
+            else:
+                copied.append(
+                    dataclasses.replace(
+                        other, rid=other.rid if index == 0 else new_id(), group=gid, errors={}
+                    )
+                )
+        found.append(ConditionGroup(gid=gid, rows=copied))
+    return found
 
 
 def value_choices(row: ConditionRow, spec: AttributeSpec | None) -> list[Choice]:

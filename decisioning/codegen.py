@@ -13,7 +13,7 @@ from typing import Any
 from decisioning.conditions import Condition
 from decisioning.explain import condition_holds
 from decisioning.model import BlueprintSpec
-from decisioning.operators import bounds
+from decisioning.operators import bounds, open_ends
 from decisioning.outcomes import StageDecision
 
 
@@ -22,10 +22,27 @@ def _py(value: Any) -> str:
     return repr(value)
 
 
-def _interval(c: Condition, today: int) -> tuple[float, float]:
-    """The values (numbers, or days as ordinals) a number or date condition holds for, [low, high]."""
+# A stretch of numbers (or days): low, whether low is left out, high, whether high is left out.
+Interval = tuple[float, bool, float, bool]
+
+
+def _interval(c: Condition, today: int) -> Interval:
+    """The values (numbers, or days as ordinals) a number or date condition holds for."""
     low, high = bounds(c.operator, c.value, today)
-    return (-math.inf if low is None else low), (math.inf if high is None else high)
+    low_open, high_open = open_ends(c.operator, c.value)
+    return (
+        -math.inf if low is None else low,
+        low_open and low is not None,
+        math.inf if high is None else high,
+        high_open and high is not None,
+    )
+
+
+def _both(one: Interval, other: Interval) -> Interval:
+    """Where two stretches hold together (an end that both share is open if either leaves it out)."""
+    low = max((one[0], one[1]), (other[0], other[1]))  # at one point, the open end is the higher
+    high = min((one[2], not one[3]), (other[2], not other[3]))  # ... and here the lower
+    return low[0], low[1], high[0], not high[1]
 
 
 def ordered_fails(
@@ -36,26 +53,26 @@ def ordered_fails(
     and the mask of all.
 
     One sweep: a bit's conditions on the attribute hold together on one interval (the intersection
-    of theirs), so it holds on a run of stretches, from the first to the last its interval reaches,
-    and the bits holding on each stretch are toggled on at the start of a run and off after it. Linear
-    in the stretches (times the width of a mask), where asking every condition about every stretch was
-    quadratic in the conditions."""
-    held: dict[int, tuple[float, float]] = {}
+    of theirs), so it holds on a run of stretches, from the first to the last its interval reaches
+    (an open end leaves out its bound's own stretch), and the bits holding on each stretch are toggled
+    on at the start of a run and off after it. Linear in the stretches (times the width of a mask),
+    where asking every condition about every stretch was quadratic in the conditions."""
+    held: dict[int, Interval] = {}
     for c, bit in conditions:
-        low, high = _interval(c, today)
+        interval = _interval(c, today)
         before = held.get(bit)
-        held[bit] = (low, high) if before is None else (max(before[0], low), min(before[1], high))
-    bounds = sorted({x for low, high in held.values() for x in (low, high) if math.isfinite(x)})
+        held[bit] = interval if before is None else _both(before, interval)
+    bounds = sorted({x for low, _, high, _ in held.values() for x in (low, high) if math.isfinite(x)})
     position = {bound: i for i, bound in enumerate(bounds)}
     last = 2 * len(bounds)
     toggles = [0] * (last + 2)
     everything = 0
-    for bit, (low, high) in held.items():
+    for bit, (low, low_open, high, high_open) in held.items():
         everything |= bit
-        if low > high:
+        if low > high or (low == high and (low_open or high_open)):
             continue  # the conditions of the group on this attribute never hold together
-        first = 2 * position[low] + 1 if math.isfinite(low) else 0
-        final = 2 * position[high] + 1 if math.isfinite(high) else last
+        first = 2 * position[low] + 1 + low_open if math.isfinite(low) else 0
+        final = 2 * position[high] + 1 - high_open if math.isfinite(high) else last
         toggles[first] ^= bit
         toggles[final + 1] ^= bit
     fails: list[int] = []

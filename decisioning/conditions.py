@@ -66,27 +66,7 @@ def key_cleaned(raw: str, taken: Collection[str]) -> str:
     return key
 
 
-# Operators people reach for that say what a customer is *not*. Each maps to how to say it.
-NEGATIVE_OPERATORS: dict[str, str] = {
-    "is_not": "is_one_of",
-    "not": "is_one_of",
-    "not_equals": "is_one_of",
-    "neq": "is_one_of",
-    "!=": "is_one_of",
-    "none_of": "is_one_of",
-    "is_none_of": "is_one_of",
-    "not_one_of": "is_one_of",
-    "is_not_one_of": "is_one_of",
-    "not_in": "is_one_of",
-    "excludes": "includes_any_of",
-    "not_includes": "includes_any_of",
-    "excludes_any_of": "includes_any_of",
-    "excludes_all_of": "includes_any_of",
-    "not_between": "between",
-    "outside": "between",
-    "not_within_last_days": "at_most",
-    "before_last_days": "at_most",
-}
+# The negative operators people reach for, and how to say each positively: decisioning.rephrase.
 NEGATION_FLAGS = ("not", "negate", "negated", "inverse", "exclude")
 
 
@@ -121,6 +101,9 @@ class ConditionProblems(Exception):
     """Every problem found in a set of condition groups, each keyed by the field path."""
 
     problems: dict[str, list[str]] = field(default_factory=dict)
+    # a refused negative condition's exact positive forms, by the condition's path
+    # (``decisioning.rephrase.Rephrasing.as_json``)
+    alternatives: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def add(self, path: str, message: str) -> None:
         self.problems.setdefault(path, []).append(message)
@@ -209,11 +192,17 @@ def _parse_condition(
         return None
     for flag in NEGATION_FLAGS:
         if raw.get(flag) not in (None, False):
-            problems.add(
-                f"{path}.{flag}",
-                "Conditions are positive statements: there is no negation flag. Say which customers "
-                "qualify instead, e.g. 'Segment is one of Gold or Platinum' rather than 'not Silver'.",
-            )
+            named = raw.get("attribute")
+            attr = catalog.get(named) if isinstance(named, str) else None
+            operator = raw.get("operator")
+            if attr is not None and isinstance(operator, str) and operator in operators_for(attr.type):
+                _refuse_negative(path, f"{path}.{flag}", attr, operator, raw.get("value"), problems)
+            else:
+                problems.add(
+                    f"{path}.{flag}",
+                    "Conditions are positive statements: there is no negation flag. Say which customers "
+                    "qualify instead, e.g. 'Segment is one of Gold or Platinum' rather than 'not Silver'.",
+                )
             return None
     unknown = sorted(set(raw) - {"attribute", "operator", "value"})
     if unknown:
@@ -236,7 +225,13 @@ def _parse_condition(
         problems.add(f"{path}.operator", f"Choose an operator for {attr.label}: {', '.join(allowed)}.")
         return None
     if operator not in allowed:
-        problems.add(f"{path}.operator", _operator_refusal(operator, attr, raw.get("value")))
+        from decisioning.rephrase import negated_operator  # it says things with this module's sentences
+
+        negates = negated_operator(operator)
+        if negates is not None:
+            _refuse_negative(path, f"{path}.operator", attr, negates, raw.get("value"), problems)
+        else:
+            problems.add(f"{path}.operator", _operator_refusal(operator, attr))
         return None
     if "value" not in raw:
         problems.add(f"{path}.value", f"Give a value: {_value_hint(operator, attr)}.")
@@ -249,41 +244,29 @@ def _parse_condition(
     return Condition(attribute=attr.key, operator=operator, value=value)
 
 
-def _operator_refusal(operator: str, attr: AttributeSpec, value: Any) -> str:
+def _refuse_negative(
+    path: str, where: str, attr: AttributeSpec, negates: str, value: Any, problems: ConditionProblems
+) -> None:
+    """Refuse "not (attr negates value)" at ``where``, with its exact positive forms (by the
+    condition's ``path``) or why there is none (decisioning.rephrase)."""
+    from decisioning.rephrase import rephrase  # it says things with this module's sentences
+
+    found = rephrase(attr, negates, value)
+    problems.add(where, found.message())
+    if found.alternatives:
+        problems.alternatives[path] = found.as_json()
+
+
+def _operator_refusal(operator: str, attr: AttributeSpec) -> str:
+    from decisioning.rephrase import is_negative  # it says things with this module's sentences
+
     allowed = ", ".join(operators_for(attr.type))
-    lowered = operator.strip().lower()
-    if lowered in NEGATIVE_OPERATORS or lowered.startswith(("not", "is_not", "excl", "none")):
-        return f"'{operator}' is a negative statement, and conditions are positive statements only. {_positive_advice(lowered, attr, value)}"
+    if is_negative(operator):
+        return (
+            f"'{operator}' is a negative statement, and conditions say who qualifies. Say it with one "
+            f"of: {allowed}."
+        )
     return f"'{operator}' is not an operator for {attr.label} ({attr.type}); use one of: {allowed}."
-
-
-def _positive_advice(operator: str, attr: AttributeSpec, value: Any) -> str:
-    excluded = (
-        {str(v) for v in value} if isinstance(value, list) else ({str(value)} if value is not None else set())
-    )
-    remaining = [c for c in attr.choices if c not in excluded]
-    if attr.type in ("choice", "text"):
-        if remaining:
-            listed = ", ".join(remaining)
-            return f"Say who qualifies instead: '{attr.key} is_one_of [{listed}]'."
-        return f"Say who qualifies instead: '{attr.key} is_one_of [the values that do qualify]'."
-    if attr.type == "set":
-        if remaining:
-            return f"Say what qualifies instead: '{attr.key} includes_any_of [{', '.join(remaining)}]'."
-        return f"Say what qualifies instead: '{attr.key} includes_any_of [the values that do qualify]'."
-    if attr.type == "boolean":
-        flipped = "false" if value is True or str(value).lower() == "true" else "true"
-        return f"Say the value that qualifies instead: '{attr.key} is {flipped}'."
-    if attr.type in ("number", "date"):
-        if operator in ("not_between", "outside"):
-            return (
-                f"Say who qualifies instead, in two groups: one with '{attr.key} at_most <low>' and one "
-                f"with '{attr.key} at_least <high>'."
-            )
-        if "within" in operator or "last_days" in operator:
-            return f"Say who qualifies instead: '{attr.key} at_most <date>'."
-        return f"Say the range that qualifies instead, with at_least, at_most or between on {attr.key}."
-    return f"Use one of: {', '.join(operators_for(attr.type))}."
 
 
 def _value_hint(operator: str, attr: AttributeSpec) -> str:

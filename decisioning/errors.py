@@ -7,10 +7,18 @@ from __future__ import annotations
 class BlueprintError(Exception):
     status = 400
 
-    def __init__(self, problems: dict[str, list[str]] | str, *, field: str = "non_field_errors") -> None:
+    def __init__(
+        self,
+        problems: dict[str, list[str]] | str,
+        *,
+        field: str = "non_field_errors",
+        alternatives: dict[str, list[dict[str, object]]] | None = None,
+    ) -> None:
         if isinstance(problems, str):
             problems = {field: [problems]}
         self.problems = problems
+        # a refused negative condition's exact positive forms, by the condition's path
+        self.alternatives = alternatives or {}
         super().__init__(self.message)
 
     @property
@@ -22,7 +30,10 @@ class BlueprintError(Exception):
         )
 
     def as_json(self) -> dict[str, object]:
-        return {"detail": self.message, "errors": self.problems}
+        found: dict[str, object] = {"detail": self.message, "errors": self.problems}
+        if self.alternatives:
+            found["alternatives"] = self.alternatives
+        return found
 
 
 class InvalidInput(BlueprintError):

@@ -62,6 +62,18 @@ def _at_most(value: Any, wanted: Any, today: int) -> bool:
     return bool(value <= wanted)
 
 
+def _below(value: Any, wanted: Any, today: int) -> bool:
+    if isinstance(value, dt.date):
+        return value.toordinal() < day_ordinal(wanted)
+    return bool(value < wanted)
+
+
+def _above(value: Any, wanted: Any, today: int) -> bool:
+    if isinstance(value, dt.date):
+        return value.toordinal() > day_ordinal(wanted)
+    return bool(value > wanted)
+
+
 def _between(value: Any, wanted: Any, today: int) -> bool:
     if isinstance(value, dt.date):
         return day_ordinal(wanted[0]) <= value.toordinal() <= day_ordinal(wanted[1])
@@ -78,6 +90,8 @@ HOLDS: dict[str, Callable[[Any, Any, int], bool]] = {
     "is_one_of": _is_one_of,
     "at_least": _at_least,
     "at_most": _at_most,
+    "below": _below,
+    "above": _above,
     "between": _between,
     "within_last_days": _within_last_days,
     "includes": _includes,

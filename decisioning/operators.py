@@ -32,8 +32,10 @@ ATTRIBUTE_TYPES = ("text", "choice", "number", "boolean", "date", "set")
 # pair: [low, high], low not above high; days: a whole number of days.
 VALUE_SHAPES = ("one", "list", "pair", "days")
 
-# Where a number or date condition holds: (low, high), inclusive, None for no end. Numbers as they
-# are, dates as day ordinals (``day_ordinal``); ``today`` is the decision day's ordinal.
+# Where a number or date condition holds: (low, high), None for no end. Numbers as they are, dates
+# as day ordinals (``day_ordinal``); ``today`` is the decision day's ordinal. The ends are included
+# unless the operator's ``open_ends`` say otherwise (``below``/``above`` on numbers); on dates every
+# end is included (days are whole: ``below`` a day is ``at_most`` the day before).
 Bounds = tuple[float | None, float | None]
 
 
@@ -44,6 +46,18 @@ def day_ordinal(iso: str) -> int:
 
 def _point(value: Any) -> Any:
     return day_ordinal(value) if isinstance(value, str) else value
+
+
+def _before(value: Any) -> Any:
+    """The last point ``below`` a value holds on: the day before a date; the number itself (an
+    open end)."""
+    return day_ordinal(value) - 1 if isinstance(value, str) else value
+
+
+def _after(value: Any) -> Any:
+    """The first point ``above`` a value holds on: the day after a date; the number itself (an
+    open end)."""
+    return day_ordinal(value) + 1 if isinstance(value, str) else value
 
 
 @dataclass(frozen=True)
@@ -58,6 +72,8 @@ class Operator:
     bounds: Callable[[Any, int], Bounds] | None = None
     # whether that stretch moves with the decision day (an export then asks for the day)
     on_the_day: bool = False
+    # whether the stretch leaves out its low and its high end (numbers only: see ``Bounds``)
+    open_ends: tuple[bool, bool] = (False, False)
 
 
 OPERATORS: Mapping[str, Operator] = {
@@ -80,6 +96,24 @@ OPERATORS: Mapping[str, Operator] = {
             ("number", "date"),
             date_label="is on or before",
             bounds=lambda value, today: (None, _point(value)),
+        ),
+        Operator(
+            "below",
+            "is below",
+            "one",
+            ("number", "date"),
+            date_label="is before",
+            bounds=lambda value, today: (None, _before(value)),
+            open_ends=(False, True),
+        ),
+        Operator(
+            "above",
+            "is above",
+            "one",
+            ("number", "date"),
+            date_label="is after",
+            bounds=lambda value, today: (_after(value), None),
+            open_ends=(True, False),
         ),
         Operator(
             "between",
@@ -133,6 +167,12 @@ def bounds(operator: str, value: Any, today: int) -> Bounds:
     if found is None:
         raise ValueError(f"{operator} does not hold on a stretch of numbers or dates")
     return found(value, today)
+
+
+def open_ends(operator: str, value: Any) -> tuple[bool, bool]:
+    """Whether the stretch ``bounds`` gives leaves out its low and its high end: only a strict
+    operator on a number does (on a date its bounds are the days it holds on)."""
+    return (False, False) if isinstance(value, str) else OPERATORS[operator].open_ends
 
 
 def require_every_operator(

@@ -4,7 +4,9 @@ The conditions of a blueprint cut each attribute's values into finitely many *at
 the domain on which every condition of the blueprint is either true throughout or false
 throughout.
 
-- number: the bounds ``b1 < … < bk`` give ``(-inf, b1)``, ``{b1}``, ``(b1, b2)``, …, ``(bk, inf)``;
+- number: the bounds ``b1 < … < bk`` give ``(-inf, b1)``, ``{b1}``, ``(b1, b2)``, …, ``(bk, inf)``
+  (a strict ``below``/``above`` holds up to a bound's atom, not on it: numbers are real, so
+  ``above 5`` and ``below 6`` meet, on ``(5, 6)``);
 - date: the days where some condition starts or stops holding cut the calendar into closed
   ranges of days (``within_last_days`` is placed on the calendar by the decision day ``at``);
 - text: each value a condition names, and "any other text";
@@ -55,7 +57,7 @@ from typing import Any, cast
 from decisioning.atoms import meeting_atoms, meeting_ranges, range_classes, range_mask
 from decisioning.budget import Budget
 from decisioning.conditions import MAX_NUMBER, AttributeSpec, Condition, Group, Groups
-from decisioning.operators import bounds
+from decisioning.operators import bounds, open_ends
 
 Box = dict[str, int]
 Region = list[Box]
@@ -246,12 +248,18 @@ class Space:
             return 2 * bisect.bisect_left(points, point) + 1
 
         low, high = bounds(c.operator, c.value, 0)
-        return range_mask(0 if low is None else at(low), last if high is None else at(high))
+        # an open end leaves out its point's own atom: the stretch starts (or stops) beside it
+        low_open, high_open = open_ends(c.operator, c.value)
+        first = 0 if low is None else at(low) + low_open
+        final = last if high is None else at(high) - high_open
+        return range_mask(first, final) if first <= final else 0
 
     def _date_mask(self, variable: Variable, c: Condition) -> int:
         cuts = variable.bounds
         last = len(cuts)  # the atom from the last cut on
         low, high = self._date_interval(c)
+        if high is not None and high < 1:
+            return 0  # before the calendar's first day: no day
         first = 0 if low is None or low <= 1 else bisect.bisect_left(cuts, low) + 1
         final = last if high is None or high + 1 > _MAX_ORDINAL else bisect.bisect_left(cuts, high + 1)
         return range_mask(first, final)

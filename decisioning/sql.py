@@ -233,6 +233,14 @@ def _at_most(at: dt.date | None, col: str, attr_type: str, value: Any) -> str:
     return f"{col} <= {_literal(attr_type)(value)}"
 
 
+def _below(at: dt.date | None, col: str, attr_type: str, value: Any) -> str:
+    return f"{col} < {_literal(attr_type)(value)}"
+
+
+def _above(at: dt.date | None, col: str, attr_type: str, value: Any) -> str:
+    return f"{col} > {_literal(attr_type)(value)}"
+
+
 def _between(at: dt.date | None, col: str, attr_type: str, value: Any) -> str:
     literal = _literal(attr_type)
     return f"{col} BETWEEN {literal(value[0])} AND {literal(value[1])}"
@@ -264,6 +272,8 @@ SQL_TESTS: dict[str, Callable[[dt.date | None, str, str, Any], str]] = {
     "is_one_of": _is_one_of,
     "at_least": _at_least,
     "at_most": _at_most,
+    "below": _below,
+    "above": _above,
     "between": _between,
     "within_last_days": _within_last_days,
     "includes": _includes_any_of,

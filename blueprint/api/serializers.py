@@ -48,6 +48,17 @@ class ErrorOutput(serializers.Serializer):
         child=serializers.ListField(child=serializers.CharField()),
         help_text='Messages by field path, e.g. {"groups[0][1].operator": ["…"]}.',
     )
+    alternatives = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=serializers.DictField()),
+        required=False,
+        help_text=(
+            "Only for a refused negative condition that a positive one says exactly: by the condition's "
+            'path (e.g. "groups[0][1]"), each way to say it: {"groups": [[condition, …], …], "says": '
+            "its words}. Its groups replace the condition's group (a customer qualifies when any of "
+            "them holds, with the group's other conditions). Absent when no positive condition says "
+            "it: the message says what to do instead."
+        ),
+    )
 
 
 # --- Conditions --------------------------------------------------------------------------------
@@ -59,7 +70,8 @@ class ConditionInput(serializers.Serializer):
         choices=ALL_OPERATORS,
         help_text=(
             "Positive operators only, suited to the attribute's type. Negative ones (is_not, none_of, "
-            "not_between, excludes, a not flag) are refused with the positive way to say it."
+            "not_between, excludes, a not flag) are refused with the exact positive way to say it "
+            "(`alternatives`), or why none says it."
         ),
     )
     value = serializers.JSONField(help_text="One value, a list (is_one_of, includes_any_of) or [low, high].")

@@ -202,6 +202,14 @@ FEEL_FORMS: dict[str, FeelForm] = {
         test=lambda value, attr_type: f"(? <= {_scalar(value, attr_type)})",
         unary=lambda value, attr_type: f"<= {_scalar(value, attr_type)}",
     ),
+    "below": FeelForm(
+        test=lambda value, attr_type: f"(? < {_scalar(value, attr_type)})",
+        unary=lambda value, attr_type: f"< {_scalar(value, attr_type)}",
+    ),
+    "above": FeelForm(
+        test=lambda value, attr_type: f"(? > {_scalar(value, attr_type)})",
+        unary=lambda value, attr_type: f"> {_scalar(value, attr_type)}",
+    ),
     "between": FeelForm(
         test=lambda value, attr_type: (
             f"(? >= {_scalar(value[0], attr_type)} and ? <= {_scalar(value[1], attr_type)})"

@@ -28,13 +28,14 @@ if TYPE_CHECKING:
 class Problems:
     def __init__(self) -> None:
         self.problems: dict[str, list[str]] = {}
+        self.alternatives: dict[str, list[dict[str, Any]]] = {}
 
     def add(self, path: str, message: str) -> None:
         self.problems.setdefault(path, []).append(message)
 
     def raise_if_any(self) -> None:
         if self.problems:
-            raise InvalidInput(self.problems)
+            raise InvalidInput(self.problems, alternatives=self.alternatives)
 
 
 def text_field(
@@ -176,6 +177,7 @@ def groups_field(payload: dict[str, Any], name: str, ctx: OpContext, problems: P
         for path, messages in exc.problems.items():
             for message in messages:
                 problems.add(path, message)
+        problems.alternatives.update(exc.alternatives)
         return None
 
 

@@ -37,6 +37,7 @@ from blueprint.forms import (
     StageForm,
     clean_id,
     new_id,
+    replaced_groups,
 )
 from blueprint.models import EDIT_ROLES, Blueprint, Operation
 from blueprint.selectors import operations_recent
@@ -300,6 +301,39 @@ def condition_group(request: HtmxHttpRequest, blueprint: Blueprint) -> HttpRespo
     form = _RowForm(field, [row])
     ctx = BoardContext(request, blueprint)
     return ctx.render("condition_group", form=form, group=form.editor.groups[0])
+
+
+@require_GET
+@board_member(edit=True)
+def condition_hint(request: HtmxHttpRequest, blueprint: Blueprint) -> HttpResponse:
+    """The row's hint while its value is typed: the positive ways to say a negative ("not Paris")."""
+    rid = request.GET.get("cond", "")
+    field = "entry" if request.GET.get("field") == "entry" else "groups"
+    ctx = BoardContext(request, blueprint)
+    if not ROW_ID_RE.fullmatch(rid):
+        return HttpResponse("")
+    row = ConditionRow.from_query(request.GET, rid)
+    return ctx.render("condition_hint", form=_RowForm(field, [row]), row=row)
+
+
+@require_GET
+@board_member(edit=True)
+def condition_pick(request: HtmxHttpRequest, blueprint: Blueprint) -> HttpResponse:
+    """A row's negative replaced by the positive way to say it the person picked: the row's group
+    again, the row replaced by the alternative's first group of conditions, and for each further
+    group of it a copy of the group beside it (groups are "or": either lets a customer in)."""
+    field = "entry" if request.GET.get("field") == "entry" else "groups"
+    ctx = BoardContext(request, blueprint)
+    editor = ConditionEditor.from_query(field, request.GET)
+    editor.bind(ctx.board.catalog)
+    rid, pick = request.GET.get("pick_row", ""), request.GET.get("pick", "")
+    row = next((r for r in editor.rows if r.rid == rid), None)
+    alternatives = row.rephrasing.as_json() if row is not None and row.rephrasing is not None else []
+    if row is None or not pick.isdigit() or int(pick) >= len(alternatives):
+        return _error(InvalidInput("This condition has no positive form to pick any more; choose again."))
+    groups = replaced_groups(editor.rows, row, alternatives[int(pick)]["groups"])
+    form = _RowForm(field, [r for g in groups for r in g.rows])
+    return HttpResponse("".join(ctx.render_string("condition_group", form=form, group=g) for g in groups))
 
 
 @dataclass

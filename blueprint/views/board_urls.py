@@ -29,4 +29,6 @@ urlpatterns: list[URLPattern] = [
     # the condition editor
     path(f"{BOARD}board/conditions/row/", board.condition_row, name="board_condition_row"),
     path(f"{BOARD}board/conditions/group/", board.condition_group, name="board_condition_group"),
+    path(f"{BOARD}board/conditions/hint/", board.condition_hint, name="board_condition_hint"),
+    path(f"{BOARD}board/conditions/pick/", board.condition_pick, name="board_condition_pick"),
 ]

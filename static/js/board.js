@@ -1,6 +1,8 @@
 // The board's small conveniences that need no server: removing a condition row from an open
 // editor, Escape to cancel an open form, focus on the first field the server refused, the
-// activity panel's toggle (remembered in localStorage) and its relative times.
+// activity panel's toggle (remembered in localStorage) and its relative times; and telling a
+// condition row's hint that its value changed, so it asks the server again (a negative chosen or
+// typed, "not Paris", is answered with the positive ways to say it).
 // Everything else is htmx and server-rendered HTML.
 
 document.addEventListener("htmx:afterSettle", (event) => {
@@ -28,6 +30,17 @@ document.addEventListener("click", (event) => {
   );
   if (next) next.focus();
 });
+
+// The hint listens for "cond-value-changed" (hx-trigger): htmx's own event filters would need
+// eval, which the page's Content-Security-Policy forbids.
+function valueChanged(event) {
+  const value = event.target.closest && event.target.closest(".cond-value");
+  const row = value && value.closest(".cond-row");
+  const hint = row && row.querySelector(".cond-hint");
+  if (hint) htmx.trigger(hint, "cond-value-changed");
+}
+document.addEventListener("input", valueChanged);
+document.addEventListener("change", valueChanged);
 
 document.addEventListener("keydown", (event) => {
   if (event.key !== "Escape") return;

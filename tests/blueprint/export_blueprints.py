@@ -242,7 +242,7 @@ def _hostile_condition(draw: st.DrawFn, attribute: dict[str, Any], values: list[
     key, kind = attribute["key"], attribute["type"]
     r = oracle.raw
     if kind == "number":
-        op = draw(st.sampled_from(["at_least", "at_most", "between"]))
+        op = draw(st.sampled_from(["at_least", "at_most", "below", "above", "between"]))
         return r(
             key,
             op,
@@ -251,7 +251,7 @@ def _hostile_condition(draw: st.DrawFn, attribute: dict[str, Any], values: list[
             else draw(st.sampled_from(_HOSTILE_NUMBERS)),
         )
     if kind == "date":
-        op = draw(st.sampled_from(["at_least", "at_most", "between", "within_last_days"]))
+        op = draw(st.sampled_from(["at_least", "at_most", "below", "above", "between", "within_last_days"]))
         if op == "within_last_days":
             return r(key, op, draw(st.sampled_from([0, 7, 36_500])))
         return r(

@@ -55,7 +55,7 @@ def assert_error(response: Any, status: int, field: str, text: str = "") -> str:
     assert response.status_code == status, response.content
     assert response["Content-Type"].startswith("application/json")
     body = response.json()
-    assert set(body) == {"detail", "errors"}
+    assert set(body) - {"alternatives"} == {"detail", "errors"}
     assert field in body["errors"], body
     messages = " ".join(body["errors"][field])
     assert text in messages, messages
@@ -624,52 +624,61 @@ def test_viewers_and_approvers_cannot_change_offers(board: Blueprint, as_role: A
 
 
 @pytest.mark.parametrize(
-    ("condition", "field", "suggestion"),
+    ("condition", "field", "suggestion", "alternative"),
     [
         (
             {"attribute": "segment", "operator": "is_not", "value": "Bronze"},
             "groups[0][0].operator",
-            "segment is_one_of [Silver, Gold, Platinum]",
+            "'Segment is one of Silver, Gold or Platinum'",
+            [[{"attribute": "segment", "operator": "is_one_of", "value": ["Silver", "Gold", "Platinum"]}]],
         ),
         (
-            {"attribute": "segment", "operator": "none_of", "value": ["Bronze", "Silver"]},
+            {"attribute": "age", "operator": "not_between", "value": [20, 30]},
             "groups[0][0].operator",
-            "segment is_one_of [Gold, Platinum]",
-        ),
-        (
-            {"attribute": "age", "operator": "not_between", "value": [18, 30]},
-            "groups[0][0].operator",
-            "in two groups: one with 'age at_most <low>' and one with 'age at_least <high>'",
+            "'Age is below 20 years' or 'Age is above 30 years'",
+            [
+                [{"attribute": "age", "operator": "below", "value": 20}],
+                [{"attribute": "age", "operator": "above", "value": 30}],
+            ],
         ),
         (
             {"attribute": "products", "operator": "excludes", "value": "mortgage"},
             "groups[0][0].operator",
-            "products includes_any_of [current_account, savings, credit_card]",
+            "No positive condition says it exactly",
+            None,
         ),
         (
             {"attribute": "has_app", "operator": "is_not", "value": True},
             "groups[0][0].operator",
-            "has_app is false",
+            "is no'",
+            [[{"attribute": "has_app", "operator": "is", "value": False}]],
         ),
         (
             {"attribute": "segment", "operator": "is", "value": "Gold", "not": True},
             "groups[0][0].not",
-            "Conditions are positive statements",
+            "'Segment is one of Bronze, Silver or Platinum'",
+            [[{"attribute": "segment", "operator": "is_one_of", "value": ["Bronze", "Silver", "Platinum"]}]],
         ),
     ],
 )
-def test_negative_conditions_are_refused_with_the_positive_way_to_say_them(
-    board: Blueprint, as_role: Any, condition: dict[str, Any], field: str, suggestion: str
+def test_negative_conditions_are_refused_with_the_exact_positive_way_to_say_them(
+    board: Blueprint,
+    as_role: Any,
+    condition: dict[str, Any],
+    field: str,
+    suggestion: str,
+    alternative: list[Any] | None,
 ) -> None:
     body = {"name": "Negative", "groups": [[condition]]}
-    messages = assert_error(
-        as_role("owner").post(url(board, "stages/awareness/offers/"), body, format="json"), 400, field
-    )
-    assert suggestion in messages
+    answer = as_role("owner").post(url(board, "stages/awareness/offers/"), body, format="json")
+    assert suggestion in assert_error(answer, 400, field)
+    found = answer.json().get("alternatives", {}).get("groups[0][0]")
+    assert (found and [a["groups"] for a in found]) == ([alternative] if alternative else None)
     patch = as_role("owner").patch(url(board, "offers/welcome/"), {"groups": [[condition]]}, format="json")
     assert suggestion in assert_error(patch, 400, field)
     entry = as_role("owner").patch(url(board, "stages/awareness/"), {"entry": [[condition]]}, format="json")
     assert suggestion in assert_error(entry, 400, field.replace("groups", "entry"))
+    assert "entry[0][0]" in entry.json().get("alternatives", {"entry[0][0]": None}) or not alternative
     assert rev_of(board) == board.rev
 
 

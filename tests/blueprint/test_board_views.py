@@ -514,7 +514,10 @@ def test_a_negative_operator_posted_directly_is_refused(client, users, board):
     data = {"name": "Not gold", **conditions([("segment", "is_not", "Gold")])}
     response = client.post(url(board, "stages/awareness/offers/"), data, **HX)
     assert response.status_code == 422
-    assert "negative statement" in response.content.decode()
+    html = response.content.decode()
+    assert "they say who qualifies" in html
+    # the row keeps the negative and offers its exact positive form to pick
+    assert "&#x27;Segment is one of Bronze, Silver or Platinum&#x27;</button>" in html
     response = client.post(
         url(board, "offers/welcome/update/"),
         {"name": "x", **conditions([("segment", "is_not", "Gold")])},
@@ -539,7 +542,14 @@ def test_members_who_cannot_edit_get_403_from_every_edit(client, users, board, r
     ]
     for path, data in posts:
         assert client.post(url(board, path), data, **HX).status_code == 403, path
-    for path in ("stages/awareness/edit/", "offers/welcome/edit/", "new-stage/form/", "conditions/row/"):
+    for path in (
+        "stages/awareness/edit/",
+        "offers/welcome/edit/",
+        "new-stage/form/",
+        "conditions/row/",
+        "conditions/hint/",
+        "conditions/pick/",
+    ):
         assert client.get(url(board, path), **HX).status_code == 403, path
     assert rev(board) == before
 
@@ -558,16 +568,24 @@ def test_edits_only_accept_post(client, users, board):
 
 
 def operators_in(html: str) -> list[str]:
+    """The positive operators of a row's menu (the negative forms follow in their own group)."""
     select = re.search(r'name="c-\w+-operator".*?</select>', html, re.S)
-    return re.findall(r'<option value="(\w+)"', select.group(0)) if select else []
+    positive = select.group(0).split("<optgroup")[0] if select else ""
+    return re.findall(r'<option value="(\w+)"', positive)
+
+
+def negatives_in(html: str) -> list[str]:
+    select = re.search(r'name="c-\w+-operator".*?</select>', html, re.S)
+    group = re.search(r"<optgroup.*?</optgroup>", select.group(0), re.S) if select else None
+    return re.findall(r'<option value="(\w+)"', group.group(0)) if group else []
 
 
 @pytest.mark.parametrize(
     "attribute,operators",
     [
         ("segment", ["is", "is_one_of"]),
-        ("age", ["at_least", "at_most", "between"]),
-        ("last_login", ["at_least", "at_most", "between", "within_last_days"]),
+        ("age", ["at_least", "at_most", "below", "above", "between"]),
+        ("last_login", ["at_least", "at_most", "below", "above", "between", "within_last_days"]),
         ("has_app", ["is"]),
         ("products", ["includes", "includes_any_of"]),
     ],
@@ -597,6 +615,91 @@ def test_the_value_widget_suits_the_attribute_and_operator(client, users, board,
     query = {"cond": "abc", "c-abc-group": "g", "c-abc-attribute": attribute, "c-abc-operator": operator}
     html = client.get(url(board, "conditions/row/"), query, **HX).content.decode()
     assert widget in html
+
+
+@pytest.mark.parametrize(
+    "attribute,negatives",
+    [
+        ("segment", ["is_not", "none_of"]),
+        ("age", ["not_between", "is_not"]),
+        ("last_login", ["not_between", "not_within_last_days"]),
+        ("has_app", ["is_not"]),
+        ("products", ["excludes", "none_of"]),
+        ("city", ["is_not", "none_of"]),
+    ],
+)
+def test_the_operator_menu_offers_the_negatives_people_reach_for_apart(
+    client, users, board, attribute, negatives
+):
+    login(client, users, "editor")
+    query = {"cond": "abc", "c-abc-group": "g", "c-abc-attribute": attribute, "changed": "attribute"}
+    html = client.get(url(board, "conditions/row/"), query, **HX).content.decode()
+    assert negatives_in(html) == negatives
+    assert "Everyone except" in html
+
+
+def test_choosing_a_negative_asks_what_to_leave_out_then_offers_the_exact_positive_forms(
+    client, users, board
+):
+    login(client, users, "editor")
+    query = {"cond": "abc", "c-abc-group": "g", "c-abc-attribute": "segment", "c-abc-operator": "is_not"}
+    html = client.get(url(board, "conditions/row/"), query | {"changed": "operator"}, **HX).content.decode()
+    assert '<select id="cond-abc-value"' in html  # the value of "is", to leave out
+    assert "Choose what to leave out" in html
+    html = client.get(url(board, "conditions/hint/"), query | {"c-abc-value": "Gold"}, **HX).content.decode()
+    assert "Segment is not Gold" in html
+    picks = re.findall(r'class="btn btn-small cond-pick"[^>]*>([^<]*)<', html)
+    assert picks == ["&#x27;Segment is one of Bronze, Silver or Platinum&#x27;"]
+
+
+def test_a_negative_word_typed_before_a_text_value_brings_the_hint(client, users, board):
+    login(client, users, "editor")
+    query = {
+        "cond": "abc",
+        "c-abc-group": "g",
+        "c-abc-attribute": "city",
+        "c-abc-operator": "is",
+        "c-abc-value": "except Paris",
+    }
+    html = client.get(url(board, "conditions/hint/"), query, **HX).content.decode()
+    assert "City is not Paris" in html and "No positive condition says it exactly" in html
+    assert "cond-pick" not in html  # an open text: nothing to pick, and the words say what to do
+    plain = client.get(url(board, "conditions/hint/"), query | {"c-abc-value": "Paris"}, **HX)
+    assert plain.content.decode().strip() == ""
+    hostile = client.get(url(board, "conditions/hint/"), query | {"c-abc-value": "without <b>x</b>"}, **HX)
+    assert "&lt;b&gt;x&lt;/b&gt;" in hostile.content.decode() and "<b>" not in hostile.content.decode()
+    nothing = client.get(
+        url(board, "conditions/pick/"), {"field": "groups", "pick_row": "zzz", "pick": "0"}, **HX
+    )
+    assert nothing.status_code == 400
+
+
+def test_picking_a_positive_form_of_two_groups_copies_the_rest_of_the_group_into_each(client, users, board):
+    login(client, users, "editor")
+    query = {
+        "field": "groups",
+        "cond": ["aaa", "bbb"],
+        "c-aaa-group": "g1",
+        "c-aaa-attribute": "segment",
+        "c-aaa-operator": "is",
+        "c-aaa-value": "Gold",
+        "c-bbb-group": "g1",
+        "c-bbb-attribute": "age",
+        "c-bbb-operator": "not_between",
+        "c-bbb-low": "20",
+        "c-bbb-high": "30",
+        "pick_row": "bbb",
+        "pick": "0",
+    }
+    html = client.get(url(board, "conditions/pick/"), query, **HX).content.decode()
+    groups = re.findall(r'class="cond-group" id="g-(\w+)"', html)
+    assert len(groups) == 2 and groups[0] == "g1"
+    operators = re.findall(r'<option value="(\w+)" selected>', html)
+    # each group: Segment is Gold, and one side of the range
+    assert operators.count("is") == 2 and operators.count("below") == 1 and operators.count("above") == 1
+    assert 'value="20"' in html and 'value="30"' in html and "cond-pick" not in html
+    gone = client.get(url(board, "conditions/pick/"), query | {"pick": "5"}, **HX)
+    assert gone.status_code == 400
 
 
 def test_switching_is_to_is_one_of_keeps_the_chosen_value(client, users, board):

@@ -75,27 +75,90 @@ def test_a_well_typed_condition_is_accepted_and_normalized(
 
 
 @pytest.mark.parametrize(
-    ("operator", "attribute", "value", "advice"),
+    ("operator", "attribute", "value", "advice", "alternative"),
     [
-        ("is_not", "segment", "Bronze", "is_one_of [Silver, Gold, Platinum]"),
-        ("none_of", "segment", ["Bronze", "Silver"], "is_one_of [Gold, Platinum]"),
-        ("not_between", "age", [18, 30], "at_most <low>"),
-        ("excludes", "products", "mortgage", "includes_any_of [savings, credit_card]"),
-        ("is_not", "has_app", True, "has_app is false"),
+        (
+            "is_not",
+            "segment",
+            "Bronze",
+            "'Segment is one of Silver, Gold or Platinum'",
+            [[{"attribute": "segment", "operator": "is_one_of", "value": ["Silver", "Gold", "Platinum"]}]],
+        ),
+        (
+            "none_of",
+            "segment",
+            ["Bronze", "Silver"],
+            "'Segment is one of Gold or Platinum'",
+            [[{"attribute": "segment", "operator": "is_one_of", "value": ["Gold", "Platinum"]}]],
+        ),
+        (
+            "not_between",
+            "age",
+            [18, 30],
+            "'Age is below 18 years' or 'Age is above 30 years'",
+            [
+                [{"attribute": "age", "operator": "below", "value": 18}],
+                [{"attribute": "age", "operator": "above", "value": 30}],
+            ],
+        ),
+        (
+            "is_not",
+            "has_app",
+            True,
+            "'Has the mobile app is no'",
+            [[{"attribute": "has_app", "operator": "is", "value": False}]],
+        ),
+        (
+            "not_at_least",
+            "last_login",
+            "2024-01-31",
+            "'Last login is before 31 Jan 2024'",
+            [[{"attribute": "last_login", "operator": "below", "value": "2024-01-31"}]],
+        ),
     ],
 )
-def test_negative_operators_are_refused_with_the_positive_form(
-    operator: str, attribute: str, value: Any, advice: str
+def test_negative_operators_are_refused_with_the_exact_positive_form(
+    operator: str, attribute: str, value: Any, advice: str, alternative: list[Any]
 ) -> None:
-    problems = problems_of(one(attribute, operator, value))
-    message = problems["groups[0][0].operator"][0]
-    assert "negative statement" in message
+    with pytest.raises(ConditionProblems) as caught:
+        parse_groups(one(attribute, operator, value), CATALOG)
+    message = caught.value.problems["groups[0][0].operator"][0]
+    assert "they say who qualifies" in message and "exactly the same customers" in message
     assert advice in message
+    assert [found["groups"] for found in caught.value.alternatives["groups[0][0]"]] == [alternative]
 
 
-def test_a_not_flag_is_refused() -> None:
-    raw = [[{"attribute": "segment", "operator": "is", "value": "Gold", "not": True}]]
-    problems = problems_of(raw)
+@pytest.mark.parametrize(
+    ("operator", "attribute", "value", "instead"),
+    [
+        # the old advice named the other elements: it let in holders of a mortgage and more, and left
+        # out customers holding nothing
+        ("excludes", "products", "mortgage", "'Has mortgage is no'"),
+        ("none_of", "products", ["mortgage", "savings"], "two offers"),
+        ("is_not", "city", "Paris", "No positive condition says it exactly"),
+        ("not_within_last_days", "last_login", 30, "No positive condition says it on every day"),
+    ],
+)
+def test_a_negative_no_positive_condition_says_is_refused_saying_so_and_what_to_do(
+    operator: str, attribute: str, value: Any, instead: str
+) -> None:
+    with pytest.raises(ConditionProblems) as caught:
+        parse_groups(one(attribute, operator, value), CATALOG)
+    message = caught.value.problems["groups[0][0].operator"][0]
+    assert instead in message
+    assert "includes any of" not in message
+    assert caught.value.alternatives == {}
+
+
+def test_a_not_flag_is_refused_with_the_exact_positive_form() -> None:
+    raw = [[{"attribute": "age", "operator": "at_least", "value": 18, "not": True}]]
+    with pytest.raises(ConditionProblems) as caught:
+        parse_groups(raw, CATALOG)
+    assert "'Age is below 18 years'" in caught.value.problems["groups[0][0].not"][0]
+    assert caught.value.alternatives["groups[0][0]"][0]["groups"] == [
+        [{"attribute": "age", "operator": "below", "value": 18}]
+    ]
+    problems = problems_of([[{"attribute": "nope", "operator": "is", "value": "Gold", "not": True}]])
     assert "positive statements" in problems["groups[0][0].not"][0]
 
 

@@ -148,7 +148,7 @@ def test_building_a_stage_and_an_offer_then_dragging_it_to_another_stage(
     operator = form.locator("select[aria-label=Operator]")
     operator.wait_for()
     settled(page)
-    assert operator.locator("option").all_inner_texts() == ["is", "is one of"]
+    assert operator.locator(":scope > option").all_inner_texts() == ["is", "is one of"]
     operator.select_option("is_one_of")
     form.get_by_label("Gold").check()
     form.get_by_label("Platinum").check()
@@ -322,6 +322,78 @@ def test_every_operator_select_is_as_wide_as_its_label(asgi_server, log_in, page
             }"""
         )
         assert shown >= needed - 1
+    assert console_errors == []
+
+
+def test_choosing_not_between_offers_the_exact_positive_form_and_picking_it_saves_two_groups(
+    asgi_server, log_in, page, console_errors, board
+):
+    form = welcome_form_with_a_range_and_a_date(asgi_server, log_in, page, board)
+    operator = form.locator("select[aria-label=Operator]").first
+    # the negatives people reach for are in the menu, apart from the operators
+    assert "is not between …" in operator.locator("optgroup option").all_inner_texts()
+    operator.select_option("not_between")
+    settled(page)
+    hint = form.locator(".cond-hint-box").first
+    expect(hint).to_contain_text("Age is not between 18 and 30 years")
+    pick = hint.get_by_role("button", name="'Age is below 18 years' or 'Age is above 30 years'")
+    pick.click()
+    settled(page)
+    # two groups, each keeping the other condition, and no negative left
+    expect(form.locator(".cond-group")).to_have_count(2)
+    assert form.locator(".cond-hint-box").count() == 0
+    form.get_by_role("button", name="Save").click()
+    card = page.locator("#offer-welcome")
+    expect(card).to_contain_text("Age is below 18 years")
+    expect(card).to_contain_text("Age is above 30 years")
+    groups = Offer.objects.get(blueprint=board, key="welcome").groups
+    assert [[c["operator"] for c in g] for g in groups] == [
+        ["below", "within_last_days"],
+        ["above", "within_last_days"],
+    ]
+    assert console_errors == []
+
+
+def test_typing_a_negative_word_before_a_value_shows_what_to_do_instead(
+    asgi_server, log_in, page, console_errors, board
+):
+    log_in("editor")
+    page.goto(f"{asgi_server.url}/blueprints/{board.pk}/")
+    page.locator("#offer-welcome").hover()
+    page.get_by_role("button", name="Edit offer Welcome bonus").click()
+    form = page.locator("#offer-welcome-edit")
+    form.wait_for()
+    settled(page)
+    form.get_by_role("button", name="+ Or …").click()
+    settled(page)
+    row = form.locator(".cond-row").last
+    row.locator("select[aria-label=Attribute]").select_option("segment")
+    settled(page)
+    row = form.locator(".cond-row").last
+    row.locator("select[aria-label=Operator]").select_option("is_not")
+    settled(page)
+    row = form.locator(".cond-row").last
+    expect(row.locator(".cond-hint-box")).to_contain_text("Choose what to leave out")
+    row.locator("select[aria-label=Value]").select_option("Bronze")
+    expect(row.locator(".cond-pick")).to_have_text("'Segment is one of Silver, Gold or Platinum'")
+    row.locator(".cond-pick").click()
+    settled(page)
+    row = form.locator(".cond-row").last
+    expect(row.locator("select[aria-label=Operator]")).to_have_value("is_one_of")
+    for choice in ("Silver", "Gold", "Platinum"):
+        expect(row.get_by_label(choice)).to_be_checked()
+    expect(row.get_by_label("Bronze")).not_to_be_checked()
+
+    # typed: an open text has no exact positive form, and the hint says what to do instead
+    form.get_by_role("button", name="+ Or …").click()
+    settled(page)
+    row = form.locator(".cond-row").last
+    row.locator("select[aria-label=Attribute]").select_option("city")
+    settled(page)
+    row = form.locator(".cond-row").last
+    row.locator("input[aria-label=Value]").press_sequentially("not Paris")
+    expect(row.locator(".cond-hint-box")).to_contain_text("No positive condition says it exactly")
+    expect(row.locator(".cond-hint-box")).to_contain_text("two offers")
     assert console_errors == []
 
 

@@ -74,7 +74,12 @@ def _some(values: list[Any]) -> st.SearchStrategy[list[Any]]:
 
 _RAW_BY_ATTRIBUTE: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "age": st.one_of(
-        st.builds(raw, st.just("age"), st.sampled_from(["at_least", "at_most"]), st.sampled_from(_NUMBERS)),
+        st.builds(
+            raw,
+            st.just("age"),
+            st.sampled_from(["at_least", "at_most", "below", "above"]),
+            st.sampled_from(_NUMBERS),
+        ),
         st.builds(raw, st.just("age"), st.just("between"), _pair(_NUMBERS)),
     ),
     "segment": st.one_of(
@@ -88,7 +93,10 @@ _RAW_BY_ATTRIBUTE: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "vip": st.builds(raw, st.just("vip"), st.just("is"), st.booleans()),
     "last_visit": st.one_of(
         st.builds(
-            raw, st.just("last_visit"), st.sampled_from(["at_least", "at_most"]), st.sampled_from(_DATES)
+            raw,
+            st.just("last_visit"),
+            st.sampled_from(["at_least", "at_most", "below", "above"]),
+            st.sampled_from(_DATES),
         ),
         st.builds(raw, st.just("last_visit"), st.just("between"), _pair(_DATES)),
         st.builds(raw, st.just("last_visit"), st.just("within_last_days"), st.sampled_from([0, 1, 7, 30])),
@@ -145,6 +153,10 @@ def holds(condition: Condition, profile: Mapping[str, Any], at: dt.date) -> bool
         return bool(key(value) >= key(wanted))
     if operator == "at_most":
         return bool(key(value) <= key(wanted))
+    if operator == "below":
+        return bool(key(value) < key(wanted))
+    if operator == "above":
+        return bool(key(value) > key(wanted))
     if operator == "between":
         return bool(key(wanted[0]) <= key(value) <= key(wanted[1]))
     raise AssertionError(f"unknown operator {operator}")
@@ -174,7 +186,7 @@ def candidate_values(attr: AttributeSpec, conditions: Sequence[Condition], at: d
         for c in conditions:
             if c.operator == "within_last_days":
                 low, high = at.toordinal() - c.value, at.toordinal()
-            elif c.operator in ("at_least", "at_most"):
+            elif c.operator in ("at_least", "at_most", "below", "above"):
                 low = high = _day(c.value)
             else:
                 low, high = _day(c.value[0]), _day(c.value[1])

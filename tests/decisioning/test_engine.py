@@ -149,6 +149,27 @@ def test_numbers_dates_and_between_include_their_ends():
     assert answers(engine, {"last_visit": "2025-06-01T00:30:00+02:00"})["s"][0] == "late"
 
 
+def test_below_and_above_leave_their_value_out_and_on_dates_mean_before_and_after():
+    engine = compiled(
+        stage(
+            "s",
+            offer("young", [raw("age", "below", 18)]),
+            offer("old", [raw("age", "above", 30), raw("age", "below", 30.5)]),
+            offer("before", [raw("last_visit", "below", "2025-06-01")]),
+            offer("after", [raw("last_visit", "above", "2025-06-10")]),
+        )
+    )
+    assert answers(engine, {"age": 17.999})["s"][0] == "young"
+    assert answers(engine, {"age": 18})["s"][0] is None
+    assert answers(engine, {"age": 30})["s"][0] is None
+    assert answers(engine, {"age": 30.25})["s"][0] == "old"
+    assert answers(engine, {"age": 30.5})["s"][0] is None
+    assert answers(engine, {"last_visit": "2025-05-31"})["s"][0] == "before"
+    assert answers(engine, {"last_visit": "2025-06-01"})["s"][0] is None
+    assert answers(engine, {"last_visit": "2025-06-10"})["s"][0] is None
+    assert answers(engine, {"last_visit": "2025-06-11"})["s"][0] == "after"
+
+
 def test_one_stage_can_be_asked_for_and_is_answered_even_when_not_entered():
     engine = compiled(stage("adults", offer("o"), entry=[[ADULT]]), stage("all", offer("p")))
     decision = engine.decide({"age": 10}, stage="adults", at=AT)

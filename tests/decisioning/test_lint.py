@@ -151,6 +151,72 @@ def test_between_18_and_30_beside_at_least_30_and_a_half_is_a_contradiction() ->
     assert [f.offers for f in of_code(report, "contradiction")] == [("none",)]
 
 
+# strict bounds: numbers are real (the catalog says nothing of whole numbers), days are whole
+
+
+def test_above_5_and_below_6_meet_between_them_and_the_example_lies_strictly_inside() -> None:
+    _, report = lint(
+        stage(
+            offer("inside", [raw("age", "above", 5), raw("age", "below", 6)]),
+            offer("low", [raw("age", "at_most", 5)]),
+        )
+    )
+    assert of_code(report, "contradiction") == []
+    [gap] = of_code(report, "gap")
+    assert gap.example is not None and gap.example["age"] >= 6  # checked by hand in lint()
+    assert [f.offers for f in of_code(report, "overlap")] == []  # "above 5" leaves 5 itself out
+
+
+@pytest.mark.parametrize(
+    "group",
+    [
+        [raw("age", "above", 5), raw("age", "below", 5)],
+        [raw("age", "at_least", 5), raw("age", "below", 5)],
+        [raw("age", "above", 5), raw("age", "at_most", 5)],
+        [raw("age", "between", [1, 5]), raw("age", "above", 5)],
+        # the day after 1 Jan and before 2 Jan: no day
+        [raw("last_visit", "above", "2025-01-01"), raw("last_visit", "below", "2025-01-02")],
+        [raw("last_visit", "below", "0001-01-01")],
+    ],
+)
+def test_strict_bounds_that_leave_nothing_between_them_are_a_contradiction(
+    group: list[dict[str, Any]],
+) -> None:
+    _, report = lint(stage(offer("never", group)))
+    assert [f.offers for f in of_code(report, "contradiction")] == [("never",)]
+
+
+def test_below_is_redundant_beside_a_lower_below_and_at_most_5_beside_below_5_is_not() -> None:
+    _, report = lint(stage(offer("young", [raw("age", "below", 30), raw("age", "below", 18)])))
+    [finding] = of_code(report, "redundant-condition")
+    assert finding.condition == 0
+    assert (
+        "“Age is below 30 years” adds nothing: Age is below 18 years already implies it." in finding.message
+    )
+    _, report = lint(stage(offer("young", [raw("age", "at_most", 5), raw("age", "below", 5)])))
+    assert [f.condition for f in of_code(report, "redundant-condition")] == [0]  # below 5 implies at most 5
+    _, report = lint(stage(offer("young", [raw("age", "below", 5), raw("age", "at_most", 5)])))
+    assert [f.condition for f in of_code(report, "redundant-condition")] == [1]
+
+
+def test_not_between_said_as_below_and_above_leaves_exactly_the_range_as_the_gap() -> None:
+    _, report = lint(
+        stage(offer("young", [raw("age", "below", 20)]), offer("older", [raw("age", "above", 30)]))
+    )
+    [gap] = of_code(report, "gap")
+    assert gap.example is not None and 20 <= gap.example["age"] <= 30
+    _, report = lint(
+        stage(
+            offer("young", [raw("age", "below", 20)]),
+            offer("older", [raw("age", "above", 30)]),
+            offer("rest", [raw("age", "between", [20, 30])]),
+        )
+    )
+    # only a customer without an age is left, as by any condition on the age
+    assert [f.example for f in of_code(report, "gap")] == [{}]
+    assert of_code(report, "overlap") == []
+
+
 def test_dates_on_or_after_new_year_and_on_or_before_the_day_before_are_a_contradiction() -> None:
     _, report = lint(
         stage(

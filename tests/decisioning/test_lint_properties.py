@@ -73,6 +73,10 @@ def condition_holds(condition: Condition, profile: Mapping[str, Any], at: dt.dat
             return bool(actual >= value)
         if operator == "at_most":
             return bool(actual <= value)
+        if operator == "below":
+            return bool(actual < value)
+        if operator == "above":
+            return bool(actual > value)
         low, high = value
         return bool(low <= actual <= high)
     if kind == "date":
@@ -83,6 +87,10 @@ def condition_holds(condition: Condition, profile: Mapping[str, Any], at: dt.dat
             return day >= _day(value)
         if operator == "at_most":
             return day <= _day(value)
+        if operator == "below":
+            return day < _day(value)
+        if operator == "above":
+            return day > _day(value)
         low, high = value
         return _day(low) <= day <= _day(high)
     if kind == "set":
@@ -129,6 +137,13 @@ def decide(stage: StageSpec, profile: Mapping[str, Any], at: dt.date) -> str | N
     [
         ("age", "at_least", 18, 18, True),
         ("age", "at_most", 18, 18.5, False),
+        ("age", "below", 18, 18, False),
+        ("age", "below", 18, 17.5, True),
+        ("age", "above", 18, 18, False),
+        ("age", "above", 18, 18.25, True),
+        ("last_visit", "below", "2024-06-10", "2024-06-10", False),
+        ("last_visit", "below", "2024-06-10", "2024-06-09", True),
+        ("last_visit", "above", "2024-06-10", "2024-06-11", True),
         ("age", "between", [10, 10.5], 10.25, True),
         ("age", "at_least", 0, None, False),
         ("last_visit", "within_last_days", 5, "2024-06-10", True),
@@ -170,9 +185,11 @@ def _some(pool: Sequence[Any], most: int) -> st.SearchStrategy[list[Any]]:
 
 
 OPERATOR_AND_VALUE: dict[str, st.SearchStrategy[tuple[str, Any]]] = {
-    "age": st.tuples(st.sampled_from(["at_least", "at_most"]), st.sampled_from(NUMBERS))
+    "age": st.tuples(st.sampled_from(["at_least", "at_most", "below", "above"]), st.sampled_from(NUMBERS))
     | st.tuples(st.just("between"), _pair(NUMBERS)),
-    "last_visit": st.tuples(st.sampled_from(["at_least", "at_most"]), st.sampled_from(DATES))
+    "last_visit": st.tuples(
+        st.sampled_from(["at_least", "at_most", "below", "above"]), st.sampled_from(DATES)
+    )
     | st.tuples(st.just("between"), _pair(DATES))
     | st.tuples(st.just("within_last_days"), st.sampled_from(DAYS)),
     "segment": st.tuples(st.just("is"), st.sampled_from(CHOICES))

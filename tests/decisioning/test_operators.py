@@ -20,15 +20,18 @@ from decisioning.operators import (
     OPERATORS_BY_TYPE,
     VALUE_SHAPES,
     bounds,
+    open_ends,
     operator_label,
     require_every_operator,
     value_shape,
 )
+from decisioning.rephrase import NEGATION
 from decisioning.sql import SQL_TESTS
 
 ROOT = Path(__file__).resolve().parents[2]
 
 BACKENDS = {
+    "decisioning.rephrase.NEGATION": NEGATION,
     "decisioning.explain.HOLDS": HOLDS,
     "decisioning.sql.SQL_TESTS": SQL_TESTS,
     "blueprint.exports.dmn.FEEL_FORMS": FEEL_FORMS,
@@ -80,6 +83,13 @@ def test_the_stretches_of_the_ordered_operators() -> None:
     assert bounds("between", [18, 30], today) == (18, 30)
     assert bounds("at_least", "2025-01-01", today) == (dt.date(2025, 1, 1).toordinal(), None)
     assert bounds("within_last_days", 7, today) == (today - 7, today)
+    # strict: on a number the value itself, an open end; on a date the day before or after
+    assert bounds("below", 18, today) == (None, 18) and open_ends("below", 18) == (False, True)
+    assert bounds("above", 2.5, today) == (2.5, None) and open_ends("above", 2.5) == (True, False)
+    day = dt.date(2025, 1, 1).toordinal()
+    assert bounds("below", "2025-01-01", today) == (None, day - 1)
+    assert bounds("above", "2025-01-01", today) == (day + 1, None)
+    assert open_ends("below", "2025-01-01") == open_ends("above", "2025-01-01") == (False, False)
     with pytest.raises(ValueError):
         bounds("is", "Gold", today)
 
@@ -90,13 +100,25 @@ def test_the_condition_language_reads_its_operators_from_the_table() -> None:
     assert conditions.OPERATORS_BY_TYPE is OPERATORS_BY_TYPE
     assert conditions.LIST_OPERATORS is LIST_OPERATORS
     assert sorted(LIST_OPERATORS) == ["includes_any_of", "is_one_of"]
-    assert OPERATORS_BY_TYPE["date"] == ("at_least", "at_most", "between", "within_last_days")
+    assert OPERATORS_BY_TYPE["date"] == (
+        "at_least",
+        "at_most",
+        "below",
+        "above",
+        "between",
+        "within_last_days",
+    )
+    assert OPERATORS_BY_TYPE["number"] == ("at_least", "at_most", "below", "above", "between")
     assert all(OPERATORS_BY_TYPE[t] for t in ATTRIBUTE_TYPES)
 
 
 def test_the_wording_of_an_operator_depends_on_the_attribute_type_only_where_the_table_says() -> None:
     assert operator_label("at_least", "number") == "is at least"
     assert operator_label("at_least", "date") == "is on or after"
+    assert operator_label("below", "number") == "is below"
+    assert operator_label("above", "number") == "is above"
+    assert operator_label("below", "date") == "is before"
+    assert operator_label("above", "date") == "is after"
     assert operator_label("is_one_of", "date") == "is one of"
     assert operator_label("is_not", "text") == "is_not"  # unknown: as it is
     assert value_shape("is_not") == "one"
@@ -112,6 +134,14 @@ def test_the_sentences_use_the_tables_wording() -> None:
     )
     assert conditions.condition_sentence(conditions.Condition("segment", "is_one_of", ["Gold"]), segment) == (
         "Segment is Gold"
+    )
+    visit = conditions.AttributeSpec(key="visit", label="Last visit", type="date")
+    assert (
+        conditions.condition_sentence(conditions.Condition("age", "below", 18), age)
+        == "Age is below 18 years"
+    )
+    assert conditions.condition_sentence(conditions.Condition("visit", "above", "2025-03-01"), visit) == (
+        "Last visit is after 1 Mar 2025"
     )
 
 
