@@ -10,10 +10,12 @@ that exist, never invented ones. ``tests/blueprint/test_api_examples.py`` sends 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from blueprint import demo
+from decisioning.operators import require_every_operator
 
 DECIDE = "blueprints_decide"
 DECIDE_BATCH = "blueprints_decide_batch"
@@ -192,26 +194,34 @@ def _first_group(groups: Any) -> list[dict[str, Any]]:
 
 def _meeting(condition: dict[str, Any], attribute: dict[str, Any], today: datetime.date) -> Any:
     """A value of ``attribute`` that meets ``condition``, or None when this cannot tell one."""
-    operator, value = condition.get("operator"), condition.get("value")
-    kind = attribute["type"]
-    if operator == "is":
-        return value
-    if operator in ("is_one_of", "includes_any_of") and isinstance(value, list) and value:
-        return [value[0]] if kind == "set" else value[0]
-    if operator == "includes":
-        return [value]
-    if operator in ("at_least", "at_most"):
-        return value
-    if operator == "between" and isinstance(value, list) and len(value) == 2:
-        return value[0]
-    if operator in ("below", "above") and kind == "number" and isinstance(value, int | float):
-        return value - 1 if operator == "below" else value + 1
-    if operator in ("below", "above") and kind == "date" and isinstance(value, str):
-        day = datetime.date.fromisoformat(value) + datetime.timedelta(days=-1 if operator == "below" else 1)
-        return day.isoformat()
-    if operator == "within_last_days":
-        return today.isoformat()
-    return None
+    meets = MEETS.get(condition.get("operator", ""))
+    try:
+        return None if meets is None else meets(condition.get("value"), attribute["type"], today)
+    except (TypeError, ValueError, IndexError):  # a condition the board keeps but cannot meet
+        return None
+
+
+def _step(value: Any, kind: str, by: int) -> Any:
+    """The value ``by`` past ``value``: a day on a date, one on a number."""
+    if kind == "date":
+        return (datetime.date.fromisoformat(value) + datetime.timedelta(days=by)).isoformat()
+    return value + by
+
+
+# By operator (every one of decisioning.operators): a value meeting the condition.
+MEETS: dict[str, Callable[[Any, str, datetime.date], Any]] = {
+    "is": lambda value, kind, today: value,
+    "is_one_of": lambda value, kind, today: value[0],
+    "at_least": lambda value, kind, today: value,
+    "at_most": lambda value, kind, today: value,
+    "below": lambda value, kind, today: _step(value, kind, -1),
+    "above": lambda value, kind, today: _step(value, kind, 1),
+    "between": lambda value, kind, today: value[0],
+    "within_last_days": lambda value, kind, today: today.isoformat(),
+    "includes": lambda value, kind, today: [value],
+    "includes_any_of": lambda value, kind, today: [value[0]],
+}
+require_every_operator(MEETS, "blueprint.api.examples.MEETS")
 
 
 def _plain(attribute: dict[str, Any], today: datetime.date) -> Any:
