@@ -201,6 +201,15 @@ class _Query:
             return parts[0]
         return " OR ".join(f"({p})" for p in parts)
 
+    def entry(self, si: int) -> str:
+        """Whether the customer is in stage ``si``: its entry holds and, each customer in one stage,
+        no earlier stage's does (the first that holds takes them)."""
+        own = f"COALESCE({self.groups(self.spec.stages[si].entry)}, FALSE)"
+        if not self.spec.one_stage or si == 0:
+            return own
+        earlier = "".join(f" WHEN {self.groups(st.entry)} THEN FALSE" for st in self.spec.stages[:si])
+        return f"CASE{earlier} ELSE {own} END"
+
     def sql(self, *, source: str, keep: Sequence[str] | None, stage: int) -> str:
         # Three projections, innermost first: who is in each stage; which offers match, asked only
         # of the customers in the stage; the answers. Derived tables rather than CTEs, which some
@@ -212,7 +221,7 @@ class _Query:
             if stage >= 0 and si != stage:
                 continue
             entered = ident(f"in:{st.key}")
-            entered_cols.append(f"COALESCE({self.groups(st.entry)}, FALSE) AS {entered}")
+            entered_cols.append(f"{self.entry(si)} AS {entered}")
             offers = [o for o in st.offers if not o.fallback]
             fallback = next((o.key for o in st.offers if o.fallback), None)
             for o in offers:
@@ -273,6 +282,14 @@ def decision_sql(
     return _Query(spec, at).sql(source=source, keep=keep, stage=stage)
 
 
+# How stages relate, as the export's header says it.
+STAGE_MODE_SQL = {
+    "several": "A customer can be in several stages at once: every stage whose entry holds answers its offer.",
+    "one": "Each customer is in one stage: the first, in journey order, whose entry holds; the others "
+    "answer <stage>.entered false.",
+}
+
+
 def export_sql(compiled: CompiledVersion, *, at: dt.date | None, title: str) -> str:
     """The query as a team runs it in its warehouse: a header of comment lines saying what it is and
     what it reads, then the one statement. Every line of the header is made by ``comment``, so no
@@ -292,6 +309,7 @@ def export_sql(compiled: CompiledVersion, *, at: dt.date | None, title: str) -> 
         "Answers every input column, then per stage: <stage>.entered, <stage>.offer (key or NULL),",
         "<stage>.fallback and <stage>.eligible (the matching offers' keys joined by '|').",
         f"Uses {decided}.",
+        STAGE_MODE_SQL[spec.stage_mode],
     ]
     return "".join(comment(line) for line in lines) + decision_sql(spec, at=at) + ";\n"
 

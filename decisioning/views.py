@@ -196,6 +196,7 @@ class StageView:
     fallback: bool
     entry: list[list[ChipView]]
     cards: list[CardView]
+    earlier_name: str | None = None  # one stage each: the earlier stage the customer is in
 
 
 def _shown(value: Any, attr: AttributeSpec | None, at: dt.date) -> str:
@@ -243,6 +244,7 @@ def _stage_views(
     catalog = dict(compiled.spec.catalog)
     at = decision.at
     names = {o.key: o.name for s in compiled.spec.stages for o in s.offers}
+    stage_names = {s.key: s.name for s in compiled.spec.stages}
     by_key: dict[str, StageDecision] = {d.stage: d for d in [*decision.decisions, *decision.skipped]}
     base = reverse("simulator", args=[blueprint.pk])
     views = []
@@ -306,6 +308,7 @@ def _stage_views(
                 fallback=d.fallback,
                 entry=_groups(d.explain.entry, catalog, at),
                 cards=cards,
+                earlier_name=stage_names.get(d.earlier) if d.earlier else None,
             )
         )
     return views
@@ -350,6 +353,7 @@ def _simulate(
                 "stages": stages,
                 "entered": [s for s in stages if s.entered],
                 "skipped": [s for s in stages if not s.entered],
+                "one_stage": compiled.spec.one_stage,
                 "profile_json": profile_json,
                 "query": urlencode(
                     {"profile": profile_json, "version": form.version, "at": decision.at.isoformat()}
