@@ -558,13 +558,20 @@ def coverage(request: HttpRequest, blueprint_id: int) -> HttpResponse:
         return render(request, partial, {**context, "errors": {"sample": str(exc)}}, status=INVALID_FORM)
     finally:
         source.unlink(missing_ok=True)
+    charts = coverage_charts(counts)
+    memberships = sum(chart.entered for chart in charts)
+    good_rows = counts["rows"] - counts["bad_rows"]
     result = {
         **counts,
         "at": at,
         "version_label": version_label(compiled.version),
-        "charts": coverage_charts(counts),
+        "charts": charts,
         "filename": upload.name,
-        "good_rows": counts["rows"] - counts["bad_rows"],
+        "good_rows": good_rows,
+        # how stages relate: one stage each, so the stages' customers add up to at most everyone
+        "one_stage": compiled.spec.one_stage,
+        "memberships": memberships,
+        "in_no_stage": max(0, good_rows - memberships),
     }
     return render(request, partial, {**context, "result": result})
 
