@@ -12,6 +12,10 @@ are linted, and then
 - contradiction and redundant-condition findings are sound on that grid, and on a complete grid
   every finding is exactly what the lint's documented rules give;
 - lint is deterministic, and the decision day matters only through ``within_last_days``.
+
+Blueprints draw how their stages relate: several at once (``stage-overlap`` between stages a grid
+customer is in together) or one each (a stage's customers are those no earlier stage takes, and a
+stage left none is ``stage-unreachable``).
 """
 
 from __future__ import annotations
