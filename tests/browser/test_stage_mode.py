@@ -17,7 +17,8 @@ def test_an_editor_sets_one_stage_each_and_another_tab_follows(asgi_server, brow
     viewer_context, viewer = signed_in_page(browser, asgi_server.url, "viewer", errors)
     try:
         for page in (editor, viewer):
-            page.goto(f"{asgi_server.url}/blueprints/{board.pk}/")
+            page.set_default_timeout(20_000)  # two tabs on a busy machine
+            page.goto(f"{asgi_server.url}/blueprints/{board.pk}/", wait_until="domcontentloaded")
             expect(page.locator("#sync-status")).to_have_attribute("data-state", "saved")
             settled(page)
         expect(viewer.locator("#stage-mode")).to_contain_text("A customer can be in several stages at once")
