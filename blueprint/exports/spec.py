@@ -153,7 +153,7 @@ class Spec:
 
     @property
     def stage_mode_text(self) -> str:
-        return STAGE_MODE_SPEC[self.stage_mode]
+        return STAGE_MODE_SPEC.get(self.stage_mode) or STAGE_MODE_SPEC[STAGE_MODE_DEFAULT]
 
     cases_json: str = field(default="", repr=False)
 
