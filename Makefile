@@ -2,7 +2,8 @@
 #
 # Every set-up step is a file target with a stamp, so a second run only does what changed:
 # the venv is (re)installed when pyproject.toml is newer than its stamp, node_modules when
-# package-lock.json is newer than its stamp, and `dot` (Graphviz) is installed only if missing.
+# package-lock.json is newer than its stamp, and `dot` (Graphviz) is installed only if missing (so is
+# Java, for `make test`).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -23,7 +24,7 @@ APT := $(shell if command -v apt-get >/dev/null 2>&1; then \
           if [ "$$(id -u)" = 0 ]; then echo apt-get; \
           elif command -v sudo >/dev/null 2>&1; then echo "sudo apt-get"; fi; fi)
 
-.PHONY: help setup run test bench lint format clean dot pango
+.PHONY: help setup run test bench lint format clean dot pango java
 
 help:
 	@echo "make run    set up what is missing, migrate, load the demo once, serve on http://127.0.0.1:$(PORT)/"
@@ -80,6 +81,19 @@ pango:
 	  fi; \
 	fi
 
+# Java runs Spark SQL, on which the tests run the SQL export (tests/decisioning/test_sql_engines.py);
+# the app never needs it. Missing and not installable is a warning here; that test then says so.
+java:
+	@if ! command -v java >/dev/null 2>&1 && [ -z "$${JAVA_HOME:-}" ]; then \
+	  if [ -n "$(APT)" ]; then \
+	    echo "Installing Java for the Spark SQL tests (default-jdk-headless)"; \
+	    ( $(APT) install -y default-jdk-headless || { $(APT) update && $(APT) install -y default-jdk-headless; } ) \
+	      || echo "WARNING: could not install Java; the Spark SQL test will fail." >&2; \
+	  else \
+	    echo "WARNING: Java is missing and apt-get is not available; install Java 17 or newer for the Spark SQL test." >&2; \
+	  fi; \
+	fi
+
 setup: $(PY_STAMP) $(NODE_STAMP) dot pango
 
 # --- The two commands -----------------------------------------------------------------------
@@ -94,7 +108,7 @@ run: setup
 	@echo
 	exec $(PY) manage.py serve --port $(PORT)
 
-test: setup
+test: setup java
 	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # --- Development ----------------------------------------------------------------------------

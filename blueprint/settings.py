@@ -363,6 +363,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "blueprint.api.openapi.request_shapes",
+        "blueprint.api.openapi.real_examples",
     ],
     # one name per choice set: a version's status, and an export's (which may also be "draft")
     "ENUM_NAME_OVERRIDES": {

@@ -15,7 +15,16 @@ from django.utils import timezone
 
 from blueprint.diff import SnapshotDiff, snapshot_diff
 from blueprint.models import Approval, Attribute, Blueprint, Notification, Offer, Role, Stage, Version
-from blueprint.selectors import Board, Card, Column, board_load, board_snapshot, sentences_for, version_get
+from blueprint.selectors import (
+    Board,
+    Card,
+    Column,
+    board_load,
+    board_snapshot,
+    sentences_for,
+    version_get,
+    version_live,
+)
 from blueprint.snapshots import SNAPSHOT_FORMAT, snapshot_hash
 from decisioning.lint import LintReport, lint_blueprint
 from decisioning.lru import LRU
@@ -28,21 +37,36 @@ REVIEW_ROLES = frozenset({Role.OWNER, Role.APPROVER})
 
 @dataclass
 class VersionBadge:
-    """What the board shows of its versions: the live one, the newest in review, and whether the
-    draft differs from the newest version (its snapshot hash is another)."""
+    """What the board shows of its versions: the live one, the one in review, and whether the draft
+    has unpublished changes (``unpublished``, the one place that is decided)."""
 
     blueprint_id: int
     rev: int
     live: int | None
     in_review: int | None
-    newest: int | None
     draft_hash: str
-    newest_hash: str | None
+    live_hash: str | None
+    in_review_hash: str | None
+    has_content: bool  # the draft has a stage or an attribute
+
+    @property
+    def draft_is(self) -> int | None:
+        """The version the draft is exactly: the one in review, else the live one (None if neither)."""
+        if self.in_review is not None and self.draft_hash == self.in_review_hash:
+            return self.in_review
+        if self.live is not None and self.draft_hash == self.live_hash:
+            return self.live
+        return None
 
     @property
     def unpublished(self) -> bool:
-        """The draft has changes no version holds yet (or nothing was ever published)."""
-        return self.draft_hash != self.newest_hash
+        """The draft differs from the live version, or nothing is live and the board has content —
+        unless the draft is exactly the version in review (it is published, awaiting approval).
+        A rejected or superseded version is no measure: restoring the live version over a
+        rejected one leaves nothing to publish."""
+        if self.draft_is is not None:
+            return False
+        return self.live is not None or self.has_content
 
 
 # The draft's snapshot hash by (blueprint, created_at, rev): every change of the draft moves rev
@@ -73,25 +97,30 @@ def version_badge_of(blueprint: Blueprint) -> VersionBadge:
 
 def _badge(blueprint: Blueprint, board: Board | None) -> VersionBadge:
     rows = list(
-        Version.objects.filter(blueprint=blueprint)
-        .exclude(status__in=[Version.Status.REJECTED, Version.Status.SUPERSEDED])
+        Version.objects.filter(
+            blueprint=blueprint, status__in=[Version.Status.APPROVED, Version.Status.IN_REVIEW]
+        )
         .order_by("-number")
-        .values_list("number", "status")
+        .values_list("number", "status", "content_hash")
     )
-    newest = (
-        Version.objects.filter(blueprint=blueprint)
-        .order_by("-number")
-        .values_list("number", "content_hash")
-        .first()
-    )
+    live = next(((n, h) for n, status, h in rows if status == Version.Status.APPROVED), None)
+    in_review = next(((n, h) for n, status, h in rows if status == Version.Status.IN_REVIEW), None)
+    if board is not None:
+        has_content = bool(board.stages or board.attributes)
+    else:
+        has_content = (
+            Stage.objects.filter(blueprint=blueprint).exists()
+            or Attribute.objects.filter(blueprint=blueprint).exists()
+        )
     return VersionBadge(
         blueprint_id=blueprint.pk,
         rev=blueprint.rev,
-        live=next((n for n, status in rows if status == Version.Status.APPROVED), None),
-        in_review=next((n for n, status in rows if status == Version.Status.IN_REVIEW), None),
-        newest=newest[0] if newest else None,
+        live=live[0] if live else None,
+        in_review=in_review[0] if in_review else None,
         draft_hash=draft_hash(blueprint, board),
-        newest_hash=newest[1] if newest else None,
+        live_hash=live[1] if live else None,
+        in_review_hash=in_review[1] if in_review else None,
+        has_content=has_content,
     )
 
 
@@ -225,11 +254,12 @@ def version_comparison(
 
 
 def draft_changes(blueprint: Blueprint) -> tuple[Version | None, SnapshotDiff]:
-    """What the draft changes against the newest version (everything, when none was published)."""
-    newest = Version.objects.filter(blueprint=blueprint).order_by("-number").first()
+    """What the draft changes against the live version (everything, when nothing is live): what
+    the badge's "Unpublished changes" means (``VersionBadge.unpublished``)."""
+    live = version_live(blueprint.pk)
     draft = draft_snapshot(blueprint)
-    before = newest.snapshot if newest is not None else empty_snapshot(draft)
-    return newest, snapshot_diff(before, draft)
+    before = live.snapshot if live is not None else empty_snapshot(draft)
+    return live, snapshot_diff(before, draft)
 
 
 # --- Where a review stands ---------------------------------------------------------------------------
@@ -265,17 +295,21 @@ def review_state(version: Version, user: AbstractBaseUser | AnonymousUser, role:
 
 
 def versions_with_approvals(blueprint_id: int) -> list[Version]:
-    """Every version, newest first, each with ``approved`` (how many approvals it has)."""
+    """Every version, newest first, each with ``approved`` (how many approvals it has) and
+    ``rejection`` (the ``Approval`` that rejected it, with its reviewer and comment, or None)."""
     versions = list(
         Version.objects.filter(blueprint_id=blueprint_id).select_related("author").order_by("-number")
     )
     counts: dict[int, int] = {}
-    for version_id in Approval.objects.filter(
-        version__blueprint_id=blueprint_id, decision=Approval.Decision.APPROVE
-    ).values_list("version_id", flat=True):
-        counts[version_id] = counts.get(version_id, 0) + 1
+    rejections: dict[int, Approval] = {}
+    for approval in Approval.objects.filter(version__blueprint_id=blueprint_id).select_related("user"):
+        if approval.decision == Approval.Decision.APPROVE:
+            counts[approval.version_id] = counts.get(approval.version_id, 0) + 1
+        else:
+            rejections.setdefault(approval.version_id, approval)
     for version in versions:
         version.approved = counts.get(version.pk, 0)  # type: ignore[attr-defined]
+        version.rejection = rejections.get(version.pk)  # type: ignore[attr-defined]
     return versions
 
 
@@ -291,16 +325,36 @@ def _notifications(user: AbstractBaseUser | AnonymousUser) -> Any:
     return Notification.objects.filter(user_id=user_id, blueprint__memberships__user_id=user_id)
 
 
+# A notice asking for a review, or counting a version's approvals, is done once the version was
+# decided (approved, rejected or superseded): it is news no more, whether or not it was read.
+DONE_WHEN_DECIDED = (Notification.Kind.REVIEW, Notification.Kind.APPROVAL)
+DECIDED = (Version.Status.APPROVED, Version.Status.REJECTED, Version.Status.SUPERSEDED)
+
+
+def notice_done(notice: Notification) -> bool:
+    """Whether the notice's version was decided since (see ``DONE_WHEN_DECIDED``)."""
+    return (
+        notice.kind in DONE_WHEN_DECIDED and notice.version is not None and notice.version.status in DECIDED
+    )
+
+
 def notifications_for(
     user: AbstractBaseUser | AnonymousUser, *, limit: int = NOTIFICATIONS_SHOWN
 ) -> list[Notification]:
-    """The newest notices first, at most ``limit``."""
+    """The newest notices first, at most ``limit``; each with ``done`` (``notice_done``)."""
     if not user.is_authenticated:
         return []
-    return list(_notifications(user).select_related("blueprint").order_by("-created_at", "-id")[:limit])
+    notices = list(
+        _notifications(user).select_related("blueprint", "version").order_by("-created_at", "-id")[:limit]
+    )
+    for notice in notices:
+        notice.done = notice_done(notice)  # type: ignore[attr-defined]
+    return notices
 
 
 def unread_count(user: AbstractBaseUser | AnonymousUser) -> int:
+    """The bell's count: notices unread and not done."""
     if not user.is_authenticated:
         return 0
-    return int(_notifications(user).filter(read_at__isnull=True).count())
+    unread = _notifications(user).filter(read_at__isnull=True)
+    return int(unread.exclude(kind__in=DONE_WHEN_DECIDED, version__status__in=DECIDED).count())

@@ -29,7 +29,6 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
@@ -73,7 +72,7 @@ from decisioning.selectors import (
     version_choice,
     version_label,
 )
-from decisioning.sql import export_sql
+from decisioning.sql import DIALECT_DOC, DIALECTS, dialect_of, export_sql
 
 logger = logging.getLogger(__name__)
 
@@ -246,16 +245,6 @@ class DecideApi(ApiView):
         parameters=[BLUEPRINT_ID],
         request=DecideInput,
         responses=answers({200: DecideOutput}, (400, 401, 403, 404, 409, 413, 415, THROTTLED)),
-        examples=[
-            OpenApiExample(
-                "A customer, with the reasons",
-                request_only=True,
-                value={
-                    "profile": {"segment": "Gold", "age": 34, "last_login": "2025-06-28"},
-                    "explain": True,
-                },
-            )
-        ],
         summary=(
             "Which stage(s) a customer is in and which offer each gives, with the live version (or a "
             "number, or the draft); with explain, every condition's result and why not"
@@ -501,6 +490,9 @@ class DecisionSqlApi(ApiView):
                 required=False,
                 description=f"Fix the decision day in the query (YYYY-MM-DD, {AT_RANGE}); default CURRENT_DATE.",
             ),
+            OpenApiParameter(
+                "dialect", {"type": "string", "enum": list(DIALECTS)}, required=False, description=DIALECT_DOC
+            ),
         ],
         responses={
             (200, SQL): OpenApiResponse(
@@ -512,14 +504,16 @@ class DecisionSqlApi(ApiView):
     )
     def get(self, request: Request, blueprint_id: int) -> HttpResponse:
         blueprint = member_blueprint(request.user, blueprint_id)
-        options = query_options(request, ("version", "at"))
+        options = query_options(request, ("version", "at", "dialect"))
         at = query_day(request, "at")
+        dialect = dialect_of(options["dialect"])
         compiled = decision_version(blueprint, version_choice(options["version"]))
         title = f"{blueprint.name} — {version_label(compiled.version)}"
         response = HttpResponse(
-            export_sql(compiled, at=at, title=title), content_type=f"{SQL}; charset=utf-8"
+            export_sql(compiled, at=at, title=title, dialect=dialect), content_type=f"{SQL}; charset=utf-8"
         )
         number = compiled.version.get("number")
-        name = f"blueprint-{blueprint.pk}-v{number}.sql" if number else f"blueprint-{blueprint.pk}-draft.sql"
+        stem = f"blueprint-{blueprint.pk}-v{number}" if number else f"blueprint-{blueprint.pk}-draft"
+        name = f"{stem}.sql" if dialect == "portable" else f"{stem}.{dialect}.sql"
         response["Content-Disposition"] = content_disposition_header(False, name) or "inline"
         return response

@@ -9,9 +9,16 @@ over the offers in priority order. NULL is a missing value; because conditions a
 (only AND and OR, never NOT), SQL's three-valued logic then gives exactly "a condition on a
 missing attribute is not met".
 
-The query is PostgreSQL-compatible ANSI SQL (CASE, COALESCE, POSITION, CONCAT_WS, DATE literals
-and ``date - INTERVAL 'n' DAY``), which DuckDB, PostgreSQL and most warehouses run as is; it is
-what a team exports with a version (``?at`` fixes the decision day, otherwise ``CURRENT_DATE``).
+The query is ANSI SQL (CASE, COALESCE, POSITION, CONCAT_WS, CHR, DATE literals and
+``date - INTERVAL 'n' DAY``) that PostgreSQL, DuckDB and Spark SQL run unchanged; it is what a
+team exports with a version (``?at`` fixes the decision day, otherwise ``CURRENT_DATE``). Where
+an engine reads something its own way, the text is written so that every reading is the same
+(``text`` spells a quote and a backslash as ``CHR(39)`` and ``CHR(92)``; ``comment`` never ends a
+line with a backslash). What cannot be one text is a ``Dialect`` (``DIALECTS``): only how names
+are quoted — double quotes in the standard (``portable``, also named ``postgresql`` and
+``duckdb``), backticks in ``spark``, which Spark reads under its default settings (Spark reads
+double-quoted names only with ``spark.sql.ansi.doubleQuotedIdentifiers`` on, which needs
+``spark.sql.ansi.enabled``, the default since Spark 4) — and the column types the header names.
 
 The same decisions, with every cell checked first, run over files in DuckDB:
 ``decisioning.duckdb_sql`` writes that query and ``decisioning.duckdb_run`` runs it. Both quote every
@@ -28,13 +35,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from decisioning.conditions import AttributeSpec, Condition, Groups
+from decisioning.conditions import Condition, Groups
 from decisioning.engine import CompiledVersion
+from decisioning.errors import InvalidInput
 from decisioning.model import BlueprintSpec
 from decisioning.operators import require_every_operator
 from decisioning.profiles import SET_SEPARATOR
 
-DIALECT = "PostgreSQL-compatible ANSI SQL (runs as is on DuckDB and PostgreSQL)"
+# PostgreSQL cuts a name longer than this many bytes (NAMEDATALEN - 1): the names the query makes
+# for itself stay within it, and the header says when an answer column's name does not
+NAME_BYTES = 63
 
 
 # --- Literals, names and comments: every text that enters generated SQL ---------------------------------
@@ -44,8 +54,10 @@ DIALECT = "PostgreSQL-compatible ANSI SQL (runs as is on DuckDB and PostgreSQL)"
 # Nothing else is interpolated into SQL, so a query is always the statement its generator wrote.
 
 # a backslash, which BigQuery, Spark, Snowflake and MySQL read as an escape (it could end a literal
-# early there), and NUL, which C-based tokenizers read as the end of the text
-_LITERAL_SPECIAL = re.compile(r"([\\\x00])")
+# early there); a single quote, whose standard doubling Spark before 4.1 reads as two literals
+# written side by side (``'O''Brien'`` is ``OBrien`` there); NUL, which C-based tokenizers read as
+# the end of the text
+_LITERAL_SPECIAL = re.compile(r"([\\\x00'])")
 # what ends a line for some reader (Python's str.splitlines, editors, SQL tokenizers)
 _LINE_BREAKS = frozenset("\n\v\f\r\x1c\x1d\x1e\x85\u2028\u2029")
 _JOINERS = frozenset("\u200c\u200d")  # format characters that scripts and emoji need
@@ -57,20 +69,27 @@ def ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def spark_ident(name: str) -> str:
+    """A quoted identifier as Spark SQL reads it under its default settings: in backticks, a
+    backtick doubled."""
+    return "`" + name.replace("`", "``") + "`"
+
+
 def text(value: str) -> str:
-    """A string value: the standard literal (in single quotes, a single quote doubled), which ends
-    where the standard says in every dialect. A backslash or a NUL in the value is written as
-    ``CHR(92)`` or ``CHR(0)`` joined to the literal's pieces with ``||``, in parentheses (one
-    operand wherever it stands), so a dialect that reads backslash escapes cannot end it early."""
+    """A string value as a literal every dialect reads as the same text: the characters some
+    dialect reads its own way — a backslash, a single quote, NUL — are written as ``CHR(92)``,
+    ``CHR(39)`` or ``CHR(0)`` joined to the literal's pieces with ``||``, in parentheses (one
+    operand wherever it stands); what is left is the standard literal in single quotes, holding
+    no character that could end it early."""
     pieces = _LITERAL_SPECIAL.split(value)
     if len(pieces) == 1:
-        return "'" + value.replace("'", "''") + "'"
+        return "'" + value + "'"
     parts = [
-        f"CHR({ord(piece)})" if _LITERAL_SPECIAL.fullmatch(piece) else "'" + piece.replace("'", "''") + "'"
+        f"CHR({ord(piece)})" if _LITERAL_SPECIAL.fullmatch(piece) else f"'{piece}'"
         for piece in pieces
         if piece
     ]
-    return "(" + " || ".join(parts) + ")"
+    return parts[0] if len(parts) == 1 else "(" + " || ".join(parts) + ")"
 
 
 def number(value: int | float) -> str:
@@ -97,7 +116,9 @@ def comment(line: str) -> str:
     """One ``--`` comment line (with its line break) of any text: a line break of any convention or a
     tab becomes a space, and every other control, format character (the direction marks that make
     a line read in another order than it runs among them) and lone surrogate becomes U+FFFD, so
-    nothing ends the comment before its line does, or hides what the line says."""
+    nothing ends the comment before its line does, or hides what the line says; and a line that
+    would end in a backslash ends in a space after it, so the comment ends with its line in Spark
+    too."""
     shown = []
     for ch in line:
         if ch in _LINE_BREAKS or ch == "\t":
@@ -106,11 +127,81 @@ def comment(line: str) -> str:
             shown.append("\ufffd")
         else:
             shown.append(ch)
-    return ("-- " + "".join(shown)).rstrip() + "\n"
+    line = ("-- " + "".join(shown)).rstrip()
+    # Spark reads a backslash that ends a comment line as joining the next line to the comment
+    return line + (" \n" if line.endswith("\\") else "\n")
 
 
 def stage_columns(key: str) -> list[str]:
     return [f"{key}.entered", f"{key}.offer", f"{key}.fallback", f"{key}.eligible"]
+
+
+def _made(prefix: str, key: str, index: int) -> str:
+    """A name the query makes for itself (``in:<stage>``, ``m:<offer>``); past ``NAME_BYTES`` (a
+    key may have 64 characters), ``<prefix>#<index>:<key>`` cut to fit, which the index keeps apart
+    from every other (no key holds ``#``)."""
+    name = f"{prefix}:{key}"
+    return name if len(name.encode()) <= NAME_BYTES else f"{prefix}#{index}:{key}"[:NAME_BYTES]
+
+
+# --- Dialects ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What differs between the engines that run the export: how a name is quoted, and the column
+    types the header asks for. Everything else is the same text (module doc)."""
+
+    says: str  # the header's "Dialect:" line
+    ident: Callable[[str], str]
+    types: dict[str, str]  # attribute type -> the column's type, in the header ("text": any other)
+
+
+_STANDARD_TYPES = {
+    "number": "DOUBLE PRECISION",
+    "date": "DATE",
+    "boolean": "BOOLEAN",
+    "set": "TEXT ('|'-joined)",
+    "text": "TEXT",
+}
+_PORTABLE = (
+    "ANSI SQL; runs unchanged on PostgreSQL, DuckDB and Spark SQL (Spark with "
+    "spark.sql.ansi.doubleQuotedIdentifiers=true, and ANSI mode on, Spark 4's default; or ask for dialect=spark)"
+)
+DIALECTS: dict[str, Dialect] = {
+    "portable": Dialect(_PORTABLE, ident, _STANDARD_TYPES),
+    # the same text as portable, under the name of the engine a team runs it on
+    "postgresql": Dialect(_PORTABLE, ident, _STANDARD_TYPES),
+    "duckdb": Dialect(_PORTABLE, ident, _STANDARD_TYPES),
+    "spark": Dialect(
+        "Spark SQL: names in backticks; runs under Spark's default settings, ANSI mode on or off",
+        spark_ident,
+        {
+            "number": "DOUBLE",
+            "date": "DATE",
+            "boolean": "BOOLEAN",
+            "set": "STRING ('|'-joined)",
+            "text": "STRING",
+        },
+    ),
+}
+DIALECT_HELP = f"Expected one of: {', '.join(DIALECTS)} (default portable)."
+# what the API's documentation says of ``?dialect=``
+DIALECT_DOC = (
+    "Where the query runs. `portable` (default; also named `postgresql` and `duckdb`, the same text) "
+    "runs unchanged on PostgreSQL, DuckDB and Spark SQL, Spark with "
+    "`spark.sql.ansi.doubleQuotedIdentifiers=true` (ANSI mode on, Spark 4's default). `spark` quotes "
+    "names in backticks, for Spark under its default settings, ANSI mode on or off."
+)
+
+
+def dialect_of(asked: str | None) -> str:
+    """The dialect a request asks for (None: portable), or ``InvalidInput`` naming ``dialect``."""
+    if asked is None:
+        return "portable"
+    if asked not in DIALECTS:
+        raise InvalidInput(DIALECT_HELP, field="dialect")
+    return asked
 
 
 # --- Conditions -------------------------------------------------------------------------------------
@@ -188,8 +279,10 @@ require_every_operator(SQL_TESTS, "decisioning.sql.SQL_TESTS")
 class _Query:
     spec: BlueprintSpec
     at: dt.date | None  # None: CURRENT_DATE, where the query runs
+    dialect: Dialect = DIALECTS["portable"]
 
     def condition(self, c: Condition) -> str:
+        ident = self.dialect.ident  # every name of the query, quoted as its dialect reads names
         attr = self.spec.catalog[c.attribute]
         return SQL_TESTS[c.operator](self.at, "p." + ident(c.attribute), attr.type, c.value)
 
@@ -214,13 +307,16 @@ class _Query:
         # Three projections, innermost first: who is in each stage; which offers match, asked only
         # of the customers in the stage; the answers. Derived tables rather than CTEs, which some
         # engines (DuckDB among them) materialize.
+        ident = self.dialect.ident  # every name of the query, quoted as its dialect reads names
         entered_cols: list[str] = []
         matched_cols: list[str] = []
         answers: list[str] = []
+        every_offer = (o for st in self.spec.stages for o in st.offers)
+        made = {o.key: _made("m", o.key, n) for n, o in enumerate(every_offer)}
         for si, st in enumerate(self.spec.stages):
             if stage >= 0 and si != stage:
                 continue
-            entered = ident(f"in:{st.key}")
+            entered = ident(_made("in", st.key, si))
             entered_cols.append(f"{self.entry(si)} AS {entered}")
             offers = [o for o in st.offers if not o.fallback]
             fallback = next((o.key for o in st.offers if o.fallback), None)
@@ -228,12 +324,12 @@ class _Query:
                 matched_cols.append(
                     # NULL (a missing value) is as good as false to every CASE that reads it, and
                     # leaving out COALESCE halves DuckDB's time
-                    f"CASE WHEN p.{entered} THEN {self.groups(o.groups)} END AS {ident('m:' + o.key)}"
+                    f"CASE WHEN p.{entered} THEN {self.groups(o.groups)} END AS {ident(made[o.key])}"
                 )
-            whens = "".join(f" WHEN {ident('m:' + o.key)} THEN {text(o.key)}" for o in offers)
+            whens = "".join(f" WHEN {ident(made[o.key])} THEN {text(o.key)}" for o in offers)
             fallback_sql = text(fallback) if fallback is not None else "NULL"
             no_offer = "TRUE" if fallback is not None else "FALSE"
-            taken = "".join(f" WHEN {ident('m:' + o.key)} THEN FALSE" for o in offers)
+            taken = "".join(f" WHEN {ident(made[o.key])} THEN FALSE" for o in offers)
             names = stage_columns(st.key)
             answers.append(f"{entered} AS {ident(names[0])}")
             answers.append(
@@ -247,12 +343,14 @@ class _Query:
                 else f"CASE WHEN {entered} THEN {no_offer} ELSE FALSE END AS {ident(names[2])}"
             )
             if offers:
-                listed = ", ".join(f"CASE WHEN {ident('m:' + o.key)} THEN {text(o.key)} END" for o in offers)
+                listed = ", ".join(f"CASE WHEN {ident(made[o.key])} THEN {text(o.key)} END" for o in offers)
                 answers.append(f"CONCAT_WS('|', {listed}) AS {ident(names[3])}")
             else:
                 answers.append(f"'' AS {ident(names[3])}")
         entered_names = [
-            ident(f"in:{st.key}") for si, st in enumerate(self.spec.stages) if stage < 0 or si == stage
+            ident(_made("in", st.key, si))
+            for si, st in enumerate(self.spec.stages)
+            if stage < 0 or si == stage
         ]
         kept = (
             ["p.*"] if keep is None else ["p." + ident(k) for k in keep] + ["p." + e for e in entered_names]
@@ -274,12 +372,14 @@ def decision_sql(
     source: str = "profiles",
     keep: Sequence[str] | None = None,
     stage: int = -1,
+    dialect: str = "portable",
 ) -> str:
     """The decision query of a version (all stages, or stage index ``stage``); see the module doc.
 
-    ``keep``: the input columns carried to the answer (default all, ``p.*``).
+    ``keep``: the input columns carried to the answer (default all, ``p.*``); ``dialect``: a key of
+    ``DIALECTS``.
     """
-    return _Query(spec, at).sql(source=source, keep=keep, stage=stage)
+    return _Query(spec, at, DIALECTS[dialect]).sql(source=source, keep=keep, stage=stage)
 
 
 # How stages relate, as the export's header says it.
@@ -290,11 +390,15 @@ STAGE_MODE_SQL = {
 }
 
 
-def export_sql(compiled: CompiledVersion, *, at: dt.date | None, title: str) -> str:
+def export_sql(
+    compiled: CompiledVersion, *, at: dt.date | None, title: str, dialect: str = "portable"
+) -> str:
     """The query as a team runs it in its warehouse: a header of comment lines saying what it is and
     what it reads, then the one statement. Every line of the header is made by ``comment``, so no
-    name or label can end its line, and the text is always exactly one statement."""
+    name or label can end its line, and the text is always exactly one statement. ``dialect``: a
+    key of ``DIALECTS`` (``DIALECT_HELP`` says them)."""
     spec = compiled.spec
+    written = DIALECTS[dialect]
     decided = (
         f"the decision day {at.isoformat()}"
         if at
@@ -302,22 +406,23 @@ def export_sql(compiled: CompiledVersion, *, at: dt.date | None, title: str) -> 
     )
     lines = [
         f"Blueprint decisions: {title}",
-        f"Dialect: {DIALECT}.",
+        f"Dialect: {written.says}.",
         "Reads a relation named profiles, one row per customer, with these columns (NULL = missing):",
-        *(f"  {ident(key)}  {_column_type(attr)}  ({attr.label})" for key, attr in spec.catalog.items()),
+        *(
+            f"  {written.ident(key)}  {written.types.get(attr.type, written.types['text'])}  ({attr.label})"
+            for key, attr in spec.catalog.items()
+        ),
         "Sets are text with the elements joined by '|' (e.g. 'savings|credit_card').",
         "Answers every input column, then per stage: <stage>.entered, <stage>.offer (key or NULL),",
         "<stage>.fallback and <stage>.eligible (the matching offers' keys joined by '|').",
         f"Uses {decided}.",
         STAGE_MODE_SQL[spec.stage_mode],
     ]
-    return "".join(comment(line) for line in lines) + decision_sql(spec, at=at) + ";\n"
-
-
-def _column_type(attr: AttributeSpec) -> str:
-    return {
-        "number": "DOUBLE PRECISION",
-        "date": "DATE",
-        "boolean": "BOOLEAN",
-        "set": "TEXT ('|'-joined)",
-    }.get(attr.type, "TEXT")
+    cut = [st.key for st in spec.stages if any(len(c) > NAME_BYTES for c in stage_columns(st.key))]
+    if cut and written.ident is ident:  # a text PostgreSQL runs
+        lines.append(
+            f"PostgreSQL cuts names at {NAME_BYTES} bytes: the answer columns of "
+            f"{'stages' if len(cut) > 1 else 'stage'} {', '.join(cut)} "
+            "lose their ends there (their order is as above)."
+        )
+    return "".join(comment(line) for line in lines) + decision_sql(spec, at=at, dialect=dialect) + ";\n"

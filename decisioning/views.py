@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -445,6 +446,10 @@ BAR_WIDTH = 290
 ROW_HEIGHT = 30
 
 
+LABEL_CHARS = 28  # about what fits left of the bars at the chart's font size
+LINE_HEIGHT = 18
+
+
 @dataclass
 class BarView:
     label: str
@@ -453,6 +458,7 @@ class BarView:
     kind: str  # offer, fallback, none
     y: int
     width: float
+    lines: list[str]  # the label wrapped to fit left of the bars: a name is never cut short
 
     @property
     def text_y(self) -> int:
@@ -461,6 +467,16 @@ class BarView:
     @property
     def count_x(self) -> int:
         return BAR_X + BAR_WIDTH + 12
+
+    @property
+    def height(self) -> int:
+        return ROW_HEIGHT + (len(self.lines) - 1) * LINE_HEIGHT
+
+
+def label_lines(label: str) -> list[str]:
+    """The label in lines of at most ``LABEL_CHARS`` characters, split at spaces (a longer word on
+    lines of its own)."""
+    return textwrap.wrap(label, LABEL_CHARS, break_on_hyphens=False) or [""]
 
 
 @dataclass
@@ -473,12 +489,12 @@ class StageChart:
 
     @property
     def height(self) -> int:
-        return len(self.bars) * ROW_HEIGHT + 6
+        return sum(bar.height for bar in self.bars) + 6
 
 
 def coverage_charts(counts: dict[str, Any]) -> list[StageChart]:
     """Per stage, one bar per offer (priority order), the fallback and "no offer", each as a share of
-    the customers in the stage."""
+    the customers in the stage; a long name wraps over more lines."""
     charts = []
     for stage in counts["stages"]:
         entered = stage["entered"]
@@ -493,18 +509,20 @@ def coverage_charts(counts: dict[str, Any]) -> list[StageChart]:
         if stage["none"] or not any(o["fallback"] for o in stage["offers"]):
             rows.append(("No offer (gap)", stage["none"], "none"))
         bars = []
-        for i, (label, count, kind) in enumerate(rows):
+        y = 0
+        for label, count, kind in rows:
             share = count / entered if entered else 0.0
-            bars.append(
-                BarView(
-                    label=label if len(label) <= 30 else label[:29] + "…",
-                    count=count,
-                    share=f"{share * 100:.1f} %",
-                    kind=kind,
-                    y=i * ROW_HEIGHT,
-                    width=round(max(share * BAR_WIDTH, 2 if count else 0), 1),
-                )
+            bar = BarView(
+                label=label,
+                count=count,
+                share=f"{share * 100:.1f} %",
+                kind=kind,
+                y=y,
+                width=round(max(share * BAR_WIDTH, 2 if count else 0), 1),
+                lines=label_lines(label),
             )
+            bars.append(bar)
+            y += bar.height
         charts.append(StageChart(stage["stage"], stage["name"], entered, stage["not_entered"], bars))
     return charts
 

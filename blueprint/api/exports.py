@@ -2,7 +2,7 @@
 (docs/architecture.md, "Exports").
 
 ``export/?format=…&version=n|draft&at=YYYY-MM-DD`` answers the file itself (with a download
-name): any member may export. ``version`` absent means the live version, the draft while none is
+name): any member may export; ``format=sql`` also takes ``dialect`` (``decisioning.sql.DIALECTS``). ``version`` absent means the live version, the draft while none is
 approved. The drawn formats answer 503 with a JSON message when Graphviz is not installed, the PDF
 spec when WeasyPrint's Pango is missing. ``import/`` takes a ``json`` export and answers the new
 blueprint, owned by the caller. Errors have the shape of ``api/errors.py``.
@@ -35,6 +35,7 @@ from blueprint.exports.selectors import export_subject, parse_version
 from blueprint.services import blueprint_import, member_blueprint
 from decisioning.errors import InvalidInput
 from decisioning.limits import LIMITS
+from decisioning.sql import DIALECT_DOC, DIALECTS, dialect_of
 
 FORMAT_HELP = f"Expected one of: {', '.join(FORMATS)}."
 
@@ -47,8 +48,16 @@ FORMAT = OpenApiParameter(
         "What to export (default json). The spec: `html` (a whole document), `md`, `pdf`. The diagram: "
         "`svg`, `png`, `diagram-pdf`, `dot` (Graphviz source). Machine-readable: `json` (the canonical "
         "snapshot with a `version` block; `blueprints/import/` takes it), `dmn` (DMN 1.3), `cases` "
-        "(acceptance test cases: decide API requests and the answers expected)."
+        "(acceptance test cases: decide API requests and the answers expected), `sql` (the decision query "
+        "for a warehouse; see `dialect`)."
     ),
+)
+DIALECT = OpenApiParameter(
+    "dialect",
+    {"type": "string", "enum": list(DIALECTS)},
+    OpenApiParameter.QUERY,
+    required=False,
+    description=f"With `format=sql` only. {DIALECT_DOC}",
 )
 VERSION = OpenApiParameter(
     "version",
@@ -219,7 +228,7 @@ class ExportApi(ApiView):
     @extend_schema(
         operation_id="blueprints_export",
         tags=["exports"],
-        parameters=[BLUEPRINT_ID, FORMAT, VERSION, AT],
+        parameters=[BLUEPRINT_ID, FORMAT, VERSION, AT, DIALECT],
         responses=EXPORT_RESPONSES,
         summary=(
             "Export a version or the draft (any member): the requirements spec, the diagram, JSON, DMN 1.3 "
@@ -228,13 +237,18 @@ class ExportApi(ApiView):
     )
     def get(self, request: Request, blueprint_id: int) -> HttpResponse:
         blueprint = member_blueprint(request.user, blueprint_id)
-        options = query_options(request, ("format", "version", "at"))  # empty or unknown: a 400
+        options = query_options(request, ("format", "version", "at", "dialect"))  # empty or unknown: a 400
         fmt = options["format"] or "json"
         if fmt not in FORMATS:
             raise InvalidInput(FORMAT_HELP, field="format")
+        if options["dialect"] is not None and fmt != "sql":
+            raise InvalidInput(
+                "Only format=sql takes a dialect; leave it out for this format.", field="dialect"
+            )
+        dialect = dialect_of(options["dialect"])
         version = parse_version(options["version"])
         at = query_day(request, "at")
-        rendered = export_render(export_subject(blueprint, version=version, at=at), fmt)
+        rendered = export_render(export_subject(blueprint, version=version, at=at), fmt, dialect=dialect)
         response = HttpResponse(rendered.body, content_type=rendered.media_type)
         response["Content-Disposition"] = content_disposition_header(True, rendered.filename) or "attachment"
         return response

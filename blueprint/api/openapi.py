@@ -6,11 +6,18 @@ is listed here, and path parameters carry the same limits as the URL converters.
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+from drf_spectacular.plumbing import set_query_parameters
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
+from blueprint.api import examples
 from blueprint.api.serializers import ErrorOutput
+from blueprint.selectors import board_load, version_live
+from blueprint.services.access import member_blueprint
+from decisioning.errors import BlueprintError
 
 MAX_ID = 999_999_999_999_999_999  # 18 digits: what the id converter matches; fits every database's bigint
 
@@ -65,38 +72,6 @@ def answers(ok: dict[int, Any], errors: tuple[int, ...]) -> dict[int, Any]:
     return out
 
 
-OFFER_EXAMPLES = [
-    OpenApiExample(
-        "An offer with two groups",
-        request_only=True,
-        value={
-            "key": "gold_card",
-            "name": "Gold card upgrade",
-            "channel": "web",
-            "groups": [
-                [
-                    {"attribute": "segment", "operator": "is_one_of", "value": ["Gold", "Platinum"]},
-                    {"attribute": "age", "operator": "at_least", "value": 25},
-                ],
-                [{"attribute": "visits_30d", "operator": "between", "value": [3, 10]}],
-            ],
-            "before": "welcome",
-        },
-    ),
-    OpenApiExample("A fallback offer", request_only=True, value={"name": "Say hello", "fallback": True}),
-]
-OFFER_MOVE_EXAMPLES = [
-    OpenApiExample(
-        "To another stage, before an offer",
-        request_only=True,
-        value={"stage": "onboarding", "before": "app_tour"},
-    ),
-    OpenApiExample("To the end of a stage", request_only=True, value={"stage": "onboarding"}),
-]
-STAGE_MOVE_EXAMPLES = [
-    OpenApiExample("Before another stage", request_only=True, value={"before": "awareness"}),
-    OpenApiExample("After another stage", request_only=True, value={"after": "onboarding"}),
-]
 SINCE = OpenApiParameter(
     "since",
     {"type": "integer", "minimum": 0, "maximum": MAX_ID},
@@ -157,3 +132,44 @@ def _tighten(node: Any) -> None:
     for key in ("oneOf", "anyOf", "allOf"):
         for child in node.get(key, ()):
             _tighten(child)
+
+
+def real_examples(result: dict[str, Any], generator: Any, request: Any, public: Any) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: the request examples, made from the blueprint the schema
+    is asked for (``?blueprint=ID``, a blueprint the requester is a member of) or else the demo's
+    (blueprint/api/examples.py), so that "Try it out" sends a request the board accepts."""
+    facts = examples.demo_facts()
+    wanted = _blueprint_param(request) if request is not None else None
+    if wanted is not None:
+        try:
+            blueprint = member_blueprint(request.user, int(wanted), doing="read its API examples")
+        except BlueprintError:
+            pass  # not theirs, or gone: the demo's examples, and nothing told about the blueprint
+        else:
+            live = version_live(blueprint.pk) is not None
+            facts = examples.board_facts(board_load(blueprint), live=live)
+    examples.into_schema(result, facts, datetime.date.today())
+    return result
+
+
+class DocsView(SpectacularSwaggerSplitView):
+    """The Swagger page. ``?blueprint=ID`` is passed on to the schema (and to the page's script, which
+    asks for it), so its examples are that blueprint's."""
+
+    def _get_schema_url(self, request: Any) -> str:
+        return set_query_parameters(super()._get_schema_url(request), blueprint=_blueprint_param(request))
+
+    @extend_schema(exclude=True)
+    def get(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().get(request, *args, **kwargs)
+        script_url = response.data.get("script_url")
+        if script_url:
+            response.data["script_url"] = set_query_parameters(
+                script_url, blueprint=_blueprint_param(request)
+            )
+        return response
+
+
+def _blueprint_param(request: Any) -> str | None:
+    wanted = request.GET.get("blueprint", "")
+    return wanted if wanted.isdigit() and len(wanted) <= 18 else None

@@ -6,11 +6,12 @@ offers, operations, versions, tokens, export and import. The paths are the contr
 from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView
 
 from blueprint.api import tokens, versions, views
 from blueprint.api.converters import BP
 from blueprint.api.exports import ExportApi, ImportApi
+from blueprint.api.openapi import DocsView
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("auth/token/", tokens.TokenCreateApi.as_view(), name="token"),
@@ -58,6 +59,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
 # pages, and last, anything else under /api/v1/ as a JSON 404, never Django's HTML page.
 closing: list[URLPattern | URLResolver] = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", DocsView.as_view(url_name="api:schema"), name="docs"),
     re_path(r"^(?P<unmatched>(?s:.*))$", views.api_not_found, name="not-found"),
 ]

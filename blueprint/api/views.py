@@ -36,11 +36,8 @@ from blueprint.api.openapi import (
     KEY,
     LIMIT,
     MAX_ID,
-    OFFER_EXAMPLES,
-    OFFER_MOVE_EXAMPLES,
     READ_ERRORS,
     SINCE,
-    STAGE_MOVE_EXAMPLES,
     USERNAME,
     WRITE_ERRORS,
     answers,
@@ -499,7 +496,6 @@ class StageMoveApi(ApiView):
         tags=["stages"],
         parameters=[BLUEPRINT_ID, KEY, IDEMPOTENCY_KEY],
         request=s.StageMoveInput,
-        examples=STAGE_MOVE_EXAMPLES,
         responses=answers({200: s.StageMoveAnswer}, WRITE_ERRORS),
         summary="Move a stage before or after another; to the end when neither is given (owner, editor)",
     )
@@ -536,7 +532,6 @@ class StageOfferListApi(ApiView):
         tags=["offers"],
         parameters=[BLUEPRINT_ID, KEY, IDEMPOTENCY_KEY],
         request=s.OfferCreateInput,
-        examples=OFFER_EXAMPLES,
         responses=answers({201: s.OfferAnswer}, WRITE_ERRORS),
         summary="Add an offer to the stage, last or before/after another (owner, editor)",
     )
@@ -597,7 +592,6 @@ class OfferMoveApi(ApiView):
         tags=["offers"],
         parameters=[BLUEPRINT_ID, KEY, IDEMPOTENCY_KEY],
         request=s.OfferMoveInput,
-        examples=OFFER_MOVE_EXAMPLES,
         responses=answers({200: s.OfferMoveAnswer}, WRITE_ERRORS),
         summary="Move an offer within its stage or to another, before/after an offer or to the end (owner, editor)",
     )

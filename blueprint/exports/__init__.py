@@ -8,9 +8,10 @@ which version it is, never the database — except ``selectors``, which loads th
 - ``diagram``  the DOT source (written and quoted there) and its SVG/PNG/PDF from Graphviz's ``dot``;
 - ``cases``    acceptance test cases from the logic: a profile per offer that can be shown, per gap;
 - ``spec``     the requirements spec as Markdown and HTML, and PDF from that HTML (WeasyPrint);
+- ``mermaid``  the Markdown spec's diagram: the journey as a Mermaid flowchart;
 - ``dmn``      DMN 1.3 decision tables, one per stage.
 
 Each language has its quoting functions in the module that writes it (``diagram.dot_string``,
 ``diagram.html_text``, ``diagram.svg_clean``, ``dmn.feel_string``, ``dmn.xml_text``, ``spec.md``,
-``spec.md_code``, ``spec.md_block``; SQL in ``decisioning.sql``): README "Security" lists them.
+``spec.md_code``, ``spec.md_block``, ``mermaid.mermaid_label``; SQL in ``decisioning.sql``): README "Security" lists them.
 """

@@ -62,8 +62,8 @@ class Rendered:
 def spec_of(subject: ExportSubject, *, draw: str = "svg") -> Spec:
     """The subject's spec with its diagram drawn — ``draw`` "svg" (inline, for the HTML), "png" (a
     picture, for the PDF: WeasyPrint lays out a big SVG far more slowly than it places an image;
-    the vector drawing is the diagram-pdf and svg exports) or "" (the Markdown form, which carries
-    the DOT source) — or with a note saying why it cannot be drawn."""
+    the vector drawing is the diagram-pdf and svg exports) or "" (the Markdown form, whose diagram
+    is Mermaid) — or with a note saying why it cannot be drawn."""
     source = diagram_dot(subject)
     svg: str | None = None
     png = ""
@@ -86,11 +86,13 @@ def spec_of(subject: ExportSubject, *, draw: str = "svg") -> Spec:
     return spec
 
 
-def export_render(subject: ExportSubject, fmt: str) -> Rendered:
-    """The subject in format ``fmt`` (a key of ``FORMATS``). Raises ``GraphvizMissing`` or
-    ``DiagramFailed`` (503) for a drawn format without a working ``dot``, ``PdfUnavailable`` (503)
-    for the PDF spec without Pango."""
+def export_render(subject: ExportSubject, fmt: str, *, dialect: str = "portable") -> Rendered:
+    """The subject in format ``fmt`` (a key of ``FORMATS``); ``sql`` in ``dialect`` (a key of
+    ``decisioning.sql.DIALECTS``). Raises ``GraphvizMissing`` or ``DiagramFailed`` (503) for a
+    drawn format without a working ``dot``, ``PdfUnavailable`` (503) for the PDF spec without Pango."""
     media_type, suffix = FORMATS[fmt]
+    if fmt == "sql" and dialect != "portable":
+        suffix = f"{dialect}.{suffix}"
     filename = f"{subject.filename_stem}.{suffix}"
     body: bytes
     if fmt == "json":
@@ -107,7 +109,10 @@ def export_render(subject: ExportSubject, fmt: str) -> Rendered:
             else {"number": subject.version_param}
         )
         body = export_sql(
-            compile_spec(subject.spec, version), at=None, title=f"{subject.title} — {subject.label}"
+            compile_spec(subject.spec, version),
+            at=None,
+            title=f"{subject.title} — {subject.label}",
+            dialect=dialect,
         ).encode()
     elif fmt == "dot":
         body = diagram_dot(subject).encode()

@@ -4,8 +4,10 @@
 and context; the diagram; the data requirements (every attribute the logic uses, with kind,
 type, allowed values, source system and the offers that need it); per stage the entry rules and
 the decision table; the lint summary; the acceptance test cases; and the version, approvals and
-hash. ``spec_markdown`` and ``spec_html`` render that one structure, so the two say the same;
-``spec_pdf`` prints the HTML with WeasyPrint (A4, the diagram on an A3 landscape page).
+hash. ``spec_markdown`` and ``spec_html`` render that one structure, so the two say the same (the
+Markdown's diagram is a Mermaid flowchart of the journey, ``mermaid.py``, which Markdown viewers
+draw); ``spec_pdf`` prints the HTML with WeasyPrint (A4, the diagram on an A3 landscape page after
+the text).
 
 The HTML is a whole document with its style sheet inside (``static/css/spec.css``), so a
 downloaded file reads the same offline; the app's spec page shows the same body. Pure apart from
@@ -27,6 +29,7 @@ from django.template.loader import render_to_string
 
 from blueprint.exports.cases import AcceptanceCase, CaseSet, SkippedOffer, acceptance_cases, cases_json
 from blueprint.exports.diagram import findings_by_place
+from blueprint.exports.mermaid import journey_flowchart
 from blueprint.exports.subject import FINDING_LABELS, STATUS_LABELS, ExportSubject
 from decisioning.conditions import AttributeSpec, condition_sentence
 from decisioning.errors import BlueprintError
@@ -369,7 +372,7 @@ def md_code(text: str) -> str:
 
 
 def md_block(text: str, info: str) -> list[str]:
-    """A fenced code block of ``text`` (the DOT source), as lines: the fence longer than any run of
+    """A fenced code block of ``text`` (the Mermaid source), as lines: the fence longer than any run of
     backticks in the text, so nothing in it can close the block."""
     fence = "`" * max(3, max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
     return [f"{fence}{info}", *text.splitlines(), fence]
@@ -410,10 +413,12 @@ def spec_markdown(spec: Spec) -> str:
     ]
     out += ["## 2. Diagram", ""]
     out += [
-        "Stages left to right, offers top to bottom in priority order. The Graphviz source below draws it "
-        "(`dot -Tsvg blueprint.dot -o blueprint.svg`); the HTML and PDF forms of this spec show it drawn.",
+        "The journey: stages left to right, each with who is in it and its offers top to bottom in priority "
+        "order, the fallback last. GitHub, GitLab and other Markdown viewers draw the Mermaid block below. "
+        "The full diagram, with every offer's conditions and the lint's findings, is its own export: "
+        "Export → Diagram → SVG, PNG, PDF or DOT source (`format=dot`, Graphviz).",
         "",
-        *md_block(spec.dot.rstrip(), "dot"),
+        *md_block(journey_flowchart(spec.stages).rstrip(), "mermaid"),
         "",
     ]
     out += ["## 3. Data requirements", ""]

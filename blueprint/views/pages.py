@@ -9,7 +9,6 @@ like a success (the board does the same); a plain request gets the service's sta
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +19,6 @@ from django.db import transaction
 from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -147,7 +145,6 @@ def _list_context(request: HtmxHttpRequest, **extra: Any) -> dict[str, Any]:
         "blueprints": blueprints_listed(request.user),  # lazy: a row's partial never reads it
         "new_form": FormState(_blueprint_form_values(), fields=BLUEPRINT_FORM_FIELDS),
         "edit_roles": EDIT_ROLES,
-        "a_minute_ago": timezone.now() - dt.timedelta(minutes=1),  # newer reads "just now"
     }
     context.update(extra)
     return context

@@ -272,10 +272,11 @@ def version_restore_view(request: HtmxHttpRequest, blueprint_id: int, number: in
 @require_GET
 def draft_changes_view(request: HtmxHttpRequest, blueprint_id: int) -> HttpResponse:
     blueprint = page_blueprint(request, blueprint_id)
-    newest, diff = draft_changes(blueprint)
+    live, diff = draft_changes(blueprint)
     context: dict[str, Any] = {
         "blueprint": blueprint,
-        "newest": newest,
+        "live": live,
+        "badge": version_badge_of(blueprint),
         "diff": diff,
         "can_edit": _role(blueprint) in EDIT_ROLES,
         "publish": {},
@@ -289,10 +290,12 @@ def draft_changes_view(request: HtmxHttpRequest, blueprint_id: int) -> HttpRespo
 @login_required
 @require_GET
 def notifications_page(request: HtmxHttpRequest) -> HttpResponse:
-    """The member's notices, newest first; those unread are marked as new once, then read."""
+    """The member's notices, newest first; those unread are marked as new once, then read (a notice
+    whose version was decided since is done, never new)."""
     notices = notifications_for(request.user)
     unread = [n.pk for n in notices if n.read_at is None]
-    response = render(request, "blueprint/notifications.html", {"notices": notices, "unread": set(unread)})
+    new = {n.pk for n in notices if n.read_at is None and not n.done}  # type: ignore[attr-defined]
+    response = render(request, "blueprint/notifications.html", {"notices": notices, "unread": new})
     if unread:
         notifications_mark_read(user=request.user, ids=unread)
     return response

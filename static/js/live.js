@@ -11,9 +11,11 @@
 //   blueprint:editing  {editing}        → what this tab edits, for presence (presence.js)
 //   blueprint:presence {members, you}  ← who is on the board (presence.js draws it)
 //   blueprint:swapped  {element}        ← new content is in the page
+//   blueprint:redrawn  {form, actor}    ← a frame redrew what an open form edits (conflicts.js)
 
 import { announce } from "./announce.js";
 import "./presence.js";
+import "./conflicts.js";
 
 const htmx = window.htmx;
 const page = document.querySelector(".board-page");
@@ -248,14 +250,21 @@ function opArrived(frame) {
   applyOp(frame);
 }
 
+let frameActor = null; // who made the operation whose frame is being applied
+
 function applyOp(frame) {
-  for (const fragment of frame.fragments || []) {
-    try {
-      applyFragment(fragment);
-    } catch (error) {
-      // one bad fragment must not stop the rest; the next full resync repairs the page
-      console.warn("live board: could not apply", fragment, error);
+  frameActor = frame.actor || null;
+  try {
+    for (const fragment of frame.fragments || []) {
+      try {
+        applyFragment(fragment);
+      } catch (error) {
+        // one bad fragment must not stop the rest; the next full resync repairs the page
+        console.warn("live board: could not apply", fragment, error);
+      }
     }
+  } finally {
+    frameActor = null;
   }
   rev = frame.rev;
   if (frame.client_id) {
@@ -565,12 +574,14 @@ function swapIn(fresh, insert, old) {
   const board = document.getElementById("board");
   const scroll = board && { top: board.scrollTop, left: board.scrollLeft };
   insert();
+  const redrawn = [];
   for (const form of openForms(document)) {
     if (fresh.contains(form)) continue;
     const counterpart = findIn(fresh, counterpartId(form.id));
     if (counterpart) {
       move(form, counterpart.parentElement, counterpart);
       counterpart.hidden = true;
+      redrawn.push(form);
     }
   }
   if (old && old !== fresh && old.isConnected) {
@@ -588,6 +599,12 @@ function swapIn(fresh, insert, old) {
   }
   restoreFocus(focus);
   changed(fresh);
+  // what the form edits may have changed under the person's hands: conflicts.js compares
+  for (const form of redrawn) {
+    if (form.isConnected) {
+      document.dispatchEvent(new CustomEvent("blueprint:redrawn", { detail: { form, actor: frameActor } }));
+    }
+  }
 }
 
 function changed(element) {

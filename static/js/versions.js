@@ -26,6 +26,7 @@ async function refresh() {
     const fresh = template.content.firstElementChild;
     const current = document.getElementById("version-badge");
     if (fresh && fresh.id === "version-badge" && current) current.replaceWith(fresh);
+    publishFollows();
   } catch {
     // the next edit tries again; the badge is a hint, the versions page is the truth
   } finally {
@@ -41,4 +42,33 @@ function soon() {
   }, WAIT_MS);
 }
 
-document.addEventListener("blueprint:swapped", soon);
+// Publish is disabled (aria-disabled on its summary, which then does not open the disclosure)
+// while the draft has nothing unpublished; an open disclosure stays open, so the note saying what
+// was just published can be read.
+function publishFollows() {
+  const badge = document.getElementById("version-badge");
+  const summary = document.querySelector("#publish > summary");
+  if (!badge || !summary) return;
+  if (badge.dataset.unpublished === "false") {
+    summary.setAttribute("aria-disabled", "true");
+    summary.title = "Nothing to publish: the draft has no unpublished changes";
+  } else {
+    summary.removeAttribute("aria-disabled");
+    summary.removeAttribute("title");
+  }
+}
+
+document.addEventListener("click", (event) => {
+  const summary = event.target.closest && event.target.closest("#publish > summary");
+  if (summary && summary.getAttribute("aria-disabled") === "true" && !summary.parentElement.open) {
+    event.preventDefault();
+  }
+});
+
+document.addEventListener("blueprint:swapped", () => {
+  publishFollows();
+  soon();
+});
+// the answer to Publish carries the badge out of band (htmx)
+document.addEventListener("htmx:afterSettle", publishFollows);
+publishFollows();

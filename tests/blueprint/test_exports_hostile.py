@@ -14,7 +14,8 @@ names among them). For each:
 - the DMN reads without a warning in dmn-moddle, every FEEL text parses in feelin, and its tables
   decide as the reference evaluator does;
 - the Markdown spec has the structure of the same spec with every text a plain word, and its
-  diagram block holds the DOT source exactly.
+  diagram block holds the Mermaid flowchart exactly (drawn by Mermaid itself in
+  tests/browser/test_spec_mermaid.py).
 
 Graphviz and node are run once per example for all its blueprints.
 """
@@ -41,6 +42,7 @@ from markdown_it import MarkdownIt
 from blueprint.exports.cases import cases_json
 from blueprint.exports.diagram import SVG_ELEMENTS, diagram_dot, graphviz_available, svg_document, svg_inline
 from blueprint.exports.dmn import dmn_xml
+from blueprint.exports.mermaid import journey_flowchart
 from blueprint.exports.spec import Spec, spec_build, spec_html, spec_markdown
 from blueprint.exports.subject import ExportSubject
 from decisioning import sql
@@ -299,7 +301,7 @@ def check_markdown(spec: Spec) -> None:
     tokens = MARKDOWN.parse(text)
     assert shape(tokens) == shape(MARKDOWN.parse(spec_markdown(plain(spec))))
     (fence,) = [t for t in tokens if t.type == "fence"]
-    assert fence.info == "dot" and fence.content == spec.dot.rstrip() + "\n"
+    assert fence.info == "mermaid" and fence.content == journey_flowchart(spec.stages)
     section, headings = "", []
     for i, t in enumerate(tokens):
         if t.type == "heading_open":

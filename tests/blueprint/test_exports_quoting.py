@@ -36,6 +36,7 @@ from blueprint.exports.diagram import (
 )
 from blueprint.exports.dmn import dmn_xml, feel_number, feel_string
 from blueprint.exports.formats import export_render, spec_of
+from blueprint.exports.mermaid import journey_flowchart
 from blueprint.exports.spec import md, md_code, spec_html, spec_markdown, spec_pdf
 from decisioning import sql
 from decisioning.engine import compile_spec
@@ -424,7 +425,7 @@ def test_names_and_descriptions_keep_the_markdown_spec_whole() -> None:
     spec = spec_of(subject_of(snapshot), draw="")
     tokens = MARKDOWN.parse(spec_markdown(spec))
     (fence,) = [t for t in tokens if t.type == "fence"]
-    assert fence.content == spec.dot.rstrip() + "\n"
+    assert fence.info == "mermaid" and fence.content == journey_flowchart(spec.stages)
     headings = [inline_text(tokens[i + 1]) for i, t in enumerate(tokens) if t.type == "heading_open"]
     assert not [h for h in headings if h.startswith("Injected")]
     assert "4.1 Start ``` # Injected heading | a | b | |---|---| (start)" in headings

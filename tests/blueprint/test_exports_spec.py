@@ -8,7 +8,9 @@ is written to ``$EXPORT_SPEC_PNG`` when that is set.
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 import pytest
 
 from blueprint.exports.formats import spec_of
+from blueprint.exports.mermaid import mermaid_label, mermaid_text
 from blueprint.exports.spec import spec_html, spec_markdown, spec_pdf, spec_version_block
 from blueprint.exports.subject import ExportSubject
 from tests.blueprint.export_blueprints import subject_of
@@ -94,7 +97,46 @@ def test_the_markdown_has_every_section_and_marks_the_draft(subject: ExportSubje
     assert positions == sorted(positions)
     assert md.startswith("# Retail \\| web — requirements spec")
     assert "> **DRAFT — NOT PUBLISHED, REV 7.**" in md
-    assert "```dot\ndigraph blueprint {" in md
+    assert "```mermaid\nflowchart LR\n" in md and "digraph" not in md
+    assert "`format=dot`" in md  # the Graphviz source is its own export, named
+
+
+def test_the_markdown_diagram_is_the_journey_in_mermaid(subject: ExportSubject) -> None:
+    md = spec_markdown(spec_of(subject, draw=""))
+    start = md.index("```mermaid\n")
+    block = md[start : md.index("\n```\n", start)].splitlines()[1:]
+    assert block == [
+        "flowchart LR",
+        "  classDef fallback fill:#eef1f5,stroke:#8a96a6,stroke-dasharray:4 3",
+        '  subgraph stage1 ["Welcome"]',
+        "    direction TB",
+        '    stage1_entry("Who is in the stage#58; Age is at least 18 years")',
+        '    stage1_offer1["1. Gold #60;card#62; #183; web"]',
+        '    stage1_offer2["2. Gold again"]',
+        "    stage1_entry --> stage1_offer1",
+        "    stage1_offer1 --> stage1_offer2",
+        '    stage1_fallback1["Fallback#58; Say hello (everyone else in the stage)"]',
+        "    stage1_offer2 -.-> stage1_fallback1",
+        "    class stage1_fallback1 fallback",
+        "  end",
+        '  subgraph stage2 ["Later"]',
+        "    direction TB",
+        '    stage2_entry("Who is in the stage#58; Everyone")',
+        '    stage2_none["No offers yet"]',
+        "    stage2_entry --> stage2_none",
+        "  end",
+        "  stage1 --> stage2",
+    ]
+
+
+def test_a_mermaid_label_is_one_quoted_string_of_entities() -> None:
+    hostile = 'a"] --> b\n%%{init: {}}%%\nclick a call alert(1) :::x fa:fa-car <b>&#quot;`\u00e9\ufb02\u00b0'
+    label = mermaid_label(hostile)
+    assert label.startswith('"') and label.endswith('"') and '"' not in label[1:-1]
+    assert re.fullmatch(r"[A-Za-z0-9 .,\-'()?!/]*", re.sub(r"#[0-9]+;", "", label[1:-1]))
+    assert "\n" not in label and "<" not in label and "%" not in label and ":" not in label
+    assert mermaid_text("\ufb02\u00b0lt\u00b6\u00df") == "#64258;#8288;#176;lt#182;#8288;#223;"
+    assert mermaid_label(" \n\x00 ") == '" "'  # Mermaid refuses an empty label
 
 
 def test_data_requirements_list_each_attribute_used_with_who_needs_it(subject: ExportSubject) -> None:
@@ -163,7 +205,7 @@ def test_a_pdf_is_printed_and_its_first_page_renders(subject: ExportSubject, tmp
     assert pdf.startswith(b"%PDF-")
     document = pdfium.PdfDocument(pdf)
     try:
-        assert len(document) >= 3  # the text pages and the diagram's A3 page
+        assert len(document) >= 2  # the text pages and the diagram's A3 page
         page = document[0]
         width, height = page.get_size()
         assert round(width) == 595 and round(height) == 842  # A4 portrait, in points
@@ -172,9 +214,143 @@ def test_a_pdf_is_printed_and_its_first_page_renders(subject: ExportSubject, tmp
         image.save(target)
         colours = image.convert("L").getextrema()
         assert colours[0] < 100 < colours[1], "the page has text on it"
-        diagram = document[1]
-        assert round(diagram.get_size()[0]) == 1191  # A3 landscape
+        diagram = document[len(document) - 1]
+        assert round(diagram.get_size()[0]) == 1191  # A3 landscape, after the text
     finally:
         document.close()
     if os.environ.get("EXPORT_SPEC_PNG"):
         shutil.copy(target, os.environ["EXPORT_SPEC_PNG"])
+
+
+# --- The PDF's pages, read as text ------------------------------------------------------------------
+
+HEADER_WORDS = ("PRIORITY", "OFFER", "CHANNEL", "CONDITIONS", "LINT", "ATTRIBUTE", "ALLOWED", "VALUES")
+HEADER_WORDS += ("SOURCE", "SYSTEM", "NEEDED", "CASE", "PROFILE", "EXPECTED")
+STAGES, OFFERS = 3, 9
+
+
+def long_snapshot() -> dict[str, Any]:
+    """Stages of tall rows, so that the decision tables go on over pages: each offer's name starts with
+    ``AlphaN`` and ends with ``OmegaN``, its conditions end with ``ZetaN`` (the first offer's with a
+    contradiction after them); channels, keys and lint labels long enough to be broken by a narrow
+    column."""
+    r = oracle.raw
+    snapshot = blueprint_snapshot()
+    snapshot["attributes"][2]["description"] = "Where the customer lives, from the address on file."
+    snapshot["stages"] = [
+        {
+            "key": f"stage_{s}",
+            "name": f"Stage {s}",
+            "description": "Customers at this point of the journey.",
+            "entry": [[r("age", "at_least", 18 + s)]],
+            "offers": [
+                {
+                    "key": f"offer_{n}_in_stage_{s}",
+                    "name": f"Alpha{s}x{n} an offer whose name is long enough to wrap Omega{s}x{n}",
+                    "channel": "call_centre" if n % 2 else "newsletter",
+                    "fallback": n == OFFERS - 1,
+                    "groups": []
+                    if n == OFFERS - 1
+                    else [
+                        [r("age", "at_least", 20 + n), r("city", "is_one_of", ["Dublin", "Cork", "Galway"])],
+                        [r("segment", "is", "Silver"), r("city", "is", f"Zeta{s}x{n}")],
+                    ]
+                    + ([[r("age", "at_least", 90), r("age", "at_most", 10)]] if n == 0 else []),
+                }
+                for n in range(OFFERS)
+            ],
+        }
+        for s in range(STAGES)
+    ]
+    return snapshot
+
+
+Pages = list[tuple[tuple[int, int], str]]
+
+
+def pdf_pages(pdf: bytes) -> Pages:
+    """The printed spec's pages: (width, height) in points and the text on it."""
+    pdfium = pytest.importorskip("pypdfium2")
+    document = pdfium.PdfDocument(pdf)
+    try:
+        pages = []
+        for page in document:
+            width, height = page.get_size()
+            pages.append(((round(width), round(height)), page.get_textpage().get_text_range()))
+        return pages
+    finally:
+        document.close()
+
+
+@pytest.fixture(scope="module")
+def long_spec_pdf() -> bytes:
+    return spec_pdf(spec_html(spec_of(subject_of(long_snapshot()), draw="png")))
+
+
+@pytest.fixture(scope="module")
+def long_pdf(long_spec_pdf: bytes) -> Pages:
+    return pdf_pages(long_spec_pdf)
+
+
+def page_of(pages: Pages, word: str, after: tuple[int, int]) -> tuple[int, int]:
+    """(page, offset) of the first ``word`` at or after ``after`` (page, offset)."""
+    for number in range(after[0], len(pages)):
+        at = pages[number][1].find(word, after[1] if number == after[0] else 0)
+        if at >= 0:
+            return number, at
+    raise AssertionError(f"{word!r} not found after {after}")
+
+
+def test_no_word_of_a_table_is_broken_in_the_pdf(long_pdf: Pages) -> None:
+    words = [w for _size, text in long_pdf for w in text.split()]
+    counts = {w: words.count(w) for w in HEADER_WORDS}
+    assert counts["CHANNEL"] == counts["PRIORITY"] >= STAGES  # every decision table's head, whole
+    assert counts["ALLOWED"] >= 1 and counts["EXPECTED"] >= STAGES
+    assert "Contradiction" in words  # the lint's longest word, in its narrow column
+    whole = {*HEADER_WORDS, "call_centre", "newsletter", "Contradiction", "Overlaps"}
+    whole |= {f"offer_{n}_in_stage_{s}" for s in range(STAGES) for n in range(OFFERS)}
+    # a word broken at the end of a line reads as two: its start, and the rest on the next line
+    broken = [(a, b) for a, b in itertools.pairwise(words) if a not in whole and a.rstrip("-") + b in whole]
+    assert broken == []
+
+
+def test_no_table_row_is_split_across_pages_of_the_pdf(long_pdf: Pages) -> None:
+    texts = [text for _size, text in long_pdf]
+    # the decision tables go on over pages: some repeat their head on the next page
+    assert sum(text.count("PRIORITY") for text in texts) > STAGES
+    logic = page_of(long_pdf, "Entry rules — who is in the stage", (0, 0))
+    cases = page_of(long_pdf, "cases generated from the logic", logic)
+    for s in range(STAGES):
+        for n in range(OFFERS):
+            start = page_of(long_pdf, f"Alpha{s}x{n} ", logic)
+            assert page_of(long_pdf, f"Omega{s}x{n}", start)[0] == start[0], (s, n)
+            if n != OFFERS - 1:
+                assert page_of(long_pdf, f"Zeta{s}x{n}", start)[0] == start[0], (s, n)
+            # the case that shows the offer: its name and the key expected
+            case = page_of(long_pdf, f"Alpha{s}x{n} ", cases)
+            assert page_of(long_pdf, f"Omega{s}x{n}", case)[0] == case[0], (s, n)
+    # an attribute and where it is needed
+    data = page_of(long_pdf, "ALLOWED VALUES", (0, 0))
+    for label in ("Age", "Segment", "City"):
+        row = page_of(long_pdf, f"{label}\r\n", data)
+        assert page_of(long_pdf, "NEEDED BY", row)[0] == row[0], label
+
+
+def test_the_pdf_starts_its_text_on_page_1_and_ends_with_the_a3_diagram(
+    long_pdf: Pages, long_spec_pdf: bytes
+) -> None:
+    (size, first), *middle, (last_size, _last) = long_pdf
+    assert size == (595, 842) and all(s == (595, 842) for s, _ in middle)  # A4 portrait
+    assert last_size == (1191, 842)  # A3 landscape, after the text
+    # page 1 goes on past the overview: the diagram's section names its page, the data section starts
+    assert "2. Diagram" in first and f"end of this document: page {len(long_pdf)}" in first
+    assert "3. Data requirements" in first
+    # and its text reaches the page's bottom third
+    pdfium = pytest.importorskip("pypdfium2")
+    document = pdfium.PdfDocument(long_spec_pdf)
+    try:
+        text = document[0].get_textpage()
+        lowest = min(text.get_charbox(i)[1] for i in range(text.count_chars()))  # from the foot, in points
+    finally:
+        document.close()
+    assert lowest < 842 / 3

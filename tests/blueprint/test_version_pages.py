@@ -305,6 +305,7 @@ def test_the_draft_changes_page(board: Blueprint, users: dict[str, Any]) -> None
         in client.get(reverse("draft_changes", args=[board.pk])).content.decode()
     )
     publish(board, users)
+    version_approve(blueprint_id=board.pk, number=1, actor=users["approver"])  # compared with the live one
     operation_apply(
         blueprint_id=board.pk, actor=None, op_type="offer.update", payload={"key": "welcome", "name": "W"}
     )

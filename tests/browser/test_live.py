@@ -217,6 +217,8 @@ def test_a_form_lies_over_a_card_the_frames_keep_current_and_closes_on_its_own_f
     owner_form.locator("button[type=submit]").click()
     expect(editor.page.locator("#offer-welcome .card-name")).to_have_text("Welcome, renamed")
     expect(form).to_be_visible()
+    # the form marks the name the owner changed (static/js/conflicts.js asked for the form as it is now)
+    expect(form.locator(".field-changed")).to_have_count(1)
     del answers[:]
     form.locator("[data-cancel]").click()
     expect(editor.page.locator("#offer-welcome-edit")).to_have_count(0)
