@@ -36,8 +36,9 @@ on the calendar by it; everything else does not depend on it). The rules (docs/a
   saying so; ``stage-unreachable`` (error) when earlier stages take everyone the entry lets in
   (its offers can never be shown), the example a customer its entry lets in. The populations
   are subtracted as boxes under a quarter of the budget, each stage a turn of it in journey order;
-  a stage it is not enough for (and every stage after it) keeps its whole entry, with an
-  ``unchecked`` finding about ``stage-unreachable``.
+  a stage it is not enough for (and every stage after it) gets an ``unchecked`` finding about
+  ``stage-unreachable``, and only what its offers say on their own (contradictions, redundancies)
+  is claimed about it.
 - ``unchecked`` (the level of the check it is about: error for ``shadowed-offer``, which covers
   ``duplicate-offer`` too; warning for ``gap``): a check that did not finish within the lint's
   budget, naming the stage (and the offers) it is about. Nothing is claimed about what it would
@@ -332,19 +333,23 @@ def _first_stage_only(space: Space, linted: Sequence[_StageLint], budget: Budget
                 # who the stage really gets: its entry less the earlier ones (the first: all of it)
                 taken_by.append((stage, rest))
         except BudgetExhausted:
-            stage_lint.narrowed = None
-            stage_lint.relations.append(
-                Finding(
-                    "unchecked",
-                    f"Whether earlier stages take every customer of stage “{stage.name}” was not settled "
-                    "within the limit of the checks, so its offers are checked against everyone its entry "
-                    "lets in. Give the stages' entries fewer groups and conditions.",
-                    stage=stage.key,
-                    part="entry",
-                    check="stage-unreachable",
+            # this stage and every one after it: who they get is not known exactly, so nothing is
+            # claimed about their gaps, overlaps and hidden offers
+            for later in linted[done:]:
+                later.narrowed = None
+                later.order_unsettled = True
+                later.relations.append(
+                    Finding(
+                        "unchecked",
+                        f"Whether earlier stages take every customer of stage “{later.stage.name}” was not "
+                        "settled within the limit of the checks, so its offers were not checked for gaps, "
+                        "overlaps or offers never shown. Give the stages' entries fewer groups and conditions.",
+                        stage=later.stage.key,
+                        part="entry",
+                        check="stage-unreachable",
+                    )
                 )
-            )
-            return  # the stages after it cannot be narrowed exactly either
+            return
 
 
 def _day(at: dt.date | dt.datetime | None) -> dt.date:
@@ -400,6 +405,7 @@ class _StageLint:
         self.narrowed: list[Conjunction] | None = None
         self.earlier_takers: list[StageSpec] = []
         self.whole: list[Conjunction] = []  # everyone its entry lets in
+        self.order_unsettled = False  # one stage each: the budget did not settle who it gets
 
     def finding(self, code: str, message: str, **fields: Any) -> None:
         self.out.append(Finding(code=code, message=message, stage=self.stage.key, **fields))
@@ -420,6 +426,15 @@ class _StageLint:
         if self.narrowed is not None:
             self.population = self.narrowed
         self.fallbacks()
+        if self.order_unsettled:
+            if not stage.offers:
+                self.finding("empty-stage", f"Stage “{stage.name}” has no offers yet.")
+            for offer in stage.offers:  # only what the offers say on their own
+                if not offer.fallback:
+                    self.reach(offer, self.whole)
+            self.population = []
+            self.analysed = len(self.out)
+            return
         if self.whole and not self.population:
             self.relations.append(
                 Finding(
