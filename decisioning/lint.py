@@ -615,6 +615,10 @@ class _StageLint:
                 )
                 continue
             inside = [both for p in population if (both := conjunction.meet(p)) is not None]
+            if population is not self.whole and conjunction.any_of:
+                # a box of customers no earlier stage takes may say a set lacks an element: its
+                # "includes any of" is read exactly, one box per element
+                inside = [Conjunction(box) for both in inside for box in self.space.expand(both, self.watch)]
             if (
                 not inside
                 and population is not self.whole
