@@ -22,6 +22,7 @@ from blueprint.lint_panel import LintPanel, lint_panel
 from blueprint.models import EDIT_ROLES, Blueprint, Offer, Stage
 from blueprint.selectors import Board, board_lint, board_load
 from decisioning.conditions import KINDS, AttributeSpec
+from decisioning.model import STAGE_MODES
 
 TEMPLATE = "blueprint/board.html"
 
@@ -197,6 +198,7 @@ class BoardContext:
             "blueprint": blueprint,
             "can_edit": blueprint.role in EDIT_ROLES,  # type: ignore[attr-defined]
             "base": reverse("board", args=[blueprint.pk]) + "board/",
+            "stage_modes": list(STAGE_MODES.items()),
             **extra,
         }
         if "form" in extra:

@@ -34,8 +34,9 @@ from blueprint.diff_words import (
     quoted,
 )
 from decisioning.conditions import AttributeSpec
+from decisioning.model import STAGE_MODES, stage_mode_of
 
-BLUEPRINT_FIELDS = ("name", "context", "channels", "description")
+BLUEPRINT_FIELDS = ("name", "context", "channels", "description", "stage_mode")
 ATTRIBUTE_FIELDS = ("label", "kind", "type", "choices", "unit", "description", "source")
 
 
@@ -302,6 +303,8 @@ def _blueprint_changes(old: _Side, new: _Side) -> list[Change]:
     changes = []
     for field in BLUEPRINT_FIELDS:
         b, a = old.blueprint.get(field), new.blueprint.get(field)
+        if field == "stage_mode":  # absent is "several", as in every snapshot made before the mode
+            b, a = stage_mode_of(old.blueprint), stage_mode_of(new.blueprint)
         if canonical(b) == canonical(a):
             continue
         if field == "channels":
@@ -316,6 +319,8 @@ def _blueprint_changes(old: _Side, new: _Side) -> list[Change]:
             sentence = f"Channels {' and '.join(parts)}" if parts else "Channels listed in a new order"
         elif field == "name":
             sentence = f"The blueprint is now called {quoted(a)} (was {quoted(b)})"
+        elif field == "stage_mode":
+            sentence = f"How stages relate: now “{STAGE_MODES[stage_mode_of(new.blueprint)]}” (was “{STAGE_MODES[stage_mode_of(old.blueprint)]}”)"
         elif field == "description":
             sentence = (
                 "The blueprint's description changed" if a else "The blueprint's description was removed"

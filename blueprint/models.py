@@ -12,6 +12,7 @@ from django.db import models
 
 from decisioning.conditions import KEY_PATTERN, KINDS, TYPES, AttributeSpec
 from decisioning.limits import LIMITS
+from decisioning.model import STAGE_MODES
 
 # A key is the whole string (KEY_PATTERN ends in \Z, not $): a validator, and a check constraint
 # underneath, so no path can store one that pages cannot put in a URL.
@@ -37,6 +38,9 @@ class Blueprint(models.Model):
     context = models.CharField(max_length=LIMITS.context_length, blank=True)
     channels = models.JSONField(default=list, blank=True)
     description = models.TextField(blank=True)
+    # How stages relate (docs/architecture.md, "Decisions"): "several", every stage whose entry
+    # holds; "one", only the first of them in journey order.
+    stage_mode = models.CharField(max_length=8, choices=list(STAGE_MODES.items()), default="several")
     # Incremented by every operation; clients use it to notice what they missed.
     rev = models.PositiveBigIntegerField(default=0)
     created_by = models.ForeignKey(

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from decisioning.conditions import KINDS, TYPES
+from decisioning.model import STAGE_MODES
 
 
 class Kind(Enum):
@@ -114,6 +115,13 @@ BLUEPRINT_FIELDS = {
     "context": _text("context_length"),
     "channels": Field(Kind.TEXTS, limit="channels_per_blueprint"),
     "description": DESCRIPTION,
+    "stage_mode": Field(
+        Kind.CHOICE,
+        choices=tuple(STAGE_MODES),
+        help="How stages relate: 'several' (default), a customer is in every stage whose entry holds, "
+        "each giving its own offer; 'one', each customer is in one stage, the first in journey order "
+        "whose entry holds.",
+    ),
 }
 
 BLUEPRINT_CREATE = Payload({"name": _text("name_length", required=True, blank=False), **BLUEPRINT_FIELDS})

@@ -30,10 +30,11 @@ from typing import Any
 
 from blueprint.diff import moved_keys
 from decisioning.conditions import attributes_used
+from decisioning.model import stage_mode_of
 
 Operation = tuple[str, dict[str, Any]]
 
-BLUEPRINT_FIELDS = ("name", "context", "channels", "description")
+BLUEPRINT_FIELDS = ("name", "context", "channels", "description", "stage_mode")
 ATTRIBUTE_FIELDS = ("label", "kind", "type", "choices", "unit", "description", "source")
 STAGE_FIELDS = ("name", "description", "entry")
 OFFER_FIELDS = ("name", "description", "channel", "fallback", "groups")
@@ -183,6 +184,9 @@ def restore_plan(draft: Mapping[str, Any], target: Mapping[str, Any]) -> list[Op
     Empty when they are the same already (the catalog's order aside, which no operation sets)."""
     state = _Draft(draft)
     goal_fields = dict(target.get("blueprint") or {})
+    # a snapshot without stage_mode is "several": say it, so both sides compare alike
+    goal_fields["stage_mode"] = stage_mode_of(goal_fields)
+    state.fields["stage_mode"] = stage_mode_of(state.fields)
     goal_attributes = {a["key"]: dict(a) for a in target.get("attributes") or []}
     goal_stages = {s["key"]: s for s in target.get("stages") or []}
     goal_offers: dict[str, dict[str, Any]] = {}

@@ -16,7 +16,7 @@ from blueprint.snapshots import SNAPSHOT_FORMAT, snapshot_hash
 from decisioning.conditions import AttributeSpec, attributes_used, condition_sentence, parse_groups
 from decisioning.lint import LintReport, lint_blueprint
 from decisioning.lru import LRU
-from decisioning.model import BlueprintSpec, OfferSpec, StageSpec
+from decisioning.model import STAGE_MODE_DEFAULT, BlueprintSpec, OfferSpec, StageSpec
 
 
 @dataclass
@@ -118,13 +118,18 @@ def blueprint_spec(board: Board) -> BlueprintSpec:
             )
             for column in board.stages
         ),
+        stage_mode=board.blueprint.stage_mode,
     )
 
 
 def _lint_content(board: Board) -> dict[str, Any]:
     """What the lint reads of a board: the catalog and the stages and offers in order."""
     snapshot = board_snapshot(board)
-    return {"attributes": snapshot["attributes"], "stages": snapshot["stages"]}
+    return {
+        "attributes": snapshot["attributes"],
+        "stages": snapshot["stages"],
+        "mode": snapshot["blueprint"].get("stage_mode"),
+    }
 
 
 # The lint reports of the last few board contents, keyed by content hash and decision day. A page
@@ -223,6 +228,7 @@ def board_json(board: Board) -> dict[str, Any]:
         "context": bp.context,
         "channels": bp.channels,
         "description": bp.description,
+        "stage_mode": bp.stage_mode,
         "rev": bp.rev,
         "attributes": [attribute_fields(a) for a in board.attributes],
         "stages": [stage_json(c, board.catalog) for c in board.stages],
@@ -242,6 +248,9 @@ def board_snapshot(board: Board) -> dict[str, Any]:
             "context": bp.context,
             "channels": list(bp.channels),
             "description": bp.description,
+            # only when it is "one": a snapshot without it is "several", as every one before it was,
+            # so their content hashes stay what they were
+            **({"stage_mode": bp.stage_mode} if bp.stage_mode != STAGE_MODE_DEFAULT else {}),
         },
         "attributes": [attribute_fields(a) for a in board.attributes],
         "stages": [

@@ -38,7 +38,7 @@ from blueprint.selectors import (
 from blueprint.snapshots import SNAPSHOT_FORMAT, snapshot_hash
 from decisioning.lint import LintReport, lint_blueprint
 from decisioning.lru import LRU
-from decisioning.model import spec_from_json
+from decisioning.model import spec_from_json, stage_mode_of
 
 REVIEW_ROLES = frozenset({Role.OWNER, Role.APPROVER})
 
@@ -147,6 +147,7 @@ def snapshot_board(snapshot: dict[str, Any], *, blueprint_id: int | None = None)
         context=fields.get("context", ""),
         channels=list(fields.get("channels") or []),
         description=fields.get("description", ""),
+        stage_mode=stage_mode_of(fields),
     )
     attributes = [
         Attribute(

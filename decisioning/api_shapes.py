@@ -31,8 +31,9 @@ class FindingOutput(serializers.Serializer):
         child=serializers.JSONField(),
         allow_null=True,
         help_text=(
-            "For gap, overlap, duplicate-offer and shadowed-offer: a customer profile (attribute key → "
-            "value) that shows it on the decision day; attributes left out are missing. Otherwise null."
+            "For gap, overlap, duplicate-offer, shadowed-offer, stage-overlap and stage-unreachable: a "
+            "customer profile (attribute key → value) that shows it on the decision day; attributes left "
+            "out are missing. Otherwise null."
         ),
     )
     part = serializers.ChoiceField(
@@ -47,14 +48,20 @@ class FindingOutput(serializers.Serializer):
         allow_null=True, help_text="redundant-condition: the index of the condition in the group (from 0)."
     )
     check = serializers.ChoiceField(
-        choices=["shadowed-offer", "gap"],
+        choices=["shadowed-offer", "gap", "stage-unreachable"],
         allow_null=True,
         help_text=(
             "unchecked: the check that did not finish within the lint's budget — shadowed-offer (whether "
             "the offers named can ever be shown, or duplicate one above; an error, so publishing is "
-            "refused) or gap (a warning). Nothing is claimed about what it would have found. Null for "
-            "every other finding."
+            "refused), gap (a warning) or stage-unreachable (whether earlier stages take every customer of "
+            "the stage, when each customer is in one stage; an error). Nothing is claimed about what it "
+            "would have found. Null for every other finding."
         ),
+    )
+    stages = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="stage-overlap: the keys of the two stages a customer can be in at once, in journey "
+        "order (stage is the later one). Empty for every other finding.",
     )
 
 
@@ -170,7 +177,10 @@ class GroupOutcomeOutput(serializers.Serializer):
 
 
 class WhyNotOutput(serializers.Serializer):
-    not_entered = serializers.BooleanField(help_text="The stage's entry conditions fail.")
+    not_entered = serializers.BooleanField(
+        help_text="The stage's entry conditions fail, or (each customer in one stage) the customer is in "
+        "an earlier stage: see earlier."
+    )
     failed = ConditionOutcomeOutput(many=True, help_text="The conditions that fail (entry ones first).")
     taken_by = serializers.ListField(
         child=serializers.CharField(), help_text="Higher-priority offers that match this customer."
@@ -201,6 +211,11 @@ class WhyNotOutput(serializers.Serializer):
     not_checked = serializers.CharField(
         allow_null=True, help_text="What the search did not settle, in plain language; null when complete."
     )
+    earlier = serializers.CharField(
+        allow_null=True,
+        help_text="When each customer is in one stage: the key of the earlier stage this customer is in, "
+        "which takes them before this one; null otherwise.",
+    )
 
 
 class OfferOutcomeOutput(serializers.Serializer):
@@ -223,13 +238,19 @@ class StageExplainOutput(serializers.Serializer):
 class StageDecisionOutput(serializers.Serializer):
     stage = serializers.CharField(help_text="The stage's key.")
     entered = serializers.BooleanField(
-        help_text="Its entry conditions hold (false only for a stage asked for)."
+        help_text="The customer is in this stage (false only for a stage asked for): its entry conditions "
+        "hold and, when each customer is in one stage, no earlier stage's do."
     )
     offer = serializers.CharField(allow_null=True, help_text="The offer's key; null when none (a gap).")
     fallback = serializers.BooleanField(help_text="The offer is the stage's fallback.")
     eligible = serializers.ListField(
         child=serializers.CharField(),
         help_text="Every offer that matches, in priority order (fallback aside).",
+    )
+    earlier = serializers.CharField(
+        required=False,
+        help_text="Given only when each customer is in one stage and this stage was asked for: the key "
+        "of the earlier stage the customer is in (so not in this one).",
     )
     explain = StageExplainOutput(required=False)
 

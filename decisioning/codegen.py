@@ -398,6 +398,8 @@ class Codegen:
                     f"        found = ({answer}) if m & {entry} else None",
                     f"        return (None,) * {si} + (found,) + (None,) * {len(self.stages) - si - 1}",
                 ]
+        if self.spec.one_stage:
+            return lines + self.first_stage_body()
         lines += [
             "    if want < 0:",
             "        return (",
@@ -406,6 +408,42 @@ class Codegen:
             *one,
             f"    return (None,) * {len(self.stages)}",
         ]
+        return lines
+
+    def first_stage_body(self) -> list[str]:
+        """Each customer in one stage: the first, in journey order, whose entry holds. A stage asked
+        for that an earlier one takes answers not entered, naming that stage (``StageDecision.earlier``)."""
+        n = len(self.stages)
+        keys = [stage.key for stage in self.spec.stages]
+
+        def held(si: int) -> str:
+            entry_mask = self.stages[si][0]
+            return "True" if entry_mask is None else f"m & {self.table(f'E{si}', entry_mask)}"
+
+        def only(si: int, found: str) -> str:
+            return f"(None,) * {si} + ({found},) + (None,) * {n - si - 1}"
+
+        def answer(si: int) -> str:
+            key = self.table(f"K{si}", self.stages[si][1])
+            return f"R[{si}].get(m & {key}) or answer({si}, m & {key})"
+
+        lines = ["    if want < 0:"]
+        for si in range(n):
+            lines += [f"        if {held(si)}:", f"            return {only(si, answer(si))}"]
+        lines.append(f"        return (None,) * {n}")
+        for si in range(n):
+            lines.append(f"    if want == {si}:")
+            for ei in range(si):
+                taken = self.table(
+                    f"W{si}_{ei}", StageDecision(keys[si], False, None, False, (), earlier=keys[ei])
+                )
+                lines += [f"        if {held(ei)}:", f"            return {only(si, taken)}"]
+            lines += [
+                f"        if {held(si)}:",
+                f"            return {only(si, answer(si))}",
+                f"        return (None,) * {n}",
+            ]
+        lines.append(f"    return (None,) * {n}")
         return lines
 
     def source(self) -> str:

@@ -58,6 +58,8 @@ class _StageBits:
     entry: int | None  # the mask of its entry groups; None: everyone enters
     offers: list[tuple[int, str]]  # (bit, key) in priority order: consecutive bits
     fallback: str | None
+    # each customer in one stage: the entry masks of the stages before it (None: everyone enters)
+    before: list[int | None] | None = None
 
 
 @dataclass
@@ -129,6 +131,14 @@ def _layout(spec: BlueprintSpec, stage: int) -> _Layout:
                     by_attribute.setdefault(c.attribute, []).append((c, bit))
             else:
                 folds.append((sum(take(group) for group in offer.groups), bit))
+    if spec.one_stage:
+        # the earlier stages' entries decide who is in a stage too: theirs are read as well
+        entries: dict[int, int | None] = {bits.index: bits.entry for bits in stages}
+        for index, st in enumerate(spec.stages[: max((b.index for b in stages), default=0)]):
+            if index not in entries:
+                entries[index] = sum(take(group) for group in st.entry) if st.entry else None
+        for bits in stages:
+            bits.before = [entries[index] for index in range(bits.index)]
     by_attribute = {k: v for k, v in by_attribute.items() if k in spec.catalog}
     return _Layout(stages, direct, folds, by_attribute, WORD * len(fill))
 
@@ -441,11 +451,19 @@ def _batch_sql(
         # of CHUNK offers (0 outside the stage) and, when they all lie in one word, as one number
         inside = ident(f"in:{bits.index}")
         one = CAST_INT.format(inside)
-        entered.append(
-            f"({any_of(bits.entry)}) AS {inside}"
-            if bits.entry
-            else f"CASE WHEN {w[0]} IS NOT NULL THEN TRUE END AS {inside}"
-        )
+        if bits.before:  # one stage each: in it when no earlier stage's entry holds
+            if any(mask is None for mask in bits.before):
+                earlier = "TRUE"
+            else:
+                earlier = " OR ".join(f"({any_of(mask)})" for mask in bits.before if mask)
+            own = f"({any_of(bits.entry)})" if bits.entry else "TRUE"
+            entered.append(f"CASE WHEN {w[0]} IS NOT NULL THEN NOT ({earlier}) AND {own} END AS {inside}")
+        else:
+            entered.append(
+                f"({any_of(bits.entry)}) AS {inside}"
+                if bits.entry
+                else f"CASE WHEN {w[0]} IS NOT NULL THEN TRUE END AS {inside}"
+            )
         coded.append(inside)
         runs = _runs(bits, CHUNK)
         held_all = ident(f"h:{bits.index}")

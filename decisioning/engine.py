@@ -39,7 +39,7 @@ from typing import Any
 from decisioning.budget import Budget
 from decisioning.codegen import Codegen
 from decisioning.errors import InvalidInput
-from decisioning.explain import explain_stage
+from decisioning.explain import explain_stage, groups_hold
 from decisioning.lru import LRU
 from decisioning.model import BlueprintSpec, spec_from_json
 from decisioning.outcomes import Decision, StageDecision, Version
@@ -127,8 +127,11 @@ class CompiledVersion:
 
     def materialize(self, raw: Sequence[StageDecision | None], want: int) -> list[StageDecision]:
         """The stages entered, and the one asked for even when it is not."""
-        out = [d for d in raw if d is not None]
-        if want >= 0 and raw[want] is None:
+        out = [d for d in raw if d is not None and d.entered]
+        asked = raw[want] if want >= 0 else None
+        if asked is not None and not asked.entered:
+            out.append(asked)  # an earlier stage takes the customer (one stage each): it says which
+        elif want >= 0 and asked is None:
             out.append(StageDecision(self.stage_keys[want], False, None, False, ()))
         return out
 
@@ -144,8 +147,12 @@ class CompiledVersion:
         decisions: list[StageDecision] = []
         skipped: list[StageDecision] = []
         stages = [(i, s) for i, s in enumerate(self.spec.stages) if want < 0 or i == want]
+        one = self.spec.one_stage  # each customer in one stage: the first whose entry holds
+        holds = [one and groups_hold(s.entry, checked, today) for s in self.spec.stages]
         for done, (index, stage) in enumerate(stages):
             budget.check()
+            before = self.spec.stages[:index] if one else ()
+            earlier = next((s for i, s in enumerate(before) if holds[i]), None)
             with budget.share(len(stages) - done) as part:
                 decision = explain_stage(
                     stage,
@@ -155,6 +162,8 @@ class CompiledVersion:
                     today,
                     part,
                     self.derived.setdefault("sentences", {}),
+                    before=before,
+                    earlier=earlier,
                 )
             (decisions if decision.entered or index == want else skipped).append(decision)
         return Decision(self.version, at, decisions, skipped, explained=True)

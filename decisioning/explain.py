@@ -159,13 +159,20 @@ def explain_stage(
     today: int,
     budget: Budget | None = None,
     sentences: Sentences | None = None,
+    *,
+    before: Sequence[StageSpec] = (),
+    earlier: StageSpec | None = None,
 ) -> StageDecision:
     """The decision of one stage with every outcome, read literally from the conditions; the
-    why-nots share ``budget`` (none: no bound), each offer a share of what the ones before it left."""
+    why-nots share ``budget`` (none: no bound), each offer a share of what the ones before it left.
+
+    Each customer in one stage (``BlueprintSpec.one_stage``): ``before`` are the stages earlier in
+    the journey, whose customers this stage never sees (the why-nots look outside them), and
+    ``earlier`` the first of them the customer is in, if any: then the customer is not in this one."""
     budget = budget if budget is not None else Budget()
     sentences = sentences if sentences is not None else {}
     entry = _outcomes(stage.entry, catalog, checked, today, sentences)
-    entered = not entry or any(g.result for g in entry)
+    entered = (not entry or any(g.result for g in entry)) and earlier is None
     offers: list[OfferOutcome] = []
     for offer in stage.offers:
         budget.check()
@@ -183,7 +190,7 @@ def explain_stage(
             chosen, is_fallback = fallback.key, True
     for o in offers:
         o.chosen = o.key == chosen
-    whys = WhyNotSolver(stage, catalog, checked, at, budget)
+    whys = WhyNotSolver(stage, catalog, checked, at, budget, before=before)
     failed_entry = [c for g in entry for c in g.conditions if not c.result] if not entered else []
     answers: dict[int, tuple[bool | None, dict[str, Any] | None, bool]] = {}
     # Each offer a share of what the ones before it left; then, in priority order, each offer it
@@ -213,6 +220,7 @@ def explain_stage(
             possible=possible,
             change=change,
             complete=complete,
+            earlier=earlier.key if earlier is not None else None,
         )
     return StageDecision(
         stage.key,
@@ -221,6 +229,7 @@ def explain_stage(
         is_fallback,
         eligible if entered else (),
         StageExplain(entry, offers),
+        earlier=earlier.key if earlier is not None else None,
     )
 
 
@@ -246,8 +255,11 @@ class WhyNotSolver:
         checked: Mapping[str, Any],
         at: dt.date,
         budget: Budget | None = None,
+        *,
+        before: Sequence[StageSpec] = (),
     ) -> None:
         self.stage = stage
+        self.before = before  # one stage each: the earlier stages, whose customers never get here
         self.catalog = catalog
         self.checked = checked
         self.at = at
@@ -255,27 +267,29 @@ class WhyNotSolver:
         self.budget = budget
         conditions = [c for g in stage.entry for c in g]
         conditions += [c for o in stage.offers if not o.fallback for g in o.groups for c in g]
+        conditions += [c for earlier in before for g in earlier.entry for c in g]
         self.conditions = [c for c in conditions if c.attribute in catalog]
         self.space = Space(catalog, self.conditions, at)
         self.first_fallback = next((i for i, o in enumerate(stage.offers) if o.fallback), None)
-        self._regions: tuple[Region, list[Region]] | None = None
+        self._regions: tuple[Region, list[Region], Region] | None = None
         self._too_big = False
         self._current: dict[str, int] = {}
 
-    def regions(self) -> tuple[Region, list[Region]] | None:
-        """The stage's entry and each offer's groups as boxes, built once (one box per combination
-        of the elements of ``includes_any_of`` conditions: counted in the budget); None when they
-        are too many for it."""
+    def regions(self) -> tuple[Region, list[Region], Region] | None:
+        """The stage's entry, each offer's groups and the earlier stages' entries (``before``) as
+        boxes, built once (one box per combination of the elements of ``includes_any_of``
+        conditions: counted in the budget); None when they are too many for it."""
         if self._regions is None and not self._too_big:
             try:
                 entry = self.space.groups(self.stage.entry, self.budget)
                 reach = [
                     [] if o.fallback else self.space.groups(o.groups, self.budget) for o in self.stage.offers
                 ]
+                taken = [box for s in self.before for box in self.space.groups(s.entry, self.budget)]
             except BudgetExhausted:
                 self._too_big = True
                 return None
-            self._regions = (entry, reach)
+            self._regions = (entry, reach, taken)
         return self._regions
 
     def problem(self, index: int, budget: Budget | None = None) -> tuple[Region, Region] | None:
@@ -284,13 +298,13 @@ class WhyNotSolver:
         regions = self.regions()
         if regions is None:
             return None
-        entry, reach = regions
+        entry, reach, taken = regions
         offer = self.stage.offers[index]
         if offer.fallback:
             if index != self.first_fallback:
                 return [], []
-            return entry, [box for i, r in enumerate(reach) for box in r if i != index]
-        return intersect(entry, reach[index], budget), [box for r in reach[:index] for box in r]
+            return entry, [box for i, r in enumerate(reach) for box in r if i != index] + taken
+        return intersect(entry, reach[index], budget), [box for r in reach[:index] for box in r] + taken
 
     def region_of(self, index: int) -> Region:
         """The customers who get offer ``index`` (the region less the offers first, as boxes:

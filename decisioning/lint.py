@@ -27,6 +27,18 @@ on the calendar by it; everything else does not depend on it). The rules (docs/a
     (in priority order) are listed; the others are counted (``LintReport.not_listed``).
 - ``gap`` (warning): a stage with offers and no fallback where some customer of the population
   matches none; the example is such a customer.
+- How stages relate (``BlueprintSpec.stage_mode``). Several at once: ``stage-overlap`` (warning)
+  for every two stages whose entries let in one customer, on the later stage, naming both
+  (``Finding.stages``); the example is such a customer. One stage each (the first in journey
+  order whose entry holds): a stage's population is its entry *less every earlier stage's entry*,
+  so every offer question above is asked only of the customers the stage really gets, and an
+  offer group that meets the entry but only customers of earlier stages is a ``contradiction``
+  saying so; ``stage-unreachable`` (error) when earlier stages take everyone the entry lets in
+  (its offers can never be shown), the example a customer its entry lets in. The populations
+  are subtracted as boxes under a quarter of the budget, each stage a turn of it in journey order;
+  a stage it is not enough for (and every stage after it) gets an ``unchecked`` finding about
+  ``stage-unreachable``, and only what its offers say on their own (contradictions, redundancies)
+  is claimed about it.
 - ``unchecked`` (the level of the check it is about: error for ``shadowed-offer``, which covers
   ``duplicate-offer`` too; warning for ``gap``): a check that did not finish within the lint's
   budget, naming the stage (and the offers) it is about. Nothing is claimed about what it would
@@ -69,6 +81,8 @@ LEVELS = {
     "gap": "warning",
     "empty-stage": "warning",
     "overlap": "info",
+    "stage-overlap": "warning",
+    "stage-unreachable": "error",
     "unchecked": "error",  # the level of the check it is about (Finding.check); error if none
 }
 
@@ -82,6 +96,8 @@ CODE_LABELS = {
     "gap": "Gap",
     "empty-stage": "Empty stage",
     "overlap": "Overlap",
+    "stage-overlap": "Customers in several stages",
+    "stage-unreachable": "Stage never reached",
     "unchecked": "Not fully checked",
 }
 if CODE_LABELS.keys() != LEVELS.keys():
@@ -111,6 +127,7 @@ class Finding:
     group: int | None = None  # the index of the group, for contradiction and redundant-condition
     condition: int | None = None  # the index of the condition in the group, for redundant-condition
     check: str | None = None  # unchecked: the code of the check that did not finish
+    stages: tuple[str, ...] = ()  # stage-overlap: the two stages, in journey order
 
     @property
     def level(self) -> str:
@@ -130,6 +147,7 @@ class Finding:
             "group": self.group,
             "condition": self.condition,
             "check": self.check,
+            "stages": list(self.stages),
         }
 
 
@@ -234,8 +252,13 @@ def lint_blueprint(
     space = Space(spec.catalog, _conditions(spec), day)
     watch = Budget(cancel=budget.cancel)  # no limit: the polynomial work, for the cancel event
     linted = [_StageLint(space, spec.catalog, stage, watch) for stage in spec.stages]
+    if spec.one_stage and len(linted) > 1:
+        with budget.share(4) as part:
+            _first_stage_only(space, linted, part)
     for stage_lint in linted:
         stage_lint.analyse()
+    if not spec.one_stage:
+        _stage_overlaps(space, linted)
     # The coverage checks: each stage a share of what the ones before it left; then, in journey
     # order, each stage it was not enough for half of what is left, checked again (a check settles
     # with any budget at least the one it settled with: the searches are deterministic).
@@ -248,9 +271,85 @@ def lint_blueprint(
     for stage_lint in linted:
         budget.check()
         stage_lint.finish()
-    findings = [f for s in linted for f in s.out]
+    findings = [f for s in linted for f in [*s.relations, *s.out]]
     not_listed = [n for s in linted for n in s.not_listed]
     return LintReport(at=day, findings=tuple(findings), not_listed=tuple(not_listed), steps=budget.used)
+
+
+def _entries(space: Space, stage: StageSpec) -> list[Conjunction]:
+    """Who a stage's entry lets in, as conjunctions (everyone, without entry conditions)."""
+    if not stage.entry:
+        return [Conjunction({})]
+    return [c for g in stage.entry if (c := space.conjunction(g)) is not None]
+
+
+def _stage_overlaps(space: Space, linted: Sequence[_StageLint]) -> None:
+    """Several stages at once: a ``stage-overlap`` warning for every two stages whose entries let
+    in one customer, with such a customer, on the later stage."""
+    entries = [_entries(space, s.stage) for s in linted]
+    for j, later in enumerate(linted):
+        for i in range(j):
+            later.watch.spend(len(entries[i]) * len(entries[j]))
+            both = next((m for a in entries[i] for b in entries[j] if (m := a.meet(b)) is not None), None)
+            if both is None:
+                continue
+            first = linted[i].stage
+            later.relations.append(
+                Finding(
+                    "stage-overlap",
+                    f"A customer can be in both “{first.name}” and “{later.stage.name}” at once, and then "
+                    "gets an offer from each; the example is such a customer. If the website shows one, "
+                    "say which: set “How stages relate” to “Each customer is in one stage”, or narrow "
+                    "the entries so they do not meet.",
+                    stage=later.stage.key,
+                    stages=(first.key, later.stage.key),
+                    example=space.witness(space.example(both)),
+                    part="entry",
+                )
+            )
+
+
+def _first_stage_only(space: Space, linted: Sequence[_StageLint], budget: Budget) -> None:
+    """Each customer in one stage: each stage's population is its entry less the earlier stages'
+    entries (exact, as boxes), so its offers are checked only against the customers it really
+    gets. A stage whose every customer an earlier one takes is ``stage-unreachable``; one the
+    budget (each stage a share of it, in journey order) is not enough for keeps its whole entry,
+    with an ``unchecked`` finding."""
+    taken: Region = []
+    taken_by: list[tuple[StageSpec, Region]] = []
+    for done, stage_lint in enumerate(linted):
+        stage = stage_lint.stage
+        try:
+            with budget.turn(len(linted) - done) as part:
+                own = [box for c in _entries(space, stage) for box in space.expand(c, part)]
+                rest = own
+                if taken_by:
+                    rest = space.minus(own, taken, part)
+                    stage_lint.narrowed = [Conjunction(box) for box in rest]
+                    stage_lint.earlier_takers = [
+                        s for s, region in taken_by if own and intersect(region, own, part)
+                    ]
+                taken += own
+                # who the stage really gets: its entry less the earlier ones (the first: all of it)
+                taken_by.append((stage, rest))
+        except BudgetExhausted:
+            # this stage and every one after it: who they get is not known exactly, so nothing is
+            # claimed about their gaps, overlaps and hidden offers
+            for later in linted[done:]:
+                later.narrowed = None
+                later.order_unsettled = True
+                later.relations.append(
+                    Finding(
+                        "unchecked",
+                        f"Whether earlier stages take every customer of stage “{later.stage.name}” was not "
+                        "settled within the limit of the checks, so its offers were not checked for gaps, "
+                        "overlaps or offers never shown. Give the stages' entries fewer groups and conditions.",
+                        stage=later.stage.key,
+                        part="entry",
+                        check="stage-unreachable",
+                    )
+                )
+            return
 
 
 def _day(at: dt.date | dt.datetime | None) -> dt.date:
@@ -299,6 +398,14 @@ class _StageLint:
         self.offers: list[OfferSpec] = []
         self.reaches: list[list[Conjunction]] = []
         self.meeting: list[int] = []
+        # findings about how the stage relates to the others (stage-overlap, stage-unreachable)
+        self.relations: list[Finding] = []
+        # each customer in one stage: the customers of its entry no earlier stage takes (None: all of
+        # them, not narrowed), and the earlier stages that take some
+        self.narrowed: list[Conjunction] | None = None
+        self.earlier_takers: list[StageSpec] = []
+        self.whole: list[Conjunction] = []  # everyone its entry lets in
+        self.order_unsettled = False  # one stage each: the budget did not settle who it gets
 
     def finding(self, code: str, message: str, **fields: Any) -> None:
         self.out.append(Finding(code=code, message=message, stage=self.stage.key, **fields))
@@ -315,8 +422,37 @@ class _StageLint:
         """The checks that need no budget: entry, fallbacks, empty stage, contradictions,
         redundancies, and which offers meet (for the overlaps and the coverage checks)."""
         stage = self.stage
-        self.population = self.entry()
+        self.population = self.whole = self.entry()
+        if self.narrowed is not None:
+            self.population = self.narrowed
         self.fallbacks()
+        if self.order_unsettled:
+            if not stage.offers:
+                self.finding("empty-stage", f"Stage “{stage.name}” has no offers yet.")
+            for offer in stage.offers:  # only what the offers say on their own
+                if not offer.fallback:
+                    self.reach(offer, self.whole)
+            self.population = []
+            self.analysed = len(self.out)
+            return
+        if self.whole and not self.population:
+            self.relations.append(
+                Finding(
+                    "stage-unreachable",
+                    f"No customer is ever in stage “{stage.name}”: each customer is in one stage, the first "
+                    f"in journey order whose entry holds, and everyone its entry lets in is in "
+                    f"{_quoted([s.name for s in self.earlier_takers])} first; the example is such a customer. Move "
+                    "it before them, narrow their entries, or let a customer be in several stages at once.",
+                    stage=stage.key,
+                    example=self.space.witness(self.space.example(self.whole[0])),
+                    part="entry",
+                )
+            )
+            for offer in stage.offers:  # only what the offers say on their own
+                if not offer.fallback:
+                    self.reach(offer, self.whole)
+            self.analysed = len(self.out)
+            return
         if not stage.offers:
             self.finding("empty-stage", f"Stage “{stage.name}” has no offers yet.")
         else:
@@ -328,7 +464,7 @@ class _StageLint:
     def settle(self, budget: Budget) -> None:
         """The coverage checks within ``budget`` (their findings replace those of an earlier
         budget)."""
-        if not self.stage.offers:
+        if not self.stage.offers or not self.population:
             return
         self.budget = budget
         del self.out[self.analysed :]
@@ -341,7 +477,7 @@ class _StageLint:
     def finish(self) -> None:
         """The overlaps of the offers not found hidden, after the hidden-offer findings (once the
         budget has done what it could: their examples are written once)."""
-        if not self.stage.offers:
+        if not self.stage.offers or not self.population:
             return
         gap = self.out[self.settled :]
         del self.out[self.settled :]
@@ -479,6 +615,25 @@ class _StageLint:
                 )
                 continue
             inside = [both for p in population if (both := conjunction.meet(p)) is not None]
+            if population is not self.whole and conjunction.any_of:
+                # a box of customers no earlier stage takes may say a set lacks an element: its
+                # "includes any of" is read exactly, one box per element
+                inside = [Conjunction(box) for both in inside for box in self.space.expand(both, self.watch)]
+            if (
+                not inside
+                and population is not self.whole
+                and any(conjunction.meet(p) is not None for p in self.whole)
+            ):
+                self.finding(
+                    "contradiction",
+                    f"{which} can never match in stage “{self.stage.name}”: each customer is in one stage, "
+                    "and every customer of the stage it would match is in "
+                    f"{_quoted([s.name for s in self.earlier_takers])} first.",
+                    offers=(offer.key,),
+                    part="offer",
+                    group=gi,
+                )
+                continue
             if not inside:
                 self.finding(
                     "contradiction",

@@ -13,6 +13,22 @@ from typing import Any
 
 from decisioning.conditions import AttributeSpec, Groups, parse_groups
 
+# How stages relate (docs/architecture.md, "Decisions"), each mode with the words the board shows:
+# "several", every stage whose entry holds, each with its own offer (the default, and what every
+# blueprint did before there was a choice); "one", only the first of them in journey order.
+STAGE_MODES = {
+    "several": "A customer can be in several stages at once",
+    "one": "Each customer is in one stage — the first in journey order",
+}
+STAGE_MODE_DEFAULT = "several"
+
+
+def stage_mode_of(blueprint: Mapping[str, Any] | None) -> str:
+    """The stage mode a snapshot's ``blueprint`` part holds ("several" when it says none, as every
+    snapshot before the mode did)."""
+    mode = (blueprint or {}).get("stage_mode")
+    return mode if mode in STAGE_MODES else STAGE_MODE_DEFAULT
+
 
 @dataclass(frozen=True)
 class OfferSpec:
@@ -36,10 +52,17 @@ class BlueprintSpec:
     catalog: Mapping[str, AttributeSpec]
     # in journey order
     stages: tuple[StageSpec, ...] = ()
+    stage_mode: str = STAGE_MODE_DEFAULT
+
+    @property
+    def one_stage(self) -> bool:
+        """Each customer is in one stage: the first, in journey order, whose entry holds."""
+        return self.stage_mode == "one"
 
 
 def spec_from_json(data: Mapping[str, Any]) -> BlueprintSpec:
-    """Build the spec from ``{attributes: [...], stages: [{key, name, entry, offers: [...]}]}``.
+    """Build the spec from ``{blueprint: {stage_mode}, attributes: [...], stages: [{key, name, entry,
+    offers: [...]}]}``.
 
     Conditions are validated against the catalog (``ConditionProblems`` names the bad field), so a
     spec only ever holds conditions the editor would have accepted.
@@ -82,4 +105,6 @@ def spec_from_json(data: Mapping[str, Any]) -> BlueprintSpec:
                 offers=offers,
             )
         )
-    return BlueprintSpec(catalog=catalog, stages=tuple(stages))
+    return BlueprintSpec(
+        catalog=catalog, stages=tuple(stages), stage_mode=stage_mode_of(data.get("blueprint"))
+    )

@@ -60,7 +60,7 @@ class GroupOutcome:
 class WhyNot:
     """Why an offer was not chosen, and the smallest change of the profile that would choose it."""
 
-    not_entered: bool  # the stage's entry conditions fail
+    not_entered: bool  # the stage's entry conditions fail, or the customer is in an earlier stage
     failed: list[ConditionOutcome]  # of the offer's (and, when not entered, the entry's) conditions
     taken_by: list[str]  # higher offers that match and so come first
     # some profile gets this offer (False: lint reports it as shadowed or contradictory; None: not
@@ -69,6 +69,8 @@ class WhyNot:
     # attribute → new checked value (None: leave it out); None if impossible or not searched in full
     change: dict[str, Any] | None
     complete: bool = True  # False: the budget stopped the search, so possible or change is not settled
+    # each customer in one stage: the earlier stage the customer is in (and so not in this one)
+    earlier: str | None = None
 
     @property
     def not_checked(self) -> str | None:
@@ -96,6 +98,7 @@ class WhyNot:
             else {key: value_json(value) for key, value in self.change.items()},
             "complete": self.complete,
             "not_checked": self.not_checked,
+            "earlier": self.earlier,
         }
 
 
@@ -141,6 +144,9 @@ class StageDecision:
     fallback: bool
     eligible: tuple[str, ...]
     explain: StageExplain | None = None
+    # each customer in one stage (BlueprintSpec.one_stage): the earlier stage the customer is in,
+    # when this one was asked for and its entry may hold but that stage takes the customer first
+    earlier: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -150,6 +156,8 @@ class StageDecision:
             "fallback": self.fallback,
             "eligible": list(self.eligible),
         }
+        if self.earlier is not None:
+            data["earlier"] = self.earlier
         if self.explain is not None:
             data["explain"] = self.explain.as_json()
         return data

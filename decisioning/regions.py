@@ -334,7 +334,8 @@ class Space:
                     continue
                 if budget is not None:
                     budget.spend(len(elements) * (len(box) + 1))
-                grown += [{**box, name: 1} for name in elements]
+                # an element the box already says the set lacks (mask 2: a box left by ``minus``) is no choice
+                grown += [{**box, name: 1} for name in elements if box.get(name, 3) & 1]
             region = grown
         return region
 

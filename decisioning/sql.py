@@ -304,6 +304,15 @@ class _Query:
             return parts[0]
         return " OR ".join(f"({p})" for p in parts)
 
+    def entry(self, si: int) -> str:
+        """Whether the customer is in stage ``si``: its entry holds and, each customer in one stage,
+        no earlier stage's does (the first that holds takes them)."""
+        own = f"COALESCE({self.groups(self.spec.stages[si].entry)}, FALSE)"
+        if not self.spec.one_stage or si == 0:
+            return own
+        earlier = "".join(f" WHEN {self.groups(st.entry)} THEN FALSE" for st in self.spec.stages[:si])
+        return f"CASE{earlier} ELSE {own} END"
+
     def sql(self, *, source: str, keep: Sequence[str] | None, stage: int) -> str:
         # Three projections, innermost first: who is in each stage; which offers match, asked only
         # of the customers in the stage; the answers. Derived tables rather than CTEs, which some
@@ -318,7 +327,7 @@ class _Query:
             if stage >= 0 and si != stage:
                 continue
             entered = ident(_made("in", st.key, si))
-            entered_cols.append(f"COALESCE({self.groups(st.entry)}, FALSE) AS {entered}")
+            entered_cols.append(f"{self.entry(si)} AS {entered}")
             offers = [o for o in st.offers if not o.fallback]
             fallback = next((o.key for o in st.offers if o.fallback), None)
             for o in offers:
@@ -383,6 +392,14 @@ def decision_sql(
     return _Query(spec, at, DIALECTS[dialect]).sql(source=source, keep=keep, stage=stage)
 
 
+# How stages relate, as the export's header says it.
+STAGE_MODE_SQL = {
+    "several": "A customer can be in several stages at once: every stage whose entry holds answers its offer.",
+    "one": "Each customer is in one stage: the first, in journey order, whose entry holds; the others "
+    "answer <stage>.entered false.",
+}
+
+
 def export_sql(
     compiled: CompiledVersion, *, at: dt.date | None, title: str, dialect: str = "portable"
 ) -> str:
@@ -409,6 +426,7 @@ def export_sql(
         "Answers every input column, then per stage: <stage>.entered, <stage>.offer (key or NULL),",
         "<stage>.fallback and <stage>.eligible (the matching offers' keys joined by '|').",
         f"Uses {decided}.",
+        STAGE_MODE_SQL[spec.stage_mode],
     ]
     cut = [st.key for st in spec.stages if any(len(c) > NAME_BYTES for c in stage_columns(st.key))]
     if cut and written.ident is ident:  # a text PostgreSQL runs

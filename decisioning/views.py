@@ -200,6 +200,7 @@ class StageView:
     fallback: bool
     entry: list[list[ChipView]]
     cards: list[CardView]
+    earlier_name: str | None = None  # one stage each: the earlier stage the customer is in
 
 
 def _shown(value: Any, attr: AttributeSpec | None, at: dt.date, named: Collection[Any] = ()) -> str:
@@ -244,6 +245,7 @@ def _stage_views(
     catalog = dict(compiled.spec.catalog)
     at = decision.at
     names = {o.key: o.name for s in compiled.spec.stages for o in s.offers}
+    stage_names = {s.key: s.name for s in compiled.spec.stages}
     by_key: dict[str, StageDecision] = {d.stage: d for d in [*decision.decisions, *decision.skipped]}
     base = reverse("simulator", args=[blueprint.pk])
     views = []
@@ -311,6 +313,7 @@ def _stage_views(
                 fallback=d.fallback,
                 entry=_groups(d.explain.entry, catalog, at),
                 cards=cards,
+                earlier_name=stage_names.get(d.earlier) if d.earlier else None,
             )
         )
     return views
@@ -355,6 +358,7 @@ def _simulate(
                 "stages": stages,
                 "entered": [s for s in stages if s.entered],
                 "skipped": [s for s in stages if not s.entered],
+                "one_stage": compiled.spec.one_stage,
                 "profile_json": profile_json,
                 "query": urlencode(
                     {"profile": profile_json, "version": form.version, "at": decision.at.isoformat()}
@@ -581,13 +585,20 @@ def coverage(request: HttpRequest, blueprint_id: int) -> HttpResponse:
         return render(request, partial, {**context, "errors": {"sample": str(exc)}}, status=INVALID_FORM)
     finally:
         source.unlink(missing_ok=True)
+    charts = coverage_charts(counts)
+    memberships = sum(chart.entered for chart in charts)
+    good_rows = counts["rows"] - counts["bad_rows"]
     result = {
         **counts,
         "at": at,
         "version_label": version_label(compiled.version),
-        "charts": coverage_charts(counts),
+        "charts": charts,
         "filename": upload.name,
-        "good_rows": counts["rows"] - counts["bad_rows"],
+        "good_rows": good_rows,
+        # how stages relate: one stage each, so the stages' customers add up to at most everyone
+        "one_stage": compiled.spec.one_stage,
+        "memberships": memberships,
+        "in_no_stage": max(0, good_rows - memberships),
     }
     return render(request, partial, {**context, "result": result})
 

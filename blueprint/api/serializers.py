@@ -20,6 +20,7 @@ from blueprint.models import Role
 from blueprint.payloads import KEY_HELP, Kind
 from decisioning.conditions import ALL_OPERATORS, KEY_PATTERN, KINDS, TYPES
 from decisioning.limits import LIMITS
+from decisioning.model import STAGE_MODES
 
 CLIENT_ID_HELP = (
     "Optional client id (at most 64 characters): an operation retried with the same id applies once. "
@@ -187,6 +188,11 @@ class BlueprintSummaryOutput(serializers.Serializer):
     context = serializers.CharField(allow_blank=True)  # type: ignore[assignment]
     channels = serializers.ListField(child=serializers.CharField())
     description = serializers.CharField(allow_blank=True)
+    stage_mode = serializers.ChoiceField(
+        choices=list(STAGE_MODES),
+        help_text="How stages relate: 'several', a customer is in every stage whose entry holds; "
+        "'one', in the first of them in journey order only.",
+    )
     rev = serializers.IntegerField(help_text="Incremented by every change of the board.")
     role = serializers.ChoiceField(choices=Role.values, help_text="The caller's role on this blueprint.")
     approval_policy = serializers.IntegerField(

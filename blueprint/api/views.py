@@ -235,6 +235,7 @@ class BlueprintListApi(ApiView):
             context=body.get("context", ""),
             channels=body.get("channels"),
             description=body.get("description", ""),
+            stage_mode=body.get("stage_mode"),
         )
         return render(
             s.BlueprintDetailOutput, blueprint_answer(member_blueprint(request.user, created.pk)), 201
@@ -258,7 +259,7 @@ class BlueprintDetailApi(ApiView):
         parameters=[BLUEPRINT_ID, IDEMPOTENCY_KEY],
         request=s.BlueprintUpdateInput,
         responses=answers({200: s.BlueprintDetailOutput}, WRITE_ERRORS),
-        summary="Change the name, context, channels or description (owner, editor)",
+        summary="Change the name, context, channels, description or how stages relate (owner, editor)",
     )
     def patch(self, request: Request, blueprint_id: int) -> Response:
         body = parse_body(request, s.BlueprintUpdateInput)

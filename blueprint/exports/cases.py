@@ -12,6 +12,10 @@ Per stage, in journey order:
 - for a gap (no fallback, and some customers of the stage match nothing), the example profile of
   the lint's ``gap`` finding: it gets nothing.
 
+When each customer is in one stage (``BlueprintSpec.one_stage``), a stage's customers are those of
+its entry outside every earlier stage's entry; a stage that shares customers with an earlier one gets
+one more case, a customer of both, who gets nothing from it (the earlier stage takes them).
+
 Each case is a request to the decide API (``{profile, stage, at, version}``) and the answer
 expected for that stage in its result shape (``{stage, offer: key | null, fallback}``); the
 decision day ``at`` matters only to ``within_last_days`` conditions. Pure: no database.
@@ -37,6 +41,7 @@ class AcceptanceCase:
     offer: str | None
     fallback: bool
     why: str
+    earlier: str | None = None  # one stage each: the earlier stage that takes this customer
 
     @property
     def profile_shown(self) -> list[tuple[str, str]]:
@@ -86,9 +91,43 @@ def acceptance_cases(subject: ExportSubject) -> CaseSet:
     spec = subject.spec
     gaps = {f.stage: f.example for f in subject.lint.findings if f.code == "gap" and f.example is not None}
     out = CaseSet()
-    for stage in spec.stages:
-        space = Space(spec.catalog, _stage_conditions(stage), subject.at)
+    for index, stage in enumerate(spec.stages):
+        # each customer in one stage: the customers of the stages before it are never in it
+        earlier = spec.stages[:index] if spec.one_stage else ()
+        conditions = [*_stage_conditions(stage), *(c for s in earlier for g in s.entry for c in g)]
+        space = Space(spec.catalog, conditions, subject.at)
         population = space.groups(stage.entry)
+        if earlier:
+            taken = [box for s in earlier for box in space.groups(s.entry)]
+            elsewhere = intersect(population, taken)
+            if elsewhere:
+                first = next(s for s in earlier if intersect(space.groups(s.entry), elsewhere))
+                out.cases.append(
+                    AcceptanceCase(
+                        name=f"{stage.name}: a customer in an earlier stage",
+                        stage=stage.key,
+                        profile=space.witness(elsewhere[0]),
+                        offer=None,
+                        fallback=False,
+                        why="its entry holds, but each customer is in one stage, the first in journey "
+                        f"order whose entry holds: this one is in “{first.name}”",
+                        earlier=first.key,
+                    )
+                )
+            entered = bool(population)
+            population = space.minus(population, taken)
+            if entered and not population:
+                for offer in stage.offers:
+                    out.skipped.append(
+                        SkippedOffer(
+                            stage.key,
+                            offer.key,
+                            offer.name,
+                            "every customer the stage lets in is in an earlier stage, so no one is ever in "
+                            "it (lint: stage-unreachable)",
+                        )
+                    )
+                continue
         above: Region = []
         priority = 0
         for offer in stage.offers:

@@ -27,6 +27,11 @@ as they are on the board, a tool shows who is in the stage once rather than repe
 in every rule, and OR-groups of entry and offer do not multiply into a cross product of rules.
 A customer outside the stage matches no rule: the decision's result is null ("not in the stage").
 
+When each customer is in one stage (``BlueprintSpec.one_stage``), one more decision, "Stage of the
+customer" (``customer_stage``), reads every entry decision in a FIRST table, one rule per stage in
+journey order, and answers the first stage whose entry holds; every stage's decision reads it
+instead of its own entry, its first column ``"<stage key>"`` in every rule.
+
 A missing attribute is null in FEEL and must meet no test, as it meets no condition. The simple
 unary tests (``"Gold"``, ``>= 18``, ``[18..30]``) are false for null; a test written as an
 expression of ``?`` (sets, "within the last N days", several conditions on one attribute) starts
@@ -278,6 +283,7 @@ def _needs_day(groups: Iterable[Group]) -> bool:
     return any(OPERATORS[c.operator].on_the_day for group in groups for c in group)
 
 
+WHICH_ID = "customer_stage"  # one stage each: name and id of the decision of which; no key makes it
 DAY_ID = "day"  # the inputData of the decision day: a word no id made from a key is
 
 
@@ -315,6 +321,7 @@ class _Builder:
         self.decisions: list[tuple[str, list[str], list[str]]] = []
         self.stage_ids: list[str] = []
         self.entry_ids: set[str] = set()
+        self.which_id: str | None = None  # each customer in one stage: the decision of which one
 
     def build(self) -> ET.Element:
         stages = self.spec.stages
@@ -333,9 +340,15 @@ class _Builder:
             data = _sub(self.root, "inputData", id=DAY_ID, name=DECISION_DATE, label="Decision day")
             _sub(data, "variable", id=xml_id(DAY_ID, "var"), name=DECISION_DATE, typeRef="date")
             self.inputs.append(DAY_ID)
-        for stage in stages:
-            entry_id = self.entry_decision(stage) if stage.entry else None
-            self.stage_decision(stage, entry_id)
+        if self.spec.one_stage:
+            entries = [self.entry_decision(stage) if stage.entry else None for stage in stages]
+            self.which_id = self.stage_of_customer(entries)
+            for stage in stages:
+                self.stage_decision(stage, None)
+        else:
+            for stage in stages:
+                entry_id = self.entry_decision(stage) if stage.entry else None
+                self.stage_decision(stage, entry_id)
         self.diagram()
         return self.root
 
@@ -404,6 +417,42 @@ class _Builder:
         self.entry_ids.add(did)
         return did
 
+    def stage_of_customer(self, entries: Sequence[str | None]) -> str:
+        """Each customer in one stage: the decision "Stage of the customer", a FIRST table over the
+        entry decisions with one rule per stage in journey order, so the first stage whose entry
+        holds is the answer (a stage without entry conditions takes everyone left); null when none
+        does. Every stage's offer decision reads it."""
+        did = WHICH_ID
+        decision = _sub(self.root, "decision", id=did, name=WHICH_ID, label="Stage of the customer")
+        _sub(
+            decision,
+            "description",
+            "Each customer is in one stage: the first, in journey order, whose entry holds.",
+        )
+        _sub(decision, "variable", id=xml_id(did, "var"), name=WHICH_ID, typeRef="string")
+        required = [e for e in entries if e is not None]
+        inputs, _ = self.requirements(decision, did, [], False, required)
+        table = _sub(decision, "decisionTable", id=xml_id(did, "table"), hitPolicy="FIRST")
+        for stage, entry in zip(self.spec.stages, entries, strict=True):
+            if entry is None:
+                continue
+            column = _sub(table, "input", id=xml_id(did, "in", stage.key), label=f"In “{stage.name}”")
+            expression = _sub(
+                column, "inputExpression", id=xml_id(did, "in", stage.key, "expr"), typeRef="boolean"
+            )
+            _sub(expression, "text", decision_name(stage.key, "entry"))
+        out = _sub(table, "output", id=xml_id(did, "out"), name="stage", label="Stage", typeRef="string")
+        if self.spec.stages:
+            values = _sub(out, "outputValues", id=xml_id(did, "out", "values"))
+            _sub(values, "text", ",".join(feel_string(st.key) for st in self.spec.stages))
+        for stage, entry in zip(self.spec.stages, entries, strict=True):
+            row = ["true" if e == entry and entry is not None else "-" for e in required]
+            self.rule(table, xml_id(did, "rule", stage.key), row, [feel_string(stage.key)], stage.name)
+            if entry is None:
+                break  # everyone left is in this stage: no stage after it is ever reached
+        self.decisions.append((did, inputs, required))
+        return did
+
     def stage_decision(self, stage: StageSpec, entry_id: str | None) -> None:
         did = xml_id("decision", stage.key)
         name = decision_name(stage.key, "offer")
@@ -423,11 +472,16 @@ class _Builder:
             did,
             keys,
             _needs_day(g for o in offers for g in o.groups),
-            [entry_id] if entry_id else [],
+            [self.which_id] if self.which_id else [entry_id] if entry_id else [],
         )
         table = _sub(decision, "decisionTable", id=xml_id(did, "table"), hitPolicy="FIRST")
         lead: list[str] = []
-        if entry_id is not None:
+        if self.which_id is not None:
+            column = _sub(table, "input", id=xml_id(did, "entered"), label="Stage of the customer")
+            expression = _sub(column, "inputExpression", id=xml_id(did, "entered", "expr"), typeRef="string")
+            _sub(expression, "text", WHICH_ID)
+            lead = [feel_string(stage.key)]
+        elif entry_id is not None:
             column = _sub(table, "input", id=xml_id(did, "entered"), label="In the stage")
             expression = _sub(column, "inputExpression", id=xml_id(did, "entered", "expr"), typeRef="boolean")
             _sub(expression, "text", decision_name(stage.key, "entry"))
@@ -506,6 +560,13 @@ class _Builder:
             )
 
         by_id = {did: required for did, _inputs, required in self.decisions}
+        rows = 2
+        if self.which_id is not None:
+            # each customer in one stage: the stage decisions read "Stage of the customer", which reads the entries
+            rows = 3
+            shape(self.which_id, 40, 40 + height + gap)
+            for i, entry in enumerate(by_id[self.which_id]):
+                shape(entry, 40 + i * (width + gap), 40 + 2 * (height + gap))
         for i, did in enumerate(self.stage_ids):
             x = 40 + i * (width + gap)
             shape(did, x, 40)
@@ -513,7 +574,7 @@ class _Builder:
                 if entry in self.entry_ids:
                     shape(entry, x, 40 + height + gap)
         for i, iid in enumerate(self.inputs):
-            shape(iid, 40 + i * (width + gap), 40 + 2 * (height + gap) + gap)
+            shape(iid, 40 + i * (width + gap), 40 + rows * (height + gap) + gap)
         for did, inputs, required in self.decisions:
             for source in [*required, *inputs]:
                 if source not in places or did not in places:

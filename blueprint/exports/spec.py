@@ -34,6 +34,7 @@ from blueprint.exports.subject import FINDING_LABELS, STATUS_LABELS, ExportSubje
 from decisioning.conditions import AttributeSpec, condition_sentence
 from decisioning.errors import BlueprintError
 from decisioning.lint import Finding
+from decisioning.model import STAGE_MODE_DEFAULT, stage_mode_of
 
 # WeasyPrint logs every layout step at INFO; the server's log needs none of it
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
@@ -122,6 +123,16 @@ class LintSummary:
         return max(0, len(self.notes) - NOTES_LISTED)
 
 
+# How stages relate (docs/architecture.md, "Decisions"), as the spec says it to the developers.
+STAGE_MODE_SPEC = {
+    "one": "Each customer is in one stage: the first, in journey order, whose entry holds. The decision answers "
+    "that stage only, and the website shows its offer.",
+    "several": "A customer can be in several stages at once; each stage gives its own offer, and the website "
+    "shows the offer of every stage the customer is in (where a page has room for one offer only, the first "
+    "stage's, in journey order).",
+}
+
+
 @dataclass
 class Spec:
     title: str
@@ -141,6 +152,12 @@ class Spec:
     svg: str | None  # the diagram inline; None when Graphviz is missing
     diagram_note: str = ""
     png: str = ""  # the diagram as a data: URI picture, for the PDF (``formats.spec_of``)
+    stage_mode: str = STAGE_MODE_DEFAULT  # how stages relate (STAGE_MODE_SPEC says it)
+
+    @property
+    def stage_mode_text(self) -> str:
+        return STAGE_MODE_SPEC.get(self.stage_mode) or STAGE_MODE_SPEC[STAGE_MODE_DEFAULT]
+
     cases_json: str = field(default="", repr=False)
 
     @property
@@ -303,6 +320,7 @@ def spec_build(subject: ExportSubject, *, svg: str | None, diagram_note: str = "
         description=str(bp.get("description") or ""),
         at=subject.at.isoformat(),
         version_rows=spec_version_block(subject.version),
+        stage_mode=stage_mode_of(bp),
         attributes=attributes,
         unused=unused,
         stages=stages,
@@ -386,6 +404,7 @@ def spec_markdown(spec: Spec) -> str:
     out += [
         f"- **Context:** {md(spec.context) or '—'}",
         f"- **Channels:** {md(', '.join(spec.channels)) or '—'}",
+        f"- **How stages relate:** {md(spec.stage_mode_text)}",
     ]
     out += [
         f"- **Size:** {len(spec.stages)} stages, {spec.offer_count} offers, {len(spec.attributes)} attributes used",
@@ -432,6 +451,8 @@ def spec_markdown(spec: Spec) -> str:
     out += [
         "For each stage the customer is in (its entry rules hold), the offers are tried in priority order; the "
         "first whose conditions hold is chosen. If none holds, the fallback; without a fallback, no offer.",
+        "",
+        f"**How stages relate:** {md(spec.stage_mode_text)}",
         "",
     ]
     for i, stage in enumerate(spec.stages, start=1):

@@ -27,7 +27,7 @@ def _blueprint_update(ctx: OpContext, payload: dict[str, Any]) -> Applied:
     for name, value in changes.items():
         setattr(ctx.blueprint, name, value)
     ctx.blueprint.save(update_fields=[*changes, "updated_at"])
-    what = ", ".join(changes) or "nothing"
+    what = ", ".join("way stages relate" if name == "stage_mode" else name for name in changes) or "nothing"
     return Applied(
         changes, [{"type": "blueprint.update", "payload": before}], f"changed the blueprint's {what}"
     )

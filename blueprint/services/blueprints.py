@@ -16,6 +16,7 @@ from blueprint.selectors import board_load, board_snapshot
 from blueprint.snapshots import snapshot_operations
 from decisioning.errors import Conflict, Forbidden, InvalidInput, LimitExceeded, NotFound
 from decisioning.limits import LIMITS, over_limit
+from decisioning.model import STAGE_MODE_DEFAULT
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User as AuthUser
@@ -26,7 +27,13 @@ from blueprint.services.operations import User, operations_apply
 
 
 def blueprint_create(
-    *, actor: User, name: Any, context: Any = "", channels: Any = None, description: Any = ""
+    *,
+    actor: User,
+    name: Any,
+    context: Any = "",
+    channels: Any = None,
+    description: Any = "",
+    stage_mode: Any = STAGE_MODE_DEFAULT,
 ) -> Blueprint:
     """Create an empty blueprint; the creator becomes its owner.
 
@@ -41,6 +48,7 @@ def blueprint_create(
             "context": context,
             "channels": [] if channels is None else channels,
             "description": description,
+            "stage_mode": STAGE_MODE_DEFAULT if stage_mode is None else stage_mode,
         },
         creating=True,
     )
@@ -77,6 +85,7 @@ def blueprint_duplicate(*, actor: User, blueprint_id: int, name: Any = None) -> 
             context=source.context,
             channels=source.channels,
             description=source.description,
+            stage_mode=source.stage_mode,
         )
         operations_apply(blueprint_id=copy.pk, actor=actor, operations=blueprint_content_operations(source))
     return copy

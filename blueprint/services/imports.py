@@ -23,7 +23,7 @@ from decisioning.errors import BlueprintError, Forbidden, InvalidInput, LimitExc
 from decisioning.limits import LIMITS, over_limit
 
 TOP_FIELDS = {"format", "blueprint", "attributes", "stages", "version"}
-BLUEPRINT_FIELDS = {"name", "context", "channels", "description"}
+BLUEPRINT_FIELDS = {"name", "context", "channels", "description", "stage_mode"}
 ATTRIBUTE_FIELDS = {"key", "label", "kind", "type", "choices", "unit", "description", "source"}
 STAGE_FIELDS = {"key", "name", "description", "entry", "offers"}
 OFFER_FIELDS = {"key", "name", "description", "channel", "fallback", "groups"}
@@ -145,6 +145,7 @@ def blueprint_import(*, actor: User, data: Any) -> Blueprint:
                 context=fields.get("context", ""),
                 channels=fields.get("channels"),
                 description=fields.get("description", ""),
+                stage_mode=fields.get("stage_mode"),
             )
         except LimitExceeded:
             raise  # the person's blueprints, not the document

@@ -208,6 +208,21 @@ def stage_delete(request: HtmxHttpRequest, blueprint: Blueprint, key: str) -> Ht
         return _error(exc)
 
 
+# --- The blueprint's own settings --------------------------------------------------------------
+
+
+@require_POST
+@board_member(edit=True)
+def stage_mode_update(request: HtmxHttpRequest, blueprint: Blueprint) -> HttpResponse:
+    """How stages relate: "one" (each customer in the first stage whose entry holds) or "several"."""
+    try:
+        return _apply(
+            request, blueprint, "blueprint.update", {"stage_mode": request.POST.get("stage_mode", "")}
+        )
+    except BlueprintError as exc:
+        return _error(exc)
+
+
 # --- Offers -----------------------------------------------------------------------------------
 
 

@@ -16,6 +16,8 @@ urlpatterns: list[URLPattern] = [
     path(f"{BOARD}board/stages/<slug:key>/edit/", board.stage_edit_form, name="board_stage_edit"),
     path(f"{BOARD}board/stages/<slug:key>/update/", board.stage_update, name="board_stage_update"),
     path(f"{BOARD}board/stages/<slug:key>/delete/", board.stage_delete, name="board_stage_delete"),
+    # the blueprint's own settings
+    path(f"{BOARD}board/stage-mode/", board.stage_mode_update, name="board_stage_mode"),
     # offers
     path(
         f"{BOARD}board/stages/<slug:stage_key>/offers/new/",

@@ -96,7 +96,14 @@ def snapshots(draw: st.DrawFn, *, max_stages: int = 3, max_offers: int = 5) -> d
         )
     return {
         "format": SNAPSHOT_FORMAT,
-        "blueprint": {"name": draw(_names), "context": "Tests", "channels": ["web"], "description": ""},
+        "blueprint": {
+            "name": draw(_names),
+            "context": "Tests",
+            "channels": ["web"],
+            "description": "",
+            # how stages relate: absent is "several", as in a snapshot from before there was a choice
+            **draw(st.sampled_from([{}, {"stage_mode": "one"}])),
+        },
         "attributes": [{**a, "description": draw(_texts), "source": draw(_texts)[:120]} for a in ATTRIBUTES],
         "stages": stages,
     }

@@ -169,3 +169,17 @@ def test_the_demo_has_a_live_first_version_published_by_the_editor_and_approved_
     assert live.author.username == "editor"
     assert [a.user.username for a in live.approvals.all()] == ["approver"]
     assert live.snapshot == board_snapshot(board_load(demo))  # the draft has no unpublished changes
+
+
+def test_the_demos_stages_overlap_and_its_checks_say_so_with_a_customer_in_both(demo: Blueprint) -> None:
+    # several stages at once: an active customer of two years is in Engagement, Retention and Advocacy
+    from blueprint.selectors import board_lint, board_load
+
+    assert demo.stage_mode == "several"
+    overlaps = {f.stages: f for f in board_lint(board_load(demo)).findings if f.code == "stage-overlap"}
+    assert {("engagement", "retention"), ("engagement", "advocacy"), ("retention", "advocacy")} <= set(
+        overlaps
+    )
+    example = overlaps[("retention", "advocacy")].example
+    assert example is not None and example["customer_status"] == "Active" and example["tenure_months"] >= 12
+    assert all(f.level == "warning" for f in overlaps.values())

@@ -26,7 +26,10 @@ def check_cases(snapshot: dict[str, Any]) -> None:
     normalized = subject.snapshot
     for case in found.cases:
         got = oracle.decide_stage(normalized, case.stage, case.profile, subject.at)
-        assert got["eligible"], case
+        if case.earlier is not None:  # one stage each: its entry holds, and an earlier stage's first
+            (answer,) = oracle.reference_decide(normalized, case.profile, subject.at, stage=case.stage)
+            assert answer.get("earlier") == case.earlier, case
+        assert got["eligible"] is (case.earlier is None), case
         assert {"stage": got["stage"], "offer": got["offer"], "fallback": got["fallback"]} == {
             "stage": case.stage,
             "offer": case.offer,
@@ -38,6 +41,7 @@ def check_cases(snapshot: dict[str, Any]) -> None:
     }
     contradicted = {f.offers[0] for f in subject.lint.findings if f.code == "contradiction" and f.offers}
     closed = {f.stage for f in subject.lint.findings if f.code == "contradiction" and f.part == "entry"}
+    closed |= {f.stage for f in subject.lint.findings if f.code == "stage-unreachable"}
     with_case = {c.offer for c in found.cases if c.offer}
     for stage in normalized["stages"]:
         for offer in stage["offers"]:
@@ -50,7 +54,7 @@ def check_cases(snapshot: dict[str, Any]) -> None:
                 # no case only when the lint says no one ever gets it
                 assert key in never_shown or key in contradicted or stage["key"] in closed, key
     gaps = {f.stage for f in subject.lint.findings if f.code == "gap"}
-    assert gaps == {c.stage for c in found.cases if c.offer is None}
+    assert gaps == {c.stage for c in found.cases if c.offer is None and c.earlier is None}
 
 
 @PROPERTY

@@ -75,7 +75,8 @@ def summary(doc: HtmlElement) -> str:
 @pytest.fixture
 def troubled(board: Blueprint) -> Blueprint:
     """The board fixture plus an offer that can never match: awareness [welcome, gold_card]
-    overlap and leave a gap; onboarding [app_tour, never] has a contradiction and a gap."""
+    overlap and leave a gap; onboarding [app_tour, never] has a contradiction and a gap; both
+    stages let everyone in, so they overlap (stage-overlap, on onboarding)."""
     apply(
         board,
         "offer.create",
@@ -94,10 +95,13 @@ def test_the_panel_lists_errors_then_warnings_then_notes(troubled: Blueprint, us
     assert [(f["level"], f["code"], f["stage"]) for f in listed] == [
         ("error", "contradiction", "onboarding"),
         ("warning", "gap", "awareness"),
+        ("warning", "stage-overlap", "onboarding"),
         ("warning", "gap", "onboarding"),
         ("info", "overlap", "awareness"),
     ]
-    contradiction, gap, _, overlap = listed
+    contradiction, gap, stages, _, overlap = listed
+    assert stages["what"] == "Warning: Customers in several stages · Onboarding"
+    assert "“Awareness” and “Onboarding” at once" in stages["message"]
     assert contradiction["offers"] == ["never"]
     assert contradiction["what"] == "Error: Contradiction · Onboarding"
     assert "“Never shown” can never match" in contradiction["message"]
@@ -118,10 +122,10 @@ def test_the_panel_lists_errors_then_warnings_then_notes(troubled: Blueprint, us
     # the groups, in that order, with their counts; notes are folded
     lint = live_dom.by_id(doc, "lint")
     headings = [" ".join(h.text_content().split()) for h in lint.xpath(".//h3")]
-    assert headings == ["Errors 1", "Warnings 2", "Notes 1"]
+    assert headings == ["Errors 1", "Warnings 3", "Notes 1"]
     notes = live_dom.by_id(doc, "lint-notes")
     assert notes.tag == "details" and notes.get("open") is None
-    assert summary(doc) == "Checks: 1 error, 2 warnings, 1 note"
+    assert summary(doc) == "Checks: 1 error, 3 warnings, 1 note"
 
 
 def test_an_example_says_yes_or_no_and_missing_in_words(catalog: Blueprint, users: dict[str, Any]) -> None:
@@ -199,7 +203,7 @@ def test_a_viewer_sees_the_checks_too(troubled: Blueprint, users: dict[str, Any]
     assert live_dom.normalised(live_dom.by_id(viewer, "lint")) == live_dom.normalised(
         live_dom.by_id(editor, "lint")
     )
-    assert len(findings(viewer)) == 4
+    assert len(findings(viewer)) == 5
     assert live_dom.by_id(viewer, "lint-toggle") is not None
 
 
@@ -353,13 +357,13 @@ def test_an_edit_by_any_path_sends_the_lint_a_page_load_shows(
     codes = [(f["code"], f["stage"]) for f in findings(before)]
     if path == "api":
         assert ("contradiction", "onboarding") not in codes
-        assert summary(before) == "Checks: 2 warnings, 2 notes"  # "never" now overlaps app_tour
+        assert summary(before) == "Checks: 3 warnings, 2 notes"  # "never" now overlaps app_tour
     elif path == "form":
         assert ("overlap", "awareness") not in codes
         assert "gold_card" not in marks(before)["offers"]
     elif path == "socket":
         assert ("empty-stage", "onboarding") in codes and ("gap", "onboarding") not in codes
-        assert marks(before)["stages"]["onboarding"]["label"] == "1 warning"
+        assert marks(before)["stages"]["onboarding"]["label"] == "2 warnings"  # and the stages overlap
     else:  # the undo put "never" back: a contradiction in onboarding again, which is not empty
         assert ("contradiction", "onboarding") in codes and ("empty-stage", "onboarding") not in codes
 
@@ -484,7 +488,7 @@ def test_a_check_the_budget_stopped_is_listed_as_not_fully_checked_and_never_cal
     assert not any(f["code"] == "gap" for f in listed)  # no claim either way
     lint = live_dom.by_id(doc, "lint")
     assert not lint.xpath('.//*[contains(@class, "lint-clean")]')  # never "No problems"
-    assert summary(doc).startswith("Checks: 2 errors, 2 warnings")
+    assert summary(doc).startswith("Checks: 2 errors, 3 warnings")  # the stages' overlap is no budget's
     # the cards whose check did not finish carry an error marker
     assert marks(doc)["offers"]["welcome"]["level"] == "error"
 

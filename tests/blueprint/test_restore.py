@@ -203,7 +203,7 @@ def random_edit(data: Any, board: Blueprint) -> None:
         ),
         "attribute.create": ("attribute.create", {"key": "region", "label": "Region", "type": "text"}),
         "attribute.delete": ("attribute.delete", {"key": pick(attributes)}),
-        "blueprint.update": ("blueprint.update", {"name": pick(["One", "Two"]), "channels": pick([["web"], ["app", "web"]])}),
+        "blueprint.update": ("blueprint.update", {"name": pick(["One", "Two"]), "channels": pick([["web"], ["app", "web"]]), "stage_mode": pick(["several", "one"])}),
     }  # fmt: skip
     chosen = ops[kind]
     assert chosen is not None

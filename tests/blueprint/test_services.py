@@ -147,6 +147,7 @@ def test_an_operation_is_broadcast_to_the_board_group_after_commit(
 
 OPERATIONS: list[tuple[str, dict[str, Any]]] = [
     ("blueprint.update", {"name": "Retail – app", "channels": ["app", "push"], "description": "New"}),
+    ("blueprint.update", {"stage_mode": "one"}),
     (
         "attribute.create",
         {"key": "income", "label": "Income", "type": "number", "unit": "EUR", "kind": "attribute"},
@@ -491,6 +492,7 @@ def test_ranks_stay_short_however_often_a_card_is_dropped_between_the_same_two(b
         ("stage.create", {"name": "a\x00b"}, "name"),
         ("offer.update", {"key": "welcome", "description": "x\x00"}, "description"),
         ("blueprint.update", {"channels": ["web\x00"]}, "channels"),
+        ("blueprint.update", {"stage_mode": "first"}, "stage_mode"),
         (
             "offer.update",
             {"key": "welcome", "groups": [[{"attribute": "city", "operator": "is", "value": "a\x00"}]]},

@@ -251,7 +251,11 @@ def reference_decide(
     """The decision rule read literally over a snapshot and a profile in JSON form (dates as YYYY-MM-DD,
     sets as lists, missing attributes left out): the entered stages (or the one asked for), each
     ``{stage, entered, offer, fallback, eligible}``. A fallback is the stage's first offer marked
-    so; it is given, whatever its conditions, when no other offer matches."""
+    so; it is given, whatever its conditions, when no other offer matches.
+
+    With ``blueprint.stage_mode`` "one", the customer is in the first stage (journey order) whose
+    entry holds and no other; a stage asked for that an earlier one takes answers not entered, with
+    ``earlier`` naming that stage."""
     catalog = {
         a["key"]: AttributeSpec(
             key=a["key"],
@@ -261,12 +265,30 @@ def reference_decide(
         )
         for a in snapshot.get("attributes", [])
     }
+    one = (snapshot.get("blueprint") or {}).get("stage_mode") == "one"
     answers = []
+    taken_by = None  # one stage each: the stage the customer is in
     for raw_stage in snapshot.get("stages", []):
-        if stage is not None and raw_stage["key"] != stage:
-            continue
         entry = [[parse_condition(c, catalog) for c in g] for g in raw_stage.get("entry") or []]
         entered = any_group_holds(entry, profile, at)
+        earlier = taken_by
+        if one and entered and taken_by is None:
+            taken_by = raw_stage["key"]
+        if stage is not None and raw_stage["key"] != stage:
+            continue
+        if one and earlier is not None:
+            if stage is not None:
+                answers.append(
+                    {
+                        "stage": raw_stage["key"],
+                        "entered": False,
+                        "offer": None,
+                        "fallback": False,
+                        "eligible": [],
+                        "earlier": earlier,
+                    }
+                )
+            continue
         if not entered:
             if stage is not None:
                 answers.append(
@@ -344,7 +366,8 @@ def snapshots(draw: Any, max_stages: int = 3, max_offers: int = 4) -> dict[str, 
                 "offers": offers,
             }
         )
-    return {"attributes": ATTRIBUTES, "stages": stages}
+    mode = draw(st.sampled_from(["several", "one"]))
+    return {"blueprint": {"stage_mode": mode}, "attributes": ATTRIBUTES, "stages": stages}
 
 
 def decide_stage(

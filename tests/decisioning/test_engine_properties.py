@@ -75,10 +75,13 @@ def test_why_not_suggests_a_smallest_change_that_really_gets_the_offer(snapshot,
     body = engine.decide(profile, at=AT, explain=True).as_json()
     for decision in body["decisions"] + body["skipped"]:
         stage_key = decision["stage"]
-        raw_stage = next(s for s in snapshot["stages"] if s["key"] == stage_key)
+        position = next(i for i, s in enumerate(snapshot["stages"]) if s["key"] == stage_key)
+        raw_stage = snapshot["stages"][position]
+        # one stage each: the earlier stages' entries decide too whether the customer gets here
+        earlier = snapshot["stages"][:position] if snapshot["blueprint"]["stage_mode"] == "one" else []
         conditions = [
             parse_condition(c, CATALOG)
-            for groups in [raw_stage.get("entry") or []]
+            for groups in [raw_stage.get("entry") or [], *(s.get("entry") or [] for s in earlier)]
             + [o.get("groups") or [] for o in raw_stage["offers"] if not o.get("fallback")]
             for g in groups
             for c in g

@@ -80,6 +80,11 @@ def check_example(spec: BlueprintSpec, finding: Finding, at: dt.date) -> None:
     assert example is not None, finding
     example = dict(example)
     assert is_valid_profile(example, spec.catalog), finding
+    if finding.code == "stage-overlap":  # a customer of both stages
+        for key in finding.stages:
+            entry = next(s for s in spec.stages if s.key == key).entry
+            assert any_group_holds(entry, example, at), finding
+        return
     stage_spec = next(s for s in spec.stages if s.key == finding.stage)
     assert any_group_holds(stage_spec.entry, example, at), f"example not in the stage: {finding}"
     offers = {o.key: o for o in stage_spec.offers}
@@ -1081,8 +1086,11 @@ def test_findings_come_stage_by_stage_in_journey_order_each_naming_its_stage() -
     )
     assert [(f.stage, f.code) for f in report.findings] == [
         ("second", "empty-stage"),
+        ("first", "stage-overlap"),  # no stage has entry conditions: everyone is in all three
         ("first", "duplicate-offer"),
         ("first", "gap"),
+        ("third", "stage-overlap"),
+        ("third", "stage-overlap"),
         ("third", "empty-stage"),
     ]
 
@@ -1092,7 +1100,8 @@ def test_offers_in_different_stages_are_never_compared() -> None:
         stage(offer("a", AGE_18_PLUS), offer("rest", fallback=True), key="one"),
         stage(offer("b", AGE_18_PLUS), offer("rest2", fallback=True), key="two"),
     )
-    assert report.findings == ()
+    # only the stages themselves, which both let everyone in
+    assert [(f.code, f.stages) for f in report.findings] == [("stage-overlap", ("one", "two"))]
 
 
 def test_the_same_blueprint_linted_on_two_days_gets_different_findings_when_relative_and_absolute_dates_mix() -> (
@@ -1150,6 +1159,7 @@ def test_the_report_as_json_sorts_findings_by_level_with_every_field() -> None:
     assert [f["code"] for f in data["warnings"]] == ["redundant-condition", "gap"]
     assert [f["code"] for f in data["infos"]] == ["overlap"]
     fields = {"code", "level", "message", "stage", "offers", "example", "part", "group", "condition", "check"}
+    fields.add("stages")
     for level, key in (("error", "errors"), ("warning", "warnings"), ("info", "infos")):
         for finding in data[key]:
             assert set(finding) == fields
@@ -1166,6 +1176,7 @@ def test_the_report_as_json_sorts_findings_by_level_with_every_field() -> None:
         "group": 0,
         "condition": 0,
         "check": None,
+        "stages": [],
     }
     overlap = data["infos"][0]
     assert overlap["offers"] == ["gold", "adults"] and isinstance(overlap["example"], dict)
@@ -1182,6 +1193,8 @@ def test_the_report_keeps_errors_warnings_and_infos_apart_by_code() -> None:
         "gap": "warning",
         "empty-stage": "warning",
         "overlap": "info",
+        "stage-overlap": "warning",
+        "stage-unreachable": "error",
         "unchecked": "error",
     }
     report = LintReport(
@@ -1196,6 +1209,7 @@ def test_the_report_keeps_errors_warnings_and_infos_apart_by_code() -> None:
         "duplicate-offer",
         "shadowed-offer",
         "fallback-invalid",
+        "stage-unreachable",
         "unchecked",
     ]
     # a check that did not finish has the level of the check
@@ -1203,6 +1217,7 @@ def test_the_report_keeps_errors_warnings_and_infos_apart_by_code() -> None:
         ("redundant-condition", None),
         ("gap", None),
         ("empty-stage", None),
+        ("stage-overlap", None),
         ("unchecked", "gap"),
     ]
     assert [f.code for f in report.infos] == ["overlap"]

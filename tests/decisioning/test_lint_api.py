@@ -35,6 +35,7 @@ FINDING_KEYS = {
     "group",
     "condition",
     "check",
+    "stages",
 }
 
 
@@ -117,6 +118,7 @@ def test_the_lint_names_the_decision_day_the_rev_and_its_findings_by_level(
     assert body["errors"] == []
     assert [(f["code"], f["stage"]) for f in body["warnings"]] == [
         ("gap", "awareness"),
+        ("stage-overlap", "onboarding"),  # both stages let everyone in
         ("gap", "onboarding"),
     ]
     assert [(f["code"], f["stage"], f["offers"]) for f in body["infos"]] == [
@@ -351,7 +353,7 @@ def test_a_token_is_enough_to_read_the_lint(board: Blueprint, users: dict[str, A
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(users['viewer'])}")
     body = lint_of(client, board)
-    assert body["rev"] == board.rev and len(body["warnings"]) == 2
+    assert body["rev"] == board.rev and len(body["warnings"]) == 3
 
 
 def test_the_schema_documents_the_path_and_its_decision_day(board: Blueprint, as_role: Any) -> None:
@@ -420,8 +422,13 @@ def test_a_check_the_budget_stopped_is_an_unchecked_finding_and_the_lint_says_it
         ("unchecked", "shadowed-offer", "awareness", ["welcome", "gold_card"]),
         ("unchecked", "shadowed-offer", "onboarding", ["app_tour"]),
     ]
-    assert [(f["code"], f["check"]) for f in body["warnings"]] == [("unchecked", "gap"), ("unchecked", "gap")]
-    assert all(f["example"] is None for f in body["errors"] + body["warnings"])
+    assert [(f["code"], f["check"]) for f in body["warnings"]] == [
+        ("unchecked", "gap"),
+        ("stage-overlap", None),  # the stages' overlap needs no budget: both let everyone in
+        ("unchecked", "gap"),
+    ]
+    unchecked = [f for f in body["errors"] + body["warnings"] if f["code"] == "unchecked"]
+    assert len(unchecked) == 4 and all(f["example"] is None for f in unchecked)
 
 
 def test_publishing_is_refused_while_a_check_for_errors_did_not_finish(

@@ -12,6 +12,10 @@ are linted, and then
 - contradiction and redundant-condition findings are sound on that grid, and on a complete grid
   every finding is exactly what the lint's documented rules give;
 - lint is deterministic, and the decision day matters only through ``within_last_days``.
+
+Blueprints draw how their stages relate: several at once (``stage-overlap`` between stages a grid
+customer is in together) or one each (a stage's customers are those no earlier stage takes, and a
+stage left none is ``stage-unreachable``).
 """
 
 from __future__ import annotations
@@ -116,6 +120,18 @@ def groups_hold(groups: Groups, profile: Mapping[str, Any], at: dt.date) -> bool
 
 def in_population(stage: StageSpec, profile: Mapping[str, Any], at: dt.date) -> bool:
     return groups_hold(stage.entry, profile, at)
+
+
+def earlier_stages(spec: BlueprintSpec, stage: StageSpec) -> tuple[StageSpec, ...]:
+    """Each customer in one stage: the stages before it, whose customers it never gets."""
+    return spec.stages[: spec.stages.index(stage)] if spec.stage_mode == "one" else ()
+
+
+def in_stage(spec: BlueprintSpec, stage: StageSpec, profile: Mapping[str, Any], at: dt.date) -> bool:
+    """The customer is in the stage: its entry holds and (one stage each) no earlier one's does."""
+    return in_population(stage, profile, at) and not any(
+        in_population(s, profile, at) for s in earlier_stages(spec, stage)
+    )
 
 
 def offer_matches(offer: OfferSpec, profile: Mapping[str, Any], at: dt.date) -> bool:
@@ -237,7 +253,9 @@ def blueprints(draw: st.DrawFn) -> BlueprintSpec:
         stages.append(
             StageSpec(key=f"s{si}", name=f"Stage {si}", entry=groups([0, 0, 1, 2]), offers=tuple(offers))
         )
-    return BlueprintSpec(catalog=CATALOG, stages=tuple(stages))
+    return BlueprintSpec(
+        catalog=CATALOG, stages=tuple(stages), stage_mode=draw(st.sampled_from(["several", "one"]))
+    )
 
 
 def conditions_of(spec: BlueprintSpec) -> Iterator[Condition]:
@@ -393,8 +411,8 @@ class StageOnGrid:
     gap: int  # the customers of a stage with offers and no fallback who get none
 
     @classmethod
-    def of(cls, stage: StageSpec, grid: Grid) -> StageOnGrid:
-        population = grid.groups(stage.entry)
+    def of(cls, stage: StageSpec, grid: Grid, spec: BlueprintSpec | None = None) -> StageOnGrid:
+        population = grid.groups(stage.entry) & ~taken_on_grid(spec, stage, grid)
         offers = [o for o in stage.offers if not o.fallback]
         reaches = [grid.groups(o.groups) & population for o in offers]
         won = []
@@ -404,6 +422,14 @@ class StageOnGrid:
             left &= ~reach
         has_gap = bool(stage.offers) and not any(o.fallback for o in stage.offers)
         return cls(population, offers, reaches, won, left if has_gap else 0)
+
+
+def taken_on_grid(spec: BlueprintSpec | None, stage: StageSpec, grid: Grid) -> int:
+    """Each customer in one stage: the grid's customers an earlier stage takes first."""
+    taken = 0
+    for earlier in earlier_stages(spec, stage) if spec is not None else ():
+        taken |= grid.groups(earlier.entry)
+    return taken
 
 
 def findings_of(report_findings: Sequence[Finding], stage: str, code: str) -> list[Finding]:
@@ -446,7 +472,10 @@ def test_every_example_profile_does_what_its_finding_says(spec: BlueprintSpec) -
     report = lint_blueprint(spec, at=AT)
     stages = {s.key: s for s in spec.stages}
     for finding in report.findings:
-        needs_example = finding.code in ("overlap", "gap", "shadowed-offer", "duplicate-offer")
+        needs_example = finding.code in (
+            *("overlap", "gap", "shadowed-offer", "duplicate-offer"),
+            *("stage-overlap", "stage-unreachable"),
+        )
         assert (finding.example is not None) is needs_example, finding
         if finding.example is None:
             continue
@@ -454,7 +483,16 @@ def test_every_example_profile_does_what_its_finding_says(spec: BlueprintSpec) -
         assert_fits_catalog(profile)
         stage = stages[finding.stage or ""]
         offers = {o.key: o for o in stage.offers}
-        assert in_population(stage, profile, AT), finding
+        if finding.code == "stage-overlap":
+            # several stages at once: the customer is in both
+            assert spec.stage_mode == "several", finding
+            assert all(in_stage(spec, stages[key], profile, AT) for key in finding.stages), finding
+            continue
+        if finding.code == "stage-unreachable":
+            # its entry lets the customer in, and an earlier stage takes them
+            assert in_population(stage, profile, AT) and not in_stage(spec, stage, profile, AT), finding
+            continue
+        assert in_stage(spec, stage, profile, AT), finding
         if finding.code == "gap":
             assert decide(stage, profile, AT) is None, finding
             continue
@@ -477,7 +515,7 @@ def test_the_lint_misses_no_gap_and_no_overlap_that_a_grid_profile_shows(spec: B
     report = lint_blueprint(spec, at=AT)
     grid = Grid.of(spec, AT)
     for stage in spec.stages:
-        seen = StageOnGrid.of(stage, grid)
+        seen = StageOnGrid.of(stage, grid, spec)
         gaps = findings_of(report.findings, stage.key, "gap")
         if seen.gap:
             assert gaps, f"{stage.key}: no gap found, but {grid.first(seen.gap)} gets no offer"
@@ -500,7 +538,7 @@ def test_an_offer_that_wins_a_grid_profile_is_never_reported_hidden_or_contradic
     report = lint_blueprint(spec, at=AT)
     grid = Grid.of(spec, AT)
     for stage in spec.stages:
-        seen = StageOnGrid.of(stage, grid)
+        seen = StageOnGrid.of(stage, grid, spec)
         hidden = hidden_offers(report.findings, stage.key)
         contradictions = {
             (f.offers[0], f.group)
@@ -520,7 +558,7 @@ def test_an_offer_that_wins_a_grid_profile_is_never_reported_hidden_or_contradic
         for row in random.Random(len(grid.rows)).sample(range(len(grid.rows)), min(50, len(grid.rows))):
             profile = grid.profile(row)
             if not seen.population >> row & 1:
-                assert not in_population(stage, profile, AT)
+                assert not in_stage(spec, stage, profile, AT)
                 continue
             winners = [o.key for o, won in zip(seen.offers, seen.won, strict=True) if won >> row & 1]
             assert winners in ([decide(stage, profile, AT)], []), (profile, winners)
@@ -548,7 +586,11 @@ def test_no_grid_profile_matches_a_group_reported_as_a_contradiction(spec: Bluep
         else:
             assert finding.part == "offer"
             (offer,) = (o for o in stage.offers if o.key == finding.offers[0])
-            matched = grid.group(offer.groups[finding.group]) & grid.groups(stage.entry)
+            matched = (
+                grid.group(offer.groups[finding.group])
+                & grid.groups(stage.entry)
+                & ~taken_on_grid(spec, stage, grid)
+            )
         assert not matched, f"{finding.message} — yet {grid.first(matched)} matches"
 
 
@@ -611,7 +653,15 @@ def expected_findings(spec: BlueprintSpec, grid: Grid) -> list[FindingKey]:
                 flagged.add(ci)
                 out.append(("redundant-condition", stage.key, offers, part, gi, ci))
 
-    for stage in spec.stages:
+    entries = [grid.groups(s.entry) for s in spec.stages]
+    for j, stage in enumerate(spec.stages):
+        if spec.stage_mode == "several":
+            # a warning on the later of every two stages a customer can be in at once
+            out += [
+                ("stage-overlap", stage.key, (), "entry", None, None)
+                for i in range(j)
+                if entries[i] & entries[j]
+            ]
         population = 0
         for gi, group in enumerate(stage.entry):
             matched = grid.group(group)
@@ -622,10 +672,23 @@ def expected_findings(spec: BlueprintSpec, grid: Grid) -> list[FindingKey]:
             redundancies(group, gi, "entry", ())
         if not stage.entry:
             population = grid.everyone
+        whole = population
+        population &= ~taken_on_grid(spec, stage, grid)
         fallbacks = [o for o in stage.offers if o.fallback]
         if len(fallbacks) > 1:
             out.append(("fallback-invalid", stage.key, tuple(o.key for o in fallbacks), None, None, None))
         out += [("fallback-invalid", stage.key, (o.key,), "offer", None, None) for o in fallbacks if o.groups]
+        if whole and not population:
+            # one stage each, and earlier stages take everyone it lets in: only what its offers say
+            # on their own
+            out.append(("stage-unreachable", stage.key, (), "entry", None, None))
+            for offer in stage.offers:
+                for gi, group in enumerate(() if offer.fallback else offer.groups):
+                    if not grid.group(group) & whole:
+                        out.append(("contradiction", stage.key, (offer.key,), "offer", gi, None))
+                    else:
+                        redundancies(group, gi, "offer", (offer.key,))
+            continue
         if not stage.offers:
             out.append(("empty-stage", stage.key, (), None, None, None))
             continue

@@ -346,3 +346,22 @@ def test_the_exported_query_runs_as_is_over_a_table_named_profiles():
         (2, True, "fb", True),
         (3, False, None, False),
     ]
+
+
+@examples(10)
+@given(snapshot=snapshots(), batch=st.lists(profiles(), min_size=1, max_size=12))
+def test_duckdb_deciding_each_stage_alone_answers_as_the_reference(tmp_path, snapshot, batch):
+    # each customer in one stage (drawn half the time): a stage alone still reads the earlier entries
+    engine = compile_snapshot(snapshot, {"number": 1})
+    source = write_csv(tmp_path / "in.csv", [as_csv_cells(p, 0) for p in batch])
+    for si, stage in enumerate(snapshot["stages"]):
+        rows = list(batch_rows(engine, source, at=AT, stage=si))
+        for profile, row in zip(batch, rows, strict=True):
+            (expected,) = reference_decide(snapshot, profile, AT, stage=stage["key"])
+            entered, offer, fallback, eligible = row[2:]
+            assert (entered, offer, fallback, eligible.split("|") if eligible else []) == (
+                expected["entered"],
+                expected["offer"],
+                expected["fallback"],
+                expected["eligible"],
+            ), (stage["key"], profile)
