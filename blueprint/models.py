@@ -144,6 +144,13 @@ class Offer(models.Model):
     fallback = models.BooleanField(default=False)
     rank = models.CharField(max_length=64)
     groups = models.JSONField(default=list, blank=True)
+    # What it shows and when: the creative's id or URL (plain text), the first and last day it may
+    # be shown ("YYYY-MM-DD" as the payload, the snapshot and the API write it; "" when open) and
+    # free tags. Outside its days an offer is not eligible (docs/architecture.md, "Decisions").
+    content_ref = models.CharField(max_length=LIMITS.content_ref_length, blank=True)
+    starts_on = models.CharField(max_length=10, blank=True)
+    ends_on = models.CharField(max_length=10, blank=True)
+    tags = models.JSONField(default=list, blank=True)
 
     class Meta:
         constraints = [
