@@ -69,6 +69,8 @@ class WhyNot:
     # attribute → new checked value (None: leave it out); None if impossible or not searched in full
     change: dict[str, Any] | None
     complete: bool = True  # False: the budget stopped the search, so possible or change is not settled
+    # outside its days on the decision day: "not shown until 1 March 2027", "ended on 30 June 2027"
+    closed: str = ""
 
     @property
     def not_checked(self) -> str | None:
@@ -96,6 +98,7 @@ class WhyNot:
             else {key: value_json(value) for key, value in self.change.items()},
             "complete": self.complete,
             "not_checked": self.not_checked,
+            "closed": self.closed or None,
         }
 
 
