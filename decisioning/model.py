@@ -151,8 +151,8 @@ def spec_from_json(data: Mapping[str, Any]) -> BlueprintSpec:
                     bounded=False,
                 ),
                 fallback=bool(offer.get("fallback")),
-                starts_on=_day(offer.get("starts_on")),
-                ends_on=_day(offer.get("ends_on")),
+                starts_on=stored_day(offer.get("starts_on")),
+                ends_on=stored_day(offer.get("ends_on")),
             )
             for oi, offer in enumerate(stage.get("offers", []))
         )
@@ -169,6 +169,6 @@ def spec_from_json(data: Mapping[str, Any]) -> BlueprintSpec:
     return BlueprintSpec(catalog=catalog, stages=tuple(stages))
 
 
-def _day(value: Any) -> dt.date | None:
+def stored_day(value: Any) -> dt.date | None:
     """A stored day ("YYYY-MM-DD"); empty or missing: None."""
     return dt.date.fromisoformat(value) if value else None

@@ -290,7 +290,9 @@ def decision_sql(
 
     ``keep``: the input columns carried to the answer (default all, ``p.*``).
     """
-    return _Query(spec_on(spec, at) if at is not None else spec, at).sql(source=source, keep=keep, stage=stage)
+    return _Query(spec_on(spec, at) if at is not None else spec, at).sql(
+        source=source, keep=keep, stage=stage
+    )
 
 
 def export_sql(compiled: CompiledVersion, *, at: dt.date | None, title: str) -> str:

@@ -355,7 +355,13 @@ def snapshots(draw: Any, max_stages: int = 3, max_offers: int = 4) -> dict[str, 
             place = draw(st.integers(0, len(offers)))
             offers.insert(
                 place,
-                {"key": f"s{si}-fb{fi}", "name": "Fallback", "fallback": True, "groups": [], **draw(windows())},
+                {
+                    "key": f"s{si}-fb{fi}",
+                    "name": "Fallback",
+                    "fallback": True,
+                    "groups": [],
+                    **draw(windows()),
+                },
             )
         stages.append(
             {
