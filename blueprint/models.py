@@ -12,6 +12,7 @@ from django.db import models
 
 from decisioning.conditions import KEY_PATTERN, KINDS, TYPES, AttributeSpec
 from decisioning.limits import LIMITS
+from decisioning.model import short_window, stored_day
 
 # A key is the whole string (KEY_PATTERN ends in \Z, not $): a validator, and a check constraint
 # underneath, so no path can store one that pages cannot put in a URL.
@@ -151,6 +152,11 @@ class Offer(models.Model):
     starts_on = models.CharField(max_length=10, blank=True)
     ends_on = models.CharField(max_length=10, blank=True)
     tags = models.JSONField(default=list, blank=True)
+
+    @property
+    def dates_label(self) -> str:
+        """Its days for the card: "1 Mar – 30 Jun 2027", "from 1 Mar 2027", "until 30 Jun 2027"."""
+        return short_window(stored_day(self.starts_on), stored_day(self.ends_on))
 
     class Meta:
         constraints = [
