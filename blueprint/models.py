@@ -153,11 +153,6 @@ class Offer(models.Model):
     ends_on = models.CharField(max_length=10, blank=True)
     tags = models.JSONField(default=list, blank=True)
 
-    @property
-    def dates_label(self) -> str:
-        """Its days for the card: "1 Mar – 30 Jun 2027", "from 1 Mar 2027", "until 30 Jun 2027"."""
-        return short_window(stored_day(self.starts_on), stored_day(self.ends_on))
-
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["blueprint", "key"], name="offer_key_unique"),
@@ -166,6 +161,11 @@ class Offer(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+    @property
+    def dates_label(self) -> str:
+        """Its days for the card (``decisioning.model.short_window``): "1 Mar - 30 Jun 2027", …"""
+        return short_window(stored_day(self.starts_on), stored_day(self.ends_on))
 
 
 class Operation(models.Model):

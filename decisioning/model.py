@@ -14,7 +14,6 @@ from typing import Any
 
 from decisioning.conditions import AttributeSpec, Groups, parse_groups
 
-
 FIRST_DAY = dt.date.min.toordinal()
 LAST_DAY = dt.date.max.toordinal()
 
@@ -74,8 +73,8 @@ def window_words(starts_on: dt.date | None, ends_on: dt.date | None) -> str:
 
 
 def short_window(starts_on: dt.date | None, ends_on: dt.date | None) -> str:
-    """An offer's days, short, for a card: "1 Mar – 30 Jun 2027", "1 Dec 2026 – 31 Jan 2027",
-    "from 1 Mar 2027", "until 30 Jun 2027"; "" when it is not dated."""
+    """An offer's days, short, for a card: "1 Mar - 30 Jun 2027", "1 Dec 2026 - 31 Jan 2027" (an
+    en dash between them), "from 1 Mar 2027", "until 30 Jun 2027"; "" when it is not dated."""
 
     def short(day: dt.date, year: bool = True) -> str:
         return f"{day.day} {day.strftime('%b')}" + (f" {day.year}" if year else "")

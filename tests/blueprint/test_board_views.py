@@ -619,7 +619,7 @@ def test_adding_a_row_and_an_or_group(client, users, board):
 
 
 def test_the_card_shows_an_offers_dates_reference_and_tags_and_its_form_edits_them(client, users, board):
-    """Issue 16: dates as "1 Mar – 30 Jun 2027", the content reference as a quiet line (text, never a
+    """Issue 16: dates as "1 Mar - 30 Jun 2027" (an en dash), the content reference as a quiet line (text, never a
     link), tags as chips; the edit form shows them and saves what changed."""
     login(client, users, "editor")
     data = form_fields(client.get(url(board, "offers/gold_card/edit/"), **HX).content.decode())
