@@ -60,7 +60,9 @@ def priority_words(index: int) -> str:
     return f"priority {index + 1}"
 
 
-def offer_content_sentences(name: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> list[tuple[str, str]]:
+def offer_content_sentences(
+    name: str, before: Mapping[str, Any], after: Mapping[str, Any]
+) -> list[tuple[str, str]]:
     """(field, sentence) for each of an offer's content fields that changed (a missing field is
     empty): "'Gold card' now ends on 30 June 2027", "'Gold card': tags added: summer"."""
     said: list[tuple[str, str]] = []

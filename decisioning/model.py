@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from decisioning.conditions import AttributeSpec, Groups, parse_groups
+from decisioning.conditions import AttributeSpec, Condition, Group, Groups, parse_groups
 
 FIRST_DAY = dt.date.min.toordinal()
 LAST_DAY = dt.date.max.toordinal()
@@ -171,3 +171,53 @@ def spec_from_json(data: Mapping[str, Any]) -> BlueprintSpec:
 def stored_day(value: Any) -> dt.date | None:
     """A stored day ("YYYY-MM-DD"); empty or missing: None."""
     return dt.date.fromisoformat(value) if value else None
+
+
+# The decision day as a dimension of its own (docs/architecture.md, "The lint"): a key no catalog
+# attribute can take (keys are [a-z0-9_-]+), so an offer's days are one more condition to the exact
+# region algebra, and an example profile can name the day it happens on.
+DECISION_DAY = "@day"
+DECISION_DAY_SPEC = AttributeSpec(key=DECISION_DAY, label="Decision day", type="date")
+
+
+def window_conditions(offer: OfferSpec) -> Group:
+    """An offer's days as conditions on the decision day (none when it is not dated)."""
+    found = []
+    if offer.starts_on is not None:
+        found.append(Condition(DECISION_DAY, "at_least", offer.starts_on.isoformat()))
+    if offer.ends_on is not None:
+        found.append(Condition(DECISION_DAY, "at_most", offer.ends_on.isoformat()))
+    return tuple(found)
+
+
+def with_decision_day(spec: BlueprintSpec) -> tuple[BlueprintSpec, frozenset[str]]:
+    """The blueprint with each dated offer's days as a condition on the decision day in each of its
+    groups, and each stage's one dated fallback as an ordinary last offer for everyone on its days
+    (what it catches is still what is left: the lint and the cases read it so); and the keys of
+    those fallbacks. Unchanged when nothing is dated."""
+    if not any(o.dated for st in spec.stages for o in st.offers):
+        return spec, frozenset()
+    stages = []
+    converted: set[str] = set()
+    for st in spec.stages:
+        fallbacks = [o for o in st.offers if o.fallback]
+        offers = []
+        last = None
+        for offer in st.offers:
+            days = window_conditions(offer)
+            if not days:
+                offers.append(offer)
+            elif offer.fallback:
+                if len(fallbacks) == 1 and not offer.groups:
+                    last = replace(offer, fallback=False, groups=(days,))
+                    converted.add(offer.key)
+                else:
+                    offers.append(offer)  # an invalid fallback stays one: the lint says so
+            else:
+                groups = tuple((*g, *days) for g in offer.groups) if offer.groups else (days,)
+                offers.append(replace(offer, groups=groups))
+        if last is not None:
+            offers.append(last)
+        stages.append(replace(st, offers=tuple(offers)))
+    catalog = {**spec.catalog, DECISION_DAY: DECISION_DAY_SPEC}
+    return replace(spec, catalog=catalog, stages=tuple(stages)), frozenset(converted)

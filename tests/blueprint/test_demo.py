@@ -169,3 +169,14 @@ def test_the_demo_has_a_live_first_version_published_by_the_editor_and_approved_
     assert live.author.username == "editor"
     assert [a.user.username for a in live.approvals.all()] == ["approver"]
     assert live.snapshot == board_snapshot(board_load(demo))  # the draft has no unpublished changes
+
+
+def test_the_demo_shows_content_references_tags_and_a_date_window(demo: Blueprint) -> None:
+    """Issue 16: a few demo offers carry what they show and when, so the features show."""
+    from blueprint.models import Offer
+
+    offers = Offer.objects.filter(blueprint=demo)
+    assert sum(1 for o in offers if o.content_ref) >= 3
+    assert sum(1 for o in offers if o.tags) >= 3
+    dated = [o for o in offers if o.starts_on or o.ends_on]
+    assert [(o.key, o.dates_label) for o in dated] == [("branch_open_evening", "1 Sep 2026 – 30 Nov 2027")]

@@ -425,7 +425,12 @@ def test_an_offers_dates_tags_and_content_reference_are_said_in_plain_words(befo
     assert "'Gold card': content reference set to creative-42" in sentences
     assert "'Welcome bonus' now starts on 1 March 2027" in sentences
     ends = next(c for c in changes if c.field == "ends_on")
-    assert (ends.kind, ends.offer, ends.before, ends.after) == ("offer.changed", "gold_card", None, "2027-06-30")
+    assert (ends.kind, ends.offer, ends.before, ends.after) == (
+        "offer.changed",
+        "gold_card",
+        None,
+        "2027-06-30",
+    )
 
     dated = copy.deepcopy(before)
     edit(dated)
