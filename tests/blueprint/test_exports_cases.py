@@ -128,3 +128,45 @@ def test_a_case_per_offer_shown_one_for_the_fallback_and_one_for_a_gap() -> None
     }
     assert first["expect"] == {"stage": "one", "offer": "older", "fallback": False}
     assert data["skipped"][0]["offer"] == "hidden"
+
+
+def test_a_dated_offer_gets_cases_on_both_sides_of_its_days() -> None:
+    """Issue 16: a case on a day it is shown, and the same customer the day after it ends."""
+    r = oracle.raw
+    snapshot = {
+        "format": "blueprint-snapshot/1",
+        "blueprint": {"name": "Dated", "context": "", "channels": [], "description": ""},
+        "attributes": oracle.ATTRIBUTES,
+        "stages": [
+            {
+                "key": "s",
+                "name": "S",
+                "entry": [],
+                "offers": [
+                    {
+                        "key": "gold",
+                        "name": "Gold",
+                        "groups": [[r("segment", "is", "Gold")]],
+                        "starts_on": "2025-07-01",
+                        "ends_on": "2025-07-31",
+                    },
+                    {"key": "hello", "name": "Hello", "fallback": True, "groups": []},
+                ],
+            }
+        ],
+    }
+    subject = subject_of(snapshot, at=dt.date(2025, 6, 15))
+    cases = {c.name: c for c in acceptance_cases(subject).cases}
+    shown = cases["S: “Gold” (priority 1), on 1 July 2025"]
+    assert (shown.offer, shown.day, shown.profile) == ("gold", "2025-07-01", {"segment": "Gold"})
+    after = cases["S: “Gold” not shown, on 1 August 2025"]
+    assert (after.offer, after.fallback, after.day, after.profile) == (
+        "hello",
+        True,
+        "2025-08-01",
+        {"segment": "Gold"},
+    )
+    assert "ended on 31 July 2025" in after.why
+    requests = {c["name"]: c["request"]["at"] for c in cases_json(subject)["cases"]}
+    assert requests["S: “Gold” not shown, on 1 August 2025"] == "2025-08-01"
+    assert requests["S: the fallback “Hello”"] == "2025-06-15"
