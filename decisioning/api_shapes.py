@@ -56,6 +56,10 @@ class FindingOutput(serializers.Serializer):
             "every other finding."
         ),
     )
+    day = serializers.DateField(
+        allow_null=True,
+        help_text="The decision day the example is on, when the offers' dates make it matter; null otherwise.",
+    )
 
 
 class NotListedOutput(serializers.Serializer):
@@ -200,6 +204,10 @@ class WhyNotOutput(serializers.Serializer):
     )
     not_checked = serializers.CharField(
         allow_null=True, help_text="What the search did not settle, in plain language; null when complete."
+    )
+    closed = serializers.CharField(
+        allow_null=True,
+        help_text='Outside the offer\'s days on the decision day, in words ("ended on 30 June 2027"); null otherwise.',
     )
 
 
