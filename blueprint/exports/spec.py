@@ -480,8 +480,8 @@ def spec_markdown(spec: Spec) -> str:
             out += ["_No fallback: a customer in the stage who matches no offer gets none._", ""]
         out += [f"**What each offer of {md(stage.name)} shows**", ""]
         for r in stage.rows:
-            parts = [md(r.description) if r.description else "_No description given._"]
-            if r.content_ref:
+            parts = [md(r.description) if r.description.split() else "_No description given._"]
+            if r.content_ref.split():
                 # a code span: the reference reads as exactly its text, and no viewer makes it a link
                 parts.append(f"Content reference: {md_code(r.content_ref)}.")
             parts += [md(line) for line in r.content_lines]
