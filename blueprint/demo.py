@@ -168,6 +168,8 @@ STAGES: list[dict[str, Any]] = [
                 "name": "Student account – no fees until 26",
                 "channel": "web",
                 "description": "Hero banner on the homepage: the fee-free student account with a free rail card.",
+                "content_ref": "https://cdn.example.com/banners/student-account-hero.png",
+                "tags": ["students", "hero banner"],
                 "groups": [[c("age", "between", [18, 26]), c("segment", "is", "Student")]],
             },
             {
@@ -175,6 +177,8 @@ STAGES: list[dict[str, Any]] = [
                 "name": "Switch to us in 10 minutes",
                 "channel": "web",
                 "description": "Mobile-first banner for the guided account switch, opened on the phone.",
+                "content_ref": "CMS-4711",
+                "tags": ["switching", "mobile"],
                 "groups": [[c("device", "is", "mobile"), c("visits_30d", "at_least", 2)]],
             },
             {
@@ -182,6 +186,11 @@ STAGES: list[dict[str, Any]] = [
                 "name": "Money open evening in your city",
                 "channel": "web",
                 "description": "Invitation to a free evening on budgeting and mortgages in a nearby branch.",
+                "content_ref": "CMS-5120",
+                # the season of evenings: outside it the banner is not shown
+                "starts_on": "2026-09-01",
+                "ends_on": "2027-11-30",
+                "tags": ["events", "branches"],
                 "groups": [[c("city", "is_one_of", ["Dublin", "Cork", "Galway"]), c("age", "at_least", 27)]],
             },
             {

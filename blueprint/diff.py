@@ -29,6 +29,7 @@ from blueprint.diff_words import (
     canonical,
     groups_phrase,
     names_list,
+    offer_content_sentences,
     plain_list,
     priority_words,
     quoted,
@@ -666,6 +667,8 @@ def _offer_own_changes(
     if (before.get("description") or "") != (after.get("description") or ""):
         what = "changed" if after.get("description") else "removed"
         change("offer.changed", f"{quoted(name)}: description {what}", "description")
+    for field, sentence in offer_content_sentences(name, before, after):
+        change("offer.changed", sentence, field)
     if bool(before.get("fallback")) != bool(after.get("fallback")):
         if after.get("fallback"):
             sentence = f"{quoted(name)} is now the fallback offer of {quoted(stage_name)}"

@@ -507,10 +507,23 @@ class OfferForm(_EditForm):
     description: str = ""
     channel: str = ""
     fallback: bool = False
+    content_ref: str = ""
+    starts_on: str = ""  # YYYY-MM-DD (a date input's value), "" when open
+    ends_on: str = ""
+    tags: str = ""  # as typed: comma-separated
     editor: ConditionEditor = field(default_factory=lambda: ConditionEditor(name="groups"))
     errors: dict[str, list[str]] = field(default_factory=dict)
     orig: str = ""  # the payload as the edit form first showed it (``shown_json``)
-    OWN: ClassVar[tuple[str, ...]] = ("name", "description", "channel", "fallback")
+    OWN: ClassVar[tuple[str, ...]] = (
+        "name",
+        "description",
+        "channel",
+        "fallback",
+        "content_ref",
+        "starts_on",
+        "ends_on",
+        "tags",
+    )
 
     @classmethod
     def from_offer(cls, offer: Any, catalog: Mapping[str, AttributeSpec]) -> OfferForm:
@@ -519,6 +532,10 @@ class OfferForm(_EditForm):
             description=offer.description,
             channel=offer.channel,
             fallback=offer.fallback,
+            content_ref=offer.content_ref,
+            starts_on=offer.starts_on or "",
+            ends_on=offer.ends_on or "",
+            tags=", ".join(offer.tags),
             editor=ConditionEditor.from_groups("groups", offer.groups),
         )
         form.remember_as_shown(catalog)
@@ -531,6 +548,10 @@ class OfferForm(_EditForm):
             description=_textarea(data, "description"),
             channel=data.get("channel", ""),
             fallback=data.get("fallback") in ("on", "true", "1"),
+            content_ref=data.get("content_ref", ""),
+            starts_on=data.get("starts_on", ""),
+            ends_on=data.get("ends_on", ""),
+            tags=data.get("tags", ""),
             editor=ConditionEditor.from_query("groups", data),
             orig=data.get("orig", ""),
         )
@@ -542,4 +563,9 @@ class OfferForm(_EditForm):
             "channel": self.channel,
             "fallback": self.fallback,
             "groups": self.editor.as_groups(),
+            "content_ref": self.content_ref,
+            "starts_on": self.starts_on,
+            "ends_on": self.ends_on,
+            # the service strips and folds repeats; a comma separates tags as typed
+            "tags": [t for t in self.tags.split(",") if t.strip()],
         }

@@ -12,7 +12,7 @@ from django.db import models
 
 from decisioning.conditions import KEY_PATTERN, KINDS, TYPES, AttributeSpec
 from decisioning.limits import LIMITS
-from decisioning.model import STAGE_MODES
+from decisioning.model import STAGE_MODES, short_window, stored_day
 
 # A key is the whole string (KEY_PATTERN ends in \Z, not $): a validator, and a check constraint
 # underneath, so no path can store one that pages cannot put in a URL.
@@ -148,6 +148,13 @@ class Offer(models.Model):
     fallback = models.BooleanField(default=False)
     rank = models.CharField(max_length=64)
     groups = models.JSONField(default=list, blank=True)
+    # What it shows and when: the creative's id or URL (plain text), the first and last day it may
+    # be shown ("YYYY-MM-DD" as the payload, the snapshot and the API write it; "" when open) and
+    # free tags. Outside its days an offer is not eligible (docs/architecture.md, "Decisions").
+    content_ref = models.CharField(max_length=LIMITS.content_ref_length, blank=True)
+    starts_on = models.CharField(max_length=10, blank=True)
+    ends_on = models.CharField(max_length=10, blank=True)
+    tags = models.JSONField(default=list, blank=True)
 
     class Meta:
         constraints = [
@@ -157,6 +164,11 @@ class Offer(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+    @property
+    def dates_label(self) -> str:
+        """Its days for the card (``decisioning.model.short_window``): "1 Mar - 30 Jun 2027", …"""
+        return short_window(stored_day(self.starts_on), stored_day(self.ends_on))
 
 
 class Operation(models.Model):

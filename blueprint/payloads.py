@@ -26,6 +26,7 @@ class Kind(Enum):
     TEXT = "text"  # a string, stripped; NUL refused; at most ``limit`` characters
     FLAG = "flag"  # true or false
     TEXTS = "texts"  # a list of strings (choices, channels), blanks and repeats left out
+    DATE = "date"  # a day, "YYYY-MM-DD"; null or "" clears it (read as "")
     CHOICE = "choice"  # one of ``choices``
     GROUPS = "groups"  # groups of conditions, read against the blueprint's catalog
     KEY = "key"  # an object's key, or a sibling's (before, after) or a stage's
@@ -36,6 +37,7 @@ class Kind(Enum):
 class Field:
     kind: Kind
     limit: str = ""  # TEXT: its length; TEXTS: how many
+    each: str = "choice_length"  # TEXTS: the length of each
     required: bool = False  # must be given
     blank: bool = True  # TEXT: may be empty (a field that may not be is required once given)
     choices: tuple[str, ...] = ()
@@ -78,6 +80,12 @@ GROUPS_HELP = (
 )
 ENTRY_HELP = "Who is in the stage, as groups of conditions. Empty: everyone."
 FALLBACK_HELP = "The stage's one offer for everyone who qualifies for nothing else; no conditions."
+CONTENT_REF_HELP = "An id or URL of the creative the offer shows (plain text)."
+STARTS_ON_HELP = "The first day the offer may be shown (YYYY-MM-DD); null or empty: no start."
+ENDS_ON_HELP = (
+    "The last day the offer may be shown (YYYY-MM-DD), not before starts_on; null or empty: no end."
+)
+TAGS_HELP = "Short free labels; blanks and repeats are left out."
 
 
 def _new_key(made_from: str) -> Field:
@@ -107,6 +115,17 @@ def _text(limit: str, *, required: bool = False, blank: bool = True) -> Field:
 
 
 DESCRIPTION = _text("description_length")
+
+
+def _offer_content() -> dict[str, Field]:
+    """What an offer shows and when (docs/architecture.md, "Decisions": outside its dates an offer
+    is not eligible)."""
+    return {
+        "content_ref": Field(Kind.TEXT, limit="content_ref_length", help=CONTENT_REF_HELP),
+        "starts_on": Field(Kind.DATE, help=STARTS_ON_HELP),
+        "ends_on": Field(Kind.DATE, help=ENDS_ON_HELP),
+        "tags": Field(Kind.TEXTS, limit="tags_per_offer", each="tag_length", help=TAGS_HELP),
+    }
 
 
 # --- The blueprint's own fields ------------------------------------------------------------------
@@ -188,6 +207,7 @@ OFFER_CREATE = Payload(
         "channel": _text("channel_length"),
         "fallback": Field(Kind.FLAG, help=FALLBACK_HELP),
         "groups": Field(Kind.GROUPS, help=GROUPS_HELP),
+        **_offer_content(),
         "stage": Field(
             Kind.KEY, required=True, path=True, help="Optional; if given, the stage key of the path."
         ),
@@ -203,6 +223,7 @@ OFFER_UPDATE = Payload(
         "channel": _text("channel_length"),
         "fallback": Field(Kind.FLAG),
         "groups": Field(Kind.GROUPS, help=f"{GROUPS_HELP} Replaces all groups."),
+        **_offer_content(),
     }
 )
 OFFER_MOVE = Payload(

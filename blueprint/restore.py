@@ -38,6 +38,15 @@ BLUEPRINT_FIELDS = ("name", "context", "channels", "description", "stage_mode")
 ATTRIBUTE_FIELDS = ("label", "kind", "type", "choices", "unit", "description", "source")
 STAGE_FIELDS = ("name", "description", "entry")
 OFFER_FIELDS = ("name", "description", "channel", "fallback", "groups")
+# left out of a snapshot when empty (blueprint.snapshots): restored as empty when the target lacks them
+OFFER_EMPTY: dict[str, Any] = {"content_ref": "", "starts_on": None, "ends_on": None, "tags": []}
+
+
+def _offer_field(offer: Mapping[str, Any], name: str) -> Any:
+    """An offer's field, an empty one as ``OFFER_EMPTY`` writes it."""
+    if name in OFFER_EMPTY:
+        return offer.get(name) or OFFER_EMPTY[name]
+    return offer.get(name)
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -259,10 +268,11 @@ def restore_plan(draft: Mapping[str, Any], target: Mapping[str, Any]) -> list[Op
             state.offer_move(key, goal["stage"], {})
     for key, goal in goal_offers.items():
         fields = {f: copy.deepcopy(goal.get(f)) for f in OFFER_FIELDS if f in goal}
+        fields.update({f: copy.deepcopy(goal.get(f) or empty) for f, empty in OFFER_EMPTY.items()})
         if key not in state.offers:
             state.offer_create({"key": key, "stage": goal["stage"], **fields})
             continue
-        changes = {f: v for f, v in fields.items() if not _same(state.offers[key].get(f), v)}
+        changes = {f: v for f, v in fields.items() if not _same(_offer_field(state.offers[key], f), v)}
         if changes:
             state.offer_update(key, changes)
 

@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from blueprint.models import Attribute, Blueprint, Membership, Offer, Operation, Role, Stage, Version
-from blueprint.snapshots import SNAPSHOT_FORMAT, snapshot_hash
+from blueprint.snapshots import OFFER_CONTENT_FIELDS, SNAPSHOT_FORMAT, snapshot_hash
 from decisioning.conditions import AttributeSpec, attributes_used, condition_sentence, parse_groups
 from decisioning.lint import LintReport, lint_blueprint
 from decisioning.lru import LRU
@@ -199,6 +199,10 @@ def offer_fields(offer: Offer) -> dict[str, Any]:
         "channel": offer.channel,
         "fallback": offer.fallback,
         "groups": offer.groups,
+        "content_ref": offer.content_ref,
+        "starts_on": offer.starts_on or None,
+        "ends_on": offer.ends_on or None,
+        "tags": list(offer.tags),
     }
 
 
@@ -257,7 +261,11 @@ def board_snapshot(board: Board) -> dict[str, Any]:
             {
                 **stage_fields(column.stage),
                 "offers": [
-                    {k: v for k, v in offer_fields(card.offer).items() if k != "stage"}
+                    {
+                        k: v
+                        for k, v in offer_fields(card.offer).items()
+                        if k != "stage" and not (k in OFFER_CONTENT_FIELDS and not v)
+                    }
                     for card in column.offers
                 ],
             }

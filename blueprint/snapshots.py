@@ -7,7 +7,12 @@ A snapshot is plain JSON::
      "blueprint": {name, context, channels, description},
      "attributes": [{key, label, kind, type, choices, unit, description, source}, ...],   # catalog order
      "stages": [{key, name, description, entry, offers: [{key, name, description, channel,
-                                                          fallback, groups}, ...]}, ...]}
+                                                          fallback, groups, content_ref?,
+                                                          starts_on?, ends_on?, tags?}, ...]}, ...]}
+
+An offer's ``OFFER_CONTENT_FIELDS`` are written only when set (``starts_on`` and ``ends_on`` as
+"YYYY-MM-DD"), so a board that uses none of them keeps the snapshot, and the hash, it had before
+they existed; a reader takes a missing one as empty.
 
 Stages are in journey order and offers in priority order; ranks are left out (the order is the
 content, the rank strings are how the board keeps it). ``decisioning.model.spec_from_json`` reads a
@@ -24,6 +29,8 @@ from typing import Any
 from decisioning.conditions import is_key, key_cleaned
 
 SNAPSHOT_FORMAT = "blueprint-snapshot/1"
+# An offer's optional fields: in a snapshot only when set (empty: "", [] or null elsewhere).
+OFFER_CONTENT_FIELDS = ("content_ref", "starts_on", "ends_on", "tags")
 
 
 def snapshot_canonical(snapshot: Mapping[str, Any]) -> str:

@@ -180,6 +180,10 @@ def snapshot_board(snapshot: dict[str, Any], *, blueprint_id: int | None = None)
                 channel=raw_offer.get("channel") or "",
                 fallback=bool(raw_offer.get("fallback")),
                 groups=list(raw_offer.get("groups") or []),
+                content_ref=raw_offer.get("content_ref") or "",
+                starts_on=raw_offer.get("starts_on") or "",
+                ends_on=raw_offer.get("ends_on") or "",
+                tags=list(raw_offer.get("tags") or []),
             )
             offer.stage = stage
             column.offers.append(Card(offer=offer, sentences=sentences_for(offer.groups, catalog)))

@@ -63,6 +63,10 @@ class FindingOutput(serializers.Serializer):
         help_text="stage-overlap: the keys of the two stages a customer can be in at once, in journey "
         "order (stage is the later one). Empty for every other finding.",
     )
+    day = serializers.DateField(
+        allow_null=True,
+        help_text="The decision day the example is on, when the offers' dates make it matter; null otherwise.",
+    )
 
 
 class NotListedOutput(serializers.Serializer):
@@ -215,6 +219,10 @@ class WhyNotOutput(serializers.Serializer):
         allow_null=True,
         help_text="When each customer is in one stage: the key of the earlier stage this customer is in, "
         "which takes them before this one; null otherwise.",
+    )
+    closed = serializers.CharField(
+        allow_null=True,
+        help_text='Outside the offer\'s days on the decision day, in words ("ended on 30 June 2027"); null otherwise.',
     )
 
 

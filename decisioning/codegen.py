@@ -12,7 +12,7 @@ from typing import Any
 
 from decisioning.conditions import Condition
 from decisioning.explain import condition_holds
-from decisioning.model import BlueprintSpec
+from decisioning.model import BlueprintSpec, OfferSpec
 from decisioning.operators import bounds, open_ends
 from decisioning.outcomes import StageDecision
 
@@ -106,7 +106,12 @@ class Codegen:
         self.count = 0
         self.direct = 0  # bits that hold unless some attribute fails them
         self.folds: list[tuple[int, int]] = []  # (the groups of a many-group offer, its offer bit)
-        self.stages: list[tuple[int | None, int, list[tuple[int, str]], str | None]] = []
+        # per stage: entry mask, offer mask, (bit, key) of its offers, its fallback and the bit that
+        # says a dated fallback is open (0: undated, always open)
+        self.stages: list[tuple[int | None, int, list[tuple[int, str]], str | None, int]] = []
+        # dated offers (docs/architecture.md, "Decisions": outside its days an offer is not
+        # eligible): (its bit, the offer, whether it is a fallback)
+        self.windows: list[tuple[int, OfferSpec, bool]] = []
         by_attribute: dict[str, list[tuple[Condition, int]]] = {}
         for stage in spec.stages:
             entry_mask: int | None = None
@@ -119,11 +124,18 @@ class Codegen:
                     for c in group:
                         by_attribute.setdefault(c.attribute, []).append((c, bit))
             offers: list[tuple[int, str]] = []
+            fallback_bit = 0
             for offer in stage.offers:
                 if offer.fallback:
+                    first = next(o for o in stage.offers if o.fallback) is offer  # the stage's fallback
+                    if first and offer.dated:  # its bit says the fallback is open on the decision day
+                        fallback_bit = self._take()
+                        self.windows.append((fallback_bit, offer, True))
                     continue
                 bit = self._take()
                 offers.append((bit, offer.key))
+                if offer.dated:
+                    self.windows.append((bit, offer, False))
                 if len(offer.groups) <= 1:
                     self.direct |= bit  # no groups: everyone; one group: the offer's bit is the group's
                     for c in offer.groups[0] if offer.groups else ():
@@ -138,8 +150,8 @@ class Codegen:
                         by_attribute.setdefault(c.attribute, []).append((c, group_bit))
                 self.folds.append((groups_mask, bit))
             fallback = next((o.key for o in stage.offers if o.fallback), None)
-            key_mask = sum(bit for bit, _ in offers)
-            self.stages.append((entry_mask, key_mask, offers, fallback))
+            key_mask = sum(bit for bit, _ in offers) | fallback_bit
+            self.stages.append((entry_mask, key_mask, offers, fallback, fallback_bit))
         self.by_attribute = {k: v for k, v in by_attribute.items() if k in spec.catalog}
         self.dates = [k for k in self.by_attribute if spec.catalog[k].type == "date"]
 
@@ -225,6 +237,30 @@ class Codegen:
 
         return tables
 
+    def window_masks(self) -> Callable[[int], tuple[int, int]]:
+        """Per decision day: the bits of the dated offers closed that day, and of the dated
+        fallbacks open that day."""
+        cache: dict[int, tuple[int, int]] = {}
+        windows = [(bit, offer.window(), fallback) for bit, offer, fallback in self.windows]
+
+        def masks(today: int) -> tuple[int, int]:
+            found = cache.get(today)
+            if found is None:
+                closed = opened = 0
+                for bit, (first, last), fallback in windows:
+                    is_open = first <= today <= last
+                    if fallback and is_open:
+                        opened |= bit
+                    elif not fallback and not is_open:
+                        closed |= bit
+                found = (closed, opened)
+                if len(cache) > 64:
+                    cache.clear()
+                cache[today] = found
+            return found
+
+        return masks
+
     def stage_answer(self) -> Callable[[int, int], StageDecision]:
         caches: list[dict[int, StageDecision]] = [{} for _ in self.stages]
         self.tables["R"] = caches
@@ -232,8 +268,10 @@ class Codegen:
         keys = [stage.key for stage in self.spec.stages]
 
         def answer(index: int, held: int) -> StageDecision:
-            _, _, offers, fallback = stages[index]
+            _, _, offers, fallback, fallback_bit = stages[index]
             eligible = tuple(key for bit, key in offers if held & bit)
+            if fallback_bit and not held & fallback_bit:
+                fallback = None  # outside its days
             found = (
                 StageDecision(keys[index], True, eligible[0], False, eligible)
                 if eligible
@@ -379,9 +417,11 @@ class Codegen:
         for n, (groups_mask, bit) in enumerate(self.folds):
             lines.append(f"    if m & {self.table(f'X{n}', groups_mask)}:")
             lines.append(f"        m |= {self.table(f'Y{n}', bit)}")
+        if self.windows:
+            lines += ["    w = window(today)", "    m = (m & ~w[0]) | w[1]"]
         every: list[str] = []  # all stages: the common case, without a test of want per stage
         one: list[str] = []  # the stage asked for
-        for si, (entry_mask, key_mask, _, _) in enumerate(self.stages):
+        for si, (entry_mask, key_mask, _, _, _) in enumerate(self.stages):
             key = self.table(f"K{si}", key_mask)
             answer = f"R[{si}].get(m & {key}) or answer({si}, m & {key})"
             if entry_mask is None:
@@ -474,6 +514,7 @@ class Codegen:
         space: dict[str, Any] = dict(self.tables)
         space["answer"] = answer
         space["dates"] = self.date_tables()
+        space["window"] = self.window_masks()
         for i, key in enumerate(self.by_attribute):
             if self.spec.catalog[key].type == "set":
                 space[f"sf{i}"] = self.set_fails(i)

@@ -31,7 +31,7 @@ from decisioning.duckdb_cells import (
 )
 from decisioning.engine import CompiledVersion
 from decisioning.explain import condition_holds
-from decisioning.model import BlueprintSpec, StageSpec
+from decisioning.model import BlueprintSpec, StageSpec, spec_on
 from decisioning.profiles import SET_SEPARATOR
 from decisioning.sql import ident, stage_columns, text
 
@@ -366,7 +366,7 @@ def _batch_sql(
     errors_by_key: bool = False,
 ) -> tuple[list[str], str]:
     """``batch_sql``'s statements and query, over ``SOURCE``."""
-    spec = compiled.spec
+    spec = spec_on(compiled.spec, at)  # offers outside their days are not eligible that day
     layout = _layout(spec, stage)
     constants = Constants()
     row = ident("#row")

@@ -177,10 +177,13 @@ def explain_stage(
     for offer in stage.offers:
         budget.check()
         groups = _outcomes(offer.groups, catalog, checked, today, sentences)
-        matched = not offer.fallback and (not groups or any(g.result for g in groups))
+        # outside its days an offer is not eligible (docs/architecture.md, "Decisions")
+        matched = not offer.fallback and offer.open_on(at) and (not groups or any(g.result for g in groups))
         offers.append(OfferOutcome(offer.key, offer.name, offer.fallback, matched, False, groups))
     eligible = tuple(o.key for o in offers if o.matched)
     fallback = next((o for o in offers if o.fallback), None)
+    if fallback is not None and not next(s for s in stage.offers if s.fallback).open_on(at):
+        fallback = None  # the stage's fallback, outside its days
     chosen: str | None = None
     is_fallback = False
     if entered:
@@ -221,6 +224,7 @@ def explain_stage(
             change=change,
             complete=complete,
             earlier=earlier.key if earlier is not None else None,
+            closed=stage.offers[index].closed_words(at),
         )
     return StageDecision(
         stage.key,
@@ -300,11 +304,15 @@ class WhyNotSolver:
             return None
         entry, reach, taken = regions
         offer = self.stage.offers[index]
+        if not offer.open_on(self.at):
+            return [], []  # no change of the profile brings it back on this day
+        # offers outside their days take no one
+        open_reach = [r if o.open_on(self.at) else [] for o, r in zip(self.stage.offers, reach, strict=True)]
         if offer.fallback:
             if index != self.first_fallback:
                 return [], []
-            return entry, [box for i, r in enumerate(reach) for box in r if i != index] + taken
-        return intersect(entry, reach[index], budget), [box for r in reach[:index] for box in r] + taken
+            return entry, [box for i, r in enumerate(open_reach) for box in r if i != index] + taken
+        return intersect(entry, reach[index], budget), [box for r in open_reach[:index] for box in r] + taken
 
     def region_of(self, index: int) -> Region:
         """The customers who get offer ``index`` (the region less the offers first, as boxes:

@@ -37,6 +37,7 @@ class Limits:
     channels_per_blueprint: int = _limit(20, "channels in a blueprint's list of channels", "board")
     members_per_blueprint: int = _limit(500, "members of a blueprint", "board")
     blueprints_per_person: int = _limit(200, "blueprints a person has created and not deleted", "board")
+    tags_per_offer: int = _limit(20, "tags of an offer", "board")
 
     # --- Conditions ---------------------------------------------------------------------------
     groups_per_offer: int = _limit(
@@ -58,6 +59,10 @@ class Limits:
     unit_length: int = _limit(32, "characters of an attribute's unit", "text")
     source_length: int = _limit(120, "characters of an attribute's source system", "text")
     description_length: int = _limit(5000, "characters of a description", "text")
+    content_ref_length: int = _limit(
+        500, "characters of an offer's content reference (an id or URL of the creative)", "text"
+    )
+    tag_length: int = _limit(40, "characters of one of an offer's tags", "text")
     note_length: int = _limit(5000, "characters of a version's note or a review comment", "text")
     client_id_length: int = _limit(64, "characters of a client id (Idempotency-Key)", "text")
 

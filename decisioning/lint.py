@@ -64,12 +64,20 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from decisioning.budget import Budget, BudgetExhausted
 from decisioning.conditions import AttributeSpec, Condition, Group, condition_sentence
-from decisioning.model import BlueprintSpec, OfferSpec, StageSpec
+from decisioning.model import (
+    DECISION_DAY,
+    BlueprintSpec,
+    OfferSpec,
+    StageSpec,
+    long_day,
+    window_words,
+    with_decision_day,
+)
 from decisioning.regions import Conjunction, Region, Space, intersect
 
 LEVELS = {
@@ -128,6 +136,8 @@ class Finding:
     condition: int | None = None  # the index of the condition in the group, for redundant-condition
     check: str | None = None  # unchecked: the code of the check that did not finish
     stages: tuple[str, ...] = ()  # stage-overlap: the two stages, in journey order
+    # the decision day the example is on (YYYY-MM-DD), when the offers' dates make it matter
+    day: str | None = None
 
     @property
     def level(self) -> str:
@@ -148,6 +158,7 @@ class Finding:
             "condition": self.condition,
             "check": self.check,
             "stages": list(self.stages),
+            "day": self.day,
         }
 
 
@@ -249,6 +260,8 @@ def lint_blueprint(
     event to stop the lint from another thread: it raises ``Cancelled``)."""
     budget = budget if budget is not None else lint_budget()
     day = _day(at)
+    original = spec
+    spec, dated_fallbacks = with_decision_day(spec)
     space = Space(spec.catalog, _conditions(spec), day)
     watch = Budget(cancel=budget.cancel)  # no limit: the polynomial work, for the cancel event
     linted = [_StageLint(space, spec.catalog, stage, watch) for stage in spec.stages]
@@ -272,6 +285,8 @@ def lint_blueprint(
         budget.check()
         stage_lint.finish()
     findings = [f for s in linted for f in [*s.relations, *s.out]]
+    if spec is not original:
+        findings = _on_their_days(findings, original, dated_fallbacks)
     not_listed = [n for s in linted for n in s.not_listed]
     return LintReport(at=day, findings=tuple(findings), not_listed=tuple(not_listed), steps=budget.used)
 
@@ -350,6 +365,42 @@ def _first_stage_only(space: Space, linted: Sequence[_StageLint], budget: Budget
                     )
                 )
             return
+
+
+# what a dated fallback, linted as an ordinary last offer for its days, is never reported for
+_NOT_OF_A_FALLBACK = frozenset({"shadowed-offer", "duplicate-offer", "overlap"})
+
+
+def _on_their_days(
+    findings: list[Finding], spec: BlueprintSpec, dated_fallbacks: frozenset[str]
+) -> list[Finding]:
+    """The findings of a blueprint linted with its offers' days (``with_decision_day``): the decision
+    day an example is on moved out of the profile and said, and a dated fallback not reported as an
+    offer (it catches what is left: a gap is what it leaves on the days it is not shown)."""
+    fallback_of = {st.key: o for st in spec.stages for o in st.offers if o.key in dated_fallbacks}
+    groups_of = {o.key: len(o.groups) for st in spec.stages for o in st.offers}
+    kept = []
+    for f in findings:
+        about = f.check if f.code == "unchecked" else f.code
+        if about in _NOT_OF_A_FALLBACK and dated_fallbacks.intersection(f.offers):
+            continue
+        if f.part == "offer" and f.group is not None and f.group >= groups_of.get(f.offers[0], 0):
+            continue  # the one group of days given to an offer for everyone: not the person's
+        message = f.message
+        if f.code == "gap" and f.stage in fallback_of:
+            fallback = fallback_of[f.stage]
+            stage_name = next(st.name for st in spec.stages if st.key == f.stage)
+            message = (
+                f"Some customers in stage “{stage_name}” get no offer on the days its fallback “{fallback.name}” "
+                f"is not shown ({window_words(fallback.starts_on, fallback.ends_on)}); the example is one of "
+                "them. Give the fallback no dates, or add an offer for them."
+            )
+        example = dict(f.example) if f.example is not None else None
+        day = example.pop(DECISION_DAY, None) if example is not None else None
+        if day is not None:
+            message = f"{message} Example day: {long_day(dt.date.fromisoformat(day))}."
+        kept.append(replace(f, message=message, example=example, day=day))
+    return kept
 
 
 def _day(at: dt.date | dt.datetime | None) -> dt.date:

@@ -71,6 +71,8 @@ class WhyNot:
     complete: bool = True  # False: the budget stopped the search, so possible or change is not settled
     # each customer in one stage: the earlier stage the customer is in (and so not in this one)
     earlier: str | None = None
+    # outside its days on the decision day: "not shown until 1 March 2027", "ended on 30 June 2027"
+    closed: str = ""
 
     @property
     def not_checked(self) -> str | None:
@@ -99,6 +101,7 @@ class WhyNot:
             "complete": self.complete,
             "not_checked": self.not_checked,
             "earlier": self.earlier,
+            "closed": self.closed or None,
         }
 
 

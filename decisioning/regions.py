@@ -57,6 +57,7 @@ from typing import Any, cast
 from decisioning.atoms import meeting_atoms, meeting_ranges, range_classes, range_mask
 from decisioning.budget import Budget
 from decisioning.conditions import MAX_NUMBER, AttributeSpec, Condition, Group, Groups
+from decisioning.model import DECISION_DAY
 from decisioning.operators import bounds, open_ends
 
 Box = dict[str, int]
@@ -168,7 +169,8 @@ class Space:
         # atom 0 is every day before the first cut, atom i the days from cut i-1 to the next cut
         atoms: list[Any] = [ordered[0] - 1] if ordered else [self.at.toordinal()]
         atoms += ordered
-        self._add(attr.key, attr.key, atoms, bounds=ordered, ordered=True)
+        # the decision day is never missing: every decision has one
+        self._add(attr.key, attr.key, atoms, bounds=ordered, ordered=True, missing=attr.key != DECISION_DAY)
 
     def _date_interval(self, c: Condition) -> tuple[int | None, int | None]:
         """The days (as ordinals, inclusive; None for unbounded) on which a date condition holds."""
@@ -695,13 +697,20 @@ class Space:
         elif kind == "set":
             value = _SET
         elif kind == "date":
-            value = dt.date.fromordinal(variable.atoms[atom]).isoformat()
+            day = variable.atoms[atom]
+            if name == DECISION_DAY and mask & self._day_atom(variable):
+                day = self.at.toordinal()  # an example on the lint's own day where it can be
+            value = dt.date.fromordinal(day).isoformat()
         elif isinstance(variable.atoms[atom], _Other):
             value = str(variable.atoms[atom])
         else:
             value = variable.atoms[atom]
         self._representatives[key] = value
         return value
+
+    def _day_atom(self, variable: Variable) -> int:
+        """The bit of the atom of a date variable that holds the day ``at``."""
+        return 1 << bisect.bisect_right(variable.bounds, self.at.toordinal())
 
     @staticmethod
     def _pick(variable: Variable, mask: int) -> int | None:

@@ -38,7 +38,7 @@ from typing import Any
 from decisioning.conditions import Condition, Groups
 from decisioning.engine import CompiledVersion
 from decisioning.errors import InvalidInput
-from decisioning.model import BlueprintSpec
+from decisioning.model import BlueprintSpec, OfferSpec, spec_on
 from decisioning.operators import require_every_operator
 from decisioning.profiles import SET_SEPARATOR
 
@@ -313,6 +313,19 @@ class _Query:
         earlier = "".join(f" WHEN {self.groups(st.entry)} THEN FALSE" for st in self.spec.stages[:si])
         return f"CASE{earlier} ELSE {own} END"
 
+    def window(self, offer: OfferSpec) -> str:
+        """The test of an offer's days on the decision day ("" when it is not dated): outside them
+        it is not eligible (docs/architecture.md, "Decisions"). A known day settles it here
+        (``spec_on``); ``CURRENT_DATE`` is compared where the query runs."""
+        if not offer.dated or self.at is not None:
+            return ""
+        tests = []
+        if offer.starts_on is not None:
+            tests.append(f"CURRENT_DATE >= {day(offer.starts_on)}")
+        if offer.ends_on is not None:
+            tests.append(f"CURRENT_DATE <= {day(offer.ends_on)}")
+        return " AND ".join(tests)
+
     def sql(self, *, source: str, keep: Sequence[str] | None, stage: int) -> str:
         # Three projections, innermost first: who is in each stage; which offers match, asked only
         # of the customers in the stage; the answers. Derived tables rather than CTEs, which some
@@ -329,16 +342,23 @@ class _Query:
             entered = ident(_made("in", st.key, si))
             entered_cols.append(f"{self.entry(si)} AS {entered}")
             offers = [o for o in st.offers if not o.fallback]
-            fallback = next((o.key for o in st.offers if o.fallback), None)
+            fallback_offer = next((o for o in st.offers if o.fallback), None)
+            fallback = fallback_offer.key if fallback_offer is not None else None
             for o in offers:
+                open_on = self.window(o)
                 matched_cols.append(
                     # NULL (a missing value) is as good as false to every CASE that reads it, and
                     # leaving out COALESCE halves DuckDB's time
-                    f"CASE WHEN p.{entered} THEN {self.groups(o.groups)} END AS {ident(made[o.key])}"
+                    f"CASE WHEN p.{entered}{' AND ' + open_on if open_on else ''} THEN {self.groups(o.groups)} "
+                    f"END AS {ident(made[o.key])}"
                 )
             whens = "".join(f" WHEN {ident(made[o.key])} THEN {text(o.key)}" for o in offers)
             fallback_sql = text(fallback) if fallback is not None else "NULL"
             no_offer = "TRUE" if fallback is not None else "FALSE"
+            fallback_open = self.window(fallback_offer) if fallback_offer is not None else ""
+            if fallback_open:
+                fallback_sql = f"CASE WHEN {fallback_open} THEN {fallback_sql} END"
+                no_offer = f"({fallback_open})"
             taken = "".join(f" WHEN {ident(made[o.key])} THEN FALSE" for o in offers)
             names = stage_columns(st.key)
             answers.append(f"{entered} AS {ident(names[0])}")
@@ -389,7 +409,9 @@ def decision_sql(
     ``keep``: the input columns carried to the answer (default all, ``p.*``); ``dialect``: a key of
     ``DIALECTS``.
     """
-    return _Query(spec, at, DIALECTS[dialect]).sql(source=source, keep=keep, stage=stage)
+    return _Query(spec_on(spec, at) if at is not None else spec, at, DIALECTS[dialect]).sql(
+        source=source, keep=keep, stage=stage
+    )
 
 
 # How stages relate, as the export's header says it.

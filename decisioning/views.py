@@ -189,6 +189,7 @@ class CardView:
     changes: list[ChangeView]
     try_url: str
     not_checked: str | None = None  # what the why-not search did not settle, in words
+    closed: str = ""  # outside its days on the decision day: "ended on 30 June 2027"
 
 
 @dataclass
@@ -302,6 +303,7 @@ def _stage_views(
                     changes=changes,
                     try_url=try_url,
                     not_checked=why.not_checked if why else None,
+                    closed=why.closed if why else "",
                 )
             )
         views.append(

@@ -121,13 +121,15 @@ def _payload_field(field: payloads.Field) -> serializers.Field:
         return serializers.BooleanField(required=required, help_text=help_text)
     if field.kind is Kind.TEXTS:
         return serializers.ListField(
-            child=serializers.CharField(max_length=LIMITS.choice_length),
+            child=serializers.CharField(max_length=getattr(LIMITS, field.each)),
             required=required,
             max_length=getattr(LIMITS, field.limit),
             help_text=help_text,
         )
     if field.kind is Kind.CHOICE:
         return serializers.ChoiceField(choices=field.choices, required=required, help_text=help_text)
+    if field.kind is Kind.DATE:
+        return serializers.DateField(required=required, allow_null=True, help_text=help_text)
     if field.kind is Kind.GROUPS:
         return _groups_input(field.help)
     if field.kind is Kind.KEY:
@@ -257,6 +259,10 @@ class OfferOutput(serializers.Serializer):
     channel = serializers.CharField(allow_blank=True)
     fallback = serializers.BooleanField()
     groups = _groups_output()
+    content_ref = serializers.CharField(allow_blank=True, help_text=payloads.CONTENT_REF_HELP)
+    starts_on = serializers.DateField(allow_null=True, help_text=payloads.STARTS_ON_HELP)
+    ends_on = serializers.DateField(allow_null=True, help_text=payloads.ENDS_ON_HELP)
+    tags = serializers.ListField(child=serializers.CharField(), help_text=payloads.TAGS_HELP)
     rank = serializers.CharField(
         help_text="Fractional rank: the order within the stage, which is the priority."
     )

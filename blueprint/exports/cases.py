@@ -23,14 +23,20 @@ decision day ``at`` matters only to ``within_last_days`` conditions. Pure: no da
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from blueprint.exports.subject import ExportSubject
-from decisioning.model import StageSpec
+from decisioning.conditions import AttributeSpec
+from decisioning.explain import explain_stage
+from decisioning.model import DECISION_DAY, OfferSpec, StageSpec, long_day, with_decision_day
+from decisioning.profiles import profile_check
 from decisioning.regions import Region, Space, intersect
+
+Catalog = Mapping[str, AttributeSpec]
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,9 @@ class AcceptanceCase:
     fallback: bool
     why: str
     earlier: str | None = None  # one stage each: the earlier stage that takes this customer
+    # the decision day of the request (YYYY-MM-DD) when the offers' dates make it another than the
+    # export's; None: the export's
+    day: str | None = None
 
     @property
     def profile_shown(self) -> list[tuple[str, str]]:
@@ -51,7 +60,12 @@ class AcceptanceCase:
     def as_json(self, *, at: str, version: int | str) -> dict[str, Any]:
         return {
             "name": self.name,
-            "request": {"profile": self.profile, "stage": self.stage, "at": at, "version": version},
+            "request": {
+                "profile": self.profile,
+                "stage": self.stage,
+                "at": self.day or at,
+                "version": version,
+            },
             "expect": {"stage": self.stage, "offer": self.offer, "fallback": self.fallback},
         }
 
@@ -86,10 +100,28 @@ def _stage_conditions(stage: StageSpec) -> Iterator[Any]:
             yield from group
 
 
+def _on_its_day(profile: dict[str, Any], at: dt.date) -> tuple[dict[str, Any], str | None]:
+    """A witness without its decision day, and that day when it is not ``at``."""
+    day = profile.pop(DECISION_DAY, None)
+    return profile, (day if day is not None and day != at.isoformat() else None)
+
+
+def _named(name: str, day: str | None) -> str:
+    return f"{name}, on {long_day(dt.date.fromisoformat(day))}" if day else name
+
+
 def acceptance_cases(subject: ExportSubject) -> CaseSet:
-    """Every case of the module docstring for the subject's blueprint on its decision day."""
-    spec = subject.spec
-    gaps = {f.stage: f.example for f in subject.lint.findings if f.code == "gap" and f.example is not None}
+    """Every case of the module docstring for the subject's blueprint on its decision day; an offer
+    with dates gets its case on a day it is shown (the export's day where it can be), and a dated
+    fallback leaves a gap case on a day it is not."""
+    spec, dated_fallbacks = with_decision_day(subject.spec)
+    stage_of = {st.key: st for st in subject.spec.stages}
+    dated = {o.key: o for st in subject.spec.stages for o in st.offers if o.dated}
+    gaps = {
+        f.stage: (f.example, f.day)
+        for f in subject.lint.findings
+        if f.code == "gap" and f.example is not None
+    }
     out = CaseSet()
     for index, stage in enumerate(spec.stages):
         # each customer in one stage: the customers of the stages before it are never in it
@@ -133,6 +165,26 @@ def acceptance_cases(subject: ExportSubject) -> CaseSet:
         for offer in stage.offers:
             if offer.fallback:
                 continue
+            if offer.key in dated_fallbacks:  # the stage's fallback, on its days (last: what is left)
+                left = (
+                    space.outside(intersect(space.groups(offer.groups), population), above)
+                    if population
+                    else None
+                )
+                if left is not None:
+                    profile, day = _on_its_day(space.witness(left), subject.at)
+                    out.cases.append(
+                        AcceptanceCase(
+                            name=_named(f"{stage.name}: the fallback “{offer.name}”", day),
+                            stage=stage.key,
+                            profile=profile,
+                            offer=offer.key,
+                            fallback=True,
+                            why="in the stage, matches no other offer, on a day the fallback is shown",
+                            day=day,
+                        )
+                    )
+                continue
             priority += 1
             reach = intersect(space.groups(offer.groups), population)
             left = space.outside(reach, above) if reach else None
@@ -146,30 +198,47 @@ def acceptance_cases(subject: ExportSubject) -> CaseSet:
                     "(lint: shadowed-offer or duplicate-offer)"
                 )
                 out.skipped.append(SkippedOffer(stage.key, offer.key, offer.name, reason))
+            elif not _holds_on_its_day(stage_of[stage.key], subject, space.witness(left), offer.key):
+                out.skipped.append(SkippedOffer(stage.key, offer.key, offer.name, ON_ANOTHER_DAY))
             else:
+                profile, day = _on_its_day(space.witness(left), subject.at)
                 out.cases.append(
                     AcceptanceCase(
-                        name=f"{stage.name}: “{offer.name}” (priority {priority})",
+                        name=_named(f"{stage.name}: “{offer.name}” (priority {priority})", day),
                         stage=stage.key,
-                        profile=space.witness(left),
+                        profile=profile,
                         offer=offer.key,
                         fallback=False,
-                        why=f"in the stage, matches “{offer.name}” and no offer above it",
+                        why=f"in the stage, matches “{offer.name}” and no offer above it"
+                        + (" on a day it is shown" if offer.dated else ""),
+                        day=day,
                     )
                 )
+                if offer.dated:
+                    original = dated[offer.key]
+                    if (original.ends_on or dt.date.min) < dt.date.max or (
+                        original.starts_on or dt.date.min
+                    ) > dt.date.min:
+                        outside = _outside_its_days(
+                            stage_of[stage.key], original, subject.spec.catalog, profile
+                        )
+                        if outside is not None:
+                            out.cases.append(outside)
             above += reach
         fallbacks = [o for o in stage.offers if o.fallback]
         if len(fallbacks) == 1 and not fallbacks[0].groups:
             left = space.outside(population, above) if population else None
             if left is not None:
+                profile, day = _on_its_day(space.witness(left), subject.at)
                 out.cases.append(
                     AcceptanceCase(
-                        name=f"{stage.name}: the fallback “{fallbacks[0].name}”",
+                        name=_named(f"{stage.name}: the fallback “{fallbacks[0].name}”", day),
                         stage=stage.key,
-                        profile=space.witness(left),
+                        profile=profile,
                         offer=fallbacks[0].key,
                         fallback=True,
                         why="in the stage and matches no other offer",
+                        day=day,
                     )
                 )
             else:
@@ -192,18 +261,81 @@ def acceptance_cases(subject: ExportSubject) -> CaseSet:
                         "without conditions",
                     )
                 )
-        elif stage.key in gaps:
+        elif stage.key in gaps and _is_gap_on_its_day(stage_of[stage.key], subject, *gaps[stage.key]):
+            example, day = gaps[stage.key]
+            day = day if day != subject.at.isoformat() else None
             out.cases.append(
                 AcceptanceCase(
-                    name=f"{stage.name}: a customer who gets no offer (gap)",
+                    name=_named(f"{stage.name}: a customer who gets no offer (gap)", day),
                     stage=stage.key,
-                    profile=dict(gaps[stage.key] or {}),
+                    profile=dict(example or {}),
                     offer=None,
                     fallback=False,
-                    why="in the stage, matches no offer, and the stage has no fallback",
+                    why="in the stage, matches no offer, and the stage has no fallback that day",
+                    day=day,
                 )
             )
     return out
+
+
+# why an offer shown only on days other than the export's may get no case: the customer found for
+# it has relative dates ("within the last N days") placed by the export's day
+ON_ANOTHER_DAY = (
+    "it is shown only on other days than the export's, and the customer found for it does not get it "
+    "on those days once its “within the last days” conditions move with the day; decide with another "
+    "decision day for a case"
+)
+
+
+def _holds_on_its_day(stage: StageSpec, subject: ExportSubject, witness: dict[str, Any], offer: str) -> bool:
+    """Whether the witness (its day in it, if any) really gets ``offer`` on its day, read literally."""
+    profile, day = _on_its_day(dict(witness), subject.at)
+    if day is None:
+        return True  # on the export's own day the regions are exact
+    entered, got, _ = _literal(stage, subject.spec.catalog, profile, dt.date.fromisoformat(day))
+    return entered and got == offer
+
+
+def _is_gap_on_its_day(stage: StageSpec, subject: ExportSubject, example: Any, day: str | None) -> bool:
+    """Whether the lint's gap example gets nothing on its day, read literally (see ON_ANOTHER_DAY)."""
+    if day is None or day == subject.at.isoformat():
+        return True
+    entered, got, _ = _literal(stage, subject.spec.catalog, dict(example or {}), dt.date.fromisoformat(day))
+    return entered and got is None
+
+
+def _literal(
+    stage: StageSpec, catalog: Catalog, profile: dict[str, Any], day: dt.date
+) -> tuple[bool, str | None, bool]:
+    """What the stage gives the customer on ``day``, read literally (``decisioning.explain``):
+    (whether they are in it, the offer or None, whether it is the fallback)."""
+    decided = explain_stage(stage, catalog, profile_check(profile, catalog), day, day.toordinal())
+    return decided.entered, decided.offer, decided.fallback
+
+
+def _outside_its_days(
+    stage: StageSpec, offer: OfferSpec, catalog: Catalog, profile: dict[str, Any]
+) -> AcceptanceCase | None:
+    """The same customer on a day the offer is not shown (the day after it ends, or the day before
+    it starts), with what the stage gives them then; None when they are not in the stage that day
+    (its entry asks for a date within the last days)."""
+    if offer.ends_on is not None and offer.ends_on < dt.date.max:
+        day = offer.ends_on + dt.timedelta(days=1)
+    else:
+        assert offer.starts_on is not None and offer.starts_on > dt.date.min
+        day = offer.starts_on - dt.timedelta(days=1)
+    entered, got, fallback = _literal(stage, catalog, profile, day)
+    if not entered:
+        return None
+    return AcceptanceCase(
+        name=f"{stage.name}: “{offer.name}” not shown, on {long_day(day)}",
+        stage=stage.key,
+        profile=profile,
+        offer=got,
+        fallback=fallback,
+        why=f"the same customer on a day “{offer.name}” is not shown ({offer.closed_words(day)})",
+        day=day.isoformat(),
+    )
 
 
 def cases_json(subject: ExportSubject, cases: CaseSet | None = None) -> dict[str, Any]:

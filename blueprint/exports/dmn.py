@@ -239,6 +239,20 @@ def _feel_form(condition: Condition, attr_type: str) -> FeelForm:
     return form
 
 
+def window_test(offer: OfferSpec) -> str:
+    """An offer's days as a FEEL unary test on the decision day ("-" when it is not dated): outside
+    them it is not eligible (docs/architecture.md, "Decisions")."""
+    first = _scalar(offer.starts_on.isoformat(), "date") if offer.starts_on else ""
+    last = _scalar(offer.ends_on.isoformat(), "date") if offer.ends_on else ""
+    if first and last:
+        return f"[{first}..{last}]"
+    if first:
+        return f">= {first}"
+    if last:
+        return f"<= {last}"
+    return "-"
+
+
 def unary_test(condition: Condition, attr_type: str) -> str:
     """One condition as a FEEL unary test on its attribute's input."""
     form = _feel_form(condition, attr_type)
@@ -336,7 +350,7 @@ class _Builder:
         everything = [g for s in stages for g in (*s.entry, *(g for o in s.offers for g in o.groups))]
         for key in _used(everything):
             self.input_data(key)
-        if _needs_day(everything):
+        if _needs_day(everything) or any(o.dated for stage in stages for o in stage.offers):
             data = _sub(self.root, "inputData", id=DAY_ID, name=DECISION_DATE, label="Decision day")
             _sub(data, "variable", id=xml_id(DAY_ID, "var"), name=DECISION_DATE, typeRef="date")
             self.inputs.append(DAY_ID)
@@ -467,11 +481,13 @@ class _Builder:
         offers = [o for o in stage.offers if not o.fallback]
         fallbacks = [o for o in stage.offers if o.fallback]
         keys = _used(g for o in offers for g in o.groups)
+        # offers with dates: a column on the decision day, each rule its offer's days
+        dated = any(o.dated for o in stage.offers)
         inputs, required = self.requirements(
             decision,
             did,
             keys,
-            _needs_day(g for o in offers for g in o.groups),
+            _needs_day(g for o in offers for g in o.groups) or dated,
             [self.which_id] if self.which_id else [entry_id] if entry_id else [],
         )
         table = _sub(decision, "decisionTable", id=xml_id(did, "table"), hitPolicy="FIRST")
@@ -488,6 +504,11 @@ class _Builder:
             lead = ["true"]
         for key in keys:
             self.input_column(table, did, key)
+        days: Callable[[OfferSpec], list[str]] = lambda offer: [window_test(offer)] if dated else []  # noqa: E731
+        if dated:
+            column = _sub(table, "input", id=xml_id(did, "day"), label="Decision day")
+            expression = _sub(column, "inputExpression", id=xml_id(did, "day", "expr"), typeRef="date")
+            _sub(expression, "text", DECISION_DATE)
         out = _sub(
             table, "output", id=xml_id(did, "out", "offer"), name="offer", label="Offer", typeRef="string"
         )
@@ -510,7 +531,7 @@ class _Builder:
                 self.rule(
                     table,
                     xml_id(did, "rule", offer.key, str(gi)),
-                    lead + group_entries(group, keys, self.catalog),
+                    lead + group_entries(group, keys, self.catalog) + days(offer),
                     [feel_string(offer.key), "false"],
                     note,
                 )
@@ -519,7 +540,7 @@ class _Builder:
             self.rule(
                 table,
                 xml_id(did, "rule", fallback.key, "fallback"),
-                lead + ["-"] * len(keys),
+                lead + ["-"] * len(keys) + days(fallback),
                 [feel_string(fallback.key), "true"],
                 f"Fallback: {fallback.name}",
             )

@@ -34,7 +34,7 @@ from blueprint.exports.subject import FINDING_LABELS, STATUS_LABELS, ExportSubje
 from decisioning.conditions import AttributeSpec, condition_sentence
 from decisioning.errors import BlueprintError
 from decisioning.lint import Finding
-from decisioning.model import STAGE_MODE_DEFAULT, stage_mode_of
+from decisioning.model import STAGE_MODE_DEFAULT, stage_mode_of, stored_day, window_words
 
 # WeasyPrint logs every layout step at INFO; the server's log needs none of it
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
@@ -79,6 +79,26 @@ class DecisionRow:
     fallback: bool
     findings: list[str]  # short labels of the lint findings about it
     case: bool  # whether a test case shows it
+    content_ref: str = ""  # an id or URL of the creative, plain text
+    dates: str = ""  # "from 1 March 2027 to 30 June 2027", "" when not dated
+    tags: list[str] = field(default_factory=list)
+
+    @property
+    def content_link(self) -> str:
+        """The content reference as a link target, only when it is an http(s) URL ("" otherwise:
+        shown as text, never as a link that could run a script)."""
+        ref = self.content_ref.strip()
+        return ref if re.fullmatch(r"https?://[^\s<>\"']+", ref, flags=re.IGNORECASE) else ""
+
+    @property
+    def content_lines(self) -> list[str]:
+        """What the offer shows and when, as sentences of plain text (the Markdown spec escapes them)."""
+        lines = []
+        if self.dates:
+            lines.append(f"Shown {self.dates}; outside these days it is not eligible.")
+        if self.tags:
+            lines.append("Tags: " + ", ".join(self.tags) + ".")
+        return lines
 
     @property
     def conditions(self) -> str:
@@ -278,6 +298,9 @@ def spec_build(subject: ExportSubject, *, svg: str | None, diagram_note: str = "
                     fallback=bool(offer.get("fallback")),
                     findings=[label for _level, label in marks.labels()] if marks else [],
                     case=okey in shown,
+                    content_ref=str(offer.get("content_ref") or ""),
+                    dates=window_words(stored_day(offer.get("starts_on")), stored_day(offer.get("ends_on"))),
+                    tags=[str(t) for t in offer.get("tags") or []],
                 )
             )
         stages.append(
@@ -480,6 +503,15 @@ def spec_markdown(spec: Spec) -> str:
         )
         if not stage.has_fallback:
             out += ["_No fallback: a customer in the stage who matches no offer gets none._", ""]
+        out += [f"**What each offer of {md(stage.name)} shows**", ""]
+        for r in stage.rows:
+            parts = [md(r.description) if r.description.split() else "_No description given._"]
+            if r.content_ref.split():
+                # a code span: the reference reads as exactly its text, and no viewer makes it a link
+                parts.append(f"Content reference: {md_code(r.content_ref)}.")
+            parts += [md(line) for line in r.content_lines]
+            out.append(f"- **{md(r.name)}** ({md_code(r.key)}): " + " ".join(parts))
+        out.append("")
     out += ["## 5. Lint summary", ""]
     lint = spec.lint
     out += [

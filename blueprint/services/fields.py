@@ -5,6 +5,8 @@ looks its objects up by key."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import TYPE_CHECKING, Any
 
 from django.utils.text import slugify
@@ -75,10 +77,10 @@ def bool_field(payload: dict[str, Any], name: str, problems: Problems) -> bool |
 
 
 def string_list_field(
-    payload: dict[str, Any], name: str, problems: Problems, *, limit: str
+    payload: dict[str, Any], name: str, problems: Problems, *, limit: str, each: str = "choice_length"
 ) -> list[str] | None:
-    """A list of texts (choices, channels), stripped, blanks and repeats left out; ``limit`` names
-    how many it may hold. Each is at most ``choice_length`` characters."""
+    """A list of texts (choices, channels, tags), stripped, blanks and repeats left out; ``limit``
+    names how many it may hold, ``each`` how long each may be."""
     if name not in payload or payload[name] is None:
         return None
     value = payload[name]
@@ -95,13 +97,11 @@ def string_list_field(
         if "\x00" in item:
             problems.add(name, "A value may not contain a NUL character.")
             return None
-        if len(item) > LIMITS.choice_length:
+        longest = getattr(LIMITS, each)
+        if len(item) > longest:
             problems.add(
                 name,
-                over_limit(
-                    "choice_length",
-                    f"Each value is at most {LIMITS.choice_length} characters; '{item[:40]}…' is longer",
-                ),
+                over_limit(each, f"Each value is at most {longest} characters; '{item[:40]}…' is longer"),
             )
             return None
         if item not in seen:
@@ -111,6 +111,32 @@ def string_list_field(
         problems.add(name, over_limit(limit, f"At most {most} values; here are {len(cleaned)}"))
         return None
     return cleaned
+
+
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def date_field(payload: dict[str, Any], name: str, problems: Problems) -> str | None:
+    """A day as ``YYYY-MM-DD``; null or "" (given) clears it and reads as "", left out reads as None."""
+    if name not in payload:
+        return None
+    value = payload[name]
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        problems.add(name, "Expected a date as YYYY-MM-DD, or null.")
+        return None
+    value = value.strip()
+    if not value:
+        return ""
+    try:
+        day = dt.date.fromisoformat(value) if _DAY.fullmatch(value) else None
+    except ValueError:
+        day = None
+    if day is None:
+        problems.add(name, f"'{value[:20]}' is not a date: write it as YYYY-MM-DD, e.g. 2027-03-01.")
+        return None
+    return day.isoformat()
 
 
 def _key_value(raw: Any, name: str, problems: Problems) -> str | None:
@@ -230,7 +256,9 @@ def _read(payload: dict[str, Any], name: str, field: Field, problems: Problems, 
     if field.kind is Kind.FLAG:
         return bool_field(payload, name, problems)
     if field.kind is Kind.TEXTS:
-        return string_list_field(payload, name, problems, limit=field.limit)
+        return string_list_field(payload, name, problems, limit=field.limit, each=field.each)
+    if field.kind is Kind.DATE:
+        return date_field(payload, name, problems)
     if field.kind is Kind.CHOICE:
         return choice_field(payload, name, problems, choices=field.choices, required=field.required)
     if field.kind is Kind.GROUPS:

@@ -18,7 +18,7 @@ from django.db import transaction
 from blueprint.models import Blueprint
 from blueprint.services.blueprints import blueprint_create
 from blueprint.services.operations import User, operations_apply
-from blueprint.snapshots import SNAPSHOT_FORMAT, snapshot_steps
+from blueprint.snapshots import OFFER_CONTENT_FIELDS, SNAPSHOT_FORMAT, snapshot_steps
 from decisioning.errors import BlueprintError, Forbidden, InvalidInput, LimitExceeded
 from decisioning.limits import LIMITS, over_limit
 
@@ -26,7 +26,7 @@ TOP_FIELDS = {"format", "blueprint", "attributes", "stages", "version"}
 BLUEPRINT_FIELDS = {"name", "context", "channels", "description", "stage_mode"}
 ATTRIBUTE_FIELDS = {"key", "label", "kind", "type", "choices", "unit", "description", "source"}
 STAGE_FIELDS = {"key", "name", "description", "entry", "offers"}
-OFFER_FIELDS = {"key", "name", "description", "channel", "fallback", "groups"}
+OFFER_FIELDS = {"key", "name", "description", "channel", "fallback", "groups", *OFFER_CONTENT_FIELDS}
 
 
 class _Problems:

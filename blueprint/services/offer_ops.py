@@ -69,6 +69,16 @@ def _check_fallback(
         )
 
 
+def _check_dates(starts_on: str, ends_on: str, problems: Problems) -> None:
+    """An offer's last day is not before its first (both "YYYY-MM-DD", or "" when open)."""
+    if starts_on and ends_on and ends_on < starts_on:
+        problems.add(
+            "ends_on",
+            f"The end date ({ends_on}) is before the start date ({starts_on}): an offer ends on or after "
+            "the day it starts.",
+        )
+
+
 @handles("offer.create")
 def _offer_create(ctx: OpContext, payload: dict[str, Any]) -> Applied:
     problems = Problems()
@@ -94,6 +104,7 @@ def _offer_create(ctx: OpContext, payload: dict[str, Any]) -> Applied:
     key = new_key(payload, name, taken, problems, "offer")
     before, after, rank = position_field(payload, problems)
     _check_fallback(stage, fallback, groups, None, problems)
+    _check_dates(values.get("starts_on", ""), values.get("ends_on", ""), problems)
     problems.raise_if_any()
     assert key is not None and name is not None
     rank = place(
@@ -114,6 +125,10 @@ def _offer_create(ctx: OpContext, payload: dict[str, Any]) -> Applied:
         fallback=fallback,
         groups=groups,
         rank=rank,
+        content_ref=values.get("content_ref", ""),
+        starts_on=values.get("starts_on", ""),
+        ends_on=values.get("ends_on", ""),
+        tags=values.get("tags", []),
     )
     return Applied(
         {**offer_fields(offer), "rank": offer.rank},
@@ -131,6 +146,7 @@ def _offer_update(ctx: OpContext, payload: dict[str, Any]) -> Applied:
     changes = read_values(payload, OFFER_UPDATE, problems, ctx)
     fallback = changes.get("fallback", offer.fallback)
     _check_fallback(offer.stage, fallback, changes.get("groups", offer.groups), offer.key, problems)
+    _check_dates(changes.get("starts_on", offer.starts_on), changes.get("ends_on", offer.ends_on), problems)
     problems.raise_if_any()
     return keyed_update(offer, "offer", changes)
 

@@ -83,6 +83,7 @@ def snapshots(draw: st.DrawFn, *, max_stages: int = 3, max_offers: int = 5) -> d
                     "channel": draw(st.sampled_from(["", "web", "email"])),
                     "fallback": fallback,
                     "groups": [] if fallback else draw(oracle.raw_groups(pool, max_groups=2)),
+                    **draw(oracle.windows()),  # issue 16: dates around the decision day
                 }
             )
         stages.append(

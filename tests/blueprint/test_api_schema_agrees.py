@@ -44,7 +44,7 @@ BOARD_DEPENDENT: dict[str, str] = {
     "stages_create": r"key|before|after|entry.*",
     "stages_update": r"key|entry.*",  # key: an update may repeat the current one only
     "stage_offers_create": r"key|stage|before|after|groups.*|fallback",  # stage: the path's only
-    "offers_update": r"key|groups.*|fallback",
+    "offers_update": r"key|groups.*|fallback|ends_on",  # ends_on: before the start date kept
     "attributes_create": r"key",
     "attributes_update": r"key|type|choices",  # type: a type change the board's conditions refuse
     "offers_move": r"stage|before|after",
@@ -65,6 +65,7 @@ ACROSS_FIELDS = re.compile(
     r"|Parquet answers are for CSV or Parquet bodies.*"
     r"|A choice attribute needs its list of allowed values\."
     r"|A \w+ attribute has no list of choices; leave it empty\."
+    r"|The end date \(.*\) is before the start date \(.*\): .*"
 )
 
 APP = WSGIHandler()

@@ -721,3 +721,53 @@ def test_adding_a_row_and_an_or_group(client, users, board):
     assert 'name="c-' in row and 'value="g1"' in row and "Choose an attribute" in row
     group = client.get(url(board, "conditions/group/"), {"field": "groups"}, **HX).content.decode()
     assert 'class="cond-group"' in group and len(re.findall(r'class="cond-row[ "]', group)) == 1
+
+
+def test_the_card_shows_an_offers_dates_reference_and_tags_and_its_form_edits_them(client, users, board):
+    """Issue 16: dates as "1 Mar - 30 Jun 2027" (an en dash), the content reference as a quiet line (text, never a
+    link), tags as chips; the edit form shows them and saves what changed."""
+    login(client, users, "editor")
+    data = form_fields(client.get(url(board, "offers/gold_card/edit/"), **HX).content.decode())
+    for name in ("content_ref", "starts_on", "ends_on", "tags"):
+        assert data[name] == [""], name
+    data.update(
+        content_ref=["javascript:alert(1)"],
+        starts_on=["2027-03-01"],
+        ends_on=["2027-06-30"],
+        tags=["summer, cards,summer"],
+    )
+    saved(client.post(url(board, "offers/gold_card/update/"), data, **HX), board)
+    offer = Offer.objects.get(blueprint=board, key="gold_card")
+    assert (offer.content_ref, offer.starts_on, offer.ends_on, offer.tags) == (
+        "javascript:alert(1)",
+        "2027-03-01",
+        "2027-06-30",
+        ["summer", "cards"],
+    )
+    card = board_html(client, board).split('id="offer-gold_card"')[1].split('<div class="card-tools')[0]
+    assert '<p class="card-dates" title="Shown on these days only">1 Mar – 30 Jun 2027</p>' in card
+    assert ">javascript:alert(1)</p>" in card and "href" not in card
+    assert '<li class="tag">summer</li><li class="tag">cards</li>' in card
+
+    again = form_fields(client.get(url(board, "offers/gold_card/edit/"), **HX).content.decode())
+    assert (again["starts_on"], again["ends_on"], again["tags"]) == (
+        ["2027-03-01"],
+        ["2027-06-30"],
+        ["summer, cards"],
+    )
+    again.update(starts_on=[""], ends_on=["2027-06-30"])
+    saved(client.post(url(board, "offers/gold_card/update/"), again, **HX), board)
+    card = board_html(client, board).split('id="offer-gold_card"')[1].split('<div class="card-tools')[0]
+    assert ">until 30 Jun 2027</p>" in card
+
+
+def test_an_end_before_the_start_is_refused_beside_the_end_date(client, users, board):
+    login(client, users, "editor")
+    data = form_fields(client.get(url(board, "offers/gold_card/edit/"), **HX).content.decode())
+    data.update(starts_on=["2027-07-01"], ends_on=["2027-06-30"])
+    refused = client.post(url(board, "offers/gold_card/update/"), data, **HX)
+    assert refused.status_code == 422
+    page = refused.content.decode()
+    end_field = page.split('name="ends_on"')[1].split("</div>")[0]
+    assert "is before the start date" in end_field
+    assert Offer.objects.get(blueprint=board, key="gold_card").starts_on == ""

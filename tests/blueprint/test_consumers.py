@@ -850,6 +850,21 @@ VERIFY_CASES = [
         ["replace"],
     ),
     ("board", [], ("offer.update", {"key": "gold_card", "groups": []}), ["replace"]),
+    (  # issue 16: the card's dates, content reference and tags redraw everywhere
+        "board",
+        [],
+        (
+            "offer.update",
+            {
+                "key": "gold_card",
+                "starts_on": "2027-03-01",
+                "ends_on": "2027-06-30",
+                "content_ref": "creative-42",
+                "tags": ["summer"],
+            },
+        ),
+        ["replace"],
+    ),
     (
         "board",
         [],

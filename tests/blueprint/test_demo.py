@@ -183,3 +183,14 @@ def test_the_demos_stages_overlap_and_its_checks_say_so_with_a_customer_in_both(
     example = overlaps[("retention", "advocacy")].example
     assert example is not None and example["customer_status"] == "Active" and example["tenure_months"] >= 12
     assert all(f.level == "warning" for f in overlaps.values())
+
+
+def test_the_demo_shows_content_references_tags_and_a_date_window(demo: Blueprint) -> None:
+    """Issue 16: a few demo offers carry what they show and when, so the features show."""
+    from blueprint.models import Offer
+
+    offers = Offer.objects.filter(blueprint=demo)
+    assert sum(1 for o in offers if o.content_ref) >= 3
+    assert sum(1 for o in offers if o.tags) >= 3
+    dated = [o for o in offers if o.starts_on or o.ends_on]
+    assert [(o.key, o.dates_label) for o in dated] == [("branch_open_evening", "1 Sep 2026 – 30 Nov 2027")]

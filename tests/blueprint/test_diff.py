@@ -529,3 +529,35 @@ def test_the_described_moves_turn_the_old_order_into_the_new(
     # with one drag, the dragged item is the one named when the log says so
     if minimal and prefer >= set(moved_keys(old, new)):
         assert {m.key for m in order_moves(old, new, prefer)} <= prefer
+
+
+def test_an_offers_dates_tags_and_content_reference_are_said_in_plain_words(before: dict[str, Any]) -> None:
+    """Issue 16: "'Gold card' now ends on 30 June 2027", "tags added: summer"."""
+
+    def edit(a: dict[str, Any]) -> None:
+        find(a, "gold_card").update(ends_on="2027-06-30", tags=["summer", "cards"], content_ref="creative-42")
+        find(a, "welcome").update(starts_on="2027-03-01")
+
+    changes, _ = changed(before, edit)
+    sentences = [c.sentence for c in changes]
+    assert "'Gold card' now ends on 30 June 2027" in sentences
+    assert "'Gold card': tags added: summer and cards" in sentences
+    assert "'Gold card': content reference set to creative-42" in sentences
+    assert "'Welcome bonus' now starts on 1 March 2027" in sentences
+    ends = next(c for c in changes if c.field == "ends_on")
+    assert (ends.kind, ends.offer, ends.before, ends.after) == (
+        "offer.changed",
+        "gold_card",
+        None,
+        "2027-06-30",
+    )
+
+    dated = copy.deepcopy(before)
+    edit(dated)
+    undone = snapshot_diff(dated, before).changes
+    assert {c.sentence for c in undone} >= {
+        "'Gold card' no longer has an end date (was 30 June 2027)",
+        "'Gold card': tags removed: summer and cards",
+        "'Gold card': content reference removed (was creative-42)",
+    }
+    assert snapshot_diff(dated, copy.deepcopy(dated)).empty

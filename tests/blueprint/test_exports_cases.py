@@ -13,9 +13,12 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 
-from blueprint.exports.cases import acceptance_cases, cases_json
+from blueprint.exports.cases import ON_ANOTHER_DAY, acceptance_cases, cases_json
 from tests.blueprint.export_blueprints import snapshots, subject_of
 from tests.decisioning import oracle
+
+_NOT_SHOWN = "” not shown, on "  # a case of the day after (or before) an offer's days
+
 
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -25,9 +28,10 @@ def check_cases(snapshot: dict[str, Any]) -> None:
     found = acceptance_cases(subject)
     normalized = subject.snapshot
     for case in found.cases:
-        got = oracle.decide_stage(normalized, case.stage, case.profile, subject.at)
+        day = dt.date.fromisoformat(case.day) if case.day else subject.at  # an offer's dates: its day
+        got = oracle.decide_stage(normalized, case.stage, case.profile, day)
         if case.earlier is not None:  # one stage each: its entry holds, and an earlier stage's first
-            (answer,) = oracle.reference_decide(normalized, case.profile, subject.at, stage=case.stage)
+            (answer,) = oracle.reference_decide(normalized, case.profile, day, stage=case.stage)
             assert answer.get("earlier") == case.earlier, case
         assert got["eligible"] is (case.earlier is None), case
         assert {"stage": got["stage"], "offer": got["offer"], "fallback": got["fallback"]} == {
@@ -42,7 +46,7 @@ def check_cases(snapshot: dict[str, Any]) -> None:
     contradicted = {f.offers[0] for f in subject.lint.findings if f.code == "contradiction" and f.offers}
     closed = {f.stage for f in subject.lint.findings if f.code == "contradiction" and f.part == "entry"}
     closed |= {f.stage for f in subject.lint.findings if f.code == "stage-unreachable"}
-    with_case = {c.offer for c in found.cases if c.offer}
+    with_case = {c.offer for c in found.cases if c.offer and _NOT_SHOWN not in c.name}
     for stage in normalized["stages"]:
         for offer in stage["offers"]:
             if offer.get("fallback"):
@@ -52,9 +56,22 @@ def check_cases(snapshot: dict[str, Any]) -> None:
             assert (key in with_case) != skipped, key
             if skipped:
                 # no case only when the lint says no one ever gets it
-                assert key in never_shown or key in contradicted or stage["key"] in closed, key
+                reason = next(s.reason for s in found.skipped if s.offer == key)
+                assert (
+                    key in never_shown
+                    or key in contradicted
+                    or stage["key"] in closed
+                    or (reason == ON_ANOTHER_DAY)
+                ), key
     gaps = {f.stage for f in subject.lint.findings if f.code == "gap"}
-    assert gaps == {c.stage for c in found.cases if c.offer is None and c.earlier is None}
+    on_other_days = {
+        f.stage for f in subject.lint.findings if f.code == "gap" and f.day not in (None, str(subject.at))
+    }
+    assert (
+        gaps - on_other_days
+        <= {c.stage for c in found.cases if c.offer is None and c.earlier is None and "(gap)" in c.name}
+        <= gaps
+    )
 
 
 @PROPERTY
@@ -115,3 +132,45 @@ def test_a_case_per_offer_shown_one_for_the_fallback_and_one_for_a_gap() -> None
     }
     assert first["expect"] == {"stage": "one", "offer": "older", "fallback": False}
     assert data["skipped"][0]["offer"] == "hidden"
+
+
+def test_a_dated_offer_gets_cases_on_both_sides_of_its_days() -> None:
+    """Issue 16: a case on a day it is shown, and the same customer the day after it ends."""
+    r = oracle.raw
+    snapshot = {
+        "format": "blueprint-snapshot/1",
+        "blueprint": {"name": "Dated", "context": "", "channels": [], "description": ""},
+        "attributes": oracle.ATTRIBUTES,
+        "stages": [
+            {
+                "key": "s",
+                "name": "S",
+                "entry": [],
+                "offers": [
+                    {
+                        "key": "gold",
+                        "name": "Gold",
+                        "groups": [[r("segment", "is", "Gold")]],
+                        "starts_on": "2025-07-01",
+                        "ends_on": "2025-07-31",
+                    },
+                    {"key": "hello", "name": "Hello", "fallback": True, "groups": []},
+                ],
+            }
+        ],
+    }
+    subject = subject_of(snapshot, at=dt.date(2025, 6, 15))
+    cases = {c.name: c for c in acceptance_cases(subject).cases}
+    shown = cases["S: “Gold” (priority 1), on 1 July 2025"]
+    assert (shown.offer, shown.day, shown.profile) == ("gold", "2025-07-01", {"segment": "Gold"})
+    after = cases["S: “Gold” not shown, on 1 August 2025"]
+    assert (after.offer, after.fallback, after.day, after.profile) == (
+        "hello",
+        True,
+        "2025-08-01",
+        {"segment": "Gold"},
+    )
+    assert "ended on 31 July 2025" in after.why
+    requests = {c["name"]: c["request"]["at"] for c in cases_json(subject)["cases"]}
+    assert requests["S: “Gold” not shown, on 1 August 2025"] == "2025-08-01"
+    assert requests["S: the fallback “Hello”"] == "2025-06-15"

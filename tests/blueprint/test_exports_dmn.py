@@ -113,3 +113,51 @@ def test_unary_tests_read_as_feel() -> None:
     assert unary_test(oracle.cond("segment", "is_one_of", ["Gold", "Silver"]), "choice") == '"Gold","Silver"'
     assert unary_test(oracle.cond("last_visit", "at_least", "2025-01-01"), "date") == '>= date("2025-01-01")'
     assert unary_test(oracle.cond("city", "is", 'Say "hi"'), "text") == '"Say \\"hi\\""'
+
+
+def test_an_offers_days_are_a_feel_range_on_the_decision_day_and_decide_as_the_reference() -> None:
+    """Issue 16: outside its days an offer is not eligible, in DMN too."""
+    r = oracle.raw
+    snapshot = {
+        "format": "blueprint-snapshot/1",
+        "blueprint": {"name": "Dated", "context": "", "channels": [], "description": ""},
+        "attributes": oracle.ATTRIBUTES,
+        "stages": [
+            {
+                "key": "s",
+                "name": "S",
+                "entry": [],
+                "offers": [
+                    {
+                        "key": "summer",
+                        "name": "Summer",
+                        "groups": [[r("age", "at_least", 18)]],
+                        "starts_on": "2025-06-16",
+                        "ends_on": "2025-08-31",
+                    },
+                    {"key": "spring", "name": "Spring", "groups": [], "ends_on": "2025-06-15"},
+                    {
+                        "key": "hello",
+                        "name": "Hello",
+                        "fallback": True,
+                        "groups": [],
+                        "starts_on": "2025-06-16",
+                    },
+                ],
+            }
+        ],
+    }
+    xml = dmn_xml(subject_of(snapshot)).decode()
+    assert '<text>[date("2025-06-16")..date("2025-08-31")]</text>' in xml
+    assert '<text>&lt;= date("2025-06-15")</text>' in xml and '<text>&gt;= date("2025-06-16")</text>' in xml
+    for day in (oracle.AT, oracle.AT.replace(day=16), oracle.AT.replace(month=9)):
+        subject = subject_of(snapshot, at=day)
+        profiles = [{"age": 30}, {"age": 10}, {}]
+        answer = dmn_evaluate(dmn_xml(subject), subject, profiles)
+        assert answer["warnings"] == [] and answer["feelErrors"] == []
+        for profile, result in zip(profiles, answer["results"], strict=True):
+            expected = oracle.decide_stage(subject.snapshot, "s", profile, day)
+            got = result["decision.s"]
+            assert got == (
+                {"offer": expected["offer"], "fallback": expected["fallback"]} if expected["offer"] else None
+            ), (day, profile)

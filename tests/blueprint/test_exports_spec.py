@@ -354,3 +354,36 @@ def test_the_pdf_starts_its_text_on_page_1_and_ends_with_the_a3_diagram(
     finally:
         document.close()
     assert lowest < 842 / 3
+
+
+def test_every_offer_says_what_it_shows_and_when_in_markdown_and_html() -> None:
+    """Issue 16: descriptions, content references, dates and tags reach the document, escaped; a
+    content reference is a link only when it is an http(s) URL."""
+    snapshot = blueprint_snapshot()
+    gold, gold_again, hello = snapshot["stages"][0]["offers"]
+    gold.update(
+        description="The *premium* card | for [Gold](javascript:alert(1)) members.",
+        content_ref="https://cdn.example.com/gold.png",
+        starts_on="2027-03-01",
+        ends_on="2027-06-30",
+        tags=["summer", "cards"],
+    )
+    gold_again.update(content_ref="javascript:alert(1)", ends_on="2027-06-30")
+    hello.update(starts_on="2027-01-05")
+    spec = spec_of(subject_of(snapshot), draw="")
+    md = spec_markdown(spec)
+    assert (
+        "- **Gold \\<card\\>** (`gold`): The \\*premium\\* card \\| for \\[Gold\\](javascript:alert(1)) members. "
+        "Content reference: `https://cdn.example.com/gold.png`. "
+        "Shown from 1 March 2027 to 30 June 2027; outside these days it is not eligible. Tags: summer, cards."
+    ) in md
+    assert (
+        "- **Gold again** (`gold_again`): _No description given._ Content reference: `javascript:alert(1)`."
+        in md
+    )
+    assert "Shown until 30 June 2027" in md and "Shown from 5 January 2027" in md
+    html = spec_html(spec)
+    assert '<a href="https://cdn.example.com/gold.png" rel="noopener noreferrer">' in html
+    assert 'href="javascript' not in html and "<code>javascript:alert(1)</code>" in html
+    assert "The *premium* card | for [Gold](javascript:alert(1)) members." in html
+    assert "Tags: summer, cards." in html

@@ -408,3 +408,33 @@ def test_a_refused_save_outlines_only_the_faulty_field(asgi_server, log_in, page
         for field in form.locator(quiet).all():
             assert field.evaluate("el => getComputedStyle(el).borderColor") != danger
     assert [e for e in console_errors if "status of 422" not in e] == []
+
+
+def test_the_edit_form_saves_an_offers_dates_reference_and_tags(
+    asgi_server, log_in, page, console_errors, board
+):
+    """Issue 16: date inputs and a tags input on the card's form; the card redraws calmly."""
+    log_in("editor")
+    page.goto(f"{asgi_server.url}/blueprints/{board.pk}/")
+    page.locator("#offer-gold_card").hover()
+    page.get_by_role("button", name="Edit offer Gold card").click()
+    form = page.locator("#offer-gold_card-edit")
+    form.wait_for()
+    form.locator("input[name=content_ref]").fill("https://cdn.example.com/gold.png")
+    form.locator("input[name=starts_on]").fill("2027-03-01")
+    form.locator("input[name=ends_on]").fill("2027-06-30")
+    form.locator("input[name=tags]").fill("summer, cards")
+    form.locator("button[type=submit]").click()
+    card = page.locator("#offer-gold_card")
+    expect(card.locator(".card-dates")).to_have_text("1 Mar – 30 Jun 2027")
+    expect(card.locator(".card-tags .tag")).to_have_text(["summer", "cards"])
+    expect(card.locator(".card-ref")).to_have_text("https://cdn.example.com/gold.png")
+    settled(page)
+    offer = Offer.objects.get(blueprint=board, key="gold_card")
+    assert (offer.content_ref, offer.starts_on, offer.ends_on, offer.tags) == (
+        "https://cdn.example.com/gold.png",
+        "2027-03-01",
+        "2027-06-30",
+        ["summer", "cards"],
+    )
+    assert console_errors == []

@@ -303,9 +303,17 @@ def reference_decide(
             continue
         eligible = []
         fallback = None
+        seen_fallback = False
         for offer in raw_stage.get("offers", []):
+            # outside its days (both included) an offer is not eligible, a fallback not given
+            day = at.isoformat()
+            open_today = (offer.get("starts_on") or day) <= day <= (offer.get("ends_on") or day)
             if offer.get("fallback"):
-                fallback = fallback or offer["key"]
+                if not seen_fallback and open_today:
+                    fallback = offer["key"]
+                seen_fallback = True
+                continue
+            if not open_today:
                 continue
             groups = [[parse_condition(c, catalog) for c in g] for g in offer.get("groups") or []]
             if any_group_holds(groups, profile, at):
@@ -340,6 +348,23 @@ def profiles(keys: Sequence[str] | None = None) -> st.SearchStrategy[Profile]:
     return st.fixed_dictionaries({}, optional={key: st.sampled_from(_PROFILE_VALUES[key]) for key in chosen})
 
 
+# an offer's days around AT: before it, on it, the day after, open on either side
+_WINDOW_DAYS = ["2025-06-14", "2025-06-15", "2025-06-16"]
+
+
+@st.composite
+def windows(draw: Any) -> dict[str, str]:
+    """An offer's ``starts_on`` and ``ends_on`` (often none), the end never before the start."""
+    chosen = draw(st.sampled_from(["none", "none", "none", "starts", "ends", "both"]))
+    first, last = sorted(draw(st.lists(st.sampled_from(_WINDOW_DAYS), min_size=2, max_size=2)))
+    return {
+        "none": {},
+        "starts": {"starts_on": first},
+        "ends": {"ends_on": last},
+        "both": {"starts_on": first, "ends_on": last},
+    }[chosen]
+
+
 @st.composite
 def snapshots(draw: Any, max_stages: int = 3, max_offers: int = 4) -> dict[str, Any]:
     """A random blueprint in snapshot form over the oracle's catalog: stages with and without entry
@@ -353,11 +378,25 @@ def snapshots(draw: Any, max_stages: int = 3, max_offers: int = 4) -> dict[str, 
         fallbacks = draw(st.sampled_from([0, 0, 1, 1, 2]))
         for oi in range(count):
             offers.append(
-                {"key": f"s{si}-o{oi}", "name": f"Offer {oi}", "groups": draw(raw_groups(pool, max_groups=2))}
+                {
+                    "key": f"s{si}-o{oi}",
+                    "name": f"Offer {oi}",
+                    "groups": draw(raw_groups(pool, max_groups=2)),
+                    **draw(windows()),
+                }
             )
         for fi in range(fallbacks):
             place = draw(st.integers(0, len(offers)))
-            offers.insert(place, {"key": f"s{si}-fb{fi}", "name": "Fallback", "fallback": True, "groups": []})
+            offers.insert(
+                place,
+                {
+                    "key": f"s{si}-fb{fi}",
+                    "name": "Fallback",
+                    "fallback": True,
+                    "groups": [],
+                    **draw(windows()),
+                },
+            )
         stages.append(
             {
                 "key": f"s{si}",

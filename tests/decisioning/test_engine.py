@@ -409,3 +409,22 @@ def test_generated_code_quotes_every_key_and_value_safely():
     )
     assert engine.decide({"city": nasty}, at=AT).decisions[0].offer == "o"
     assert engine.decide({"city": "x"}, at=AT).decisions[0].offer is None
+
+
+def test_an_offer_outside_its_days_is_not_eligible_and_why_not_says_so_in_words():
+    """Issue 16: "not shown until 1 March 2027", "ended on 30 June 2027"; no change of the profile helps."""
+    later = {**offer("later", [GOLD]), "starts_on": "2027-03-01"}
+    ended = {**offer("ended", [GOLD]), "ends_on": "2025-06-14"}
+    fallback = {**offer("hello", fallback=True), "ends_on": "2025-06-14"}
+    engine = compiled(stage("s", later, ended, offer("adult", [ADULT]), fallback))
+    assert answers(engine, {"segment": "Gold", "age": 30}) == {"s": ("adult", False, ["adult"])}
+    assert answers(engine, {"segment": "Gold"}) == {"s": (None, False, [])}  # the fallback has ended too
+    assert answers(engine, {"segment": "Gold"}, at=dt.date(2027, 3, 1)) == {"s": ("later", False, ["later"])}
+    assert answers(engine, {}, at=dt.date(2025, 6, 14)) == {"s": ("hello", True, [])}
+    body = engine.decide({"segment": "Gold"}, at=AT, explain=True).as_json()
+    whys = {o["offer"]: o["why_not"] for o in body["decisions"][0]["explain"]["offers"]}
+    assert whys["later"]["closed"] == "not shown until 1 March 2027"
+    assert whys["ended"]["closed"] == "ended on 14 June 2025"
+    assert whys["later"]["possible"] is False and whys["later"]["change"] is None
+    assert whys["hello"]["closed"] == "ended on 14 June 2025"
+    assert whys["adult"]["closed"] is None and whys["adult"]["change"] == {"age": 18}

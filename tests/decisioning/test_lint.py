@@ -67,8 +67,14 @@ AGE_18_PLUS = [raw("age", "at_least", 18)]
 # --- the hand check of every example --------------------------------------------------------------
 
 
-def matches(offer_spec: OfferSpec, profile: dict[str, Any], at: dt.date) -> bool:
-    return not offer_spec.fallback and any_group_holds(offer_spec.groups, profile, at)
+def matches(offer_spec: OfferSpec, profile: dict[str, Any], at: dt.date, day: dt.date | None = None) -> bool:
+    """On its days (``day``, the decision day; ``at`` by default), an offer that is not a fallback whose
+    conditions hold (relative ones placed by ``at``)."""
+    return (
+        not offer_spec.fallback
+        and offer_spec.open_on(day or at)
+        and any_group_holds(offer_spec.groups, profile, at)
+    )
 
 
 def check_example(spec: BlueprintSpec, finding: Finding, at: dt.date) -> None:
@@ -89,16 +95,19 @@ def check_example(spec: BlueprintSpec, finding: Finding, at: dt.date) -> None:
     assert any_group_holds(stage_spec.entry, example, at), f"example not in the stage: {finding}"
     offers = {o.key: o for o in stage_spec.offers}
     order = [o.key for o in stage_spec.offers if not o.fallback]
+    day = dt.date.fromisoformat(finding.day) if finding.day else at
     if finding.code == "gap":
-        assert not any(matches(o, example, at) for o in stage_spec.offers), finding
+        assert not any(matches(o, example, at, day) for o in stage_spec.offers), finding
+        fallback = next((o for o in stage_spec.offers if o.fallback), None)
+        assert fallback is None or not fallback.open_on(day), finding
     elif finding.code in ("overlap", "duplicate-offer"):
         first, second = finding.offers
-        assert matches(offers[first], example, at) and matches(offers[second], example, at), finding
+        assert matches(offers[first], example, at, day) and matches(offers[second], example, at, day), finding
     elif finding.code == "shadowed-offer":
         shadowed = finding.offers[0]
-        assert matches(offers[shadowed], example, at), finding
+        assert matches(offers[shadowed], example, at, day), finding
         above = order[: order.index(shadowed)]
-        assert any(matches(offers[k], example, at) for k in above), finding
+        assert any(matches(offers[k], example, at, day) for k in above), finding
     else:
         raise AssertionError(f"unknown code {finding.code}")
 
@@ -1158,8 +1167,20 @@ def test_the_report_as_json_sorts_findings_by_level_with_every_field() -> None:
     assert [f["code"] for f in data["errors"]] == ["contradiction"]
     assert [f["code"] for f in data["warnings"]] == ["redundant-condition", "gap"]
     assert [f["code"] for f in data["infos"]] == ["overlap"]
-    fields = {"code", "level", "message", "stage", "offers", "example", "part", "group", "condition", "check"}
-    fields.add("stages")
+    fields = {
+        "code",
+        "level",
+        "message",
+        "stage",
+        "offers",
+        "example",
+        "part",
+        "group",
+        "condition",
+        "check",
+        "stages",
+        "day",
+    }
     for level, key in (("error", "errors"), ("warning", "warnings"), ("info", "infos")):
         for finding in data[key]:
             assert set(finding) == fields
@@ -1177,6 +1198,7 @@ def test_the_report_as_json_sorts_findings_by_level_with_every_field() -> None:
         "condition": 0,
         "check": None,
         "stages": [],
+        "day": None,
     }
     overlap = data["infos"][0]
     assert overlap["offers"] == ["gold", "adults"] and isinstance(overlap["example"], dict)
@@ -1343,3 +1365,61 @@ def test_a_gap_example_on_a_text_attribute_with_allowed_values_is_one_of_them() 
     assert gap.example is not None
     assert is_valid_profile(gap.example, CLOSED_CATALOG), gap.example
     assert gap.example.get("channel") in (None, "app", "email")
+
+
+# --- Offers with dates (issue 16): the decision day is a dimension of its own -------------------
+
+
+def _dated(
+    key: str, conditions: list[dict[str, Any]], starts: str | None = None, ends: str | None = None, **kw: Any
+) -> dict[str, Any]:
+    return {**offer(key, *([conditions] if conditions else []), **kw), "starts_on": starts, "ends_on": ends}
+
+
+def test_a_dated_offer_does_not_shadow_the_offer_it_leaves_free_outside_its_days() -> None:
+    _, report = lint(
+        stage(
+            _dated("summer", [raw("age", "at_least", 18)], "2025-07-01", "2025-07-31"),
+            offer("adults", [raw("age", "at_least", 18)]),
+        )
+    )
+    assert not [f for f in report.findings if f.code in ("shadowed-offer", "duplicate-offer")]
+    (overlap,) = [f for f in report.findings if f.code == "overlap"]
+    assert overlap.offers == ("summer", "adults") and overlap.day == "2025-07-01"
+    assert "Example day: 1 July 2025." in overlap.message
+
+
+def test_an_undated_offer_above_still_shadows_a_dated_one_on_every_day() -> None:
+    _, report = lint(
+        stage(
+            offer("adults", [raw("age", "at_least", 18)]),
+            _dated("summer", [raw("age", "at_least", 21)], "2025-07-01"),
+        )
+    )
+    (shadowed,) = [f for f in report.findings if f.code == "shadowed-offer"]
+    assert shadowed.offers == ("summer", "adults") and shadowed.day == "2025-07-01"
+
+
+def test_a_dated_fallback_leaves_a_gap_on_the_days_it_is_not_shown() -> None:
+    _, report = lint(
+        stage(
+            offer("adults", [raw("age", "at_least", 18)]),
+            _dated("hello", [], None, "2025-12-31", fallback=True),
+        )
+    )
+    (gap,) = [f for f in report.findings if f.code == "gap"]
+    assert gap.day == "2026-01-01" and gap.example == {"age": 17}
+    assert "its fallback “Hello” is not shown (until 31 December 2025)" in gap.message
+    assert [f.code for f in report.findings] == ["gap"]  # and nothing about the fallback as an offer
+    _, covered = lint(stage(offer("adults", [raw("age", "at_least", 18)]), offer("hello", fallback=True)))
+    assert not covered.findings
+
+
+def test_offers_that_take_turns_by_date_leave_no_gap() -> None:
+    _, report = lint(
+        stage(
+            _dated("first_half", [], None, "2025-06-30"),
+            _dated("second_half", [], "2025-07-01"),
+        )
+    )
+    assert not report.findings

@@ -25,6 +25,7 @@ pytestmark = pytest.mark.django_db
 
 READERS = ("owner", "editor", "approver", "viewer")
 FINDING_KEYS = {
+    "day",
     "code",
     "level",
     "message",

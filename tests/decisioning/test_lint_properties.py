@@ -134,18 +134,30 @@ def in_stage(spec: BlueprintSpec, stage: StageSpec, profile: Mapping[str, Any], 
     )
 
 
+DAY = "day"  # in these tests' profiles: the decision day, AT when left out (relative conditions keep AT)
+
+
+def on_its_days(offer: OfferSpec, profile: Mapping[str, Any]) -> bool:
+    """Whether the profile's decision day lies in the offer's days (both included)."""
+    day = _day(profile[DAY]) if DAY in profile else AT
+    return (offer.starts_on is None or offer.starts_on <= day) and (
+        offer.ends_on is None or day <= offer.ends_on
+    )
+
+
 def offer_matches(offer: OfferSpec, profile: Mapping[str, Any], at: dt.date) -> bool:
-    """An ordinary offer matching on its conditions (a fallback is only what is left over)."""
-    return not offer.fallback and groups_hold(offer.groups, profile, at)
+    """An ordinary offer matching on its conditions and its days (a fallback is only what is left over)."""
+    return not offer.fallback and on_its_days(offer, profile) and groups_hold(offer.groups, profile, at)
 
 
 def decide(stage: StageSpec, profile: Mapping[str, Any], at: dt.date) -> str | None:
-    """The decision for one stage the customer is in: the first matching offer, else the fallback."""
+    """The decision for one stage the customer is in: the first matching offer, else the fallback
+    (the stage's first) on its days."""
     for offer in stage.offers:
         if offer_matches(offer, profile, at):
             return offer.key
     fallback = next((o for o in stage.offers if o.fallback), None)
-    return fallback.key if fallback else None
+    return fallback.key if fallback and on_its_days(fallback, profile) else None
 
 
 @pytest.mark.parametrize(
@@ -224,6 +236,13 @@ def _raw_condition(attribute: str) -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
+# an offer's days, often none; around AT and each other, so windows meet, nest and leave gaps
+_WINDOW_DAYS = [AT - dt.timedelta(days=1), AT, AT + dt.timedelta(days=1), AT + dt.timedelta(days=30)]
+WINDOWS = st.sampled_from([(None, None)] * 4) | st.tuples(
+    st.sampled_from([None, *_WINDOW_DAYS]), st.sampled_from([None, *_WINDOW_DAYS])
+).filter(lambda w: w[0] is None or w[1] is None or w[0] <= w[1])
+
+
 @st.composite
 def blueprints(draw: st.DrawFn) -> BlueprintSpec:
     """1 to 3 stages of 0 to 5 offers over 1 to 4 attributes, conditions parsed (so normalized) as the API does."""
@@ -240,8 +259,11 @@ def blueprints(draw: st.DrawFn) -> BlueprintSpec:
         offers = []
         for oi in range(draw(st.integers(0, 5))):
             fallback = draw(st.sampled_from([False, False, False, False, True]))
+            window = draw(WINDOWS)
             offers.append(
                 OfferSpec(
+                    starts_on=window[0],
+                    ends_on=window[1],
                     key=f"s{si}o{oi}",
                     name=f"Offer {si}.{oi}",
                     # an offer usually has 1 or 2 groups, sometimes none (everyone); a fallback
@@ -275,6 +297,18 @@ GRID_CAP = 20_000
 
 def _iso(day: dt.date) -> str:
     return day.isoformat()
+
+
+def _window_days(spec: BlueprintSpec) -> list[str]:
+    """Decision days around every offer's days (and AT): one of each stretch no window tells apart."""
+    edges = {o.starts_on for st in spec.stages for o in st.offers} | {
+        o.ends_on for st in spec.stages for o in st.offers
+    }
+    days = {AT}
+    for edge in edges - {None}:
+        assert edge is not None
+        days |= {edge - dt.timedelta(days=1), edge, edge + dt.timedelta(days=1)}
+    return [_iso(d) for d in sorted(days)] if edges - {None} else []
 
 
 def candidate_values(attribute: str, conditions: Sequence[Condition], at: dt.date) -> list[Any]:
@@ -332,6 +366,7 @@ class Grid:
             by_attribute.setdefault(c.attribute, []).append(c)
         attributes = sorted(by_attribute)
         values = []
+        days = _window_days(spec)
         for attribute in attributes:
             # two values on which every condition agrees are the same customer as far as this
             # blueprint can tell: keep one of each
@@ -341,6 +376,9 @@ class Grid:
                 truth = tuple(condition_holds(c, profile, at) for c in by_attribute[attribute])
                 classes.setdefault(truth, value)
             values.append(list(classes.values()))
+        if days:
+            attributes.append(DAY)
+            values.append(days)
         size = 1
         for column in values:
             size *= len(column)
@@ -381,6 +419,17 @@ class Grid:
                 bits |= self._class_bits[k][v]
         return bits
 
+    def on_days(self, offer: OfferSpec) -> int:
+        """The rows whose decision day lies in the offer's days."""
+        if not offer.dated:
+            return self.everyone
+        k = self.attributes.index(DAY)
+        bits = 0
+        for v, value in enumerate(self.values[k]):
+            if on_its_days(offer, {DAY: value}):
+                bits |= self._class_bits[k][v]
+        return bits
+
     def group(self, group: Sequence[Condition]) -> int:
         bits = self.everyone
         for c in group:
@@ -414,13 +463,18 @@ class StageOnGrid:
     def of(cls, stage: StageSpec, grid: Grid, spec: BlueprintSpec | None = None) -> StageOnGrid:
         population = grid.groups(stage.entry) & ~taken_on_grid(spec, stage, grid)
         offers = [o for o in stage.offers if not o.fallback]
-        reaches = [grid.groups(o.groups) & population for o in offers]
+        reaches = [grid.groups(o.groups) & grid.on_days(o) & population for o in offers]
         won = []
         left = population
         for reach in reaches:
             won.append(reach & left)
             left &= ~reach
-        has_gap = bool(stage.offers) and not any(o.fallback for o in stage.offers)
+        fallbacks = [o for o in stage.offers if o.fallback]
+        if len(fallbacks) == 1 and not fallbacks[0].groups:
+            left &= ~grid.on_days(fallbacks[0])  # a dated fallback leaves the other days a gap
+        elif fallbacks:
+            left = 0
+        has_gap = bool(stage.offers)
         return cls(population, offers, reaches, won, left if has_gap else 0)
 
 
@@ -481,6 +535,8 @@ def test_every_example_profile_does_what_its_finding_says(spec: BlueprintSpec) -
             continue
         profile = dict(finding.example)
         assert_fits_catalog(profile)
+        if finding.day is not None:
+            profile[DAY] = finding.day
         stage = stages[finding.stage or ""]
         offers = {o.key: o for o in stage.offers}
         if finding.code == "stage-overlap":
@@ -563,8 +619,9 @@ def test_an_offer_that_wins_a_grid_profile_is_never_reported_hidden_or_contradic
             winners = [o.key for o, won in zip(seen.offers, seen.won, strict=True) if won >> row & 1]
             assert winners in ([decide(stage, profile, AT)], []), (profile, winners)
             if not winners:
-                fallback = next((o.key for o in stage.offers if o.fallback), None)
-                assert decide(stage, profile, AT) == fallback
+                fallback = next((o for o in stage.offers if o.fallback), None)
+                open_fallback = fallback.key if fallback and on_its_days(fallback, profile) else None
+                assert decide(stage, profile, AT) == open_fallback
 
 
 # --- 3c: contradiction and redundant-condition are sound -------------------------------------
@@ -703,7 +760,7 @@ def expected_findings(spec: BlueprintSpec, grid: Grid) -> list[FindingKey]:
                     continue
                 redundancies(group, gi, "offer", (offer.key,))
                 reach |= matched
-            reaches.append(reach)
+            reaches.append(reach & grid.on_days(offer))  # outside its days it reaches no one
         hidden = set()
         above = 0
         for j, reach in enumerate(reaches):
@@ -729,7 +786,10 @@ def expected_findings(spec: BlueprintSpec, grid: Grid) -> list[FindingKey]:
         for i, j in itertools.combinations(shown, 2):
             if reaches[i] & reaches[j]:
                 out.append(("overlap", stage.key, (offers[i].key, offers[j].key), "offer", None, None))
-        if not fallbacks and population & ~above:
+        dated_fallback = len(fallbacks) == 1 and not fallbacks[0].groups and fallbacks[0].dated
+        if (not fallbacks and population & ~above) or (
+            dated_fallback and population & ~above & ~grid.on_days(fallbacks[0])
+        ):
             out.append(("gap", stage.key, (), None, None, None))
     return out
 
@@ -802,5 +862,6 @@ def test_the_decision_day_matters_only_through_within_last_days(
     assert without_messages(lint_blueprint(pinned_spec, at=other_day).findings) == without_messages(
         on_the_day.findings
     )
-    if pinned_spec == spec:
+    dated = any(o.dated for stage in spec.stages for o in stage.offers)
+    if pinned_spec == spec and not dated:  # an example's day is the lint's own where it can be
         assert lint_blueprint(spec, at=other_day).findings == on_the_day.findings

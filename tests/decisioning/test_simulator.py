@@ -278,3 +278,23 @@ def test_when_the_search_for_the_smallest_change_ran_out_the_simulator_says_so_i
     assert "No customer can get this offer" not in said  # an unsettled answer is not a "no"
     assert not welcome.xpath(".//a[@class='sim-try']")
     assert "is 1" in said  # the failed condition, exact all the same
+
+
+def test_an_offer_outside_its_days_says_so_in_the_simulator(as_role, board, users):
+    """Issue 16: the simulator's why-not says the day is outside the offer's days."""
+    from blueprint.services import operation_apply
+
+    operation_apply(
+        blueprint_id=board.pk,
+        actor=users["editor"],
+        op_type="offer.update",
+        payload={"key": "gold_card", "ends_on": "2025-06-14"},
+    )
+    response = as_role("editor").post(
+        f"/blueprints/{board.pk}/simulator/decide/",
+        {"version": "draft", "at": "2025-06-15", "p-segment": "Gold"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    card = page_of(response).xpath("//li[@id='sim-offer-gold_card']")[0]
+    assert "Not on this day: ended on 14 June 2025." in " ".join(card.text_content().split())

@@ -365,3 +365,64 @@ def test_duckdb_deciding_each_stage_alone_answers_as_the_reference(tmp_path, sna
                 expected["fallback"],
                 expected["eligible"],
             ), (stage["key"], profile)
+
+
+def test_an_offer_outside_its_days_is_not_chosen_by_the_exported_query_on_either_day_source():
+    """Issue 16: the window is checked against the decision day the export uses, CURRENT_DATE or ``at``."""
+    today = dt.date.today()
+    snapshot = {
+        "attributes": ATTRIBUTES,
+        "stages": [
+            {
+                "key": "s",
+                "name": "S",
+                "offers": [
+                    {"key": "later", "starts_on": (today + dt.timedelta(days=1)).isoformat()},
+                    {"key": "ended", "ends_on": (today - dt.timedelta(days=1)).isoformat()},
+                    {
+                        "key": "now",
+                        "starts_on": today.isoformat(),
+                        "ends_on": today.isoformat(),
+                        "groups": [[raw("segment", "is", "Gold")]],
+                    },
+                    {"key": "fb", "fallback": True, "ends_on": today.isoformat()},
+                ],
+            }
+        ],
+    }
+    engine = compile_snapshot(snapshot, {"number": 1})
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE profiles (id INTEGER, age DOUBLE, segment TEXT, city TEXT, vip BOOLEAN, last_visit DATE, products TEXT)"
+    )
+    con.execute(
+        "INSERT INTO profiles VALUES (1, NULL, 'Gold', NULL, NULL, NULL, NULL), (2, NULL, NULL, NULL, NULL, NULL, NULL)"
+    )
+
+    def run(query: str) -> list[tuple[Any, ...]]:
+        cursor = con.execute(query.rstrip().rstrip(";") + " ORDER BY id")
+        names = [d[0] for d in cursor.description]
+        return [
+            (r["id"], r["s.offer"], r["s.fallback"], r["s.eligible"])
+            for r in (dict(zip(names, row, strict=True)) for row in cursor.fetchall())
+        ]
+
+    assert "CURRENT_DATE >= DATE" in export_sql(engine, at=None, title="t")
+    assert run(export_sql(engine, at=None, title="t")) == [(1, "now", False, "now"), (2, "fb", True, "")]
+    assert run(export_sql(engine, at=today, title="t")) == [(1, "now", False, "now"), (2, "fb", True, "")]
+    tomorrow = today + dt.timedelta(days=1)
+    assert run(export_sql(engine, at=tomorrow, title="t")) == [
+        (1, "later", False, "later"),
+        (2, "later", False, "later"),
+    ]
+    yesterday = today - dt.timedelta(days=1)
+    assert run(export_sql(engine, at=yesterday, title="t")) == [
+        (1, "ended", False, "ended"),
+        (2, "ended", False, "ended"),
+    ]
+    for day, profile in [(today, {"segment": "Gold"}), (tomorrow, {}), (yesterday, {})]:
+        assert [(d.offer, d.fallback) for d in engine.decide(profile, at=day).decisions] == [
+            ("now" if profile else "fb", not profile)
+            if day == today
+            else ("later" if day > today else "ended", False)
+        ]
