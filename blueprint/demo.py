@@ -274,7 +274,7 @@ STAGES: list[dict[str, Any]] = [
                 "name": "Set your first savings goal",
                 "channel": "app",
                 "description": "Round-ups into a savings pot, for new customers with money to spare.",
-                "groups": [[c("products", "includes", "current_account"), c("balance", "at_least", 1000)]],
+                "groups": [[c("products", "includes", "current_account"), c("balance", "above", 1000)]],
             },
             {
                 "key": "welcome_guide",
@@ -362,7 +362,7 @@ STAGES: list[dict[str, Any]] = [
                 "name": "We miss you: three fee-free months",
                 "channel": "email",
                 "description": "Lapsing customers with hardly any visits get the account fee waived.",
-                "groups": [[c("customer_status", "is", "Lapsing"), c("visits_30d", "at_most", 1)]],
+                "groups": [[c("customer_status", "is", "Lapsing"), c("visits_30d", "below", 2)]],
             },
             {
                 "key": "mortgage_rate_review",

@@ -383,7 +383,13 @@ def _on_their_days(
     for f in findings:
         about = f.check if f.code == "unchecked" else f.code
         if about in _NOT_OF_A_FALLBACK and dated_fallbacks.intersection(f.offers):
-            continue
+            if f.code != "unchecked":
+                continue
+            # a check left unsettled names every offer it did not settle: keep the others named
+            others = tuple(key for key in f.offers if key not in dated_fallbacks)
+            if not others:
+                continue
+            f = replace(f, offers=others)
         if f.part == "offer" and f.group is not None and f.group >= groups_of.get(f.offers[0], 0):
             continue  # the one group of days given to an offer for everyone: not the person's
         message = f.message

@@ -171,7 +171,11 @@ def acceptance_cases(subject: ExportSubject) -> CaseSet:
                     if population
                     else None
                 )
-                if left is not None:
+                if left is not None and not _holds_on_its_day(
+                    stage_of[stage.key], subject, space.witness(left), offer.key
+                ):
+                    out.skipped.append(SkippedOffer(stage.key, offer.key, offer.name, ON_ANOTHER_DAY))
+                elif left is not None:
                     profile, day = _on_its_day(space.witness(left), subject.at)
                     out.cases.append(
                         AcceptanceCase(
@@ -228,7 +232,15 @@ def acceptance_cases(subject: ExportSubject) -> CaseSet:
         fallbacks = [o for o in stage.offers if o.fallback]
         if len(fallbacks) == 1 and not fallbacks[0].groups:
             left = space.outside(population, above) if population else None
-            if left is not None:
+            if left is not None and not _holds_on_its_day(
+                stage_of[stage.key], subject, space.witness(left), fallbacks[0].key
+            ):
+                # the other offers' days put the customer found on another day, where "within the
+                # last days" conditions move (ON_ANOTHER_DAY)
+                out.skipped.append(
+                    SkippedOffer(stage.key, fallbacks[0].key, fallbacks[0].name, ON_ANOTHER_DAY)
+                )
+            elif left is not None:
                 profile, day = _on_its_day(space.witness(left), subject.at)
                 out.cases.append(
                     AcceptanceCase(
