@@ -59,7 +59,8 @@ def decision_version(blueprint: Blueprint, choice: int | str) -> CompiledVersion
                 field="version",
             )
         return compiled_for(
-            ("draft", blueprint.pk, blueprint.rev),
+            # created_at too: a deleted blueprint's id may be taken again, its rev counted from 1
+            ("draft", blueprint.pk, blueprint.created_at.timestamp(), blueprint.rev),
             lambda: compile_snapshot(
                 board_snapshot(board_load(blueprint)), {"draft": True, "rev": blueprint.rev}
             ),
@@ -198,7 +199,7 @@ def decision_target(user: Any, blueprint_id: int, raw_version: Any) -> CompiledV
         wanted, params = "v.number = %s", [choice]
     # table names come from the models, values go as parameters
     sql = (
-        f"SELECT b.id, b.rev, m.role, "
+        f"SELECT b.id, b.rev, b.created_at, m.role, "
         f"(SELECT v.number FROM {versions} v WHERE v.blueprint_id = b.id AND {wanted} LIMIT 1), "
         f"(SELECT v.content_hash FROM {versions} v WHERE v.blueprint_id = b.id AND {wanted} LIMIT 1) "
         f"FROM {blueprints} b JOIN {memberships} m ON m.blueprint_id = b.id AND m.user_id = %s WHERE b.id = %s"
@@ -208,7 +209,7 @@ def decision_target(user: Any, blueprint_id: int, raw_version: Any) -> CompiledV
         row = cursor.fetchone()
     if row is None:
         raise NotFound("No such blueprint.", field="blueprint")
-    pk, rev, role, number, content_hash = row
+    pk, rev, created_at, role, number, content_hash = row
     if choice == DRAFT:
         if role not in EDIT_ROLES:
             raise Forbidden(
@@ -222,7 +223,8 @@ def decision_target(user: Any, blueprint_id: int, raw_version: Any) -> CompiledV
                 board_snapshot(board_load(blueprint)), {"draft": True, "rev": blueprint.rev}
             )
 
-        return compiled_for(("draft", pk, rev), load_draft)
+        # created_at too: a deleted blueprint's id may be taken again, its rev counted from 1
+        return compiled_for(("draft", pk, str(created_at), rev), load_draft)
     if number is None:
         if choice == LIVE:
             raise Conflict(

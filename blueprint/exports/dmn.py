@@ -65,10 +65,18 @@ LIST_TYPE = "tStringList"
 
 TYPE_REFS = {"text": "string", "choice": "string", "number": "number", "boolean": "boolean", "date": "date"}
 
-ET.register_namespace("", DMN)
-ET.register_namespace("dmndi", DMNDI)
-ET.register_namespace("dc", DC)
-ET.register_namespace("di", DI)
+PREFIXES = {"": DMN, "dmndi": DMNDI, "dc": DC, "di": DI}
+
+
+def _prefixes() -> None:
+    """Register the document's prefixes. ElementTree's registry is global, and WeasyPrint (the PDF
+    spec) registers "" and "dc" for its own metadata when it first prints: without this, a DMN
+    export after a PDF in the same process writes ns0:, ns1: prefixes."""
+    for prefix, uri in PREFIXES.items():
+        ET.register_namespace(prefix, uri)
+
+
+_prefixes()
 
 
 # --- Names, ids and literals: every text the document takes from a blueprint ---------------------------
@@ -618,4 +626,5 @@ def dmn_xml(subject: ExportSubject) -> bytes:
     """The DMN 1.3 document of the subject's blueprint, UTF-8, with an XML declaration."""
     root = _Builder(subject).build()
     ET.indent(root)
+    _prefixes()
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)

@@ -161,3 +161,26 @@ def test_an_offers_days_are_a_feel_range_on_the_decision_day_and_decide_as_the_r
             assert got == (
                 {"offer": expected["offer"], "fallback": expected["fallback"]} if expected["offer"] else None
             ), (day, profile)
+
+
+def test_the_dmn_keeps_its_prefixes_after_a_pdf_was_printed_in_the_process() -> None:
+    # WeasyPrint registers "" and "dc" in ElementTree's global registry when it first prints
+    import weasyprint.pdf.metadata  # noqa: F401
+
+    ET.register_namespace("", "")
+    ET.register_namespace("dc", "http://purl.org/dc/elements/1.1/")
+    snapshot = {
+        "format": "blueprint-snapshot/1",
+        "blueprint": {"name": "Prefixes"},
+        "attributes": oracle.ATTRIBUTES,
+        "stages": [
+            {
+                "key": "s",
+                "name": "S",
+                "entry": [],
+                "offers": [{"key": "a", "name": "A", "groups": [[oracle.raw("age", "at_least", 18)]]}],
+            }
+        ],
+    }
+    xml = dmn_xml(subject_of(snapshot)).decode()
+    assert "<definitions " in xml and "ns0:" not in xml and "<dc:Bounds" in xml

@@ -354,7 +354,7 @@ def test_negative_conditions_are_refused_through_the_operation(board: Blueprint)
             "offer.update",
             {"key": "welcome", "groups": [[{"attribute": "segment", "operator": "is_not", "value": "Gold"}]]},
         )
-    assert "is_one_of [Bronze, Silver, Platinum]" in caught.value.problems["groups[0][0].operator"][0]
+    assert "Segment is one of Bronze, Silver or Platinum" in caught.value.problems["groups[0][0].operator"][0]
 
 
 # --- Catalog ---------------------------------------------------------------------------------

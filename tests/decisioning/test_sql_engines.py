@@ -214,6 +214,15 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield session
     finally:
         session.stop()
+        # and the JVM's gateway with it: its garbage-collection thread otherwise talks to the gone JVM
+        # and logs the failure after pytest has closed its streams ("--- Logging error ---")
+        from pyspark import SparkContext
+
+        gateway = SparkContext._gateway
+        if gateway is not None:
+            gateway.shutdown()
+            SparkContext._gateway = None
+            SparkContext._jvm = None
 
 
 # --- The answers ----------------------------------------------------------------------------------------
