@@ -34,8 +34,9 @@ BOARD_DEPENDENT: dict[str, str] = {
     # profile: the catalog's values (and keys: OpenAPI 3.0 cannot constrain the keys of a free-form
     # object, so a key with NUL, which the parser refuses, is left to this list)
     "blueprints_decide": r"profile\..*|stage",
-    # body: a CSV or Parquet file, which the schema calls a string
-    "blueprints_decide_batch": r"profiles\[[0-9]+\]\..*|stage|body",
+    # body: a CSV or Parquet file, which the schema calls a string; profiles are items of any shape
+    # (a wrong one is that row's error), so a NUL key may be nested in lists ("profiles[0][0].\0")
+    "blueprints_decide_batch": r"profiles(\[[0-9]+\])+\..*|stage|body",
     "blueprints_lint": r"(?!)",
     "blueprints_decide_sql": r"(?!)",
     "versions_diff": r"(?!)",
