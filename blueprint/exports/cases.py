@@ -32,7 +32,7 @@ from typing import Any
 from blueprint.exports.subject import ExportSubject
 from decisioning.conditions import AttributeSpec
 from decisioning.explain import explain_stage
-from decisioning.model import DECISION_DAY, OfferSpec, StageSpec, long_day, with_decision_day
+from decisioning.model import DECISION_DAY, BlueprintSpec, OfferSpec, StageSpec, long_day, with_decision_day
 from decisioning.profiles import profile_check
 from decisioning.regions import Region, Space, intersect
 
@@ -133,12 +133,18 @@ def acceptance_cases(subject: ExportSubject) -> CaseSet:
             taken = [box for s in earlier for box in space.groups(s.entry)]
             elsewhere = intersect(population, taken)
             if elsewhere:
-                first = next(s for s in earlier if intersect(space.groups(s.entry), elsewhere))
+                witness = space.witness(elsewhere[0])
+                # the first earlier stage this very customer is in (its box may meet several)
+                checked = profile_check(witness, spec.catalog)
+                on = subject.at
+                first = next(
+                    s for s in earlier if explain_stage(s, spec.catalog, checked, on, on.toordinal()).entered
+                )
                 out.cases.append(
                     AcceptanceCase(
                         name=f"{stage.name}: a customer in an earlier stage",
                         stage=stage.key,
-                        profile=space.witness(elsewhere[0]),
+                        profile=witness,
                         offer=None,
                         fallback=False,
                         why="its entry holds, but each customer is in one stage, the first in journey "
@@ -171,23 +177,9 @@ def acceptance_cases(subject: ExportSubject) -> CaseSet:
                     if population
                     else None
                 )
-                if left is not None and not _holds_on_its_day(
-                    stage_of[stage.key], subject, space.witness(left), offer.key
-                ):
-                    out.skipped.append(SkippedOffer(stage.key, offer.key, offer.name, ON_ANOTHER_DAY))
-                elif left is not None:
-                    profile, day = _on_its_day(space.witness(left), subject.at)
-                    out.cases.append(
-                        AcceptanceCase(
-                            name=_named(f"{stage.name}: the fallback “{offer.name}”", day),
-                            stage=stage.key,
-                            profile=profile,
-                            offer=offer.key,
-                            fallback=True,
-                            why="in the stage, matches no other offer, on a day the fallback is shown",
-                            day=day,
-                        )
-                    )
+                if left is not None:
+                    why = "in the stage, matches no other offer, on a day the fallback is shown"
+                    _fallback_case(out, stage_of[stage.key], subject, space.witness(left), offer, why)
                 continue
             priority += 1
             reach = intersect(space.groups(offer.groups), population)
@@ -223,36 +215,16 @@ def acceptance_cases(subject: ExportSubject) -> CaseSet:
                     if (original.ends_on or dt.date.min) < dt.date.max or (
                         original.starts_on or dt.date.min
                     ) > dt.date.min:
-                        outside = _outside_its_days(
-                            stage_of[stage.key], original, subject.spec.catalog, profile
-                        )
+                        outside = _outside_its_days(subject.spec, stage_of[stage.key], original, profile)
                         if outside is not None:
                             out.cases.append(outside)
             above += reach
         fallbacks = [o for o in stage.offers if o.fallback]
         if len(fallbacks) == 1 and not fallbacks[0].groups:
             left = space.outside(population, above) if population else None
-            if left is not None and not _holds_on_its_day(
-                stage_of[stage.key], subject, space.witness(left), fallbacks[0].key
-            ):
-                # the other offers' days put the customer found on another day, where "within the
-                # last days" conditions move (ON_ANOTHER_DAY)
-                out.skipped.append(
-                    SkippedOffer(stage.key, fallbacks[0].key, fallbacks[0].name, ON_ANOTHER_DAY)
-                )
-            elif left is not None:
-                profile, day = _on_its_day(space.witness(left), subject.at)
-                out.cases.append(
-                    AcceptanceCase(
-                        name=_named(f"{stage.name}: the fallback “{fallbacks[0].name}”", day),
-                        stage=stage.key,
-                        profile=profile,
-                        offer=fallbacks[0].key,
-                        fallback=True,
-                        why="in the stage and matches no other offer",
-                        day=day,
-                    )
-                )
+            if left is not None:
+                why = "in the stage and matches no other offer"
+                _fallback_case(out, stage_of[stage.key], subject, space.witness(left), fallbacks[0], why)
             else:
                 out.skipped.append(
                     SkippedOffer(
@@ -299,12 +271,40 @@ ON_ANOTHER_DAY = (
 )
 
 
+def _fallback_case(
+    out: CaseSet,
+    stage: StageSpec,
+    subject: ExportSubject,
+    witness: dict[str, Any],
+    fallback: OfferSpec,
+    why: str,
+) -> None:
+    """The case of a stage's fallback for the customer ``witness`` (its day in it, if any), or the
+    fallback skipped when, on that day, the customer does not get it read literally: the offers'
+    days put them on another day, where "within the last days" conditions move (ON_ANOTHER_DAY)."""
+    if not _holds_on_its_day(stage, subject, witness, fallback.key):
+        out.skipped.append(SkippedOffer(stage.key, fallback.key, fallback.name, ON_ANOTHER_DAY))
+        return
+    profile, day = _on_its_day(witness, subject.at)
+    out.cases.append(
+        AcceptanceCase(
+            name=_named(f"{stage.name}: the fallback “{fallback.name}”", day),
+            stage=stage.key,
+            profile=profile,
+            offer=fallback.key,
+            fallback=True,
+            why=why,
+            day=day,
+        )
+    )
+
+
 def _holds_on_its_day(stage: StageSpec, subject: ExportSubject, witness: dict[str, Any], offer: str) -> bool:
     """Whether the witness (its day in it, if any) really gets ``offer`` on its day, read literally."""
     profile, day = _on_its_day(dict(witness), subject.at)
     if day is None:
         return True  # on the export's own day the regions are exact
-    entered, got, _ = _literal(stage, subject.spec.catalog, profile, dt.date.fromisoformat(day))
+    entered, got, _ = _literal(subject.spec, stage, profile, dt.date.fromisoformat(day))
     return entered and got == offer
 
 
@@ -312,21 +312,27 @@ def _is_gap_on_its_day(stage: StageSpec, subject: ExportSubject, example: Any, d
     """Whether the lint's gap example gets nothing on its day, read literally (see ON_ANOTHER_DAY)."""
     if day is None or day == subject.at.isoformat():
         return True
-    entered, got, _ = _literal(stage, subject.spec.catalog, dict(example or {}), dt.date.fromisoformat(day))
+    entered, got, _ = _literal(subject.spec, stage, dict(example or {}), dt.date.fromisoformat(day))
     return entered and got is None
 
 
 def _literal(
-    stage: StageSpec, catalog: Catalog, profile: dict[str, Any], day: dt.date
+    spec: BlueprintSpec, stage: StageSpec, profile: dict[str, Any], day: dt.date
 ) -> tuple[bool, str | None, bool]:
     """What the stage gives the customer on ``day``, read literally (``decisioning.explain``):
-    (whether they are in it, the offer or None, whether it is the fallback)."""
-    decided = explain_stage(stage, catalog, profile_check(profile, catalog), day, day.toordinal())
+    (whether they are in it, the offer or None, whether it is the fallback). Each customer in one
+    stage: not in it when an earlier stage's entry holds."""
+    catalog = spec.catalog
+    checked = profile_check(profile, catalog)
+    before = spec.stages[: spec.stages.index(stage)] if spec.one_stage else ()
+    if any(explain_stage(st, catalog, checked, day, day.toordinal()).entered for st in before):
+        return False, None, False
+    decided = explain_stage(stage, catalog, checked, day, day.toordinal())
     return decided.entered, decided.offer, decided.fallback
 
 
 def _outside_its_days(
-    stage: StageSpec, offer: OfferSpec, catalog: Catalog, profile: dict[str, Any]
+    spec: BlueprintSpec, stage: StageSpec, offer: OfferSpec, profile: dict[str, Any]
 ) -> AcceptanceCase | None:
     """The same customer on a day the offer is not shown (the day after it ends, or the day before
     it starts), with what the stage gives them then; None when they are not in the stage that day
@@ -336,7 +342,7 @@ def _outside_its_days(
     else:
         assert offer.starts_on is not None and offer.starts_on > dt.date.min
         day = offer.starts_on - dt.timedelta(days=1)
-    entered, got, fallback = _literal(stage, catalog, profile, day)
+    entered, got, fallback = _literal(spec, stage, profile, day)
     if not entered:
         return None
     return AcceptanceCase(
